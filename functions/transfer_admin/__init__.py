@@ -1,0 +1,26 @@
+"""POST /api/accounts/{accountId}/transfer-admin (Billing.Support only): the admin left."""
+
+import azure.functions as func
+from pastdue import bootstrap
+from pastdue.domain.events import AdminTransferred
+from pastdue.http import parse
+from pastdue.http.callers import is_support, portal_user
+from pastdue.http.endpoint import endpoint, read_json, route_id
+from pastdue.http.problems import Forbidden, json_response
+from pastdue.services.portal import apply
+from pastdue.views import account_view
+
+bp = func.Blueprint()
+
+
+@bp.function_name("transfer_admin")
+@bp.route(route="accounts/{accountId}/transfer-admin", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint
+def transfer_admin(req: func.HttpRequest) -> func.HttpResponse:
+    principal = portal_user(req)
+    if not is_support(principal):
+        raise Forbidden(f"the role {bootstrap.settings().support_role} is required")
+    account_id = route_id(req, "accountId")
+    admin = parse.admin(read_json(req), path="")
+    account = apply(bootstrap.deps(), account_id, AdminTransferred(admin, principal.actor))
+    return json_response(account_view(account))

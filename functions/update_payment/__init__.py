@@ -1,0 +1,43 @@
+"""PUT /api/accounts/{accountId}/payment-method: new method, and every outstanding charge paid now."""
+
+import re
+
+import azure.functions as func
+from pastdue import bootstrap
+from pastdue.adapters.gateway import UnknownToken
+from pastdue.http import parse
+from pastdue.http.callers import account_for, portal_user
+from pastdue.http.endpoint import endpoint, read_json, route_id
+from pastdue.http.problems import BadRequest, json_response, problem
+from pastdue.services.portal import request_hash
+from pastdue.services.portal import update_payment as pay_now
+
+bp = func.Blueprint()
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+
+
+@bp.function_name("update_payment")
+@bp.route(route="accounts/{accountId}/payment-method", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS)
+@endpoint
+def update_payment(req: func.HttpRequest) -> func.HttpResponse:
+    principal = portal_user(req)
+    account = account_for(principal, route_id(req, "accountId"))
+    key = req.headers.get("Idempotency-Key", "")
+    if not IDEMPOTENCY_KEY.match(key):
+        raise BadRequest("header 'Idempotency-Key' is required: 8-128 letters, digits, '_', '.', ':' or '-'",
+                         field="Idempotency-Key")
+    body = read_json(req)
+    token = parse.token(body)
+    deps = bootstrap.deps()
+    try:
+        method = deps.gateway.describe(token)
+    except UnknownToken as error:
+        raise BadRequest(str(error), field="paymentMethodToken") from None
+    answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor)
+    if answer.status == 402:
+        return problem(402, "Payment method declined", "the new payment method was declined; nothing changed",
+                       "card-declined", declineCode=answer.body["code"])
+    if answer.status == 503:
+        return problem(503, "Payment outcome unknown", answer.body["detail"], "outcome-unknown",
+                       {"Retry-After": "5"})
+    return json_response({"settled": answer.body["settled"], "account": answer.body["account"]})

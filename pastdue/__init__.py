@@ -1,0 +1,3 @@
+"""pastdue: the past-due balance (dunning) back end."""
+
+__version__ = "0.1.0"

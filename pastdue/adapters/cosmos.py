@@ -1,0 +1,117 @@
+"""Cosmos DB for NoSQL adapters (azure-cosmos). Imported lazily: the SDK is not needed at cold start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from azure.core import MatchConditions
+from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
+
+from pastdue.adapters.store import AccountStore, AlreadyExists, ConcurrencyConflict, CustomerData
+from pastdue.domain.codec import dump, format_time, load
+from pastdue.domain.model import Account
+from pastdue.settings import Settings
+
+# Container name -> partition key path. Bicep creates the same in Azure.
+CONTAINERS = {
+    "accounts": "/accountId",
+    "customerData": "/subscriptionId",
+    "gatewayLedger": "/id",
+    "control": "/id",
+}
+
+
+def make_client(settings: Settings, **kwargs) -> CosmosClient:
+    if settings.cosmos_key:
+        credential = settings.cosmos_key  # local stand-in only; Azure uses the managed identity
+    else:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    return CosmosClient(settings.cosmos_endpoint, credential=credential,
+                        connection_verify=settings.cosmos_verify_tls, **kwargs)
+
+
+def ensure_containers(client: CosmosClient, database: str) -> None:
+    """Local runs and tests only: in Azure the data-plane identity may not create these."""
+    db = client.create_database_if_not_exists(database)
+    for name, path in CONTAINERS.items():
+        db.create_container_if_not_exists(name, partition_key=PartitionKey(path))
+
+
+def to_document(account: Account) -> dict:
+    doc = dump(account)
+    doc["id"] = account.account_id
+    doc["type"] = "account"
+    return doc
+
+
+def from_document(doc: dict) -> Account:
+    account = load(Account, {k: v for k, v in doc.items() if not k.startswith("_") and k not in ("id", "type")})
+    account.etag = doc.get("_etag")
+    return account
+
+
+class CosmosAccountStore(AccountStore):
+    def __init__(self, container: ContainerProxy):
+        self._container = container
+
+    def get(self, account_id: str) -> Account | None:
+        try:
+            return from_document(self._container.read_item(account_id, partition_key=account_id))
+        except exceptions.CosmosResourceNotFoundError:
+            return None
+
+    def create(self, account: Account) -> Account:
+        try:
+            return from_document(self._container.create_item(to_document(account)))
+        except exceptions.CosmosResourceExistsError:
+            raise AlreadyExists(account.account_id) from None
+
+    def replace(self, account: Account) -> Account:
+        try:
+            saved = self._container.replace_item(
+                account.account_id, to_document(account),
+                etag=account.etag, match_condition=MatchConditions.IfNotModified)
+        except exceptions.CosmosAccessConditionFailedError:
+            raise ConcurrencyConflict(account.account_id) from None
+        return from_document(saved)
+
+    def due(self, now: datetime, page_size: int) -> Iterator[list[Account]]:
+        return self._pages("SELECT * FROM c WHERE c.nextActionAt <= @now", now, page_size)
+
+    def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account]]:
+        return self._pages("SELECT * FROM c WHERE c.noticesDueAt <= @now", now, page_size)
+
+    def by_admin_email(self, email: str) -> list[Account]:
+        items = self._container.query_items(
+            "SELECT * FROM c WHERE c.admin.email = @e", parameters=[{"name": "@e", "value": email}],
+            enable_cross_partition_query=True)
+        return [from_document(doc) for doc in items]
+
+    def _pages(self, query: str, now: datetime, page_size: int) -> Iterator[list[Account]]:
+        items = self._container.query_items(
+            query, parameters=[{"name": "@now", "value": format_time(now)}],
+            enable_cross_partition_query=True, max_item_count=page_size)
+        for page in items.by_page():
+            yield [from_document(doc) for doc in page]
+
+
+class CosmosCustomerData(CustomerData):
+    def __init__(self, container: ContainerProxy):
+        self._container = container
+
+    def purge(self, subscription_id: str) -> int:
+        deleted = 0
+        # The local stand-in needs the partition key named in the WHERE clause of a single-partition query.
+        ids = self._container.query_items(
+            "SELECT c.id FROM c WHERE c.subscriptionId = @s",
+            parameters=[{"name": "@s", "value": subscription_id}], partition_key=subscription_id)
+        for item in list(ids):
+            try:
+                self._container.delete_item(item["id"], partition_key=subscription_id)
+                deleted += 1
+            except exceptions.CosmosResourceNotFoundError:
+                pass  # a concurrent or earlier purge got it first
+        return deleted

@@ -1,0 +1,105 @@
+"""E-mail senders behind one port: ACS Email in Azure, SMTP locally (maildev)."""
+
+from __future__ import annotations
+
+import smtplib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from pastdue.settings import Settings
+
+
+@dataclass(frozen=True)
+class Email:
+    operation_id: str  # deterministic: the notice id; the service deduplicates on it
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after_seconds: float):
+        super().__init__(f"throttled, retry after {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class SendFailed(Exception):
+    def __init__(self, reason: str, permanent: bool = False):
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class EmailSender(ABC):
+    @abstractmethod
+    def send(self, email: Email) -> None:
+        """Deliver or raise Throttled / SendFailed."""
+
+
+class SmtpSender(EmailSender):
+    def __init__(self, sender: str, host: str, port: int):
+        self._sender, self._host, self._port = sender, host, port
+
+    def send(self, email: Email) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self._sender, email.to, email.subject
+        message["Message-ID"] = make_msgid(idstring=email.operation_id.replace(":", "."))
+        message["X-Operation-Id"] = email.operation_id
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        try:
+            with smtplib.SMTP(self._host, self._port, timeout=10) as smtp:
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            raise SendFailed(f"recipient refused: {error}", permanent=True) from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise SendFailed(f"smtp: {type(error).__name__}: {error}") from None
+
+
+class AcsSender(EmailSender):
+    def __init__(self, sender: str, endpoint: str | None = None, connection_string: str | None = None,
+                 **client_kwargs):
+        from azure.communication.email import EmailClient
+
+        if connection_string:
+            self._client = EmailClient.from_connection_string(connection_string, **client_kwargs)
+        else:
+            from azure.identity import DefaultAzureCredential
+
+            self._client = EmailClient(endpoint, DefaultAzureCredential(), **client_kwargs)
+        self._sender = sender
+
+    def send(self, email: Email) -> None:
+        from azure.core.exceptions import HttpResponseError
+
+        message = {
+            "senderAddress": self._sender,
+            "recipients": {"to": [{"address": email.to}]},
+            "content": {"subject": email.subject, "plainText": email.text, "html": email.html},
+        }
+        try:
+            poller = self._client.begin_send(message, operation_id=email.operation_id)
+            result = poller.result()
+        except HttpResponseError as error:
+            status = error.status_code or 0
+            if status == 429:
+                raise Throttled(_retry_after(error)) from None
+            raise SendFailed(f"acs: {status} {error.reason or ''}".strip(), permanent=400 <= status < 429) from None
+        if (result or {}).get("status") not in ("Succeeded", None):
+            raise SendFailed(f"acs: operation {result.get('status')}: {result.get('error')}")
+
+
+def _retry_after(error) -> float:
+    headers = getattr(getattr(error, "response", None), "headers", {}) or {}
+    try:
+        return max(1.0, float(headers.get("Retry-After", 60)))
+    except ValueError:
+        return 60.0
+
+
+def make_sender(settings: Settings) -> EmailSender:
+    if settings.email_transport == "smtp":
+        return SmtpSender(settings.email_sender, settings.smtp_host, settings.smtp_port)
+    return AcsSender(settings.email_sender, settings.acs_endpoint, settings.acs_connection_string)

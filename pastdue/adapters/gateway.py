@@ -1,0 +1,87 @@
+"""The payment gateway port and the embedded sandbox gateway (test tokens of card processors)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, PaymentMethod
+from pastdue.domain.money import Money
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    outcome: str  # succeeded | declined | error (retryable, nothing was charged)
+    code: str | None = None
+
+
+class OutcomeUnknown(Exception):
+    """Timeout or lost answer: the charge may or may not have happened. Retry with the same key."""
+
+
+class UnknownToken(ValueError):
+    pass
+
+
+class PaymentGateway(ABC):
+    @abstractmethod
+    def describe(self, token: str) -> PaymentMethod:
+        """Display data of a tokenised method (brand, last4, expiry); raises UnknownToken."""
+
+    @abstractmethod
+    def charge(self, token: str, amount: Money, idempotency_key: str) -> ChargeOutcome:
+        """Charge once per idempotency key: the same key returns the first outcome, never a new charge."""
+
+
+class Ledger(ABC):
+    """Where the sandbox keeps what it charged, as a real processor would."""
+
+    @abstractmethod
+    def record_once(self, key: str, entry: dict) -> dict:
+        """Store entry under key unless one exists; return the stored one."""
+
+
+# token -> (brand, last4, outcome, decline code)
+SANDBOX_CARDS = {
+    "tok_visa": ("visa", "4242", SUCCEEDED, None),
+    "tok_mastercard": ("mastercard", "4444", SUCCEEDED, None),
+    "tok_chargeDeclined": ("visa", "0002", DECLINED, "generic_decline"),
+    "tok_chargeDeclinedInsufficientFunds": ("visa", "9995", DECLINED, "insufficient_funds"),
+    "tok_chargeDeclinedExpiredCard": ("visa", "0069", DECLINED, "expired_card"),
+    "tok_chargeDeclinedProcessingError": ("visa", "0119", ERROR, "processing_error"),
+    "tok_chargeCustomerFail": ("visa", "0341", DECLINED, "card_declined"),
+}
+
+
+class SandboxGateway(PaymentGateway):
+    def __init__(self, ledger: Ledger):
+        self._ledger = ledger
+
+    def describe(self, token: str) -> PaymentMethod:
+        if token not in SANDBOX_CARDS:
+            raise UnknownToken(f"unknown payment method token {token!r}")
+        brand, last4, _, _ = SANDBOX_CARDS[token]
+        return PaymentMethod(token, brand, last4, 12, 2034)
+
+    def charge(self, token: str, amount: Money, idempotency_key: str) -> ChargeOutcome:
+        self.describe(token)
+        _, _, outcome, code = SANDBOX_CARDS[token]
+        entry = {"token": token, "amount": amount.to_json(), "outcome": outcome, "code": code}
+        stored = self._ledger.record_once(idempotency_key, entry)
+        if (stored["token"], stored["amount"]) != (token, amount.to_json()):
+            # What a processor answers when a key is reused for a different request.
+            return ChargeOutcome(ERROR, "idempotency_key_reused")
+        return ChargeOutcome(stored["outcome"], stored["code"])
+
+
+class CosmosLedger(Ledger):
+    def __init__(self, container):
+        self._container = container
+
+    def record_once(self, key: str, entry: dict) -> dict:
+        from azure.cosmos import exceptions
+
+        try:
+            return self._container.create_item({"id": key, **entry})
+        except exceptions.CosmosResourceExistsError:
+            return self._container.read_item(key, partition_key=key)

@@ -1,0 +1,112 @@
+"""The composition root: builds the adapters once per process, lazily, on first use.
+
+Nothing here runs at import time, so importing function_app stays cheap (cold start).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+
+import yaml
+
+from pastdue.adapters.clock import Clock, SystemClock
+from pastdue.domain.policy import Policy
+from pastdue.services.unit import Deps
+from pastdue.settings import Settings, load_settings
+
+_lock = threading.Lock()
+_state: dict = {}
+_clock: list[Clock] = [SystemClock()]
+
+
+@cache
+def settings() -> Settings:
+    return load_settings()
+
+
+def load_policy(path: str) -> Policy:
+    with open(path, encoding="utf-8") as handle:
+        return Policy.from_document(yaml.safe_load(handle))
+
+
+def use_clock(clock: Clock) -> None:
+    """The local host's test clock replaces the system clock (business time only)."""
+    _clock[0] = clock
+
+
+def clock() -> Clock:
+    return _clock[0]
+
+
+def cosmos_client():
+    with _lock:
+        if "client" not in _state:
+            from pastdue.adapters.cosmos import make_client
+
+            _state["client"] = make_client(settings())
+        return _state["client"]
+
+
+def container(name: str):
+    return cosmos_client().get_database_client(settings().cosmos_database).get_container_client(name)
+
+
+def deps() -> Deps:
+    if "deps" in _state:
+        return _state["deps"]
+    from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData
+    from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
+
+    config = settings()
+    built = Deps(
+        store=CosmosAccountStore(container("accounts")),
+        customer_data=CosmosCustomerData(container("customerData")),
+        gateway=SandboxGateway(CosmosLedger(container("gatewayLedger"))),
+        policy=load_policy(config.policy_file),
+        clock=_ClockProxy(),
+        after_notices_queued=_drain_account,
+    )
+    with _lock:
+        _state.setdefault("deps", built)
+    return _state["deps"]
+
+
+def email_sender():
+    with _lock:
+        if "sender" not in _state:
+            from pastdue.adapters.email import make_sender
+
+            _state["sender"] = make_sender(settings())
+        return _state["sender"]
+
+
+def reset() -> None:
+    """Forget every built client (tests that change settings)."""
+    with _lock:
+        _state.clear()
+    settings.cache_clear()
+
+
+class _ClockProxy(Clock):
+    def now(self):
+        return _clock[0].now()
+
+
+def _drain_account(account_id: str) -> None:
+    from pastdue.services.notices import drain_account
+
+    drain_account(deps(), email_sender(), notice_quota(), account_id)
+
+
+def drain_all() -> dict:
+    from pastdue.services.notices import drain_all as drain
+
+    return drain(deps(), email_sender(), notice_quota())
+
+
+def notice_quota():
+    from pastdue.adapters.quota import CosmosQuota
+
+    config = settings()
+    return CosmosQuota(container("control"), config.email_quota_per_minute, config.email_quota_per_hour)

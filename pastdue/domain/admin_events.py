@@ -1,0 +1,87 @@
+"""Transitions about the account itself: profile, subscriptions, admin contact, reactivation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from pastdue.domain import events as ev
+from pastdue.domain.errors import BalanceOutstanding, InvalidEvent, SubscriptionGone, UnknownSubscription
+from pastdue.domain.ledger import queue_notice, record, settle_states
+from pastdue.domain.model import DELETED, DISABLED, Account, Subscription
+from pastdue.domain.policy import Policy
+
+
+def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: datetime):
+    if event.currency != account.currency and account.charges:
+        raise InvalidEvent("the currency of an account with charges cannot change")
+    same_address = event.admin.email.lower() == account.admin.email.lower()
+    undeliverable = account.admin.email_undeliverable and same_address
+    account.admin = replace(event.admin, email_undeliverable=undeliverable)
+    account.payment_mode, account.currency = event.payment_mode, event.currency
+    if event.payment_method is not None:
+        account.payment_method = event.payment_method
+    if event.remittance is not None:
+        account.remittance = event.remittance
+    record(account, now, "account.updated", "billing", paymentMode=event.payment_mode)
+    return []
+
+
+def subscription_set(account: Account, event: ev.SubscriptionSet, policy: Policy, now: datetime):
+    sub = account.subscriptions.get(event.subscription_id)
+    if sub is None:
+        account.subscriptions[event.subscription_id] = Subscription(
+            event.subscription_id, event.display_name, event.plan)
+        record(account, now, "subscription.created", "billing", event.subscription_id, plan=event.plan)
+    else:
+        sub.display_name, sub.plan = event.display_name, event.plan
+        record(account, now, "subscription.updated", "billing", event.subscription_id, plan=event.plan)
+    return []
+
+
+def reactivate(account: Account, event: ev.Reactivate, policy: Policy, now: datetime):
+    sub = account.subscriptions.get(event.subscription_id)
+    if sub is None:
+        raise UnknownSubscription(f"subscription {event.subscription_id} is not known for this account")
+    if sub.state == DELETED:
+        raise SubscriptionGone("the subscription's data was deleted; it cannot be reactivated")
+    due = account.balance(sub.subscription_id)
+    if not due.is_zero:
+        raise BalanceOutstanding(f"{due.value} {due.currency} (minor units) is still due", amount=due)
+    if sub.state == DISABLED:
+        settle_states(account, now, event.actor, reactivate_disabled=True)
+        queue_notice(account, now, "reactivated", f"{sub.subscription_id}:{now.isoformat()}:reactivated",
+                     sub.subscription_id)
+    return []
+
+
+def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Policy, now: datetime):
+    previous = account.admin.email
+    account.admin.email = event.email
+    account.admin.locale = event.locale or account.admin.locale
+    account.admin.email_undeliverable = False
+    record(account, now, "admin.contact.changed", event.actor, previous=previous, email=event.email)
+    queue_notice(account, now, "admin_email_changed", f"contact:{now.isoformat()}:{event.email}",
+                 previousEmail=previous)
+    return []
+
+
+def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Policy, now: datetime):
+    previous = account.admin.principal_id
+    account.admin = replace(event.admin)
+    record(account, now, "admin.transferred", event.actor, previousPrincipalId=previous,
+           principalId=event.admin.principal_id, email=event.admin.email)
+    queue_notice(account, now, "admin_email_changed", f"transfer:{now.isoformat()}:{event.admin.principal_id}",
+                 transferred=True)
+    return []
+
+
+def email_bounced(account: Account, event: ev.EmailBounced, policy: Policy, now: datetime):
+    if event.address.lower() != account.admin.email.lower() or account.admin.email_undeliverable:
+        return []  # an old address, or already marked: once, whatever the order of reports
+    account.admin.email_undeliverable = True
+    record(account, now, "admin.email.undeliverable", "system", address=event.address,
+           status=event.status, messageId=event.message_id)
+    return []
+
+

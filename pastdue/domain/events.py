@@ -1,0 +1,131 @@
+"""What can happen to an account. Each event is plain data handed to lifecycle.decide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pastdue.domain.model import Admin, PaymentMethod, Remittance
+from pastdue.domain.money import Money
+
+
+@dataclass(frozen=True)
+class ProfileSet:
+    admin: Admin
+    payment_mode: str
+    currency: str
+    payment_method: PaymentMethod | None
+    remittance: Remittance | None
+
+
+@dataclass(frozen=True)
+class SubscriptionSet:
+    subscription_id: str
+    display_name: str
+    plan: str
+
+
+@dataclass(frozen=True)
+class ChargeFailed:
+    event_id: str
+    subscription_id: str
+    charge_id: str
+    amount: Money
+    decline_code: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class SweepTick:
+    pass
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """A gateway answer. outcome: succeeded | declined | error; no result at all means unknown."""
+
+    charge_id: str
+    key: str
+    outcome: str
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptsResolved:
+    results: tuple[AttemptResult, ...]
+
+
+@dataclass(frozen=True)
+class PayNowRequested:
+    """The admin gave a payment method: reserve one attempt per outstanding charge."""
+
+    idempotency_key: str
+    request_hash: str
+    method: PaymentMethod
+    actor: str
+
+
+@dataclass(frozen=True)
+class PayNowCompleted:
+    idempotency_key: str
+    method: PaymentMethod
+    results: tuple[AttemptResult, ...]
+    actor: str
+
+
+@dataclass(frozen=True)
+class PaymentReceived:
+    event_id: str
+    amount: Money
+    reference: str
+
+
+@dataclass(frozen=True)
+class Reactivate:
+    subscription_id: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class DataPurged:
+    subscription_id: str
+    items_deleted: int
+
+
+@dataclass(frozen=True)
+class AdminContactChanged:
+    email: str
+    locale: str | None
+    actor: str
+
+
+@dataclass(frozen=True)
+class AdminTransferred:
+    admin: Admin
+    actor: str
+
+
+@dataclass(frozen=True)
+class EmailBounced:
+    address: str
+    status: str
+    message_id: str
+
+
+# Effects: what the shell must do after saving the decided state.
+@dataclass(frozen=True)
+class TryCharge:
+    charge_id: str
+    key: str
+    token: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class PurgeData:
+    subscription_id: str
+
+
+@dataclass(frozen=True)
+class NoticesQueued:
+    count: int

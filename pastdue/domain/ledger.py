@@ -1,0 +1,106 @@
+"""Small helpers the transitions share: history, notices, settling and reactivating."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pastdue.domain.codec import dump, parse_time
+from pastdue.domain.events import TryCharge
+from pastdue.domain.model import (
+    ACTIVE,
+    DISABLED,
+    OPEN,
+    PAID,
+    PAST_DUE,
+    SENT,
+    Account,
+    Attempt,
+    Charge,
+    HistoryEntry,
+    Notice,
+)
+from pastdue.domain.money import Money
+
+HISTORY_CAP = 2000
+PROCESSED_EVENTS_CAP = 1000
+KEEP_SENT_NOTICES = timedelta(days=30)
+KEEP_IDEMPOTENCY = timedelta(days=7)
+
+
+def record(account: Account, now: datetime, kind: str, actor: str,
+           subscription_id: str | None = None, **detail) -> None:
+    account.history.append(HistoryEntry(now, kind, actor, dump(detail), subscription_id))
+
+
+def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
+                 subscription_id: str | None = None, **params) -> bool:
+    """Queue once: a notice id already in the outbox (or in its history) is never queued again."""
+    if any(n.notice_id == notice_id for n in account.outbox):
+        return False
+    sub = account.subscriptions.get(subscription_id) if subscription_id else None
+    base = {"accountId": account.account_id, "paymentMode": account.payment_mode,
+            "adminName": account.admin.name,
+            "subscriptionName": sub.display_name if sub else None}
+    if account.payment_method:
+        base["card"] = {"brand": account.payment_method.brand, "last4": account.payment_method.last4}
+    if account.remittance:
+        base["remittance"] = dump(account.remittance)
+    notice = Notice(notice_id, kind, account.admin.email, account.admin.locale,
+                    dump({**base, **params}), now, now, subscription_id)
+    account.outbox.append(notice)
+    record(account, now, "notice.queued", "system", subscription_id, noticeId=notice_id, notice=kind)
+    return True
+
+
+def pay(account: Account, charge: Charge, amount: Money, now: datetime) -> Money:
+    """Apply up to `amount` to the charge; return what is left over."""
+    applied = amount.min(charge.outstanding)
+    charge.paid = (charge.paid or Money.zero(charge.amount.currency)) + applied
+    if charge.outstanding.is_zero:
+        charge.status, charge.paid_at = PAID, now
+    return amount - applied
+
+
+def settle_states(account: Account, now: datetime, actor: str, reactivate_disabled: bool) -> list[str]:
+    """Past-due subscriptions with nothing owed are active again; disabled ones too when asked."""
+    restored = []
+    for sub in account.subscriptions.values():
+        if sub.state not in (PAST_DUE, DISABLED) or not account.balance(sub.subscription_id).is_zero:
+            continue
+        if sub.state == DISABLED and not reactivate_disabled:
+            continue
+        was = sub.state
+        sub.state = ACTIVE
+        sub.past_due_since = sub.disabled_at = sub.deletion_scheduled_at = None
+        sub.steps_done = []
+        record(account, now, "subscription.reactivated" if was == DISABLED else "subscription.recovered",
+               actor, sub.subscription_id, previous=was)
+        restored.append(sub.subscription_id)
+    return restored
+
+
+def apply_credit(account: Account, charge: Charge, now: datetime) -> None:
+    if account.credit and account.credit.value > 0 and charge.status == OPEN:
+        account.credit = pay(account, charge, account.credit, now)
+        record(account, now, "credit.applied", "system", charge.subscription_id, chargeId=charge.charge_id)
+
+
+def trim(account: Account, now: datetime) -> None:
+    account.history = account.history[-HISTORY_CAP:]
+    account.processed_events = account.processed_events[-PROCESSED_EVENTS_CAP:]
+    account.outbox = [n for n in account.outbox
+                      if n.status != SENT or n.sent_at is None or now - n.sent_at < KEEP_SENT_NOTICES]
+    account.idempotency = {k: v for k, v in account.idempotency.items()
+                           if now - parse_time(v["at"]) < KEEP_IDEMPOTENCY}
+
+
+def new_attempt(charge: Charge, token: str, source: str, now: datetime) -> Attempt:
+    n = len(charge.attempts) + 1
+    attempt = Attempt(n, f"{charge.charge_id}:{n}", token, source, now)
+    charge.attempts.append(attempt)
+    return attempt
+
+
+def try_charge(charge: Charge) -> TryCharge:
+    pending = charge.pending
+    return TryCharge(charge.charge_id, pending.key, pending.token, charge.outstanding)

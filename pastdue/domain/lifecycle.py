@@ -1,0 +1,92 @@
+"""The lifecycle: decide(account, event, policy, now) -> (account, effects). Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+
+from pastdue.domain import admin_events, outbox, payments, schedule, sweep
+from pastdue.domain import events as ev
+from pastdue.domain.errors import InvalidEvent, UnknownSubscription
+from pastdue.domain.ledger import apply_credit, queue_notice, record, trim
+from pastdue.domain.model import ACTIVE, DELETED, OPEN, PAST_DUE, Account, Charge
+from pastdue.domain.policy import Policy
+
+_HANDLERS = {
+    ev.ProfileSet: admin_events.profile_set,
+    ev.SubscriptionSet: admin_events.subscription_set,
+    ev.AdminContactChanged: admin_events.contact_changed,
+    ev.AdminTransferred: admin_events.admin_transferred,
+    ev.EmailBounced: admin_events.email_bounced,
+    ev.Reactivate: admin_events.reactivate,
+    ev.SweepTick: sweep.tick,
+    ev.DataPurged: sweep.data_purged,
+    ev.AttemptsResolved: payments.attempts_resolved,
+    ev.PayNowRequested: payments.pay_now_requested,
+    ev.PayNowCompleted: payments.pay_now_completed,
+    ev.PaymentReceived: payments.payment_received,
+    outbox.ClaimNotices: outbox.claim,
+    outbox.NoticesSent: outbox.sent,
+}
+
+
+def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Account, list]:
+    """Apply one event to a copy of the account; return the new account and the effects to run."""
+    account = copy.deepcopy(account)
+    known = {n.notice_id for n in account.outbox}
+    handler = charge_failed if isinstance(event, ev.ChargeFailed) else _HANDLERS[type(event)]
+    effects = list(handler(account, event, policy, now) or [])
+    trim(account, now)
+    account.next_action_at = schedule.next_action_at(account, policy)
+    account.notices_due_at = schedule.notices_due_at(account)
+    queued = sum(1 for n in account.outbox if n.notice_id not in known)
+    if queued > 0:
+        effects.append(ev.NoticesQueued(queued))
+    return account, effects
+
+
+def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now: datetime):
+    if event.event_id in account.processed_events:
+        return []
+    sub = account.subscriptions.get(event.subscription_id)
+    if sub is None:
+        raise UnknownSubscription(f"subscription {event.subscription_id} is not known for this account")
+    if event.amount.currency != account.currency:
+        raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
+    if event.amount.value <= 0:
+        raise InvalidEvent("a failed charge must have a positive amount")
+    existing = account.charge(event.charge_id)
+    if existing is not None and existing.subscription_id != sub.subscription_id:
+        raise InvalidEvent(f"charge {event.charge_id} belongs to another subscription")
+    if sub.state == DELETED and existing is None:
+        raise InvalidEvent(f"subscription {sub.subscription_id} is deleted; no charge can be added")
+    account.processed_events.append(event.event_id)
+    hard = policy.is_hard(event.decline_code)
+    if existing is not None:
+        # The same charge reported again: keep the newest decline code, never a second notice.
+        if existing.status == OPEN:
+            existing.decline_code, existing.hard = event.decline_code, existing.hard or hard
+        record(account, now, "charge.failed.repeated", "billing", sub.subscription_id,
+               chargeId=event.charge_id, eventId=event.event_id)
+        return []
+    failed_at = min(event.occurred_at, now)
+    charge = Charge(event.charge_id, sub.subscription_id, event.amount, failed_at, event.decline_code, hard)
+    account.charges.append(charge)
+    record(account, now, "charge.failed", "billing", sub.subscription_id, chargeId=charge.charge_id,
+           amount=event.amount, declineCode=event.decline_code, hardDecline=hard, eventId=event.event_id)
+    apply_credit(account, charge, now)
+    if charge.status != OPEN:
+        return []
+    if sub.state == ACTIVE:
+        sub.state, sub.past_due_since, sub.steps_done = PAST_DUE, failed_at, []
+        record(account, now, "subscription.pastDue", "system", sub.subscription_id, since=failed_at)
+    cal = policy.for_plan(sub.plan)
+    kind = "invoice_overdue" if account.payment_mode == "invoice" else "payment_failed"
+    queue_notice(account, now, kind, f"{charge.charge_id}:failed", sub.subscription_id,
+                 amount=charge.amount, declineCode=event.decline_code, hardDecline=hard,
+                 balance=account.balance(sub.subscription_id),
+                 cancellationDate=schedule.cancellation_date(sub, cal))
+    return []
+
+
+

@@ -1,0 +1,154 @@
+"""The billing-account aggregate: one document per account, everything the lifecycle needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pastdue.domain.money import Money
+
+ACTIVE, PAST_DUE, DISABLED, DELETED = "active", "pastDue", "disabled", "deleted"
+CARD, INVOICE = "card", "invoice"
+OPEN, PAID = "open", "paid"
+SUCCEEDED, DECLINED, ERROR = "succeeded", "declined", "error"
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+
+
+@dataclass
+class Admin:
+    principal_id: str
+    email: str
+    name: str
+    locale: str = "en-US"
+    email_undeliverable: bool = False
+
+
+@dataclass
+class PaymentMethod:
+    """Display data and the gateway token only: never a card number or CVC."""
+
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass
+class Remittance:
+    iban: str
+    bic: str
+    reference: str
+
+
+@dataclass
+class Attempt:
+    """One try at collecting a charge. outcome None means sent (or about to be) with no answer yet."""
+
+    n: int
+    key: str
+    token: str
+    source: str
+    at: datetime
+    outcome: str | None = None
+    code: str | None = None
+
+
+@dataclass
+class Charge:
+    charge_id: str
+    subscription_id: str
+    amount: Money
+    failed_at: datetime
+    decline_code: str | None = None
+    hard: bool = False
+    status: str = OPEN
+    paid: Money | None = None
+    paid_at: datetime | None = None
+    retry_steps_done: int = 0
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def outstanding(self) -> Money:
+        return self.amount - (self.paid or Money.zero(self.amount.currency))
+
+    @property
+    def pending(self) -> Attempt | None:
+        last = self.attempts[-1] if self.attempts else None
+        return last if last is not None and last.outcome is None else None
+
+
+@dataclass
+class Subscription:
+    subscription_id: str
+    display_name: str
+    plan: str = "default"
+    state: str = ACTIVE
+    past_due_since: datetime | None = None
+    disabled_at: datetime | None = None
+    deletion_scheduled_at: datetime | None = None
+    deleted_at: datetime | None = None
+    purged_at: datetime | None = None
+    steps_done: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Notice:
+    notice_id: str
+    kind: str
+    to: str
+    locale: str
+    params: dict
+    created_at: datetime
+    next_try_at: datetime
+    subscription_id: str | None = None
+    status: str = QUEUED
+    tries: int = 0
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict = field(default_factory=dict)
+    subscription_id: str | None = None
+
+
+@dataclass
+class Account:
+    account_id: str
+    admin: Admin
+    payment_mode: str = CARD
+    currency: str = "EUR"
+    payment_method: PaymentMethod | None = None
+    remittance: Remittance | None = None
+    credit: Money | None = None
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    charges: list[Charge] = field(default_factory=list)
+    outbox: list[Notice] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+    processed_events: list[str] = field(default_factory=list)
+    idempotency: dict[str, dict] = field(default_factory=dict)
+    next_action_at: datetime | None = None
+    notices_due_at: datetime | None = None
+    etag: str | None = None
+
+    def open_charges(self, subscription_id: str | None = None) -> list[Charge]:
+        return sorted(
+            (c for c in self.charges if c.status == OPEN
+             and (subscription_id is None or c.subscription_id == subscription_id)),
+            key=lambda c: (c.failed_at, c.charge_id),
+        )
+
+    def balance(self, subscription_id: str | None = None) -> Money:
+        total = Money.zero(self.currency)
+        for charge in self.open_charges(subscription_id):
+            total = total + charge.outstanding
+        return total
+
+    def charge(self, charge_id: str) -> Charge | None:
+        return next((c for c in self.charges if c.charge_id == charge_id), None)

@@ -1,0 +1,139 @@
+"""Money coming in: gateway answers, paying everything now with a new method, bank transfers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pastdue.domain import events as ev
+from pastdue.domain.codec import dump, format_time
+from pastdue.domain.errors import InvalidEvent
+from pastdue.domain.ledger import new_attempt, pay, queue_notice, record, settle_states, try_charge
+from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, Account, Attempt
+from pastdue.domain.money import Money
+from pastdue.domain.policy import Policy
+
+SKIPPED = "skipped"  # reserved but never sent to the gateway
+
+
+class IdempotencyMismatch(InvalidEvent):
+    title = "Idempotency-Key reused with another request"
+
+
+def _attempt(account: Account, charge_id: str, key: str) -> Attempt | None:
+    charge = account.charge(charge_id)
+    return next((a for a in charge.attempts if a.key == key), None) if charge else None
+
+
+def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str):
+    charge = account.charge(result.charge_id)
+    attempt = _attempt(account, result.charge_id, result.key)
+    if attempt is None or attempt.outcome is not None:
+        return None  # already answered: applying it again changes nothing
+    attempt.outcome, attempt.code = result.outcome, result.code
+    if result.outcome == SKIPPED:
+        return None
+    detail = dict(chargeId=charge.charge_id, attempt=attempt.n, source=attempt.source,
+                  outcome=result.outcome, code=result.code)
+    if result.outcome == SUCCEEDED:
+        amount = charge.outstanding
+        pay(account, charge, amount, now)
+        record(account, now, "charge.succeeded", actor, charge.subscription_id, amount=amount, **detail)
+        return charge
+    if result.outcome == DECLINED:
+        charge.decline_code = result.code
+        hard = policy.is_hard(result.code)
+        record(account, now, "charge.declined", actor, charge.subscription_id, hardDecline=hard, **detail)
+        if hard and not charge.hard and attempt.source == "retry":
+            charge.hard = True
+            queue_notice(account, now, "card_declined", f"{charge.charge_id}:hard", charge.subscription_id,
+                         amount=charge.outstanding, declineCode=result.code, hardDecline=True)
+    elif result.outcome == ERROR:
+        record(account, now, "charge.error", actor, charge.subscription_id, **detail)
+    return None
+
+
+def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Policy, now: datetime):
+    for result in event.results:
+        paid = _resolve(account, result, policy, now, "system")
+        if paid is not None:
+            queue_notice(account, now, "payment_received", f"{paid.charge_id}:paid", paid.subscription_id,
+                         amount=paid.amount, balance=account.balance())
+    settle_states(account, now, "system", reactivate_disabled=False)
+    return []
+
+
+def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Policy, now: datetime):
+    entry = account.idempotency.get(event.idempotency_key)
+    if entry is not None:
+        if entry["hash"] != event.request_hash:
+            raise IdempotencyMismatch("this Idempotency-Key was used with a different request body")
+    else:
+        entry = {"hash": event.request_hash, "status": "processing", "at": format_time(now), "attempts": []}
+        account.idempotency[event.idempotency_key] = entry
+        for charge in account.open_charges():
+            # An attempt already in flight (a sweep retry) is resolved first, with its own key.
+            attempt = charge.pending or new_attempt(charge, event.method.token, "update", now)
+            entry["attempts"].append([charge.charge_id, attempt.key])
+        record(account, now, "payment.method.submitted", event.actor,
+               brand=event.method.brand, last4=event.method.last4)
+    if entry["status"] != "processing":
+        return []
+    effects = []
+    for charge_id, key in entry["attempts"]:
+        attempt = _attempt(account, charge_id, key)
+        if attempt is not None and attempt.outcome is None:
+            effects.append(try_charge(account.charge(charge_id)))
+    return effects
+
+
+def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Policy, now: datetime):
+    entry = account.idempotency[event.idempotency_key]
+    if entry["status"] != "processing":
+        return []
+    settled = [c for r in event.results if (c := _resolve(account, r, policy, now, event.actor))]
+    ours = [_attempt(account, cid, key) for cid, key in entry["attempts"]]
+    if any(a.outcome is None for a in ours):
+        return []  # an answer is still unknown: the same key resumes it
+    first_new = next((a for a in ours if a.source == "update" and a.token == event.method.token), None)
+    if first_new is not None and first_new.outcome != SUCCEEDED:
+        entry.update(status="done", response={"status": 402, "code": first_new.code or "card_declined"})
+        record(account, now, "payment.method.declined", event.actor, code=first_new.code)
+        return []
+    account.payment_method = event.method
+    record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
+           last4=event.method.last4)
+    settle_states(account, now, event.actor, reactivate_disabled=True)
+    if settled:
+        queue_notice(account, now, "payment_received", f"pay:{event.idempotency_key}",
+                     amount=_total(account, settled), balance=account.balance())
+    entry.update(status="done", response={"status": 200, "settled": [
+        {"chargeId": c.charge_id, "amount": dump(c.amount)} for c in settled]})
+    return []
+
+
+def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy, now: datetime):
+    if event.event_id in account.processed_events:
+        return []
+    if event.amount.currency != account.currency:
+        raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
+    if event.amount.value <= 0:
+        raise InvalidEvent("a payment must have a positive amount")
+    account.processed_events.append(event.event_id)
+    remaining = event.amount
+    for charge in account.open_charges():
+        remaining = pay(account, charge, remaining, now)
+    if remaining.value > 0:
+        account.credit = (account.credit or Money.zero(remaining.currency)) + remaining
+    record(account, now, "payment.received", "billing", amount=event.amount, reference=event.reference,
+           credit=account.credit, eventId=event.event_id)
+    settle_states(account, now, "billing", reactivate_disabled=True)
+    queue_notice(account, now, "payment_received", f"{event.event_id}:receipt",
+                 amount=event.amount, balance=account.balance())
+    return []
+
+
+def _total(account: Account, charges):
+    total = Money.zero(account.currency)
+    for charge in charges:
+        total = total + charge.amount
+    return total

@@ -1,0 +1,90 @@
+"""The dunning policy: validated data with per-plan overrides, never code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from pastdue.domain.codec import camel
+
+DEFAULT_HARD_DECLINES = (
+    "expired_card", "lost_card", "stolen_card", "pickup_card", "restricted_card",
+    "account_closed", "invalid_account", "incorrect_number", "do_not_honor_permanent",
+    "fraudulent", "revocation_of_authorization",
+)
+
+
+class PolicyError(ValueError):
+    """The policy document is invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    retry_days: tuple[int, ...] = (1, 3, 5, 7, 14, 21)
+    reminder_days: tuple[int, ...] = (3, 7, 14, 21)
+    final_notice_day: int = 28
+    disable_day: int = 30
+    delete_after_days: int = 90
+    deletion_warning_days: tuple[int, ...] = (30, 7, 1)
+
+    def validate(self, where: str) -> Calendar:
+        for name in ("retry_days", "reminder_days", "deletion_warning_days"):
+            days = getattr(self, name)
+            if any(not _is_day(d) for d in days) or list(days) != sorted(set(days)):
+                raise PolicyError(f"{where}.{camel(name)} must be increasing positive whole days")
+        for name in ("final_notice_day", "disable_day", "delete_after_days"):
+            if not _is_day(getattr(self, name)):
+                raise PolicyError(f"{where}.{camel(name)} must be a positive whole number of days")
+        if self.final_notice_day >= self.disable_day:
+            raise PolicyError(f"{where}.finalNoticeDay must come before disableDay")
+        if any(d >= self.disable_day for d in self.retry_days + self.reminder_days):
+            raise PolicyError(f"{where}: retries and reminders must come before disableDay")
+        if any(d >= self.delete_after_days for d in self.deletion_warning_days):
+            raise PolicyError(f"{where}.deletionWarningDays must be fewer than deleteAfterDays")
+        return self
+
+
+@dataclass(frozen=True)
+class Policy:
+    default: Calendar = Calendar()
+    plans: tuple[tuple[str, Calendar], ...] = ()
+    hard_decline_codes: frozenset[str] = frozenset(DEFAULT_HARD_DECLINES)
+
+    def for_plan(self, plan: str) -> Calendar:
+        return dict(self.plans).get(plan, self.default)
+
+    def is_hard(self, decline_code: str | None) -> bool:
+        return decline_code in self.hard_decline_codes
+
+    @classmethod
+    def from_document(cls, doc: object) -> Policy:
+        if not isinstance(doc, dict):
+            raise PolicyError("policy must be a mapping")
+        unknown = set(doc) - {"default", "plans", "hardDeclineCodes"}
+        if unknown:
+            raise PolicyError(f"unknown policy field(s): {', '.join(sorted(unknown))}")
+        default = _calendar(Calendar(), doc.get("default", {}), "default")
+        plans = doc.get("plans", {})
+        if not isinstance(plans, dict):
+            raise PolicyError("plans must be a mapping of plan name to overrides")
+        overrides = tuple((name, _calendar(default, o, f"plans.{name}")) for name, o in plans.items())
+        codes = doc.get("hardDeclineCodes", list(DEFAULT_HARD_DECLINES))
+        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
+            raise PolicyError("hardDeclineCodes must be a list of decline codes")
+        return cls(default, overrides, frozenset(codes))
+
+
+def _calendar(base: Calendar, overrides: object, where: str) -> Calendar:
+    if not isinstance(overrides, dict):
+        raise PolicyError(f"{where} must be a mapping")
+    fields = {camel(name): name for name in Calendar.__dataclass_fields__}
+    unknown = set(overrides) - set(fields)
+    if unknown:
+        raise PolicyError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    changes = {}
+    for key, value in overrides.items():
+        changes[fields[key]] = tuple(value) if isinstance(value, list) else value
+    return replace(base, **changes).validate(where)
+
+
+def _is_day(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -1,0 +1,100 @@
+"""The daily sweep's transitions: retries, reminders, disable, deletion warnings, purge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pastdue.domain import events as ev
+from pastdue.domain import schedule
+from pastdue.domain.ledger import new_attempt, queue_notice, record, settle_states, try_charge
+from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, Subscription
+from pastdue.domain.policy import Calendar, Policy
+from pastdue.domain.schedule import DAY
+
+NOTICE_STEPS = {"reminder", "final_notice", "deletion_warning"}
+
+
+def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -> list:
+    effects: list = []
+    settle_states(account, now, "system", reactivate_disabled=False)
+    for charge in account.charges:
+        if charge.pending is not None:
+            effects.append(try_charge(charge))  # an earlier run left no answer: same key again
+            continue
+        if not schedule.retry_eligible(account, charge):
+            continue
+        cal = policy.for_plan(account.subscriptions[charge.subscription_id].plan)
+        index = schedule.due_retry_index(charge, cal, now)
+        if index is not None:
+            charge.retry_steps_done = index + 1
+            new_attempt(charge, account.payment_method.token, "retry", now)
+            effects.append(try_charge(charge))
+    for sub in account.subscriptions.values():
+        if any(c.pending for c in account.open_charges(sub.subscription_id)):
+            continue  # an answer is outstanding: never disable or purge on a guess
+        if sub.state == DELETED and sub.purged_at is None:
+            effects.append(ev.PurgeData(sub.subscription_id))
+        elif sub.state in (PAST_DUE, DISABLED):
+            effects += _advance(account, sub, policy.for_plan(sub.plan), now)
+    return effects
+
+
+def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime) -> list:
+    due = [s for s in schedule.pending_steps(sub, cal) if s.due <= now]
+    if not due:
+        return []
+    sub.steps_done += [s.name for s in due]
+    final = due[-1]
+    episode = (sub.past_due_since or sub.disabled_at).date().isoformat()
+    if final.kind == "disable":
+        return _disable(account, sub, cal, now)
+    if final.kind == "purge":
+        if account.balance(sub.subscription_id).is_zero:
+            sub.deletion_scheduled_at = None  # paid while disabled: keep the data, await reactivation
+            record(account, now, "subscription.deletion.cancelled", "system", sub.subscription_id,
+                   reason="balance paid")
+            return []
+        sub.state, sub.deleted_at = DELETED, now
+        record(account, now, "subscription.deletion.started", "system", sub.subscription_id,
+               scheduledFor=sub.deletion_scheduled_at)
+        return [ev.PurgeData(sub.subscription_id)]
+    # Several notice steps due at once (a late run): send the latest, the others are superseded.
+    for skipped in due[:-1]:
+        record(account, now, "notice.superseded", "system", sub.subscription_id, step=skipped.name)
+    params = {"balance": account.balance(sub.subscription_id), "step": final.name}
+    if final.kind == "deletion_warning":
+        params.update(deletionDate=sub.deletion_scheduled_at,
+                      daysLeft=max(1, (sub.deletion_scheduled_at - now + DAY / 2).days))
+    else:
+        params.update(cancellationDate=schedule.cancellation_date(sub, cal),
+                      daysPastDue=(now - sub.past_due_since).days)
+    queue_notice(account, now, final.kind, f"{sub.subscription_id}:{episode}:{final.name}",
+                 sub.subscription_id, **params)
+    return []
+
+
+def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime) -> list:
+    if account.balance(sub.subscription_id).is_zero:
+        return []  # never disable what is paid
+    sub.state, sub.disabled_at = DISABLED, now
+    # Counted from the real disable time, so a late sweep can only delete later, never earlier.
+    sub.deletion_scheduled_at = now + cal.delete_after_days * DAY
+    sub.steps_done = []
+    record(account, now, "subscription.disabled", "system", sub.subscription_id,
+           reason="grace period over: service cancelled, resources unavailable",
+           deletionScheduledAt=sub.deletion_scheduled_at)
+    queue_notice(account, now, "service_cancelled", f"{sub.subscription_id}:{now.date()}:disabled",
+                 sub.subscription_id, balance=account.balance(sub.subscription_id),
+                 deletionDate=sub.deletion_scheduled_at)
+    return []
+
+
+def data_purged(account: Account, event: ev.DataPurged, policy: Policy, now: datetime) -> list:
+    sub = account.subscriptions.get(event.subscription_id)
+    if sub is None or sub.state != DELETED or sub.purged_at is not None:
+        return []
+    sub.purged_at = now
+    record(account, now, "subscription.data.deleted", "system", sub.subscription_id,
+           itemsDeleted=event.items_deleted, disabledAt=sub.disabled_at)
+    queue_notice(account, now, "data_deleted", f"{sub.subscription_id}:data_deleted", sub.subscription_id)
+    return []

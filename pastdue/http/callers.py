@@ -1,0 +1,42 @@
+"""Who is calling: the billing system (signed webhooks) or a signed-in portal user."""
+
+from __future__ import annotations
+
+import logging
+
+import azure.functions as func
+
+from pastdue import bootstrap
+from pastdue.domain.model import Account
+from pastdue.http.principal import Principal, parse_principal
+from pastdue.http.problems import NotFound
+from pastdue.http.signing import verify
+
+log = logging.getLogger("pastdue.http")
+
+
+def billing_system(req: func.HttpRequest) -> str:
+    verify(req.headers.get("Webhook-Signature"), req.get_body(), bootstrap.settings().webhook_secrets)
+    return "billing"
+
+
+def portal_user(req: func.HttpRequest) -> Principal:
+    # In Azure, App Service Authentication strips any client-sent X-MS-CLIENT-PRINCIPAL and sets its own;
+    # PRINCIPAL_MODE says which is in force, and the local mode is logged on every call.
+    if bootstrap.settings().principal_mode != "appservice":
+        log.warning("PRINCIPAL_MODE=%s: principal header trusted as sent", bootstrap.settings().principal_mode)
+    return parse_principal(req.headers.get("X-MS-CLIENT-PRINCIPAL"))
+
+
+def is_support(principal: Principal) -> bool:
+    return principal.has_role(bootstrap.settings().support_role)
+
+
+def account_for(principal: Principal, account_id: str, support_allowed: bool = False) -> Account:
+    """The account if the principal is its admin (or support, where allowed); 404 otherwise."""
+    account = bootstrap.deps().store.get(account_id)
+    allowed = account is not None and (
+        account.admin.principal_id == principal.object_id or (support_allowed and is_support(principal)))
+    if not allowed:
+        raise NotFound("no such account")  # the same answer whether it exists or not
+    return account

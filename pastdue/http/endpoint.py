@@ -1,0 +1,94 @@
+"""What every HTTP handler shares: the error mapping, JSON input, and who is calling."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+
+import azure.functions as func
+
+from pastdue.domain.errors import Rejected
+from pastdue.domain.money import Money
+from pastdue.http.problems import BadRequest, HttpProblem, from_exception, problem
+from pastdue.services.unit import AccountNotFound, Contention
+from pastdue.settings import SettingsError
+
+log = logging.getLogger("pastdue.http")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def endpoint(handler):
+    """Turn every failure into a problem document: 4xx for the caller's mistakes, never a stack trace."""
+
+    @functools.wraps(handler)
+    def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return handler(req)
+        except HttpProblem as error:
+            return from_exception(error)
+        except Rejected as error:
+            extra = {"amountDue": error.amount.to_json()} if error.amount else {}
+            slug = re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
+            return problem(error.status, error.title, error.detail, slug, **extra)
+        except AccountNotFound:
+            return problem(404, "Not found", "no such account", "not-found")
+        except Contention as error:
+            return problem(503, "Try again", str(error), "contention", {"Retry-After": "1"})
+        except SettingsError as error:
+            log.error("configuration error: %s", error)
+            return problem(500, "Server misconfigured", "the service is misconfigured", "misconfigured")
+        except Exception:
+            log.exception("unhandled error in %s", handler.__name__)
+            return problem(500, "Internal error", "an unexpected error occurred", "internal")
+
+    return wrapper
+
+
+def read_json(req: func.HttpRequest) -> dict:
+    try:
+        body = json.loads(req.get_body() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return body
+
+
+def text(obj: dict, name: str, path: str = "", required: bool = True, max_length: int = 256,
+         pattern: re.Pattern | None = None) -> str | None:
+    where = f"{path}{name}"
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise BadRequest(f"'{where}' is required", field=where)
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise BadRequest(f"'{where}' must be a non-empty string of at most {max_length} characters", field=where)
+    if pattern is not None and not pattern.match(value):
+        raise BadRequest(f"'{where}' has an invalid format", field=where)
+    return value
+
+
+def obj_field(obj: dict, name: str, path: str = "", required: bool = True) -> dict | None:
+    value = obj.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest(f"'{path}{name}' must be an object", field=f"{path}{name}")
+    return value
+
+
+def amount(obj: dict, name: str, path: str = "") -> Money:
+    try:
+        return Money.from_json(obj.get(name))
+    except ValueError as error:
+        raise BadRequest(f"'{path}{name}': {error}", field=f"{path}{name}") from None
+
+
+def route_id(req: func.HttpRequest, name: str) -> str:
+    value = req.route_params.get(name, "")
+    if not ID_PATTERN.match(value):
+        raise BadRequest(f"'{name}' must be 1-128 letters, digits, '_', '.', ':' or '-'", field=name)
+    return value

@@ -1,0 +1,59 @@
+"""RFC 9457 problem documents and the errors that become them."""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+
+PROBLEM_BASE = "https://pastdue.example/problems/"
+
+
+class HttpProblem(Exception):
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail: str, headers: dict | None = None, **extra):
+        super().__init__(detail)
+        self.detail, self.headers, self.extra = detail, headers or {}, extra
+
+
+class BadRequest(HttpProblem):
+    pass
+
+
+class Unauthorized(HttpProblem):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class Forbidden(HttpProblem):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(HttpProblem):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Unprocessable(HttpProblem):
+    status, title, slug = 422, "Unprocessable request", "unprocessable"
+
+
+class Unavailable(HttpProblem):
+    status, title, slug = 503, "Try again", "unavailable"
+
+
+def problem(status: int, title: str, detail: str, slug: str, headers: dict | None = None,
+            **extra) -> func.HttpResponse:
+    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
+    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers or {},
+                             mimetype="application/problem+json")
+
+
+def from_exception(error: HttpProblem) -> func.HttpResponse:
+    return problem(error.status, error.title, error.detail, error.slug, error.headers, **error.extra)
+
+
+def json_response(body, status: int = 200, headers: dict | None = None) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers or {},
+                             mimetype="application/json")

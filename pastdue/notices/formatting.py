@@ -1,0 +1,40 @@
+"""Amounts and dates in the reader's locale (Babel), from minor units and UTC times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, get_currency_precision
+
+SUPPORTED = ("en", "fr")
+
+
+def locale_of(tag: str | None) -> Locale:
+    try:
+        return Locale.parse((tag or "en-US").replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse("en_US")
+
+
+def language(tag: str | None) -> str:
+    lang = locale_of(tag).language
+    return lang if lang in SUPPORTED else "en"
+
+
+def money(amount: dict | None, tag: str | None) -> str:
+    if not amount:
+        return ""
+    digits = get_currency_precision(amount["currency"])
+    value = Decimal(amount["value"]).scaleb(-digits)
+    return format_currency(value, amount["currency"], locale=locale_of(tag))
+
+
+def date(value: str | datetime | None, tag: str | None) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return format_date(value.date(), format="long", locale=locale_of(tag))

@@ -1,0 +1,103 @@
+"""The dependencies a use case needs, and the one read-decide-write loop they all share."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pastdue.adapters.clock import Clock
+from pastdue.adapters.gateway import OutcomeUnknown, PaymentGateway
+from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData
+from pastdue.domain import events as ev
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import Account
+from pastdue.domain.policy import Policy
+
+log = logging.getLogger("pastdue")
+MAX_CONFLICTS = 8
+GATEWAY_TRIES = 3
+
+
+class AccountNotFound(Exception):
+    pass
+
+
+class Contention(Exception):
+    """Too many concurrent writers on one account; the caller may retry."""
+
+
+@dataclass
+class Deps:
+    store: AccountStore
+    customer_data: CustomerData
+    gateway: PaymentGateway
+    policy: Policy
+    clock: Clock
+    after_notices_queued: Callable[[str], None] | None = None
+
+
+def change(deps: Deps, account_id: str, event, account: Account | None = None,
+           finish: Callable[[Account], None] | None = None) -> tuple[Account, list]:
+    """Decide and save; on a 412 re-read and decide again (bounded). `event` may be a callable of the
+    account; `finish` may complete the decided account (the shell's part) before it is written."""
+    for attempt in range(MAX_CONFLICTS):
+        if account is None:
+            account = deps.store.get(account_id)
+            if account is None:
+                raise AccountNotFound(account_id)
+        decided_event = event(account) if callable(event) else event
+        new, effects = decide(account, decided_event, deps.policy, deps.clock.now())
+        if finish is not None:
+            finish(new)
+        if new == account:
+            return account, effects  # nothing changed: no write
+        try:
+            return deps.store.replace(new), effects
+        except ConcurrencyConflict:
+            account = None
+            time.sleep(0.005 * (attempt + 1))
+    raise Contention(f"account {account_id} changed {MAX_CONFLICTS} times while we tried to update it")
+
+
+def charge_all(deps: Deps, tries: list[ev.TryCharge], stop_on_decline_token: str | None = None):
+    """Call the gateway for each reserved attempt. Unknown outcomes are retried with the same key;
+    what stays unknown is left pending for the next run. Returns the results we are sure of."""
+    results: list[ev.AttemptResult] = []
+    stopped = False
+    for attempt in tries:
+        if stopped:
+            results.append(ev.AttemptResult(attempt.charge_id, attempt.key, "skipped"))
+            continue
+        outcome = None
+        for n in range(GATEWAY_TRIES):
+            try:
+                outcome = deps.gateway.charge(attempt.token, attempt.amount, attempt.key)
+                break
+            except OutcomeUnknown:
+                log.warning("gateway outcome unknown for %s (try %d)", attempt.key, n + 1)
+                time.sleep(0.05 * (n + 1))
+        if outcome is None:
+            continue
+        results.append(ev.AttemptResult(attempt.charge_id, attempt.key, outcome.outcome, outcome.code))
+        if stop_on_decline_token == attempt.token and outcome.outcome != "succeeded":
+            stopped = True  # the new card is refused: do not try it on the other charges
+    return results
+
+
+def run_effects(deps: Deps, account: Account, effects: list) -> Account:
+    """Carry out what a decision asked for, feeding each answer back as an event."""
+    tries = [e for e in effects if isinstance(e, ev.TryCharge)]
+    if tries:
+        results = charge_all(deps, tries)
+        if results:
+            account, more = change(deps, account.account_id, ev.AttemptsResolved(tuple(results)))
+            effects = effects + more
+    for purge in (e for e in effects if isinstance(e, ev.PurgeData)):
+        items = deps.customer_data.purge(purge.subscription_id)
+        account, more = change(deps, account.account_id, ev.DataPurged(purge.subscription_id, items))
+        effects = effects + more
+    if deps.after_notices_queued and any(isinstance(e, ev.NoticesQueued) for e in effects):
+        deps.after_notices_queued(account.account_id)
+    return account

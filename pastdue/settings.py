@@ -1,0 +1,118 @@
+"""One validated settings object, read from the environment (app settings in Azure)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+DEFAULT_POLICY = str(Path(__file__).parent / "policy" / "default.yaml")
+PRINCIPAL_MODES = ("appservice", "unverified-local")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or bad; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    cosmos_endpoint: str
+    cosmos_database: str = "pastdue"
+    cosmos_key: str | None = field(default=None, repr=False)
+    cosmos_verify_tls: bool = True
+    email_sender: str = ""
+    email_transport: str = "acs"
+    acs_endpoint: str | None = None
+    acs_connection_string: str | None = field(default=None, repr=False)
+    smtp_host: str = "localhost"
+    smtp_port: int = 1025
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    principal_mode: str = "appservice"
+    support_role: str = "Billing.Support"
+    sweep_schedule: str = "0 0 2 * * *"
+    sweep_time_budget_seconds: int = 480
+    policy_file: str = DEFAULT_POLICY
+    email_quota_per_minute: int = 30
+    email_quota_per_hour: int = 100
+    payment_gateway: str = "sandbox"
+
+
+# Every app setting the app reads; infra tests check the Bicep sets each required one.
+REQUIRED = ("COSMOS_ENDPOINT", "EMAIL_SENDER", "BILLING_WEBHOOK_SECRET", "PRINCIPAL_MODE")
+OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPORT", "ACS_ENDPOINT",
+            "ACS_CONNECTION_STRING", "SMTP_HOST", "SMTP_PORT", "SWEEP_SCHEDULE", "SWEEP_TIME_BUDGET_SECONDS",
+            "DUNNING_POLICY_FILE", "EMAIL_QUOTA_PER_MINUTE", "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY",
+            "SUPPORT_ROLE")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    missing = [name for name in REQUIRED if not env.get(name, "").strip()]
+    if missing:
+        raise SettingsError(f"missing app setting(s): {', '.join(missing)}")
+    endpoint = env["COSMOS_ENDPOINT"].strip()
+    parsed = urlparse(endpoint)
+    if parsed.scheme != "https" or not parsed.hostname:
+        raise SettingsError("COSMOS_ENDPOINT must be an https:// URL")
+    verify = _bool(env, "COSMOS_VERIFY_TLS", True)
+    if not verify and parsed.hostname not in ("localhost", "127.0.0.1"):
+        raise SettingsError("COSMOS_VERIFY_TLS=false is allowed for a localhost endpoint only")
+    transport = env.get("EMAIL_TRANSPORT", "acs").strip()
+    if transport not in ("acs", "smtp"):
+        raise SettingsError("EMAIL_TRANSPORT must be 'acs' or 'smtp'")
+    if transport == "acs" and not (env.get("ACS_ENDPOINT") or env.get("ACS_CONNECTION_STRING")):
+        raise SettingsError("EMAIL_TRANSPORT=acs needs ACS_ENDPOINT (or ACS_CONNECTION_STRING for local trials)")
+    mode = env["PRINCIPAL_MODE"].strip()
+    if mode not in PRINCIPAL_MODES:
+        raise SettingsError(f"PRINCIPAL_MODE must be one of {', '.join(PRINCIPAL_MODES)}")
+    secrets = tuple(s.strip() for s in env["BILLING_WEBHOOK_SECRET"].split(",") if s.strip())
+    if any(len(s) < 16 for s in secrets):
+        raise SettingsError("BILLING_WEBHOOK_SECRET values must be at least 16 characters")
+    policy_file = env.get("DUNNING_POLICY_FILE") or DEFAULT_POLICY
+    if not Path(policy_file).is_file():
+        raise SettingsError(f"DUNNING_POLICY_FILE {policy_file} does not exist")
+    return Settings(
+        cosmos_endpoint=endpoint,
+        cosmos_database=env.get("COSMOS_DATABASE") or "pastdue",
+        cosmos_key=env.get("COSMOS_KEY") or None,
+        cosmos_verify_tls=verify,
+        email_sender=env["EMAIL_SENDER"].strip(),
+        email_transport=transport,
+        acs_endpoint=env.get("ACS_ENDPOINT") or None,
+        acs_connection_string=env.get("ACS_CONNECTION_STRING") or None,
+        smtp_host=env.get("SMTP_HOST") or "localhost",
+        smtp_port=_int(env, "SMTP_PORT", 1025),
+        webhook_secrets=secrets,
+        principal_mode=mode,
+        support_role=env.get("SUPPORT_ROLE") or "Billing.Support",
+        sweep_schedule=env.get("SWEEP_SCHEDULE") or "0 0 2 * * *",
+        sweep_time_budget_seconds=_int(env, "SWEEP_TIME_BUDGET_SECONDS", 480),
+        policy_file=policy_file,
+        email_quota_per_minute=_int(env, "EMAIL_QUOTA_PER_MINUTE", 30),
+        email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", 100),
+        payment_gateway=env.get("PAYMENT_GATEWAY") or "sandbox",
+    )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false")
+    return raw == "true"

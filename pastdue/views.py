@@ -1,0 +1,37 @@
+"""The JSON views the API answers with (API.md), built from the aggregate."""
+
+from __future__ import annotations
+
+from pastdue.domain.codec import dump, format_time
+from pastdue.domain.model import Account, Subscription
+from pastdue.notices.alerts import alerts
+
+
+def subscription_view(account: Account, sub: Subscription) -> dict:
+    view = {"subscriptionId": sub.subscription_id, "displayName": sub.display_name, "plan": sub.plan,
+            "state": sub.state, "balance": dump(account.balance(sub.subscription_id))}
+    for key, value in (("pastDueSince", sub.past_due_since), ("disabledAt", sub.disabled_at),
+                       ("deletionScheduledAt", sub.deletion_scheduled_at), ("deletedAt", sub.deleted_at)):
+        if value is not None:
+            view[key] = format_time(value)
+    return view
+
+
+def account_view(account: Account) -> dict:
+    method = account.payment_method
+    return {
+        "accountId": account.account_id,
+        "paymentMode": account.payment_mode,
+        "paymentMethod": None if method is None else {
+            "brand": method.brand, "last4": method.last4, "expMonth": method.exp_month, "expYear": method.exp_year},
+        "balance": dump(account.balance()),
+        "credit": dump(account.credit) if account.credit else None,
+        "admin": {"email": account.admin.email, "name": account.admin.name, "locale": account.admin.locale,
+                  "emailUndeliverable": account.admin.email_undeliverable},
+        "subscriptions": [subscription_view(account, s) for s in account.subscriptions.values()],
+        "alerts": alerts(account),
+    }
+
+
+def history_view(account: Account) -> dict:
+    return {"accountId": account.account_id, "entries": [dump(e) for e in reversed(account.history)]}
