@@ -62,6 +62,15 @@ class CosmosAccountStore(AccountStore):
             return from_document(self._container.read_item(account_id, partition_key=account_id))
         except exceptions.CosmosResourceNotFoundError:
             return None
+        except exceptions.CosmosHttpResponseError as error:
+            if error.status_code != 500:
+                raise
+        # The local stand-in answers a point read of a missing item with a 500 (a known gap);
+        # a single-partition query gives the same answer in Azure and locally.
+        found = list(self._container.query_items(
+            "SELECT * FROM c WHERE c.accountId = @a AND c.id = @a",
+            parameters=[{"name": "@a", "value": account_id}], partition_key=account_id))
+        return from_document(found[0]) if found else None
 
     def create(self, account: Account) -> Account:
         try:

@@ -84,4 +84,5 @@ class CosmosLedger(Ledger):
         try:
             return self._container.create_item({"id": key, **entry})
         except exceptions.CosmosResourceExistsError:
+            # It exists, so a point read is safe on the local stand-in too.
             return self._container.read_item(key, partition_key=key)

@@ -19,10 +19,10 @@ class CosmosQuota:
         from azure.cosmos import exceptions
 
         for _ in range(20):
-            try:
-                doc = self._container.read_item(QUOTA_ID, partition_key=QUOTA_ID)
-            except exceptions.CosmosResourceNotFoundError:
-                doc = {"id": QUOTA_ID, "sent": []}
+            found = list(self._container.query_items(
+                "SELECT * FROM c WHERE c.id = @id", parameters=[{"name": "@id", "value": QUOTA_ID}],
+                partition_key=QUOTA_ID))
+            doc = found[0] if found else {"id": QUOTA_ID, "sent": []}
             hour_ago, minute_ago = now - timedelta(hours=1), now - timedelta(minutes=1)
             sent = [t for t in doc["sent"] if parse_time(t) > hour_ago]
             in_minute = sum(1 for t in sent if parse_time(t) > minute_ago)

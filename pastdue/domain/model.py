@@ -105,6 +105,7 @@ class Notice:
     status: str = QUEUED
     tries: int = 0
     lease_until: datetime | None = None
+    claim_id: str | None = None
     sent_at: datetime | None = None
     last_error: str | None = None
 

@@ -29,8 +29,8 @@ class Calendar:
     def validate(self, where: str) -> Calendar:
         for name in ("retry_days", "reminder_days", "deletion_warning_days"):
             days = getattr(self, name)
-            if any(not _is_day(d) for d in days) or list(days) != sorted(set(days)):
-                raise PolicyError(f"{where}.{camel(name)} must be increasing positive whole days")
+            if any(not _is_day(d) for d in days) or len(set(days)) != len(days):
+                raise PolicyError(f"{where}.{camel(name)} must be distinct positive whole days")
         for name in ("final_notice_day", "disable_day", "delete_after_days"):
             if not _is_day(getattr(self, name)):
                 raise PolicyError(f"{where}.{camel(name)} must be a positive whole number of days")
@@ -82,7 +82,7 @@ def _calendar(base: Calendar, overrides: object, where: str) -> Calendar:
         raise PolicyError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     changes = {}
     for key, value in overrides.items():
-        changes[fields[key]] = tuple(value) if isinstance(value, list) else value
+        changes[fields[key]] = tuple(sorted(value)) if isinstance(value, list) else value
     return replace(base, **changes).validate(where)
 
 

@@ -1,0 +1,28 @@
+# Two commands: `make run` (stand-ins + local host on :7071) and `make test` (lint + every test).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test deps lint bench clean
+
+run: deps
+	$(PY) -m devhost
+
+test: deps
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+deps: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules .run

@@ -1,0 +1,85 @@
+"""python -m devhost: start the stand-ins and serve the function app on http://localhost:7071."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from devhost.standins import ROOT, PortTaken, StandIns, port_in_use
+
+LOCAL_DEFAULTS = {
+    "EMAIL_SENDER": "billing@pastdue.localhost",
+    "BILLING_WEBHOOK_SECRET": "local-webhook-secret-change-me",
+    "PRINCIPAL_MODE": "unverified-local",
+    "SWEEP_SCHEDULE": "0 0 2 * * *",
+    "CORS_ALLOWED_ORIGINS": "http://localhost:3000,http://localhost:5173",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="devhost", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("FUNCTIONS_PORT", 7071)))
+    parser.add_argument("--no-standins", action="store_true", help="use stand-ins already running")
+    parser.add_argument("--no-timers", action="store_true", help="run timers only through /admin/functions")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
+    _load_local_settings()
+    if port_in_use(args.port):
+        print(f"port {args.port} for the local host is already taken (set FUNCTIONS_PORT)", file=sys.stderr)
+        return 2
+    standins = StandIns(int(os.environ.get("COSMOS_PORT", 8081)), int(os.environ.get("SMTP_PORT", 1025)),
+                        int(os.environ.get("MAILDEV_WEB_PORT", 1080)))
+    if not args.no_standins:
+        try:
+            standins.start(ROOT / ".run")
+        except PortTaken as error:
+            print(error, file=sys.stderr)
+            return 2
+    for key, value in {**LOCAL_DEFAULTS, **standins.environment()}.items():
+        os.environ.setdefault(key, value)
+    try:
+        return serve(args.port, timers=not args.no_timers, standins=standins)
+    finally:
+        standins.stop()
+
+
+def serve(port: int, timers: bool, standins: StandIns) -> int:
+    sys.path.insert(0, str(ROOT))
+    from devhost.host import build_app
+    from devhost.standins import create_containers
+    from pastdue import bootstrap
+    from pastdue.adapters.clock import AdjustableClock
+
+    create_containers()
+    clock = AdjustableClock()
+    bootstrap.use_clock(clock)
+    import function_app
+
+    origins = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    app = build_app(function_app.app, clock, origins, timers=timers)
+    print(f"\n  Functions:   http://localhost:{port}/api/<route>  (health: /api/health)\n"
+          f"  Cosmos:      {os.environ['COSMOS_ENDPOINT']}\n"
+          f"  Mail:        http://localhost:{standins.maildev_web_port}  (SMTP {standins.smtp_port})\n"
+          f"  Test clock:  http://localhost:{port}/admin/clock\n", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    return 0
+
+
+def _load_local_settings() -> None:
+    """Values from local.settings.json, as func start reads them; the environment wins."""
+    path = Path(ROOT / "local.settings.json")
+    if path.exists():
+        import json
+
+        for key, value in json.loads(path.read_text()).get("Values", {}).items():
+            os.environ.setdefault(key, str(value))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

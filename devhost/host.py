@@ -1,0 +1,181 @@
+"""A small local host that serves function_app.app the way `func start` does (Core Tools can't be
+installed here). It reads the function metadata azure-functions generates and changes nothing in the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+import traceback
+from datetime import datetime, timezone
+
+import azure.functions as func
+from azure.functions.timer import TimerRequest
+from croniter import croniter
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from devhost.clock_routes import clock_routes, parse_duration
+
+log = logging.getLogger("devhost")
+__all__ = ["build_app", "parse_duration"]
+
+
+def _problem(status: int, title: str, detail: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
+                        status_code=status, headers=headers, media_type="application/problem+json")
+
+
+class HttpFunction:
+    def __init__(self, fn):
+        trigger = fn.get_trigger()
+        self.name, self.binding, self.call = fn.get_function_name(), trigger.name, fn.get_user_function()
+        self.methods = {str(getattr(m, "value", m)).upper() for m in (trigger.methods or ["GET", "POST"])}
+        pattern = re.sub(r"\{(\w+)(?::[^}]*)?\}", r"(?P<\1>[^/]+)", (trigger.route or self.name).strip("/"))
+        self.pattern = re.compile(f"^{pattern}$")
+
+
+class Job:
+    """A non-HTTP function: timers and Event Grid. One run at a time, like the timer singleton."""
+
+    def __init__(self, fn):
+        trigger = fn.get_trigger()
+        self.name, self.binding, self.call, self.type = (fn.get_function_name(), trigger.name,
+                                                         fn.get_user_function(), trigger.type)
+        self.schedule = resolve_setting(getattr(trigger, "schedule", None))
+        self.run_on_startup = bool(getattr(trigger, "run_on_startup", False))
+        self.lock = threading.Lock()
+
+    def run(self, argument) -> float:
+        with self.lock:
+            started = time.monotonic()
+            self.call(**{self.binding: argument})
+            return time.monotonic() - started
+
+
+def resolve_setting(schedule: str | None) -> str | None:
+    """%NAME% in a schedule reads the app setting NAME, as the Functions host does."""
+    if schedule and schedule.startswith("%") and schedule.endswith("%"):
+        name = schedule.strip("%")
+        value = os.environ.get(name)
+        if not value:
+            raise RuntimeError(f"timer schedule needs the app setting {name}")
+        return value
+    return schedule
+
+
+def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], timers: bool = True) -> Starlette:
+    http, jobs = [], {}
+    for fn in function_app.get_functions():
+        if fn.get_trigger().type == "httpTrigger":
+            http.append(HttpFunction(fn))
+        else:
+            jobs[fn.get_function_name()] = Job(fn)
+
+    async def serve_http(request: Request) -> Response:
+        path = request.path_params["path"].strip("/")
+        matches = [(f, m) for f in http if (m := f.pattern.match(path))]
+        if not matches:
+            return _problem(404, "Not found", f"no function serves /api/{path}")
+        for function, match in matches:
+            if request.method in function.methods:
+                return await run_in_threadpool(_call_http, function, request, match.groupdict(), await request.body())
+        allowed = sorted(set().union(*(f.methods for f, _ in matches)))
+        return _problem(405, "Method not allowed", f"{request.method} is not allowed here",
+                        {"Allow": ", ".join(allowed)})
+
+    async def run_function(request: Request) -> Response:
+        job = jobs.get(request.path_params["name"])
+        if job is None:
+            return _problem(404, "Not found", "no such non-HTTP function")
+        argument = TimerRequest(past_due=False) if job.type == "timerTrigger" else None
+        if job.type == "eventGridTrigger":
+            return _problem(400, "Bad request", "post Event Grid events to /runtime/webhooks/eventgrid")
+        return await _run_job(job, argument)
+
+    async def eventgrid(request: Request) -> Response:
+        job = jobs.get(request.query_params.get("functionName", ""))
+        if job is None or job.type != "eventGridTrigger":
+            return _problem(404, "Not found", "functionName must name an Event Grid function")
+        try:
+            events = json.loads(await request.body())
+        except ValueError:
+            return _problem(400, "Bad request", "body is not JSON")
+        for raw in events if isinstance(events, list) else [events]:
+            event = func.EventGridEvent(
+                id=raw.get("id", ""), data=raw.get("data", {}), topic=raw.get("topic", ""),
+                subject=raw.get("subject", ""), event_type=raw.get("eventType", ""),
+                event_time=None, data_version=raw.get("dataVersion", ""))
+            answer = await _run_job(job, event)
+            if answer.status_code != 202:
+                return answer
+        return Response(status_code=202)
+
+    async def _run_job(job: Job, argument) -> Response:
+        try:
+            seconds = await run_in_threadpool(job.run, argument)
+        except Exception as error:
+            log.error("function %s failed:\n%s", job.name, traceback.format_exc())
+            return _problem(500, "Function failed", f"{job.name} raised {type(error).__name__}")
+        return JSONResponse({"function": job.name, "status": "completed", "seconds": round(seconds, 3)},
+                            status_code=202)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        tasks = [asyncio.create_task(_timer_loop(job)) for job in jobs.values()
+                 if timers and job.type == "timerTrigger"]
+        yield
+        for task in tasks:
+            task.cancel()
+
+    routes = [Route("/api/{path:path}", serve_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+              Route("/admin/functions/{name}", run_function, methods=["POST"]),
+              Route("/runtime/webhooks/eventgrid", eventgrid, methods=["POST"]), *clock_routes(clock)]
+    middleware = [Middleware(CORSMiddleware, allow_origins=cors_origins, allow_credentials=True,
+                             allow_methods=["GET", "POST", "PUT"], allow_headers=["*"])]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def _call_http(function: HttpFunction, request: Request, route_params: dict, body: bytes) -> Response:
+    req = func.HttpRequest(request.method, str(request.url), headers=dict(request.headers),
+                           params=dict(request.query_params), route_params=route_params, body=body)
+    try:
+        answer = function.call(**{function.binding: req})
+    except Exception as error:
+        log.error("function %s failed:\n%s", function.name, traceback.format_exc())
+        return _problem(500, "Internal error", f"{function.name} raised {type(error).__name__}")
+    headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "content-type")}
+    return Response(answer.get_body(), status_code=answer.status_code, headers=headers,
+                    media_type=answer.mimetype or "text/plain")
+
+
+async def _timer_loop(job: Job) -> None:
+    if job.run_on_startup:
+        await run_in_threadpool(_safe_run, job)
+    schedule = croniter(job.schedule, datetime.now(timezone.utc), second_at_beginning=True)
+    while True:
+        due = schedule.get_next(datetime)
+        await asyncio.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()))
+        if job.lock.locked():
+            continue  # the previous run is still going: skip, as the Functions host does
+        await run_in_threadpool(_safe_run, job)
+
+
+def _safe_run(job: Job) -> None:
+    try:
+        job.run(TimerRequest(past_due=False))
+    except Exception:
+        log.error("timer %s failed:\n%s", job.name, traceback.format_exc())
+
+
+

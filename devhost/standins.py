@@ -1,0 +1,91 @@
+"""The local stand-ins: @vercel/cosmosdb-server (Cosmos) and maildev (SMTP + REST), from node_modules."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COSMOS_CLI = ROOT / "node_modules/@vercel/cosmosdb-server/lib/cli.js"
+MAILDEV_CLI = ROOT / "node_modules/maildev/dist/bin/maildev.js"
+# The stand-in accepts any key; this one only has the emulator's shape. Azure uses managed identity.
+LOCAL_COSMOS_KEY = "bG9jYWwtc3RhbmQtaW4ta2V5LW5vdC1hLXNlY3JldC1sb2NhbC1zdGFuZC1pbi1rZXk="
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+@dataclass
+class StandIns:
+    cosmos_port: int = 8081
+    smtp_port: int = 1025
+    maildev_web_port: int = 1080
+    processes: list = None
+
+    def start(self, log_dir: Path) -> StandIns:
+        for port, what in ((self.cosmos_port, "Cosmos stand-in (COSMOS_PORT)"),
+                           (self.smtp_port, "maildev SMTP (SMTP_PORT)"),
+                           (self.maildev_web_port, "maildev web (MAILDEV_WEB_PORT)")):
+            if port_in_use(port):
+                raise PortTaken(f"port {port} for the {what} is already taken: stop what uses it or choose "
+                                f"another port with that setting")
+        for cli in (COSMOS_CLI, MAILDEV_CLI):
+            if not cli.exists():
+                raise RuntimeError(f"{cli} is missing: run 'npm ci' first")
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.processes = [
+            _spawn(["node", str(COSMOS_CLI), "-p", str(self.cosmos_port)], log_dir / "cosmos.log"),
+            _spawn(["node", str(MAILDEV_CLI), "--smtp", str(self.smtp_port), "--web", str(self.maildev_web_port),
+                    "--ip", "127.0.0.1"], log_dir / "maildev.log"),
+        ]
+        for port in (self.cosmos_port, self.smtp_port, self.maildev_web_port):
+            wait_for_port(port, 30)
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes or []:
+            process.terminate()
+        for process in self.processes or []:
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def environment(self) -> dict:
+        return {"COSMOS_ENDPOINT": f"https://localhost:{self.cosmos_port}", "COSMOS_KEY": LOCAL_COSMOS_KEY,
+                "COSMOS_VERIFY_TLS": "false", "EMAIL_TRANSPORT": "smtp", "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(self.smtp_port)}
+
+
+def _spawn(command: list[str], log_file: Path) -> subprocess.Popen:
+    handle = open(log_file, "ab")  # noqa: SIM115 - the child keeps it open for its whole life
+    return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.3)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for_port(port: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not port_in_use(port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing answered on port {port} after {seconds} s (see .run/*.log)")
+        time.sleep(0.1)
+
+
+def create_containers() -> None:
+    """Local only: in Azure the Bicep creates the database and containers."""
+    import urllib3
+
+    from pastdue import bootstrap
+    from pastdue.adapters.cosmos import ensure_containers
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    ensure_containers(bootstrap.cosmos_client(), bootstrap.settings().cosmos_database)

@@ -1,0 +1,99 @@
+"""Session fixtures: the real stand-ins (local Cosmos, maildev), the app in-process, and the local host."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+RUN_DIR = Path(__file__).resolve().parent.parent / ".run" / "tests"
+
+
+@pytest.fixture(scope="session")
+def standins():
+    from tests.support.stack import start_standins
+
+    running = start_standins(RUN_DIR)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def app_env(standins):
+    """The environment of the app, also set in this process for in-process integration tests."""
+    import urllib3
+
+    from pastdue import bootstrap
+    from pastdue.adapters.cosmos import ensure_containers
+    from tests.support.stack import test_environment
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    env = test_environment(standins)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    bootstrap.reset()
+    ensure_containers(bootstrap.cosmos_client(), env["COSMOS_DATABASE"])
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    bootstrap.reset()
+
+
+@pytest.fixture(scope="session")
+def host(app_env):
+    """Base URL of the local host serving function_app over real HTTP."""
+    from tests.support.stack import start_host
+
+    process, base = start_host(app_env, RUN_DIR / "host.log")
+    yield base
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture()
+def clock(app_env):
+    """In-process business clock for integration tests."""
+    from pastdue import bootstrap
+    from pastdue.adapters.clock import AdjustableClock, SystemClock
+
+    adjustable = AdjustableClock()
+    bootstrap.use_clock(adjustable)
+    yield adjustable
+    bootstrap.use_clock(SystemClock())
+
+
+@pytest.fixture()
+def tools(host, standins):
+    """Host tools with the host's test clock set back to real time for each test."""
+    from datetime import datetime, timezone
+
+    from tests.support.host_tools import HostTools
+
+    helper = HostTools(host, standins.maildev_web_port)
+    helper.set_clock(datetime.now(timezone.utc).isoformat())
+    return helper
+
+
+@pytest.fixture()
+def billing(host):
+    from tests.support.clients import Billing
+
+    return Billing(host)
+
+
+@pytest.fixture()
+def portal(host):
+    from tests.support.clients import Portal
+
+    return Portal(host)
+
+
+@pytest.fixture()
+def new_id():
+    import uuid
+
+    return lambda prefix="acct": f"{prefix}-{uuid.uuid4().hex[:12]}"

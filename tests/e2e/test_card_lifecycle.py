@@ -1,0 +1,82 @@
+"""A card payer walked through the whole dunning calendar on the local host's test clock."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from pastdue import bootstrap
+
+
+def _history_kinds(portal, account_id: str) -> Counter:
+    return Counter(e["kind"] for e in portal.history(account_id).json()["entries"])
+
+
+def _sub(portal, account_id):
+    return portal.account(account_id).json()["subscriptions"][0]
+
+
+def _notices(portal, account_id) -> list[str]:
+    entries = portal.history(account_id).json()["entries"]
+    return [e["detail"]["notice"] for e in reversed(entries) if e["kind"] == "notice.queued"]
+
+
+def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools, new_id, app_env):
+    account_id, sub_id = new_id(), new_id("sub")
+    assert billing.account(account_id, token="tok_chargeCustomerFail").status_code == 201
+    assert billing.subscription(account_id, sub_id).status_code == 201
+    data = bootstrap.container("customerData")
+    for n in range(3):
+        data.create_item({"id": f"{sub_id}-{n}", "subscriptionId": sub_id, "payload": n})
+
+    answer = billing.charge_failed(account_id, sub_id, new_id("ch"), value=4999)
+    assert answer.json() == {"status": "processed"}
+    view = portal.account(account_id).json()
+    assert view["subscriptions"][0]["state"] == "pastDue"
+    assert view["balance"] == {"value": 4999, "currency": "EUR"}
+    assert [a["kind"] for a in view["alerts"]] == ["pastDue"]
+    mails = tools.emails_to(f"admin@{account_id}.example")
+    assert len(mails) == 1 and "couldn't charge your credit card" in mails[0]["subject"]
+    assert "To avoid service interruption, update your payment information." in mails[0]["text"]
+
+    retries_by_day, notices_by_day = {}, {}
+    for day in range(1, 121):
+        tools.advance("P1D")
+        tools.run("daily_sweep")
+        kinds = _history_kinds(portal, account_id)
+        retries_by_day[day] = kinds["charge.declined"]
+        notices_by_day[day] = len(_notices(portal, account_id))
+        if day == 29:
+            assert _sub(portal, account_id)["state"] == "pastDue"
+            assert list(data.query_items("SELECT * FROM c WHERE c.subscriptionId = @s",
+                                         parameters=[{"name": "@s", "value": sub_id}], partition_key=sub_id))
+        if day == 30:
+            sub = _sub(portal, account_id)
+            assert sub["state"] == "disabled" and "deletionScheduledAt" in sub
+            assert any(a["kind"] == "disabled" for a in portal.account(account_id).json()["alerts"])
+        if day == 119:
+            assert _sub(portal, account_id)["state"] == "disabled"
+
+    # Retries on days 1, 3, 5, 7, 14 and 21 only, one attempt each.
+    steps = [d for d in range(1, 121) if retries_by_day[d] != retries_by_day.get(d - 1, 0)]
+    assert steps == [1, 3, 5, 7, 14, 21]
+    assert retries_by_day[120] == 6
+    assert _notices(portal, account_id) == [
+        "payment_failed", "reminder", "reminder", "reminder", "reminder", "final_notice", "service_cancelled",
+        "deletion_warning", "deletion_warning", "deletion_warning", "data_deleted"]
+    notice_days = [d for d in range(1, 121) if notices_by_day[d] != notices_by_day.get(d - 1, 1)]
+    assert notice_days == [3, 7, 14, 21, 28, 30, 90, 113, 119, 120]
+    sub = _sub(portal, account_id)
+    assert sub["state"] == "deleted"
+    assert not list(data.query_items("SELECT * FROM c WHERE c.subscriptionId = @s",
+                                     parameters=[{"name": "@s", "value": sub_id}], partition_key=sub_id))
+    purge = [e for e in portal.history(account_id).json()["entries"] if e["kind"] == "subscription.data.deleted"]
+    assert purge and purge[0]["detail"]["itemsDeleted"] == 3
+    tools.run("send_notices")
+    subjects = [m["subject"] for m in tools.emails_to(f"admin@{account_id}.example")]
+    expected = [r"^Action needed: we couldn't charge", *[r"^Reminder: €49\.99 past due"] * 4, r"^Final notice: .* on ",
+                r"is disabled: service cancelled$", *[r"^The data of Production will be deleted on "] * 3,
+                r"has been deleted$"]
+    assert len(subjects) == len(expected)
+    assert all(re.search(p, s) for p, s in zip(expected, subjects, strict=True)), subjects
+    assert portal.reactivate(account_id, sub_id).status_code == 410

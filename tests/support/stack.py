@@ -1,0 +1,56 @@
+"""Starts the real stand-ins and the local host for a test session, on ports of their own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+
+from devhost.standins import ROOT, StandIns, port_in_use, wait_for_port
+from tests.support.clients import SECRET
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_environment(standins: StandIns) -> dict:
+    return {**standins.environment(), "COSMOS_DATABASE": f"test_{uuid.uuid4().hex[:8]}",
+            "EMAIL_SENDER": "billing@pastdue.test", "BILLING_WEBHOOK_SECRET": f"old-secret-0123456789,{SECRET}",
+            "PRINCIPAL_MODE": "unverified-local", "SWEEP_SCHEDULE": "0 0 2 * * *",
+            "EMAIL_QUOTA_PER_MINUTE": "100000", "EMAIL_QUOTA_PER_HOUR": "1000000",
+            "CORS_ALLOWED_ORIGINS": "http://localhost:5173"}
+
+
+def start_standins(log_dir) -> StandIns:
+    ports = [free_port() for _ in range(3)]
+    return StandIns(*ports).start(log_dir)
+
+
+def start_host(env: dict, log_file) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    handle = open(log_file, "ab")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "devhost", "--no-standins", "--no-timers", "--port", str(port)],
+                               cwd=ROOT, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT)
+    wait_for_port(port, 60)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the local host did not come up")
+
+
+__all__ = ["port_in_use", "start_host", "start_standins", "test_environment"]
