@@ -8,8 +8,9 @@ PY := $(VENV)/bin/python
 run: deps
 	$(PY) -m devhost
 
-test: deps
+test: deps .venv-checkov/.installed
 	$(VENV)/bin/ruff check .
+	.venv-checkov/bin/checkov --quiet --compact --framework bicep -d infra
 	$(PY) -m pytest
 
 deps: $(VENV)/.installed node_modules/.installed
@@ -18,6 +19,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.venv-checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
 node_modules/.installed: package-lock.json

@@ -1,6 +1,7 @@
 """The function app: registers each function's blueprint, nothing else (see functions/)."""
 
 import azure.functions as func
+
 from functions.admin_contact import bp as admin_contact
 from functions.charge_failed import bp as charge_failed
 from functions.daily_sweep import bp as daily_sweep

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,7 +22,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _now(clock) -> dict:
-    return {"now": clock.now().astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")}
+    return {"now": clock.now().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
 
 
 def clock_routes(clock) -> list[Route]:

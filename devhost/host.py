@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import azure.functions as func
 from azure.functions.timer import TimerRequest
@@ -162,10 +162,10 @@ def _call_http(function: HttpFunction, request: Request, route_params: dict, bod
 async def _timer_loop(job: Job) -> None:
     if job.run_on_startup:
         await run_in_threadpool(_safe_run, job)
-    schedule = croniter(job.schedule, datetime.now(timezone.utc), second_at_beginning=True)
+    schedule = croniter(job.schedule, datetime.now(UTC), second_at_beginning=True)
     while True:
         due = schedule.get_next(datetime)
-        await asyncio.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()))
+        await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
         if job.lock.locked():
             continue  # the previous run is still going: skip, as the Functions host does
         await run_in_threadpool(_safe_run, job)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,12 @@ def clock(app_env):
 @pytest.fixture()
 def tools(host, standins):
     """Host tools with the host's test clock set back to real time for each test."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tests.support.host_tools import HostTools
 
     helper = HostTools(host, standins.maildev_web_port)
-    helper.set_clock(datetime.now(timezone.utc).isoformat())
+    helper.set_clock(datetime.now(UTC).isoformat())
     return helper
 
 

@@ -1,6 +1,7 @@
 """PUT /api/accounts/{accountId}/admin-contact: the notification address; clears the bounce alert."""
 
 import azure.functions as func
+
 from pastdue import bootstrap
 from pastdue.domain.events import AdminContactChanged
 from pastdue.http.callers import account_for, portal_user

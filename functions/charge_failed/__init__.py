@@ -1,6 +1,7 @@
 """POST /api/webhooks/charge-failed (billing system, signed): a card charge or an invoice failed."""
 
 import azure.functions as func
+
 from pastdue import bootstrap
 from pastdue.domain.codec import parse_time
 from pastdue.domain.events import ChargeFailed

@@ -1,6 +1,7 @@
 """GET /api/accounts/{accountId}/history: the audit timeline, newest first."""
 
 import azure.functions as func
+
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, route_id
 from pastdue.http.problems import json_response

@@ -1,6 +1,7 @@
 """POST /api/webhooks/payment-received (billing system, signed): an invoice payer's transfer arrived."""
 
 import azure.functions as func
+
 from pastdue import bootstrap
 from pastdue.domain.events import PaymentReceived
 from pastdue.http.callers import billing_system

@@ -1,6 +1,7 @@
 """PUT /api/accounts/{accountId} (billing system, signed): create or update an account."""
 
 import azure.functions as func
+
 from pastdue import bootstrap
 from pastdue.adapters.gateway import UnknownToken
 from pastdue.domain.events import ProfileSet

@@ -1,6 +1,7 @@
 """PUT /api/accounts/{accountId}/subscriptions/{subscriptionId} (billing system, signed)."""
 
 import azure.functions as func
+
 from pastdue import bootstrap
 from pastdue.domain.events import SubscriptionSet
 from pastdue.http.callers import billing_system

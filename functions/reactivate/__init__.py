@@ -1,6 +1,7 @@
 """POST /api/accounts/{accountId}/subscriptions/{subscriptionId}/reactivate (admin or support)."""
 
 import azure.functions as func
+
 from pastdue import bootstrap
 from pastdue.domain.events import Reactivate
 from pastdue.http.callers import account_for, portal_user

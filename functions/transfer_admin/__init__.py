@@ -1,6 +1,7 @@
 """POST /api/accounts/{accountId}/transfer-admin (Billing.Support only): the admin left."""
 
 import azure.functions as func
+
 from pastdue import bootstrap
 from pastdue.domain.events import AdminTransferred
 from pastdue.http import parse

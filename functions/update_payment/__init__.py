@@ -3,6 +3,7 @@
 import re
 
 import azure.functions as func
+
 from pastdue import bootstrap
 from pastdue.adapters.gateway import UnknownToken
 from pastdue.http import parse

@@ -24,7 +24,7 @@ class Calendar:
     final_notice_day: int = 28
     disable_day: int = 30
     delete_after_days: int = 90
-    deletion_warning_days: tuple[int, ...] = (30, 7, 1)
+    deletion_warning_days: tuple[int, ...] = (1, 7, 30)
 
     def validate(self, where: str) -> Calendar:
         for name in ("retry_days", "reminder_days", "deletion_warning_days"):

@@ -30,17 +30,18 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
             new_attempt(charge, account.payment_method.token, "retry", now)
             effects.append(try_charge(charge))
     for sub in account.subscriptions.values():
-        if any(c.pending for c in account.open_charges(sub.subscription_id)):
-            continue  # an answer is outstanding: never disable or purge on a guess
-        if sub.state == DELETED and sub.purged_at is None:
+        # An answer is outstanding: notices may go, but never disable or purge on a guess.
+        unanswered = any(c.pending for c in account.open_charges(sub.subscription_id))
+        if sub.state == DELETED and sub.purged_at is None and not unanswered:
             effects.append(ev.PurgeData(sub.subscription_id))
         elif sub.state in (PAST_DUE, DISABLED):
-            effects += _advance(account, sub, policy.for_plan(sub.plan), now)
+            effects += _advance(account, sub, policy.for_plan(sub.plan), now, unanswered)
     return effects
 
 
-def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime) -> list:
-    due = [s for s in schedule.pending_steps(sub, cal) if s.due <= now]
+def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, unanswered: bool) -> list:
+    due = [s for s in schedule.pending_steps(sub, cal) if s.due <= now
+           and not (unanswered and s.kind in ("disable", "purge"))]
     if not due:
         return []
     sub.steps_done += [s.name for s in due]

@@ -1,0 +1,46 @@
+"""Small builders for the pure core's unit tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pastdue.domain import events as ev
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import Account, Admin, PaymentMethod, Remittance, Subscription
+from pastdue.domain.money import Money
+from pastdue.domain.policy import Policy
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+POLICY = Policy()
+VISA = PaymentMethod("tok_visa", "visa", "4242", 12, 2034)
+FAILING = PaymentMethod("tok_chargeCustomerFail", "visa", "0341", 12, 2034)
+
+
+def account(mode: str = "card", subs: int = 1, method: PaymentMethod | None = FAILING, locale="en-US") -> Account:
+    acc = Account("acct-1", Admin("oid-1", "admin@example.com", "Ada", locale), payment_mode=mode,
+                  payment_method=method if mode == "card" else None,
+                  remittance=Remittance("FR76300060000112345", "AGRIFRPP", "INV-1") if mode == "invoice" else None)
+    for n in range(subs):
+        acc.subscriptions[f"sub-{n}"] = Subscription(f"sub-{n}", f"Sub {n}")
+    return acc
+
+
+def failed(charge: str = "ch-1", sub: str = "sub-0", value: int = 1000, code: str = "card_declined",
+           at: datetime = T0, event_id: str | None = None) -> ev.ChargeFailed:
+    return ev.ChargeFailed(event_id or f"evt-{charge}", sub, charge, Money(value, "EUR"), code, at)
+
+
+def apply(acc: Account, *events, at: datetime = T0, policy: Policy = POLICY):
+    effects = []
+    for event in events:
+        acc, more = decide(acc, event, policy, at)
+        effects += more
+    return acc, effects
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+def notice_kinds(acc: Account) -> list[str]:
+    return [n.kind for n in sorted(acc.outbox, key=lambda n: n.created_at)]

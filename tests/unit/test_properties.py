@@ -1,0 +1,105 @@
+"""Property-based tests of the lifecycle over random event sequences (hypothesis)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pastdue.domain import events as ev
+from pastdue.domain.errors import Rejected
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import ACTIVE, DELETED, DISABLED
+from pastdue.domain.money import Money
+from tests.unit.builders import POLICY, T0, VISA, account
+
+SUBS = 3
+step = st.one_of(
+    st.tuples(st.just("fail"), st.integers(0, SUBS - 1), st.integers(0, 5), st.integers(1, 100_000),
+              st.sampled_from(["card_declined", "insufficient_funds", "expired_card"])),
+    st.tuples(st.just("tick"), st.floats(0.1, 40)),
+    st.tuples(st.just("answer"), st.sampled_from(["succeeded", "declined", "error", None])),
+    st.tuples(st.just("transfer"), st.integers(1, 150_000)),
+    st.tuples(st.just("paynow"), st.booleans()),
+    st.tuples(st.just("reactivate"), st.integers(0, SUBS - 1)),
+)
+
+
+def _events(acc, action, n, effects):
+    kind = action[0]
+    if kind == "fail":
+        _, sub, charge, value, code = action
+        yield ev.ChargeFailed(f"evt-{charge}-{sub}", f"sub-{sub}", f"ch-{sub}-{charge}", Money(value, "EUR"), code,
+                              T0)
+    elif kind == "tick":
+        yield ev.SweepTick()
+    elif kind == "answer" and action[1]:
+        yield ev.AttemptsResolved(tuple(ev.AttemptResult(e.charge_id, e.key, action[1], "card_declined")
+                                        for e in effects if isinstance(e, ev.TryCharge)))
+    elif kind == "transfer":
+        yield ev.PaymentReceived(f"pay-{n}", Money(action[1], "EUR"), "ref")
+    elif kind == "paynow":
+        yield ev.PayNowRequested(f"key-{n}", "h", VISA, "user:1")
+    elif kind == "reactivate":
+        yield ev.Reactivate(f"sub-{action[1]}", "user:1")
+
+
+def _paynow_completion(acc, event, effects, ok):
+    outcome = "succeeded" if ok else "declined"
+    results = tuple(ev.AttemptResult(e.charge_id, e.key, outcome, None if ok else "card_declined")
+                    for e in effects if isinstance(e, ev.TryCharge))
+    return ev.PayNowCompleted(event.idempotency_key, VISA, results, "user:1")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(step, min_size=1, max_size=40))
+def test_lifecycle_invariants(actions):
+    acc, now, effects, received = account(subs=SUBS), T0, [], 0
+    for n, action in enumerate(actions):
+        if action[0] == "tick":
+            now += timedelta(days=action[1])
+        for event in _events(acc, action, n, effects):
+            try:
+                new, effects = decide(acc, event, POLICY, now)
+                if isinstance(event, ev.PayNowRequested):
+                    new, _ = decide(new, _paynow_completion(new, event, effects, action[1]), POLICY, now)
+                    effects = []
+            except Rejected:
+                continue
+            _check_step(acc, new)
+            # Applying the same event again changes nothing.
+            if not isinstance(event, ev.PayNowRequested):
+                again, _ = decide(new, event, POLICY, now)
+                assert again == new, f"{type(event).__name__} is not idempotent"
+            if isinstance(event, ev.PaymentReceived):
+                received += event.amount.value
+            acc = new
+        _check_money(acc, received)
+
+
+def _check_step(before, after):
+    for sub_id, sub in after.subscriptions.items():
+        previous = before.subscriptions[sub_id].state
+        # Deleted only from disabled: never straight from active or past due.
+        assert not (sub.state == DELETED and previous != DELETED and previous != DISABLED)
+        if sub.state == DISABLED and previous != DISABLED:
+            assert after.balance(sub_id).value > 0, "a paid subscription was disabled"
+        if previous == DELETED:
+            assert sub.state == DELETED
+
+
+def _check_money(acc, received):
+    total = Money.zero("EUR")
+    for charge in acc.charges:
+        assert 0 <= charge.outstanding.value <= charge.amount.value
+        total = total + charge.outstanding
+    assert acc.balance() == total
+    credit = acc.credit.value if acc.credit else 0
+    applied = sum(c.paid.value for c in acc.charges if c.paid)
+    by_card = sum(h.detail["amount"]["value"] for h in acc.history if h.kind == "charge.succeeded")
+    # Every cent that came in sits on a charge or in credit: nothing created, nothing lost.
+    assert applied + credit == received + by_card
+    for sub in acc.subscriptions.values():
+        if sub.state == ACTIVE:
+            assert acc.balance(sub.subscription_id).is_zero

@@ -1,0 +1,53 @@
+from pastdue.domain.codec import dump
+from pastdue.domain.model import Notice
+from pastdue.domain.money import Money
+from pastdue.notices.formatting import money
+from pastdue.notices.render import render
+from tests.unit.builders import T0
+
+
+def _notice(kind, locale="en-US", mode="card", **params):
+    base = {"accountId": "acct-1", "paymentMode": mode, "adminName": "Ada", "subscriptionName": "Prod",
+            "card": {"brand": "visa", "last4": "4242"}, "amount": dump(Money(123456, "EUR")),
+            "balance": dump(Money(123456, "EUR"))}
+    if mode == "invoice":
+        base["remittance"] = {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "INV-9"}
+    return Notice("n-1", kind, "ada@example.com", locale, {**base, **params}, T0, T0)
+
+
+def test_amounts_are_formatted_for_the_locale():
+    assert money({"value": 123456, "currency": "EUR"}, "fr-FR") == "1\u202f234,56\xa0€"
+    assert money({"value": 123456, "currency": "EUR"}, "en-US") == "€1,234.56"
+    assert money({"value": 500, "currency": "JPY"}, "en-US") == "¥500"
+
+
+def test_payment_failed_in_english_asks_to_update_the_card():
+    email = render(_notice("payment_failed"))
+    assert "couldn't charge your credit card" in email.subject
+    assert "To avoid service interruption, update your payment information." in email.text
+    assert "Update your payment information" in email.html and "€1,234.56" in email.text
+    assert "4242" in email.text and "IBAN" not in email.text
+
+
+def test_french_notices_are_in_french_with_french_amounts():
+    email = render(_notice("reminder", "fr-FR", cancellationDate="2026-02-04T09:00:00.000000Z", daysPastDue=7))
+    assert email.subject.startswith("Rappel") and "1\u202f234,56\xa0€" in email.subject
+    assert "4 février 2026" in email.text and 'lang="fr"' in email.html
+
+
+def test_invoice_payers_get_remittance_details_never_update_your_card():
+    email = render(_notice("invoice_overdue", mode="invoice"))
+    assert "FR7630006000011234567890189" in email.text and "INV-9" in email.html
+    assert "Update your payment information" not in email.text
+    reminder = render(_notice("final_notice", mode="invoice", cancellationDate="2026-02-04T09:00:00.000000Z"))
+    assert "AGRIFRPP" in reminder.text and "Send the bank transfer" in reminder.text
+
+
+def test_every_kind_renders_in_both_languages_and_html_is_escaped():
+    kinds = ["payment_failed", "card_declined", "invoice_overdue", "reminder", "final_notice", "service_cancelled",
+             "deletion_warning", "data_deleted", "payment_received", "reactivated", "admin_email_changed"]
+    for locale in ("en-GB", "fr-CA", "de-DE"):
+        for kind in kinds:
+            email = render(_notice(kind, locale, subscriptionName="<b>Prod</b>"))
+            assert email.subject and email.text and "<b>Prod</b>" not in email.html
+    assert render(_notice("payment_failed")).operation_id == render(_notice("payment_failed")).operation_id

@@ -1,0 +1,93 @@
+from datetime import timedelta
+
+from pastdue.domain import events as ev
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import DELETED, DISABLED, PAST_DUE
+from pastdue.domain.policy import Policy
+from tests.unit.builders import POLICY, T0, account, apply, days, failed, notice_kinds
+
+
+def _resolve_declined(acc, effects, at):
+    results = tuple(ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
+                    for e in effects if isinstance(e, ev.TryCharge))
+    return decide(acc, ev.AttemptsResolved(results), POLICY, at)[0] if results else acc
+
+
+def _walk(acc, last_day, hour=1):
+    tries = {}
+    for day in range(1, last_day + 1):
+        at = T0 + days(day) + timedelta(hours=hour)
+        acc, effects = decide(acc, ev.SweepTick(), POLICY, at)
+        tries[day] = [e for e in effects if isinstance(e, ev.TryCharge)]
+        acc = _resolve_declined(acc, effects, at)
+    return acc, tries
+
+
+def test_the_default_calendar_day_by_day():
+    acc, _ = apply(account(), failed())
+    acc, tries = _walk(acc, 121)
+    assert [d for d, t in tries.items() if t] == [1, 3, 5, 7, 14, 21]
+    assert len({t[0].key for t in tries.values() if t}) == 6  # a new key for each attempt
+    assert notice_kinds(acc) == ["payment_failed", "reminder", "reminder", "reminder", "reminder", "final_notice",
+                                 "service_cancelled", "deletion_warning", "deletion_warning", "deletion_warning",
+                                 "data_deleted"][: len(acc.outbox)]
+    sub = acc.subscriptions["sub-0"]
+    assert sub.state == DELETED and sub.disabled_at == T0 + days(30) + timedelta(hours=1)
+
+
+def test_a_late_sweep_sends_only_the_latest_reminder_and_never_disables_early():
+    acc, _ = apply(account(), failed())
+    acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(15))
+    assert notice_kinds(acc) == ["payment_failed", "reminder"]
+    assert acc.outbox[-1].notice_id.endswith("reminder:14")
+    assert sum(1 for h in acc.history if h.kind == "notice.superseded") == 2
+    assert acc.subscriptions["sub-0"].state == PAST_DUE
+    acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(29.9))
+    assert acc.subscriptions["sub-0"].state == PAST_DUE
+
+
+def test_running_twice_on_the_same_day_does_nothing_more():
+    acc, _ = apply(account(), failed())
+    first, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(3))
+    first = _resolve_declined(first, effects, T0 + days(3))
+    second, more = decide(first, ev.SweepTick(), POLICY, T0 + days(3) + timedelta(hours=5))
+    assert second.outbox == first.outbox and not [e for e in more if isinstance(e, ev.TryCharge)]
+
+
+def test_an_unanswered_attempt_is_retried_with_the_same_key_and_blocks_disable():
+    acc, _ = apply(account(), failed())
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(21))
+    key = effects[0].key
+    acc, again = decide(acc, ev.SweepTick(), POLICY, T0 + days(40))
+    assert [e.key for e in again if isinstance(e, ev.TryCharge)] == [key]
+    assert acc.subscriptions["sub-0"].state == PAST_DUE  # never disabled on a guess
+
+
+def test_a_paid_subscription_is_never_disabled():
+    acc, _ = apply(account(), failed())
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
+    acc, _ = decide(acc, ev.AttemptsResolved((ev.AttemptResult("ch-1", effects[0].key, "succeeded"),)),
+                    POLICY, T0 + days(1))
+    acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(45))
+    assert acc.subscriptions["sub-0"].state == "active"
+    assert notice_kinds(acc) == ["payment_failed", "payment_received"]
+    assert acc.next_action_at is None
+
+
+def test_invoice_payers_get_no_retries():
+    acc, _ = apply(account("invoice"), failed())
+    acc, tries = _walk(acc, 31)
+    assert not any(tries.values())
+    assert acc.subscriptions["sub-0"].state == DISABLED
+
+
+def test_plan_overrides_move_the_calendar():
+    policy = Policy.from_document({"plans": {"gold": {"disableDay": 45, "finalNoticeDay": 40}}})
+    acc = account()
+    acc.subscriptions["sub-0"].plan = "gold"
+    acc, _ = decide(acc, failed(), policy, T0)
+    acc, effects = decide(acc, ev.SweepTick(), policy, T0 + days(31))
+    acc = _resolve_declined(acc, effects, T0 + days(31))
+    assert acc.subscriptions["sub-0"].state == PAST_DUE
+    acc, _ = decide(acc, ev.SweepTick(), policy, T0 + days(45))
+    assert acc.subscriptions["sub-0"].state == DISABLED
