@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.model import Account, Subscription
-from pastdue.notices.alerts import alerts
 
 
 def subscription_view(account: Account, sub: Subscription) -> dict:
@@ -18,6 +17,8 @@ def subscription_view(account: Account, sub: Subscription) -> dict:
 
 
 def account_view(account: Account) -> dict:
+    from pastdue.notices.alerts import alerts  # Babel loads on first use, not at cold start
+
     method = account.payment_method
     return {
         "accountId": account.account_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pastdue.domain.model import Account
 from pastdue.domain.policy import Policy
 
 log = logging.getLogger("pastdue")
-MAX_CONFLICTS = 8
+MAX_CONFLICTS = 12
 GATEWAY_TRIES = 3
 
 
@@ -57,7 +58,8 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
             return deps.store.replace(new), effects
         except ConcurrencyConflict:
             account = None
-            time.sleep(0.005 * (attempt + 1))
+            # Jittered backoff, so writers racing on one account spread out instead of colliding again.
+            time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))
     raise Contention(f"account {account_id} changed {MAX_CONFLICTS} times while we tried to update it")
 
 

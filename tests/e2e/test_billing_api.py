@@ -1,0 +1,124 @@
+"""The billing system's signed routes and charge_failed, over real HTTP against the local Cosmos."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from pastdue import bootstrap
+
+
+def _doc(account_id):
+    found = list(bootstrap.container("accounts").query_items(
+        "SELECT * FROM c WHERE c.accountId = @a", parameters=[{"name": "@a", "value": account_id}],
+        partition_key=account_id))
+    return found[0] if found else None
+
+
+@pytest.fixture()
+def card_account(billing, new_id):
+    account_id, sub_id = new_id(), new_id("sub")
+    assert billing.account(account_id).status_code == 201
+    assert billing.subscription(account_id, sub_id).status_code == 201
+    return account_id, sub_id
+
+
+def test_put_account_creates_then_updates_and_never_stores_card_data(billing, portal, new_id):
+    account_id = new_id()
+    created = billing.account(account_id, token="tok_visa")
+    assert created.status_code == 201
+    assert created.json()["paymentMethod"] == {"brand": "visa", "last4": "4242", "expMonth": 12, "expYear": 2034}
+    assert billing.account(account_id, mode="invoice", token=None).status_code == 200
+    doc = _doc(account_id)
+    assert doc["paymentMode"] == "invoice" and doc["remittance"]["reference"] == f"INV-{account_id}"
+    assert set(doc["paymentMethod"]) == {"token", "brand", "last4", "expMonth", "expYear"}
+
+
+def test_a_failed_charge_is_stored_and_its_notice_queued_and_sent(billing, portal, card_account, new_id, tools):
+    account_id, sub_id = card_account
+    charge_id = new_id("ch")
+    assert billing.charge_failed(account_id, sub_id, charge_id, 2500).json() == {"status": "processed"}
+    doc = _doc(account_id)
+    assert doc["charges"][0]["chargeId"] == charge_id and doc["charges"][0]["declineCode"] == "card_declined"
+    assert doc["subscriptions"][sub_id]["state"] == "pastDue"
+    assert [(n["kind"], n["status"]) for n in doc["outbox"]] == [("payment_failed", "sent")]
+    assert doc["nextActionAt"] > doc["subscriptions"][sub_id]["pastDueSince"]
+
+
+def test_the_same_event_five_times_at_once_changes_state_once(billing, card_account, new_id, tools):
+    account_id, sub_id = card_account
+    event_id, charge_id = new_id("evt"), new_id("ch")
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: billing.charge_failed(account_id, sub_id, charge_id, 700, event_id=event_id),
+                                range(5)))
+    statuses = sorted(a.json()["status"] for a in answers)
+    assert statuses == ["duplicate"] * 4 + ["processed"]
+    doc = _doc(account_id)
+    assert len(doc["charges"]) == 1 and len(doc["outbox"]) == 1
+    assert sum(1 for h in doc["history"] if h["kind"] == "charge.failed") == 1
+    assert len(tools.emails_to(f"admin@{account_id}.example")) == 1
+
+
+def test_two_writers_racing_on_one_account_both_land(billing, new_id):
+    account_id = new_id()
+    billing.account(account_id)
+    subs = [new_id("sub") for _ in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        assert all(a.status_code == 201 for a in pool.map(lambda s: billing.subscription(account_id, s), subs))
+        answers = list(pool.map(lambda s: billing.charge_failed(account_id, s, f"ch-{s}", 100), subs))
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+    doc = _doc(account_id)
+    assert set(doc["subscriptions"]) == set(subs) and len(doc["charges"]) == 6
+    assert all(s["state"] == "pastDue" for s in doc["subscriptions"].values())
+
+
+def _bad_requests(billing, account_id, sub_id):
+    good = {"id": "evt_bad", "type": "charge.failed", "createdAt": "2026-11-24T00:00:00Z",
+            "data": {"accountId": account_id, "subscriptionId": sub_id, "chargeId": "ch_bad",
+                     "amount": {"value": 100, "currency": "EUR"}, "declineCode": "card_declined"}}
+    post = "/api/webhooks/charge-failed"
+    yield "bad signature", 401, billing.send("POST", post, good, secret="not-the-secret-0123456789")
+    yield "stale timestamp", 401, billing.send("POST", post, good, timestamp=int(time.time()) - 301)
+    yield "no signature", 401, billing.http.post(post, content=json.dumps(good))
+    for field, value in (("type", "charge.succeeded"), ("createdAt", "yesterday"), ("id", None)):
+        yield f"bad {field}", 400, billing.send("POST", post, {**good, field: value})
+    for field, value in (("amount", {"value": 1.5, "currency": "EUR"}), ("amount", {"value": 100}),
+                         ("chargeId", ""), ("subscriptionId", None)):
+        yield f"bad data.{field}", 400, billing.send("POST", post, {**good, "data": {**good["data"], field: value}})
+    yield "not json", 400, billing.http.post(post, content=b"{", headers={
+        "Webhook-Signature": __import__("pastdue.http.signing", fromlist=["sign"]).sign(
+            billing.secret, b"{", int(time.time()))})
+    yield "unknown account", 404, billing.send("POST", post, {**good, "data": {**good["data"], "accountId": "nope-1"}})
+    yield "unknown subscription", 404, billing.send(
+        "POST", post, {**good, "data": {**good["data"], "subscriptionId": "sub-nope"}})
+    yield "wrong currency", 422, billing.send(
+        "POST", post, {**good, "data": {**good["data"], "amount": {"value": 100, "currency": "USD"}}})
+
+
+def test_bad_input_gets_its_4xx_as_problem_json_and_writes_nothing(billing, card_account):
+    account_id, sub_id = card_account
+    before = _doc(account_id)["_etag"]
+    for what, status, answer in _bad_requests(billing, account_id, sub_id):
+        assert answer.status_code == status, (what, answer.text)
+        problem = answer.json()
+        assert problem["status"] == status and problem["title"] and problem["detail"], what
+        assert answer.headers["content-type"].startswith("application/problem+json"), what
+    assert _doc(account_id)["_etag"] == before
+    assert _doc("nope-1") is None
+
+
+def test_billing_routes_refuse_bad_bodies_with_the_field_named(billing, new_id):
+    account_id = new_id()
+    answer = billing.send("PUT", f"/api/accounts/{account_id}", {"admin": {"email": "x@example.com"},
+                                                                  "paymentMode": "card"})
+    assert answer.status_code == 400 and "admin.principalId" in answer.json()["detail"]
+    answer = billing.account(account_id, token="tok_unknownCard")
+    assert answer.status_code == 400 and answer.json()["field"] == "paymentMethodToken"
+    answer = billing.send("PUT", f"/api/accounts/{account_id}", {"admin": {"principalId": "p", "email": "a@b.co",
+                                                                           "name": "n"}, "paymentMode": "invoice"})
+    assert answer.status_code == 400 and answer.json()["field"] == "remittance"
+    assert billing.send("PUT", "/api/accounts/bad%20id", {}).status_code == 400
+    assert _doc(account_id) is None
