@@ -1,0 +1,112 @@
+"""update_payment and the portal routes, over real HTTP: pay everything now, once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from pastdue import bootstrap
+from tests.support.clients import ADMIN_OID, SUPPORT_OID, Portal
+
+
+def _ledger_charges(account_id: str) -> int:
+    """What the sandbox processor really charged for this account's charges."""
+    items = bootstrap.container("gatewayLedger").query_items(
+        "SELECT * FROM c WHERE STARTSWITH(c.id, @p) AND c.outcome = 'succeeded'",
+        parameters=[{"name": "@p", "value": f"ch-{account_id}"}], enable_cross_partition_query=True)
+    return len(list(items))
+
+
+@pytest.fixture()
+def troubled(billing, tools, new_id):
+    """Three subscriptions past due and one disabled, on a failing card."""
+    account_id = new_id()
+    billing.account(account_id, token="tok_chargeCustomerFail")
+    subs = [f"sub-{account_id}-{n}" for n in range(4)]
+    for sub in subs:
+        billing.subscription(account_id, sub)
+    billing.charge_failed(account_id, subs[3], f"ch-{account_id}-old", 3000)
+    tools.advance("P31D")
+    tools.run("daily_sweep")
+    for n, sub in enumerate(subs[:3]):
+        billing.charge_failed(account_id, sub, f"ch-{account_id}-{n}", 1000 + n, created_at=tools.now())
+    return account_id, subs
+
+
+def test_a_new_card_settles_everything_and_reactivates_the_disabled(portal, troubled):
+    account_id, subs = troubled
+    view = portal.account(account_id).json()
+    assert [s["state"] for s in view["subscriptions"]] == ["pastDue"] * 3 + ["disabled"]
+    assert view["balance"] == {"value": 6003, "currency": "EUR"}
+    answer = portal.pay(account_id, "tok_visa")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert sorted(s["chargeId"] for s in body["settled"]) == sorted(
+        [f"ch-{account_id}-old"] + [f"ch-{account_id}-{n}" for n in range(3)])
+    assert body["settled"][0]["chargeId"] == f"ch-{account_id}-old"  # oldest first
+    assert body["account"]["balance"]["value"] == 0
+    assert {s["state"] for s in body["account"]["subscriptions"]} == {"active"}
+    assert "deletionScheduledAt" not in body["account"]["subscriptions"][3]
+    assert body["account"]["paymentMethod"]["last4"] == "4242"
+    assert _ledger_charges(account_id) == 4
+    kinds = [e["kind"] for e in portal.history(account_id).json()["entries"]]
+    assert "subscription.reactivated" in kinds and "payment.method.updated" in kinds
+
+
+def test_a_declined_new_card_changes_nothing(portal, troubled):
+    account_id, _ = troubled
+    before = portal.account(account_id).json()
+    answer = portal.pay(account_id, "tok_chargeDeclinedInsufficientFunds")
+    assert answer.status_code == 402
+    assert answer.json()["declineCode"] == "insufficient_funds"
+    after = portal.account(account_id).json()
+    assert after["balance"] == before["balance"] and after["subscriptions"] == before["subscriptions"]
+    assert after["paymentMethod"] == before["paymentMethod"]
+
+
+def test_the_same_key_five_times_at_once_charges_once(portal, troubled):
+    account_id, _ = troubled
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: portal.pay(account_id, "tok_visa", key="same-key-123"), range(5)))
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    assert len({a.text for a in answers}) == 1  # the first answer, again
+    assert _ledger_charges(account_id) == 4
+    replay = portal.pay(account_id, "tok_visa", key="same-key-123")
+    assert replay.json() == answers[0].json()
+    other = portal.pay(account_id, "tok_mastercard", key="same-key-123")
+    assert other.status_code == 422
+
+
+def test_user_a_cannot_read_or_change_user_b_account(host, troubled, billing, new_id):
+    account_id, subs = troubled
+    stranger = Portal(host, object_id="00000000-0000-0000-0000-0000000000bb")
+    for answer in (stranger.account(account_id), stranger.history(account_id), stranger.pay(account_id, "tok_visa"),
+                   stranger.reactivate(account_id, subs[3]),
+                   stranger.http.put(f"/api/accounts/{account_id}/admin-contact", json={"email": "x@evil.example"})):
+        assert answer.status_code == 404, answer.text
+    assert stranger.account("does-not-exist").status_code == 404
+    anonymous = Portal(host)
+    anonymous.http.headers.pop("X-MS-CLIENT-PRINCIPAL")
+    assert anonymous.account(account_id).status_code == 401
+    anonymous.http.headers["X-MS-CLIENT-PRINCIPAL"] = "%%%not-base64"
+    assert anonymous.account(account_id).status_code == 401
+    assert stranger.http.post(f"/api/accounts/{account_id}/transfer-admin",
+                              json={"principalId": "x", "email": "x@y.zz", "name": "X"}).status_code == 403
+
+
+def test_support_transfers_the_admin_and_reactivates(host, portal, troubled, billing):
+    account_id, subs = troubled
+    support = Portal(host, object_id=SUPPORT_OID, roles=("Billing.Support",))
+    blocked = support.reactivate(account_id, subs[3])
+    assert blocked.status_code == 409 and blocked.json()["amountDue"] == {"value": 3000, "currency": "EUR"}
+    billing.payment_received(account_id, 3000)  # settles the oldest charge: the disabled subscription
+    moved = support.http.post(f"/api/accounts/{account_id}/transfer-admin",
+                              json={"principalId": "new-admin-oid", "email": "new@example.com", "name": "New"})
+    assert moved.status_code == 200 and moved.json()["admin"]["email"] == "new@example.com"
+    assert portal.account(account_id).status_code == 404  # the old admin no longer sees it
+    new_admin = Portal(host, object_id="new-admin-oid")
+    states = {s["subscriptionId"]: s["state"] for s in new_admin.account(account_id).json()["subscriptions"]}
+    assert states[subs[3]] == "active"
+    assert support.reactivate(account_id, subs[3]).status_code == 200
+    assert ADMIN_OID not in str(new_admin.account(account_id).json())
