@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COSMOS_CLI = ROOT / "node_modules/@vercel/cosmosdb-server/lib/cli.js"
+COSMOS_CLI = ROOT / "devhost/cosmos-standin.js"
 MAILDEV_CLI = ROOT / "node_modules/maildev/dist/bin/maildev.js"
 # The stand-in accepts any key; this one only has the emulator's shape. Azure uses managed identity.
 LOCAL_COSMOS_KEY = "bG9jYWwtc3RhbmQtaW4ta2V5LW5vdC1hLXNlY3JldC1sb2NhbC1zdGFuZC1pbi1rZXk="
@@ -33,12 +33,12 @@ class StandIns:
             if port_in_use(port):
                 raise PortTaken(f"port {port} for the {what} is already taken: stop what uses it or choose "
                                 f"another port with that setting")
-        for cli in (COSMOS_CLI, MAILDEV_CLI):
+        for cli in (COSMOS_CLI.parent.parent / "node_modules/@vercel/cosmosdb-server", MAILDEV_CLI):
             if not cli.exists():
                 raise RuntimeError(f"{cli} is missing: run 'npm ci' first")
         log_dir.mkdir(parents=True, exist_ok=True)
         self.processes = [
-            _spawn(["node", str(COSMOS_CLI), "-p", str(self.cosmos_port)], log_dir / "cosmos.log"),
+            _spawn(["node", str(COSMOS_CLI), str(self.cosmos_port)], log_dir / "cosmos.log"),
             _spawn(["node", str(MAILDEV_CLI), "--smtp", str(self.smtp_port), "--web", str(self.maildev_web_port),
                     "--ip", "127.0.0.1"], log_dir / "maildev.log"),
         ]

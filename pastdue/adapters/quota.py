@@ -10,8 +10,8 @@ QUOTA_ID = "email-quota"
 
 
 class CosmosQuota:
-    def __init__(self, container, per_minute: int, per_hour: int, clock=None):
-        self._container, self.per_minute, self.per_hour = container, per_minute, per_hour
+    def __init__(self, container, per_minute: int, per_hour: int, quota_id: str = QUOTA_ID):
+        self._container, self.per_minute, self.per_hour, self._id = container, per_minute, per_hour, quota_id
 
     def claim(self, wanted: int, now: datetime) -> int:
         """Reserve up to `wanted` sends now; returns how many were granted (0 when the quota is spent)."""
@@ -20,9 +20,9 @@ class CosmosQuota:
 
         for _ in range(20):
             found = list(self._container.query_items(
-                "SELECT * FROM c WHERE c.id = @id", parameters=[{"name": "@id", "value": QUOTA_ID}],
-                partition_key=QUOTA_ID))
-            doc = found[0] if found else {"id": QUOTA_ID, "sent": []}
+                "SELECT * FROM c WHERE c.id = @id", parameters=[{"name": "@id", "value": self._id}],
+                partition_key=self._id))
+            doc = found[0] if found else {"id": self._id, "sent": []}
             hour_ago, minute_ago = now - timedelta(hours=1), now - timedelta(minutes=1)
             sent = [t for t in doc["sent"] if parse_time(t) > hour_ago]
             in_minute = sum(1 for t in sent if parse_time(t) > minute_ago)
@@ -32,7 +32,7 @@ class CosmosQuota:
             doc["sent"] = sent + [format_time(now)] * granted
             try:
                 if "_etag" in doc:
-                    self._container.replace_item(QUOTA_ID, doc, etag=doc["_etag"],
+                    self._container.replace_item(self._id, doc, etag=doc["_etag"],
                                                  match_condition=MatchConditions.IfNotModified)
                 else:
                     self._container.create_item(doc)

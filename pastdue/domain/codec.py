@@ -20,7 +20,8 @@ def camel(name: str) -> str:
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # Fixed width, so stored times compare correctly as strings in queries (nextActionAt <= @now).
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_time(value: str) -> datetime:

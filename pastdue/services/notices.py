@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import time
 import uuid
 
@@ -14,6 +15,7 @@ from pastdue.notices.render import render
 from pastdue.services.unit import AccountNotFound, Deps, change
 
 log = logging.getLogger("pastdue.notices")
+QUOTA_BATCH = 50  # notices one drain claims from one account at a time
 
 
 class QuotaSpent(Exception):
@@ -23,7 +25,9 @@ class QuotaSpent(Exception):
 def drain_all(deps: Deps, sender: EmailSender, quota, budget_seconds: float = 50) -> dict:
     started, stats = time.monotonic(), {"sent": 0, "failed": 0, "throttled": False}
     try:
-        for page in deps.store.notices_due(deps.clock.now(), 100):
+        # No bigger pages than the quota can serve: a throttled drain reads little.
+        for page in deps.store.notices_due(deps.clock.now(), max(1, min(100, quota.per_minute))):
+            random.shuffle(page)  # two drains at once start on different accounts
             for account in page:
                 _drain(deps, sender, quota, account, stats)
                 if time.monotonic() - started > budget_seconds:
@@ -46,19 +50,20 @@ def drain_account(deps: Deps, sender: EmailSender, quota, account_id: str) -> di
 
 def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict) -> None:
     now = deps.clock.now()
-    wanted = sum(1 for n in account.outbox if claimable(n, now))
-    if wanted == 0:
+    if not any(claimable(n, now) for n in account.outbox):
         return
-    granted = quota.claim(wanted, now)
-    if granted == 0:
-        raise QuotaSpent()
     claim_id = uuid.uuid4().hex
     # The claim is an If-Match write: of two drains, only one moves a notice to "sending".
-    account, _ = change(deps, account.account_id, ClaimNotices(granted, claim_id), account=account)
+    account, _ = change(deps, account.account_id, ClaimNotices(QUOTA_BATCH, claim_id), account=account)
     mine = [n for n in account.outbox if n.status == SENDING and n.claim_id == claim_id]
-    results, throttled, retry_after = [], False, 0.0
-    for notice in mine:
-        if throttled:
+    if not mine:
+        return
+    # Quota is taken for what this drain really holds, so racing drains never waste it.
+    granted = quota.claim(len(mine), now)
+    results, retry_after = [], 0.0
+    for n, notice in enumerate(mine):
+        if n >= granted or retry_after:
+            # Not sent: back in the queue with its tries untouched, after the throttle if there was one.
             results.append(SendResult(notice.notice_id, "throttled", retry_after_seconds=retry_after))
             continue
         try:
@@ -66,7 +71,7 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
             results.append(SendResult(notice.notice_id, "sent"))
             stats["sent"] += 1
         except Throttled as error:
-            throttled, retry_after = True, error.retry_after_seconds
+            retry_after = error.retry_after_seconds
             stats["throttled"] = True
             results.append(SendResult(notice.notice_id, "throttled", retry_after_seconds=retry_after))
         except SendFailed as error:
@@ -74,5 +79,5 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
             stats["failed"] += 1
             results.append(SendResult(notice.notice_id, "failed", str(error), permanent=error.permanent))
     change(deps, account.account_id, NoticesSent(claim_id, tuple(results)))
-    if throttled:
+    if retry_after or granted < len(mine):
         raise QuotaSpent()
