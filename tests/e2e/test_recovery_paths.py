@@ -1,0 +1,74 @@
+"""The other ways out of past due: a card that starts working, a hard decline, a bank transfer."""
+
+from __future__ import annotations
+
+
+def _kinds(portal, account_id):
+    return [e["kind"] for e in reversed(portal.history(account_id).json()["entries"])]
+
+
+def _notices(portal, account_id):
+    return [e["detail"]["notice"] for e in reversed(portal.history(account_id).json()["entries"])
+            if e["kind"] == "notice.queued"]
+
+
+def test_a_card_that_starts_succeeding_on_a_retry_goes_back_to_active(billing, portal, tools, new_id):
+    account_id, sub_id = new_id(), new_id("sub")
+    billing.account(account_id, token="tok_chargeDeclinedInsufficientFunds")
+    billing.subscription(account_id, sub_id)
+    billing.charge_failed(account_id, sub_id, new_id("ch"), value=900, code="insufficient_funds")
+    for _ in range(3):
+        tools.advance("P1D")
+        tools.run("daily_sweep")
+    assert _kinds(portal, account_id).count("charge.declined") == 2  # days 1 and 3
+    billing.account(account_id, token="tok_visa")  # funds arrived: the processor's card now succeeds
+    for _ in range(4):
+        tools.advance("P1D")
+        tools.run("daily_sweep")
+    view = portal.account(account_id).json()
+    assert view["subscriptions"][0]["state"] == "active" and view["balance"]["value"] == 0
+    assert view["alerts"] == []
+    assert _notices(portal, account_id) == ["payment_failed", "reminder", "payment_received"]
+    for _ in range(30):
+        tools.advance("P1D")
+        tools.run("daily_sweep")
+    assert _notices(portal, account_id) == ["payment_failed", "reminder", "payment_received"]  # nothing more
+    assert portal.account(account_id).json()["subscriptions"][0]["state"] == "active"
+
+
+def test_a_hard_decline_is_never_retried_and_asks_for_a_new_card(billing, portal, tools, new_id):
+    account_id, sub_id = new_id(), new_id("sub")
+    billing.account(account_id, token="tok_chargeDeclinedExpiredCard")
+    billing.subscription(account_id, sub_id)
+    billing.charge_failed(account_id, sub_id, new_id("ch"), value=900, code="expired_card")
+    for _ in range(25):
+        tools.advance("P1D")
+        tools.run("daily_sweep")
+    assert "charge.declined" not in _kinds(portal, account_id)
+    alerts = {a["kind"] for a in portal.account(account_id).json()["alerts"]}
+    assert alerts == {"pastDue", "cardRefused"}
+    (first,) = [m for m in tools.emails_to(f"admin@{account_id}.example") if "Action needed" in m["subject"]]
+    assert "update your payment information" in first["text"]
+
+
+def test_an_invoice_payer_is_never_retried_and_a_transfer_settles_and_reactivates(billing, portal, tools, new_id):
+    account_id, sub_id = new_id(), new_id("sub")
+    billing.account(account_id, mode="invoice", token=None)
+    billing.subscription(account_id, sub_id)
+    billing.charge_failed(account_id, sub_id, new_id("ch"), value=20000, code="invoice_overdue")
+    for _ in range(31):
+        tools.advance("P1D")
+        tools.run("daily_sweep")
+    assert "charge.declined" not in _kinds(portal, account_id)
+    assert portal.account(account_id).json()["subscriptions"][0]["state"] == "disabled"
+    assert _notices(portal, account_id) == ["invoice_overdue", "reminder", "reminder", "reminder", "reminder",
+                                            "final_notice", "service_cancelled"]
+    reminder = [m for m in tools.emails_to(f"admin@{account_id}.example") if m["subject"].startswith("Final")][0]
+    assert f"INV-{account_id}" in reminder["text"] and "Send the bank transfer" in reminder["text"]
+    assert billing.payment_received(account_id, 15000).json() == {"status": "processed"}
+    assert portal.account(account_id).json()["subscriptions"][0]["state"] == "disabled"  # 50.00 still due
+    answer = billing.payment_received(account_id, 5000, event_id="evt-final-transfer")
+    assert answer.json() == {"status": "processed"}
+    assert billing.payment_received(account_id, 5000, event_id="evt-final-transfer").json() == {"status": "duplicate"}
+    view = portal.account(account_id).json()
+    assert view["subscriptions"][0]["state"] == "active" and view["balance"]["value"] == 0 and view["credit"] is None
