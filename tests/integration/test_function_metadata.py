@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import function_app
+from tests.support.indexed import functions
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP = {
@@ -25,7 +25,7 @@ HTTP = {
 
 def _bindings():
     return {f.get_function_name(): json.loads(f.get_function_json())["bindings"]
-            for f in function_app.app.get_functions()}
+            for f in functions()}
 
 
 def test_every_function_is_indexed_with_the_expected_trigger():
