@@ -10,7 +10,7 @@ run: deps
 
 test: deps .venv-checkov/.installed
 	$(VENV)/bin/ruff check .
-	.venv-checkov/bin/checkov --quiet --compact --framework bicep -d infra
+	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework bicep -d infra
 	$(PY) -m pytest
 
 deps: $(VENV)/.installed node_modules/.installed

@@ -1,0 +1,166 @@
+// pastdue: everything the function app needs, identity-only (no keys, no connection strings).
+targetScope = 'resourceGroup'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the environment (azd); used in resource names and tags.')
+param environmentName string
+
+@description('Location of every resource but the e-mail service (global).')
+param location string = resourceGroup().location
+
+@description('Cosmos DB capacity: serverless (pay per request) or provisioned (autoscale).')
+@allowed(['serverless', 'provisioned'])
+param cosmosCapacityMode string = 'serverless'
+
+@description('Autoscale maximum RU/s for the database when provisioned.')
+param cosmosMaxThroughput int = 1000
+
+@description('E-mail domain: an Azure-managed subdomain, or a custom domain you verify.')
+@allowed(['AzureManaged', 'CustomerManaged'])
+param emailDomainManagement string = 'AzureManaged'
+
+@description('The custom e-mail domain when emailDomainManagement is CustomerManaged.')
+param customEmailDomain string = ''
+
+@description('Where ACS keeps e-mail data.')
+param emailDataLocation string = 'Europe'
+
+@description('Origins of the web front end allowed by CORS (never "*").')
+param allowedOrigins array = []
+
+@description('The Entra ID app registration (client id) of the portal, for App Service Authentication.')
+param portalClientId string
+
+@description('The shared secret(s) of the billing-system webhooks (comma-separated for rotation).')
+@secure()
+param billingWebhookSecret string
+
+@description('NCRONTAB schedule of daily_sweep (UTC).')
+param sweepSchedule string = '0 0 2 * * *'
+
+@description('Per-minute and per-hour e-mail quota (ACS custom domain defaults).')
+param emailQuotaPerMinute int = 30
+param emailQuotaPerHour int = 100
+
+@description('Subscribe email_events to ACS delivery reports; needs the code deployed once (azd deploy) first.')
+param subscribeDeliveryReports bool = false
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = { 'azd-env-name': environmentName, application: 'pastdue' }
+var names = {
+  identity: 'id-pastdue-${token}'
+  storage: 'stpastdue${take(token, 13)}'
+  cosmos: 'cosmos-pastdue-${token}'
+  plan: 'plan-pastdue-${token}'
+  functionApp: 'func-pastdue-${token}'
+  keyVault: 'kv-pastdue-${take(token, 12)}'
+  logs: 'log-pastdue-${token}'
+  insights: 'appi-pastdue-${token}'
+  communication: 'acs-pastdue-${token}'
+  emailService: 'ecs-pastdue-${token}'
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: { name: names.identity, location: location, tags: tags }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: { logsName: names.logs, insightsName: names.insights, location: location, tags: tags }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: { name: names.storage, location: location, tags: tags }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  name: 'cosmos'
+  params: {
+    name: names.cosmos
+    location: location
+    tags: tags
+    capacityMode: cosmosCapacityMode
+    maxThroughput: cosmosMaxThroughput
+  }
+}
+
+module email 'modules/communication.bicep' = {
+  name: 'communication'
+  params: {
+    communicationName: names.communication
+    emailServiceName: names.emailService
+    dataLocation: emailDataLocation
+    domainManagement: emailDomainManagement
+    customDomain: customEmailDomain
+    tags: tags
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: { name: names.keyVault, location: location, tags: tags, webhookSecret: billingWebhookSecret }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    planName: names.plan
+    appName: names.functionApp
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainer: storage.outputs.deploymentContainer
+    insightsConnectionString: monitoring.outputs.connectionString
+    allowedOrigins: allowedOrigins
+    portalClientId: portalClientId
+    appSettings: {
+      COSMOS_ENDPOINT: cosmos.outputs.endpoint
+      COSMOS_DATABASE: cosmos.outputs.databaseName
+      EMAIL_TRANSPORT: 'acs'
+      ACS_ENDPOINT: email.outputs.endpoint
+      EMAIL_SENDER: email.outputs.senderAddress
+      BILLING_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.webhookSecretUri})'
+      PRINCIPAL_MODE: 'appservice'
+      SWEEP_SCHEDULE: sweepSchedule
+      EMAIL_QUOTA_PER_MINUTE: string(emailQuotaPerMinute)
+      EMAIL_QUOTA_PER_HOUR: string(emailQuotaPerHour)
+    }
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    principalId: identity.outputs.principalId
+    storageName: storage.outputs.name
+    cosmosName: cosmos.outputs.name
+    keyVaultName: keyVault.outputs.name
+    insightsName: monitoring.outputs.insightsName
+    communicationName: email.outputs.communicationName
+  }
+}
+
+module deliveryReports 'modules/deliveryreports.bicep' = if (subscribeDeliveryReports) {
+  name: 'deliveryreports'
+  params: {
+    communicationName: email.outputs.communicationName
+    functionAppName: functionApp.outputs.name
+    tags: tags
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output API_BASE_URL string = 'https://${functionApp.outputs.defaultHostName}/api'
+output CHARGE_FAILED_WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/charge-failed'
+output PAYMENT_RECEIVED_WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/payment-received'
+output EMAIL_SENDER string = email.outputs.senderAddress
+output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output KEY_VAULT_NAME string = keyVault.outputs.name

@@ -1,0 +1,73 @@
+// Cosmos DB for NoSQL: local (key) auth off; the database and containers the code expects,
+// indexed only where the code queries (the sweep's nextActionAt, the drain's noticesDueAt, ...).
+param name string
+param location string
+param tags object
+@allowed(['serverless', 'provisioned'])
+param capacityMode string
+param maxThroughput int
+
+var databaseName = 'pastdue'
+var containers = [
+  {
+    name: 'accounts'
+    partitionKey: '/accountId'
+    included: ['/nextActionAt/?', '/noticesDueAt/?', '/admin/email/?']
+  }
+  { name: 'customerData', partitionKey: '/subscriptionId', included: ['/subscriptionId/?'] }
+  { name: 'gatewayLedger', partitionKey: '/id', included: [] }
+  { name: 'control', partitionKey: '/id', included: [] }
+]
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+  // checkov:skip=CKV_AZURE_101: the app has no VNet integration here; access is Entra ID only (local auth off).
+  // checkov:skip=CKV_AZURE_99: same reason as CKV_AZURE_101.
+  name: name
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    disableLocalAuth: true
+    disableKeyBasedMetadataWriteAccess: true
+    minimalTlsVersion: 'Tls12'
+    publicNetworkAccess: 'Enabled'
+    consistencyPolicy: { defaultConsistencyLevel: 'Session' }
+    locations: [{ locationName: location, failoverPriority: 0, isZoneRedundant: false }]
+    capabilities: capacityMode == 'serverless' ? [{ name: 'EnableServerless' }] : []
+    backupPolicy: { type: 'Continuous', continuousModeProperties: { tier: 'Continuous7Days' } }
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+  parent: account
+  name: databaseName
+  properties: {
+    resource: { id: databaseName }
+    options: capacityMode == 'provisioned' ? { autoscaleSettings: { maxThroughput: maxThroughput } } : {}
+  }
+}
+
+resource stores 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [
+  for c in containers: {
+    parent: database
+    name: c.name
+    properties: {
+      resource: {
+        id: c.name
+        partitionKey: { paths: [c.partitionKey], kind: 'Hash' }
+        indexingPolicy: {
+          indexingMode: 'consistent'
+          automatic: true
+          // Only what the code filters on is indexed; the rest (history, outbox) never is.
+          includedPaths: [for p in c.included: { path: p }]
+          excludedPaths: [{ path: '/*' }, { path: '/"_etag"/?' }]
+        }
+      }
+    }
+  }
+]
+
+output name string = account.name
+output endpoint string = account.properties.documentEndpoint
+output databaseName string = database.name

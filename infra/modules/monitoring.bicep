@@ -1,0 +1,31 @@
+// Application Insights on a Log Analytics workspace; local (key) auth off: telemetry via Entra ID.
+param logsName string
+param insightsName string
+param location string
+param tags object
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: logsName
+  location: location
+  tags: tags
+  properties: {
+    sku: { name: 'PerGB2018' }
+    retentionInDays: 90
+    features: { disableLocalAuth: true }
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: insightsName
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+    DisableLocalAuth: true
+  }
+}
+
+output insightsName string = insights.name
+output connectionString string = insights.properties.ConnectionString

@@ -1,0 +1,46 @@
+// The runtime's storage (AzureWebJobsStorage) and the Flex Consumption deployment container.
+// Shared key access is off: the app's identity reaches it through RBAC only.
+param name string
+param location string
+param tags object
+
+var deploymentContainerName = 'app-package'
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_35: Flex Consumption without VNet integration reaches its storage over the public endpoint; access is RBAC-only (shared keys off).
+  // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35; blob public access is off.
+  // checkov:skip=CKV_AZURE_206: zone-redundant (ZRS) is the replication chosen for runtime storage.
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_ZRS' }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: { deleteRetentionPolicy: { enabled: true, days: 7 } }
+}
+
+resource deployment 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobs
+  name: deploymentContainerName
+  properties: { publicAccess: 'None' }
+}
+
+output name string = storage.name
+output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output queueEndpoint string = storage.properties.primaryEndpoints.queue
+output tableEndpoint string = storage.properties.primaryEndpoints.table
+output deploymentContainer string = '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
