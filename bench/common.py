@@ -1,0 +1,83 @@
+"""What the benchmarks share: the machine, a Cosmos stand-in of their own, and counting requests."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def machine() -> str:
+    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+class RequestCounter:
+    """Counts Cosmos requests and the items they returned, through the SDK's raw_response_hook."""
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+
+    def __call__(self, response) -> None:
+        request, answer = response.http_request, response.http_response
+        is_query = request.headers.get("x-ms-documentdb-isquery") == "True" or (
+            request.method == "POST" and "application/query+json" in request.headers.get("Content-Type", ""))
+        self.counts["requests"] += 1
+        if is_query:
+            self.counts["queryPages"] += 1
+            self.counts["itemsRead"] += int(answer.headers.get("x-ms-item-count") or 0)
+        elif request.method == "GET" and "/docs/" in request.url:
+            self.counts["itemsRead"] += 1 if answer.status_code == 200 else 0
+        elif request.method in ("PUT", "POST", "DELETE"):
+            self.counts["writes"] += 1
+
+    def reset(self) -> None:
+        self.counts.clear()
+
+
+def start_cosmos():
+    """A Cosmos stand-in on a free port (or the one in BENCH_COSMOS_ENDPOINT), with app settings for it."""
+    from devhost.standins import LOCAL_COSMOS_KEY, StandIns
+    from tests.support.stack import free_port
+
+    standins = None
+    endpoint = os.environ.get("BENCH_COSMOS_ENDPOINT")
+    if not endpoint:
+        standins = StandIns(free_port(), free_port(), free_port()).start(Path(tempfile.mkdtemp()))
+        endpoint = f"https://localhost:{standins.cosmos_port}"
+    os.environ.update({"COSMOS_ENDPOINT": endpoint, "COSMOS_KEY": LOCAL_COSMOS_KEY, "COSMOS_VERIFY_TLS": "false",
+                       "COSMOS_DATABASE": f"bench_{uuid.uuid4().hex[:8]}", "EMAIL_SENDER": "bench@pastdue.test",
+                       "EMAIL_TRANSPORT": "smtp", "BILLING_WEBHOOK_SECRET": "bench-secret-0123456789",
+                       "PRINCIPAL_MODE": "unverified-local"})
+    import urllib3
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    return standins
+
+
+def counted_deps(counter: RequestCounter, database: str):
+    """The app's own adapters on a client that counts every request."""
+    from pastdue import bootstrap
+    from pastdue.adapters.cosmos import (
+        CosmosAccountStore,
+        CosmosCustomerData,
+        ensure_containers,
+        make_client,
+    )
+    from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
+    from pastdue.services.unit import Deps
+
+    client = make_client(bootstrap.settings(), raw_response_hook=counter)
+    ensure_containers(client, database)
+    db = client.get_database_client(database)
+    return Deps(store=CosmosAccountStore(db.get_container_client("accounts")),
+                customer_data=CosmosCustomerData(db.get_container_client("customerData")),
+                gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))),
+                policy=bootstrap.load_policy(bootstrap.settings().policy_file), clock=bootstrap.clock()), db

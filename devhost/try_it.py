@@ -1,0 +1,49 @@
+"""python -m devhost.try_it: a short tour against a running `make run` (billing system + portal calls)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+import httpx
+
+from pastdue.http.principal import encode_principal
+from pastdue.http.signing import sign
+
+BASE = os.environ.get("PASTDUE_URL", "http://localhost:7071")
+SECRET = os.environ.get("BILLING_WEBHOOK_SECRET", "local-webhook-secret-change-me").split(",")[0]
+
+
+def billing(client: httpx.Client, method: str, path: str, body: dict) -> dict:
+    raw = json.dumps(body).encode()
+    headers = {"Webhook-Signature": sign(SECRET, raw, int(time.time())), "Content-Type": "application/json"}
+    answer = client.request(method, f"/api{path}", content=raw, headers=headers)
+    print(f"{method} {path} -> {answer.status_code}")
+    return answer.json()
+
+
+def main() -> None:
+    account, sub, admin = f"acct-{uuid.uuid4().hex[:6]}", "sub-prod", "00000000-0000-0000-0000-0000000000aa"
+    with httpx.Client(base_url=BASE, timeout=30) as client:
+        billing(client, "PUT", f"/accounts/{account}", {
+            "admin": {"principalId": admin, "email": f"admin@{account}.example", "name": "Ada", "locale": "fr-FR"},
+            "paymentMode": "card", "paymentMethodToken": "tok_chargeCustomerFail"})
+        billing(client, "PUT", f"/accounts/{account}/subscriptions/{sub}", {"displayName": "Production"})
+        billing(client, "POST", "/webhooks/charge-failed", {
+            "id": f"evt_{uuid.uuid4().hex}", "type": "charge.failed",
+            "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "data": {"accountId": account, "subscriptionId": sub, "chargeId": "ch_1",
+                     "amount": {"value": 123456, "currency": "EUR"}, "declineCode": "card_declined"}})
+        portal = {"X-MS-CLIENT-PRINCIPAL": encode_principal(admin)}
+        view = client.get(f"/api/accounts/{account}", headers=portal).json()
+        print(json.dumps(view["alerts"], ensure_ascii=False, indent=2))
+        paid = client.put(f"/api/accounts/{account}/payment-method", json={"paymentMethodToken": "tok_visa"},
+                          headers={**portal, "Idempotency-Key": f"try-{uuid.uuid4().hex}"})
+        print("pay now ->", paid.status_code, json.dumps(paid.json()["settled"]))
+    print(f"mail: http://localhost:{os.environ.get('MAILDEV_WEB_PORT', 1080)}")
+
+
+if __name__ == "__main__":
+    main()
