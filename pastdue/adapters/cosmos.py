@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 
 from azure.core import MatchConditions
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
 
-from pastdue.adapters.store import AccountStore, AlreadyExists, ConcurrencyConflict, CustomerData
+from pastdue.adapters.store import AccountStore, AlreadyExists, ConcurrencyConflict, CustomerData, StoreUnavailable
 from pastdue.domain.codec import dump, format_time, load
 from pastdue.domain.model import Account
 from pastdue.settings import Settings
@@ -20,6 +22,22 @@ CONTAINERS = {
     "gatewayLedger": "/id",
     "control": "/id",
 }
+
+
+TRANSIENT_STATUS = {408, 429, 449, 503}
+
+
+@contextlib.contextmanager
+def transient_as_unavailable():
+    """What the SDK's own retries gave up on, as one port-level exception."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as error:
+        raise StoreUnavailable(f"connection: {error}") from None
+    except exceptions.CosmosHttpResponseError as error:
+        if error.status_code in TRANSIENT_STATUS:
+            raise StoreUnavailable(f"cosmos answered {error.status_code}") from None
+        raise
 
 
 def make_client(settings: Settings, **kwargs) -> CosmosClient:
@@ -58,6 +76,10 @@ class CosmosAccountStore(AccountStore):
         self._container = container
 
     def get(self, account_id: str) -> Account | None:
+        with transient_as_unavailable():
+            return self._get(account_id)
+
+    def _get(self, account_id: str) -> Account | None:
         try:
             return from_document(self._container.read_item(account_id, partition_key=account_id))
         except exceptions.CosmosResourceNotFoundError:
@@ -74,15 +96,17 @@ class CosmosAccountStore(AccountStore):
 
     def create(self, account: Account) -> Account:
         try:
-            return from_document(self._container.create_item(to_document(account)))
+            with transient_as_unavailable():
+                return from_document(self._container.create_item(to_document(account)))
         except exceptions.CosmosResourceExistsError:
             raise AlreadyExists(account.account_id) from None
 
     def replace(self, account: Account) -> Account:
         try:
-            saved = self._container.replace_item(
-                account.account_id, to_document(account),
-                etag=account.etag, match_condition=MatchConditions.IfNotModified)
+            with transient_as_unavailable():
+                saved = self._container.replace_item(
+                    account.account_id, to_document(account),
+                    etag=account.etag, match_condition=MatchConditions.IfNotModified)
         except exceptions.CosmosAccessConditionFailedError:
             raise ConcurrencyConflict(account.account_id) from None
         return from_document(saved)
@@ -103,8 +127,14 @@ class CosmosAccountStore(AccountStore):
         items = self._container.query_items(
             query, parameters=[{"name": "@now", "value": format_time(now)}],
             enable_cross_partition_query=True, max_item_count=page_size)
-        for page in items.by_page():
-            yield [from_document(doc) for doc in page]
+        pages = items.by_page()
+        while True:
+            with transient_as_unavailable():
+                page = next(pages, None)
+                if page is None:
+                    return
+                docs = list(page)
+            yield [from_document(doc) for doc in docs]
 
 
 class CosmosCustomerData(CustomerData):

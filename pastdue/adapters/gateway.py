@@ -81,8 +81,14 @@ class CosmosLedger(Ledger):
     def record_once(self, key: str, entry: dict) -> dict:
         from azure.cosmos import exceptions
 
+        from pastdue.adapters.cosmos import transient_as_unavailable
+        from pastdue.adapters.store import StoreUnavailable
+
         try:
-            return self._container.create_item({"id": key, **entry})
+            with transient_as_unavailable():
+                return self._container.create_item({"id": key, **entry})
+        except StoreUnavailable as error:
+            raise OutcomeUnknown(str(error)) from None  # as a processor timeout: same key again
         except exceptions.CosmosResourceExistsError:
             # It exists, so a point read is safe on the local stand-in too.
             return self._container.read_item(key, partition_key=key)

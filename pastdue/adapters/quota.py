@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from azure.core import MatchConditions
+from azure.cosmos import exceptions
+
+from pastdue.adapters.cosmos import transient_as_unavailable
+from pastdue.adapters.store import StoreUnavailable
 from pastdue.domain.codec import format_time, parse_time
 
 QUOTA_ID = "email-quota"
+TRIES = 20
 
 
 class CosmosQuota:
@@ -15,28 +21,33 @@ class CosmosQuota:
 
     def claim(self, wanted: int, now: datetime) -> int:
         """Reserve up to `wanted` sends now; returns how many were granted (0 when the quota is spent)."""
-        from azure.core import MatchConditions
-        from azure.cosmos import exceptions
-
-        for _ in range(20):
-            found = list(self._container.query_items(
-                "SELECT * FROM c WHERE c.id = @id", parameters=[{"name": "@id", "value": self._id}],
-                partition_key=self._id))
-            doc = found[0] if found else {"id": self._id, "sent": []}
-            hour_ago, minute_ago = now - timedelta(hours=1), now - timedelta(minutes=1)
-            sent = [t for t in doc["sent"] if parse_time(t) > hour_ago]
-            in_minute = sum(1 for t in sent if parse_time(t) > minute_ago)
-            granted = max(0, min(wanted, self.per_minute - in_minute, self.per_hour - len(sent)))
-            if granted == 0:
-                return 0
-            doc["sent"] = sent + [format_time(now)] * granted
+        for _ in range(TRIES):
             try:
-                if "_etag" in doc:
-                    self._container.replace_item(self._id, doc, etag=doc["_etag"],
-                                                 match_condition=MatchConditions.IfNotModified)
-                else:
-                    self._container.create_item(doc)
+                with transient_as_unavailable():
+                    doc = self._read()
+                    sent = [t for t in doc["sent"] if parse_time(t) > now - timedelta(hours=1)]
+                    in_minute = sum(1 for t in sent if parse_time(t) > now - timedelta(minutes=1))
+                    granted = max(0, min(wanted, self.per_minute - in_minute, self.per_hour - len(sent)))
+                    if granted == 0:
+                        return 0
+                    doc["sent"] = sent + [format_time(now)] * granted
+                    self._write(doc)
                 return granted
-            except (exceptions.CosmosAccessConditionFailedError, exceptions.CosmosResourceExistsError):
-                continue
+            except (exceptions.CosmosAccessConditionFailedError, exceptions.CosmosResourceExistsError,
+                    StoreUnavailable):
+                continue  # another drain took quota first, or the answer was lost: count again
         return 0
+
+    def _read(self) -> dict:
+        # A query, not a point read: the local stand-in fails point reads of missing items.
+        found = list(self._container.query_items(
+            "SELECT * FROM c WHERE c.id = @id", parameters=[{"name": "@id", "value": self._id}],
+            partition_key=self._id))
+        return found[0] if found else {"id": self._id, "sent": []}
+
+    def _write(self, doc: dict) -> None:
+        if "_etag" in doc:
+            self._container.replace_item(self._id, doc, etag=doc["_etag"],
+                                         match_condition=MatchConditions.IfNotModified)
+        else:
+            self._container.create_item(doc)

@@ -17,6 +17,11 @@ class AlreadyExists(Exception):
     pass
 
 
+class StoreUnavailable(Exception):
+    """A transient failure (throttled, timed out, connection lost): the write may or may not have landed.
+    Callers re-read and decide again; If-Match makes a landed write show up as a 412 or as done."""
+
+
 class AccountStore(ABC):
     @abstractmethod
     def get(self, account_id: str) -> Account | None: ...

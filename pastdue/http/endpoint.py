@@ -9,6 +9,7 @@ import re
 
 import azure.functions as func
 
+from pastdue.adapters.store import StoreUnavailable
 from pastdue.domain.errors import Rejected
 from pastdue.domain.money import Money
 from pastdue.http.problems import BadRequest, HttpProblem, from_exception, problem
@@ -34,6 +35,8 @@ def endpoint(handler):
             return problem(error.status, error.title, error.detail, slug, **extra)
         except AccountNotFound:
             return problem(404, "Not found", "no such account", "not-found")
+        except StoreUnavailable:
+            return problem(503, "Try again", "storage is busy; retry shortly", "unavailable", {"Retry-After": "2"})
         except Contention as error:
             return problem(503, "Try again", str(error), "contention", {"Retry-After": "1"})
         except SettingsError as error:

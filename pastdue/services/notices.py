@@ -9,6 +9,7 @@ import time
 import uuid
 
 from pastdue.adapters.email import EmailSender, SendFailed, Throttled
+from pastdue.adapters.store import StoreUnavailable
 from pastdue.domain.model import SENDING, Account
 from pastdue.domain.outbox import ClaimNotices, NoticesSent, SendResult, claimable
 from pastdue.notices.render import render
@@ -34,6 +35,8 @@ def drain_all(deps: Deps, sender: EmailSender, quota, budget_seconds: float = 50
                     return stats
     except QuotaSpent:
         pass  # what is left stays queued for the next run
+    except StoreUnavailable as error:
+        log.warning("drain interrupted (%s): the rest stays queued for the next run", error)
     log.info("notices drained: %s", stats)
     return stats
 

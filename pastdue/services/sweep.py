@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from pastdue.adapters.store import StoreUnavailable
 from pastdue.domain.events import SweepTick
 from pastdue.domain.model import Account
 from pastdue.services.unit import Deps, change, run_effects
@@ -15,7 +16,8 @@ from pastdue.services.unit import Deps, change, run_effects
 log = logging.getLogger("pastdue.sweep")
 PAGE_SIZE = 100
 WORKERS = 8
-PASSES = 3  # resolve answers left pending, then advance the steps they unblock
+PASSES = 3
+QUERY_TRIES = 4  # resolve answers left pending, then advance the steps they unblock
 
 COUNTED = {"charge.succeeded": "chargesRecovered", "charge.declined": "chargesDeclined",
            "notice.queued": "noticesQueued", "subscription.disabled": "subscriptionsDisabled",
@@ -25,20 +27,34 @@ COUNTED = {"charge.succeeded": "chargesRecovered", "charge.declined": "chargesDe
 def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, workers: int = WORKERS) -> dict:
     started = time.monotonic()
     now = deps.clock.now()
-    # Notices are drained once at the end, not after every account.
-    quiet = dataclasses.replace(deps, after_notices_queued=None)
     stats: Counter = Counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for page in deps.store.due(now, page_size):
-            for counts in pool.map(lambda account: _process(quiet, account, now), page):
-                stats.update(counts)
-            log.info("sweep progress: %d accounts, %.1f s", stats["accountsSeen"], time.monotonic() - started)
-            if time.monotonic() - started > budget_seconds:
-                stats["stoppedOnBudget"] = 1  # what is left is still due: the next run picks it up
+        for query_try in range(QUERY_TRIES):
+            try:
+                _sweep_pages(deps_quiet(deps), pool, now, page_size, started, budget_seconds, stats)
                 break
+            except StoreUnavailable:
+                # The query failed part-way: what was done is no longer due, so asking again is safe.
+                log.warning("sweep query interrupted (try %d), asking again", query_try + 1)
+                time.sleep(0.5 * (query_try + 1))
     summary = {"accountsSeen": 0, **stats, "seconds": round(time.monotonic() - started, 3)}
     log.info("sweep done: %s", summary)
     return summary
+
+
+def deps_quiet(deps: Deps) -> Deps:
+    """Notices are drained once at the end of the sweep, not after every account."""
+    return dataclasses.replace(deps, after_notices_queued=None)
+
+
+def _sweep_pages(deps, pool, now, page_size, started, budget_seconds, stats) -> None:
+    for page in deps.store.due(now, page_size):
+        for counts in pool.map(lambda account: _process(deps, account, now), page):
+            stats.update(counts)
+        log.info("sweep progress: %d accounts, %.1f s", stats["accountsSeen"], time.monotonic() - started)
+        if time.monotonic() - started > budget_seconds:
+            stats["stoppedOnBudget"] = 1  # what is left is still due: the next run picks it up
+            return
 
 
 def _process(deps: Deps, account: Account, now) -> Counter:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pastdue.adapters.clock import Clock
 from pastdue.adapters.gateway import OutcomeUnknown, PaymentGateway
-from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData
+from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData, StoreUnavailable
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account
@@ -44,23 +44,24 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
     """Decide and save; on a 412 re-read and decide again (bounded). `event` may be a callable of the
     account; `finish` may complete the decided account (the shell's part) before it is written."""
     for attempt in range(MAX_CONFLICTS):
-        if account is None:
-            account = deps.store.get(account_id)
-            if account is None:
-                raise AccountNotFound(account_id)
-        decided_event = event(account) if callable(event) else event
-        new, effects = decide(account, decided_event, deps.policy, deps.clock.now())
-        if finish is not None:
-            finish(new)
-        if new == account:
-            return account, effects  # nothing changed: no write
         try:
+            if account is None:
+                account = deps.store.get(account_id)
+                if account is None:
+                    raise AccountNotFound(account_id)
+            decided_event = event(account) if callable(event) else event
+            new, effects = decide(account, decided_event, deps.policy, deps.clock.now())
+            if finish is not None:
+                finish(new)
+            if new == account:
+                return account, effects  # nothing changed: no write
             return deps.store.replace(new), effects
-        except ConcurrencyConflict:
+        except (ConcurrencyConflict, StoreUnavailable):
+            # Someone else wrote, or we cannot tell whether our write landed: read again, decide again.
             account = None
             # Jittered backoff, so writers racing on one account spread out instead of colliding again.
             time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))
-    raise Contention(f"account {account_id} changed {MAX_CONFLICTS} times while we tried to update it")
+    raise Contention(f"account {account_id} could not be updated after {MAX_CONFLICTS} tries (busy or unavailable)")
 
 
 def charge_all(deps: Deps, tries: list[ev.TryCharge], stop_on_decline_token: str | None = None):

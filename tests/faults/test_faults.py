@@ -1,0 +1,190 @@
+"""The fault suite: injected Cosmos faults, gateway timeouts, failing e-mail, and processes killed
+half-way. Each case ends with the invariants: no charge twice, no notice twice, no step lost,
+balances right, nothing half-written."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from pastdue import bootstrap
+from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
+from pastdue.adapters.quota import CosmosQuota
+from pastdue.domain import events as ev
+from pastdue.domain.model import Admin, Remittance
+from pastdue.domain.money import Money
+from pastdue.services.billing import put_account, put_subscription, record_event
+from pastdue.services.notices import drain_all
+from pastdue.services.portal import update_payment
+from pastdue.services.sweep import run_sweep
+from tests.support.faults import Crash, CrashingGateway, FlakyGateway, FlakySender
+from tests.support.faulty_deps import faulty_deps, ledger_entries, with_gateway
+
+
+def _open(deps, token: str | None, mode: str = "card", charges: int = 1, value: int = 1000) -> str:
+    account_id = f"flt-{uuid.uuid4().hex[:10]}"
+    method = deps.gateway.describe(token) if token else None
+    remittance = Remittance("FR76", "AGRIFRPP", f"INV-{account_id}") if mode == "invoice" else None
+    put_account(deps, account_id, ev.ProfileSet(Admin("oid", f"{account_id}@example.com", "Ada"), mode, "EUR",
+                                                method, remittance))
+    for n in range(charges):
+        put_subscription(deps, account_id, ev.SubscriptionSet(f"sub-{n}", f"Sub {n}", "default"))
+        record_event(deps, account_id, ev.ChargeFailed(f"evt-{account_id}-{n}", f"sub-{n}", f"{account_id}-ch{n}",
+                                                       Money(value + n, "EUR"), "card_declined", deps.clock.now()))
+    return account_id
+
+
+def _check_invariants(account_id: str, expect_paid: bool | None = None):
+    account = bootstrap.deps().store.get(account_id)
+    ledger = ledger_entries(account_id)
+    by_charge = Counter(entry["id"].rsplit(":", 1)[0] for entry in ledger if entry["outcome"] == "succeeded")
+    assert all(n == 1 for n in by_charge.values()), f"a charge was collected twice: {by_charge}"
+    for charge in account.charges:
+        keys = [a.key for a in charge.attempts]
+        assert len(keys) == len(set(keys)), "an attempt key was reused for a new attempt"
+        succeeded = [a for a in charge.attempts if a.outcome == "succeeded"]
+        assert len(succeeded) <= 1
+        # What the processor collected is what the account recorded, no more, no less.
+        assert (len(succeeded) == 1) == (by_charge[charge.charge_id] == 1), charge.charge_id
+        if charge.status == "paid" and not succeeded:
+            assert any(h.kind in ("payment.received", "credit.applied") for h in account.history)
+        assert 0 <= charge.outstanding.value <= charge.amount.value
+    total = sum(c.outstanding.value for c in account.open_charges())
+    assert account.balance().value == total
+    ids = [n.notice_id for n in account.outbox]
+    assert len(ids) == len(set(ids)), "a notice was queued twice"
+    for sub in account.subscriptions.values():
+        if sub.state in ("disabled", "deleted"):
+            assert any(h.kind == "subscription.disabled" and h.subscription_id == sub.subscription_id
+                       for h in account.history)
+        if sub.state == "active":
+            assert account.balance(sub.subscription_id).is_zero
+    if expect_paid is not None:
+        assert account.balance().is_zero == expect_paid
+    return account
+
+
+def _days(deps, clock, days, sender, quota, on_day=None):
+    for day in range(1, days + 1):
+        clock.advance(timedelta(days=1))
+        run_sweep(deps, budget_seconds=600)
+        drain_all(deps, sender, quota)
+        if on_day:
+            on_day(day)
+
+
+def _flush(deps, clock, sender, quota):
+    for _ in range(40):
+        clock.advance(timedelta(minutes=30))
+        drain_all(deps, sender, quota)
+
+
+def test_a_full_lifecycle_with_20_percent_429_and_503(clock, app_env):
+    deps, transport = faulty_deps(0.2, faults=("429", "503"))
+    deps = with_gateway(deps, FlakyGateway(deps.gateway, 0.2))
+    sender, quota = FlakySender(0.2), CosmosQuota(bootstrap.container("control"), 10**4, 10**6, f"q-{uuid.uuid4()}")
+    failing = _open(deps, "tok_chargeCustomerFail")
+    recovering = _open(deps, "tok_chargeDeclinedInsufficientFunds", charges=2)
+    invoice = _open(deps, None, mode="invoice", value=5000)
+
+    def on_day(day):
+        if day == 10:
+            answer = update_payment(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"), "user:1")
+            assert answer.status in (200, 503)
+            if answer.status == 503:  # an unknown outcome: the same key resumes it
+                answer = update_payment(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"),
+                                        "user:1")
+            assert answer.status == 200
+        if day == 35:
+            record_event(deps, invoice, ev.PaymentReceived("evt-wire-1", Money(5000, "EUR"), "INV"))
+
+    _days(deps, clock, 121, sender, quota, on_day)
+    _flush(deps, clock, sender, quota)
+    assert transport.injected["429"] > 0 and transport.injected["503"] > 0
+    gone = _check_invariants(failing, expect_paid=False)
+    assert gone.subscriptions["sub-0"].state == "deleted" and gone.subscriptions["sub-0"].purged_at
+    assert len(gone.charges[0].attempts) == 6  # days 1, 3, 5, 7, 14, 21: none lost, none twice
+    assert all(a.outcome == "declined" for a in gone.charges[0].attempts)
+    paid = _check_invariants(recovering, expect_paid=True)
+    assert {s.state for s in paid.subscriptions.values()} == {"active"}
+    wired = _check_invariants(invoice, expect_paid=True)
+    assert wired.subscriptions["sub-0"].state == "active"
+    for account_id in (failing, recovering, invoice):
+        account = bootstrap.deps().store.get(account_id)
+        assert {n.status for n in account.outbox} <= {"sent", "failed"}
+    assert max(sender.delivered.values()) == 1, "a notice was delivered twice"
+
+
+def test_every_kind_of_cosmos_fault_at_10_percent(clock, app_env):
+    deps, transport = faulty_deps(0.1, seed=3)
+    sender, quota = FlakySender(0.0), CosmosQuota(bootstrap.container("control"), 10**4, 10**6, f"q-{uuid.uuid4()}")
+    accounts = [_open(deps, "tok_chargeCustomerFail") for _ in range(3)]
+    _days(deps, clock, 35, sender, quota)
+    _flush(deps, clock, sender, quota)
+    assert {"412", "408", "drop-before", "drop-after"} <= set(transport.injected)
+    for account_id in accounts:
+        account = _check_invariants(account_id, expect_paid=False)
+        assert account.subscriptions["sub-0"].state == "disabled"
+        assert len(account.charges[0].attempts) == 6
+        kinds = [n.kind for n in account.outbox]
+        assert kinds == ["payment_failed", "reminder", "reminder", "reminder", "reminder", "final_notice",
+                         "service_cancelled"], kinds
+    assert max(sender.delivered.values()) == 1
+
+
+@pytest.mark.parametrize("call, after", [(1, False), (1, True), (2, True), (3, True), (4, False)])
+def test_a_crash_at_each_step_of_update_payment_then_the_same_key_again(clock, app_env, call, after):
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    account_id = _open(deps, "tok_chargeCustomerFail", charges=3)
+    method = deps.gateway.describe("tok_visa")
+    crashing = with_gateway(deps, CrashingGateway(deps.gateway, at=call, after=after))
+    try:
+        update_payment(crashing, account_id, "crash-key-123", "h", method, "user:1")
+        crashed = False
+    except Crash:
+        crashed = True
+    assert crashed == (call <= 3)
+    first = update_payment(deps, account_id, "crash-key-123", "h", method, "user:1")
+    again = update_payment(deps, account_id, "crash-key-123", "h", method, "user:1")
+    assert first.status == 200 and again.body == first.body
+    assert sorted(s["chargeId"] for s in first.body["settled"]) == [f"{account_id}-ch{n}" for n in range(3)]
+    account = _check_invariants(account_id, expect_paid=True)
+    assert {s.state for s in account.subscriptions.values()} == {"active"}
+    assert len([e for e in ledger_entries(account_id) if e["outcome"] == "succeeded"]) == 3
+
+
+def test_a_crash_after_the_notices_were_queued_loses_none(clock, app_env):
+    def die(account_id):
+        raise Crash("killed while draining")
+
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=die)
+    account_id = _open(dataclasses.replace(deps, after_notices_queued=None), "tok_chargeCustomerFail")
+    with pytest.raises(Crash):
+        update_payment(deps, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"), "user:1")
+    quiet = dataclasses.replace(deps, after_notices_queued=None)
+    assert update_payment(quiet, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"),
+                          "user:1").status == 200
+    sender = FlakySender(0.0)
+    drain_all(quiet, sender, CosmosQuota(bootstrap.container("control"), 10**4, 10**6, f"q-{uuid.uuid4()}"))
+    account = _check_invariants(account_id, expect_paid=True)
+    assert [n.status for n in account.outbox if n.kind == "payment_received"] == ["sent"]
+
+
+def test_a_crash_mid_sweep_then_a_second_run(clock, app_env):
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    accounts = [_open(deps, "tok_chargeCustomerFail") for _ in range(12)]
+    clock.advance(timedelta(days=3, hours=1))
+    inner = SandboxGateway(CosmosLedger(bootstrap.container("gatewayLedger")))
+    with pytest.raises(Crash):
+        run_sweep(with_gateway(deps, CrashingGateway(inner, at=5, after=True)), budget_seconds=600, workers=1)
+    run_sweep(deps, budget_seconds=600)
+    run_sweep(deps, budget_seconds=600)  # and once more the same day: nothing more happens
+    for account_id in accounts:
+        account = _check_invariants(account_id, expect_paid=False)
+        charge = account.charges[0]
+        assert [a.n for a in charge.attempts] == [1] and charge.attempts[0].outcome == "declined"
+        assert [n.kind for n in account.outbox] == ["payment_failed", "reminder"]

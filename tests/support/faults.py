@@ -1,0 +1,114 @@
+"""Fault injection for the real azure-cosmos SDK, the gateway and the e-mail sender."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+
+import requests
+from azure.core.exceptions import ServiceResponseError
+from azure.core.pipeline.transport import RequestsTransport, RequestsTransportResponse
+from requests.structures import CaseInsensitiveDict
+
+from pastdue.adapters.email import EmailSender, SendFailed, Throttled
+from pastdue.adapters.gateway import OutcomeUnknown, PaymentGateway
+
+
+class Crash(BaseException):
+    """The process dies here: not an Exception, so nothing in the app catches it."""
+
+
+class FaultyTransport(RequestsTransport):
+    """Answers a share of requests with 429 (Retry-After), 412, 503 or 408, or drops the connection
+    before or after the server saw the request."""
+
+    FAULTS = ("429", "503", "408", "412", "drop-before", "drop-after")
+
+    def __init__(self, rate: float, seed: int = 7, faults=FAULTS, **kwargs):
+        super().__init__(**kwargs)
+        self.rate, self.random, self.faults = rate, random.Random(seed), faults
+        self.injected: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def send(self, request, **kwargs):
+        with self.lock:
+            fault = self.random.choice(self.faults) if self.random.random() < self.rate else None
+        # 412 only makes sense for a conditional write; account creation stays clean so tests can start.
+        if fault == "412" and not request.headers.get("If-Match"):
+            fault = None
+        if fault is None:
+            return super().send(request, **kwargs)
+        self.injected[fault] += 1
+        if fault == "drop-before":
+            raise ServiceResponseError("injected: connection dropped before the request was sent")
+        if fault == "drop-after":
+            super().send(request, **kwargs)  # the server applied it; the answer is lost
+            raise ServiceResponseError("injected: connection dropped after the request was sent")
+        return self._fake(request, int(fault))
+
+    @staticmethod
+    def _fake(request, status: int):
+        fake = requests.Response()
+        fake.status_code, fake.url = status, request.url
+        fake.headers = CaseInsensitiveDict({"Content-Type": "application/json", "x-ms-retry-after-ms": "5",
+                                            "x-ms-activity-id": "injected", "x-ms-substatus": "0"})
+        fake._content = b'{"code": "Injected", "message": "injected fault"}'
+        return RequestsTransportResponse(request, fake)
+
+
+class FlakyGateway(PaymentGateway):
+    """Times out or errors on a share of calls (after or before the real charge)."""
+
+    def __init__(self, inner: PaymentGateway, rate: float, seed: int = 11):
+        self.inner, self.rate, self.random = inner, rate, random.Random(seed)
+        self.lock = threading.Lock()
+
+    def describe(self, token):
+        return self.inner.describe(token)
+
+    def charge(self, token, amount, idempotency_key):
+        with self.lock:
+            roll = self.random.random()
+        if roll < self.rate / 2:
+            raise OutcomeUnknown("injected timeout before the processor saw it")
+        outcome = self.inner.charge(token, amount, idempotency_key)
+        if roll < self.rate:
+            raise OutcomeUnknown("injected timeout after the processor charged")
+        return outcome
+
+
+class CrashingGateway(PaymentGateway):
+    """Dies on call number `at` (1-based), before or after doing the real charge."""
+
+    def __init__(self, inner: PaymentGateway, at: int, after: bool):
+        self.inner, self.at, self.after, self.calls = inner, at, after, 0
+
+    def describe(self, token):
+        return self.inner.describe(token)
+
+    def charge(self, token, amount, idempotency_key):
+        self.calls += 1
+        if self.calls == self.at and not self.after:
+            raise Crash(f"killed before charge call {self.at}")
+        outcome = self.inner.charge(token, amount, idempotency_key)
+        if self.calls == self.at:
+            raise Crash(f"killed after charge call {self.at}")
+        return outcome
+
+
+class FlakySender(EmailSender):
+    """Fails or throttles a share of sends; counts what was really delivered, by operation id."""
+
+    def __init__(self, rate: float, seed: int = 13):
+        self.rate, self.random, self.delivered = rate, random.Random(seed), Counter()
+        self.lock = threading.Lock()
+
+    def send(self, email):
+        with self.lock:
+            roll = self.random.random()
+            if roll < self.rate / 2:
+                raise SendFailed("injected: smtp 451")
+            if roll < self.rate:
+                raise Throttled(30)
+            self.delivered[email.operation_id] += 1

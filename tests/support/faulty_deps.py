@@ -1,0 +1,32 @@
+"""The app's adapters over a faulty Cosmos client, for the fault suite."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pastdue import bootstrap
+from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData, make_client
+from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
+from pastdue.services.unit import Deps
+from tests.support.faults import FaultyTransport
+
+
+def faulty_deps(rate: float, seed: int = 7, **transport_options) -> tuple[Deps, FaultyTransport]:
+    transport = FaultyTransport(rate, seed, connection_verify=False, **transport_options)
+    client = make_client(bootstrap.settings(), transport=transport)
+    db = client.get_database_client(bootstrap.settings().cosmos_database)
+    deps = Deps(store=CosmosAccountStore(db.get_container_client("accounts")),
+                customer_data=CosmosCustomerData(db.get_container_client("customerData")),
+                gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))),
+                policy=bootstrap.deps().policy, clock=bootstrap.deps().clock)
+    return deps, transport
+
+
+def with_gateway(deps: Deps, gateway) -> Deps:
+    return dataclasses.replace(deps, gateway=gateway)
+
+
+def ledger_entries(prefix: str) -> list[dict]:
+    return list(bootstrap.container("gatewayLedger").query_items(
+        "SELECT * FROM c WHERE STARTSWITH(c.id, @p)", parameters=[{"name": "@p", "value": prefix}],
+        enable_cross_partition_query=True))
