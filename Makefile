@@ -32,3 +32,10 @@ node_modules/.installed: package-lock.json
 
 clean:
 	rm -rf $(VENV) node_modules .run
+
+bench: deps
+	$(PY) -m bench.cold_start
+	$(PY) -m bench.core
+	$(PY) -m bench.sweep
+	$(PY) -m bench.update_payment
+	$(PY) -m bench.drain

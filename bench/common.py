@@ -74,7 +74,8 @@ def counted_deps(counter: RequestCounter, database: str):
     from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
     from pastdue.services.unit import Deps
 
-    client = make_client(bootstrap.settings(), raw_response_hook=counter)
+    # The stand-in scans every document for a query (it has no index): give it time at 100,000.
+    client = make_client(bootstrap.settings(), raw_response_hook=counter, read_timeout=900, connection_timeout=60)
     ensure_containers(client, database)
     db = client.get_database_client(database)
     return Deps(store=CosmosAccountStore(db.get_container_client("accounts")),

@@ -1,6 +1,7 @@
 """Dataclasses <-> JSON documents (camelCase keys, RFC 3339 UTC times, Money as a dict).
 
-Driven by type hints so the model stays plain; no Azure import here.
+Driven by type hints so the model stays plain; the per-type work is planned once and cached,
+because every due account is loaded and dumped on the sweep's hot path. No Azure import here.
 """
 
 from __future__ import annotations
@@ -8,12 +9,16 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 
 from pastdue.domain.money import Money
 
+_PLAIN = (str, int, float, bool, type(None))
 
+
+@cache
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -31,46 +36,78 @@ def parse_time(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+@cache
+def _fields(cls) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, camel(f.name)) for f in dataclasses.fields(cls) if f.name != "etag")
+
+
 def dump(value):
-    if dataclasses.is_dataclass(value):
-        return {camel(f.name): dump(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.name != "etag"}
-    if isinstance(value, Money):
-        return value.to_json()
-    if isinstance(value, datetime):
-        return format_time(value)
-    if isinstance(value, dict):
-        return {k: dump(v) for k, v in value.items()}
-    if isinstance(value, list):
+    """Any model value as JSON-ready data."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list or kind is tuple:
         return [dump(v) for v in value]
+    if kind is dict:
+        return {k: dump(v) for k, v in value.items()}
+    return _dumper(kind)(value)
+
+
+def _same(value):
     return value
 
 
 @cache
-def _hints(cls) -> dict:
-    return typing.get_type_hints(cls)
+def _dumper(hint) -> Callable:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = _dumper(next(a for a in typing.get_args(hint) if a is not type(None)))
+        return _same if inner is _same else (lambda value: None if value is None else inner(value))
+    if origin is list:
+        item = _dumper(typing.get_args(hint)[0])
+        return list if item is _same else (lambda value: [item(v) for v in value])
+    if origin is dict:
+        item = _dumper(typing.get_args(hint)[1])
+        return dict if item is _same else (lambda value: {k: item(v) for k, v in value.items()})
+    if hint is Money:
+        return lambda value: {"value": value.value, "currency": value.currency}
+    if hint is datetime:
+        return format_time
+    if dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        plan = [(name, key, _dumper(hints[name])) for name, key in _fields(hint)]
+        return lambda value: {key: convert(getattr(value, name)) for name, key, convert in plan}
+    # str, int, bool, float, and free-form dict fields (history details, notice parameters, idempotency
+    # records), which the model fills with JSON-ready data only (see ledger.record and queue_notice).
+    return _same
 
 
 def load(cls, data):
-    if data is None:
-        return None
-    origin = typing.get_origin(cls)
+    return _loader(cls)(data)
+
+
+@cache
+def _loader(hint) -> Callable:
+    origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(cls) if a is not type(None)][0]
-        return load(inner, data)
+        inner = _loader(next(a for a in typing.get_args(hint) if a is not type(None)))
+        return lambda data: None if data is None else inner(data)
     if origin is list:
-        (item,) = typing.get_args(cls)
-        return [load(item, v) for v in data]
+        item = _loader(typing.get_args(hint)[0])
+        return lambda data: [item(v) for v in data]
     if origin is dict:
-        _, item = typing.get_args(cls)
-        return {k: load(item, v) for k, v in data.items()}
-    if cls is Money:
-        return Money.from_json(data)
-    if cls is datetime:
-        return parse_time(data)
-    if dataclasses.is_dataclass(cls):
-        hints = _hints(cls)
-        kwargs = {f.name: load(hints[f.name], data[camel(f.name)])
-                  for f in dataclasses.fields(cls) if camel(f.name) in data}
-        return cls(**kwargs)
-    return data
+        item = _loader(typing.get_args(hint)[1])
+        return lambda data: {k: item(v) for k, v in data.items()}
+    if hint is Money:
+        return Money.from_json
+    if hint is datetime:
+        return parse_time
+    if dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        plan = [(name, key, _loader(hints[name])) for name, key in _fields(hint)]
+
+        def build(data):
+            return hint(**{name: convert(data[key]) for name, key, convert in plan if key in data})
+
+        return build
+    return lambda data: data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import pickle
 from datetime import datetime
 
 from pastdue.domain import admin_events, outbox, payments, schedule, sweep
@@ -32,7 +32,7 @@ _HANDLERS = {
 
 def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Account, list]:
     """Apply one event to a copy of the account; return the new account and the effects to run."""
-    account = copy.deepcopy(account)
+    account = _copy(account)
     known = {n.notice_id for n in account.outbox}
     handler = charge_failed if isinstance(event, ev.ChargeFailed) else _HANDLERS[type(event)]
     effects = list(handler(account, event, policy, now) or [])
@@ -43,6 +43,11 @@ def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Acco
     if queued > 0:
         effects.append(ev.NoticesQueued(queued))
     return account, effects
+
+
+def _copy(account: Account) -> Account:
+    # A deep copy through pickle: same result as copy.deepcopy, several times faster on the hot path.
+    return pickle.loads(pickle.dumps(account, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own object
 
 
 def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now: datetime):
