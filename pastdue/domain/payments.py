@@ -90,19 +90,30 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     entry = account.idempotency[event.idempotency_key]
     if entry["status"] != "processing":
         return []
-    settled = [c for r in event.results if (c := _resolve(account, r, policy, now, event.actor))]
-    ours = [_attempt(account, cid, key) for cid, key in entry["attempts"]]
-    if any(a.outcome is None for a in ours):
+    for result in event.results:
+        _resolve(account, result, policy, now, event.actor)
+    ours = [(cid, _attempt(account, cid, key)) for cid, key in entry["attempts"]]
+    if any(a.outcome is None for _, a in ours):
         return []  # an answer is still unknown: the same key resumes it
-    first_new = next((a for a in ours if a.source == "update" and a.token == event.method.token), None)
+    token = event.method.token
+    first_new = next((a for _, a in ours if a.source == "update" and a.token == token), None)
     if first_new is not None and first_new.outcome != SUCCEEDED:
         entry.update(status="done", response={"status": 402, "code": first_new.code or "card_declined"})
         record(account, now, "payment.method.declined", event.actor, code=first_new.code)
         return []
+    # A charge whose only try here was an attempt already in flight (a sweep retry on the old card)
+    # and that is still open gets the new card now: one more round, then done.
+    tried = {cid for cid, a in ours if a.source == "update" and a.token == token}
+    again = [c for c in account.open_charges() if c.charge_id not in tried and c.pending is None]
+    if again:
+        for charge in again:
+            entry["attempts"].append([charge.charge_id, new_attempt(charge, token, "update", now).key])
+        return [try_charge(charge) for charge in again]
     account.payment_method = event.method
     record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
            last4=event.method.last4)
     settle_states(account, now, event.actor, reactivate_disabled=True)
+    settled = list({cid: account.charge(cid) for cid, a in ours if a.outcome == SUCCEEDED}.values())
     if settled:
         queue_notice(account, now, "payment_received", f"pay:{event.idempotency_key}",
                      amount=_total(account, settled), balance=account.balance())

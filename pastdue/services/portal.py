@@ -11,6 +11,8 @@ from pastdue.domain.model import Account, PaymentMethod
 from pastdue.services.unit import Deps, change, charge_all, run_effects
 from pastdue.views import account_view
 
+ROUNDS = 3
+
 
 @dataclass(frozen=True)
 class PayNowAnswer:
@@ -26,12 +28,17 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
                    actor: str) -> PayNowAnswer:
     """Save the method and collect every outstanding charge now, once per Idempotency-Key."""
     account, effects = change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor))
-    if account.idempotency[key]["status"] == "processing":
+    # Rounds: attempts already in flight are answered first, then the new card pays what is left.
+    for _ in range(ROUNDS):
+        if account.idempotency[key]["status"] != "processing":
+            break
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
         results = charge_all(deps, tries, stop_on_decline_token=method.token)
-        account, more = change(deps, account_id, ev.PayNowCompleted(key, method, tuple(results), actor),
-                               finish=lambda decided: _keep_answer(decided, key))
-        account = run_effects(deps, account, more)
+        account, effects = change(deps, account_id, ev.PayNowCompleted(key, method, tuple(results), actor),
+                                  finish=lambda decided: _keep_answer(decided, key))
+        if not any(isinstance(e, ev.TryCharge) for e in effects):
+            account = run_effects(deps, account, effects)
+            break
     entry = account.idempotency[key]
     if entry["status"] != "done":
         return PayNowAnswer(503, {"detail": "the payment outcome is not known yet; "

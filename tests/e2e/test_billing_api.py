@@ -122,3 +122,11 @@ def test_billing_routes_refuse_bad_bodies_with_the_field_named(billing, new_id):
     assert answer.status_code == 400 and answer.json()["field"] == "remittance"
     assert billing.send("PUT", "/api/accounts/bad%20id", {}).status_code == 400
     assert _doc(account_id) is None
+
+
+def test_health_reports_versions_and_cosmos(host):
+    import httpx
+
+    body = httpx.get(f"{host}/api/health").json()
+    assert body["status"] == "ok" and body["cosmos"] == {"reachable": True}
+    assert body["version"] and body["packages"]["azure-cosmos"] == "4.17.1"

@@ -103,3 +103,11 @@ def test_cors_preflight_for_listed_origins_only(base):
     assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://localhost:5173"
     denied = httpx.options(f"{base}/api/items/1", headers={**headers, "Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in denied.headers
+
+
+def test_a_port_already_taken_is_named(base):
+    from devhost.standins import PortTaken, StandIns
+
+    taken = int(base.rsplit(":", 1)[1])
+    with pytest.raises(PortTaken, match=f"port {taken} for the Cosmos stand-in"):
+        StandIns(cosmos_port=taken).start(__import__("pathlib").Path("/tmp"))

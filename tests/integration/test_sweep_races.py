@@ -1,0 +1,66 @@
+"""daily_sweep against the local Cosmos: racing an update_payment, and stopping on its time budget."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+from pastdue import bootstrap
+from pastdue.domain import events as ev
+from pastdue.domain.model import Admin
+from pastdue.domain.money import Money
+from pastdue.services.billing import put_account, put_subscription, record_event
+from pastdue.services.portal import update_payment
+from pastdue.services.sweep import run_sweep
+from tests.support.faulty_deps import ledger_entries
+
+
+def _past_due(deps, subs: int = 3) -> str:
+    account_id = f"race-{uuid.uuid4().hex[:10]}"
+    put_account(deps, account_id, ev.ProfileSet(Admin("oid", "a@example.com", "Ada"), "card", "EUR",
+                                                deps.gateway.describe("tok_chargeCustomerFail"), None))
+    for n in range(subs):
+        put_subscription(deps, account_id, ev.SubscriptionSet(f"s{n}", f"S{n}", "default"))
+        record_event(deps, account_id, ev.ChargeFailed(f"e{n}-{account_id}", f"s{n}", f"{account_id}-c{n}",
+                                                       Money(100 + n, "EUR"), "card_declined", deps.clock.now()))
+    return account_id
+
+
+def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, app_env):
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    accounts = [_past_due(deps) for _ in range(4)]
+    clock.advance(timedelta(days=29, hours=23))  # day-21 retry overdue, disable due in an hour
+    answers = []
+    threads = [threading.Thread(target=run_sweep, args=(deps, 600))] + [
+        threading.Thread(target=lambda a=a: answers.append(
+            update_payment(deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").status))
+        for a in accounts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * 4
+    clock.advance(timedelta(hours=2))
+    run_sweep(deps, 600)  # disable is due now, but every account is paid
+    for account_id in accounts:
+        account = deps.store.get(account_id)
+        assert account.balance().is_zero
+        assert {s.state for s in account.subscriptions.values()} == {"active"}
+        collected = Counter(e["id"].rsplit(":", 1)[0] for e in ledger_entries(account_id)
+                            if e["outcome"] == "succeeded")
+        assert sorted(collected.values()) == [1, 1, 1]
+
+
+def test_the_sweep_stops_on_its_time_budget_and_the_rest_stays_due(clock, app_env):
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    accounts = [_past_due(deps, subs=1) for _ in range(6)]
+    clock.advance(timedelta(days=3, hours=1))
+    first = run_sweep(deps, budget_seconds=0, page_size=2, workers=1)
+    assert first["stoppedOnBudget"] == 1 and first["accountsSeen"] == 2
+    rest = run_sweep(deps, budget_seconds=600)
+    assert rest["accountsSeen"] >= 4
+    for account_id in accounts:
+        assert [n.kind for n in deps.store.get(account_id).outbox] == ["payment_failed", "reminder"]
