@@ -5,8 +5,8 @@ import azure.functions as func
 from pastdue import bootstrap
 from pastdue.domain.codec import parse_time
 from pastdue.domain.events import ChargeFailed
-from pastdue.http.callers import billing_system
-from pastdue.http.endpoint import ID_PATTERN, amount, endpoint, obj_field, read_json, text
+from pastdue.http.callers import billing_event
+from pastdue.http.endpoint import ID_PATTERN, amount, endpoint, text
 from pastdue.http.problems import BadRequest, json_response
 from pastdue.services.billing import record_event
 
@@ -17,11 +17,7 @@ bp = func.Blueprint()
 @bp.route(route="webhooks/charge-failed", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @endpoint
 def charge_failed(req: func.HttpRequest) -> func.HttpResponse:
-    billing_system(req)
-    body = read_json(req)
-    if body.get("type") != "charge.failed":
-        raise BadRequest("'type' must be 'charge.failed'", field="type")
-    data = obj_field(body, "data")
+    body, data, account_id = billing_event(req, "charge.failed")
     event = ChargeFailed(
         event_id=text(body, "id", pattern=ID_PATTERN),
         subscription_id=text(data, "subscriptionId", "data.", pattern=ID_PATTERN),
@@ -30,7 +26,6 @@ def charge_failed(req: func.HttpRequest) -> func.HttpResponse:
         decline_code=text(data, "declineCode", "data.", required=False, max_length=64),
         occurred_at=created_at(body),
     )
-    account_id = text(data, "accountId", "data.", pattern=ID_PATTERN)
     return json_response({"status": record_event(bootstrap.deps(), account_id, event)})
 
 

@@ -8,8 +8,9 @@ import azure.functions as func
 
 from pastdue import bootstrap
 from pastdue.domain.model import Account
+from pastdue.http.endpoint import ID_PATTERN, obj_field, read_json, text
 from pastdue.http.principal import Principal, parse_principal
-from pastdue.http.problems import NotFound
+from pastdue.http.problems import BadRequest, NotFound
 from pastdue.http.signing import verify
 
 log = logging.getLogger("pastdue.http")
@@ -18,6 +19,16 @@ log = logging.getLogger("pastdue.http")
 def billing_system(req: func.HttpRequest) -> str:
     verify(req.headers.get("Webhook-Signature"), req.get_body(), bootstrap.settings().webhook_secrets)
     return "billing"
+
+
+def billing_event(req: func.HttpRequest, event_type: str) -> tuple[dict, dict, str]:
+    """A signed billing-system event: (body, data, accountId), each field checked."""
+    billing_system(req)
+    body = read_json(req)
+    if body.get("type") != event_type:
+        raise BadRequest(f"'type' must be '{event_type}'", field="type")
+    data = obj_field(body, "data")
+    return body, data, text(data, "accountId", "data.", pattern=ID_PATTERN)
 
 
 def portal_user(req: func.HttpRequest) -> Principal:

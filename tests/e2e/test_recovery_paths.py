@@ -12,38 +12,38 @@ def _notices(portal, account_id):
             if e["kind"] == "notice.queued"]
 
 
-def test_a_card_that_starts_succeeding_on_a_retry_goes_back_to_active(billing, portal, tools, new_id):
+def _past_due(billing, new_id, value: int, code: str, mode: str = "card", token: str | None = None):
     account_id, sub_id = new_id(), new_id("sub")
-    billing.account(account_id, token="tok_chargeDeclinedInsufficientFunds")
+    billing.account(account_id, mode=mode, token=token)
     billing.subscription(account_id, sub_id)
-    billing.charge_failed(account_id, sub_id, new_id("ch"), value=900, code="insufficient_funds")
-    for _ in range(3):
+    billing.charge_failed(account_id, sub_id, new_id("ch"), value=value, code=code)
+    return account_id
+
+
+def _days(tools, days: int) -> None:
+    for _ in range(days):
         tools.advance("P1D")
         tools.run("daily_sweep")
+
+
+def test_a_card_that_starts_succeeding_on_a_retry_goes_back_to_active(billing, portal, tools, new_id):
+    account_id = _past_due(billing, new_id, 900, "insufficient_funds", token="tok_chargeDeclinedInsufficientFunds")
+    _days(tools, 3)
     assert _kinds(portal, account_id).count("charge.declined") == 2  # days 1 and 3
     billing.account(account_id, token="tok_visa")  # funds arrived: the processor's card now succeeds
-    for _ in range(4):
-        tools.advance("P1D")
-        tools.run("daily_sweep")
+    _days(tools, 4)
     view = portal.account(account_id).json()
     assert view["subscriptions"][0]["state"] == "active" and view["balance"]["value"] == 0
     assert view["alerts"] == []
     assert _notices(portal, account_id) == ["payment_failed", "reminder", "payment_received"]
-    for _ in range(30):
-        tools.advance("P1D")
-        tools.run("daily_sweep")
+    _days(tools, 30)
     assert _notices(portal, account_id) == ["payment_failed", "reminder", "payment_received"]  # nothing more
     assert portal.account(account_id).json()["subscriptions"][0]["state"] == "active"
 
 
 def test_a_hard_decline_is_never_retried_and_asks_for_a_new_card(billing, portal, tools, new_id):
-    account_id, sub_id = new_id(), new_id("sub")
-    billing.account(account_id, token="tok_chargeDeclinedExpiredCard")
-    billing.subscription(account_id, sub_id)
-    billing.charge_failed(account_id, sub_id, new_id("ch"), value=900, code="expired_card")
-    for _ in range(25):
-        tools.advance("P1D")
-        tools.run("daily_sweep")
+    account_id = _past_due(billing, new_id, 900, "expired_card", token="tok_chargeDeclinedExpiredCard")
+    _days(tools, 25)
     assert "charge.declined" not in _kinds(portal, account_id)
     alerts = {a["kind"] for a in portal.account(account_id).json()["alerts"]}
     assert alerts == {"pastDue", "cardRefused"}
@@ -52,13 +52,8 @@ def test_a_hard_decline_is_never_retried_and_asks_for_a_new_card(billing, portal
 
 
 def test_an_invoice_payer_is_never_retried_and_a_transfer_settles_and_reactivates(billing, portal, tools, new_id):
-    account_id, sub_id = new_id(), new_id("sub")
-    billing.account(account_id, mode="invoice", token=None)
-    billing.subscription(account_id, sub_id)
-    billing.charge_failed(account_id, sub_id, new_id("ch"), value=20000, code="invoice_overdue")
-    for _ in range(31):
-        tools.advance("P1D")
-        tools.run("daily_sweep")
+    account_id = _past_due(billing, new_id, 20000, "invoice_overdue", mode="invoice")
+    _days(tools, 31)
     assert "charge.declined" not in _kinds(portal, account_id)
     assert portal.account(account_id).json()["subscriptions"][0]["state"] == "disabled"
     assert _notices(portal, account_id) == ["invoice_overdue", "reminder", "reminder", "reminder", "reminder",
