@@ -35,4 +35,4 @@ def account_view(account: Account) -> dict:
 
 
 def history_view(account: Account) -> dict:
-    return {"accountId": account.account_id, "entries": [dump(e) for e in reversed(account.history)]}
+    return {"accountId": account.account_id, "entries": list(reversed(account.history))}

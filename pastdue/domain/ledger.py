@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pastdue.domain.codec import dump, parse_time
+from pastdue.domain.codec import dump, format_time, parse_time
 from pastdue.domain.events import TryCharge
 from pastdue.domain.model import (
     ACTIVE,
@@ -16,7 +16,6 @@ from pastdue.domain.model import (
     Account,
     Attempt,
     Charge,
-    HistoryEntry,
     Notice,
 )
 from pastdue.domain.money import Money
@@ -29,7 +28,8 @@ KEEP_IDEMPOTENCY = timedelta(days=7)
 
 def record(account: Account, now: datetime, kind: str, actor: str,
            subscription_id: str | None = None, **detail) -> None:
-    account.history.append(HistoryEntry(now, kind, actor, dump(detail), subscription_id))
+    account.history.append({"at": format_time(now), "kind": kind, "actor": actor, "detail": dump(detail),
+                            "subscriptionId": subscription_id})
 
 
 def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from datetime import datetime
 
@@ -46,8 +47,13 @@ def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Acco
 
 
 def _copy(account: Account) -> Account:
-    # A deep copy through pickle: same result as copy.deepcopy, several times faster on the hot path.
-    return pickle.loads(pickle.dumps(account, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own object
+    """A deep copy (through pickle: several times faster than copy.deepcopy on the hot path), except the
+    history, whose records are never changed once written: a new list of the same records."""
+    rest = dataclasses.replace(account, history=[])
+    clone = pickle.loads(pickle.dumps(rest, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own object
+    clone.history = list(account.history)
+    clone.etag = account.etag
+    return clone
 
 
 def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now: datetime):

@@ -111,15 +111,6 @@ class Notice:
 
 
 @dataclass
-class HistoryEntry:
-    at: datetime
-    kind: str
-    actor: str
-    detail: dict = field(default_factory=dict)
-    subscription_id: str | None = None
-
-
-@dataclass
 class Account:
     account_id: str
     admin: Admin
@@ -131,7 +122,9 @@ class Account:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     charges: list[Charge] = field(default_factory=list)
     outbox: list[Notice] = field(default_factory=list)
-    history: list[HistoryEntry] = field(default_factory=list)
+    # The audit timeline as JSON records {"at", "kind", "actor", "detail", "subscriptionId"}: written
+    # once and never changed, so they are kept as data (no parsing, copying or dumping per write).
+    history: list[dict] = field(default_factory=list)
     processed_events: list[str] = field(default_factory=list)
     idempotency: dict[str, dict] = field(default_factory=dict)
     next_action_at: datetime | None = None

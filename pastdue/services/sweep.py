@@ -64,7 +64,7 @@ def _process(deps: Deps, account: Account, now) -> Counter:
             before = len(account.history)
             account, effects = change(deps, account.account_id, SweepTick(), account=account)
             account = run_effects(deps, account, effects)
-            counts.update(COUNTED[e.kind] for e in account.history[before:] if e.kind in COUNTED)
+            counts.update(COUNTED[e["kind"]] for e in account.history[before:] if e["kind"] in COUNTED)
             if account.next_action_at is None or account.next_action_at > now:
                 break
     except Exception:

@@ -51,7 +51,7 @@ def _check_invariants(account_id: str, expect_paid: bool | None = None):
         # What the processor collected is what the account recorded, no more, no less.
         assert (len(succeeded) == 1) == (by_charge[charge.charge_id] == 1), charge.charge_id
         if charge.status == "paid" and not succeeded:
-            assert any(h.kind in ("payment.received", "credit.applied") for h in account.history)
+            assert any(h["kind"] in ("payment.received", "credit.applied") for h in account.history)
         assert 0 <= charge.outstanding.value <= charge.amount.value
     total = sum(c.outstanding.value for c in account.open_charges())
     assert account.balance().value == total
@@ -59,7 +59,7 @@ def _check_invariants(account_id: str, expect_paid: bool | None = None):
     assert len(ids) == len(set(ids)), "a notice was queued twice"
     for sub in account.subscriptions.values():
         if sub.state in ("disabled", "deleted"):
-            assert any(h.kind == "subscription.disabled" and h.subscription_id == sub.subscription_id
+            assert any(h["kind"] == "subscription.disabled" and h["subscriptionId"] == sub.subscription_id
                        for h in account.history)
         if sub.state == "active":
             assert account.balance(sub.subscription_id).is_zero

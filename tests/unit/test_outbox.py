@@ -22,8 +22,8 @@ def test_a_failing_notice_backs_off_then_fails_with_its_reason_in_the_history():
         at = acc.outbox[0].next_try_at if acc.outbox[0].status == "queued" else at
     notice = acc.outbox[0]
     assert notice.status == "failed" and notice.last_error == "smtp 451" and notice.tries == MAX_TRIES
-    assert [h.kind for h in acc.history].count("notice.retry") == MAX_TRIES - 1
-    assert [h.kind for h in acc.history].count("notice.failed") == 1
+    assert [h["kind"] for h in acc.history].count("notice.retry") == MAX_TRIES - 1
+    assert [h["kind"] for h in acc.history].count("notice.failed") == 1
     assert acc.notices_due_at is None
 
 

@@ -97,7 +97,7 @@ def _check_money(acc, received):
     assert acc.balance() == total
     credit = acc.credit.value if acc.credit else 0
     applied = sum(c.paid.value for c in acc.charges if c.paid)
-    by_card = sum(h.detail["amount"]["value"] for h in acc.history if h.kind == "charge.succeeded")
+    by_card = sum(h["detail"]["amount"]["value"] for h in acc.history if h["kind"] == "charge.succeeded")
     # Every cent that came in sits on a charge or in credit: nothing created, nothing lost.
     assert applied + credit == received + by_card
     for sub in acc.subscriptions.values():

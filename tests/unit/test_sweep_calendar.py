@@ -40,7 +40,7 @@ def test_a_late_sweep_sends_only_the_latest_reminder_and_never_disables_early():
     acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(15))
     assert notice_kinds(acc) == ["payment_failed", "reminder"]
     assert acc.outbox[-1].notice_id.endswith("reminder:14")
-    assert sum(1 for h in acc.history if h.kind == "notice.superseded") == 2
+    assert sum(1 for h in acc.history if h["kind"] == "notice.superseded") == 2
     assert acc.subscriptions["sub-0"].state == PAST_DUE
     acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(29.9))
     assert acc.subscriptions["sub-0"].state == PAST_DUE
