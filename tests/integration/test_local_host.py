@@ -111,3 +111,27 @@ def test_a_port_already_taken_is_named(base):
     taken = int(base.rsplit(":", 1)[1])
     with pytest.raises(PortTaken, match=f"port {taken} for the Cosmos stand-in"):
         StandIns(cosmos_port=taken).start(__import__("pathlib").Path("/tmp"))
+
+
+def test_timers_run_on_their_ncrontab_schedule_and_on_startup_when_asked():
+    ticking = func.FunctionApp()
+    ran: list[str] = []
+
+    @ticking.timer_trigger(arg_name="timer", schedule="*/1 * * * * *", run_on_startup=True)
+    def every_second(timer: func.TimerRequest) -> None:
+        ran.append("tick")
+
+    @ticking.timer_trigger(arg_name="timer", schedule="0 0 2 1 1 *", run_on_startup=False)
+    def once_a_year(timer: func.TimerRequest) -> None:
+        ran.append("yearly")
+
+    server = uvicorn.Server(uvicorn.Config(build_app(ticking, AdjustableClock(), []), host="127.0.0.1",
+                                           port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while ran.count("tick") < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    server.should_exit = True
+    thread.join(10)
+    assert ran.count("tick") >= 3 and "yearly" not in ran
