@@ -7,7 +7,7 @@ from pastdue.adapters.gateway import UnknownToken
 from pastdue.domain.events import ProfileSet
 from pastdue.http import parse
 from pastdue.http.callers import billing_system
-from pastdue.http.endpoint import endpoint, read_json, route_id
+from pastdue.http.endpoint import endpoint, obj_field, read_json, route_id
 from pastdue.http.problems import BadRequest, json_response
 from pastdue.services.billing import put_account as save
 from pastdue.views import account_view
@@ -31,7 +31,7 @@ def put_account(req: func.HttpRequest) -> func.HttpResponse:
         existing = deps.store.get(account_id)
         if existing is None or existing.remittance is None:
             raise BadRequest("invoice payers need 'remittance' (iban, bic, reference)", field="remittance")
-    admin = parse.admin(parse.obj_field(body, "admin"))
+    admin = parse.admin(obj_field(body, "admin"))
     event = ProfileSet(admin, mode, parse.currency(body), method, remittance)
     account, created = save(deps, account_id, event)
     return json_response(account_view(account), 201 if created else 200)
