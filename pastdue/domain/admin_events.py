@@ -49,7 +49,7 @@ def reactivate(account: Account, event: ev.Reactivate, policy: Policy, now: date
     if not due.is_zero:
         raise BalanceOutstanding(f"{due.value} {due.currency} (minor units) is still due", amount=due)
     if sub.state == DISABLED:
-        settle_states(account, now, event.actor, reactivate_disabled=True)
+        settle_states(account, now, event.actor, reactivate_disabled=True, only=sub.subscription_id)
         queue_notice(account, now, "reactivated", f"{sub.subscription_id}:{now.isoformat()}:reactivated",
                      sub.subscription_id)
     return []

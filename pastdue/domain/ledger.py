@@ -61,10 +61,14 @@ def pay(account: Account, charge: Charge, amount: Money, now: datetime) -> Money
     return amount - applied
 
 
-def settle_states(account: Account, now: datetime, actor: str, reactivate_disabled: bool) -> list[str]:
-    """Past-due subscriptions with nothing owed are active again; disabled ones too when asked."""
+def settle_states(account: Account, now: datetime, actor: str, reactivate_disabled: bool,
+                  only: str | None = None) -> list[str]:
+    """Past-due subscriptions with nothing owed are active again; disabled ones too when asked
+    (all of them, or `only` the one named)."""
     restored = []
     for sub in account.subscriptions.values():
+        if only is not None and sub.subscription_id != only:
+            continue
         if sub.state not in (PAST_DUE, DISABLED) or not account.balance(sub.subscription_id).is_zero:
             continue
         if sub.state == DISABLED and not reactivate_disabled:

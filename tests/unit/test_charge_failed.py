@@ -55,3 +55,20 @@ def test_credit_pays_a_new_charge_before_any_dunning():
     acc, _ = apply(account(), ev.PaymentReceived("evt-pay", Money(1500, "EUR"), "ref"), failed())
     assert acc.balance().is_zero and acc.credit == Money(500, "EUR")
     assert acc.subscriptions["sub-0"].state == "active"
+
+
+def test_reactivating_one_paid_disabled_subscription_leaves_the_others_alone():
+    from pastdue.domain.errors import BalanceOutstanding, SubscriptionGone
+
+    acc = account(subs=3)
+    for sub in acc.subscriptions.values():
+        sub.state = "disabled"
+    acc.subscriptions["sub-2"].state = "deleted"
+    acc, _ = apply(acc, failed(sub="sub-1"))
+    acc, _ = apply(acc, ev.Reactivate("sub-0", "user:1"))
+    assert [s.state for s in acc.subscriptions.values()] == ["active", "disabled", "deleted"]
+    with pytest.raises(BalanceOutstanding) as owed:
+        apply(acc, ev.Reactivate("sub-1", "user:1"))
+    assert owed.value.amount == Money(1000, "EUR")
+    with pytest.raises(SubscriptionGone):
+        apply(acc, ev.Reactivate("sub-2", "user:1"))
