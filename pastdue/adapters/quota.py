@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from azure.core import MatchConditions
 from azure.cosmos import exceptions
 
-from pastdue.adapters.cosmos import transient_as_unavailable
+from pastdue.adapters.cosmos import read_or_none, transient_as_unavailable
 from pastdue.adapters.store import StoreUnavailable
 from pastdue.domain.codec import format_time, parse_time
 
@@ -39,11 +39,7 @@ class CosmosQuota:
         return 0
 
     def _read(self) -> dict:
-        # A query, not a point read: the local stand-in fails point reads of missing items.
-        found = list(self._container.query_items(
-            "SELECT * FROM c WHERE c.id = @id", parameters=[{"name": "@id", "value": self._id}],
-            partition_key=self._id))
-        return found[0] if found else {"id": self._id, "sent": []}
+        return read_or_none(self._container, self._id, self._id) or {"id": self._id, "sent": []}
 
     def _write(self, doc: dict) -> None:
         if "_etag" in doc:
