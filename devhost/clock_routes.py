@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from devhost.problems import problem
+
 DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
@@ -42,8 +44,7 @@ def clock_routes(clock) -> list[Route]:
             else:
                 raise ValueError('give {"advance": "P30D"} or {"set": "<RFC 3339>"}')
         except (ValueError, TypeError, AttributeError) as error:
-            return JSONResponse({"type": "about:blank", "title": "Bad request", "status": 400, "detail": str(error)},
-                                status_code=400, media_type="application/problem+json")
+            return problem(400, "Bad request", str(error))
         return JSONResponse(_now(clock))
 
     return [Route("/admin/clock", get, methods=["GET"]), Route("/admin/clock", post, methods=["POST"])]

@@ -26,14 +26,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from devhost.clock_routes import clock_routes, parse_duration
+from devhost.problems import problem
 
 log = logging.getLogger("devhost")
 __all__ = ["build_app", "parse_duration"]
-
-
-def _problem(status: int, title: str, detail: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail},
-                        status_code=status, headers=headers, media_type="application/problem+json")
 
 
 class HttpFunction:
@@ -86,31 +82,31 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         path = request.path_params["path"].strip("/")
         matches = [(f, m) for f in http if (m := f.pattern.match(path))]
         if not matches:
-            return _problem(404, "Not found", f"no function serves /api/{path}")
+            return problem(404, "Not found", f"no function serves /api/{path}")
         for function, match in matches:
             if request.method in function.methods:
                 return await run_in_threadpool(_call_http, function, request, match.groupdict(), await request.body())
         allowed = sorted(set().union(*(f.methods for f, _ in matches)))
-        return _problem(405, "Method not allowed", f"{request.method} is not allowed here",
+        return problem(405, "Method not allowed", f"{request.method} is not allowed here",
                         {"Allow": ", ".join(allowed)})
 
     async def run_function(request: Request) -> Response:
         job = jobs.get(request.path_params["name"])
         if job is None:
-            return _problem(404, "Not found", "no such non-HTTP function")
+            return problem(404, "Not found", "no such non-HTTP function")
         argument = TimerRequest(past_due=False) if job.type == "timerTrigger" else None
         if job.type == "eventGridTrigger":
-            return _problem(400, "Bad request", "post Event Grid events to /runtime/webhooks/eventgrid")
+            return problem(400, "Bad request", "post Event Grid events to /runtime/webhooks/eventgrid")
         return await _run_job(job, argument)
 
     async def eventgrid(request: Request) -> Response:
         job = jobs.get(request.query_params.get("functionName", ""))
         if job is None or job.type != "eventGridTrigger":
-            return _problem(404, "Not found", "functionName must name an Event Grid function")
+            return problem(404, "Not found", "functionName must name an Event Grid function")
         try:
             events = json.loads(await request.body())
         except ValueError:
-            return _problem(400, "Bad request", "body is not JSON")
+            return problem(400, "Bad request", "body is not JSON")
         for raw in events if isinstance(events, list) else [events]:
             event = func.EventGridEvent(
                 id=raw.get("id", ""), data=raw.get("data", {}), topic=raw.get("topic", ""),
@@ -126,7 +122,7 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
             seconds = await run_in_threadpool(job.run, argument)
         except Exception as error:
             log.error("function %s failed:\n%s", job.name, traceback.format_exc())
-            return _problem(500, "Function failed", f"{job.name} raised {type(error).__name__}")
+            return problem(500, "Function failed", f"{job.name} raised {type(error).__name__}")
         return JSONResponse({"function": job.name, "status": "completed", "seconds": round(seconds, 3)},
                             status_code=202)
 
@@ -153,7 +149,7 @@ def _call_http(function: HttpFunction, request: Request, route_params: dict, bod
         answer = function.call(**{function.binding: req})
     except Exception as error:
         log.error("function %s failed:\n%s", function.name, traceback.format_exc())
-        return _problem(500, "Internal error", f"{function.name} raised {type(error).__name__}")
+        return problem(500, "Internal error", f"{function.name} raised {type(error).__name__}")
     headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "content-type")}
     return Response(answer.get_body(), status_code=answer.status_code, headers=headers,
                     media_type=answer.mimetype or "text/plain")

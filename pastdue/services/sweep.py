@@ -16,8 +16,8 @@ from pastdue.services.unit import Deps, change, run_effects
 log = logging.getLogger("pastdue.sweep")
 PAGE_SIZE = 100
 WORKERS = 8
-PASSES = 3
-QUERY_TRIES = 4  # resolve answers left pending, then advance the steps they unblock
+PASSES = 3  # resolve answers left pending, then advance the steps they unblock
+QUERY_TRIES = 4  # a due-accounts query cut by a transient error is asked again
 
 COUNTED = {"charge.succeeded": "chargesRecovered", "charge.declined": "chargesDeclined",
            "notice.queued": "noticesQueued", "subscription.disabled": "subscriptionsDisabled",
@@ -28,10 +28,11 @@ def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, wor
     started = time.monotonic()
     now = deps.clock.now()
     stats: Counter = Counter()
+    quiet = _quiet(deps)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for query_try in range(QUERY_TRIES):
             try:
-                _sweep_pages(deps_quiet(deps), pool, now, page_size, started, budget_seconds, stats)
+                _sweep_pages(quiet, pool, now, page_size, started, budget_seconds, stats)
                 break
             except StoreUnavailable:
                 # The query failed part-way: what was done is no longer due, so asking again is safe.
@@ -42,7 +43,7 @@ def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, wor
     return summary
 
 
-def deps_quiet(deps: Deps) -> Deps:
+def _quiet(deps: Deps) -> Deps:
     """Notices are drained once at the end of the sweep, not after every account."""
     return dataclasses.replace(deps, after_notices_queued=None)
 
