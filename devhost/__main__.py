@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import uvicorn
@@ -43,10 +46,36 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     for key, value in {**LOCAL_DEFAULTS, **standins.environment()}.items():
         os.environ.setdefault(key, value)
+    stop_on_signals()
+    watch_parent()
     try:
         return serve(args.port, timers=not args.no_timers, standins=standins)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 0
     finally:
         standins.stop()
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGINT end the host through `finally`, which stops the stand-ins. (uvicorn shuts
+    down on them, then raises the signal again once its own handlers are gone: it lands here.)"""
+    def leave(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, leave)
+
+
+def watch_parent() -> None:
+    """If whatever started us (make, a test session) goes away, stop as if sent SIGTERM."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def serve(port: int, timers: bool, standins: StandIns) -> int:

@@ -19,6 +19,8 @@ from azure.functions.timer import TimerRequest
 from croniter import croniter
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -32,13 +34,29 @@ log = logging.getLogger("devhost")
 __all__ = ["build_app", "parse_duration"]
 
 
+class AnyPath(Convertor):
+    """Like Starlette's "path", but also across a newline: an id with %0A reaches the function, which
+    answers it with a 400, instead of falling through to a plain-text 404."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", AnyPath())
+
+
 class HttpFunction:
     def __init__(self, fn):
         trigger = fn.get_trigger()
         self.name, self.binding, self.call = fn.get_function_name(), trigger.name, fn.get_user_function()
         self.methods = {str(getattr(m, "value", m)).upper() for m in (trigger.methods or ["GET", "POST"])}
         pattern = re.sub(r"\{(\w+)(?::[^}]*)?\}", r"(?P<\1>[^/]+)", (trigger.route or self.name).strip("/"))
-        self.pattern = re.compile(f"^{pattern}$")
+        self.pattern = re.compile(pattern, re.DOTALL)
 
 
 class Job:
@@ -80,7 +98,7 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
 
     async def serve_http(request: Request) -> Response:
         path = request.path_params["path"].strip("/")
-        matches = [(f, m) for f in http if (m := f.pattern.match(path))]
+        matches = [(f, m) for f in http if (m := f.pattern.fullmatch(path))]
         if not matches:
             return problem(404, "Not found", f"no function serves /api/{path}")
         for function, match in matches:
@@ -134,12 +152,22 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         for task in tasks:
             task.cancel()
 
-    routes = [Route("/api/{path:path}", serve_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        # Every answer of the host, its own 404/405 included, is problem JSON like the app's.
+        return problem(error.status_code, "Not found" if error.status_code == 404 else "Request refused",
+                       str(error.detail), dict(error.headers or {}) or None)
+
+    async def crashed(request: Request, error: Exception) -> Response:
+        log.error("local host failed on %s:\n%s", request.url.path, traceback.format_exc())
+        return problem(500, "Internal error", f"the local host raised {type(error).__name__}")
+
+    routes = [Route("/api/{path:anypath}", serve_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
               Route("/admin/functions/{name}", run_function, methods=["POST"]),
               Route("/runtime/webhooks/eventgrid", eventgrid, methods=["POST"]), *clock_routes(clock)]
     middleware = [Middleware(CORSMiddleware, allow_origins=cors_origins, allow_credentials=True,
                              allow_methods=["GET", "POST", "PUT"], allow_headers=["*"])]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                     exception_handlers={HTTPException: http_error, Exception: crashed})
 
 
 def _call_http(function: HttpFunction, request: Request, route_params: dict, body: bytes) -> Response:

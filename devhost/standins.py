@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
@@ -40,7 +41,7 @@ class StandIns:
         self.processes = [
             _spawn(["node", str(COSMOS_CLI), str(self.cosmos_port)], log_dir / "cosmos.log"),
             _spawn(["node", str(MAILDEV_CLI), "--smtp", str(self.smtp_port), "--web", str(self.maildev_web_port),
-                    "--ip", "127.0.0.1"], log_dir / "maildev.log"),
+                    "--ip", "127.0.0.1", "--web-ip", "127.0.0.1"], log_dir / "maildev.log"),
         ]
         for port in (self.cosmos_port, self.smtp_port, self.maildev_web_port):
             wait_for_port(port, 30)
@@ -63,7 +64,18 @@ class StandIns:
 
 def _spawn(command: list[str], log_file: Path) -> subprocess.Popen:
     handle = open(log_file, "ab")  # noqa: SIM115 - the child keeps it open for its whole life
-    return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
+    return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=die_with_parent)
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when its parent dies, however it dies
+    (a crash or SIGKILL included), so no stand-in is left holding its port."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def port_in_use(port: int) -> bool:

@@ -18,7 +18,8 @@ SECRET = os.environ.get("BILLING_WEBHOOK_SECRET", "local-webhook-secret-change-m
 
 def billing(client: httpx.Client, method: str, path: str, body: dict) -> dict:
     raw = json.dumps(body).encode()
-    headers = {"Webhook-Signature": sign(SECRET, raw, int(time.time())), "Content-Type": "application/json"}
+    headers = {"Webhook-Signature": sign(SECRET, method, f"/api{path}", raw, int(time.time())),
+               "Content-Type": "application/json"}
     answer = client.request(method, f"/api{path}", content=raw, headers=headers)
     print(f"{method} {path} -> {answer.status_code}")
     return answer.json()

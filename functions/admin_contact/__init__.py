@@ -4,9 +4,9 @@ import azure.functions as func
 
 from pastdue import bootstrap
 from pastdue.domain.events import AdminContactChanged
+from pastdue.http import parse
 from pastdue.http.callers import account_for, portal_user
-from pastdue.http.endpoint import endpoint, read_json, route_id, text
-from pastdue.http.parse import EMAIL, LOCALE
+from pastdue.http.endpoint import endpoint, read_json, route_id
 from pastdue.http.problems import json_response
 from pastdue.services.portal import apply
 from pastdue.views import account_view
@@ -21,7 +21,5 @@ def admin_contact(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
     account = account_for(principal, route_id(req, "accountId"), support_allowed=True)
     body = read_json(req)
-    event = AdminContactChanged(text(body, "email", pattern=EMAIL),
-                                text(body, "locale", required=False, max_length=35, pattern=LOCALE),
-                                principal.actor)
+    event = AdminContactChanged(parse.email(body), parse.locale(body), principal.actor)
     return json_response(account_view(apply(bootstrap.deps(), account.account_id, event)))

@@ -3,11 +3,11 @@
 import azure.functions as func
 
 from pastdue import bootstrap
-from pastdue.domain.codec import parse_time
 from pastdue.domain.events import ChargeFailed
 from pastdue.http.callers import billing_event
 from pastdue.http.endpoint import ID_PATTERN, amount, endpoint, text
-from pastdue.http.problems import BadRequest, json_response
+from pastdue.http.parse import created_at
+from pastdue.http.problems import json_response
 from pastdue.services.billing import record_event
 
 bp = func.Blueprint()
@@ -28,10 +28,3 @@ def charge_failed(req: func.HttpRequest) -> func.HttpResponse:
     )
     return json_response({"status": record_event(bootstrap.deps(), account_id, event)})
 
-
-def created_at(body: dict):
-    raw = text(body, "createdAt", max_length=40)
-    try:
-        return parse_time(raw)
-    except ValueError:
-        raise BadRequest("'createdAt' must be an RFC 3339 time with a zone", field="createdAt") from None

@@ -6,6 +6,7 @@ from pastdue import bootstrap
 from pastdue.domain.events import PaymentReceived
 from pastdue.http.callers import billing_event
 from pastdue.http.endpoint import ID_PATTERN, amount, endpoint, text
+from pastdue.http.parse import created_at
 from pastdue.http.problems import json_response
 from pastdue.services.billing import record_event
 
@@ -17,6 +18,8 @@ bp = func.Blueprint()
 @endpoint
 def payment_received(req: func.HttpRequest) -> func.HttpResponse:
     body, data, account_id = billing_event(req, "payment.received")
-    event = PaymentReceived(text(body, "id", pattern=ID_PATTERN), amount(data, "amount", "data."),
+    event_id = text(body, "id", pattern=ID_PATTERN)
+    created_at(body)  # required by the contract; the transfer is applied when it is reported
+    event = PaymentReceived(event_id, amount(data, "amount", "data."),
                             text(data, "reference", "data.", max_length=140))
     return json_response({"status": record_event(bootstrap.deps(), account_id, event)})

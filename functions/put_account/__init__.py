@@ -25,8 +25,9 @@ def put_account(req: func.HttpRequest) -> func.HttpResponse:
     deps = bootstrap.deps()
     try:
         method = deps.gateway.describe(token) if token else None
-    except UnknownToken as error:
-        raise BadRequest(str(error), field="paymentMethodToken") from None
+    except UnknownToken:
+        raise BadRequest("'paymentMethodToken' is not a payment method this gateway knows",
+                         field="paymentMethodToken") from None
     if mode == "invoice" and remittance is None:
         existing = deps.store.get(account_id)
         if existing is None or existing.remittance is None:

@@ -14,7 +14,7 @@ from pastdue.services.portal import request_hash
 from pastdue.services.portal import update_payment as pay_now
 
 bp = func.Blueprint()
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,128}")
 
 
 @bp.function_name("update_payment")
@@ -24,7 +24,7 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
     account = account_for(principal, route_id(req, "accountId"))
     key = req.headers.get("Idempotency-Key", "")
-    if not IDEMPOTENCY_KEY.match(key):
+    if not IDEMPOTENCY_KEY.fullmatch(key):
         raise BadRequest("header 'Idempotency-Key' is required: 8-128 letters, digits, '_', '.', ':' or '-'",
                          field="Idempotency-Key")
     body = read_json(req)
@@ -32,8 +32,9 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     deps = bootstrap.deps()
     try:
         method = deps.gateway.describe(token)
-    except UnknownToken as error:
-        raise BadRequest(str(error), field="paymentMethodToken") from None
+    except UnknownToken:
+        raise BadRequest("'paymentMethodToken' is not a payment method this gateway knows",
+                         field="paymentMethodToken") from None
     answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor)
     if answer.status == 402:
         return problem(402, "Payment method declined", "the new payment method was declined; nothing changed",

@@ -10,9 +10,18 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
 
-from pastdue.adapters.store import AccountStore, AlreadyExists, ConcurrencyConflict, CustomerData, StoreUnavailable
+from pastdue.adapters.store import (
+    AccountStore,
+    AlreadyExists,
+    ConcurrencyConflict,
+    CustomerData,
+    StoreUnavailable,
+    Unreadable,
+    UnreadableAccount,
+)
 from pastdue.domain.codec import dump, format_time, load
 from pastdue.domain.model import Account
+from pastdue.domain.quarantine import after_failure
 from pastdue.settings import Settings
 
 # Container name -> partition key path. Bicep creates the same in Azure.
@@ -85,9 +94,19 @@ def to_document(account: Account) -> dict:
 
 
 def from_document(doc: dict) -> Account:
-    account = load(Account, {k: v for k, v in doc.items() if not k.startswith("_") and k not in ("id", "type")})
+    try:
+        account = load(Account, {k: v for k, v in doc.items() if not k.startswith("_") and k not in ("id", "type")})
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
+        raise UnreadableAccount(str(doc.get("id")), f"{type(error).__name__}: {error}"[:300]) from None
     account.etag = doc.get("_etag")
     return account
+
+
+def _load_or_mark(doc: dict) -> Account | Unreadable:
+    try:
+        return from_document(doc)
+    except UnreadableAccount as error:
+        return Unreadable(error.account_id, error.reason)
 
 
 class CosmosAccountStore(AccountStore):
@@ -126,7 +145,8 @@ class CosmosAccountStore(AccountStore):
         items = self._container.query_items(
             "SELECT * FROM c WHERE c.admin.email = @e", parameters=[{"name": "@e", "value": email}],
             enable_cross_partition_query=True)
-        return [from_document(doc) for doc in items]
+        loaded = [_load_or_mark(doc) for doc in items]
+        return [account for account in loaded if isinstance(account, Account)]
 
     def _pages(self, query: str, now: datetime, page_size: int) -> Iterator[list[Account]]:
         items = self._container.query_items(
@@ -139,7 +159,38 @@ class CosmosAccountStore(AccountStore):
                 if page is None:
                     return
                 docs = list(page)
-            yield [from_document(doc) for doc in docs]
+            # One document that no longer loads is handed on as Unreadable, never stops the page.
+            yield [_load_or_mark(doc) for doc in docs]
+
+    def record_failure(self, account_id: str, where: str, reason: str, now: datetime,
+                       permanent: bool = False) -> dict | None:
+        due_field = {"sweep": "nextActionAt", "notices": "noticesDueAt"}[where]
+        for _ in range(8):
+            with transient_as_unavailable():
+                doc = read_or_none(self._container, account_id, account_id)
+            if doc is None:
+                return None
+            previous = doc.get("failures")
+            decision = after_failure(previous if type(previous) is int else 0, now, permanent)
+            doc["failures"] = decision.failures
+            if decision.quarantined:
+                doc["quarantine"] = {"at": format_time(now), "where": where, "reason": reason,
+                                     "failures": decision.failures}
+                doc["nextActionAt"] = doc["noticesDueAt"] = None
+                if isinstance(doc.get("history"), list):
+                    doc["history"].append({"at": format_time(now), "kind": "account.quarantined", "actor": "system",
+                                           "detail": {"where": where, "reason": reason,
+                                                      "failures": decision.failures}, "subscriptionId": None})
+            else:
+                doc[due_field] = format_time(decision.retry_at)
+            try:
+                with transient_as_unavailable():
+                    self._container.replace_item(account_id, doc, etag=doc.get("_etag"),
+                                                 match_condition=MatchConditions.IfNotModified)
+                return {"failures": decision.failures, "quarantined": decision.quarantined}
+            except exceptions.CosmosAccessConditionFailedError:
+                continue  # written meanwhile: count again on what is there now
+        return None
 
 
 class CosmosCustomerData(CustomerData):

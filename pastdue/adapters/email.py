@@ -43,12 +43,15 @@ class SmtpSender(EmailSender):
         self._sender, self._host, self._port = sender, host, port
 
     def send(self, email: Email) -> None:
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self._sender, email.to, email.subject
-        message["Message-ID"] = make_msgid(idstring=email.operation_id.replace(":", "."))
-        message["X-Operation-Id"] = email.operation_id
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
+        try:
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = self._sender, email.to, email.subject
+            message["Message-ID"] = make_msgid(idstring=email.operation_id.replace(":", "."))
+            message["X-Operation-Id"] = email.operation_id
+            message.set_content(email.text)
+            message.add_alternative(email.html, subtype="html")
+        except (ValueError, TypeError) as error:  # e.g. a line break in a header: no retry can help
+            raise SendFailed(f"message cannot be built: {error}", permanent=True) from None
         try:
             with smtplib.SMTP(self._host, self._port, timeout=10) as smtp:
                 smtp.send_message(message)

@@ -13,6 +13,7 @@ from pastdue.domain.money import Money
 class ChargeOutcome:
     outcome: str  # succeeded | declined | error (retryable, nothing was charged)
     code: str | None = None
+    amount: Money | None = None  # what was taken, on success
 
 
 class OutcomeUnknown(Exception):
@@ -59,7 +60,7 @@ class SandboxGateway(PaymentGateway):
 
     def describe(self, token: str) -> PaymentMethod:
         if token not in SANDBOX_CARDS:
-            raise UnknownToken(f"unknown payment method token {token!r}")
+            raise UnknownToken("unknown payment method token")  # never echo what was sent
         brand, last4, _, _ = SANDBOX_CARDS[token]
         return PaymentMethod(token, brand, last4, 12, 2034)
 
@@ -71,7 +72,8 @@ class SandboxGateway(PaymentGateway):
         if (stored["token"], stored["amount"]) != (token, amount.to_json()):
             # What a processor answers when a key is reused for a different request.
             return ChargeOutcome(ERROR, "idempotency_key_reused")
-        return ChargeOutcome(stored["outcome"], stored["code"])
+        taken = Money.from_json(stored["amount"]) if stored["outcome"] == SUCCEEDED else None
+        return ChargeOutcome(stored["outcome"], stored["code"], taken)
 
 
 class CosmosLedger(Ledger):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from pastdue.domain.model import Account
@@ -22,6 +23,22 @@ class StoreUnavailable(Exception):
     Callers re-read and decide again; If-Match makes a landed write show up as a 412 or as done."""
 
 
+class UnreadableAccount(Exception):
+    """A stored account document that no longer loads (it fails the model's rules)."""
+
+    def __init__(self, account_id: str, reason: str):
+        super().__init__(f"account {account_id} cannot be read: {reason}")
+        self.account_id, self.reason = account_id, reason
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """In a page of due accounts: a document that did not load. The run quarantines it and goes on."""
+
+    account_id: str
+    reason: str
+
+
 class AccountStore(ABC):
     @abstractmethod
     def get(self, account_id: str) -> Account | None: ...
@@ -34,15 +51,22 @@ class AccountStore(ABC):
         """Write if the stored _etag still equals account.etag, else raise ConcurrencyConflict."""
 
     @abstractmethod
-    def due(self, now: datetime, page_size: int) -> Iterator[list[Account]]:
+    def due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:
         """Pages of accounts whose nextActionAt has come."""
 
     @abstractmethod
     def by_admin_email(self, email: str) -> list[Account]: ...
 
     @abstractmethod
-    def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account]]:
+    def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:
         """Pages of accounts with a notice to send."""
+
+    @abstractmethod
+    def record_failure(self, account_id: str, where: str, reason: str, now: datetime,
+                       permanent: bool = False) -> dict | None:
+        """Count a failed run on the stored document as it is (it may not load), with If-Match: back off
+        (the due time of `where`, "sweep" or "notices", moves later) or quarantine it
+        (domain/quarantine.py). Returns {"failures", "quarantined"}, or None if it is gone."""
 
 
 class CustomerData(ABC):

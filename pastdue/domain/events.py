@@ -48,6 +48,7 @@ class AttemptResult:
     key: str
     outcome: str
     code: str | None = None
+    amount: Money | None = None  # what the processor took, when it says; else the attempt's amount
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,10 @@ def settle_states(account: Account, now: datetime, actor: str, reactivate_disabl
 
 def apply_credit(account: Account, charge: Charge, now: datetime) -> None:
     if account.credit and account.credit.value > 0 and charge.status == OPEN:
+        before = account.credit
         account.credit = pay(account, charge, account.credit, now)
-        record(account, now, "credit.applied", "system", charge.subscription_id, chargeId=charge.charge_id)
+        record(account, now, "credit.applied", "system", charge.subscription_id, chargeId=charge.charge_id,
+               amount=before - account.credit, credit=account.credit)
 
 
 def trim(account: Account, now: datetime) -> None:
@@ -100,11 +102,22 @@ def trim(account: Account, now: datetime) -> None:
 
 def new_attempt(charge: Charge, token: str, source: str, now: datetime) -> Attempt:
     n = len(charge.attempts) + 1
-    attempt = Attempt(n, f"{charge.charge_id}:{n}", token, source, now)
+    attempt = Attempt(n, f"{charge.charge_id}:{n}", token, source, now, amount=charge.outstanding)
     charge.attempts.append(attempt)
     return attempt
 
 
 def try_charge(charge: Charge) -> TryCharge:
     pending = charge.pending
-    return TryCharge(charge.charge_id, pending.key, pending.token, charge.outstanding)
+    return TryCharge(charge.charge_id, pending.key, pending.token, pending.amount or charge.outstanding)
+
+
+def add_credit(account: Account, amount: Money, now: datetime, actor: str, reason: str,
+               subscription_id: str | None = None, **detail) -> None:
+    """Money taken that no charge owes any more is kept as credit, and the history says so."""
+    account.credit = (account.credit or Money.zero(amount.currency)) + amount
+    record(account, now, "credit.added", actor, subscription_id, amount=amount, reason=reason,
+           credit=account.credit, **detail)
+    for charge in account.open_charges():
+        if charge.pending is None:  # a charge being collected right now keeps its own attempt
+            apply_credit(account, charge, now)

@@ -38,8 +38,10 @@ def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Acco
     handler = charge_failed if isinstance(event, ev.ChargeFailed) else _HANDLERS[type(event)]
     effects = list(handler(account, event, policy, now) or [])
     trim(account, now)
-    account.next_action_at = schedule.next_action_at(account, policy)
-    account.notices_due_at = schedule.notices_due_at(account)
+    # A quarantined account is left out of the sweep and the drain until it is released.
+    quarantined = account.quarantine is not None
+    account.next_action_at = None if quarantined else schedule.next_action_at(account, policy)
+    account.notices_due_at = None if quarantined else schedule.notices_due_at(account)
     queued = sum(1 for n in account.outbox if n.notice_id not in known)
     if queued > 0:
         effects.append(ev.NoticesQueued(queued))
@@ -90,6 +92,7 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
         return []
     if sub.state == ACTIVE:
         sub.state, sub.past_due_since, sub.steps_done = PAST_DUE, failed_at, []
+        sub.episode += 1
         record(account, now, "subscription.pastDue", "system", sub.subscription_id, since=failed_at)
     cal = policy.for_plan(sub.plan)
     kind = "invoice_overdue" if account.payment_mode == "invoice" else "payment_failed"

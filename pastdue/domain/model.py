@@ -52,6 +52,9 @@ class Attempt:
     at: datetime
     outcome: str | None = None
     code: str | None = None
+    # What this attempt asks the processor for, fixed when it is reserved: a retry of the same key
+    # asks for the same amount, and a success applies what was really taken.
+    amount: Money | None = None
 
 
 @dataclass
@@ -90,6 +93,9 @@ class Subscription:
     deleted_at: datetime | None = None
     purged_at: datetime | None = None
     steps_done: list[str] = field(default_factory=list)
+    # Counts past-due episodes: reminder and disable notice ids carry it, so a second episode that
+    # starts on the same date as an earlier one still gets its own notices.
+    episode: int = 0
 
 
 @dataclass
@@ -129,6 +135,9 @@ class Account:
     idempotency: dict[str, dict] = field(default_factory=dict)
     next_action_at: datetime | None = None
     notices_due_at: datetime | None = None
+    # Bulkheads (domain/quarantine.py): failed runs on this account, and why it is set aside.
+    failures: int = 0
+    quarantine: dict | None = None
     etag: str | None = None
 
     def open_charges(self, subscription_id: str | None = None) -> list[Charge]:

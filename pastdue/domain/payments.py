@@ -7,7 +7,7 @@ from datetime import datetime
 from pastdue.domain import events as ev
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.errors import InvalidEvent
-from pastdue.domain.ledger import new_attempt, pay, queue_notice, record, settle_states, try_charge
+from pastdue.domain.ledger import add_credit, new_attempt, pay, queue_notice, record, settle_states, try_charge
 from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, Account, Attempt
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
@@ -35,9 +35,15 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
     detail = dict(chargeId=charge.charge_id, attempt=attempt.n, source=attempt.source,
                   outcome=result.outcome, code=result.code)
     if result.outcome == SUCCEEDED:
-        amount = charge.outstanding
-        pay(account, charge, amount, now)
-        record(account, now, "charge.succeeded", actor, charge.subscription_id, amount=amount, **detail)
+        # Apply what the processor took, not what is owed now: if the charge was settled meanwhile
+        # (a transfer, credit), the surplus is kept as credit, never lost.
+        taken = result.amount or attempt.amount or charge.outstanding
+        surplus = pay(account, charge, taken, now)
+        record(account, now, "charge.succeeded", actor, charge.subscription_id, amount=taken,
+               applied=taken - surplus, **detail)
+        if surplus.value > 0:
+            add_credit(account, surplus, now, actor, "overpayment", charge.subscription_id,
+                       chargeId=charge.charge_id, attempt=attempt.n)
         return charge
     if result.outcome == DECLINED:
         charge.decline_code = result.code

@@ -16,6 +16,7 @@ NOTICE_STEPS = {"reminder", "final_notice", "deletion_warning"}
 
 def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -> list:
     effects: list = []
+    account.failures = 0  # a run that reaches the decision has succeeded on this account
     settle_states(account, now, "system", reactivate_disabled=False)
     for charge in account.charges:
         if charge.pending is not None:
@@ -46,7 +47,7 @@ def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
         return []
     sub.steps_done += [s.name for s in due]
     final = due[-1]
-    episode = (sub.past_due_since or sub.disabled_at).date().isoformat()
+    episode = f"e{sub.episode}"  # unique per past-due episode, even two that start on one date
     if final.kind == "disable":
         return _disable(account, sub, cal, now)
     if final.kind == "purge":
@@ -84,7 +85,7 @@ def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime) 
     record(account, now, "subscription.disabled", "system", sub.subscription_id,
            reason="grace period over: service cancelled, resources unavailable",
            deletionScheduledAt=sub.deletion_scheduled_at)
-    queue_notice(account, now, "service_cancelled", f"{sub.subscription_id}:{now.date()}:disabled",
+    queue_notice(account, now, "service_cancelled", f"{sub.subscription_id}:e{sub.episode}:disabled",
                  sub.subscription_id, balance=account.balance(sub.subscription_id),
                  deletionDate=sub.deletion_scheduled_at)
     return []

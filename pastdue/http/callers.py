@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -17,8 +18,15 @@ log = logging.getLogger("pastdue.http")
 
 
 def billing_system(req: func.HttpRequest) -> str:
-    verify(req.headers.get("Webhook-Signature"), req.get_body(), bootstrap.settings().webhook_secrets)
+    verify(req.headers.get("Webhook-Signature"), req.method, signed_path(req.url), req.get_body(),
+           bootstrap.settings().webhook_secrets)
     return "billing"
+
+
+def signed_path(url: str) -> str:
+    """The path as the caller sent it, with its query if any: /api/accounts/acct-1."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def billing_event(req: func.HttpRequest, event_type: str) -> tuple[dict, dict, str]:

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 
 import azure.functions as func
 
-from pastdue.adapters.store import StoreUnavailable
+from pastdue.adapters.store import StoreUnavailable, UnreadableAccount
 from pastdue.domain.errors import Rejected
 from pastdue.domain.money import Money
-from pastdue.http.problems import BadRequest, HttpProblem, from_exception, problem
+from pastdue.http import strict
+from pastdue.http.problems import (
+    BadRequest,
+    HttpProblem,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    from_exception,
+    problem,
+)
 from pastdue.services.unit import AccountNotFound, Contention
 from pastdue.settings import SettingsError
 
 log = logging.getLogger("pastdue.http")
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def endpoint(handler):
@@ -26,6 +34,8 @@ def endpoint(handler):
     @functools.wraps(handler)
     def wrapper(req: func.HttpRequest) -> func.HttpResponse:
         try:
+            if req.method.upper() in WRITES:
+                require_json(req)
             return handler(req)
         except HttpProblem as error:
             return from_exception(error)
@@ -33,6 +43,10 @@ def endpoint(handler):
             extra = {"amountDue": error.amount.to_json()} if error.amount else {}
             slug = re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
             return problem(error.status, error.title, error.detail, slug, **extra)
+        except UnreadableAccount as error:
+            log.error("unreadable account document %s: %s", error.account_id, error.reason)
+            return problem(500, "Account unavailable", "this account's record needs repair; support has been "
+                           "alerted by the log", "account-unreadable")
         except AccountNotFound:
             return problem(404, "Not found", "no such account", "not-found")
         except StoreUnavailable:
@@ -49,11 +63,22 @@ def endpoint(handler):
     return wrapper
 
 
+def require_json(req: func.HttpRequest) -> None:
+    """Every state change is sent as application/json: a cross-site form (text/plain, urlencoded,
+    multipart) cannot send it without a CORS preflight, so no state changes by CSRF."""
+    media = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType("send the request with 'Content-Type: application/json'",
+                                   field="Content-Type")
+
+
 def read_json(req: func.HttpRequest) -> dict:
     try:
-        body = json.loads(req.get_body() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("request body is not valid JSON") from None
+        body = strict.loads(req.get_body() or b"null")
+    except strict.TooLarge as error:
+        raise PayloadTooLarge(str(error)) from None
+    except ValueError as error:
+        raise BadRequest(f"request body: {error}") from None
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     return body
@@ -69,9 +94,24 @@ def text(obj: dict, name: str, path: str = "", required: bool = True, max_length
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > max_length:
         raise BadRequest(f"'{where}' must be a non-empty string of at most {max_length} characters", field=where)
-    if pattern is not None and not pattern.match(value):
+    try:
+        strict.check_text(value, free_text=pattern is None)
+    except ValueError as error:
+        raise BadRequest(f"'{where}' {error}", field=where) from None
+    if pattern is not None and not pattern.fullmatch(value):
         raise BadRequest(f"'{where}' has an invalid format", field=where)
     return value
+
+
+def checked(obj: dict, name: str, path: str, rule, required: bool = True, max_length: int = 256):
+    """A text field passed through one of the strict rules (e-mail, time, currency)."""
+    value = text(obj, name, path, required=required, max_length=max_length)
+    if value is None:
+        return None
+    try:
+        return rule(value)
+    except ValueError as error:
+        raise BadRequest(f"'{path}{name}' {error}", field=f"{path}{name}") from None
 
 
 def obj_field(obj: dict, name: str, path: str = "", required: bool = True) -> dict | None:
@@ -84,14 +124,19 @@ def obj_field(obj: dict, name: str, path: str = "", required: bool = True) -> di
 
 
 def amount(obj: dict, name: str, path: str = "") -> Money:
+    where = f"{path}{name}"
+    data = obj.get(name)
+    if not isinstance(data, dict) or set(data) != {"value", "currency"}:
+        raise BadRequest(f"'{where}' must be {{\"value\": <integer minor units>, \"currency\": \"EUR\"}}",
+                         field=where)
     try:
-        return Money.from_json(obj.get(name))
+        return Money(strict.amount_value(data["value"]), strict.currency(data["currency"]))
     except ValueError as error:
-        raise BadRequest(f"'{path}{name}': {error}", field=f"{path}{name}") from None
+        raise BadRequest(f"'{where}': {error}", field=where) from None
 
 
 def route_id(req: func.HttpRequest, name: str) -> str:
     value = req.route_params.get(name, "")
-    if not ID_PATTERN.match(value):
+    if not ID_PATTERN.fullmatch(value):
         raise BadRequest(f"'{name}' must be 1-128 letters, digits, '_', '.', ':' or '-'", field=name)
     return value

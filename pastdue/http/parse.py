@@ -5,22 +5,34 @@ from __future__ import annotations
 import re
 
 from pastdue.domain.model import CARD, INVOICE, Admin, Remittance
-from pastdue.http.endpoint import obj_field, text
+from pastdue.http import strict
+from pastdue.http.endpoint import checked, obj_field, text
 from pastdue.http.problems import BadRequest
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-TOKEN = re.compile(r"^tok_[A-Za-z0-9_]{1,100}$")
+LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+TOKEN = re.compile(r"tok_[A-Za-z0-9_]{1,100}")
 
 
 def admin(body: dict, path: str = "admin.") -> Admin:
     return Admin(
         principal_id=text(body, "principalId", path),
-        email=text(body, "email", path, pattern=EMAIL),
+        email=email(body, "email", path),
         name=text(body, "name", path),
-        locale=text(body, "locale", path, required=False, max_length=35, pattern=LOCALE) or "en-US",
+        locale=locale(body, path) or "en-US",
     )
+
+
+def email(body: dict, name: str = "email", path: str = "") -> str:
+    return checked(body, name, path, strict.mailbox)
+
+
+def locale(body: dict, path: str = "") -> str | None:
+    return text(body, "locale", path, required=False, max_length=35, pattern=LOCALE)
+
+
+def created_at(body: dict):
+    """The event's own time (required): the calendar counts from it, not from its arrival."""
+    return checked(body, "createdAt", "", strict.timestamp, max_length=40)
 
 
 def payment_mode(body: dict) -> str:
@@ -44,4 +56,4 @@ def token(body: dict, required: bool = True) -> str | None:
 
 
 def currency(body: dict) -> str:
-    return text(body, "currency", required=False, max_length=3, pattern=CURRENCY) or "EUR"
+    return checked(body, "currency", "", strict.currency, required=False, max_length=3) or "EUR"

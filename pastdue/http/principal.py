@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 
 from pastdue.http.problems import Unauthorized
+from pastdue.http.strict import loads
 
 OBJECT_ID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+MAX_HEADER = 16 * 1024
+_OID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,10 @@ class Principal:
 def parse_principal(header: str | None) -> Principal:
     if not header:
         raise Unauthorized("sign-in required: no X-MS-CLIENT-PRINCIPAL")
+    if len(header) > MAX_HEADER:
+        raise Unauthorized("X-MS-CLIENT-PRINCIPAL is too large")
     try:
-        data = json.loads(base64.b64decode(header, validate=True))
+        data = loads(base64.b64decode(header, validate=True), limit=MAX_HEADER, depth=4)
     except (binascii.Error, ValueError):
         raise Unauthorized("X-MS-CLIENT-PRINCIPAL is not base64-encoded JSON") from None
     claims = data.get("claims") if isinstance(data, dict) else None
@@ -38,7 +44,7 @@ def parse_principal(header: str | None) -> Principal:
         raise Unauthorized("X-MS-CLIENT-PRINCIPAL has no claims list")
     role_typ = data.get("role_typ") or "roles"
     values = [(c.get("typ"), c.get("val")) for c in claims]
-    object_ids = [v for t, v in values if t in (OBJECT_ID, "oid") and isinstance(v, str) and v]
+    object_ids = [v for t, v in values if t in (OBJECT_ID, "oid") and isinstance(v, str) and _OID.fullmatch(v)]
     if not object_ids:
         raise Unauthorized("X-MS-CLIENT-PRINCIPAL has no object id claim")
     roles = frozenset(v for t, v in values if t in (role_typ, "roles") and isinstance(v, str))

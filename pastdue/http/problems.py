@@ -35,6 +35,14 @@ class NotFound(HttpProblem):
     status, title, slug = 404, "Not found", "not-found"
 
 
+class PayloadTooLarge(HttpProblem):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class UnsupportedMediaType(HttpProblem):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
 class Unprocessable(HttpProblem):
     status, title, slug = 422, "Unprocessable request", "unprocessable"
 

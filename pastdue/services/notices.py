@@ -9,11 +9,11 @@ import time
 import uuid
 
 from pastdue.adapters.email import EmailSender, SendFailed, Throttled
-from pastdue.adapters.store import StoreUnavailable
+from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.domain.model import SENDING, Account
 from pastdue.domain.outbox import ClaimNotices, NoticesSent, SendResult, claimable
 from pastdue.notices.render import render
-from pastdue.services.unit import AccountNotFound, Deps, change
+from pastdue.services.unit import AccountNotFound, Deps, change, isolate
 
 log = logging.getLogger("pastdue.notices")
 QUOTA_BATCH = 50  # notices one drain claims from one account at a time
@@ -24,13 +24,14 @@ class QuotaSpent(Exception):
 
 
 def drain_all(deps: Deps, sender: EmailSender, quota, budget_seconds: float = 50) -> dict:
-    started, stats = time.monotonic(), {"sent": 0, "failed": 0, "throttled": False}
+    started = time.monotonic()
+    stats = {"sent": 0, "failed": 0, "throttled": False, "accountsFailed": 0, "accountsQuarantined": 0}
     try:
         # No bigger pages than the quota can serve: a throttled drain reads little.
         for page in deps.store.notices_due(deps.clock.now(), max(1, min(100, quota.per_minute))):
             random.shuffle(page)  # two drains at once start on different accounts
             for account in page:
-                _drain(deps, sender, quota, account, stats)
+                _drain_isolated(deps, sender, quota, account, stats)
                 if time.monotonic() - started > budget_seconds:
                     return stats
     except QuotaSpent:
@@ -49,6 +50,23 @@ def drain_account(deps: Deps, sender: EmailSender, quota, account_id: str) -> di
     with contextlib.suppress(QuotaSpent):
         _drain(deps, sender, quota, account, stats)
     return stats
+
+
+def _drain_isolated(deps: Deps, sender: EmailSender, quota, account: Account | Unreadable, stats: dict) -> None:
+    """A bulkhead: one account's failure is recorded on it and the drain goes on with the others."""
+    if isinstance(account, Unreadable):
+        counts = isolate(deps, "notices", account.account_id, account.reason, permanent=True)
+    else:
+        try:
+            _drain(deps, sender, quota, account, stats)
+            return
+        except (QuotaSpent, StoreUnavailable):
+            raise
+        except Exception as error:
+            log.exception("notice drain failed for account %s", account.account_id)
+            counts = isolate(deps, "notices", account.account_id, f"{type(error).__name__}: {error}")
+    for key, value in counts.items():
+        stats[key] = stats.get(key, 0) + value
 
 
 def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict) -> None:
@@ -70,7 +88,15 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
             results.append(SendResult(notice.notice_id, "throttled", retry_after_seconds=retry_after))
             continue
         try:
-            sender.send(render(notice))
+            email = render(notice)
+        except Exception as error:  # a template or parameter fault: retrying cannot help
+            log.exception("notice %s of account %s cannot be rendered", notice.notice_id, account.account_id)
+            stats["failed"] += 1
+            results.append(SendResult(notice.notice_id, "failed", f"render: {type(error).__name__}: {error}"[:300],
+                                      permanent=True))
+            continue
+        try:
+            sender.send(email)
             results.append(SendResult(notice.notice_id, "sent"))
             stats["sent"] += 1
         except Throttled as error:

@@ -8,10 +8,10 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from pastdue.adapters.store import StoreUnavailable
+from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.domain.events import SweepTick
 from pastdue.domain.model import Account
-from pastdue.services.unit import Deps, change, run_effects
+from pastdue.services.unit import Deps, change, isolate, run_effects
 
 log = logging.getLogger("pastdue.sweep")
 PAGE_SIZE = 100
@@ -58,8 +58,11 @@ def _sweep_pages(deps, pool, now, page_size, started, budget_seconds, stats) -> 
             return
 
 
-def _process(deps: Deps, account: Account, now) -> Counter:
+def _process(deps: Deps, account: Account | Unreadable, now) -> Counter:
     counts: Counter = Counter(accountsSeen=1)
+    if isinstance(account, Unreadable):
+        counts.update(isolate(deps, "sweep", account.account_id, account.reason, permanent=True))
+        return counts
     try:
         for _ in range(PASSES):
             before = len(account.history)
@@ -68,8 +71,7 @@ def _process(deps: Deps, account: Account, now) -> Counter:
             counts.update(COUNTED[e["kind"]] for e in account.history[before:] if e["kind"] in COUNTED)
             if account.next_action_at is None or account.next_action_at > now:
                 break
-    except Exception:
-        # One bad account must not stop the sweep; it stays due and is retried next run.
+    except Exception as error:  # a bulkhead: one bad account never stops the sweep
         log.exception("sweep failed for account %s", account.account_id)
-        counts["accountsFailed"] += 1
+        counts.update(isolate(deps, "sweep", account.account_id, f"{type(error).__name__}: {error}"))
     return counts

@@ -83,10 +83,28 @@ def charge_all(deps: Deps, tries: list[ev.TryCharge], stop_on_decline_token: str
                 time.sleep(0.05 * (n + 1))
         if outcome is None:
             continue
-        results.append(ev.AttemptResult(attempt.charge_id, attempt.key, outcome.outcome, outcome.code))
+        results.append(ev.AttemptResult(attempt.charge_id, attempt.key, outcome.outcome, outcome.code,
+                                        outcome.amount))
         if stop_on_decline_token == attempt.token and outcome.outcome != "succeeded":
             stopped = True  # the new card is refused: do not try it on the other charges
     return results
+
+
+def isolate(deps: Deps, where: str, account_id: str, reason: str, permanent: bool = False) -> dict:
+    """Record a failed run on one account (backoff, then quarantine) and return what to count.
+    Never raises: the run goes on with the other accounts whatever happens here."""
+    counts = {"accountsFailed": 1}
+    try:
+        outcome = deps.store.record_failure(account_id, where, reason[:300], deps.clock.now(), permanent)
+    except Exception:
+        log.exception("could not record the failure of account %s", account_id)
+        return counts
+    if outcome and outcome["quarantined"]:
+        log.error("account %s quarantined (%s): %s", account_id, where, reason[:300])
+        counts["accountsQuarantined"] = 1
+    else:
+        log.warning("account %s failed (%s), retried after a backoff: %s", account_id, where, reason[:300])
+    return counts
 
 
 def run_effects(deps: Deps, account: Account, effects: list) -> Account:

@@ -29,7 +29,7 @@ def card_account(billing, new_id):
 def test_put_account_creates_then_updates_and_never_stores_card_data(billing, portal, new_id):
     account_id = new_id()
     created = billing.account(account_id, token="tok_visa")
-    assert created.status_code == 201
+    assert created.status_code == 201, created.text
     assert created.json()["paymentMethod"] == {"brand": "visa", "last4": "4242", "expMonth": 12, "expYear": 2034}
     assert billing.account(account_id, mode="invoice", token=None).status_code == 200
     doc = _doc(account_id)
@@ -82,7 +82,8 @@ def _bad_requests(billing, account_id, sub_id):
     post = "/api/webhooks/charge-failed"
     yield "bad signature", 401, billing.send("POST", post, good, secret="not-the-secret-0123456789")
     yield "stale timestamp", 401, billing.send("POST", post, good, timestamp=int(time.time()) - 301)
-    yield "no signature", 401, billing.http.post(post, content=json.dumps(good))
+    yield "no signature", 401, billing.http.post(post, content=json.dumps(good),
+                                                 headers={"Content-Type": "application/json"})
     for field, value in (("type", "charge.succeeded"), ("createdAt", "yesterday"), ("id", None)):
         yield f"bad {field}", 400, billing.send("POST", post, {**good, field: value})
     for field, value in (("amount", {"value": 1.5, "currency": "EUR"}), ("amount", {"value": 100}),
@@ -90,7 +91,7 @@ def _bad_requests(billing, account_id, sub_id):
         yield f"bad data.{field}", 400, billing.send("POST", post, {**good, "data": {**good["data"], field: value}})
     yield "not json", 400, billing.http.post(post, content=b"{", headers={
         "Webhook-Signature": __import__("pastdue.http.signing", fromlist=["sign"]).sign(
-            billing.secret, b"{", int(time.time()))})
+            billing.secret, "POST", post, b"{", int(time.time())), "Content-Type": "application/json"})
     yield "unknown account", 404, billing.send("POST", post, {**good, "data": {**good["data"], "accountId": "nope-1"}})
     yield "unknown subscription", 404, billing.send(
         "POST", post, {**good, "data": {**good["data"], "subscriptionId": "sub-nope"}})

@@ -64,7 +64,8 @@ def test_the_app_keeps_to_its_openapi_document(case, host, known_account):
         plain = isinstance(case.body, dict | list | str | int | float | bool)  # not the "no body" marker
         raw = json.dumps(case.body).encode() if plain else b""
         headers = {"Content-Type": "application/json",
-                   "Webhook-Signature": sign(SECRET, raw, int(time.time()))}
+                   "Webhook-Signature": sign(SECRET, case.method, f"/api{case.formatted_path}", raw,
+                                                  int(time.time()))}
         response = requests.request(case.method, f"{base}{case.formatted_path}", data=raw, headers=headers,
                                     timeout=60)
         case.validate_response(response, checks=CHECKS)

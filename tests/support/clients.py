@@ -22,7 +22,7 @@ class Billing:
 
     def send(self, method: str, path: str, body: dict, timestamp: int | None = None, secret: str | None = None):
         raw = json.dumps(body).encode()
-        header = sign(secret or self.secret, raw, timestamp or int(time.time()))
+        header = sign(secret or self.secret, method, path, raw, timestamp or int(time.time()))
         return self.http.request(method, path, content=raw,
                                  headers={"Webhook-Signature": header, "Content-Type": "application/json"})
 
@@ -77,4 +77,4 @@ class Portal:
                              headers={"Idempotency-Key": key or f"key-{uuid.uuid4().hex}"})
 
     def reactivate(self, account_id: str, subscription_id: str):
-        return self.http.post(f"/api/accounts/{account_id}/subscriptions/{subscription_id}/reactivate")
+        return self.http.post(f"/api/accounts/{account_id}/subscriptions/{subscription_id}/reactivate", json={})

@@ -26,7 +26,26 @@ step = st.one_of(
 )
 
 
-def _events(acc, action, n, effects):
+class Processor:
+    """Answers once per idempotency key, as real processors do: the first outcome is final, and a
+    success takes the attempt's amount once."""
+
+    def __init__(self):
+        self.outcomes: dict[str, str] = {}
+        self.taken: dict[str, int] = {}
+
+    def answer(self, tries, outcome: str) -> tuple:
+        results = []
+        for e in tries:
+            final = self.outcomes.setdefault(e.key, outcome)
+            if final == "succeeded":
+                self.taken.setdefault(e.key, e.amount.value)
+            results.append(ev.AttemptResult(e.charge_id, e.key, final,
+                                            None if final == "succeeded" else "card_declined"))
+        return tuple(results)
+
+
+def _events(action, n, inflight, processor):
     kind = action[0]
     if kind == "fail":
         _, sub, charge, value, code = action
@@ -34,9 +53,8 @@ def _events(acc, action, n, effects):
                               T0)
     elif kind == "tick":
         yield ev.SweepTick()
-    elif kind == "answer" and action[1]:
-        yield ev.AttemptsResolved(tuple(ev.AttemptResult(e.charge_id, e.key, action[1], "card_declined")
-                                        for e in effects if isinstance(e, ev.TryCharge)))
+    elif kind == "answer" and action[1] and inflight:
+        yield ev.AttemptsResolved(processor.answer(inflight, action[1]))
     elif kind == "transfer":
         yield ev.PaymentReceived(f"pay-{n}", Money(action[1], "EUR"), "ref")
     elif kind == "paynow":
@@ -45,28 +63,30 @@ def _events(acc, action, n, effects):
         yield ev.Reactivate(f"sub-{action[1]}", "user:1")
 
 
-def _paynow_completion(acc, event, effects, ok):
-    outcome = "succeeded" if ok else "declined"
-    results = tuple(ev.AttemptResult(e.charge_id, e.key, outcome, None if ok else "card_declined")
-                    for e in effects if isinstance(e, ev.TryCharge))
-    return ev.PayNowCompleted(event.idempotency_key, VISA, results, "user:1")
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(step, min_size=1, max_size=40))
 def test_lifecycle_invariants(actions):
-    acc, now, effects, received = account(subs=SUBS), T0, [], 0
+    # Tries stay in flight (at the processor) until an "answer" step, so transfers, pay-now and
+    # ticks can land between an attempt and its answer.
+    acc, now, inflight, received, processor = account(subs=SUBS), T0, [], 0, Processor()
     for n, action in enumerate(actions):
         if action[0] == "tick":
             now += timedelta(days=action[1])
-        for event in _events(acc, action, n, effects):
+        for event in _events(action, n, inflight, processor):
             try:
                 new, effects = decide(acc, event, POLICY, now)
                 if isinstance(event, ev.PayNowRequested):
-                    new, _ = decide(new, _paynow_completion(new, event, effects, action[1]), POLICY, now)
-                    effects = []
+                    tries = [e for e in effects if isinstance(e, ev.TryCharge)]
+                    results = processor.answer(tries, "succeeded" if action[1] else "declined")
+                    new, effects = decide(new, ev.PayNowCompleted(event.idempotency_key, VISA, results, "user:1"),
+                                          POLICY, now)
+                    answered = {t.key for t in tries}
+                    inflight = [t for t in inflight if t.key not in answered]
             except Rejected:
                 continue
+            if isinstance(event, ev.AttemptsResolved):
+                inflight = []
+            inflight = inflight + [e for e in effects if isinstance(e, ev.TryCharge)]
             _check_step(acc, new)
             # Applying the same event again changes nothing.
             if not isinstance(event, ev.PayNowRequested):
@@ -75,7 +95,7 @@ def test_lifecycle_invariants(actions):
             if isinstance(event, ev.PaymentReceived):
                 received += event.amount.value
             acc = new
-        _check_money(acc, received)
+        _check_money(acc, received, sum(processor.taken.values()))
 
 
 def _check_step(before, after):
@@ -89,7 +109,7 @@ def _check_step(before, after):
             assert sub.state == DELETED
 
 
-def _check_money(acc, received):
+def _check_money(acc, received, taken_by_processor):
     total = Money.zero("EUR")
     for charge in acc.charges:
         assert 0 <= charge.outstanding.value <= charge.amount.value
@@ -98,8 +118,10 @@ def _check_money(acc, received):
     credit = acc.credit.value if acc.credit else 0
     applied = sum(c.paid.value for c in acc.charges if c.paid)
     by_card = sum(h["detail"]["amount"]["value"] for h in acc.history if h["kind"] == "charge.succeeded")
-    # Every cent that came in sits on a charge or in credit: nothing created, nothing lost.
-    assert applied + credit == received + by_card
+    # Every cent that came in sits on a charge or in credit: nothing created, nothing lost; and what
+    # the history says the card paid is what the processor really took.
+    assert applied + credit == received + taken_by_processor
+    assert by_card == taken_by_processor
     for sub in acc.subscriptions.values():
         if sub.state == ACTIVE:
             assert acc.balance(sub.subscription_id).is_zero

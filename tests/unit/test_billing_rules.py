@@ -1,0 +1,187 @@
+"""Billing rules that each guard a specific way of getting money, notices or deletions wrong."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pastdue.domain import events as ev
+from pastdue.domain import outbox
+from pastdue.domain.ledger import queue_notice
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import ACTIVE, DELETED, DISABLED, FAILED, PAID, PAST_DUE, QUEUED
+from pastdue.domain.money import Money
+from pastdue.notices.alerts import alerts
+from tests.unit.builders import POLICY, T0, VISA, account, apply, days, failed, notice_kinds
+
+SWEEP_HOUR = timedelta(hours=1)
+
+
+def tick(acc, day: float):
+    return decide(acc, ev.SweepTick(), POLICY, T0 + days(day) + SWEEP_HOUR)
+
+
+def answer(acc, effects, day: float, outcome: str = "declined", code: str | None = "card_declined"):
+    results = tuple(ev.AttemptResult(e.charge_id, e.key, outcome, code)
+                    for e in effects if isinstance(e, ev.TryCharge))
+    return decide(acc, ev.AttemptsResolved(results), POLICY, T0 + days(day) + SWEEP_HOUR)[0] if results else acc
+
+
+def walk(acc, first: int, last: int):
+    """Daily sweeps, every retry declined (soft); returns the account and the days a charge was tried."""
+    tried = []
+    for day in range(first, last + 1):
+        acc, effects = tick(acc, day)
+        if any(isinstance(e, ev.TryCharge) for e in effects):
+            tried.append(day)
+        acc = answer(acc, effects, day)
+    return acc, tried
+
+
+def test_the_cancellation_date_in_every_notice_is_the_day_the_subscription_is_disabled():
+    acc, _ = apply(account(), failed())
+    acc, _ = walk(acc, 1, 30)
+    disabled_on = acc.subscriptions["sub-0"].disabled_at.date()
+    promised = [n.params["cancellationDate"] for n in acc.outbox if "cancellationDate" in n.params]
+    assert len(promised) == 6  # payment failed, four reminders, the final notice
+    assert {p[:10] for p in promised} == {disabled_on.isoformat()}
+
+
+def test_a_hard_decline_on_a_sweep_retry_stops_retries_and_tells_the_admin():
+    acc, _ = apply(account(), failed())
+    acc, effects = tick(acc, 1)
+    acc = answer(acc, effects, 1, code="expired_card")  # the card expired during dunning
+    charge = acc.charges[0]
+    assert charge.hard and charge.decline_code == "expired_card"
+    assert notice_kinds(acc) == ["payment_failed", "card_declined"]
+    assert [a["kind"] for a in alerts(acc)] == ["pastDue", "cardRefused"]
+    acc, tried = walk(acc, 2, 29)
+    assert tried == []
+
+
+def test_a_failure_without_a_decline_code_is_soft_and_retried():
+    acc, _ = apply(account(), failed(code=None))
+    assert not acc.charges[0].hard
+    _, tried = walk(acc, 1, 29)
+    assert tried == [1, 3, 5, 7, 14, 21]
+
+
+def test_a_repeated_soft_report_never_makes_a_hard_decline_retryable():
+    acc, _ = apply(account(), failed(code="stolen_card"), failed(event_id="evt-again", code="card_declined"))
+    assert acc.charges[0].hard
+    _, tried = walk(acc, 1, 29)
+    assert tried == []
+
+
+def test_a_retry_after_a_partial_transfer_asks_only_for_what_is_still_owed():
+    acc, _ = apply(account(), failed(value=1000), ev.PaymentReceived("pay-1", Money(400, "EUR"), "part"))
+    acc, effects = tick(acc, 1)
+    tries = [e for e in effects if isinstance(e, ev.TryCharge)]
+    assert [t.amount for t in tries] == [Money(600, "EUR")]
+    acc = answer(acc, effects, 1, outcome="succeeded", code=None)
+    assert acc.charges[0].status == PAID and acc.charges[0].paid == Money(1000, "EUR") and acc.credit is None
+
+
+def test_what_a_processor_took_for_a_charge_settled_meanwhile_becomes_credit():
+    acc, _ = apply(account(subs=2), failed("ch-1", "sub-0", 1000))
+    acc, effects = decide(acc, ev.PayNowRequested("key-1", "h", VISA, "user:1"), POLICY, T0)
+    # A transfer settles the charge while the card attempt is at the processor.
+    acc, _ = decide(acc, ev.PaymentReceived("pay-1", Money(1000, "EUR"), "transfer"), POLICY, T0)
+    results = tuple(ev.AttemptResult(e.charge_id, e.key, "succeeded", None, e.amount) for e in effects)
+    acc, _ = decide(acc, ev.PayNowCompleted("key-1", VISA, results, "user:1"), POLICY, T0)
+    assert acc.charges[0].paid == Money(1000, "EUR")
+    assert acc.credit == Money(1000, "EUR")  # 2,000 taken for 1,000 owed: the rest is the customer's
+    credited = [h for h in acc.history if h["kind"] == "credit.added"]
+    assert credited and credited[0]["detail"]["reason"] == "overpayment"
+    # The credit pays the next failed charge before any card is asked.
+    acc, _ = decide(acc, failed("ch-2", "sub-1", 700), POLICY, T0 + days(1))
+    assert acc.charge("ch-2").status == PAID and acc.credit == Money(300, "EUR")
+
+
+def test_portal_alerts_speak_the_admins_language():
+    acc, _ = apply(account(locale="fr-FR"), failed(value=123456))
+    (alert,) = alerts(acc)
+    assert alert["message"].startswith("Nous n'avons pas pu débiter votre moyen de paiement pour Sub 0.")
+    assert "1\u202f234,56\u00a0€" in alert["message"]
+
+
+def test_the_same_notice_id_is_queued_once():
+    acc = account()
+    assert queue_notice(acc, T0, "reminder", "sub-0:e1:reminder:3", "sub-0") is True
+    assert queue_notice(acc, T0 + days(1), "reminder", "sub-0:e1:reminder:3", "sub-0") is False
+    assert [n.notice_id for n in acc.outbox] == ["sub-0:e1:reminder:3"]
+
+
+def test_a_failed_send_is_retried_with_backoff_then_ends_failed_with_its_reason():
+    acc, _ = apply(account(), failed())
+    notice_id, now, waits = acc.outbox[0].notice_id, T0, []
+    for _ in range(outbox.MAX_TRIES):
+        acc, _ = decide(acc, outbox.ClaimNotices(10, "claim"), POLICY, now)
+        result = outbox.SendResult(notice_id, "failed", "smtp: connection refused")
+        acc, _ = decide(acc, outbox.NoticesSent("claim", (result,)), POLICY, now)
+        notice = acc.outbox[0]
+        if notice.status == QUEUED:
+            waits.append(notice.next_try_at - now)
+            assert notice.last_error == "smtp: connection refused" and acc.notices_due_at == notice.next_try_at
+            now = notice.next_try_at
+    assert waits == [timedelta(minutes=2 ** n) for n in range(1, outbox.MAX_TRIES)]
+    assert acc.outbox[0].status == FAILED and acc.outbox[0].last_error == "smtp: connection refused"
+    assert [h["detail"]["tries"] for h in acc.history if h["kind"] == "notice.failed"] == [outbox.MAX_TRIES]
+
+
+def test_reactivating_one_subscription_leaves_the_other_paid_disabled_one_alone():
+    acc, _ = apply(account("invoice", subs=2), failed("ch-0", "sub-0", 500), failed("ch-1", "sub-1", 700))
+    acc, _ = walk(acc, 1, 31)
+    assert {s.state for s in acc.subscriptions.values()} == {DISABLED}
+    # Paid by a path that does not reactivate: an attempt whose answer was unknown, then succeeded.
+    for charge in acc.charges:
+        charge.status, charge.paid = PAID, charge.amount
+    acc, _ = decide(acc, ev.Reactivate("sub-0", "user:1"), POLICY, T0 + days(32))
+    assert acc.subscriptions["sub-0"].state == ACTIVE
+    assert acc.subscriptions["sub-1"].state == DISABLED
+
+
+def test_invoice_payers_who_still_have_a_card_on_file_get_no_card_retries():
+    acc, _ = apply(account("invoice"), failed())
+    acc.payment_method = VISA  # switched from card to invoice: the old card stays on file
+    _, tried = walk(acc, 1, 29)
+    assert tried == []
+
+
+def test_the_calendar_counts_from_the_failure_not_from_the_report():
+    occurred = T0 - days(2)
+    acc, _ = decide(account(), failed(at=occurred), POLICY, T0)
+    assert acc.subscriptions["sub-0"].past_due_since == occurred and acc.charges[0].failed_at == occurred
+    assert acc.next_action_at == occurred + days(1)
+
+
+def test_a_disabled_subscription_paid_off_is_never_purged():
+    acc, _ = apply(account(), failed())
+    acc, _ = walk(acc, 1, 30)
+    sub = acc.subscriptions["sub-0"]
+    assert sub.state == DISABLED
+    # Pay-now answered "unknown", then the sweep learns it succeeded: paid, still disabled.
+    acc.charges[0].attempts[-1].outcome = None
+    acc, effects = tick(acc, 31)
+    acc = answer(acc, effects, 31, outcome="succeeded", code=None)
+    assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == DISABLED
+    deletion = acc.subscriptions["sub-0"].deletion_scheduled_at
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, deletion + SWEEP_HOUR)
+    assert not [e for e in effects if isinstance(e, ev.PurgeData)]
+    assert acc.subscriptions["sub-0"].state == DISABLED and acc.subscriptions["sub-0"].purged_at is None
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, deletion + days(200))
+    assert not [e for e in effects if isinstance(e, ev.PurgeData)]
+    assert acc.subscriptions["sub-0"].state != DELETED
+
+
+def test_a_second_episode_starting_on_the_same_date_gets_its_own_reminders():
+    """Invoice 1 fails and is paid; invoice 2 is reported with the same due date: its reminders go."""
+    acc, _ = apply(account("invoice"), failed("inv-1"))
+    acc, _ = tick(acc, 3)
+    assert notice_kinds(acc) == ["invoice_overdue", "reminder"]
+    acc, _ = decide(acc, ev.PaymentReceived("pay-1", Money(1000, "EUR"), "INV-1"), POLICY, T0 + days(4))
+    assert acc.subscriptions["sub-0"].state == ACTIVE
+    acc, _ = decide(acc, failed("inv-2", at=T0), POLICY, T0 + days(5))
+    assert acc.subscriptions["sub-0"].state == PAST_DUE
+    acc, _ = tick(acc, 5)
+    assert notice_kinds(acc) == ["invoice_overdue", "reminder", "payment_received", "invoice_overdue", "reminder"]
+    assert len({n.notice_id for n in acc.outbox}) == len(acc.outbox)
