@@ -171,7 +171,12 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
 
 
 def _call_http(function: HttpFunction, request: Request, route_params: dict, body: bytes) -> Response:
-    req = func.HttpRequest(request.method, str(request.url), headers=dict(request.headers),
+    # The URL as sent (path still percent-encoded), as the Functions host hands it to the app.
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    url = f"{request.url.scheme}://{request.url.netloc}{raw_path.decode('latin-1')}"
+    url += f"?{query.decode('latin-1')}" if query else ""
+    req = func.HttpRequest(request.method, url, headers=dict(request.headers),
                            params=dict(request.query_params), route_params=route_params, body=body)
     try:
         answer = function.call(**{function.binding: req})

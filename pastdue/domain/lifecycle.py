@@ -6,7 +6,7 @@ import dataclasses
 import pickle
 from datetime import datetime
 
-from pastdue.domain import admin_events, outbox, payments, schedule, sweep
+from pastdue.domain import admin_events, outbox, payments, quarantine, schedule, sweep
 from pastdue.domain import events as ev
 from pastdue.domain.errors import InvalidEvent, UnknownSubscription
 from pastdue.domain.ledger import apply_credit, queue_notice, record, trim
@@ -28,6 +28,7 @@ _HANDLERS = {
     ev.PaymentReceived: payments.payment_received,
     outbox.ClaimNotices: outbox.claim,
     outbox.NoticesSent: outbox.sent,
+    quarantine.RunSucceeded: quarantine.run_succeeded,
 }
 
 

@@ -43,7 +43,6 @@ def claimable(notice: Notice, now: datetime) -> bool:
 
 
 def claim(account: Account, event: ClaimNotices, policy: Policy, now: datetime) -> list:
-    account.failures = 0
     due = sorted((n for n in account.outbox if claimable(n, now)), key=lambda n: n.created_at)
     for notice in due[: event.limit]:
         notice.status, notice.lease_until, notice.tries = SENDING, now + LEASE, notice.tries + 1

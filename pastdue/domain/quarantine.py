@@ -27,3 +27,13 @@ def after_failure(previous_failures: int, now: datetime, permanent: bool) -> Fai
     if permanent or failures >= MAX_FAILURES:
         return FailureDecision(failures, True, None)
     return FailureDecision(failures, False, now + min(FIRST_BACKOFF * 4 ** (failures - 1), LONGEST_BACKOFF))
+
+
+@dataclass(frozen=True)
+class RunSucceeded:
+    """A sweep or drain finished on this account without an error: its count of failures restarts."""
+
+
+def run_succeeded(account, event: RunSucceeded, policy, now: datetime) -> list:
+    account.failures = 0
+    return []

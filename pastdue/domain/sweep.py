@@ -16,7 +16,6 @@ NOTICE_STEPS = {"reminder", "final_notice", "deletion_warning"}
 
 def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -> list:
     effects: list = []
-    account.failures = 0  # a run that reaches the decision has succeeded on this account
     settle_states(account, now, "system", reactivate_disabled=False)
     for charge in account.charges:
         if charge.pending is not None:

@@ -12,6 +12,7 @@ from pastdue.adapters.email import EmailSender, SendFailed, Throttled
 from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.domain.model import SENDING, Account
 from pastdue.domain.outbox import ClaimNotices, NoticesSent, SendResult, claimable
+from pastdue.domain.quarantine import RunSucceeded
 from pastdue.notices.render import render
 from pastdue.services.unit import AccountNotFound, Deps, change, isolate
 
@@ -107,6 +108,8 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
             log.warning("notice %s not sent: %s", notice.notice_id, error)
             stats["failed"] += 1
             results.append(SendResult(notice.notice_id, "failed", str(error), permanent=error.permanent))
-    change(deps, account.account_id, NoticesSent(claim_id, tuple(results)))
+    account, _ = change(deps, account.account_id, NoticesSent(claim_id, tuple(results)))
+    if account.failures:
+        change(deps, account.account_id, RunSucceeded())
     if retry_after or granted < len(mine):
         raise QuotaSpent()

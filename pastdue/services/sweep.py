@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.domain.events import SweepTick
 from pastdue.domain.model import Account
+from pastdue.domain.quarantine import RunSucceeded
 from pastdue.services.unit import Deps, change, isolate, run_effects
 
 log = logging.getLogger("pastdue.sweep")
@@ -71,6 +72,8 @@ def _process(deps: Deps, account: Account | Unreadable, now) -> Counter:
             counts.update(COUNTED[e["kind"]] for e in account.history[before:] if e["kind"] in COUNTED)
             if account.next_action_at is None or account.next_action_at > now:
                 break
+        if account.failures:
+            change(deps, account.account_id, RunSucceeded())
     except Exception as error:  # a bulkhead: one bad account never stops the sweep
         log.exception("sweep failed for account %s", account.account_id)
         counts.update(isolate(deps, "sweep", account.account_id, f"{type(error).__name__}: {error}"))

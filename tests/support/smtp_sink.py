@@ -14,6 +14,7 @@ from tests.support.stack import free_port
 class Sink:
     def __init__(self):
         self.received: Counter = Counter()
+        self.recipients: list[str] = []
         self.lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
@@ -21,6 +22,7 @@ class Sink:
         message = message_from_bytes(envelope.content)
         with self.lock:
             self.received[message["X-Operation-Id"]] += 1
+            self.recipients.append(message["To"])
         return "250 OK"
 
     def __enter__(self):

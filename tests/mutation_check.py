@@ -1,0 +1,97 @@
+"""python -m tests.mutation_check [--unit] [NAME ...]: apply each known billing mutant alone, run the tests that
+must catch it, and report whether they did (then restore the file). Not part of `make test`: a tool to
+show that the suite notices the mistakes that matter. Mutants needing the local stand-ins run their
+integration tests, which start them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    before: str
+    after: str
+    tests: tuple[str, ...]
+
+
+UNIT = "tests/unit"
+MUTANTS = [
+    Mutant("cancellation date one day late", "pastdue/domain/schedule.py",
+           "sub.past_due_since + cal.disable_day * DAY", "sub.past_due_since + (cal.disable_day + 1) * DAY", (UNIT,)),
+    Mutant("hard decline on a retry treated as soft", "pastdue/domain/payments.py",
+           "        hard = policy.is_hard(result.code)\n", "        hard = False\n", (UNIT,)),
+    Mutant("no decline code treated as hard", "pastdue/domain/policy.py",
+           "return decline_code in self.hard_decline_codes",
+           "return decline_code is None or decline_code in self.hard_decline_codes", (UNIT,)),
+    Mutant("card charged the full amount after a partial transfer", "pastdue/domain/ledger.py",
+           "token, source, now, amount=charge.outstanding)", "token, source, now, amount=charge.amount)", (UNIT,)),
+    Mutant("processor's take not applied (the double charge)", "pastdue/domain/payments.py",
+           "taken = result.amount or attempt.amount or charge.outstanding", "taken = charge.outstanding", (UNIT,)),
+    Mutant("portal alerts always in English", "pastdue/notices/alerts.py",
+           "words = MESSAGES[language(tag)]", 'words = MESSAGES["en"]', (UNIT,)),
+    Mutant("same notice id queued twice", "pastdue/domain/ledger.py",
+           "    if any(n.notice_id == notice_id for n in account.outbox):\n        return False\n", "", (UNIT,)),
+    Mutant("failed send not recorded", "pastdue/services/notices.py",
+           '"failed", str(error), permanent=error.permanent))',
+           '"throttled"))  # not recorded as a failure', ("tests/integration/test_bulkheads.py",)),
+    Mutant("reactivating one reactivates every paid disabled one", "pastdue/domain/admin_events.py",
+           "only=sub.subscription_id", "only=None", (UNIT,)),
+    Mutant("invoice payers with a card on file get retries", "pastdue/domain/schedule.py",
+           "return (account.payment_mode == CARD and account.payment_method is not None",
+           "return (account.payment_method is not None", (UNIT,)),
+    Mutant("calendar from the webhook's arrival (domain)", "pastdue/domain/lifecycle.py",
+           "failed_at = min(event.occurred_at, now)", "failed_at = now", (UNIT,)),
+    Mutant("calendar from the webhook's arrival (handler)", "functions/charge_failed/__init__.py",
+           "occurred_at=created_at(body),", "occurred_at=(created_at(body), __import__('datetime').datetime.now("
+           "__import__('datetime').UTC))[1],", ("tests/e2e/test_billing_api.py",)),
+    Mutant("paid-off disabled subscription purged anyway", "pastdue/domain/sweep.py",
+           "        if account.balance(sub.subscription_id).is_zero:\n            sub.deletion_scheduled_at = None",
+           "        if False:\n            sub.deletion_scheduled_at = None", (UNIT,)),
+    Mutant("repeated soft report makes a hard decline retryable", "pastdue/domain/lifecycle.py",
+           "existing.hard or hard", "hard", (UNIT,)),
+    Mutant("== instead of compare_digest", "pastdue/http/signing.py",
+           "hmac.compare_digest(expected, candidate)", "expected == candidate", (UNIT,)),
+    Mutant("reminder ids by start date (lost reminder)", "pastdue/domain/sweep.py",
+           'episode = f"e{sub.episode}"', "episode = (sub.past_due_since or sub.disabled_at).date().isoformat()",
+           (UNIT,)),
+]
+
+
+def run(mutant: Mutant) -> bool:
+    """True if the tests caught the mutant."""
+    path = ROOT / mutant.path
+    original = path.read_text()
+    if original.count(mutant.before) != 1:
+        raise SystemExit(f"{mutant.name}: the code to mutate is not found once in {mutant.path}")
+    path.write_text(original.replace(mutant.before, mutant.after))
+    try:
+        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                                 "--hypothesis-seed=0", *mutant.tests], cwd=ROOT, capture_output=True, text=True)
+    finally:
+        path.write_text(original)
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+    print(f"{'caught  ' if result.returncode else 'SURVIVED'} {mutant.name}: {failed[0][7:] if failed else ''}",
+          flush=True)
+    return result.returncode != 0
+
+
+def main(names: list[str]) -> int:
+    unit_only = "--unit" in names
+    names = [n for n in names if n != "--unit"]
+    chosen = [m for m in MUTANTS if (not names or any(n in m.name for n in names))
+              and (not unit_only or m.tests == (UNIT,))]
+    survived = [m.name for m in chosen if not run(m)]
+    print(f"{len(chosen) - len(survived)} of {len(chosen)} mutants caught")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
