@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 
 from pastdue import bootstrap
+from pastdue.adapters.gateway import PaymentGateway
 from pastdue.domain import events as ev
 from pastdue.domain.model import Admin
 from pastdue.domain.money import Money
@@ -29,29 +30,67 @@ def _past_due(deps, subs: int = 3) -> str:
     return account_id
 
 
+class HoldsTheSweep(PaymentGateway):
+    """Holds each account's first sweep retry at the processor until another call for that account
+    arrives (update_payment adopting it, or the new card): the race happens every run, not sometimes."""
+
+    def __init__(self, inner: PaymentGateway, held_token: str):
+        self.inner, self.held_token = inner, held_token
+        self.held: dict[str, threading.Event] = {}
+        self.release: dict[str, threading.Event] = {}
+        self.lock = threading.Lock()
+
+    def events(self, account_id: str):
+        with self.lock:
+            return (self.held.setdefault(account_id, threading.Event()),
+                    self.release.setdefault(account_id, threading.Event()))
+
+    def describe(self, token):
+        return self.inner.describe(token)
+
+    def charge(self, token, amount, key):
+        held, release = self.events(key.rsplit("-c", 1)[0])
+        if token == self.held_token and not held.is_set():
+            held.set()
+            assert release.wait(30), "update_payment never reached the processor"
+        else:
+            release.set()
+        return self.inner.charge(token, amount, key)
+
+
 def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, app_env):
-    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
-    accounts = [_past_due(deps) for _ in range(4)]
+    base = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    accounts = [_past_due(base) for _ in range(4)]
+    gateway = HoldsTheSweep(base.gateway, "tok_chargeCustomerFail")
+    deps = dataclasses.replace(base, gateway=gateway)
     clock.advance(timedelta(days=29, hours=23))  # day-21 retry overdue, disable due in an hour
-    answers = []
-    threads = [threading.Thread(target=run_sweep, args=(deps, 600))] + [
-        threading.Thread(target=lambda a=a: answers.append(
-            update_payment(deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").status))
-        for a in accounts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert answers == [200] * 4
+    answers: dict[str, int] = {}
+    sweep = threading.Thread(target=run_sweep, args=(deps, 600))
+    sweep.start()
+    payers = []
+    for account_id in accounts:
+        held, _ = gateway.events(account_id)
+        assert held.wait(30), "the sweep never retried this account"
+        # The sweep's retry is at the processor now: the admin gives a new card.
+        payer = threading.Thread(target=lambda a=account_id: answers.__setitem__(a, update_payment(
+            deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").status))
+        payer.start()
+        payers.append(payer)
+    for thread in [sweep, *payers]:
+        thread.join(60)
+    assert answers == dict.fromkeys(accounts, 200)
     clock.advance(timedelta(hours=2))
     run_sweep(deps, 600)  # disable is due now, but every account is paid
     for account_id in accounts:
         account = deps.store.get(account_id)
         assert account.balance().is_zero
         assert {s.state for s in account.subscriptions.values()} == {"active"}
-        collected = Counter(e["id"].rsplit(":", 1)[0] for e in ledger_entries(account_id)
-                            if e["outcome"] == "succeeded")
+        entries = ledger_entries(account_id)
+        collected = Counter(e["id"].rsplit(":", 1)[0] for e in entries if e["outcome"] == "succeeded")
         assert sorted(collected.values()) == [1, 1, 1]
+        taken = sum(e["amount"]["value"] for e in entries if e["outcome"] == "succeeded")
+        applied = sum(c.paid.value for c in account.charges if c.paid)
+        assert taken == applied + (account.credit.value if account.credit else 0)
 
 
 def test_the_sweep_stops_on_its_time_budget_and_the_rest_stays_due(clock, app_env):

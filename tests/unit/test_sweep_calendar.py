@@ -20,6 +20,8 @@ def _walk(acc, last_day, hour=1):
         acc, effects = decide(acc, ev.SweepTick(), POLICY, at)
         tries[day] = [e for e in effects if isinstance(e, ev.TryCharge)]
         acc = _resolve_declined(acc, effects, at)
+        for purge in (e for e in effects if isinstance(e, ev.PurgeData)):  # the shell deletes, then reports
+            acc, _ = decide(acc, ev.DataPurged(purge.subscription_id, 3), POLICY, at)
     return acc, tries
 
 
@@ -28,22 +30,42 @@ def test_the_default_calendar_day_by_day():
     acc, tries = _walk(acc, 121)
     assert [d for d, t in tries.items() if t] == [1, 3, 5, 7, 14, 21]
     assert len({t[0].key for t in tries.values() if t}) == 6  # a new key for each attempt
-    assert notice_kinds(acc) == ["payment_failed", "reminder", "reminder", "reminder", "reminder", "final_notice",
-                                 "service_cancelled", "deletion_warning", "deletion_warning", "deletion_warning",
-                                 "data_deleted"][: len(acc.outbox)]
+    queued = [(h["at"][:10], h["detail"]["notice"]) for h in acc.history if h["kind"] == "notice.queued"]
+    day = {n: (T0 + days(n)).date().isoformat() for n in range(121)}
+    assert queued == [(day[0], "payment_failed"), (day[3], "reminder"), (day[7], "reminder"),
+                      (day[14], "reminder"), (day[21], "reminder"), (day[28], "final_notice"),
+                      (day[30], "service_cancelled"), (day[90], "deletion_warning"),
+                      (day[113], "deletion_warning"), (day[119], "deletion_warning"), (day[120], "data_deleted")]
     sub = acc.subscriptions["sub-0"]
-    assert sub.state == DELETED and sub.disabled_at == T0 + days(30) + timedelta(hours=1)
+    disabled = T0 + days(30) + timedelta(hours=1)
+    assert sub.state == DELETED and sub.disabled_at == disabled
+    assert sub.deletion_scheduled_at == disabled + days(90)
+    assert sub.deleted_at == disabled + days(90)  # purged on the sweep of day 120, not a day earlier
+    purge = [h for h in acc.history if h["kind"] == "subscription.deletion.started"]
+    assert [h["at"][:10] for h in purge] == [day[120]]
 
 
 def test_a_late_sweep_sends_only_the_latest_reminder_and_never_disables_early():
     acc, _ = apply(account(), failed())
-    acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(15))
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(15))
     assert notice_kinds(acc) == ["payment_failed", "reminder"]
     assert acc.outbox[-1].notice_id.endswith("reminder:14")
-    assert sum(1 for h in acc.history if h["kind"] == "notice.superseded") == 2
+    assert [h["detail"]["step"] for h in acc.history if h["kind"] == "notice.superseded"] == ["reminder:3", "reminder:7"]
+    # Missed retry days fold into one attempt (day 14's), not four at once.
+    assert [e.key for e in effects if isinstance(e, ev.TryCharge)] == ["ch-1:1"]
+    assert acc.charges[0].retry_steps_done == 5
+    acc = _resolve_declined(acc, effects, T0 + days(15))
     assert acc.subscriptions["sub-0"].state == PAST_DUE
-    acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(29.9))
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(29.9))
+    acc = _resolve_declined(acc, effects, T0 + days(29.9))
     assert acc.subscriptions["sub-0"].state == PAST_DUE
+    assert notice_kinds(acc) == ["payment_failed", "reminder", "final_notice"]
+    assert [h["detail"]["step"] for h in acc.history if h["kind"] == "notice.superseded"][-1] == "reminder:21"
+    # Even a sweep that comes very late disables once, and deletion counts from that late disable.
+    acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(45))
+    sub = acc.subscriptions["sub-0"]
+    assert sub.state == DISABLED and sub.disabled_at == T0 + days(45)
+    assert sub.deletion_scheduled_at == T0 + days(135)
 
 
 def test_running_twice_on_the_same_day_does_nothing_more():
