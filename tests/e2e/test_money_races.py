@@ -24,19 +24,17 @@ def test_a_transfer_racing_a_new_card_never_loses_the_surplus(billing, portal, n
         assert billing.subscription(account_id, "sub-1").status_code == 201
         assert billing.charge_failed(account_id, "sub-1", f"{account_id}-ch", 1000).status_code == 200
         accounts.append(account_id)
+    def pay(account_id, start, answers):
+        start.wait()
+        answers["card"] = portal.pay(account_id, "tok_visa").status_code
+
+    def transfer(account_id, start, answers):
+        start.wait()
+        answers["transfer"] = billing.payment_received(account_id, 1000).status_code
+
     for account_id in accounts:
-        start = threading.Barrier(2)
-        answers = {}
-
-        def pay(a=account_id):
-            start.wait()
-            answers["card"] = portal.pay(a, "tok_visa").status_code
-
-        def transfer(a=account_id):
-            start.wait()
-            answers["transfer"] = billing.payment_received(a, 1000).status_code
-
-        threads = [threading.Thread(target=pay), threading.Thread(target=transfer)]
+        start, answers = threading.Barrier(2), {}
+        threads = [threading.Thread(target=fn, args=(account_id, start, answers)) for fn in (pay, transfer)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -50,7 +50,8 @@ def test_a_late_sweep_sends_only_the_latest_reminder_and_never_disables_early():
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(15))
     assert notice_kinds(acc) == ["payment_failed", "reminder"]
     assert acc.outbox[-1].notice_id.endswith("reminder:14")
-    assert [h["detail"]["step"] for h in acc.history if h["kind"] == "notice.superseded"] == ["reminder:3", "reminder:7"]
+    superseded = [h["detail"]["step"] for h in acc.history if h["kind"] == "notice.superseded"]
+    assert superseded == ["reminder:3", "reminder:7"]
     # Missed retry days fold into one attempt (day 14's), not four at once.
     assert [e.key for e in effects if isinstance(e, ev.TryCharge)] == ["ch-1:1"]
     assert acc.charges[0].retry_steps_done == 5
