@@ -48,6 +48,11 @@ def cosmos_client():
         return _state["client"]
 
 
+def ping_store() -> None:
+    """One read of the database: what /api/health asks."""
+    cosmos_client().get_database_client(settings().cosmos_database).read()
+
+
 def container(name: str):
     return cosmos_client().get_database_client(settings().cosmos_database).get_container_client(name)
 

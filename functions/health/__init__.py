@@ -8,7 +8,8 @@ bp = func.Blueprint()
 @bp.function_name("health")
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
+    from pastdue import bootstrap
     from pastdue.http.problems import json_response
     from pastdue.services.health import check
 
-    return json_response(check())
+    return json_response(check(bootstrap.ping_store))

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import smtplib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from pastdue.notices.message import Email
 from pastdue.settings import Settings
 
-
-@dataclass(frozen=True)
-class Email:
-    operation_id: str  # deterministic: the notice id; the service deduplicates on it
-    to: str
-    subject: str
-    text: str
-    html: str
+__all__ = ["AcsSender", "Email", "EmailSender", "SendFailed", "SmtpSender", "Throttled", "make_sender"]
 
 
 class Throttled(Exception):

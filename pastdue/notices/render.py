@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from pastdue.adapters.email import Email
 from pastdue.domain.model import Notice
 from pastdue.notices.formatting import date, language, money
+from pastdue.notices.message import Email
 
 HERE = Path(__file__).parent
 PORTAL_URL = "https://portal.pastdue.example/billing"

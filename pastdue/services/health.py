@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import platform
+from collections.abc import Callable
 from importlib.metadata import version
 
 import pastdue
@@ -11,14 +12,13 @@ import pastdue
 log = logging.getLogger("pastdue")
 
 
-def check() -> dict:
-    from pastdue import bootstrap
-
+def check(ping_store: Callable[[], object]) -> dict:
+    """`ping_store` reads the database (the composition root hands it in); any failure is reported."""
     body = {"status": "ok", "version": pastdue.__version__, "python": platform.python_version(),
             "packages": {name: version(name) for name in
                          ("azure-functions", "azure-cosmos", "azure-communication-email", "azure-identity")}}
     try:
-        bootstrap.cosmos_client().get_database_client(bootstrap.settings().cosmos_database).read()
+        ping_store()
         body["cosmos"] = {"reachable": True}
     except Exception as error:  # health reports any failure instead of raising it
         log.warning("health: cosmos unreachable: %s", error)
