@@ -176,7 +176,12 @@ def _call_http(function: HttpFunction, request: Request, route_params: dict, bod
     query = request.scope.get("query_string") or b""
     url = f"{request.url.scheme}://{request.url.netloc}{raw_path.decode('latin-1')}"
     url += f"?{query.decode('latin-1')}" if query else ""
-    req = func.HttpRequest(request.method, url, headers=dict(request.headers),
+    headers = dict(request.headers)
+    if os.environ.get("PRINCIPAL_MODE") == "appservice":
+        # As App Service Authentication does: a principal header sent by the client never reaches the app
+        # (no sign-in is emulated here, so portal routes answer 401 in this mode).
+        headers = {k: v for k, v in headers.items() if not k.lower().startswith("x-ms-client-principal")}
+    req = func.HttpRequest(request.method, url, headers=headers,
                            params=dict(request.query_params), route_params=route_params, body=body)
     try:
         answer = function.call(**{function.binding: req})

@@ -23,6 +23,9 @@ param emailDomainManagement string = 'AzureManaged'
 @description('The custom e-mail domain when emailDomainManagement is CustomerManaged.')
 param customEmailDomain string = ''
 
+@description('Second step of a custom domain: true once its DNS records are verified; it is then linked and used.')
+param customDomainVerified bool = false
+
 @description('Where ACS keeps e-mail data.')
 param emailDataLocation string = 'Europe'
 
@@ -39,12 +42,27 @@ param billingWebhookSecret string
 @description('NCRONTAB schedule of daily_sweep (UTC).')
 param sweepSchedule string = '0 0 2 * * *'
 
-@description('Per-minute and per-hour e-mail quota (ACS custom domain defaults).')
-param emailQuotaPerMinute int = 30
-param emailQuotaPerHour int = 100
+@description('E-mails per minute the app sends at most; 0 = the limit of the sender domain kind (5 for an Azure-managed domain, 30 for a custom one).')
+param emailQuotaPerMinute int = 0
+
+@description('E-mails per hour the app sends at most; 0 = the limit of the sender domain kind (10 Azure-managed, 100 custom).')
+param emailQuotaPerHour int = 0
+
+@description('Appended to the Key Vault name (up to 5 letters or digits): a redeploy within 90 days of deleting an environment meets the soft-deleted vault (purge protection) unless the name changes.')
+@maxLength(5)
+param keyVaultNameSuffix string = ''
 
 @description('Subscribe email_events to ACS delivery reports; needs the code deployed once (azd deploy) first.')
 param subscribeDeliveryReports bool = false
+
+// ACS sending limits by domain kind (service limits); a support request raises a custom domain's.
+var senderDomainKind = emailDomainManagement == 'CustomerManaged' && customDomainVerified ? 'CustomerManaged' : 'AzureManaged'
+var quotaDefaults = {
+  AzureManaged: { perMinute: 5, perHour: 10 }
+  CustomerManaged: { perMinute: 30, perHour: 100 }
+}
+var quotaPerMinute = emailQuotaPerMinute > 0 ? emailQuotaPerMinute : quotaDefaults[senderDomainKind].perMinute
+var quotaPerHour = emailQuotaPerHour > 0 ? emailQuotaPerHour : quotaDefaults[senderDomainKind].perHour
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName, application: 'pastdue' }
@@ -54,7 +72,7 @@ var names = {
   cosmos: 'cosmos-pastdue-${token}'
   plan: 'plan-pastdue-${token}'
   functionApp: 'func-pastdue-${token}'
-  keyVault: 'kv-pastdue-${take(token, 12)}'
+  keyVault: 'kv-pastdue-${take(token, 8)}${keyVaultNameSuffix}'
   logs: 'log-pastdue-${token}'
   insights: 'appi-pastdue-${token}'
   communication: 'acs-pastdue-${token}'
@@ -95,6 +113,7 @@ module email 'modules/communication.bicep' = {
     dataLocation: emailDataLocation
     domainManagement: emailDomainManagement
     customDomain: customEmailDomain
+    customDomainVerified: customDomainVerified
     tags: tags
   }
 }
@@ -106,6 +125,9 @@ module keyVault 'modules/keyvault.bicep' = {
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
+  // The app starts only once its identity may read the Key Vault secret (and the rest): a start before
+  // the role assignment would see the unresolved reference (refused by the app, 503 on signed routes).
+  dependsOn: [rbac]
   params: {
     planName: names.plan
     appName: names.functionApp
@@ -114,8 +136,6 @@ module functionApp 'modules/functionapp.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageBlobEndpoint: storage.outputs.blobEndpoint
-    storageQueueEndpoint: storage.outputs.queueEndpoint
-    storageTableEndpoint: storage.outputs.tableEndpoint
     deploymentContainer: storage.outputs.deploymentContainer
     insightsConnectionString: monitoring.outputs.connectionString
     allowedOrigins: allowedOrigins
@@ -129,8 +149,8 @@ module functionApp 'modules/functionapp.bicep' = {
       BILLING_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.webhookSecretUri})'
       PRINCIPAL_MODE: 'appservice'
       SWEEP_SCHEDULE: sweepSchedule
-      EMAIL_QUOTA_PER_MINUTE: string(emailQuotaPerMinute)
-      EMAIL_QUOTA_PER_HOUR: string(emailQuotaPerHour)
+      EMAIL_QUOTA_PER_MINUTE: string(quotaPerMinute)
+      EMAIL_QUOTA_PER_HOUR: string(quotaPerHour)
     }
   }
 }
@@ -164,3 +184,5 @@ output PAYMENT_RECEIVED_WEBHOOK_URL string = 'https://${functionApp.outputs.defa
 output EMAIL_SENDER string = email.outputs.senderAddress
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output KEY_VAULT_NAME string = keyVault.outputs.name
+output EMAIL_QUOTA string = '${quotaPerMinute}/min, ${quotaPerHour}/h (${senderDomainKind} domain)'
+output CUSTOM_DOMAIN_DNS_RECORDS object = email.outputs.customDomainDnsRecords

@@ -29,6 +29,9 @@ class Settings:
     smtp_host: str = "localhost"
     smtp_port: int = 1025
     webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Why the webhook secret cannot be used (an unresolved Key Vault reference): signed routes then
+    # answer 503 and accept nothing, while the rest of the app runs.
+    webhook_secret_error: str | None = field(default=None, repr=False)
     principal_mode: str = "appservice"
     support_role: str = "Billing.Support"
     sweep_schedule: str = "0 0 2 * * *"
@@ -67,9 +70,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     mode = env["PRINCIPAL_MODE"].strip()
     if mode not in PRINCIPAL_MODES:
         raise SettingsError(f"PRINCIPAL_MODE must be one of {', '.join(PRINCIPAL_MODES)}")
-    secrets = tuple(s.strip() for s in env["BILLING_WEBHOOK_SECRET"].split(",") if s.strip())
-    if any(len(s) < 16 for s in secrets):
-        raise SettingsError("BILLING_WEBHOOK_SECRET values must be at least 16 characters")
+    secrets, secret_error = _webhook_secrets(env["BILLING_WEBHOOK_SECRET"])
     policy_file = env.get("DUNNING_POLICY_FILE") or DEFAULT_POLICY
     if not Path(policy_file).is_file():
         raise SettingsError(f"DUNNING_POLICY_FILE {policy_file} does not exist")
@@ -85,6 +86,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_host=env.get("SMTP_HOST") or "localhost",
         smtp_port=_int(env, "SMTP_PORT", 1025),
         webhook_secrets=secrets,
+        webhook_secret_error=secret_error,
         principal_mode=mode,
         support_role=env.get("SUPPORT_ROLE") or "Billing.Support",
         sweep_schedule=env.get("SWEEP_SCHEDULE") or "0 0 2 * * *",
@@ -94,6 +96,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", 100),
         payment_gateway=env.get("PAYMENT_GATEWAY") or "sandbox",
     )
+
+
+KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
+
+
+def _webhook_secrets(raw: str) -> tuple[tuple[str, ...], str | None]:
+    """When App Service cannot resolve a Key Vault reference it hands the app the reference text
+    itself, which is long enough to pass for a secret and partly public (the vault's name): it is
+    refused, and so is any secret too short to resist guessing."""
+    if KEY_VAULT_REFERENCE.lower() in raw.lower():
+        return (), ("BILLING_WEBHOOK_SECRET is an unresolved Key Vault reference: check that the app's "
+                    "identity holds Key Vault Secrets User on the vault and that the secret exists")
+    secrets = tuple(s.strip() for s in raw.split(",") if s.strip())
+    if any(len(s) < 16 for s in secrets):
+        raise SettingsError("BILLING_WEBHOOK_SECRET values must be at least 16 characters")
+    return secrets, None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

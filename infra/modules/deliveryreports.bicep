@@ -3,19 +3,19 @@ param communicationName string
 param functionAppName string
 param tags object
 
-resource communication 'Microsoft.Communication/communicationServices@2023-04-01' existing = {
+resource communication 'Microsoft.Communication/communicationServices@2025-05-01' existing = {
   name: communicationName
 }
 resource app 'Microsoft.Web/sites@2024-04-01' existing = { name: functionAppName }
 
-resource topic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
+resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: '${communicationName}-events'
   location: 'global'
   tags: tags
   properties: { source: communication.id, topicType: 'Microsoft.Communication.CommunicationServices' }
 }
 
-resource deliveryReports 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-06-01-preview' = {
+resource deliveryReports 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = {
   parent: topic
   name: 'email-delivery-reports'
   properties: {

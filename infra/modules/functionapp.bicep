@@ -1,5 +1,7 @@
 // The function app on Flex Consumption (Python 3.11), running as the user-assigned identity:
 // identity-based AzureWebJobsStorage and deployment container, App Service Authentication for the portal.
+// Flex Consumption rejects some classic site properties (ftpsState, alwaysOn, linuxFxVersion...): none is
+// set here (tests/infra lists them); FTP is off through the publishing-credentials policies below.
 param planName string
 param appName string
 param location string
@@ -7,8 +9,6 @@ param tags object
 param identityId string
 param identityClientId string
 param storageBlobEndpoint string
-param storageQueueEndpoint string
-param storageTableEndpoint string
 param deploymentContainer string
 param insightsConnectionString string
 param allowedOrigins array
@@ -30,14 +30,13 @@ var runtimeSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
   AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
-  AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
-  AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
   APPLICATIONINSIGHTS_CONNECTION_STRING: insightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   AZURE_CLIENT_ID: identityClientId
 }
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_78: Flex Consumption has no FTP(S) and rejects ftpsState; basic publishing credentials (ftp, scm) are off below.
   // checkov:skip=CKV_AZURE_17: callers prove who they are with signed webhooks and App Service Authentication, not client certificates.
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero; always-ready instances are a cost choice left off.
   // checkov:skip=CKV_AZURE_213: Flex Consumption has no App Service health check; GET /api/health serves monitors.
@@ -69,7 +68,6 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       cors: { allowedOrigins: allowedOrigins, supportCredentials: true }
       appSettings: [for setting in items(union(runtimeSettings, appSettings)): {
@@ -117,7 +115,11 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
           clientId: portalClientId
           openIdIssuer: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0'
         }
-        validation: { allowedAudiences: ['api://${portalClientId}', portalClientId] }
+        validation: {
+          allowedAudiences: ['api://${portalClientId}', portalClientId]
+          // Only tokens issued to the portal's own app registration, not to any app of the tenant.
+          defaultAuthorizationPolicy: { allowedApplications: [portalClientId] }
+        }
       }
     }
   }

@@ -41,6 +41,4 @@ resource deployment 'Microsoft.Storage/storageAccounts/blobServices/containers@2
 
 output name string = storage.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
-output queueEndpoint string = storage.properties.primaryEndpoints.queue
-output tableEndpoint string = storage.properties.primaryEndpoints.table
 output deploymentContainer string = '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'

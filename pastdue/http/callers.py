@@ -11,15 +11,20 @@ from pastdue import bootstrap
 from pastdue.domain.model import Account
 from pastdue.http.endpoint import ID_PATTERN, obj_field, read_json, text
 from pastdue.http.principal import Principal, parse_principal
-from pastdue.http.problems import BadRequest, NotFound
+from pastdue.http.problems import BadRequest, NotFound, Unavailable
 from pastdue.http.signing import verify
 
 log = logging.getLogger("pastdue.http")
 
 
 def billing_system(req: func.HttpRequest) -> str:
+    settings = bootstrap.settings()
+    if settings.webhook_secret_error:
+        log.error("signed request refused: %s", settings.webhook_secret_error)
+        raise Unavailable("the billing webhook secret is not available; nothing was accepted",
+                          headers={"Retry-After": "60"})
     verify(req.headers.get("Webhook-Signature"), req.method, signed_path(req.url), req.get_body(),
-           bootstrap.settings().webhook_secrets)
+           settings.webhook_secrets)
     return "billing"
 
 

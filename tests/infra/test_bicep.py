@@ -33,16 +33,132 @@ def test_every_template_parses(path):
     assert tree.get("resources") or tree.get("modules"), f"{path.name} declares nothing"
 
 
-def test_local_auth_is_off_everywhere():
-    assert resource("modules/cosmos.bicep", "Microsoft.DocumentDB/databaseAccounts")["properties"]["disableLocalAuth"]
+# Resource types with a switch for keys/local authentication: the first API version whose schema has
+# it (older versions drop the property silently, and the keys keep working), where it is, and "off".
+LOCAL_AUTH_SWITCHES = {
+    "Microsoft.DocumentDB/databaseAccounts": ("2021-04-01-preview", ("disableLocalAuth",), True),
+    "Microsoft.Storage/storageAccounts": ("2019-04-01", ("allowSharedKeyAccess",), False),
+    "Microsoft.Insights/components": ("2020-02-02", ("DisableLocalAuth",), True),
+    "Microsoft.OperationalInsights/workspaces": ("2020-08-01", ("features", "disableLocalAuth"), True),
+    "Microsoft.Communication/communicationServices": ("2025-05-01", ("disableLocalAuth",), True),
+}
+
+
+def all_resources():
+    for path in FILES:
+        for name, item in parsed(str(path.relative_to(INFRA))).get("resources", {}).items():
+            yield path.name, name, item
+
+
+def _version(api: str) -> str:
+    return api.split("-preview")[0]
+
+
+def test_local_auth_is_off_on_every_resource_that_has_the_switch_at_an_api_version_that_knows_it():
+    checked = set()
+    for file, name, item in all_resources():
+        if item["type"] not in LOCAL_AUTH_SWITCHES or item["existing"]:
+            continue
+        first, path, off = LOCAL_AUTH_SWITCHES[item["type"]]
+        assert _version(item["api_version"]) >= _version(first), (file, name, item["api_version"])
+        value = item["config"]["properties"]
+        for key in path:
+            value = value[key]
+        assert value is off, (file, name, path)
+        checked.add(item["type"])
+    assert checked == set(LOCAL_AUTH_SWITCHES)
     storage = resource("modules/storage.bicep", "Microsoft.Storage/storageAccounts")["properties"]
-    assert storage["allowSharedKeyAccess"] is False and storage["allowBlobPublicAccess"] is False
-    insights = resource("modules/monitoring.bicep", "Microsoft.Insights/components")["properties"]
-    assert insights["DisableLocalAuth"] is True
-    logs = resource("modules/monitoring.bicep", "Microsoft.OperationalInsights/workspaces")["properties"]
-    assert logs["features"]["disableLocalAuth"] is True
-    acs = resource("modules/communication.bicep", "Microsoft.Communication/communicationServices")["properties"]
-    assert acs["disableLocalAuth"] is True
+    assert storage["allowBlobPublicAccess"] is False
+
+
+def test_only_ga_api_versions():
+    previews = [(file, name, item["api_version"]) for file, name, item in all_resources()
+                if "preview" in item["api_version"]]
+    assert previews == []
+
+
+# The Azure Functions app settings reference, "Flex Consumption plan deprecations": site properties and
+# app settings a Flex Consumption app must not set (ARM rejects some, others are replaced).
+FLEX_UNSUPPORTED_PROPERTIES = {
+    "ftpsState", "use32BitWorkerProcess", "isReserved", "IsXenon", "windowsFxVersion", "alwaysOn",
+    "preWarmedInstanceCount", "functionAppScaleLimit", "containerSize", "javaVersion", "powerShellVersion",
+    "netFrameworkVersion", "LinuxFxVersion",
+}
+FLEX_UNSUPPORTED_SETTINGS = {
+    "WEBSITE_NODE_DEFAULT_VERSION", "FUNCTIONS_EXTENSION_VERSION", "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_WORKER_RUNTIME_VERSION", "FUNCTIONS_MAX_HTTP_CONCURRENCY", "FUNCTIONS_WORKER_PROCESS_COUNT",
+    "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_CONTENTSHARE",
+}
+
+
+def _keys(value) -> set[str]:
+    found = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found.add(key.lower())
+            found |= _keys(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _keys(inner)
+    return found
+
+
+def test_nothing_flex_consumption_rejects_is_set():
+    site = resource("modules/functionapp.bicep", "Microsoft.Web/sites")
+    assert not _keys(site["properties"]) & {p.lower() for p in FLEX_UNSUPPORTED_PROPERTIES}
+    text = (INFRA / "modules/functionapp.bicep").read_text() + (INFRA / "main.bicep").read_text()
+    settings = set(re.findall(r"^\s+([A-Za-z][A-Za-z0-9_]+):", text, re.M))
+    assert not settings & FLEX_UNSUPPORTED_SETTINGS
+
+
+def test_the_app_starts_after_the_roles_it_needs():
+    function_app = parsed("main.bicep")["modules"]["functionApp"]["config"]
+    assert "rbac" in function_app["dependsOn"]
+
+
+def test_only_the_storage_role_the_host_uses():
+    rbac = parsed("modules/rbac.bicep")
+    assert set(rbac["variables"]["roles"]["value"]) == {"storageBlobDataOwner", "keyVaultSecretsUser",
+                                                       "monitoringMetricsPublisher"}
+    text = "".join(p.read_text() for p in FILES)
+    assert "queueServiceUri" not in text and "tableServiceUri" not in text
+
+
+def test_email_quota_defaults_follow_the_domain_kind():
+    main = parsed("main.bicep")
+    assert main["variables"]["quotaDefaults"]["value"] == {"AzureManaged": {"perMinute": 5, "perHour": 10},
+                                                          "CustomerManaged": {"perMinute": 30, "perHour": 100}}
+    assert main["parameters"]["emailQuotaPerMinute"]["default"] == 0
+    assert main["parameters"]["emailQuotaPerHour"]["default"] == 0
+    text = (INFRA / "main.bicep").read_text()
+    assert "EMAIL_QUOTA_PER_MINUTE: string(quotaPerMinute)" in text
+
+
+def test_a_custom_domain_is_linked_only_once_verified():
+    module = parsed("modules/communication.bicep")
+    assert module["parameters"]["customDomainVerified"]["default"] is False
+    acs = resource("modules/communication.bicep", "Microsoft.Communication/communicationServices")
+    linked = acs["properties"]["linkedDomains"]["operator"]
+    assert linked["type"] == "conditional" and linked["operands"]["condition"] == "linkCustom"
+    assert json.dumps(linked["operands"]["false_value"]).count("customEmailDomain") == 0
+    assert module["variables"]["linkCustom"]["value"]["operator"]["type"] == "and"
+    assert "customDomainVerified" in json.dumps(module["variables"]["linkCustom"])
+    assert "CUSTOM_DOMAIN_DNS_RECORDS" in parsed("main.bicep")["outputs"]
+
+
+def test_portal_tokens_must_come_from_the_portal_app():
+    auth = next(r["config"] for r in parsed("modules/functionapp.bicep")["resources"].values()
+                if r["type"] == "Microsoft.Web/sites/config")
+    validation = auth["properties"]["identityProviders"]["azureActiveDirectory"]["validation"]
+    assert validation["defaultAuthorizationPolicy"]["allowedApplications"] == ["portalClientId"]
+
+
+def test_the_key_vault_name_can_change_to_avoid_a_soft_deleted_one():
+    main = parsed("main.bicep")
+    assert main["parameters"]["keyVaultNameSuffix"]["default"] == ""
+    names = (INFRA / "main.bicep").read_text()
+    assert "keyVault: 'kv-pastdue-${take(token, 8)}${keyVaultNameSuffix}'" in names  # 24 characters at most
 
 
 def test_tls_https_and_ftp():
@@ -53,7 +169,7 @@ def test_tls_https_and_ftp():
     site = resource("modules/functionapp.bicep", "Microsoft.Web/sites")
     assert site["properties"]["httpsOnly"] is True
     config = site["properties"]["siteConfig"]
-    assert config["minTlsVersion"] == "1.2" and config["ftpsState"] == "Disabled"
+    assert config["minTlsVersion"] == "1.2"
     policies = [r["config"] for r in parsed("modules/functionapp.bicep")["resources"].values()
                 if r["type"] == "Microsoft.Web/sites/basicPublishingCredentialsPolicies"]
     assert {p["name"] for p in policies} == {"ftp", "scm"} and all(p["properties"]["allow"] is False
@@ -113,3 +229,30 @@ def test_every_setting_the_app_reads_at_start_is_set_by_the_bicep():
     assert set(REQUIRED) <= set_by_bicep, set(REQUIRED) - set_by_bicep
     assert set_by_bicep <= set(REQUIRED) | set(OPTIONAL), set_by_bicep - set(REQUIRED) - set(OPTIONAL)
     assert "ACS_ENDPOINT" in set_by_bicep and "SWEEP_SCHEDULE" in set_by_bicep
+
+
+DEV_TOOLING = [".run/host.log", ".pytest_cache/v/cache/nodeids", ".ruff_cache/0.1/x", ".hypothesis/examples/x",
+               ".venv/bin/python", ".venv-checkov/bin/python", "node_modules/maildev/package.json", "tests/conftest.py",
+               "bench/sweep.py", "devhost/host.py", "docs/design.md", "infra/main.bicep", ".ci/run", "Makefile",
+               "local.settings.json", "requirements-dev.txt", "package.json", ".git/HEAD", ".github/x.yml",
+               "pastdue/__pycache__/x.pyc", "scripts/smoke.py", "README.md", ".coverage", "htmlcov/index.html"]
+
+
+def test_the_deployment_package_holds_the_app_and_none_of_the_dev_tooling():
+    """The file list azd packages for a function app: the project folder less what .funcignore names."""
+    import subprocess
+
+    import pathspec
+
+    root = INFRA.parent
+    spec = pathspec.GitIgnoreSpec.from_lines((root / ".funcignore").read_text().splitlines())
+    shipped = [f for f in DEV_TOOLING if not spec.match_file(f)]
+    assert shipped == []
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True).stdout.split()
+    package = [f for f in tracked if not spec.match_file(f)]
+    assert "function_app.py" in package and "host.json" in package and "requirements.txt" in package
+    assert any(f.startswith("functions/charge_failed/") for f in package)
+    assert any(f.startswith("pastdue/notices/templates/") for f in package)
+    assert "pastdue/policy/default.yaml" in package
+    assert all(f.split("/")[0] in {"function_app.py", "host.json", "requirements.txt", "functions", "pastdue"}
+               for f in package), package

@@ -30,3 +30,35 @@ def test_good_settings_load_with_defaults():
 def test_a_missing_or_bad_setting_is_named(change, message):
     with pytest.raises(SettingsError, match=message):
         load_settings({**GOOD, **change})
+
+
+UNRESOLVED = "@Microsoft.KeyVault(SecretUri=https://kv-pastdue-abc123.vault.azure.net/secrets/billing-webhook-secret/)"
+
+
+@pytest.mark.parametrize("value", [UNRESOLVED, f"a-long-enough-secret,{UNRESOLVED}", UNRESOLVED.lower()])
+def test_an_unresolved_key_vault_reference_is_never_a_secret(value):
+    settings = load_settings({**GOOD, "BILLING_WEBHOOK_SECRET": value})
+    assert settings.webhook_secrets == ()
+    assert "unresolved Key Vault reference" in settings.webhook_secret_error
+
+
+def test_signed_routes_answer_503_while_the_secret_is_unresolved(monkeypatch):
+    import time
+
+    import azure.functions as func
+
+    from pastdue import bootstrap
+    from pastdue.http.callers import billing_system
+    from pastdue.http.problems import Unavailable
+    from pastdue.http.signing import sign
+
+    settings = load_settings({**GOOD, "BILLING_WEBHOOK_SECRET": UNRESOLVED})
+    monkeypatch.setattr(bootstrap, "settings", lambda: settings)
+    body, path = b"{}", "/api/webhooks/charge-failed"
+    # Even a request signed with the reference text itself (which anyone could compute) is refused.
+    header = sign(UNRESOLVED, "POST", path, body, int(time.time()))
+    request = func.HttpRequest("POST", f"https://func.example{path}", headers={"Webhook-Signature": header},
+                               body=body)
+    with pytest.raises(Unavailable) as refused:
+        billing_system(request)
+    assert refused.value.status == 503 and refused.value.headers["Retry-After"]

@@ -1,0 +1,117 @@
+"""python -m scripts.smoke: after `azd up`, check the deployed app from the outside.
+
+    .venv/bin/python -m scripts.smoke --base-url "$(azd env get-value API_BASE_URL)" \
+        --secret "$BILLING_WEBHOOK_SECRET" --admin-email you@example.com
+
+Checks, each printed as ok/FAIL (exit 1 if any failed):
+  1. GET /api/health answers 200 with Cosmos DB reachable;
+  2. a forged X-MS-CLIENT-PRINCIPAL gets 401 (App Service Authentication strips what a client sends);
+  3. an unsigned webhook gets 401;
+  4. signed test events are accepted: an account `smoke-<time>` whose admin is --admin-email, a
+     subscription, a failed charge of 1.00 EUR (its notice goes to --admin-email at once), then a transfer
+     that settles it (a receipt follows), so the test account ends paid and is never dunned;
+  5. with --mail-api (the local maildev), the notice is found in the inbox; in Azure, look in yours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import time
+from urllib.parse import urlsplit
+
+import httpx
+
+from pastdue.http.signing import sign
+
+
+class Smoke:
+    def __init__(self, base_url: str, secret: str, admin_email: str, mail_api: str | None):
+        self.base = base_url.rstrip("/")
+        self.prefix = urlsplit(self.base).path  # "/api"
+        self.http = httpx.Client(timeout=60)
+        self.secret, self.admin_email, self.mail_api = secret, admin_email, mail_api
+        self.account_id = f"smoke-{int(time.time())}"
+        self.failures = 0
+
+    def check(self, what: str, ok: bool, detail: str = "") -> bool:
+        print(f"{'ok  ' if ok else 'FAIL'} {what}{f': {detail}' if detail and not ok else ''}", flush=True)
+        self.failures += 0 if ok else 1
+        return ok
+
+    def signed(self, method: str, route: str, body: dict) -> httpx.Response:
+        raw = json.dumps(body).encode()
+        header = sign(self.secret, method, f"{self.prefix}{route}", raw, int(time.time()))
+        return self.http.request(method, f"{self.base}{route}", content=raw,
+                                 headers={"Content-Type": "application/json", "Webhook-Signature": header})
+
+    def run(self) -> int:
+        try:
+            health = self.http.get(f"{self.base}/health")
+            body = health.json() if health.status_code == 200 else {}
+            self.check("health answers, Cosmos DB reachable",
+                       health.status_code == 200 and body.get("cosmos", {}).get("reachable") is True,
+                       f"{health.status_code} {health.text[:200]}")
+        except httpx.HTTPError as error:
+            self.check("health answers", False, f"{type(error).__name__}: {error}")
+            return 1
+        forged = base64.b64encode(json.dumps({"claims": [{"typ": "oid", "val": "forged-admin"}]}).encode()).decode()
+        answer = self.http.get(f"{self.base}/accounts/{self.account_id}", headers={"X-MS-CLIENT-PRINCIPAL": forged})
+        self.check("a forged X-MS-CLIENT-PRINCIPAL is refused (401)", answer.status_code == 401,
+                   f"{answer.status_code}: the app trusts a principal header the client sent")
+        answer = self.http.post(f"{self.base}/webhooks/charge-failed", content=b"{}",
+                                headers={"Content-Type": "application/json"})
+        self.check("an unsigned webhook is refused (401)", answer.status_code == 401, str(answer.status_code))
+        self.events()
+        if self.mail_api:
+            self.inbox()
+        print(f"{'all checks passed' if not self.failures else f'{self.failures} check(s) failed'}"
+              f" (test account {self.account_id})")
+        return 1 if self.failures else 0
+
+    def events(self) -> None:
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        steps = [
+            ("PUT", f"/accounts/{self.account_id}", {
+                "admin": {"principalId": "smoke-test", "email": self.admin_email, "name": "Smoke test"},
+                "paymentMode": "card"}, (200, 201)),
+            ("PUT", f"/accounts/{self.account_id}/subscriptions/smoke", {"displayName": "Smoke test"}, (200, 201)),
+            ("POST", "/webhooks/charge-failed", {
+                "id": f"evt_{self.account_id}_failed", "type": "charge.failed", "createdAt": now,
+                "data": {"accountId": self.account_id, "subscriptionId": "smoke", "chargeId": f"{self.account_id}-ch",
+                         "amount": {"value": 100, "currency": "EUR"}, "declineCode": "card_declined"}}, (200,)),
+            ("POST", "/webhooks/payment-received", {
+                "id": f"evt_{self.account_id}_paid", "type": "payment.received", "createdAt": now,
+                "data": {"accountId": self.account_id, "amount": {"value": 100, "currency": "EUR"},
+                         "reference": "smoke test"}}, (200,)),
+        ]
+        for method, route, body, expected in steps:
+            answer = self.signed(method, route, body)
+            self.check(f"signed {method} {route} accepted", answer.status_code in expected,
+                       f"{answer.status_code} {answer.text[:200]}")
+
+    def inbox(self) -> None:
+        deadline = time.monotonic() + 30
+        found = []
+        while time.monotonic() < deadline and not found:
+            messages = self.http.get(f"{self.mail_api.rstrip('/')}/api/email").json()
+            found = [m for m in messages if any(t.get("address") == self.admin_email for t in m.get("to", []))]
+            time.sleep(0.5)
+        self.check(f"a notice reached {self.admin_email}", bool(found), "nothing in the inbox after 30 s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.smoke", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base-url", required=True, help="the API base, e.g. https://func-pastdue-x.azurewebsites.net/api")
+    parser.add_argument("--secret", required=True, help="one BILLING_WEBHOOK_SECRET value")
+    parser.add_argument("--admin-email", required=True, help="your address: the test notices go there")
+    parser.add_argument("--mail-api", help="local runs: the local maildev inbox, e.g. http://localhost:1080")
+    args = parser.parse_args(argv)
+    return Smoke(args.base_url, args.secret, args.admin_email, args.mail_api).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
