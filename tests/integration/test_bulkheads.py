@@ -6,6 +6,8 @@ import dataclasses
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from pastdue import bootstrap
 from pastdue.adapters.cosmos import to_document
 from pastdue.adapters.email import EmailSender, SendFailed, SmtpSender
@@ -20,6 +22,18 @@ from pastdue.services.sweep import run_sweep
 from tests.support.smtp_sink import Sink
 
 ACCOUNTS, POISONED = 1000, 10
+
+
+@pytest.fixture(autouse=True)
+def cleanup(app_env):
+    """These tests write thousands of accounts: remove them, so later sweeps in the session stay small."""
+    yield
+    container = bootstrap.container("accounts")
+    for prefix in ("bulk-", "drainbulk-", "render-", "refused-"):
+        for item in list(container.query_items("SELECT c.id FROM c WHERE STARTSWITH(c.id, @p)",
+                                               parameters=[{"name": "@p", "value": prefix}],
+                                               enable_cross_partition_query=True)):
+            container.delete_item(item["id"], partition_key=item["id"])
 FAILING = PaymentMethod("tok_chargeCustomerFail", "visa", "0341", 12, 2034)
 
 
