@@ -61,13 +61,12 @@ def deps() -> Deps:
     if "deps" in _state:
         return _state["deps"]
     from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData
-    from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
 
     config = settings()
     built = Deps(
         store=CosmosAccountStore(container("accounts")),
         customer_data=CosmosCustomerData(container("customerData")),
-        gateway=SandboxGateway(CosmosLedger(container("gatewayLedger"))),
+        gateway=make_gateway(config),
         policy=load_policy(config.policy_file),
         clock=_ClockProxy(),
         after_notices_queued=_drain_account,
@@ -75,6 +74,17 @@ def deps() -> Deps:
     with _lock:
         _state.setdefault("deps", built)
     return _state["deps"]
+
+
+def make_gateway(config: Settings):
+    """PAYMENT_GATEWAY selects the processor: the sandbox (test tokens, a ledger in Cosmos) or Stripe."""
+    if config.payment_gateway == "stripe":
+        from pastdue.adapters.stripe_gateway import StripeGateway
+
+        return StripeGateway(config.stripe_secret_key, config.stripe_api_base, config.stripe_publishable_key)
+    from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
+
+    return SandboxGateway(CosmosLedger(container("gatewayLedger")))
 
 
 def email_sender():

@@ -40,6 +40,10 @@ class Settings:
     email_quota_per_minute: int = 30
     email_quota_per_hour: int = 100
     payment_gateway: str = "sandbox"
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    stripe_publishable_key: str | None = None
+    stripe_api_base: str | None = None  # a local stand-in; Stripe's own API when unset
 
 
 # Every app setting the app reads; infra tests check the Bicep sets each required one.
@@ -47,7 +51,8 @@ REQUIRED = ("COSMOS_ENDPOINT", "EMAIL_SENDER", "BILLING_WEBHOOK_SECRET", "PRINCI
 OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPORT", "ACS_ENDPOINT",
             "ACS_CONNECTION_STRING", "SMTP_HOST", "SMTP_PORT", "SWEEP_SCHEDULE", "SWEEP_TIME_BUDGET_SECONDS",
             "DUNNING_POLICY_FILE", "EMAIL_QUOTA_PER_MINUTE", "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY",
-            "SUPPORT_ROLE")
+            "SUPPORT_ROLE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE")
+GATEWAYS = ("sandbox", "stripe")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +76,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if mode not in PRINCIPAL_MODES:
         raise SettingsError(f"PRINCIPAL_MODE must be one of {', '.join(PRINCIPAL_MODES)}")
     secrets, secret_error = _webhook_secrets(env["BILLING_WEBHOOK_SECRET"])
+    gateway = (env.get("PAYMENT_GATEWAY") or "sandbox").strip()
+    if gateway not in GATEWAYS:
+        raise SettingsError(f"PAYMENT_GATEWAY must be one of {', '.join(GATEWAYS)}")
+    stripe = _stripe(env) if gateway == "stripe" else {}
     policy_file = env.get("DUNNING_POLICY_FILE") or DEFAULT_POLICY
     if not Path(policy_file).is_file():
         raise SettingsError(f"DUNNING_POLICY_FILE {policy_file} does not exist")
@@ -94,8 +103,32 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         policy_file=policy_file,
         email_quota_per_minute=_int(env, "EMAIL_QUOTA_PER_MINUTE", 30),
         email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", 100),
-        payment_gateway=env.get("PAYMENT_GATEWAY") or "sandbox",
+        payment_gateway=gateway,
+        **stripe,
     )
+
+
+def _stripe(env: Mapping[str, str]) -> dict:
+    missing = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if not env.get(name, "").strip()]
+    if missing:
+        raise SettingsError(f"PAYMENT_GATEWAY=stripe needs {', '.join(missing)}")
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+        if KEY_VAULT_REFERENCE.lower() in env[name].lower():
+            raise SettingsError(f"{name} is an unresolved Key Vault reference: check the app identity's "
+                                "Key Vault Secrets User role and the secret")
+    key = env["STRIPE_SECRET_KEY"].strip()
+    if not key.startswith(("sk_", "rk_")):
+        raise SettingsError("STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_... or rk_...)")
+    secrets = tuple(s.strip() for s in env["STRIPE_WEBHOOK_SECRET"].split(",") if s.strip())
+    if not all(s.startswith("whsec_") for s in secrets):
+        raise SettingsError("STRIPE_WEBHOOK_SECRET values must be Stripe endpoint secrets (whsec_...)")
+    base = (env.get("STRIPE_API_BASE") or "").strip() or None
+    if base:
+        parsed = urlparse(base)
+        if parsed.scheme != "https" and parsed.hostname not in ("localhost", "127.0.0.1"):
+            raise SettingsError("STRIPE_API_BASE must be https (http only for a localhost stand-in)")
+    return {"stripe_secret_key": key, "stripe_webhook_secrets": secrets, "stripe_api_base": base,
+            "stripe_publishable_key": (env.get("STRIPE_PUBLISHABLE_KEY") or "").strip() or None}
 
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("

@@ -10,7 +10,7 @@ from pastdue.http import parse
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, read_json, route_id
 from pastdue.http.problems import BadRequest, json_response, problem
-from pastdue.services.portal import request_hash
+from pastdue.services.portal import payment_method, request_hash
 from pastdue.services.portal import update_payment as pay_now
 
 bp = func.Blueprint()
@@ -31,7 +31,7 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     token = parse.token(body)
     deps = bootstrap.deps()
     try:
-        method = deps.gateway.describe(token)
+        method = payment_method(deps, account, token)
     except UnknownToken:
         raise BadRequest("'paymentMethodToken' is not a payment method this gateway knows",
                          field="paymentMethodToken") from None

@@ -12,7 +12,7 @@ var containers = [
   {
     name: 'accounts'
     partitionKey: '/accountId'
-    included: ['/nextActionAt/?', '/noticesDueAt/?', '/admin/email/?']
+    included: ['/nextActionAt/?', '/noticesDueAt/?', '/admin/email/?', '/gatewayCustomerId/?']
   }
   { name: 'customerData', partitionKey: '/subscriptionId', included: ['/subscriptionId/?'] }
   { name: 'gatewayLedger', partitionKey: '/id', included: [] }

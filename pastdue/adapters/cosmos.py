@@ -148,6 +148,13 @@ class CosmosAccountStore(AccountStore):
         loaded = [_load_or_mark(doc) for doc in items]
         return [account for account in loaded if isinstance(account, Account)]
 
+    def by_gateway_customer(self, customer_id: str) -> list[Account]:
+        items = self._container.query_items(
+            "SELECT * FROM c WHERE c.gatewayCustomerId = @c", parameters=[{"name": "@c", "value": customer_id}],
+            enable_cross_partition_query=True)
+        loaded = [_load_or_mark(doc) for doc in items]
+        return [account for account in loaded if isinstance(account, Account)]
+
     def _pages(self, query: str, now: datetime, page_size: int) -> Iterator[list[Account]]:
         items = self._container.query_items(
             query, parameters=[{"name": "@now", "value": format_time(now)}],

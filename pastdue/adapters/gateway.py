@@ -11,9 +11,11 @@ from pastdue.domain.money import Money
 
 @dataclass(frozen=True)
 class ChargeOutcome:
-    outcome: str  # succeeded | declined | error (retryable, nothing was charged)
+    outcome: str  # succeeded | declined | error (retryable, nothing was charged) | requires_action
     code: str | None = None
     amount: Money | None = None  # what was taken, on success
+    reference: str | None = None  # the processor's id of this payment (a Stripe PaymentIntent)
+    hard: bool = False  # the processor says never to retry this card (Stripe's advice_code do_not_try_again)
 
 
 class OutcomeUnknown(Exception):
@@ -25,13 +27,32 @@ class UnknownToken(ValueError):
 
 
 class PaymentGateway(ABC):
+    name = "sandbox"
+
     @abstractmethod
     def describe(self, token: str) -> PaymentMethod:
         """Display data of a tokenised method (brand, last4, expiry); raises UnknownToken."""
 
+    def adopt(self, token: str, customer: str | None) -> PaymentMethod:
+        """Make the method the customer's default for charges off-session; returns what to store."""
+        return self.describe(token)
+
+    def ensure_customer(self, account_id: str, email: str, name: str, existing: str | None) -> str | None:
+        """The processor's customer of the account, created on first use; None if it has no customers."""
+        return existing
+
     @abstractmethod
-    def charge(self, token: str, amount: Money, idempotency_key: str) -> ChargeOutcome:
+    def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
+               metadata: dict | None = None) -> ChargeOutcome:
         """Charge once per idempotency key: the same key returns the first outcome, never a new charge."""
+
+    def start_setup(self, customer: str | None) -> dict:
+        """What a front end needs to collect a card for later off-session charges."""
+        return {"gateway": self.name}
+
+    def confirmation(self, reference: str) -> dict | None:
+        """What a front end needs to let the customer confirm (authenticate) a payment on-session."""
+        return None
 
 
 class Ledger(ABC):
@@ -64,7 +85,14 @@ class SandboxGateway(PaymentGateway):
         brand, last4, _, _ = SANDBOX_CARDS[token]
         return PaymentMethod(token, brand, last4, 12, 2034)
 
-    def charge(self, token: str, amount: Money, idempotency_key: str) -> ChargeOutcome:
+    def start_setup(self, customer: str | None) -> dict:
+        import uuid
+
+        return {"gateway": "sandbox", "clientSecret": f"sandbox_seti_{uuid.uuid4().hex}_secret",
+                "testPaymentMethods": sorted(SANDBOX_CARDS)}
+
+    def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
+               metadata: dict | None = None) -> ChargeOutcome:
         self.describe(token)
         _, _, outcome, code = SANDBOX_CARDS[token]
         entry = {"token": token, "amount": amount.to_json(), "outcome": outcome, "code": code}

@@ -58,6 +58,10 @@ class AccountStore(ABC):
     def by_admin_email(self, email: str) -> list[Account]: ...
 
     @abstractmethod
+    def by_gateway_customer(self, customer_id: str) -> list[Account]:
+        """Accounts linked to the processor's customer (normally one)."""
+
+    @abstractmethod
     def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:
         """Pages of accounts with a notice to send."""
 

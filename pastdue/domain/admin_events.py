@@ -23,7 +23,16 @@ def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: dat
         account.payment_method = event.payment_method
     if event.remittance is not None:
         account.remittance = event.remittance
+    if event.gateway_customer_id is not None:
+        account.gateway_customer_id = event.gateway_customer_id
     record(account, now, "account.updated", "billing", paymentMode=event.payment_mode)
+    return []
+
+
+def gateway_customer_linked(account: Account, event: ev.GatewayCustomerLinked, policy: Policy, now: datetime):
+    if account.gateway_customer_id is None:
+        account.gateway_customer_id = event.customer_id
+        record(account, now, "gateway.customer.linked", "system", customerId=event.customer_id)
     return []
 
 

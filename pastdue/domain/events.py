@@ -16,6 +16,14 @@ class ProfileSet:
     currency: str
     payment_method: PaymentMethod | None
     remittance: Remittance | None
+    gateway_customer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayCustomerLinked:
+    """The processor's customer of this account, created on first use."""
+
+    customer_id: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class AttemptResult:
     outcome: str
     code: str | None = None
     amount: Money | None = None  # what the processor took, when it says; else the attempt's amount
+    reference: str | None = None  # the processor's id of the payment
+    hard: bool = False  # the processor says never to retry this card
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,7 @@ class TryCharge:
     key: str
     token: str
     amount: Money
+    subscription_id: str | None = None
 
 
 @dataclass(frozen=True)

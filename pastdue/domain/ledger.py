@@ -109,7 +109,8 @@ def new_attempt(charge: Charge, token: str, source: str, now: datetime) -> Attem
 
 def try_charge(charge: Charge) -> TryCharge:
     pending = charge.pending
-    return TryCharge(charge.charge_id, pending.key, pending.token, pending.amount or charge.outstanding)
+    return TryCharge(charge.charge_id, pending.key, pending.token, pending.amount or charge.outstanding,
+                     charge.subscription_id)
 
 
 def add_credit(account: Account, amount: Money, now: datetime, actor: str, reason: str,

@@ -15,6 +15,7 @@ from pastdue.domain.policy import Policy
 
 _HANDLERS = {
     ev.ProfileSet: admin_events.profile_set,
+    ev.GatewayCustomerLinked: admin_events.gateway_customer_linked,
     ev.SubscriptionSet: admin_events.subscription_set,
     ev.AdminContactChanged: admin_events.contact_changed,
     ev.AdminTransferred: admin_events.admin_transferred,

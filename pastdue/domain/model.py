@@ -11,6 +11,7 @@ ACTIVE, PAST_DUE, DISABLED, DELETED = "active", "pastDue", "disabled", "deleted"
 CARD, INVOICE = "card", "invoice"
 OPEN, PAID = "open", "paid"
 SUCCEEDED, DECLINED, ERROR = "succeeded", "declined", "error"
+REQUIRES_ACTION = "requires_action"  # the bank asks the customer to authenticate (SCA), on-session
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
 
@@ -55,6 +56,7 @@ class Attempt:
     # What this attempt asks the processor for, fixed when it is reserved: a retry of the same key
     # asks for the same amount, and a success applies what was really taken.
     amount: Money | None = None
+    reference: str | None = None  # the processor's id of this payment (a Stripe PaymentIntent)
 
 
 @dataclass
@@ -79,6 +81,12 @@ class Charge:
     def pending(self) -> Attempt | None:
         last = self.attempts[-1] if self.attempts else None
         return last if last is not None and last.outcome is None else None
+
+    @property
+    def awaiting_action(self) -> Attempt | None:
+        """The last attempt waits for the customer to authenticate it on-session."""
+        last = self.attempts[-1] if self.attempts else None
+        return last if self.status == OPEN and last is not None and last.outcome == REQUIRES_ACTION else None
 
 
 @dataclass
@@ -123,6 +131,7 @@ class Account:
     payment_mode: str = CARD
     currency: str = "EUR"
     payment_method: PaymentMethod | None = None
+    gateway_customer_id: str | None = None  # the processor's customer (Stripe: cus_...)
     remittance: Remittance | None = None
     credit: Money | None = None
     subscriptions: dict[str, Subscription] = field(default_factory=dict)

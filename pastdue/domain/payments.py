@@ -8,7 +8,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.errors import InvalidEvent
 from pastdue.domain.ledger import add_credit, new_attempt, pay, queue_notice, record, settle_states, try_charge
-from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, Account, Attempt
+from pastdue.domain.model import DECLINED, ERROR, OPEN, REQUIRES_ACTION, SUCCEEDED, Account, Attempt
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 
@@ -27,9 +27,14 @@ def _attempt(account: Account, charge_id: str, key: str) -> Attempt | None:
 def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str):
     charge = account.charge(result.charge_id)
     attempt = _attempt(account, result.charge_id, result.key)
-    if attempt is None or attempt.outcome is not None:
-        return None  # already answered: applying it again changes nothing
+    if attempt is None:
+        return None
+    # An attempt waiting for the customer's authentication is answered once more, by the processor's
+    # final word (its event); any other answered attempt is final: applying it again changes nothing.
+    if attempt.outcome is not None and not (attempt.outcome == REQUIRES_ACTION and result.outcome != REQUIRES_ACTION):
+        return None
     attempt.outcome, attempt.code = result.outcome, result.code
+    attempt.reference = result.reference or attempt.reference
     if result.outcome == SKIPPED:
         return None
     detail = dict(chargeId=charge.charge_id, attempt=attempt.n, source=attempt.source,
@@ -45,9 +50,15 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
             add_credit(account, surplus, now, actor, "overpayment", charge.subscription_id,
                        chargeId=charge.charge_id, attempt=attempt.n)
         return charge
+    if result.outcome == REQUIRES_ACTION:
+        record(account, now, "charge.action_required", actor, charge.subscription_id, **detail)
+        if charge.status == OPEN:
+            queue_notice(account, now, "confirm_payment", f"{attempt.key}:confirm", charge.subscription_id,
+                         amount=charge.outstanding, balance=account.balance(charge.subscription_id))
+        return None
     if result.outcome == DECLINED:
         charge.decline_code = result.code
-        hard = policy.is_hard(result.code)
+        hard = result.hard or policy.is_hard(result.code)
         record(account, now, "charge.declined", actor, charge.subscription_id, hardDecline=hard, **detail)
         if hard and not charge.hard and attempt.source == "retry":
             charge.hard = True

@@ -46,7 +46,13 @@ def retry_eligible(account: Account, charge: Charge) -> bool:
     sub = account.subscriptions.get(charge.subscription_id)
     return (account.payment_mode == CARD and account.payment_method is not None
             and charge.status == OPEN and not charge.hard and charge.pending is None
-            and sub is not None and sub.state == PAST_DUE)
+            and sub is not None and sub.state == PAST_DUE and not _awaits_customer(account, charge))
+
+
+def _awaits_customer(account: Account, charge: Charge) -> bool:
+    """The bank wants the customer to authenticate this charge: no automatic retry on the same card."""
+    waiting = charge.awaiting_action
+    return waiting is not None and waiting.token == account.payment_method.token
 
 
 def due_retry_index(charge: Charge, cal: Calendar, now: datetime) -> int | None:

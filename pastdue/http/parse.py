@@ -10,7 +10,8 @@ from pastdue.http.endpoint import checked, obj_field, text
 from pastdue.http.problems import BadRequest
 
 LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-TOKEN = re.compile(r"tok_[A-Za-z0-9_]{1,100}")
+TOKEN = re.compile(r"(tok|pm)_[A-Za-z0-9_]{1,100}")  # a sandbox token or a Stripe PaymentMethod
+CUSTOMER = re.compile(r"cus_[A-Za-z0-9_]{1,100}")
 
 
 def admin(body: dict, path: str = "admin.") -> Admin:
@@ -53,6 +54,10 @@ def remittance(body: dict) -> Remittance | None:
 
 def token(body: dict, required: bool = True) -> str | None:
     return text(body, "paymentMethodToken", required=required, max_length=104, pattern=TOKEN)
+
+
+def gateway_customer(body: dict) -> str | None:
+    return text(body, "gatewayCustomerId", required=False, max_length=104, pattern=CUSTOMER)
 
 
 def currency(body: dict) -> str:

@@ -54,3 +54,27 @@ def verify(header: str | None, method: str, path: str, body: bytes, secrets: tup
         if any(hmac.compare_digest(expected, candidate) for candidate in signatures):
             return
     raise Unauthorized("Webhook-Signature does not match")
+
+
+def verify_stripe(header: str | None, body: bytes, secrets: tuple[str, ...], now: float | None = None) -> None:
+    """Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> (Stripe's documented
+    scheme; v0 and other schemes are ignored). Several endpoint secrets are tried (rotation)."""
+    if not header or len(header) > MAX_HEADER:
+        raise Unauthorized("missing or malformed Stripe-Signature header")
+    timestamp, signatures = None, []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            timestamp = value
+        elif key == "v1" and _DIGEST.fullmatch(value):
+            signatures.append(value)
+    if timestamp is None or not _TIMESTAMP.fullmatch(timestamp) or not signatures:
+        raise Unauthorized("malformed Stripe-Signature header")
+    now = time.time() if now is None else now
+    if abs(now - int(timestamp)) > TOLERANCE_SECONDS:
+        raise Unauthorized("Stripe-Signature timestamp is outside the 300 s tolerance")
+    for secret in secrets:
+        expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        if any(hmac.compare_digest(expected, candidate) for candidate in signatures):
+            return
+    raise Unauthorized("Stripe-Signature does not match")

@@ -33,7 +33,7 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
         if account.idempotency[key]["status"] != "processing":
             break
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
-        results = charge_all(deps, tries, stop_on_decline_token=method.token)
+        results = charge_all(deps, account, tries, stop_on_decline_token=method.token)
         account, effects = change(deps, account_id, ev.PayNowCompleted(key, method, tuple(results), actor),
                                   finish=lambda decided: _keep_answer(decided, key))
         if not any(isinstance(e, ev.TryCharge) for e in effects):
@@ -51,6 +51,39 @@ def _keep_answer(account: Account, key: str) -> None:
     response = account.idempotency[key].get("response")
     if response and response["status"] == 200 and "account" not in response:
         response["account"] = account_view(account)
+
+
+def payment_method(deps: Deps, account: Account, token: str) -> PaymentMethod:
+    """The admin's new method, made usable for charges off-session: the processor's customer is
+    created on first use, and the method attached to it as its default (raises UnknownToken)."""
+    customer = linked_customer(deps, account)
+    return deps.gateway.adopt(token, customer)
+
+
+def linked_customer(deps: Deps, account: Account) -> str | None:
+    customer = deps.gateway.ensure_customer(account.account_id, account.admin.email, account.admin.name,
+                                            account.gateway_customer_id)
+    if customer and customer != account.gateway_customer_id:
+        change(deps, account.account_id, ev.GatewayCustomerLinked(customer))
+    return customer
+
+
+def start_setup(deps: Deps, account: Account) -> dict:
+    """What the front end needs to collect a card (Stripe: a SetupIntent's client secret)."""
+    return deps.gateway.start_setup(linked_customer(deps, account))
+
+
+def confirmations(deps: Deps, account: Account) -> list[dict]:
+    """Charges waiting for the customer to authenticate them, with what Stripe.js needs to do it."""
+    found = []
+    for charge in account.open_charges():
+        waiting = charge.awaiting_action
+        if waiting is None or not waiting.reference:
+            continue
+        details = deps.gateway.confirmation(waiting.reference) or {}
+        found.append({"chargeId": charge.charge_id, "subscriptionId": charge.subscription_id,
+                      "amount": charge.outstanding.to_json(), **details})
+    return found
 
 
 def apply(deps: Deps, account_id: str, event) -> Account:

@@ -64,7 +64,7 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
     raise Contention(f"account {account_id} could not be updated after {MAX_CONFLICTS} tries (busy or unavailable)")
 
 
-def charge_all(deps: Deps, tries: list[ev.TryCharge], stop_on_decline_token: str | None = None):
+def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_decline_token: str | None = None):
     """Call the gateway for each reserved attempt. Unknown outcomes are retried with the same key;
     what stays unknown is left pending for the next run. Returns the results we are sure of."""
     results: list[ev.AttemptResult] = []
@@ -76,7 +76,10 @@ def charge_all(deps: Deps, tries: list[ev.TryCharge], stop_on_decline_token: str
         outcome = None
         for n in range(GATEWAY_TRIES):
             try:
-                outcome = deps.gateway.charge(attempt.token, attempt.amount, attempt.key)
+                outcome = deps.gateway.charge(
+                    attempt.token, attempt.amount, attempt.key, customer=account.gateway_customer_id,
+                    metadata={"accountId": account.account_id, "subscriptionId": attempt.subscription_id or "",
+                              "chargeId": attempt.charge_id, "attempt": attempt.key})
                 break
             except OutcomeUnknown:
                 log.warning("gateway outcome unknown for %s (try %d)", attempt.key, n + 1)
@@ -84,7 +87,7 @@ def charge_all(deps: Deps, tries: list[ev.TryCharge], stop_on_decline_token: str
         if outcome is None:
             continue
         results.append(ev.AttemptResult(attempt.charge_id, attempt.key, outcome.outcome, outcome.code,
-                                        outcome.amount))
+                                        outcome.amount, outcome.reference, outcome.hard))
         if stop_on_decline_token == attempt.token and outcome.outcome != "succeeded":
             stopped = True  # the new card is refused: do not try it on the other charges
     return results
@@ -111,7 +114,7 @@ def run_effects(deps: Deps, account: Account, effects: list) -> Account:
     """Carry out what a decision asked for, feeding each answer back as an event."""
     tries = [e for e in effects if isinstance(e, ev.TryCharge)]
     if tries:
-        results = charge_all(deps, tries)
+        results = charge_all(deps, account, tries)
         if results:
             account, more = change(deps, account.account_id, ev.AttemptsResolved(tuple(results)))
             effects = effects + more

@@ -97,7 +97,7 @@ def test_an_account_that_keeps_failing_backs_off_then_is_quarantined(clock, app_
         pass
 
     class ExplodingGateway:
-        def charge(self, *args):
+        def charge(self, *args, **kwargs):
             raise Broken("processor adapter bug")
 
         def describe(self, token):

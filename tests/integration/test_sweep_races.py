@@ -48,17 +48,17 @@ class HoldsTheSweep(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, key):
+    def charge(self, token, amount, key, customer=None, metadata=None):
         account_id = key.rsplit("-c", 1)[0]
         if account_id not in self.accounts:  # other tests' accounts in the same database pass through
-            return self.inner.charge(token, amount, key)
+            return self.inner.charge(token, amount, key, customer, metadata)
         held, release = self.events(account_id)
         if token == self.held_token and not held.is_set():
             held.set()
             assert release.wait(30), "update_payment never reached the processor"
         else:
             release.set()
-        return self.inner.charge(token, amount, key)
+        return self.inner.charge(token, amount, key, customer, metadata)
 
 
 def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, app_env):

@@ -67,7 +67,7 @@ class FlakyGateway(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, idempotency_key):
+    def charge(self, token, amount, idempotency_key, customer=None, metadata=None):
         with self.lock:
             roll = self.random.random()
         if roll < self.rate / 2:
@@ -87,7 +87,7 @@ class CrashingGateway(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, idempotency_key):
+    def charge(self, token, amount, idempotency_key, customer=None, metadata=None):
         self.calls += 1
         if self.calls == self.at and not self.after:
             raise Crash(f"killed before charge call {self.at}")

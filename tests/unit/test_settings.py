@@ -62,3 +62,28 @@ def test_signed_routes_answer_503_while_the_secret_is_unresolved(monkeypatch):
     with pytest.raises(Unavailable) as refused:
         billing_system(request)
     assert refused.value.status == 503 and refused.value.headers["Retry-After"]
+
+
+STRIPE = {"PAYMENT_GATEWAY": "stripe", "STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
+
+
+def test_the_stripe_gateway_is_selected_with_its_settings():
+    settings = load_settings({**GOOD, **STRIPE, "STRIPE_WEBHOOK_SECRET": "whsec_new,whsec_old"})
+    assert settings.payment_gateway == "stripe" and settings.stripe_webhook_secrets == ("whsec_new", "whsec_old")
+    assert "sk_test_123" not in repr(settings)
+    assert load_settings(GOOD).payment_gateway == "sandbox"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"STRIPE_SECRET_KEY": ""}, "PAYMENT_GATEWAY=stripe needs STRIPE_SECRET_KEY"),
+    ({"STRIPE_WEBHOOK_SECRET": ""}, "PAYMENT_GATEWAY=stripe needs STRIPE_WEBHOOK_SECRET"),
+    ({"STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET"),
+    ({"STRIPE_SECRET_KEY": "pk_test_123"}, "sk_"),
+    ({"STRIPE_WEBHOOK_SECRET": "secret"}, "whsec_"),
+    ({"STRIPE_SECRET_KEY": UNRESOLVED}, "STRIPE_SECRET_KEY is an unresolved Key Vault reference"),
+    ({"STRIPE_API_BASE": "http://stripe.example"}, "STRIPE_API_BASE"),
+    ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY must be one of"),
+])
+def test_a_stripe_gateway_without_its_settings_fails_naming_them(change, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings({**GOOD, **STRIPE, **change})

@@ -1,0 +1,437 @@
+"""A local stand-in for the parts of the Stripe API pastdue calls, in Stripe's documented shapes, so the
+official `stripe` SDK can be exercised offline over HTTP (`make run` with PAYMENT_GATEWAY=stripe, tests).
+
+Implemented: customers (create, update default payment method), payment_methods (retrieve, attach; the
+`pm_card_*` test methods become an attached copy, as in test mode), setup_intents (create, confirm,
+retrieve), payment_intents (create with confirm/off_session, retrieve), idempotency as documented (the
+same key and parameters replay the first answer with `Idempotent-Replayed: true`; the same key with other
+parameters is a 400 `idempotency_error`), Stripe's error body (type, code, decline_code, advice_code,
+payment_intent), and signed events posted to a webhook URL (`Stripe-Signature: t=...,v1=...`).
+
+Test helpers under /_standin/: scripted faults for the next payment-intent requests (`drop` = process
+then drop the connection, `500`, `429`, `slow`), event delivery modes (`async`, `before` the answer,
+`manual` with /_standin/events/deliver), completing a customer's authentication, the card updater.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+# Stripe's test payment methods: brand, last4, and what a charge does (None = succeeds).
+TEST_CARDS = {
+    "pm_card_visa": ("visa", "4242", None),
+    "pm_card_mastercard": ("mastercard", "4444", None),
+    "pm_card_amex": ("amex", "8431", None),
+    "pm_card_chargeDeclined": ("visa", "0002", ("card_declined", "generic_decline", None)),
+    "pm_card_chargeDeclinedInsufficientFunds": ("visa", "9995", ("card_declined", "insufficient_funds",
+                                                                 "try_again_later")),
+    "pm_card_chargeDeclinedFraudulent": ("visa", "0019", ("card_declined", "fraudulent", "do_not_try_again")),
+    "pm_card_chargeDeclinedLostCard": ("visa", "9987", ("card_declined", "lost_card", "do_not_try_again")),
+    "pm_card_chargeDeclinedStolenCard": ("visa", "9979", ("card_declined", "stolen_card", "do_not_try_again")),
+    "pm_card_chargeDeclinedExpiredCard": ("visa", "0069", ("expired_card", None, None)),
+    "pm_card_chargeDeclinedIncorrectCvc": ("visa", "0127", ("incorrect_cvc", None, None)),
+    "pm_card_chargeDeclinedProcessingError": ("visa", "0119", ("processing_error", None, None)),
+    "pm_card_chargeCustomerFail": ("visa", "0341", ("card_declined", "generic_decline", None)),
+    "pm_card_authenticationRequired": ("visa", "3184", ("authentication_required", "authentication_required",
+                                                        None)),
+}
+MESSAGES = {"card_declined": "Your card was declined.", "expired_card": "Your card has expired.",
+            "incorrect_cvc": "Your card's security code is incorrect.",
+            "processing_error": "An error occurred while processing your card. Try again in a little bit.",
+            "authentication_required": "Your card was declined. This transaction requires authentication."}
+
+
+class DropConnection(Exception):
+    """Close the connection without an answer (after the request was processed)."""
+
+
+@dataclass
+class State:
+    api_key: str
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    delivery: str = "async"  # async | before | manual
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    customers: dict = field(default_factory=dict)
+    payment_methods: dict = field(default_factory=dict)
+    setup_intents: dict = field(default_factory=dict)
+    payment_intents: dict = field(default_factory=dict)
+    idempotency: dict = field(default_factory=dict)
+    faults: list = field(default_factory=list)
+    held_events: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self.ids):014d}standin"
+
+
+class StripeError(Exception):
+    def __init__(self, status: int, error: dict):
+        super().__init__(error.get("message"))
+        self.status, self.error = status, error
+
+
+def _nest(pairs: list[tuple[str, str]]) -> dict:
+    """Stripe's form encoding (metadata[accountId]=..., payment_method_types[0]=card) as nested data."""
+    result: dict = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        target = result
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return result
+
+
+class StripeStandIn:
+    def __init__(self, api_key: str = "sk_test_standin", port: int = 0, webhook_url: str | None = None,
+                 webhook_secret: str | None = None):
+        self.state = State(api_key, webhook_url, webhook_secret)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def start(self) -> StripeStandIn:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- objects -------------------------------------------------------------------------------------
+    def _payment_method(self, pm_id: str) -> dict:
+        state = self.state
+        if pm_id in state.payment_methods:
+            return state.payment_methods[pm_id]
+        if pm_id in TEST_CARDS:
+            brand, last4, _ = TEST_CARDS[pm_id]
+            return self._pm_object(pm_id, pm_id, brand, last4, None)
+        raise StripeError(400, {"type": "invalid_request_error", "code": "resource_missing", "param": "payment_method",
+                                "message": f"No such PaymentMethod: '{pm_id}'"})
+
+    @staticmethod
+    def _pm_object(pm_id, kind, brand, last4, customer, exp_month=12, exp_year=2034) -> dict:
+        return {"id": pm_id, "object": "payment_method", "type": "card", "customer": customer, "livemode": False,
+                "card": {"brand": brand, "last4": last4, "exp_month": exp_month, "exp_year": exp_year,
+                         "funding": "credit", "country": "US"}, "metadata": {}, "_kind": kind}
+
+    def _clone(self, pm_id: str, customer: str | None) -> dict:
+        """A test method used with a customer becomes a new, attached PaymentMethod (as in test mode)."""
+        source = self._payment_method(pm_id)
+        if source["id"] in self.state.payment_methods:
+            if customer and source["customer"] not in (None, customer):
+                raise StripeError(400, {"type": "invalid_request_error", "code": "payment_method_unexpected_state",
+                                        "message": "This PaymentMethod is attached to another customer."})
+            source["customer"] = customer or source["customer"]
+            return source
+        card = source["card"]
+        copy = self._pm_object(self.state.new_id("pm"), source["_kind"], card["brand"], card["last4"], customer)
+        self.state.payment_methods[copy["id"]] = copy
+        return copy
+
+    def _customer(self, customer_id: str) -> dict:
+        if customer_id not in self.state.customers:
+            raise StripeError(400, {"type": "invalid_request_error", "code": "resource_missing", "param": "customer",
+                                    "message": f"No such customer: '{customer_id}'"})
+        return self.state.customers[customer_id]
+
+    # --- routes --------------------------------------------------------------------------------------
+    def handle(self, method: str, path: str, params: dict) -> tuple[int, dict]:
+        state = self.state
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] != ["v1"]:
+            raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
+        resource, rest = parts[1], parts[2:]
+        if resource == "customers":
+            if method == "POST" and not rest:
+                customer = {"id": state.new_id("cus"), "object": "customer", "email": params.get("email"),
+                            "name": params.get("name"), "metadata": params.get("metadata", {}),
+                            "invoice_settings": {"default_payment_method": None}}
+                state.customers[customer["id"]] = customer
+                return 200, customer
+            customer = self._customer(rest[0])
+            if method == "POST":
+                default = params.get("invoice_settings", {}).get("default_payment_method")
+                if default:
+                    if self._payment_method(default)["customer"] != customer["id"]:
+                        raise StripeError(400, {"type": "invalid_request_error", "code": "resource_missing",
+                                                "message": "The payment method is not attached to this customer."})
+                    customer["invoice_settings"]["default_payment_method"] = default
+            return 200, customer
+        if resource == "payment_methods":
+            if len(rest) == 2 and rest[1] == "attach" and method == "POST":
+                self._customer(params.get("customer", ""))
+                return 200, self._public(self._clone(rest[0], params["customer"]))
+            return 200, self._public(self._payment_method(rest[0]))
+        if resource == "setup_intents":
+            if method == "POST" and not rest:
+                customer = params.get("customer")
+                if customer:
+                    self._customer(customer)
+                seti_id = state.new_id("seti")
+                intent = {"id": seti_id, "object": "setup_intent", "customer": customer, "status":
+                          "requires_payment_method", "usage": params.get("usage", "off_session"),
+                          "client_secret": f"{seti_id}_secret_{hashlib.sha256(seti_id.encode()).hexdigest()[:24]}",
+                          "payment_method": None, "metadata": params.get("metadata", {})}
+                state.setup_intents[seti_id] = intent
+                return 200, intent
+            intent = state.setup_intents.get(rest[0])
+            if intent is None:
+                raise StripeError(404, {"type": "invalid_request_error", "code": "resource_missing",
+                                        "message": f"No such setupintent: '{rest[0]}'"})
+            if len(rest) == 2 and rest[1] == "confirm":
+                pm = self._clone(params["payment_method"], intent["customer"])
+                intent.update(status="succeeded", payment_method=pm["id"])
+                self._event("setup_intent.succeeded", intent)
+            return 200, intent
+        if resource == "payment_intents":
+            if method == "POST" and not rest:
+                return self._create_payment_intent(params)
+            intent = state.payment_intents.get(rest[0])
+            if intent is None:
+                raise StripeError(404, {"type": "invalid_request_error", "code": "resource_missing",
+                                        "message": f"No such payment_intent: '{rest[0]}'"})
+            return 200, intent
+        raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
+
+    @staticmethod
+    def _public(pm: dict) -> dict:
+        return {k: v for k, v in pm.items() if not k.startswith("_")}
+
+    def _create_payment_intent(self, params: dict) -> tuple[int, dict]:
+        state = self.state
+        try:
+            amount = int(params["amount"])
+        except (KeyError, ValueError):
+            raise StripeError(400, {"type": "invalid_request_error", "param": "amount",
+                                    "message": "Missing required param: amount."}) from None
+        customer = params.get("customer")
+        if customer:
+            self._customer(customer)
+        pm = self._payment_method(params.get("payment_method", ""))
+        if pm["id"] in state.payment_methods and pm["customer"] != customer:
+            raise StripeError(400, {"type": "invalid_request_error", "code": "payment_method_unexpected_state",
+                                    "message": "The provided PaymentMethod does not belong to this customer."})
+        pi_id = state.new_id("pi")
+        intent = {"id": pi_id, "object": "payment_intent", "amount": amount, "amount_received": 0,
+                  "currency": params.get("currency", "").lower(), "customer": customer,
+                  "payment_method": pm["id"], "metadata": params.get("metadata", {}), "livemode": False,
+                  "client_secret": f"{pi_id}_secret_{hashlib.sha256(pi_id.encode()).hexdigest()[:24]}",
+                  "status": "requires_confirmation", "last_payment_error": None,
+                  "created": int(time.time())}
+        state.payment_intents[pi_id] = intent
+        if params.get("confirm") != "true":
+            return 200, intent
+        outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
+        if outcome is None:
+            intent.update(status="succeeded", amount_received=amount)
+            self._event("payment_intent.succeeded", intent)
+            return 200, intent
+        code, decline_code, advice_code = outcome
+        error = {"type": "card_error", "code": code, "message": MESSAGES.get(code, "Your card was declined."),
+                 "payment_method": self._public(pm)}
+        if decline_code:
+            error["decline_code"] = decline_code
+        if advice_code:
+            error["advice_code"] = advice_code
+        intent.update(status="requires_payment_method", last_payment_error=dict(error))
+        error["payment_intent"] = intent
+        self._event("payment_intent.payment_failed", intent)
+        return 402, {"error": error}
+
+    def authenticate(self, pi_id: str, succeed: bool = True) -> dict:
+        """What the customer's on-session confirmation does (3-D Secure passed or failed)."""
+        with self.state.lock:
+            intent = self.state.payment_intents[pi_id]
+            if succeed:
+                intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None)
+                self._event("payment_intent.succeeded", intent)
+            else:
+                self._event("payment_intent.payment_failed", intent)
+            return intent
+
+    def update_card(self, pm_id: str, exp_month: int = 12, exp_year: int = 2036, last4: str | None = None) -> dict:
+        """The card updater refreshed a saved card: same PaymentMethod id, new details, an event."""
+        with self.state.lock:
+            pm = self.state.payment_methods[pm_id]
+            pm["card"].update(exp_month=exp_month, exp_year=exp_year, last4=last4 or pm["card"]["last4"])
+            pm["_kind"] = "pm_card_visa"  # the refreshed card works
+            self._event("payment_method.automatically_updated", self._public(pm))
+            return pm
+
+    # --- events --------------------------------------------------------------------------------------
+    def _event(self, kind: str, obj: dict) -> None:
+        event = {"id": self.state.new_id("evt"), "object": "event", "type": kind, "api_version": "2025-01-27",
+                 "created": int(time.time()), "livemode": False, "data": {"object": json.loads(json.dumps(obj))}}
+        if not self.state.webhook_url:
+            return
+        if self.state.delivery == "before":
+            self.deliver(event)
+        elif self.state.delivery == "manual":
+            self.state.held_events.append(event)
+        else:
+            threading.Timer(0.05, self.deliver, args=(event,)).start()
+
+    def deliver(self, event: dict, times: int = 1) -> list[int]:
+        raw = json.dumps(event).encode()
+        answers = []
+        for _ in range(times):
+            stamp = int(time.time())
+            digest = hmac.new(self.state.webhook_secret.encode(), f"{stamp}.".encode() + raw, hashlib.sha256)
+            try:
+                answer = httpx.post(self.state.webhook_url, content=raw, timeout=60, headers={
+                    "Content-Type": "application/json; charset=utf-8",
+                    "Stripe-Signature": f"t={stamp},v1={digest.hexdigest()}"})
+                answers.append(answer.status_code)
+            except httpx.HTTPError:
+                answers.append(0)
+        return answers
+
+    def deliver_held(self, times: int = 1) -> list[int]:
+        with self.state.lock:
+            held, self.state.held_events = self.state.held_events, []
+        return [code for event in held for code in self.deliver(event, times)]
+
+    # --- HTTP ----------------------------------------------------------------------------------------
+    def _handler(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status: int, body: dict, headers: dict | None = None):
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                for key, value in {"Content-Type": "application/json", "Content-Length": str(len(raw)),
+                                   "Request-Id": f"req_{time.monotonic_ns()}", **(headers or {})}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _body(self) -> bytes:
+                return self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+
+            def do_GET(self):
+                self._serve("GET", b"")
+
+            def do_POST(self):
+                self._serve("POST", self._body())
+
+            def _serve(self, method: str, raw: bytes):
+                path = urlsplit(self.path).path
+                if path.startswith("/_standin/"):
+                    return self._helper(path, raw)
+                state = standin.state
+                if self.headers.get("Authorization") != f"Bearer {state.api_key}":
+                    return self._answer(401, {"error": {"type": "invalid_request_error",
+                                                        "message": "Invalid API Key provided."}})
+                params = _nest(parse_qsl(raw.decode(), keep_blank_values=True))
+                key = self.headers.get("Idempotency-Key") if method == "POST" else None
+                fault = None
+                if method == "POST" and path == "/v1/payment_intents":
+                    with state.lock:
+                        fault = state.faults.pop(0) if state.faults else None
+                    if fault in ("429", "500"):  # refused before anything ran: nothing is saved
+                        status = int(fault)
+                        kind = "rate_limit_error" if status == 429 else "api_error"
+                        return self._answer(status, {"error": {"type": kind, "message": f"scripted {fault}"}},
+                                            {"Stripe-Should-Retry": "true"})
+                    if fault and fault.startswith("slow:"):
+                        time.sleep(float(fault.split(":")[1]))
+                try:
+                    with state.lock:
+                        state.requests.append({"method": method, "path": path, "params": params, "key": key})
+                        status, body, replayed = self._idempotent(method, path, params, key)
+                except StripeError as error:
+                    return self._answer(error.status, {"error": error.error})
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.close()
+                    return None
+                return self._answer(status, body, {"Idempotent-Replayed": "true"} if replayed else None)
+
+            def _idempotent(self, method, path, params, key):
+                state = standin.state
+                fingerprint = json.dumps([method, path, params], sort_keys=True)
+                if key and key in state.idempotency:
+                    saved_fingerprint, status, body = state.idempotency[key]
+                    if saved_fingerprint != fingerprint:
+                        raise StripeError(400, {"type": "idempotency_error", "message": (
+                            "Keys for idempotent requests can only be used with the same parameters they were "
+                            f"first used with. Try using a key other than '{key}' if you meant to execute a "
+                            "different request.")})
+                    return status, body, True
+                try:
+                    status, body = standin.handle(method, path, params)
+                except StripeError as error:
+                    if error.status >= 500 or error.status == 400 and error.error.get("type") != "card_error":
+                        raise  # validation failures are not saved
+                    status, body = error.status, {"error": error.error}
+                if key:
+                    state.idempotency[key] = (fingerprint, status, json.loads(json.dumps(body)))
+                return status, body, False
+
+            def _helper(self, path: str, raw: bytes):
+                data = json.loads(raw or b"{}")
+                parts = path.strip("/").split("/")
+                state = standin.state
+                if parts[1] == "faults":
+                    state.faults.extend(data.get("next", []))
+                    return self._answer(200, {"faults": state.faults})
+                if parts[1] == "delivery":
+                    state.delivery = data["mode"]
+                    return self._answer(200, {"delivery": state.delivery})
+                if parts[1] == "events":
+                    return self._answer(200, {"delivered": standin.deliver_held(int(data.get("times", 1)))})
+                if parts[1] == "payment_intents" and parts[3] == "authenticate":
+                    return self._answer(200, standin.authenticate(parts[2], bool(data.get("succeed", True))))
+                if parts[1] == "payment_methods" and parts[3] == "update_card":
+                    return self._answer(200, standin._public(standin.update_card(parts[2], **data)))
+                if parts[1] == "state":
+                    with state.lock:
+                        return self._answer(200, {"payment_intents": list(state.payment_intents.values()),
+                                                  "requests": len(state.requests)})
+                return self._answer(404, {"error": {"message": "no such helper"}})
+
+        return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A local Stripe API stand-in")
+    parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument("--api-key", default="sk_test_standin")
+    parser.add_argument("--webhook-url")
+    parser.add_argument("--webhook-secret")
+    args = parser.parse_args()
+    standin = StripeStandIn(args.api_key, args.port, args.webhook_url, args.webhook_secret)
+    print(f"Stripe stand-in on {standin.url}", flush=True)
+    standin.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

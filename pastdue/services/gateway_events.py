@@ -1,0 +1,70 @@
+"""Events from the payment processor (Stripe): late answers, customer authentications, refreshed cards.
+
+Each event is applied at most once in effect: an attempt already answered ignores another answer (an
+attempt awaiting the customer's authentication takes the processor's final word once), and a refreshed
+card pays with the event id as its Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pastdue.domain import events as ev
+from pastdue.domain.model import DECLINED, REQUIRES_ACTION, SUCCEEDED
+from pastdue.domain.money import Money
+from pastdue.services.portal import update_payment
+from pastdue.services.unit import AccountNotFound, Deps, change, run_effects
+
+log = logging.getLogger("pastdue.gateway")
+INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
+CARD_UPDATED = "payment_method.automatically_updated"
+
+
+def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
+    """What was done: resolved | paid | unknown | ignored."""
+    if kind in INTENT_EVENTS:
+        return _intent(deps, kind, obj)
+    if kind == CARD_UPDATED:
+        return _card_updated(deps, event_id, obj)
+    log.info("stripe event %s (%s) ignored", event_id, kind)
+    return "ignored"
+
+
+def _intent(deps: Deps, kind: str, intent: dict) -> str:
+    metadata = intent.get("metadata") if isinstance(intent.get("metadata"), dict) else {}
+    account_id, charge_id, key = metadata.get("accountId"), metadata.get("chargeId"), metadata.get("attempt")
+    if not all(isinstance(v, str) and v for v in (account_id, charge_id, key)):
+        return "ignored"  # not one of ours (a payment made elsewhere in the same Stripe account)
+    if kind == "payment_intent.succeeded":
+        received = intent.get("amount_received") or intent.get("amount")
+        currency = str(intent.get("currency", "")).upper()
+        taken = Money(received, currency) if isinstance(received, int) and len(currency) == 3 else None
+        result = ev.AttemptResult(charge_id, key, SUCCEEDED, None, taken, intent.get("id"))
+    else:
+        error = intent.get("last_payment_error") if isinstance(intent.get("last_payment_error"), dict) else {}
+        code = error.get("decline_code") or error.get("code") or "card_declined"
+        outcome = REQUIRES_ACTION if code == "authentication_required" else DECLINED
+        result = ev.AttemptResult(charge_id, key, outcome, code, None, intent.get("id"),
+                                  error.get("advice_code") == "do_not_try_again")
+    try:
+        account, effects = change(deps, account_id, ev.AttemptsResolved((result,)))
+    except AccountNotFound:
+        return "unknown"
+    run_effects(deps, account, effects)
+    return "resolved"
+
+
+def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
+    """The card updater refreshed a saved card: like a new card from the admin, every outstanding charge
+    of the accounts that use it is paid now, with one receipt."""
+    customer, token = method.get("customer"), method.get("id")
+    if not isinstance(customer, str) or not isinstance(token, str):
+        return "ignored"
+    accounts = [a for a in deps.store.by_gateway_customer(customer)
+                if a.payment_method is not None and a.payment_method.token == token]
+    for account in accounts:
+        described = deps.gateway.describe(token)
+        answer = update_payment(deps, account.account_id, f"stripe:{event_id}", event_id, described,
+                                "stripe:card-updater")
+        log.info("card updated for %s: pay-now answered %s", account.account_id, answer.status)
+    return "paid" if accounts else "unknown"
