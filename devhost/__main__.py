@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     for key, value in {**LOCAL_DEFAULTS, **standins.environment()}.items():
         os.environ.setdefault(key, value)
+    if os.environ.get("PAYMENT_GATEWAY") == "stripe" and not os.environ.get("STRIPE_API_BASE"):
+        start_stripe_standin(args.port)
     stop_on_signals()
     watch_parent()
     try:
@@ -54,6 +56,24 @@ def main(argv: list[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else 0
     finally:
         standins.stop()
+
+
+def start_stripe_standin(host_port: int) -> None:
+    """PAYMENT_GATEWAY=stripe without STRIPE_API_BASE: the local Stripe stand-in, in this process (so it
+    stops with it), posting its signed events to this host's /api/webhooks/stripe."""
+    from devhost.stripe_standin import StripeStandIn
+
+    os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_local_standin")
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_local_standin")
+    os.environ.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_local_standin")
+    port = int(os.environ.get("STRIPE_PORT", 12111))
+    if port_in_use(port):
+        raise SystemExit(f"port {port} for the Stripe stand-in is already taken (set STRIPE_PORT)")
+    standin = StripeStandIn(os.environ["STRIPE_SECRET_KEY"], port,
+                            f"http://127.0.0.1:{host_port}/api/webhooks/stripe",
+                            os.environ["STRIPE_WEBHOOK_SECRET"].split(",")[0]).start()
+    os.environ["STRIPE_API_BASE"] = standin.url
+    print(f"  Stripe:      {standin.url}  (stand-in; events to /api/webhooks/stripe)", flush=True)
 
 
 def stop_on_signals() -> None:

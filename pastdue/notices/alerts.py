@@ -13,6 +13,8 @@ MESSAGES = {
         "pastDueInvoice": "Invoice payment of {amount} for {name} is overdue. Send a bank transfer to "
                           "IBAN {iban} (BIC {bic}) with the reference {reference}.",
         "cardRefused": "Your card was declined ({code}) and will not be retried. Add a new payment method.",
+        "confirmPayment": "Your bank asks you to confirm the payment of {amount} for {name}. Confirm it to "
+                          "avoid service interruption.",
         "disabled": "{name} is disabled: service cancelled and resources unavailable. Pay {amount} to "
                     "reactivate it. Its data will be deleted on {date}.",
         "paidDisabled": "{name} is paid but still disabled. Reactivate it to restore the service.",
@@ -26,6 +28,8 @@ MESSAGES = {
                           "virement à l'IBAN {iban} (BIC {bic}) avec la référence {reference}.",
         "cardRefused": "Votre carte a été refusée ({code}) et ne sera pas débitée à nouveau. "
                        "Ajoutez un nouveau moyen de paiement.",
+        "confirmPayment": "Votre banque vous demande de confirmer le paiement de {amount} pour {name}. "
+                          "Confirmez-le pour éviter une interruption de service.",
         "disabled": "{name} est désactivé : service résilié et ressources indisponibles. Payez {amount} "
                     "pour le réactiver. Ses données seront supprimées le {date}.",
         "paidDisabled": "{name} est payé mais toujours désactivé. Réactivez-le pour rétablir le service.",
@@ -40,10 +44,13 @@ def alerts(account: Account) -> list[dict]:
     words = MESSAGES[language(tag)]
     found = []
 
-    def add(kind: str, severity: str, subscription_id: str | None = None, **values):
+    def add(kind: str, severity: str, subscription_id: str | None = None, chargeId: str | None = None,  # noqa: N803
+            **values):
         item = {"kind": kind, "severity": severity, "message": words[kind].format(**values)}
         if subscription_id:
             item["subscriptionId"] = subscription_id
+        if chargeId:
+            item["chargeId"] = chargeId
         found.append(item)
 
     if account.admin.email_undeliverable:
@@ -61,6 +68,11 @@ def alerts(account: Account) -> list[dict]:
                 date=date(sub.deletion_scheduled_at, tag))
         elif sub.state == DISABLED:
             add("paidDisabled", "warning", sub.subscription_id, name=name)
+    for charge in account.open_charges():
+        if charge.awaiting_action is not None and account.payment_mode != INVOICE:
+            sub = account.subscriptions.get(charge.subscription_id)
+            add("confirmPayment", "error", charge.subscription_id, chargeId=charge.charge_id,
+                name=sub.display_name if sub else charge.subscription_id, amount=money(dump(charge.outstanding), tag))
     refused = next((c for c in account.open_charges() if c.hard), None)
     if refused is not None and account.payment_mode != INVOICE:
         add("cardRefused", "error", refused.subscription_id, code=refused.decline_code)

@@ -15,7 +15,8 @@ from pastdue.notices.message import Email
 
 HERE = Path(__file__).parent
 PORTAL_URL = "https://portal.pastdue.example/billing"
-ACTION_FOR = {"payment_failed": "card", "card_declined": "card", "invoice_overdue": "invoice", "reminder": "pay",
+ACTION_FOR = {"confirm_payment": "confirm",
+              "payment_failed": "card", "card_declined": "card", "invoice_overdue": "invoice", "reminder": "pay",
               "final_notice": "pay", "service_cancelled": "pay", "deletion_warning": "pay"}
 
 

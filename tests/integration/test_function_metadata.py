@@ -20,6 +20,9 @@ HTTP = {
     "admin_contact": ("accounts/{accountId}/admin-contact", ["PUT"]),
     "history": ("accounts/{accountId}/history", ["GET"]),
     "transfer_admin": ("accounts/{accountId}/transfer-admin", ["POST"]),
+    "payment_setup": ("accounts/{accountId}/payment-method/setup", ["POST"]),
+    "payment_confirmations": ("accounts/{accountId}/payment-confirmations", ["GET"]),
+    "stripe_events": ("webhooks/stripe", ["POST"]),
 }
 
 
@@ -46,6 +49,6 @@ def test_importing_the_app_builds_no_azure_client():
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import function_app"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stderr
     imported = {line.split("|")[-1].strip() for line in out.splitlines() if "|" in line}
-    for heavy in ("azure.cosmos", "azure.identity", "azure.communication.email", "jinja2", "babel"):
+    for heavy in ("azure.cosmos", "azure.identity", "azure.communication.email", "jinja2", "babel", "stripe"):
         assert heavy not in imported, f"{heavy} is imported at cold start"
     assert "azure.functions" in imported

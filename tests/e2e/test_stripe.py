@@ -1,0 +1,230 @@
+"""PAYMENT_GATEWAY=stripe end to end: the local host (its own Cosmos database), the real stripe SDK, the
+local Stripe stand-in posting signed events back to the host, maildev."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+
+import httpx
+import pytest
+import stripe
+
+from devhost.stripe_standin import StripeStandIn
+from pastdue import bootstrap
+from pastdue.adapters.stripe_gateway import StripeGateway
+from tests.conftest import RUN_DIR
+from tests.support.clients import Billing, Portal
+from tests.support.host_tools import HostTools
+
+KEY, WEBHOOK_SECRET = "sk_test_e2e_standin", "whsec_e2e_standin"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    with StripeStandIn(KEY) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def stripe_env(app_env, standin):
+    return {**app_env, "PAYMENT_GATEWAY": "stripe", "STRIPE_SECRET_KEY": KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_API_BASE": standin.url, "STRIPE_PUBLISHABLE_KEY": "pk_test_e2e",
+            "COSMOS_DATABASE": f"stripe_{uuid.uuid4().hex[:8]}"}
+
+
+@pytest.fixture(scope="module")
+def stripe_host(stripe_env, standin):
+    from tests.support.stack import start_host
+
+    process, base = start_host(stripe_env, RUN_DIR / "host-stripe.log")
+    standin.state.webhook_url, standin.state.webhook_secret = f"{base}/api/webhooks/stripe", WEBHOOK_SECRET
+    yield base
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture()
+def s(stripe_host, standin, standins):
+    """Everything a Stripe test drives: billing, portal, host tools, the SDK and the stand-in."""
+    tools = HostTools(stripe_host, standins.maildev_web_port)
+    tools.set_clock(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    standin.state.delivery = "async"
+
+    class Drive:
+        billing, portal, host = Billing(stripe_host), Portal(stripe_host), tools
+        gateway = StripeGateway(KEY, standin.url)
+        client = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
+
+    Drive.standin = standin
+    return Drive
+
+
+def _account(s, token: str, subs: int = 1) -> tuple[str, list[str]]:
+    """An account the billing system created with its own Stripe customer and saved card."""
+    account_id = f"stripe-{uuid.uuid4().hex[:10]}"
+    customer = s.gateway.ensure_customer(account_id, "x@example.com", "Ada", None)
+    method = s.gateway.adopt(token, customer) if token else None
+    extra = {"gatewayCustomerId": customer}
+    answer = s.billing.account(account_id, token=method.token if method else None, **extra)
+    assert answer.status_code == 201, answer.text
+    sub_ids = [f"sub-{n}" for n in range(subs)]
+    for sub_id in sub_ids:
+        assert s.billing.subscription(account_id, sub_id).status_code == 201
+    return account_id, sub_ids
+
+
+def _kinds(s, account_id) -> Counter:
+    return Counter(e["kind"] for e in s.portal.history(account_id).json()["entries"])
+
+
+def _wait(predicate, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_failing_card_is_retried_through_stripe_on_the_policy_days_then_disabled_then_deleted(s, stripe_env):
+    account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
+    data = bootstrap.cosmos_client().get_database_client(stripe_env["COSMOS_DATABASE"]).get_container_client(
+        "customerData")
+    data.create_item({"id": f"{sub_id}-{account_id}", "subscriptionId": f"{sub_id}", "payload": 1})
+    assert s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 4999).json() == {"status": "processed"}
+    declined, states = {}, {}
+    for day in range(1, 121):
+        s.host.advance("P1D")
+        s.host.run("daily_sweep")
+        declined[day] = _kinds(s, account_id)["charge.declined"]
+        states[day] = s.portal.account(account_id).json()["subscriptions"][0]["state"]
+    steps = [d for d in range(1, 121) if declined[d] != declined.get(d - 1, 0)]
+    assert steps == [1, 3, 5, 7, 14, 21]
+    intents = [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("accountId") == account_id]
+    assert len(intents) == 6 and {pi["amount"] for pi in intents} == {4999}
+    assert {pi["metadata"]["attempt"] for pi in intents} == {f"{account_id}-ch:{n}" for n in range(1, 7)}
+    assert states[29] == "pastDue" and states[30] == "disabled" and states[119] == "disabled"
+    assert states[120] == "deleted"
+    assert not list(data.query_items("SELECT * FROM c WHERE c.subscriptionId = @s",
+                                     parameters=[{"name": "@s", "value": sub_id}], partition_key=sub_id))
+
+
+def test_a_hard_decline_through_stripe_stops_the_retries(s):
+    account_id, (sub_id,) = _account(s, "pm_card_chargeDeclinedStolenCard")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1000, code="card_declined")
+    for _ in range(1, 10):
+        s.host.advance("P1D")
+        s.host.run("daily_sweep")
+    assert _kinds(s, account_id)["charge.declined"] == 1  # day 1, then never again (advice do_not_try_again)
+    view = s.portal.account(account_id).json()
+    assert [a["kind"] for a in view["alerts"]] == ["pastDue", "cardRefused"]
+
+
+def test_pay_now_of_three_subscriptions_with_a_card_from_the_setup_route(s):
+    account_id, subs = _account(s, "pm_card_chargeCustomerFail", subs=3)
+    for n, sub_id in enumerate(subs):
+        s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch{n}", 1000 + n)
+    setup = s.portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={})
+    assert setup.status_code == 200, setup.text
+    body = setup.json()
+    assert body["gateway"] == "stripe" and body["publishableKey"] == "pk_test_e2e"
+    assert body["clientSecret"].startswith(body["setupIntentId"])
+    # What Stripe Elements does in the browser: confirm the SetupIntent with the card the admin typed.
+    confirmed = s.client.v1.setup_intents.confirm(body["setupIntentId"], {"payment_method": "pm_card_visa"})
+    paid = s.portal.pay(account_id, confirmed.payment_method)
+    assert paid.status_code == 200, paid.text
+    assert sorted(c["chargeId"] for c in paid.json()["settled"]) == [f"{account_id}-ch{n}" for n in range(3)]
+    view = paid.json()["account"]
+    assert view["paymentMethod"]["last4"] == "4242" and view["balance"]["value"] == 0
+    assert {sub["state"] for sub in view["subscriptions"]} == {"active"}
+    customer = s.standin.state.customers[s.standin.state.payment_methods[confirmed.payment_method]["customer"]]
+    assert customer["invoice_settings"]["default_payment_method"] == confirmed.payment_method
+    receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
+    assert len(receipts) == 1
+
+
+def test_an_authentication_request_asks_the_admin_and_stripes_event_settles_it(s):
+    account_id, (sub_id,) = _account(s, "pm_card_authenticationRequired")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2500)
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    view = s.portal.account(account_id).json()
+    assert [a["kind"] for a in view["alerts"]] == ["pastDue", "confirmPayment"]
+    assert view["alerts"][1]["chargeId"] == f"{account_id}-ch"
+    subjects = [m["subject"] for m in s.host.emails_to(f"admin@{account_id}.example")]
+    assert any(subject.startswith("Confirm your payment of €25.00") for subject in subjects), subjects
+    (confirm,) = s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"]
+    assert confirm["clientSecret"].startswith(confirm["paymentIntentId"])
+    s.host.advance("P2D")
+    s.host.run("daily_sweep")  # day 3: no automatic retry of a charge waiting for its customer
+    assert _kinds(s, account_id)["charge.action_required"] == 1 and len(
+        [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("accountId") == account_id]) == 1
+    # The admin confirms in the portal (Stripe.js); Stripe then sends payment_intent.succeeded.
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{confirm['paymentIntentId']}/authenticate", json={})
+    assert _wait(lambda: s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active")
+    assert _kinds(s, account_id)["charge.succeeded"] == 1
+    assert s.portal.account(account_id).json()["alerts"] == []
+
+
+@pytest.mark.parametrize("delivery, times", [("before", 1), ("manual", 1), ("manual", 2)])
+def test_a_payment_event_before_after_or_twice_settles_once(s, delivery, times):
+    account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1500)
+    setup = s.portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={}).json()
+    card = s.client.v1.setup_intents.confirm(setup["setupIntentId"], {"payment_method": "pm_card_visa"})
+    s.standin.state.delivery = delivery  # "before": the event reaches the host before the API answer
+    assert s.portal.pay(account_id, card.payment_method).status_code == 200
+    if delivery == "manual":
+        assert s.standin.deliver_held(times)
+    kinds = _kinds(s, account_id)
+    assert kinds["charge.succeeded"] == 1 and kinds["payment.method.updated"] == 1
+    history = s.portal.history(account_id).json()["entries"]
+    paid = sum(e["detail"]["applied"]["value"] for e in history if e["kind"] == "charge.succeeded")
+    assert paid == 1500 and s.portal.account(account_id).json()["credit"] is None
+
+
+def test_the_card_updater_pays_everything_outstanding_with_one_receipt(s):
+    account_id, subs = _account(s, "pm_card_chargeCustomerFail", subs=2)
+    for n, sub_id in enumerate(subs):
+        s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch{n}", 700)
+    assert s.portal.account(account_id).json()["balance"]["value"] == 1400
+    method = [pm for pm in s.standin.state.payment_methods.values() if pm["customer"]
+              and s.standin.state.customers[pm["customer"]]["metadata"].get("accountId") == account_id]
+    assert len(method) == 1
+    httpx.post(f"{s.standin.url}/_standin/payment_methods/{method[0]['id']}/update_card",
+               json={"exp_month": 11, "exp_year": 2031})
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
+    view = s.portal.account(account_id).json()
+    assert view["paymentMethod"]["expYear"] == 2031
+    receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
+    assert len(receipts) == 1
+
+
+def test_stripe_events_are_verified_and_checked(s, stripe_host):
+    url = f"{stripe_host}/api/webhooks/stripe"
+    event = b'{"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {}}}'
+    stamp = int(time.time())
+    good = f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, event)}"
+    answer = httpx.post(url, content=event, headers={"Content-Type": "application/json", "Stripe-Signature": good})
+    assert answer.status_code == 200 and answer.json() == {"status": "ignored"}  # not one of ours
+    for header in ("", f"t={stamp},v1={_sig('whsec_other', stamp, event)}", f"t={stamp - 400},v1="
+                   f"{_sig(WEBHOOK_SECRET, stamp - 400, event)}"):
+        refused = httpx.post(url, content=event,
+                             headers={"Content-Type": "application/json", "Stripe-Signature": header})
+        assert refused.status_code == 401
+    bad = b'{"id": "nope", "type": "x", "data": {}}'
+    signed = f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, bad)}"
+    answer = httpx.post(url, content=bad, headers={"Content-Type": "application/json", "Stripe-Signature": signed})
+    assert answer.status_code == 400
+    unknown = b'{"id": "evt_2", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}'
+    answer = httpx.post(url, content=unknown, headers={
+        "Content-Type": "application/json", "Stripe-Signature": f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, unknown)}"})
+    assert answer.json() == {"status": "ignored"}
+
+
+def _sig(secret: str, stamp: int, body: bytes) -> str:
+    """The v1 signature as the SDK's own helper computes it (Stripe's documented scheme)."""
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, stamp)
+    return dict(part.split("=", 1) for part in header.split(","))["v1"]
