@@ -1,10 +1,12 @@
-"""update_payment through the local host: latency for accounts with 1 to 40 subscriptions past due.
+"""update_payment through the local host: latency for accounts with 1 to 40 subscriptions past due, with
+the sandbox gateway and with the Stripe gateway (the real SDK against the local Stripe stand-in).
 
 Usage: python -m bench.update_payment [requests per size]
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -14,46 +16,77 @@ from pathlib import Path
 
 from bench.common import machine
 
+SIZES = (1, 5, 20, 40)
+STRIPE_KEY, STRIPE_WEBHOOK = "sk_test_bench_standin", "whsec_bench_standin"
+
+
+def _measure(base: str, per_size: int, new_account, new_card) -> dict[int, tuple[float, float]]:
+    from tests.support.clients import Billing, Portal
+
+    billing, portal = Billing(base), Portal(base)
+    rows = {}
+    for subs in SIZES:
+        samples = []
+        for _ in range(per_size):
+            account_id = f"bench-{uuid.uuid4().hex[:10]}"
+            new_account(billing, account_id)
+            for n in range(subs):
+                billing.subscription(account_id, f"sub-{n}")
+                billing.charge_failed(account_id, f"sub-{n}", f"{account_id}-ch{n}", 1000 + n)
+            token = new_card(portal, account_id)
+            started = time.perf_counter()
+            answer = portal.pay(account_id, token)
+            samples.append(time.perf_counter() - started)
+            assert answer.status_code == 200 and len(answer.json()["settled"]) == subs, answer.text
+        samples.sort()
+        rows[subs] = (statistics.median(samples), samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))])
+    return rows
+
 
 def main(per_size: int) -> None:
-    from tests.support.clients import Billing, Portal
+    from devhost.standins import create_containers
+    from devhost.stripe_standin import StripeStandIn
+    from pastdue.adapters.stripe_gateway import StripeGateway
     from tests.support.stack import start_host, start_standins, test_environment
 
     standins = start_standins(Path(tempfile.mkdtemp()))
     env = test_environment(standins)
-    import os
-
     os.environ.update(env)
-    from devhost.standins import create_containers
-
     create_containers()
-    host, base = start_host(env, Path(tempfile.mkdtemp()) / "host.log")
+    sandbox_host, sandbox_base = start_host(env, Path(tempfile.mkdtemp()) / "host.log")
+    stripe = StripeStandIn(STRIPE_KEY).start()
+    stripe_env = {**env, "PAYMENT_GATEWAY": "stripe", "STRIPE_SECRET_KEY": STRIPE_KEY, "STRIPE_API_BASE": stripe.url,
+                  "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK, "COSMOS_DATABASE": f"bench_stripe_{uuid.uuid4().hex[:6]}"}
+    stripe_host, stripe_base = start_host(stripe_env, Path(tempfile.mkdtemp()) / "host-stripe.log")
+    stripe.state.webhook_url, stripe.state.webhook_secret = f"{stripe_base}/api/webhooks/stripe", STRIPE_WEBHOOK
+    gateway = StripeGateway(STRIPE_KEY, stripe.url)
     try:
-        billing, portal = Billing(base), Portal(base)
         print(f"machine: {machine()}")
-        print(f"inputs: {per_size} accounts per size, each paying every outstanding charge with tok_visa")
-        rows = []
-        for subs in (1, 5, 20, 40):
-            samples = []
-            for _ in range(per_size):
-                account_id = f"bench-{uuid.uuid4().hex[:10]}"
-                billing.account(account_id, token="tok_chargeCustomerFail")
-                for n in range(subs):
-                    billing.subscription(account_id, f"sub-{n}")
-                    billing.charge_failed(account_id, f"sub-{n}", f"{account_id}-ch{n}", 1000 + n)
-                started = time.perf_counter()
-                answer = portal.pay(account_id, "tok_visa")
-                samples.append(time.perf_counter() - started)
-                assert answer.status_code == 200 and len(answer.json()["settled"]) == subs
-            samples.sort()
-            p99 = samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
-            rows.append((subs, statistics.median(samples), p99))
-        base_p50 = rows[0][1]
-        print(f"{'subs':>5} {'p50 ms':>8} {'p99 ms':>8} {'p50/p50(1)':>10}")
-        for subs, p50, p99 in rows:
-            print(f"{subs:>5} {p50 * 1000:>8.0f} {p99 * 1000:>8.0f} {p50 / base_p50:>10.2f}")
+        print(f"inputs: {per_size} accounts per size, each paying every outstanding charge with a new card "
+              "(sandbox: tok_visa; Stripe: a pm_ from the setup route, the SDK over HTTP to the local stand-in)")
+
+        def stripe_account(billing, account_id):
+            customer = gateway.ensure_customer(account_id, "b@example.com", "Bench", None)
+            method = gateway.adopt("pm_card_chargeCustomerFail", customer)
+            billing.account(account_id, token=method.token, gatewayCustomerId=customer)
+
+        def stripe_card(portal, account_id):
+            setup = portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={}).json()
+            return gateway._client.v1.setup_intents.confirm(setup["setupIntentId"],
+                                                             {"payment_method": "pm_card_visa"}).payment_method
+
+        sandbox = _measure(sandbox_base, per_size, lambda b, a: b.account(a, token="tok_chargeCustomerFail"),
+                           lambda p, a: "tok_visa")
+        on_stripe = _measure(stripe_base, per_size, stripe_account, stripe_card)
+        print(f"{'subs':>5} {'sandbox p50':>12} {'p99':>6} {'stripe p50':>11} {'p99':>6} {'stripe/sandbox':>15}")
+        for subs in SIZES:
+            (s50, s99), (t50, t99) = sandbox[subs], on_stripe[subs]
+            print(f"{subs:>5} {s50 * 1000:>10.0f}ms {s99 * 1000:>4.0f}ms {t50 * 1000:>9.0f}ms {t99 * 1000:>4.0f}ms "
+                  f"{t50 / s50:>15.2f}")
     finally:
-        host.terminate()
+        sandbox_host.terminate()
+        stripe_host.terminate()
+        stripe.stop()
         standins.stop()
 
 

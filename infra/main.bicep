@@ -39,6 +39,21 @@ param portalClientId string
 @secure()
 param billingWebhookSecret string
 
+@description('The payment processor: sandbox (test tokens only) or stripe.')
+@allowed(['sandbox', 'stripe'])
+param paymentGateway string = 'sandbox'
+
+@description('Stripe secret key (sk_live_... or a restricted rk_live_...) when paymentGateway is stripe.')
+@secure()
+param stripeSecretKey string = ''
+
+@description('Stripe webhook endpoint signing secret(s) (whsec_...), comma-separated for rotation.')
+@secure()
+param stripeWebhookSecret string = ''
+
+@description('Stripe publishable key (pk_live_...), handed to the front end by the setup route.')
+param stripePublishableKey string = ''
+
 @description('NCRONTAB schedule of daily_sweep (UTC).')
 param sweepSchedule string = '0 0 2 * * *'
 
@@ -63,6 +78,13 @@ var quotaDefaults = {
 }
 var quotaPerMinute = emailQuotaPerMinute > 0 ? emailQuotaPerMinute : quotaDefaults[senderDomainKind].perMinute
 var quotaPerHour = emailQuotaPerHour > 0 ? emailQuotaPerHour : quotaDefaults[senderDomainKind].perHour
+
+// Stripe's keys reach the app only as Key Vault references, like the billing webhook secret.
+var stripeSettings = paymentGateway == 'stripe' ? {
+  STRIPE_SECRET_KEY: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.stripeSecretKeyUri})'
+  STRIPE_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.stripeWebhookSecretUri})'
+  STRIPE_PUBLISHABLE_KEY: stripePublishableKey
+} : {}
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName, application: 'pastdue' }
@@ -120,7 +142,14 @@ module email 'modules/communication.bicep' = {
 
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyvault'
-  params: { name: names.keyVault, location: location, tags: tags, webhookSecret: billingWebhookSecret }
+  params: {
+    name: names.keyVault
+    location: location
+    tags: tags
+    webhookSecret: billingWebhookSecret
+    stripeSecretKey: paymentGateway == 'stripe' ? stripeSecretKey : ''
+    stripeWebhookSecret: paymentGateway == 'stripe' ? stripeWebhookSecret : ''
+  }
 }
 
 module functionApp 'modules/functionapp.bicep' = {
@@ -140,7 +169,8 @@ module functionApp 'modules/functionapp.bicep' = {
     insightsConnectionString: monitoring.outputs.connectionString
     allowedOrigins: allowedOrigins
     portalClientId: portalClientId
-    appSettings: {
+    appSettings: union(stripeSettings, {
+      PAYMENT_GATEWAY: paymentGateway
       COSMOS_ENDPOINT: cosmos.outputs.endpoint
       COSMOS_DATABASE: cosmos.outputs.databaseName
       EMAIL_TRANSPORT: 'acs'
@@ -151,7 +181,7 @@ module functionApp 'modules/functionapp.bicep' = {
       SWEEP_SCHEDULE: sweepSchedule
       EMAIL_QUOTA_PER_MINUTE: string(quotaPerMinute)
       EMAIL_QUOTA_PER_HOUR: string(quotaPerHour)
-    }
+    })
   }
 }
 
@@ -181,6 +211,7 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output API_BASE_URL string = 'https://${functionApp.outputs.defaultHostName}/api'
 output CHARGE_FAILED_WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/charge-failed'
 output PAYMENT_RECEIVED_WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/payment-received'
+output STRIPE_WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/webhooks/stripe'
 output EMAIL_SENDER string = email.outputs.senderAddress
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output KEY_VAULT_NAME string = keyVault.outputs.name

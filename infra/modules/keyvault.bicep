@@ -5,6 +5,12 @@ param location string
 param tags object
 @secure()
 param webhookSecret string
+@description('Stripe secret key (sk_live_/rk_live_...), when the app charges through Stripe.')
+@secure()
+param stripeSecretKey string = ''
+@description('Stripe webhook endpoint secret(s) (whsec_...), comma-separated for rotation.')
+@secure()
+param stripeWebhookSecret string = ''
 @description('When the deployment runs; the secret expires a year later and is rotated by deploying again.')
 param now string = utcNow()
 
@@ -37,5 +43,23 @@ resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+var stripeSecrets = empty(stripeSecretKey) ? {} : {
+  'stripe-secret-key': stripeSecretKey
+  'stripe-webhook-secret': stripeWebhookSecret
+}
+
+resource stripe 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for item in items(stripeSecrets): {
+  parent: vault
+  name: item.key
+  properties: {
+    value: item.value
+    contentType: 'text/plain'
+    attributes: { enabled: true, exp: dateTimeToEpoch(dateTimeAdd(now, 'P1Y')) }
+  }
+}]
+
 output name string = vault.name
 output webhookSecretUri string = secret.properties.secretUri
+output stripeSecretKeyUri string = empty(stripeSecretKey) ? '' : '${vault.properties.vaultUri}secrets/stripe-secret-key'
+output stripeWebhookSecretUri string = empty(stripeSecretKey) ? '' : '${vault.properties.vaultUri}secrets/stripe-webhook-secret'
+

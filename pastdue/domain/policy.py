@@ -6,10 +6,16 @@ from dataclasses import dataclass, replace
 
 from pastdue.domain.codec import camel
 
+# Declines a retry of the same card cannot cure: Stripe's decline codes whose documented next step is
+# a new card or the cardholder calling the bank (plus card-network equivalents). Stripe's advice_code
+# do_not_try_again makes any decline hard as well (adapters/stripe_gateway.py).
 DEFAULT_HARD_DECLINES = (
     "expired_card", "lost_card", "stolen_card", "pickup_card", "restricted_card",
-    "account_closed", "invalid_account", "incorrect_number", "do_not_honor_permanent",
-    "fraudulent", "revocation_of_authorization",
+    "account_closed", "invalid_account", "incorrect_number", "invalid_number", "do_not_honor_permanent",
+    "fraudulent", "revocation_of_authorization", "revocation_of_all_authorizations", "stop_payment_order",
+    "card_not_supported", "currency_not_supported", "merchant_blacklist", "security_violation",
+    "service_not_allowed", "transaction_not_allowed", "new_account_information_available",
+    "invalid_expiry_month", "invalid_expiry_year", "payment_method_unusable", "resource_missing",
 )
 
 

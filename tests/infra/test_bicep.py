@@ -206,7 +206,11 @@ def test_the_cosmos_data_plane_role_and_the_key_vault_reference():
 def test_no_secret_has_a_default_and_cors_is_never_a_wildcard():
     secure = [(f.name, n, p) for f in FILES for n, p in BicepParser().parse(file_path=f)["parameters"].items()
               if any(d["type"] == "secure" for d in p["decorators"])]
-    assert secure and all(p["default"] is None for _, _, p in secure)
+    # No secret has a value by default; the optional Stripe ones default to empty ("not used"), which the
+    # app refuses at start if PAYMENT_GATEWAY=stripe.
+    assert secure and all(p["default"] in (None, "") for _, _, p in secure)
+    required = {(file, name) for file, name, p in secure if p["default"] is None}
+    assert ("main.bicep", "billingWebhookSecret") in required
     main = parsed("main.bicep")
     assert main["parameters"]["allowedOrigins"]["default"] == []
     assert "'*'" not in (INFRA / "modules/functionapp.bicep").read_text()
@@ -224,11 +228,17 @@ def test_the_containers_and_the_indexes_the_code_needs():
 
 def test_every_setting_the_app_reads_at_start_is_set_by_the_bicep():
     main = (INFRA / "main.bicep").read_text()
-    block = main[main.index("appSettings: {"):]
-    set_by_bicep = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+):", block[: block.index("}\n")], re.M))
+    block = main[main.index("appSettings: union(stripeSettings, {"):]
+    stripe = main[main.index("var stripeSettings"):]
+    set_by_bicep = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+):", block[: block.index("})\n")], re.M))
+    set_by_bicep |= set(re.findall(r"^\s+([A-Z][A-Z0-9_]+):", stripe[: stripe.index("} : {}")], re.M))
     assert set(REQUIRED) <= set_by_bicep, set(REQUIRED) - set_by_bicep
     assert set_by_bicep <= set(REQUIRED) | set(OPTIONAL), set_by_bicep - set(REQUIRED) - set(OPTIONAL)
     assert "ACS_ENDPOINT" in set_by_bicep and "SWEEP_SCHEDULE" in set_by_bicep
+    assert {"PAYMENT_GATEWAY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} <= set_by_bicep
+    # Stripe's secrets reach the app only as Key Vault references.
+    assert "STRIPE_SECRET_KEY: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.stripeSecretKeyUri})'" in main
+    assert "STRIPE_WEBHOOK_URL" in parsed("main.bicep")["outputs"]
 
 
 DEV_TOOLING = [".run/host.log", ".pytest_cache/v/cache/nodeids", ".ruff_cache/0.1/x", ".hypothesis/examples/x",
