@@ -64,6 +64,7 @@ class AttemptResult:
 @dataclass(frozen=True)
 class AttemptsResolved:
     results: tuple[AttemptResult, ...]
+    event_id: str | None = None  # the processor's event that told us, if one did (deduplicated)
 
 
 @dataclass(frozen=True)

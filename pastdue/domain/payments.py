@@ -70,13 +70,23 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
 
 
 def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Policy, now: datetime):
+    if event.event_id is not None:
+        if event.event_id in account.processed_events:
+            return []
+        account.processed_events.append(event.event_id)
     for result in event.results:
         paid = _resolve(account, result, policy, now, "system")
-        if paid is not None:
+        if paid is not None and not _in_pay_now(account, result):
             queue_notice(account, now, "payment_received", f"{paid.charge_id}:paid", paid.subscription_id,
                          amount=paid.amount, balance=account.balance())
     settle_states(account, now, "system", reactivate_disabled=False)
     return []
+
+
+def _in_pay_now(account: Account, result: ev.AttemptResult) -> bool:
+    """The attempt belongs to a pay-now still in progress: its one receipt covers this charge too."""
+    return any(entry.get("status") == "processing" and [result.charge_id, result.key] in entry.get("attempts", [])
+               for entry in account.idempotency.values())
 
 
 def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Policy, now: datetime):

@@ -1,8 +1,9 @@
 """Events from the payment processor (Stripe): late answers, customer authentications, refreshed cards.
 
-Each event is applied at most once in effect: an attempt already answered ignores another answer (an
-attempt awaiting the customer's authentication takes the processor's final word once), and a refreshed
-card pays with the event id as its Idempotency-Key.
+Each event is applied at most once: its id is kept with the account's processed events (a redelivery
+changes nothing), an attempt already answered ignores another answer (one awaiting the customer's
+authentication takes the processor's final word once), and a refreshed card pays with the event id as
+its Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ CARD_UPDATED = "payment_method.automatically_updated"
 def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     """What was done: resolved | paid | unknown | ignored."""
     if kind in INTENT_EVENTS:
-        return _intent(deps, kind, obj)
+        return _intent(deps, event_id, kind, obj)
     if kind == CARD_UPDATED:
         return _card_updated(deps, event_id, obj)
     log.info("stripe event %s (%s) ignored", event_id, kind)
     return "ignored"
 
 
-def _intent(deps: Deps, kind: str, intent: dict) -> str:
+def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     metadata = intent.get("metadata") if isinstance(intent.get("metadata"), dict) else {}
     account_id, charge_id, key = metadata.get("accountId"), metadata.get("chargeId"), metadata.get("attempt")
     if not all(isinstance(v, str) and v for v in (account_id, charge_id, key)):
@@ -47,7 +48,7 @@ def _intent(deps: Deps, kind: str, intent: dict) -> str:
         result = ev.AttemptResult(charge_id, key, outcome, code, None, intent.get("id"),
                                   error.get("advice_code") == "do_not_try_again")
     try:
-        account, effects = change(deps, account_id, ev.AttemptsResolved((result,)))
+        account, effects = change(deps, account_id, ev.AttemptsResolved((result,), event_id))
     except AccountNotFound:
         return "unknown"
     run_effects(deps, account, effects)

@@ -228,3 +228,26 @@ def _sig(secret: str, stamp: int, body: bytes) -> str:
     """The v1 signature as the SDK's own helper computes it (Stripe's documented scheme)."""
     header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, stamp)
     return dict(part.split("=", 1) for part in header.split(","))["v1"]
+
+
+def test_an_answer_dropped_after_stripe_charged_stays_in_flight_and_is_collected_once(s):
+    """The stand-in creates the PaymentIntent, then drops the connection (the SDK's retries too): the
+    attempt stays in flight, and the next sweep asks again with the same key and gets the first answer."""
+    account_id, (sub_id,) = _account(s, "pm_card_visa")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
+    s.standin.state.delivery = "manual"  # no event either: only the API can tell
+    s.standin.state.faults.extend(["drop"] * 9)  # 3 tries by the sweep x 3 by the SDK, all dropped
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    key = f"{account_id}-ch:1"
+    intents = [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key]
+    assert len(intents) == 1 and intents[0]["status"] == "succeeded"  # Stripe charged...
+    assert _kinds(s, account_id)["charge.succeeded"] == 0  # ...but nobody here knows yet
+    assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "pastDue"
+    s.host.run("daily_sweep")  # the unanswered attempt is retried with the same key
+    assert _kinds(s, account_id)["charge.succeeded"] == 1
+    assert [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key] == intents
+    assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active"
+    s.standin.deliver_held(2)  # the events, late and twice: nothing more
+    assert _kinds(s, account_id)["charge.succeeded"] == 1
+    s.standin.state.held_events.clear()

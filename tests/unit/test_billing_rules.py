@@ -185,3 +185,23 @@ def test_a_second_episode_starting_on_the_same_date_gets_its_own_reminders():
     acc, _ = tick(acc, 5)
     assert notice_kinds(acc) == ["invoice_overdue", "reminder", "payment_received", "invoice_overdue", "reminder"]
     assert len({n.notice_id for n in acc.outbox}) == len(acc.outbox)
+
+
+def test_a_processor_event_is_applied_once_and_settles_an_authentication_request():
+    acc, _ = apply(account(), failed())
+    acc, effects = tick(acc, 1)
+    (attempt,) = [e for e in effects if isinstance(e, ev.TryCharge)]
+    waiting = ev.AttemptResult(attempt.charge_id, attempt.key, "requires_action", "authentication_required",
+                               reference="pi_1")
+    acc, _ = decide(acc, ev.AttemptsResolved((waiting,)), POLICY, T0 + days(1))
+    assert acc.charges[0].awaiting_action is not None and notice_kinds(acc)[-1] == "confirm_payment"
+    assert [a["kind"] for a in alerts(acc)] == ["pastDue", "confirmPayment"]
+    _, tried = walk(acc, 2, 29)
+    assert tried == []  # never retried automatically on the card that needs its customer
+    paid = ev.AttemptResult(attempt.charge_id, attempt.key, "succeeded", None, Money(1000, "EUR"), "pi_1")
+    once, _ = decide(acc, ev.AttemptsResolved((paid,), "evt_1"), POLICY, T0 + days(2))
+    assert once.charges[0].status == PAID and once.subscriptions["sub-0"].state == ACTIVE
+    again, _ = decide(once, ev.AttemptsResolved((paid,), "evt_1"), POLICY, T0 + days(2))
+    assert again == once
+    late, _ = decide(once, ev.AttemptsResolved((waiting,), "evt_0"), POLICY, T0 + days(2))
+    assert late.charges[0].status == PAID and late.charges[0].attempts[-1].outcome == "succeeded"
