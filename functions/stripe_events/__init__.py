@@ -7,9 +7,9 @@ import azure.functions as func
 from pastdue import bootstrap
 from pastdue.http import strict
 from pastdue.http.endpoint import endpoint, obj_field, text
-from pastdue.http.problems import BadRequest, NotFound, json_response
+from pastdue.http.problems import BadRequest, NotFound, Unavailable, json_response
 from pastdue.http.signing import verify_stripe
-from pastdue.services.gateway_events import handle_event
+from pastdue.services.gateway_events import EventTooEarly, handle_event
 
 bp = func.Blueprint()
 EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}")
@@ -35,4 +35,8 @@ def stripe_events(req: func.HttpRequest) -> func.HttpResponse:
     event_id = text(event, "id", pattern=EVENT_ID)
     kind = text(event, "type", max_length=100, pattern=EVENT_TYPE)
     obj = obj_field(obj_field(event, "data"), "object", "data.")
-    return json_response({"status": handle_event(bootstrap.deps(), event_id, kind, obj)})
+    try:
+        return json_response({"status": handle_event(bootstrap.deps(), event_id, kind, obj)})
+    except EventTooEarly as early:
+        # Stripe delivers a refused event again later (with backoff, for up to three days).
+        raise Unavailable(f"{early}; deliver the event again later", headers={"Retry-After": "60"}) from None

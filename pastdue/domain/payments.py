@@ -70,15 +70,19 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
 
 
 def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Policy, now: datetime):
-    if event.event_id is not None:
-        if event.event_id in account.processed_events:
-            return []
-        account.processed_events.append(event.event_id)
+    if event.event_id is not None and event.event_id in account.processed_events:
+        return []
+    changed = False
     for result in event.results:
+        attempt = _attempt(account, result.charge_id, result.key)
+        before = (attempt.outcome, attempt.reference) if attempt else None
         paid = _resolve(account, result, policy, now, "system")
+        changed = changed or (attempt is not None and (attempt.outcome, attempt.reference) != before)
         if paid is not None and not _in_pay_now(account, result):
             queue_notice(account, now, "payment_received", f"{paid.charge_id}:paid", paid.subscription_id,
                          amount=paid.amount, balance=account.balance())
+    if event.event_id is not None and changed:
+        account.processed_events.append(event.event_id)  # kept only when it did something: no idle writes
     settle_states(account, now, "system", reactivate_disabled=False)
     return []
 

@@ -9,6 +9,7 @@ its Idempotency-Key.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.model import DECLINED, REQUIRES_ACTION, SUCCEEDED
@@ -19,6 +20,13 @@ from pastdue.services.unit import AccountNotFound, Deps, change, run_effects
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
 CARD_UPDATED = "payment_method.automatically_updated"
+# An attempt this young is still being answered by whoever sent it (its API answer is on its way):
+# the event is refused with a 503 so that Stripe delivers it again later, instead of racing that writer.
+IN_FLIGHT_GRACE = timedelta(minutes=2)
+
+
+class EventTooEarly(Exception):
+    """The event is about an attempt still in flight: deliver it again later."""
 
 
 def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
@@ -47,8 +55,17 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
         outcome = REQUIRES_ACTION if code == "authentication_required" else DECLINED
         result = ev.AttemptResult(charge_id, key, outcome, code, None, intent.get("id"),
                                   error.get("advice_code") == "do_not_try_again")
+    account = deps.store.get(account_id)
+    if account is None:
+        return "unknown"
+    charge = account.charge(charge_id)
+    attempt = next((a for a in charge.attempts if a.key == key), None) if charge else None
+    if attempt is None:
+        return "unknown"
+    if attempt.outcome is None and deps.clock.now() - attempt.at < IN_FLIGHT_GRACE:
+        raise EventTooEarly(f"attempt {key} is still in flight")
     try:
-        account, effects = change(deps, account_id, ev.AttemptsResolved((result,), event_id))
+        account, effects = change(deps, account_id, ev.AttemptsResolved((result,), event_id), account=account)
     except AccountNotFound:
         return "unknown"
     run_effects(deps, account, effects)

@@ -198,8 +198,10 @@ def test_the_card_updater_pays_everything_outstanding_with_one_receipt(s):
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
     view = s.portal.account(account_id).json()
     assert view["paymentMethod"]["expYear"] == 2031
+    assert _wait(lambda: any("received" in m["subject"].lower()
+                             for m in s.host.emails_to(f"admin@{account_id}.example")))
     receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
-    assert len(receipts) == 1
+    assert len(receipts) == 1, [m["subject"] for m in s.host.emails_to(f"admin@{account_id}.example")]
 
 
 def test_stripe_events_are_verified_and_checked(s, stripe_host):
@@ -232,10 +234,11 @@ def _sig(secret: str, stamp: int, body: bytes) -> str:
 
 def test_an_answer_dropped_after_stripe_charged_stays_in_flight_and_is_collected_once(s):
     """The stand-in creates the PaymentIntent, then drops the connection (the SDK's retries too): the
-    attempt stays in flight, and the next sweep asks again with the same key and gets the first answer."""
+    attempt stays in flight. Stripe's event is refused while the attempt is young (Stripe delivers it again
+    later), then settles it; the next sweep asks again with the same key and changes nothing."""
     account_id, (sub_id,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
-    s.standin.state.delivery = "manual"  # no event either: only the API can tell
+    s.standin.state.delivery = "manual"
     s.standin.state.faults.extend(["drop"] * 9)  # 3 tries by the sweep x 3 by the SDK, all dropped
     s.host.advance("P1D")
     s.host.run("daily_sweep")
@@ -244,10 +247,28 @@ def test_an_answer_dropped_after_stripe_charged_stays_in_flight_and_is_collected
     assert len(intents) == 1 and intents[0]["status"] == "succeeded"  # Stripe charged...
     assert _kinds(s, account_id)["charge.succeeded"] == 0  # ...but nobody here knows yet
     assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "pastDue"
-    s.host.run("daily_sweep")  # the unanswered attempt is retried with the same key
+    events = [e for e in s.standin.state.held_events if e["data"]["object"]["metadata"].get("attempt") == key]
+    s.standin.state.held_events.clear()
+    assert [s.standin.deliver(e) for e in events] == [[503]]  # too early: the attempt is in flight
+    s.host.advance("PT3M")
+    assert [s.standin.deliver(e, times=2) for e in events] == [[200, 200]]
+    assert _kinds(s, account_id)["charge.succeeded"] == 1
+    assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active"
+    s.host.run("daily_sweep")
     assert _kinds(s, account_id)["charge.succeeded"] == 1
     assert [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key] == intents
-    assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active"
-    s.standin.deliver_held(2)  # the events, late and twice: nothing more
+
+
+def test_an_unanswered_attempt_with_no_event_is_collected_by_the_next_sweep_with_the_same_key(s):
+    account_id, (sub_id,) = _account(s, "pm_card_visa")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
+    s.standin.state.delivery = "manual"
+    s.standin.state.faults.extend(["drop"] * 9)
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    assert _kinds(s, account_id)["charge.succeeded"] == 0
+    s.host.run("daily_sweep")  # the unanswered attempt is retried with the same key: Stripe replays it
     assert _kinds(s, account_id)["charge.succeeded"] == 1
+    key = f"{account_id}-ch:1"
+    assert len([pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key]) == 1
     s.standin.state.held_events.clear()
