@@ -9,6 +9,7 @@ from functions.email_events import bp as email_events
 from functions.get_account import bp as get_account
 from functions.health import bp as health
 from functions.history import bp as history
+from functions.my_accounts import bp as my_accounts
 from functions.payment_confirmations import bp as payment_confirmations
 from functions.payment_received import bp as payment_received
 from functions.payment_setup import bp as payment_setup
@@ -24,5 +25,6 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 for blueprint in (health, put_account, put_subscription, charge_failed, payment_received, get_account,
                   update_payment, reactivate, admin_contact, history, transfer_admin, daily_sweep,
-                  send_notices, email_events, payment_setup, payment_confirmations, stripe_events):
+                  send_notices, email_events, payment_setup, payment_confirmations, stripe_events,
+                  my_accounts):
     app.register_functions(blueprint)

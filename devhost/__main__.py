@@ -9,41 +9,38 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
 import uvicorn
 
+from devhost.local_settings import LOCAL_DEFAULTS, file_values, port
 from devhost.standins import ROOT, PortTaken, StandIns, port_in_use
-
-LOCAL_DEFAULTS = {
-    "EMAIL_SENDER": "billing@pastdue.localhost",
-    "BILLING_WEBHOOK_SECRET": "local-webhook-secret-change-me",
-    "PRINCIPAL_MODE": "unverified-local",
-    "SWEEP_SCHEDULE": "0 0 2 * * *",
-    "CORS_ALLOWED_ORIGINS": "http://localhost:3000,http://localhost:5173",
-}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="devhost", description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("FUNCTIONS_PORT", 7071)))
+    parser.add_argument("--port", type=int, default=None, help="default: FUNCTIONS_PORT, else 7071")
     parser.add_argument("--no-standins", action="store_true", help="use stand-ins already running")
     parser.add_argument("--no-timers", action="store_true", help="run timers only through /admin/functions")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("azure").setLevel(logging.WARNING)  # the SDKs log every request at INFO
     _load_local_settings()
+    args.port = args.port or port("FUNCTIONS_PORT")
     if port_in_use(args.port):
         print(f"port {args.port} for the local host is already taken (set FUNCTIONS_PORT)", file=sys.stderr)
         return 2
-    standins = StandIns(int(os.environ.get("COSMOS_PORT", 8081)), int(os.environ.get("SMTP_PORT", 1025)),
-                        int(os.environ.get("MAILDEV_WEB_PORT", 1080)))
+    standins = StandIns(port("COSMOS_PORT"), port("SMTP_PORT"), port("MAILDEV_WEB_PORT"))
     if not args.no_standins:
         try:
             standins.start(ROOT / ".run")
         except PortTaken as error:
             print(error, file=sys.stderr)
             return 2
+        # The app talks to the stand-ins just started, whatever a copied settings file pinned.
+        for key, value in standins.environment().items():
+            if os.environ.get(key) not in (None, value):
+                print(f"note: {key}={os.environ[key]} replaced by {value} (the stand-in started now)")
+            os.environ[key] = value
     for key, value in {**LOCAL_DEFAULTS, **standins.environment()}.items():
         os.environ.setdefault(key, value)
     if os.environ.get("PAYMENT_GATEWAY") == "stripe" and not os.environ.get("STRIPE_API_BASE"):
@@ -112,22 +109,20 @@ def serve(port: int, timers: bool, standins: StandIns) -> int:
 
     origins = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
     app = build_app(function_app.app, clock, origins, timers=timers)
-    print(f"\n  Functions:   http://localhost:{port}/api/<route>  (health: /api/health)\n"
+    print(f"\n  Functions:   http://localhost:{port}/api/<route>  (health: /api/health; requests logged below)\n"
           f"  Cosmos:      {os.environ['COSMOS_ENDPOINT']}\n"
           f"  Mail:        http://localhost:{standins.maildev_web_port}  (SMTP {standins.smtp_port})\n"
-          f"  Test clock:  http://localhost:{port}/admin/clock\n", flush=True)
+          f"  Test clock:  http://localhost:{port}/admin/clock\n"
+          f"  Gateway:     {os.environ.get('PAYMENT_GATEWAY', 'sandbox')}   Principal: {os.environ['PRINCIPAL_MODE']}\n"
+          f"  Tour:        .venv/bin/python -m devhost.tour\n", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     return 0
 
 
 def _load_local_settings() -> None:
     """Values from local.settings.json, as func start reads them; the environment wins."""
-    path = Path(ROOT / "local.settings.json")
-    if path.exists():
-        import json
-
-        for key, value in json.loads(path.read_text()).get("Values", {}).items():
-            os.environ.setdefault(key, str(value))
+    for key, value in file_values().items():
+        os.environ.setdefault(key, value)
 
 
 if __name__ == "__main__":

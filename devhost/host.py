@@ -97,16 +97,23 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
             jobs[fn.get_function_name()] = Job(fn)
 
     async def serve_http(request: Request) -> Response:
+        started = time.perf_counter()
+        function, answer = await _route(request)
+        _log_request(request, function, answer, time.perf_counter() - started)
+        return answer
+
+    async def _route(request: Request) -> tuple[str, Response]:
         path = request.path_params["path"].strip("/")
         matches = [(f, m) for f in http if (m := f.pattern.fullmatch(path))]
         if not matches:
-            return problem(404, "Not found", f"no function serves /api/{path}")
+            return "-", problem(404, "Not found", f"no function serves /api/{path}")
         for function, match in matches:
             if request.method in function.methods:
-                return await run_in_threadpool(_call_http, function, request, match.groupdict(), await request.body())
+                return function.name, await run_in_threadpool(_call_http, function, request, match.groupdict(),
+                                                              await request.body())
         allowed = sorted(set().union(*(f.methods for f, _ in matches)))
-        return problem(405, "Method not allowed", f"{request.method} is not allowed here",
-                        {"Allow": ", ".join(allowed)})
+        return "-", problem(405, "Method not allowed", f"{request.method} is not allowed here",
+                            {"Allow": ", ".join(allowed)})
 
     async def run_function(request: Request) -> Response:
         job = jobs.get(request.path_params["name"])
@@ -168,6 +175,18 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
                              allow_methods=["GET", "POST", "PUT"], allow_headers=["*"])]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                      exception_handlers={HTTPException: http_error, Exception: crashed})
+
+
+requests_log = logging.getLogger("devhost.requests")
+
+
+def _log_request(request: Request, function: str, answer: Response, seconds: float) -> None:
+    """One line per API call: method, path, status, time, function, and why a 4xx/5xx was refused."""
+    line = f"{request.method} {request.url.path} -> {answer.status_code} {seconds * 1000:.0f} ms [{function}]"
+    if answer.status_code >= 400:
+        with contextlib.suppress(ValueError, AttributeError):
+            line += f" {json.loads(answer.body).get('detail', '')}"
+    requests_log.info(line)
 
 
 def _call_http(function: HttpFunction, request: Request, route_params: dict, body: bytes) -> Response:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 
 import httpx
 
+from devhost.local_settings import base_url, mail_url, webhook_secret
 from pastdue.http.principal import encode_principal
 from pastdue.http.signing import sign
 
-BASE = os.environ.get("PASTDUE_URL", "http://localhost:7071")
-SECRET = os.environ.get("BILLING_WEBHOOK_SECRET", "local-webhook-secret-change-me").split(",")[0]
+BASE = base_url()
+SECRET = webhook_secret()
 
 
 def billing(client: httpx.Client, method: str, path: str, body: dict) -> dict:
@@ -43,7 +43,7 @@ def main() -> None:
         paid = client.put(f"/api/accounts/{account}/payment-method", json={"paymentMethodToken": "tok_visa"},
                           headers={**portal, "Idempotency-Key": f"try-{uuid.uuid4().hex}"})
         print("pay now ->", paid.status_code, json.dumps(paid.json()["settled"]))
-    print(f"mail: http://localhost:{os.environ.get('MAILDEV_WEB_PORT', 1080)}")
+    print(f"mail: {mail_url()}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The JSON views the API answers with (API.md), built from the aggregate."""
+"""The JSON views the API answers with (docs/openapi.yaml), built from the aggregate."""
 
 from __future__ import annotations
 
@@ -36,3 +36,12 @@ def account_view(account: Account) -> dict:
 
 def history_view(account: Account) -> dict:
     return {"accountId": account.account_id, "entries": list(reversed(account.history))}
+
+
+def account_summary(account: Account) -> dict:
+    """One line of GET /api/me/accounts."""
+    from pastdue.notices.alerts import alerts
+
+    return {"accountId": account.account_id, "paymentMode": account.payment_mode,
+            "balance": dump(account.balance()), "subscriptions": len(account.subscriptions),
+            "alerts": len(alerts(account))}

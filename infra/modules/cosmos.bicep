@@ -12,7 +12,7 @@ var containers = [
   {
     name: 'accounts'
     partitionKey: '/accountId'
-    included: ['/nextActionAt/?', '/noticesDueAt/?', '/admin/email/?', '/gatewayCustomerId/?']
+    included: ['/nextActionAt/?', '/noticesDueAt/?', '/admin/email/?', '/admin/principalId/?', '/gatewayCustomerId/?']
   }
   { name: 'customerData', partitionKey: '/subscriptionId', included: ['/subscriptionId/?'] }
   { name: 'gatewayLedger', partitionKey: '/id', included: [] }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -146,6 +147,13 @@ class CosmosAccountStore(AccountStore):
             "SELECT * FROM c WHERE c.admin.email = @e", parameters=[{"name": "@e", "value": email}],
             enable_cross_partition_query=True)
         loaded = [_load_or_mark(doc) for doc in items]
+        return [account for account in loaded if isinstance(account, Account)]
+
+    def by_admin_principal(self, object_id: str, limit: int = 100) -> list[Account]:
+        items = self._container.query_items(
+            "SELECT * FROM c WHERE c.admin.principalId = @p", parameters=[{"name": "@p", "value": object_id}],
+            enable_cross_partition_query=True, max_item_count=limit)
+        loaded = [_load_or_mark(doc) for doc in itertools.islice(items, limit)]
         return [account for account in loaded if isinstance(account, Account)]
 
     def by_gateway_customer(self, customer_id: str) -> list[Account]:

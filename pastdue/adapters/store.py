@@ -58,6 +58,10 @@ class AccountStore(ABC):
     def by_admin_email(self, email: str) -> list[Account]: ...
 
     @abstractmethod
+    def by_admin_principal(self, object_id: str, limit: int = 100) -> list[Account]:
+        """Accounts whose admin is this signed-in user."""
+
+    @abstractmethod
     def by_gateway_customer(self, customer_id: str) -> list[Account]:
         """Accounts linked to the processor's customer (normally one)."""
 

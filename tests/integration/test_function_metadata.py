@@ -23,6 +23,7 @@ HTTP = {
     "payment_setup": ("accounts/{accountId}/payment-method/setup", ["POST"]),
     "payment_confirmations": ("accounts/{accountId}/payment-confirmations", ["GET"]),
     "stripe_events": ("webhooks/stripe", ["POST"]),
+    "my_accounts": ("me/accounts", ["GET"]),
 }
 
 

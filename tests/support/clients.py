@@ -8,10 +8,11 @@ import uuid
 
 import httpx
 
+from devhost.local_settings import LOCAL_WEBHOOK_SECRET  # noqa: E402 - the one local secret
 from pastdue.http.principal import encode_principal
 from pastdue.http.signing import sign
 
-SECRET = "test-webhook-secret-0123456789"
+SECRET = LOCAL_WEBHOOK_SECRET
 ADMIN_OID = "00000000-0000-0000-0000-00000000a001"
 SUPPORT_OID = "00000000-0000-0000-0000-00000000a999"
 
