@@ -22,10 +22,17 @@ def billing(client: httpx.Client, method: str, path: str, body: dict) -> dict:
                "Content-Type": "application/json"}
     answer = client.request(method, f"/api{path}", content=raw, headers=headers)
     print(f"{method} {path} -> {answer.status_code}")
+    if answer.status_code == 401:
+        raise SystemExit("the local host refused the signature: its BILLING_WEBHOOK_SECRET differs from the one "
+                         "read here (environment, then local.settings.json); use the same value in both")
     return answer.json()
 
 
 def main() -> None:
+    try:
+        httpx.get(f"{BASE}/api/health", timeout=5)
+    except httpx.HTTPError:
+        raise SystemExit(f"nothing answers at {BASE}: start the local host with `make run`") from None
     account, sub, admin = f"acct-{uuid.uuid4().hex[:6]}", "sub-prod", "00000000-0000-0000-0000-0000000000aa"
     with httpx.Client(base_url=BASE, timeout=30) as client:
         billing(client, "PUT", f"/accounts/{account}", {
