@@ -31,36 +31,20 @@ def sign(secret: str, method: str, path: str, body: bytes, timestamp: int) -> st
 def verify(header: str | None, method: str, path: str, body: bytes, secrets: tuple[str, ...],
            now: float | None = None) -> None:
     """Raise Unauthorized unless one v1 matches one secret. Uses the real clock, never business time."""
-    if not header:
-        raise Unauthorized("missing Webhook-Signature header")
-    if len(header) > MAX_HEADER:
-        raise Unauthorized("malformed Webhook-Signature header")
-    timestamp, signatures = None, []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t":
-            timestamp = value
-        elif key == "v1" and _DIGEST.fullmatch(value):
-            signatures.append(value)
-    if timestamp is None or not _TIMESTAMP.fullmatch(timestamp) or not signatures:
-        raise Unauthorized("malformed Webhook-Signature header")
-    now = time.time() if now is None else now
-    if abs(now - int(timestamp)) > TOLERANCE_SECONDS:
-        raise Unauthorized("Webhook-Signature timestamp is outside the 300 s tolerance")
-    for secret in secrets:
-        expected = hmac.new(secret.encode(), signed_string(timestamp, method, path, body),
-                            hashlib.sha256).hexdigest()
-        # compare_digest on every candidate: no early exit that would leak timing.
-        if any(hmac.compare_digest(expected, candidate) for candidate in signatures):
-            return
-    raise Unauthorized("Webhook-Signature does not match")
+    _verify("Webhook-Signature", header, secrets, lambda t: signed_string(t, method, path, body), now)
 
 
 def verify_stripe(header: str | None, body: bytes, secrets: tuple[str, ...], now: float | None = None) -> None:
     """Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> (Stripe's documented
     scheme; v0 and other schemes are ignored). Several endpoint secrets are tried (rotation)."""
-    if not header or len(header) > MAX_HEADER:
-        raise Unauthorized("missing or malformed Stripe-Signature header")
+    _verify("Stripe-Signature", header, secrets, lambda t: t.encode() + b"." + body, now)
+
+
+def _verify(name: str, header: str | None, secrets: tuple[str, ...], signed, now: float | None) -> None:
+    if not header:
+        raise Unauthorized(f"missing {name} header")
+    if len(header) > MAX_HEADER:
+        raise Unauthorized(f"malformed {name} header")
     timestamp, signatures = None, []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
@@ -69,12 +53,13 @@ def verify_stripe(header: str | None, body: bytes, secrets: tuple[str, ...], now
         elif key == "v1" and _DIGEST.fullmatch(value):
             signatures.append(value)
     if timestamp is None or not _TIMESTAMP.fullmatch(timestamp) or not signatures:
-        raise Unauthorized("malformed Stripe-Signature header")
+        raise Unauthorized(f"malformed {name} header")
     now = time.time() if now is None else now
     if abs(now - int(timestamp)) > TOLERANCE_SECONDS:
-        raise Unauthorized("Stripe-Signature timestamp is outside the 300 s tolerance")
+        raise Unauthorized(f"{name} timestamp is outside the 300 s tolerance")
     for secret in secrets:
-        expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        expected = hmac.new(secret.encode(), signed(timestamp), hashlib.sha256).hexdigest()
+        # compare_digest on every candidate: no early exit that would leak timing.
         if any(hmac.compare_digest(expected, candidate) for candidate in signatures):
             return
-    raise Unauthorized("Stripe-Signature does not match")
+    raise Unauthorized(f"{name} does not match")

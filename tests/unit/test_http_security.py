@@ -83,3 +83,19 @@ def test_the_principal_is_parsed_with_its_roles():
 def test_a_missing_or_malformed_principal_is_a_401(header):
     with pytest.raises(Unauthorized):
         parse_principal(header)
+
+
+def test_stripe_signatures_as_the_sdk_makes_them_verify_and_others_do_not():
+    import stripe
+
+    from pastdue.http.signing import verify_stripe
+
+    payload = '{"id": "evt_1", "type": "payment_intent.succeeded"}'
+    header = stripe.WebhookSignature.generate_signature_header(payload, "whsec_new", NOW)
+    verify_stripe(header, payload.encode(), ("whsec_old", "whsec_new"), now=NOW + 299)
+    for bad, secrets, now in ((header, ("whsec_other",), NOW), (header, ("whsec_new",), NOW + 301),
+                              (header.replace("t=", "t=1"), ("whsec_new",), NOW), ("", ("whsec_new",), NOW)):
+        with pytest.raises(Unauthorized):
+            verify_stripe(bad, payload.encode(), secrets, now=now)
+    with pytest.raises(Unauthorized):
+        verify_stripe(header, payload.encode() + b" ", ("whsec_new",), now=NOW)
