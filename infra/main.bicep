@@ -54,6 +54,17 @@ param stripeWebhookSecret string = ''
 @description('Stripe publishable key (pk_live_...), handed to the front end by the setup route.')
 param stripePublishableKey string = ''
 
+@description('The portal the notices link to (its pages per action: PORTAL_LINK_* app settings); default: the first allowed origin.')
+param portalBaseUrl string = empty(allowedOrigins) ? '' : first(allowedOrigins)
+
+@description('The brand the notices carry, the sender display name, the support contact and the legal footer.')
+param brandName string = 'pastdue'
+param brandLogoUrl string = ''
+param senderDisplayName string = brandName
+param supportEmail string = ''
+param supportUrl string = ''
+param legalFooter string = ''
+
 @description('NCRONTAB schedule of daily_sweep (UTC).')
 param sweepSchedule string = '0 0 2 * * *'
 
@@ -136,6 +147,7 @@ module email 'modules/communication.bicep' = {
     domainManagement: emailDomainManagement
     customDomain: customEmailDomain
     customDomainVerified: customDomainVerified
+    senderDisplayName: senderDisplayName
     tags: tags
   }
 }
@@ -171,6 +183,13 @@ module functionApp 'modules/functionapp.bicep' = {
     portalClientId: portalClientId
     appSettings: union(stripeSettings, {
       PAYMENT_GATEWAY: paymentGateway
+      PORTAL_BASE_URL: portalBaseUrl
+      BRAND_NAME: brandName
+      BRAND_LOGO_URL: brandLogoUrl
+      EMAIL_SENDER_NAME: senderDisplayName
+      SUPPORT_EMAIL: supportEmail
+      SUPPORT_URL: supportUrl
+      LEGAL_FOOTER: legalFooter
       COSMOS_ENDPOINT: cosmos.outputs.endpoint
       COSMOS_DATABASE: cosmos.outputs.databaseName
       EMAIL_TRANSPORT: 'acs'

@@ -70,6 +70,7 @@ def deps() -> Deps:
         policy=load_policy(config.policy_file),
         clock=_ClockProxy(),
         after_notices_queued=_drain_account,
+        branding=config.branding,
     )
     with _lock:
         _state.setdefault("deps", built)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from pastdue.notices.branding import DEFAULT_LINKS, Branding
+
 DEFAULT_POLICY = str(Path(__file__).parent / "policy" / "default.yaml")
 PRINCIPAL_MODES = ("appservice", "unverified-local")
 
@@ -44,6 +46,7 @@ class Settings:
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None  # a local stand-in; Stripe's own API when unset
+    branding: Branding = field(default_factory=Branding)
 
 
 # Every app setting the app reads; infra tests check the Bicep sets each required one.
@@ -51,7 +54,9 @@ REQUIRED = ("COSMOS_ENDPOINT", "EMAIL_SENDER", "BILLING_WEBHOOK_SECRET", "PRINCI
 OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPORT", "ACS_ENDPOINT",
             "ACS_CONNECTION_STRING", "SMTP_HOST", "SMTP_PORT", "SWEEP_SCHEDULE", "SWEEP_TIME_BUDGET_SECONDS",
             "DUNNING_POLICY_FILE", "EMAIL_QUOTA_PER_MINUTE", "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY",
-            "SUPPORT_ROLE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE")
+            "SUPPORT_ROLE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE",
+            "PORTAL_BASE_URL", "BRAND_NAME", "BRAND_LOGO_URL", "SUPPORT_URL", "SUPPORT_EMAIL", "EMAIL_SENDER_NAME",
+            "LEGAL_FOOTER", *(f"PORTAL_LINK_{action.upper()}" for action in DEFAULT_LINKS))
 GATEWAYS = ("sandbox", "stripe")
 
 
@@ -104,8 +109,49 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_quota_per_minute=_int(env, "EMAIL_QUOTA_PER_MINUTE", 30),
         email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", 100),
         payment_gateway=gateway,
+        branding=_branding(env),
         **stripe,
     )
+
+
+def _url(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    raw = (env.get(name) or "").strip() or default
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    local = parsed.hostname in ("localhost", "127.0.0.1")
+    if not parsed.hostname or (parsed.scheme != "https" and not (local and parsed.scheme == "http")):
+        raise SettingsError(f"{name} must be an https:// URL (http only for localhost)")
+    return raw
+
+
+def _branding(env: Mapping[str, str]) -> Branding:
+    """What the notices say about who sends them and where their action leads (validated here)."""
+    links = dict(DEFAULT_LINKS)
+    for action in DEFAULT_LINKS:
+        name = f"PORTAL_LINK_{action.upper()}"
+        value = (env.get(name) or "").strip()
+        if value:
+            if not value.startswith("/") or any(c in value for c in " \r\n\t\"'<>"):
+                raise SettingsError(f"{name} must be a path on the portal, such as /billing/{{accountId}}")
+            try:
+                value.format(accountId="a", subscriptionId="s")
+            except (KeyError, IndexError, ValueError):
+                raise SettingsError(f"{name} may use only {{accountId}} and {{subscriptionId}}") from None
+            links[action] = value
+    support_email = (env.get("SUPPORT_EMAIL") or "").strip() or None
+    if support_email and ("@" not in support_email or any(c in support_email for c in " \r\n,;<>")):
+        raise SettingsError("SUPPORT_EMAIL must be one e-mail address")
+    texts = {}
+    for name in ("BRAND_NAME", "EMAIL_SENDER_NAME", "LEGAL_FOOTER"):
+        value = (env.get(name) or "").strip()
+        if any(ord(c) < 32 for c in value) or len(value) > 300:
+            raise SettingsError(f"{name} must be one line of at most 300 characters")
+        texts[name] = value or None
+    return Branding(portal_url=_url(env, "PORTAL_BASE_URL", "http://localhost:5173"),
+                    brand_name=texts["BRAND_NAME"] or "pastdue", logo_url=_url(env, "BRAND_LOGO_URL"),
+                    support_url=_url(env, "SUPPORT_URL"), support_email=support_email,
+                    sender_name=texts["EMAIL_SENDER_NAME"], legal_footer=texts["LEGAL_FOOTER"], links=links)
 
 
 def _stripe(env: Mapping[str, str]) -> dict:

@@ -13,6 +13,8 @@ param domainManagement string
 param customDomain string
 @description('Second step of a custom domain: its DNS records are verified, so it can be linked.')
 param customDomainVerified bool = false
+@description('The display name of the DoNotReply sender (what the recipient sees beside the address).')
+param senderDisplayName string = 'pastdue'
 param tags object
 
 var useCustom = domainManagement == 'CustomerManaged'
@@ -33,12 +35,24 @@ resource managedDomain 'Microsoft.Communication/emailServices/domains@2023-04-01
   properties: { domainManagement: 'AzureManaged', userEngagementTracking: 'Disabled' }
 }
 
+resource managedSender 'Microsoft.Communication/emailServices/domains/senderUsernames@2023-04-01' = {
+  parent: managedDomain
+  name: 'donotreply'
+  properties: { username: 'DoNotReply', displayName: senderDisplayName }
+}
+
 resource customEmailDomain 'Microsoft.Communication/emailServices/domains@2023-04-01' = if (useCustom) {
   parent: emailService
   name: useCustom ? customDomain : 'unused'
   location: 'global'
   tags: tags
   properties: { domainManagement: 'CustomerManaged', userEngagementTracking: 'Disabled' }
+}
+
+resource customSender 'Microsoft.Communication/emailServices/domains/senderUsernames@2023-04-01' = if (useCustom) {
+  parent: customEmailDomain
+  name: 'donotreply'
+  properties: { username: 'DoNotReply', displayName: senderDisplayName }
 }
 
 // disableLocalAuth exists from API version 2025-05-01 on: with an older version it is silently dropped

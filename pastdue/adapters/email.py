@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 from abc import ABC, abstractmethod
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid
 
 from pastdue.notices.message import Email
 from pastdue.settings import Settings
@@ -32,8 +32,9 @@ class EmailSender(ABC):
 
 
 class SmtpSender(EmailSender):
-    def __init__(self, sender: str, host: str, port: int):
-        self._sender, self._host, self._port = sender, host, port
+    def __init__(self, sender: str, host: str, port: int, display_name: str | None = None):
+        self._sender = formataddr((display_name, sender)) if display_name else sender
+        self._host, self._port = host, port
 
     def send(self, email: Email) -> None:
         try:
@@ -97,5 +98,6 @@ def _retry_after(error) -> float:
 
 def make_sender(settings: Settings) -> EmailSender:
     if settings.email_transport == "smtp":
-        return SmtpSender(settings.email_sender, settings.smtp_host, settings.smtp_port)
+        return SmtpSender(settings.email_sender, settings.smtp_host, settings.smtp_port,
+                          settings.branding.sender_name)
     return AcsSender(settings.email_sender, settings.acs_endpoint, settings.acs_connection_string)

@@ -12,7 +12,7 @@ MESSAGES = {
                    "To avoid service interruption, update your payment information.",
         "pastDueInvoice": "Invoice payment of {amount} for {name} is overdue. Send a bank transfer to "
                           "IBAN {iban} (BIC {bic}) with the reference {reference}.",
-        "cardRefused": "Your card was declined ({code}) and will not be retried. Add a new payment method.",
+        "cardRefused": "Your card was declined ({reason}) and will not be retried. Add a new payment method.",
         "confirmPayment": "Your bank asks you to confirm the payment of {amount} for {name}. Confirm it to "
                           "avoid service interruption.",
         "disabled": "{name} is disabled: service cancelled and resources unavailable. Pay {amount} to "
@@ -26,7 +26,7 @@ MESSAGES = {
                    "retard. Pour éviter une interruption de service, mettez à jour vos informations de paiement.",
         "pastDueInvoice": "Le paiement de la facture de {amount} pour {name} est en retard. Envoyez un "
                           "virement à l'IBAN {iban} (BIC {bic}) avec la référence {reference}.",
-        "cardRefused": "Votre carte a été refusée ({code}) et ne sera pas débitée à nouveau. "
+        "cardRefused": "Votre carte a été refusée ({reason}) et ne sera pas débitée à nouveau. "
                        "Ajoutez un nouveau moyen de paiement.",
         "confirmPayment": "Votre banque vous demande de confirmer le paiement de {amount} pour {name}. "
                           "Confirmez-le pour éviter une interruption de service.",
@@ -75,5 +75,9 @@ def alerts(account: Account) -> list[dict]:
                 name=sub.display_name if sub else charge.subscription_id, amount=money(dump(charge.outstanding), tag))
     refused = next((c for c in account.open_charges() if c.hard), None)
     if refused is not None and account.payment_mode != INVOICE:
-        add("cardRefused", "error", refused.subscription_id, code=refused.decline_code)
+        from pastdue.notices.reasons import category
+        from pastdue.notices.render import catalog
+
+        reason = catalog(language(tag))["reasons"][category(refused.decline_code)]
+        add("cardRefused", "error", refused.subscription_id, reason=reason)
     return found

@@ -37,4 +37,8 @@ def date(value: str | datetime | None, tag: str | None) -> str:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return format_date(value.date(), format="long", locale=locale_of(tag))
+    locale = locale_of(tag)
+    text = format_date(value.date(), format="long", locale=locale)
+    if locale.language == "fr" and value.day == 1 and text.startswith("1 "):
+        text = "1er " + text[2:]  # French writes the first of a month as an ordinal: 1er mai
+    return text

@@ -10,11 +10,14 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from pastdue.domain.model import Notice
-from pastdue.notices.formatting import date, language, money
+from pastdue.notices.branding import Branding
+from pastdue.notices.formatting import date, language, locale_of, money
 from pastdue.notices.message import Email
+from pastdue.notices.reasons import category
 
 HERE = Path(__file__).parent
-PORTAL_URL = "https://portal.pastdue.example/billing"
+# The portal page each action leads to (pastdue/notices/branding.py; settable with PORTAL_LINK_*).
+LINK_FOR = {"card": "update_payment", "invoice": "transfer_details", "confirm": "confirm_payment"}
 ACTION_FOR = {"confirm_payment": "confirm",
               "payment_failed": "card", "card_declined": "card", "invoice_overdue": "invoice", "reminder": "pay",
               "final_notice": "pay", "service_cancelled": "pay", "deletion_warning": "pay"}
@@ -36,7 +39,16 @@ class _Blank(dict):
         return ""
 
 
-def render(notice: Notice) -> Email:
+def _plural(forms: dict, n, tag: str) -> str:
+    """'1 day' / '7 days', '1 jour' / '7 jours': the locale's CLDR plural rule picks the form."""
+    if not isinstance(n, int):
+        return ""
+    form = locale_of(tag).plural_form(n)
+    return (forms.get(form) or forms["other"]).format(n=n)
+
+
+def render(notice: Notice, branding: Branding | None = None) -> Email:
+    branding = branding or Branding()
     lang, tag, params = language(notice.locale), notice.locale, notice.params
     words = catalog(lang)
     entry = words["notices"][notice.kind]
@@ -47,7 +59,12 @@ def render(notice: Notice) -> Email:
         cancellationDate=date(params.get("cancellationDate"), tag), deletionDate=date(params.get("deletionDate"), tag),
         card=f"{card['brand']} •••• {card['last4']}" if card else "",
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
+        declineReason=words["reasons"][category(params.get("declineCode"))],
+        daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
+        brandName=branding.brand_name,
     )
+    contact = branding.support_email or branding.support_url
+    values["supportContact"] = contact or ""
     invoice = params.get("paymentMode") == "invoice"
     action_kind = ACTION_FOR.get(notice.kind)
     if action_kind == "pay":
@@ -60,8 +77,13 @@ def render(notice: Notice) -> Email:
         "labels": words["labels"], "remittance": params.get("remittance") if show_remittance else None,
         "amount": values["balance"] or values["amount"],
         "action": words["actions"][action_kind] if action_kind else None,
-        "action_url": f"{PORTAL_URL}/{params.get('accountId')}",
+        "action_url": branding.link(LINK_FOR.get(action_kind, "account"), params.get("accountId"),
+                                    notice.subscription_id),
+        "brand": branding.brand_name, "logo_url": branding.logo_url, "legal": branding.legal_footer,
+        "support": words["support"].format_map(values) if contact else None,
+        "support_url": branding.support_url,
     }
+    context["preheader"] = context["lines"][0] if context["lines"] else context["subject"]
     env = _environment()
     operation_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pastdue:{params.get('accountId')}/{notice.notice_id}"))
     return Email(operation_id, notice.to, context["subject"],

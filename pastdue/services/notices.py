@@ -89,7 +89,7 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
             results.append(SendResult(notice.notice_id, "throttled", retry_after_seconds=retry_after))
             continue
         try:
-            email = render(notice)
+            email = render(notice, deps.branding)
         except Exception as error:  # a template or parameter fault: retrying cannot help
             log.exception("notice %s of account %s cannot be rendered", notice.notice_id, account.account_id)
             stats["failed"] += 1

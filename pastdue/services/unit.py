@@ -6,7 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pastdue.adapters.clock import Clock
 from pastdue.adapters.gateway import OutcomeUnknown, PaymentGateway
@@ -15,6 +15,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account
 from pastdue.domain.policy import Policy
+from pastdue.notices.branding import Branding
 
 log = logging.getLogger("pastdue")
 MAX_CONFLICTS = 12
@@ -37,6 +38,7 @@ class Deps:
     policy: Policy
     clock: Clock
     after_notices_queued: Callable[[str], None] | None = None
+    branding: Branding = field(default_factory=Branding)
 
 
 def change(deps: Deps, account_id: str, event, account: Account | None = None,

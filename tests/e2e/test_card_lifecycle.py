@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from babel.dates import format_date
 
 from pastdue import bootstrap
 
@@ -38,6 +41,10 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     mails = tools.emails_to(f"admin@{account_id}.example")
     assert len(mails) == 1 and "couldn't charge your credit card" in mails[0]["subject"]
     assert "To avoid service interruption, update your payment information." in mails[0]["text"]
+    # The one action leads to the portal's page for it, and the deadline is a date.
+    assert f"http://localhost:5173/billing/{account_id}/payment-method" in mails[0]["text"]
+    disable_on = format_date((datetime.now(UTC) + timedelta(days=30)).date(), format="long", locale="en_US")
+    assert f"the service will be cancelled on {disable_on}" in mails[0]["text"]
 
     retries_by_day, notices_by_day = {}, {}
     for day in range(1, 121):

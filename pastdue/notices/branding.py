@@ -1,0 +1,33 @@
+"""Who the notices come from and where their one action leads: brand, support contact, portal deep links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+# The portal's pages for each action; {accountId} and {subscriptionId} are filled in (URL-quoted).
+DEFAULT_LINKS = {
+    "update_payment": "/billing/{accountId}/payment-method",
+    "confirm_payment": "/billing/{accountId}/payment-confirmations",
+    "reactivate": "/billing/{accountId}/subscriptions/{subscriptionId}",
+    "verify_email": "/billing/{accountId}/contact",
+    "transfer_details": "/billing/{accountId}/invoices",
+    "account": "/billing/{accountId}",
+}
+
+
+@dataclass(frozen=True)
+class Branding:
+    portal_url: str = "http://localhost:5173"
+    brand_name: str = "pastdue"
+    logo_url: str | None = None
+    support_url: str | None = None
+    support_email: str | None = None
+    sender_name: str | None = None
+    legal_footer: str | None = None
+    links: dict = field(default_factory=lambda: dict(DEFAULT_LINKS))
+
+    def link(self, action: str, account_id: str | None, subscription_id: str | None = None) -> str:
+        path = self.links.get(action) or self.links["account"]
+        return self.portal_url.rstrip("/") + path.format(accountId=quote(account_id or "", safe=""),
+                                                         subscriptionId=quote(subscription_id or "", safe=""))

@@ -1,0 +1,80 @@
+"""Every notice, in every locale, is something a customer can trust and act on: the brand, the support
+contact, the configured deep link for its action, its deadline, and never a raw decline code."""
+
+from __future__ import annotations
+
+import pytest
+
+from pastdue.domain.codec import dump
+from pastdue.domain.model import Notice
+from pastdue.domain.money import Money
+from pastdue.notices.branding import Branding
+from pastdue.notices.render import render
+from pastdue.settings import SettingsError, load_settings
+from tests.unit.builders import T0
+from tests.unit.test_settings import GOOD
+
+BRAND = Branding(portal_url="https://billing.contoso.example", brand_name="Contoso Cloud",
+                 support_email="help@contoso.example", support_url="https://contoso.example/support",
+                 legal_footer="Contoso Ltd, 1 Main Street, Dublin",
+                 links={"update_payment": "/pay/{accountId}", "confirm_payment": "/confirm/{accountId}",
+                        "transfer_details": "/invoices/{accountId}", "reactivate": "/subs/{subscriptionId}",
+                        "verify_email": "/contact/{accountId}", "account": "/home/{accountId}"})
+DEADLINE = "2027-05-01T02:00:00.000000Z"
+KINDS = {  # kind -> (the portal page its action opens, or None; the deadline it names)
+    "payment_failed": ("/pay/acct-1", "cancellationDate"), "card_declined": ("/pay/acct-1", None),
+    "confirm_payment": ("/confirm/acct-1", None), "reminder": ("/pay/acct-1", "cancellationDate"),
+    "final_notice": ("/pay/acct-1", "cancellationDate"), "service_cancelled": ("/pay/acct-1", "deletionDate"),
+    "deletion_warning": ("/pay/acct-1", "deletionDate"), "data_deleted": (None, None),
+    "payment_received": (None, None), "reactivated": (None, None), "admin_email_changed": (None, None),
+}
+
+
+def _notice(kind, locale, mode="card", **params):
+    base = {"accountId": "acct-1", "paymentMode": mode, "adminName": "Ada", "subscriptionName": "Prod",
+            "card": {"brand": "visa", "last4": "4242"}, "amount": dump(Money(123456, "EUR")),
+            "balance": dump(Money(123456, "EUR")), "declineCode": "stolen_card", "daysPastDue": 7,
+            "cancellationDate": DEADLINE, "deletionDate": DEADLINE, "daysLeft": 7}
+    if mode == "invoice":
+        base["remittance"] = {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "INV-9"}
+    return Notice("n-1", kind, "ada@example.com", locale, {**base, **params}, T0, T0, "sub-1")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "fr-FR"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_notice_is_branded_signed_and_leads_to_its_page(kind, locale):
+    email = render(_notice(kind, locale), BRAND)
+    link, deadline = KINDS[kind]
+    for part in (email.text, email.html):
+        assert "Contoso Cloud" in part and "help@contoso.example" in part and "Contoso Ltd, 1 Main Street" in part
+        assert "stolen_card" not in part and "(s)" not in part
+        if link:
+            assert f"https://billing.contoso.example{link}" in part
+    assert 'lang="' + locale[:2] + '"' in email.html and 'name="viewport"' in email.html
+    if deadline:
+        assert ("May 1, 2027" if locale == "en-US" else "1er mai 2027") in email.text
+
+
+def test_invoice_payers_are_sent_to_the_transfer_details():
+    email = render(_notice("reminder", "en-US", mode="invoice"), BRAND)
+    assert "https://billing.contoso.example/invoices/acct-1" in email.text and "/pay/" not in email.text
+
+
+def test_a_declined_card_reads_as_a_reason_and_fraud_signals_as_a_generic_one():
+    stolen = render(_notice("card_declined", "en-US"), BRAND)
+    assert "your bank declined the payment" in stolen.text
+    funds = render(_notice("card_declined", "fr-FR", declineCode="insufficient_funds"), BRAND)
+    assert "votre banque signale une provision insuffisante" in funds.text and "insufficient" not in funds.text
+
+
+def test_branding_comes_from_validated_settings():
+    env = {**GOOD, "PORTAL_BASE_URL": "https://billing.contoso.example", "BRAND_NAME": "Contoso Cloud",
+           "SUPPORT_EMAIL": "help@contoso.example", "PORTAL_LINK_UPDATE_PAYMENT": "/pay/{accountId}"}
+    branding = load_settings(env).branding
+    assert branding.link("update_payment", "acct 1") == "https://billing.contoso.example/pay/acct%201"
+    assert branding.link("reactivate", "a", "s") == "https://billing.contoso.example/billing/a/subscriptions/s"
+    for change in ({"PORTAL_BASE_URL": "http://billing.contoso.example"}, {"PORTAL_LINK_ACCOUNT": "x/{accountId}"},
+                   {"PORTAL_LINK_ACCOUNT": "/{password}"}, {"SUPPORT_EMAIL": "a, b@x.y"},
+                   {"BRAND_NAME": "Contoso\nBcc: x"}):
+        with pytest.raises(SettingsError):
+            load_settings({**env, **change})
