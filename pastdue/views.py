@@ -16,7 +16,8 @@ def subscription_view(account: Account, sub: Subscription) -> dict:
     return view
 
 
-def account_view(account: Account) -> dict:
+def account_view(account: Account, deps=None) -> dict:
+    """`deps` (the use cases' dependencies) give the policy (deadlines) and the branding (links)."""
     from pastdue.notices.alerts import alerts  # Babel loads on first use, not at cold start
 
     method = account.payment_method
@@ -30,7 +31,7 @@ def account_view(account: Account) -> dict:
         "admin": {"email": account.admin.email, "name": account.admin.name, "locale": account.admin.locale,
                   "emailUndeliverable": account.admin.email_undeliverable},
         "subscriptions": [subscription_view(account, s) for s in account.subscriptions.values()],
-        "alerts": alerts(account),
+        "alerts": alerts(account, *((deps.policy, deps.branding) if deps else ())),
     }
 
 
@@ -38,10 +39,10 @@ def history_view(account: Account) -> dict:
     return {"accountId": account.account_id, "entries": list(reversed(account.history))}
 
 
-def account_summary(account: Account) -> dict:
+def account_summary(account: Account, deps=None) -> dict:
     """One line of GET /api/me/accounts."""
     from pastdue.notices.alerts import alerts
 
     return {"accountId": account.account_id, "paymentMode": account.payment_mode,
             "balance": dump(account.balance()), "subscriptions": len(account.subscriptions),
-            "alerts": len(alerts(account))}
+            "alerts": len(alerts(account, *((deps.policy, deps.branding) if deps else ())))}

@@ -22,4 +22,5 @@ def admin_contact(req: func.HttpRequest) -> func.HttpResponse:
     account = account_for(principal, route_id(req, "accountId"), support_allowed=True)
     body = read_json(req)
     event = AdminContactChanged(parse.email(body), parse.locale(body), principal.actor)
-    return json_response(account_view(apply(bootstrap.deps(), account.account_id, event)))
+    deps = bootstrap.deps()
+    return json_response(account_view(apply(deps, account.account_id, event), deps))

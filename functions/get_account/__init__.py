@@ -2,6 +2,7 @@
 
 import azure.functions as func
 
+from pastdue import bootstrap
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, route_id
 from pastdue.http.problems import json_response
@@ -16,4 +17,4 @@ bp = func.Blueprint()
 def get_account(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
     account = account_for(principal, route_id(req, "accountId"), support_allowed=True)
-    return json_response(account_view(account))
+    return json_response(account_view(account, bootstrap.deps()))

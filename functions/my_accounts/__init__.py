@@ -16,5 +16,6 @@ bp = func.Blueprint()
 @endpoint
 def my_accounts(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
-    accounts = bootstrap.deps().store.by_admin_principal(principal.object_id)
-    return json_response({"accounts": [account_summary(a) for a in sorted(accounts, key=lambda a: a.account_id)]})
+    deps = bootstrap.deps()
+    accounts = sorted(deps.store.by_admin_principal(principal.object_id), key=lambda a: a.account_id)
+    return json_response({"accounts": [account_summary(a, deps) for a in accounts]})

@@ -35,4 +35,4 @@ def put_account(req: func.HttpRequest) -> func.HttpResponse:
     admin = parse.admin(obj_field(body, "admin"))
     event = ProfileSet(admin, mode, parse.currency(body), method, remittance, parse.gateway_customer(body))
     account, created = save(deps, account_id, event)
-    return json_response(account_view(account), 201 if created else 200)
+    return json_response(account_view(account, deps), 201 if created else 200)

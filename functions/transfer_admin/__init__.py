@@ -24,4 +24,4 @@ def transfer_admin(req: func.HttpRequest) -> func.HttpResponse:
     account_id = route_id(req, "accountId")
     admin = parse.admin(read_json(req), path="")
     account = apply(bootstrap.deps(), account_id, AdminTransferred(admin, principal.actor))
-    return json_response(account_view(account))
+    return json_response(account_view(account, bootstrap.deps()))

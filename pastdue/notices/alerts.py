@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
-from pastdue.domain.codec import dump
+from pastdue.domain.codec import dump, format_time
 from pastdue.domain.model import DISABLED, INVOICE, PAST_DUE, Account
+from pastdue.domain.policy import Policy
+from pastdue.domain.schedule import cancellation_date
+from pastdue.notices.branding import Branding
 from pastdue.notices.formatting import date, language, money
+from pastdue.notices.reasons import category
 
 MESSAGES = {
     "en": {
-        "pastDue": "We couldn't charge your payment method for {name}. {amount} is past due. "
+        "pastDue": "We couldn't charge your payment method for {name}. {amount_text} is past due. "
                    "To avoid service interruption, update your payment information.",
-        "pastDueInvoice": "Invoice payment of {amount} for {name} is overdue. Send a bank transfer to "
+        "pastDueInvoice": "Invoice payment of {amount_text} for {name} is overdue. Send a bank transfer to "
                           "IBAN {iban} (BIC {bic}) with the reference {reference}.",
         "cardRefused": "Your card was declined ({reason}) and will not be retried. Add a new payment method.",
-        "confirmPayment": "Your bank asks you to confirm the payment of {amount} for {name}. Confirm it to "
+        "confirmPayment": "Your bank asks you to confirm the payment of {amount_text} for {name}. Confirm it to "
                           "avoid service interruption.",
-        "disabled": "{name} is disabled: service cancelled and resources unavailable. Pay {amount} to "
+        "disabled": "{name} is disabled: service cancelled and resources unavailable. Pay {amount_text} to "
                     "reactivate it. Its data will be deleted on {date}.",
         "paidDisabled": "{name} is paid but still disabled. Reactivate it to restore the service.",
         "emailUndeliverable": "Notices to {email} could not be delivered. Verify the e-mail address "
                               "of the account admin profile.",
     },
     "fr": {
-        "pastDue": "Nous n'avons pas pu débiter votre moyen de paiement pour {name}. {amount} est en "
+        "pastDue": "Nous n'avons pas pu débiter votre moyen de paiement pour {name}. {amount_text} est en "
                    "retard. Pour éviter une interruption de service, mettez à jour vos informations de paiement.",
-        "pastDueInvoice": "Le paiement de la facture de {amount} pour {name} est en retard. Envoyez un "
+        "pastDueInvoice": "Le paiement de la facture de {amount_text} pour {name} est en retard. Envoyez un "
                           "virement à l'IBAN {iban} (BIC {bic}) avec la référence {reference}.",
         "cardRefused": "Votre carte a été refusée ({reason}) et ne sera pas débitée à nouveau. "
                        "Ajoutez un nouveau moyen de paiement.",
-        "confirmPayment": "Votre banque vous demande de confirmer le paiement de {amount} pour {name}. "
+        "confirmPayment": "Votre banque vous demande de confirmer le paiement de {amount_text} pour {name}. "
                           "Confirmez-le pour éviter une interruption de service.",
-        "disabled": "{name} est désactivé : service résilié et ressources indisponibles. Payez {amount} "
+        "disabled": "{name} est désactivé : service résilié et ressources indisponibles. Payez {amount_text} "
                     "pour le réactiver. Ses données seront supprimées le {date}.",
         "paidDisabled": "{name} est payé mais toujours désactivé. Réactivez-le pour rétablir le service.",
         "emailUndeliverable": "Les avis envoyés à {email} n'ont pas pu être remis. Vérifiez l'adresse "
@@ -39,45 +43,75 @@ MESSAGES = {
 }
 
 
-def alerts(account: Account) -> list[dict]:
+def _actions(account: Account, branding: Branding) -> dict:
+    """What clears each alert: the API call the portal makes (method + route) and the portal page."""
+    base = f"/api/accounts/{account.account_id}"
+    pay = ({"kind": "sendTransfer", "link": branding.link("transfer_details", account.account_id)}
+           if account.payment_mode == INVOICE else
+           {"kind": "updatePaymentMethod", "method": "PUT", "route": f"{base}/payment-method",
+            "link": branding.link("update_payment", account.account_id)})
+    return {
+        "pay": pay,
+        "confirm": {"kind": "confirmPayment", "method": "GET", "route": f"{base}/payment-confirmations",
+                    "link": branding.link("confirm_payment", account.account_id)},
+        "verify": {"kind": "verifyEmail", "method": "PUT", "route": f"{base}/admin-contact",
+                   "link": branding.link("verify_email", account.account_id)},
+    }
+
+
+def alerts(account: Account, policy: Policy | None = None, branding: Branding | None = None) -> list[dict]:
+    """The portal's alerts: each with a stable id, its kind and severity, the subscription, the amount,
+    the next deadline, the action that clears it, and the text in the admin's language."""
+    policy, branding = policy or Policy(), branding or Branding()
     tag = account.admin.locale
     words = MESSAGES[language(tag)]
+    actions = _actions(account, branding)
     found = []
 
-    def add(kind: str, severity: str, subscription_id: str | None = None, chargeId: str | None = None,  # noqa: N803
-            **values):
-        item = {"kind": kind, "severity": severity, "message": words[kind].format(**values)}
-        if subscription_id:
-            item["subscriptionId"] = subscription_id
-        if chargeId:
-            item["chargeId"] = chargeId
+    def add(kind: str, severity: str, action: dict, subscription_id: str | None = None,
+            charge_id: str | None = None, amount=None, deadline=None, **values):
+        item = {"id": ":".join(filter(None, (kind, subscription_id, charge_id))), "kind": kind,
+                "severity": severity, "message": words[kind].format(**values), "action": action}
+        for key, value in (("subscriptionId", subscription_id), ("chargeId", charge_id),
+                           ("amount", dump(amount) if amount else None),
+                           ("deadline", format_time(deadline) if deadline else None)):
+            if value:
+                item[key] = value
         found.append(item)
 
     if account.admin.email_undeliverable:
-        add("emailUndeliverable", "warning", email=account.admin.email)
+        add("emailUndeliverable", "warning", actions["verify"], email=account.admin.email)
     remit = dump(account.remittance) if account.remittance else {"iban": "-", "bic": "-", "reference": "-"}
     for sub in account.subscriptions.values():
-        owed = dump(account.balance(sub.subscription_id))
-        name, amount = sub.display_name, money(owed, tag)
+        owed = account.balance(sub.subscription_id)
+        name, amount = sub.display_name, money(dump(owed), tag)
+        cancel = cancellation_date(sub, policy.for_plan(sub.plan))
         if sub.state == PAST_DUE and account.payment_mode == INVOICE:
-            add("pastDueInvoice", "error", sub.subscription_id, name=name, amount=amount, **remit)
+            add("pastDueInvoice", "error", actions["pay"], sub.subscription_id, None, owed, cancel, name=name,
+                amount_text=amount, **remit)
         elif sub.state == PAST_DUE:
-            add("pastDue", "error", sub.subscription_id, name=name, amount=amount)
-        elif sub.state == DISABLED and owed["value"] > 0:
-            add("disabled", "critical", sub.subscription_id, name=name, amount=amount,
-                date=date(sub.deletion_scheduled_at, tag))
+            add("pastDue", "error", actions["pay"], sub.subscription_id, None, owed, cancel, name=name,
+                amount_text=amount)
+        elif sub.state == DISABLED and not owed.is_zero:
+            add("disabled", "critical", actions["pay"], sub.subscription_id, None, owed, sub.deletion_scheduled_at,
+                name=name, amount_text=amount, date=date(sub.deletion_scheduled_at, tag))
         elif sub.state == DISABLED:
-            add("paidDisabled", "warning", sub.subscription_id, name=name)
+            reactivate = {"kind": "reactivate", "method": "POST",
+                          "route": f"/api/accounts/{account.account_id}/subscriptions/{sub.subscription_id}/reactivate",
+                          "link": branding.link("reactivate", account.account_id, sub.subscription_id)}
+            add("paidDisabled", "warning", reactivate, sub.subscription_id, None, None, sub.deletion_scheduled_at,
+                name=name)
     for charge in account.open_charges():
         if charge.awaiting_action is not None and account.payment_mode != INVOICE:
             sub = account.subscriptions.get(charge.subscription_id)
-            add("confirmPayment", "error", charge.subscription_id, chargeId=charge.charge_id,
-                name=sub.display_name if sub else charge.subscription_id, amount=money(dump(charge.outstanding), tag))
+            add("confirmPayment", "error", actions["confirm"], charge.subscription_id, charge.charge_id,
+                charge.outstanding, None, name=sub.display_name if sub else charge.subscription_id,
+                amount_text=money(dump(charge.outstanding), tag))
     refused = next((c for c in account.open_charges() if c.hard), None)
     if refused is not None and account.payment_mode != INVOICE:
-        from pastdue.notices.reasons import category
         from pastdue.notices.render import catalog
 
         reason = catalog(language(tag))["reasons"][category(refused.decline_code)]
-        add("cardRefused", "error", refused.subscription_id, reason=reason)
+        add("cardRefused", "error", actions["pay"], refused.subscription_id, refused.charge_id,
+            refused.outstanding, None, reason=reason)
     return found

@@ -35,7 +35,7 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
         results = charge_all(deps, account, tries, stop_on_decline_token=method.token)
         account, effects = change(deps, account_id, ev.PayNowCompleted(key, method, tuple(results), actor),
-                                  finish=lambda decided: _keep_answer(decided, key))
+                                  finish=lambda decided: _keep_answer(decided, key, deps))
         if not any(isinstance(e, ev.TryCharge) for e in effects):
             account = run_effects(deps, account, effects)
             break
@@ -46,11 +46,11 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
     return PayNowAnswer(entry["response"]["status"], entry["response"])
 
 
-def _keep_answer(account: Account, key: str) -> None:
+def _keep_answer(account: Account, key: str, deps: Deps) -> None:
     """The first answer is stored with the key, view included, so a replay returns exactly it."""
     response = account.idempotency[key].get("response")
     if response and response["status"] == 200 and "account" not in response:
-        response["account"] = account_view(account)
+        response["account"] = account_view(account, deps)
 
 
 def payment_method(deps: Deps, account: Account, token: str) -> PaymentMethod:

@@ -78,3 +78,27 @@ def test_branding_comes_from_validated_settings():
                    {"BRAND_NAME": "Contoso\nBcc: x"}):
         with pytest.raises(SettingsError):
             load_settings({**env, **change})
+
+
+def test_alerts_are_structured_with_amount_deadline_and_the_action_that_clears_them():
+    from pastdue.domain import events as ev
+    from pastdue.domain.lifecycle import decide
+    from pastdue.notices.alerts import alerts
+    from tests.unit.builders import POLICY, account, days, failed
+
+    acc, _ = decide(account(), failed(value=2500), POLICY, T0)
+    (alert,) = alerts(acc, POLICY, BRAND)
+    assert alert["id"] == "pastDue:sub-0" and alert["amount"] == {"value": 2500, "currency": "EUR"}
+    assert alert["deadline"] == "2026-02-04T09:00:00.000000Z"  # failed on Jan 5 + 30 days
+    assert alert["action"] == {"kind": "updatePaymentMethod", "method": "PUT",
+                               "route": "/api/accounts/acct-1/payment-method",
+                               "link": "https://billing.contoso.example/pay/acct-1"}
+    acc.admin.email_undeliverable = True
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(31))
+    answers = tuple(ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
+                    for e in effects if isinstance(e, ev.TryCharge))
+    acc, _ = decide(acc, ev.AttemptsResolved(answers), POLICY, T0 + days(31))
+    acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(31))
+    kinds = {a["kind"]: a for a in alerts(acc, POLICY, BRAND)}
+    assert kinds["emailUndeliverable"]["action"]["route"] == "/api/accounts/acct-1/admin-contact"
+    assert kinds["disabled"]["deadline"] == "2026-05-06T09:00:00.000000Z"  # disabled on day 31 + 90 days
