@@ -97,5 +97,6 @@ def data_purged(account: Account, event: ev.DataPurged, policy: Policy, now: dat
     sub.purged_at = now
     record(account, now, "subscription.data.deleted", "system", sub.subscription_id,
            itemsDeleted=event.items_deleted, disabledAt=sub.disabled_at)
-    queue_notice(account, now, "data_deleted", f"{sub.subscription_id}:data_deleted", sub.subscription_id)
+    queue_notice(account, now, "data_deleted", f"{sub.subscription_id}:data_deleted", sub.subscription_id,
+                 balance=account.balance(sub.subscription_id))
     return []

@@ -3,44 +3,13 @@
 from __future__ import annotations
 
 from pastdue.domain.codec import dump, format_time
-from pastdue.domain.model import DISABLED, INVOICE, PAST_DUE, Account
+from pastdue.domain.model import DELETED, DISABLED, INVOICE, PAST_DUE, Account
 from pastdue.domain.policy import Policy
 from pastdue.domain.schedule import cancellation_date
 from pastdue.notices.branding import Branding
+from pastdue.notices.catalog import catalog
 from pastdue.notices.formatting import date, language, money
 from pastdue.notices.reasons import category
-
-MESSAGES = {
-    "en": {
-        "pastDue": "We couldn't charge your payment method for {name}. {amount_text} is past due. "
-                   "To avoid service interruption, update your payment information.",
-        "pastDueInvoice": "Invoice payment of {amount_text} for {name} is overdue. Send a bank transfer to "
-                          "IBAN {iban} (BIC {bic}) with the reference {reference}.",
-        "cardRefused": "Your card was declined ({reason}) and will not be retried. Add a new payment method.",
-        "confirmPayment": "Your bank asks you to confirm the payment of {amount_text} for {name}. Confirm it to "
-                          "avoid service interruption.",
-        "disabled": "{name} is disabled: service cancelled and resources unavailable. Pay {amount_text} to "
-                    "reactivate it. Its data will be deleted on {date}.",
-        "paidDisabled": "{name} is paid but still disabled. Reactivate it to restore the service.",
-        "emailUndeliverable": "Notices to {email} could not be delivered. Verify the e-mail address "
-                              "of the account admin profile.",
-    },
-    "fr": {
-        "pastDue": "Nous n'avons pas pu débiter votre moyen de paiement pour {name}. {amount_text} est en "
-                   "retard. Pour éviter une interruption de service, mettez à jour vos informations de paiement.",
-        "pastDueInvoice": "Le paiement de la facture de {amount_text} pour {name} est en retard. Envoyez un "
-                          "virement à l'IBAN {iban} (BIC {bic}) avec la référence {reference}.",
-        "cardRefused": "Votre carte a été refusée ({reason}) et ne sera pas débitée à nouveau. "
-                       "Ajoutez un nouveau moyen de paiement.",
-        "confirmPayment": "Votre banque vous demande de confirmer le paiement de {amount_text} pour {name}. "
-                          "Confirmez-le pour éviter une interruption de service.",
-        "disabled": "{name} est désactivé : service résilié et ressources indisponibles. Payez {amount_text} "
-                    "pour le réactiver. Ses données seront supprimées le {date}.",
-        "paidDisabled": "{name} est payé mais toujours désactivé. Réactivez-le pour rétablir le service.",
-        "emailUndeliverable": "Les avis envoyés à {email} n'ont pas pu être remis. Vérifiez l'adresse "
-                              "e-mail du profil administrateur du compte.",
-    },
-}
 
 
 def _actions(account: Account, branding: Branding) -> dict:
@@ -64,7 +33,7 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
     the next deadline, the action that clears it, and the text in the admin's language."""
     policy, branding = policy or Policy(), branding or Branding()
     tag = account.admin.locale
-    words = MESSAGES[language(tag)]
+    words = catalog(language(tag))["alerts"]
     actions = _actions(account, branding)
     found = []
 
@@ -95,6 +64,9 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
         elif sub.state == DISABLED and not owed.is_zero:
             add("disabled", "critical", actions["pay"], sub.subscription_id, None, owed, sub.deletion_scheduled_at,
                 name=name, amount_text=amount, date=date(sub.deletion_scheduled_at, tag))
+        elif sub.state == DELETED and not owed.is_zero:
+            add("deletedOwed", "warning", actions["pay"], sub.subscription_id, None, owed, None, name=name,
+                amount_text=amount)
         elif sub.state == DISABLED:
             reactivate = {"kind": "reactivate", "method": "POST",
                           "route": f"/api/accounts/{account.account_id}/subscriptions/{sub.subscription_id}/reactivate",
@@ -109,8 +81,6 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
                 amount_text=money(dump(charge.outstanding), tag))
     refused = next((c for c in account.open_charges() if c.hard), None)
     if refused is not None and account.payment_mode != INVOICE:
-        from pastdue.notices.render import catalog
-
         reason = catalog(language(tag))["reasons"][category(refused.decline_code)]
         add("cardRefused", "error", actions["pay"], refused.subscription_id, refused.charge_id,
             refused.outstanding, None, reason=reason)

@@ -9,7 +9,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_precision
 
-SUPPORTED = ("en", "fr")
+SUPPORTED = ("en", "fr", "de", "es")
 
 
 def locale_of(tag: str | None) -> Locale:

@@ -6,16 +6,18 @@ import uuid
 from functools import cache
 from pathlib import Path
 
-import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from pastdue.domain.model import Notice
 from pastdue.notices.branding import Branding
+from pastdue.notices.catalog import catalog
 from pastdue.notices.formatting import date, language, locale_of, money
 from pastdue.notices.message import Email
 from pastdue.notices.reasons import category
 
 HERE = Path(__file__).parent
+BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
+          "jcb": "JCB", "diners": "Diners Club", "unionpay": "UnionPay", "cartes_bancaires": "Cartes Bancaires"}
 # The portal page each action leads to (pastdue/notices/branding.py; settable with PORTAL_LINK_*).
 LINK_FOR = {"card": "update_payment", "invoice": "transfer_details", "confirm": "confirm_payment"}
 ACTION_FOR = {"confirm_payment": "confirm",
@@ -29,14 +31,14 @@ def _environment() -> Environment:
                        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False))
 
 
-@cache
-def catalog(lang: str) -> dict:
-    return yaml.safe_load((HERE / f"catalog_{lang}.yaml").read_text(encoding="utf-8"))
-
-
 class _Blank(dict):
     def __missing__(self, key):
         return ""
+
+
+def _owes(params: dict) -> bool:
+    balance = params.get("balance")
+    return isinstance(balance, dict) and isinstance(balance.get("value"), int) and balance["value"] > 0
 
 
 def _plural(forms: dict, n, tag: str) -> str:
@@ -57,7 +59,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     values.update(
         amount=money(params.get("amount"), tag), balance=money(params.get("balance"), tag),
         cancellationDate=date(params.get("cancellationDate"), tag), deletionDate=date(params.get("deletionDate"), tag),
-        card=f"{card['brand']} •••• {card['last4']}" if card else "",
+        card=f"{BRANDS.get(card['brand'], card['brand'].title())} •••• {card['last4']}" if card else "",
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
         declineReason=words["reasons"][category(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
@@ -73,7 +75,8 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     context = {
         "lang": lang, "subject": entry["subject"].format_map(values),
         "greeting": words["greeting"].format_map(values), "footer": words["footer"].format_map(values),
-        "lines": [line.format_map(values) for line in entry["lines"]],
+        "lines": [line.format_map(values) for line in entry["lines"]]
+        + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),
         "labels": words["labels"], "remittance": params.get("remittance") if show_remittance else None,
         "amount": values["balance"] or values["amount"],
         "action": words["actions"][action_kind] if action_kind else None,

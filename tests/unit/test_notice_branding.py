@@ -40,7 +40,10 @@ def _notice(kind, locale, mode="card", **params):
     return Notice("n-1", kind, "ada@example.com", locale, {**base, **params}, T0, T0, "sub-1")
 
 
-@pytest.mark.parametrize("locale", ["en-US", "fr-FR"])
+DATES = {"en-US": "May 1, 2027", "fr-FR": "1er mai 2027", "de-DE": "1. Mai 2027", "es-ES": "1 de mayo de 2027"}
+
+
+@pytest.mark.parametrize("locale", sorted(DATES))
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_notice_is_branded_signed_and_leads_to_its_page(kind, locale):
     email = render(_notice(kind, locale), BRAND)
@@ -52,7 +55,7 @@ def test_every_notice_is_branded_signed_and_leads_to_its_page(kind, locale):
             assert f"https://billing.contoso.example{link}" in part
     assert 'lang="' + locale[:2] + '"' in email.html and 'name="viewport"' in email.html
     if deadline:
-        assert ("May 1, 2027" if locale == "en-US" else "1er mai 2027") in email.text
+        assert DATES[locale] in email.text
 
 
 def test_invoice_payers_are_sent_to_the_transfer_details():
@@ -102,3 +105,30 @@ def test_alerts_are_structured_with_amount_deadline_and_the_action_that_clears_t
     kinds = {a["kind"]: a for a in alerts(acc, POLICY, BRAND)}
     assert kinds["emailUndeliverable"]["action"]["route"] == "/api/accounts/acct-1/admin-contact"
     assert kinds["disabled"]["deadline"] == "2026-05-06T09:00:00.000000Z"  # disabled on day 31 + 90 days
+
+
+def test_the_gallery_renders_every_kind_in_every_language(tmp_path):
+    from devhost.gallery import build
+    from pastdue.notices.catalog import LANGUAGES, catalog
+
+    pages = build(tmp_path)
+    assert len(pages) == len(catalog("en")["notices"]) * len(LANGUAGES)
+    index = (tmp_path / "index.html").read_text()
+    for page in pages:
+        text = page.read_text()
+        assert page.name in index and f'lang="{page.name.split(".")[1]}"' in text and "Contoso Cloud" in text
+
+
+def test_a_deleted_subscription_still_owed_keeps_an_alert_and_its_notice_says_so():
+    from pastdue.domain.lifecycle import decide
+    from pastdue.notices.alerts import alerts
+    from tests.unit.builders import POLICY, account, failed
+
+    acc, _ = decide(account(), failed(value=900), POLICY, T0)
+    acc.subscriptions["sub-0"].state = "deleted"
+    (alert,) = alerts(acc, POLICY, BRAND)
+    assert alert["kind"] == "deletedOwed" and alert["amount"] == {"value": 900, "currency": "EUR"}
+    email = render(_notice("data_deleted", "en-US"), BRAND)
+    assert "€1,234.56 is still owed for this subscription" in email.text
+    paid = render(_notice("data_deleted", "en-US", balance={"value": 0, "currency": "EUR"}), BRAND)
+    assert "still owed" not in paid.text

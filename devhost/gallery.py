@@ -1,0 +1,82 @@
+"""python -m devhost.gallery [FOLDER] [--no-png]: every notice kind in every language, rendered as the customer gets
+it, into FOLDER (default docs/gallery): one HTML file each and an index.html; and a PNG each with headless
+Chromium where it is installed (Debian's `chromium`), so a reviewer looks instead of reading templates."""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from devhost.local_settings import ROOT
+from pastdue.domain.codec import dump
+from pastdue.domain.model import Notice
+from pastdue.domain.money import Money
+from pastdue.notices.branding import Branding
+from pastdue.notices.catalog import LANGUAGES, catalog
+from pastdue.notices.render import render
+
+LOCALES = {"en": "en-US", "fr": "fr-FR", "de": "de-DE", "es": "es-ES"}
+BRAND = Branding(portal_url="https://portal.example.com", brand_name="Contoso Cloud",
+                 support_email="billing-help@contoso.example", support_url="https://contoso.example/support",
+                 legal_footer="Contoso Cloud Ltd · 1 Main Street · Dublin")
+
+
+def sample(kind: str, locale: str, mode: str = "card") -> Notice:
+    params = {"accountId": "acct-1042", "paymentMode": mode, "adminName": "Ada", "subscriptionName": "Production",
+              "card": {"brand": "visa", "last4": "0341"}, "amount": dump(Money(123456, "EUR")),
+              "balance": dump(Money(123456, "EUR")), "declineCode": "insufficient_funds", "daysPastDue": 14,
+              "cancellationDate": "2027-05-01T02:00:00.000000Z", "deletionDate": "2027-08-01T02:00:00.000000Z",
+              "daysLeft": 7}
+    if mode == "invoice":
+        params["remittance"] = {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "INV-1042"}
+    return Notice(f"{kind}-{locale}", kind, "ada@example.com", locale, params, None, None, "sub-prod")
+
+
+def build(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    pages, rows = [], []
+    for kind in catalog("en")["notices"]:
+        cells = []
+        for lang in LANGUAGES:
+            mode = "invoice" if kind == "invoice_overdue" else "card"
+            email = render(sample(kind, LOCALES[lang], mode), BRAND)
+            page = folder / f"{kind}.{lang}.html"
+            page.write_text(email.html, encoding="utf-8")
+            pages.append(page)
+            cells.append(f'<td><a href="{page.name}">{html.escape(email.subject)}</a></td>')
+        rows.append(f"<tr><th>{kind}</th>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{lang}</th>" for lang in LANGUAGES)
+    (folder / "index.html").write_text(
+        "<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>pastdue notices</title>"
+        "<body style='font-family: sans-serif'><h1>Every notice, every language</h1>"
+        f"<table border='1' cellpadding='6'><tr><th>kind</th>{head}</tr>{''.join(rows)}</table></body></html>",
+        encoding="utf-8")
+    return pages
+
+
+def screenshots(pages: list[Path]) -> int:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        print("no PNGs: headless Chromium is not installed (apt-get install chromium)")
+        return 0
+    for page in pages:
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        f"--screenshot={page.with_suffix('.png')}", "--window-size=420,900", page.as_uri()],
+                       check=True, capture_output=True, timeout=60)
+    return len(pages)
+
+
+def main(argv: list[str]) -> int:
+    folders = [a for a in argv if not a.startswith("--")]
+    folder = Path(folders[0]) if folders else ROOT / "docs" / "gallery"
+    pages = build(folder)
+    shots = screenshots(pages) if "--no-png" not in argv else 0
+    print(f"{len(pages)} notices rendered into {folder} (index.html), {shots} screenshots")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
