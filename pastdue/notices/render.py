@@ -59,7 +59,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     values.update(
         amount=money(params.get("amount"), tag), balance=money(params.get("balance"), tag),
         cancellationDate=date(params.get("cancellationDate"), tag), deletionDate=date(params.get("deletionDate"), tag),
-        card=f"{BRANDS.get(card['brand'], card['brand'].title())} •••• {card['last4']}" if card else "",
+        card=f"{BRANDS.get(card['brand'], card['brand'].title())}\u00a0••••\u00a0{card['last4']}" if card else "",
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
         declineReason=words["reasons"][category(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
