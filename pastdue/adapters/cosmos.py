@@ -48,6 +48,11 @@ def transient_as_unavailable():
         if error.status_code in TRANSIENT_STATUS:
             raise StoreUnavailable(f"cosmos answered {error.status_code}") from None
         raise
+    except RuntimeError as error:
+        # Seen under load with several threads querying through one client: the SDK's shared request
+        # headers change while a request is built ("OrderedDict mutated during iteration"). Nothing was
+        # sent or changed, so it is transient: the caller reads again.
+        raise StoreUnavailable(f"client: {error}") from None
 
 
 def read_or_none(container: ContainerProxy, item_id: str, partition_value: str) -> dict | None:
