@@ -148,8 +148,13 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         except Exception as error:
             log.error("function %s failed:\n%s", job.name, traceback.format_exc())
             return problem(500, "Function failed", f"{job.name} raised {type(error).__name__}")
-        return JSONResponse({"function": job.name, "status": "completed", "seconds": round(seconds, 3)},
-                            status_code=202)
+        from pastdue import runs
+
+        body = {"function": job.name, "status": "completed", "seconds": round(seconds, 3)}
+        summary = runs.latest(job.name)
+        if summary is not None:
+            body["summary"] = summary
+        return JSONResponse(body, status_code=202)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

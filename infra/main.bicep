@@ -65,6 +65,13 @@ param supportEmail string = ''
 param supportUrl string = ''
 param legalFooter string = ''
 
+@description('Deletion safety valve: how many subscriptions one sweep may start deleting; the rest wait for the next runs.')
+@minValue(1)
+param sweepMaxDeletions int = 100
+
+@description('Record what the sweep would delete without deleting anything.')
+param sweepDeletionDryRun bool = false
+
 @description('NCRONTAB schedule of daily_sweep (UTC).')
 param sweepSchedule string = '0 0 2 * * *'
 
@@ -198,6 +205,8 @@ module functionApp 'modules/functionapp.bicep' = {
       BILLING_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.webhookSecretUri})'
       PRINCIPAL_MODE: 'appservice'
       SWEEP_SCHEDULE: sweepSchedule
+      SWEEP_MAX_DELETIONS: string(sweepMaxDeletions)
+      SWEEP_DELETION_DRY_RUN: string(sweepDeletionDryRun)
       EMAIL_QUOTA_PER_MINUTE: string(quotaPerMinute)
       EMAIL_QUOTA_PER_HOUR: string(quotaPerHour)
     })

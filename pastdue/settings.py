@@ -38,6 +38,8 @@ class Settings:
     support_role: str = "Billing.Support"
     sweep_schedule: str = "0 0 2 * * *"
     sweep_time_budget_seconds: int = 480
+    sweep_max_deletions: int = 100
+    sweep_deletion_dry_run: bool = False
     policy_file: str = DEFAULT_POLICY
     email_quota_per_minute: int = 30
     email_quota_per_hour: int = 100
@@ -53,7 +55,8 @@ class Settings:
 REQUIRED = ("COSMOS_ENDPOINT", "EMAIL_SENDER", "BILLING_WEBHOOK_SECRET", "PRINCIPAL_MODE")
 OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPORT", "ACS_ENDPOINT",
             "ACS_CONNECTION_STRING", "SMTP_HOST", "SMTP_PORT", "SWEEP_SCHEDULE", "SWEEP_TIME_BUDGET_SECONDS",
-            "DUNNING_POLICY_FILE", "EMAIL_QUOTA_PER_MINUTE", "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY",
+            "DUNNING_POLICY_FILE", "SWEEP_MAX_DELETIONS", "SWEEP_DELETION_DRY_RUN", "EMAIL_QUOTA_PER_MINUTE",
+            "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY",
             "SUPPORT_ROLE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE",
             "PORTAL_BASE_URL", "BRAND_NAME", "BRAND_LOGO_URL", "SUPPORT_URL", "SUPPORT_EMAIL", "EMAIL_SENDER_NAME",
             "LEGAL_FOOTER", *(f"PORTAL_LINK_{action.upper()}" for action in DEFAULT_LINKS))
@@ -105,6 +108,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         support_role=env.get("SUPPORT_ROLE") or "Billing.Support",
         sweep_schedule=env.get("SWEEP_SCHEDULE") or "0 0 2 * * *",
         sweep_time_budget_seconds=_int(env, "SWEEP_TIME_BUDGET_SECONDS", 480),
+        sweep_max_deletions=_int(env, "SWEEP_MAX_DELETIONS", 100),
+        sweep_deletion_dry_run=_bool(env, "SWEEP_DELETION_DRY_RUN", False),
         policy_file=policy_file,
         email_quota_per_minute=_int(env, "EMAIL_QUOTA_PER_MINUTE", 30),
         email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", 100),

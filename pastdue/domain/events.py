@@ -45,7 +45,11 @@ class ChargeFailed:
 
 @dataclass(frozen=True)
 class SweepTick:
-    pass
+    """One sweep's visit. `allow_purge` False holds any deletion due (the run's deletion cap is spent, or
+    a dry run, which records what it would have deleted)."""
+
+    allow_purge: bool = True
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,9 @@ def notices_due_at(account: Account) -> datetime | None:
     times = [n.next_try_at for n in account.outbox if n.status == QUEUED]
     times += [n.lease_until for n in account.outbox if n.status == SENDING and n.lease_until]
     return min(times) if times else None
+
+
+def purges_due(account: Account, policy: Policy, now: datetime) -> int:
+    """How many subscriptions a sweep now would start deleting (the run's deletion cap counts these)."""
+    return sum(1 for sub in account.subscriptions.values() if sub.state == DISABLED and sub.deletion_scheduled_at
+               and sub.deletion_scheduled_at <= now and not account.balance(sub.subscription_id).is_zero)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pastdue.domain import events as ev
 from pastdue.domain import schedule
+from pastdue.domain.codec import format_time
 from pastdue.domain.ledger import new_attempt, queue_notice, record, settle_states, try_charge
 from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, Subscription
 from pastdue.domain.policy import Calendar, Policy
@@ -35,13 +36,23 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
         if sub.state == DELETED and sub.purged_at is None and not unanswered:
             effects.append(ev.PurgeData(sub.subscription_id))
         elif sub.state in (PAST_DUE, DISABLED):
-            effects += _advance(account, sub, policy.for_plan(sub.plan), now, unanswered)
+            effects += _advance(account, sub, policy.for_plan(sub.plan), now, unanswered, event)
     return effects
 
 
-def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, unanswered: bool) -> list:
+def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, unanswered: bool,
+             event: ev.SweepTick) -> list:
     due = [s for s in schedule.pending_steps(sub, cal) if s.due <= now
            and not (unanswered and s.kind in ("disable", "purge"))]
+    if not event.allow_purge and any(s.kind == "purge" for s in due):
+        # Held by the run's deletion cap or a dry run: the purge stays due for a later run.
+        due = [s for s in due if s.kind != "purge"]
+        today = format_time(now)[:10]
+        already = any(h["kind"] == "subscription.deletion.dry_run" and h["subscriptionId"] == sub.subscription_id
+                      and h["at"][:10] == today for h in account.history[-20:])
+        if event.dry_run and not already:  # once a day is enough to say it
+            record(account, now, "subscription.deletion.dry_run", "system", sub.subscription_id,
+                   scheduledFor=sub.deletion_scheduled_at)
     if not due:
         return []
     sub.steps_done += [s.name for s in due]

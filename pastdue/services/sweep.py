@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.domain.events import SweepTick
 from pastdue.domain.model import Account
 from pastdue.domain.quarantine import RunSucceeded
+from pastdue.domain.schedule import purges_due
 from pastdue.services.unit import Deps, change, isolate, run_effects
 
 log = logging.getLogger("pastdue.sweep")
@@ -21,25 +23,56 @@ PASSES = 3  # resolve answers left pending, then advance the steps they unblock
 QUERY_TRIES = 4  # a due-accounts query cut by a transient error is asked again
 
 COUNTED = {"charge.succeeded": "chargesRecovered", "charge.declined": "chargesDeclined",
+           "charge.error": "chargeErrors", "charge.action_required": "chargesAwaitingCustomer",
            "notice.queued": "noticesQueued", "subscription.disabled": "subscriptionsDisabled",
-           "subscription.data.deleted": "dataPurged", "subscription.recovered": "subscriptionsRecovered"}
+           "subscription.deletion.started": "deletionsStarted", "subscription.data.deleted": "dataPurged",
+           "subscription.deletion.dry_run": "deletionsDryRun", "subscription.recovered": "subscriptionsRecovered"}
 
 
-def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, workers: int = WORKERS) -> dict:
+class DeletionBudget:
+    """How many subscriptions one run may start deleting (SWEEP_MAX_DELETIONS): reserved before an
+    account's visit, given back if the visit did not delete; past it, deletions wait for the next run."""
+
+    def __init__(self, limit: int, dry_run: bool = False):
+        self.left, self.dry_run, self.held = limit, dry_run, 0
+        self._lock = threading.Lock()
+
+    def reserve(self, wanted: int) -> bool:
+        with self._lock:
+            if self.dry_run or wanted > self.left:
+                self.held += wanted
+                return False
+            self.left -= wanted
+            return True
+
+    def give_back(self, unused: int) -> None:
+        with self._lock:
+            self.left += unused
+
+
+def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, workers: int = WORKERS,
+              max_deletions: int = 100, dry_run: bool = False) -> dict:
     started = time.monotonic()
     now = deps.clock.now()
     stats: Counter = Counter()
     quiet = _quiet(deps)
+    deletions = DeletionBudget(max_deletions, dry_run)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for query_try in range(QUERY_TRIES):
             try:
-                _sweep_pages(quiet, pool, now, page_size, started, budget_seconds, stats)
+                _sweep_pages(quiet, pool, now, page_size, started, budget_seconds, stats, deletions)
                 break
             except StoreUnavailable:
                 # The query failed part-way: what was done is no longer due, so asking again is safe.
                 log.warning("sweep query interrupted (try %d), asking again", query_try + 1)
                 time.sleep(0.5 * (query_try + 1))
     summary = {"accountsSeen": 0, **stats, "seconds": round(time.monotonic() - started, 3)}
+    summary["chargesRetried"] = sum(summary.get(k, 0) for k in ("chargesRecovered", "chargesDeclined", "chargeErrors",
+                                                                  "chargesAwaitingCustomer"))
+    if deletions.held and not dry_run:
+        summary["deletionsHeld"] = deletions.held
+        log.error("sweep deletion cap reached (%d): %d subscription(s) to delete wait for the next run",
+                  max_deletions, deletions.held)
     log.info("sweep done: %s", summary)
     return summary
 
@@ -49,9 +82,9 @@ def _quiet(deps: Deps) -> Deps:
     return dataclasses.replace(deps, after_notices_queued=None)
 
 
-def _sweep_pages(deps, pool, now, page_size, started, budget_seconds, stats) -> None:
+def _sweep_pages(deps, pool, now, page_size, started, budget_seconds, stats, deletions) -> None:
     for page in deps.store.due(now, page_size):
-        for counts in pool.map(lambda account: _process(deps, account, now), page):
+        for counts in pool.map(lambda account: _process(deps, account, now, deletions), page):
             stats.update(counts)
         log.info("sweep progress: %d accounts, %.1f s", stats["accountsSeen"], time.monotonic() - started)
         if time.monotonic() - started > budget_seconds:
@@ -59,22 +92,33 @@ def _sweep_pages(deps, pool, now, page_size, started, budget_seconds, stats) -> 
             return
 
 
-def _process(deps: Deps, account: Account | Unreadable, now) -> Counter:
+def _process(deps: Deps, account: Account | Unreadable, now, deletions: DeletionBudget | None = None) -> Counter:
     counts: Counter = Counter(accountsSeen=1)
     if isinstance(account, Unreadable):
         counts.update(isolate(deps, "sweep", account.account_id, account.reason, permanent=True))
         return counts
+    deletions = deletions or DeletionBudget(10**9)
+    wanted = purges_due(account, deps.policy, now)
+    allowed = deletions.reserve(wanted) if wanted else True
+    started = 0
     try:
         for _ in range(PASSES):
             before = len(account.history)
-            account, effects = change(deps, account.account_id, SweepTick(), account=account)
+            tick = SweepTick(allow_purge=allowed, dry_run=deletions.dry_run)
+            account, effects = change(deps, account.account_id, tick, account=account)
             account = run_effects(deps, account, effects)
             counts.update(COUNTED[e["kind"]] for e in account.history[before:] if e["kind"] in COUNTED)
+            started += sum(1 for e in account.history[before:] if e["kind"] == "subscription.deletion.started")
             if account.next_action_at is None or account.next_action_at > now:
                 break
+            if all(e["kind"] == "subscription.deletion.dry_run" for e in account.history[before:]):
+                break  # only a held deletion is left due: the next run again
         if account.failures:
             change(deps, account.account_id, RunSucceeded())
     except Exception as error:  # a bulkhead: one bad account never stops the sweep
         log.exception("sweep failed for account %s", account.account_id)
         counts.update(isolate(deps, "sweep", account.account_id, f"{type(error).__name__}: {error}"))
+    finally:
+        if allowed and wanted > started:
+            deletions.give_back(wanted - started)
     return counts

@@ -1,0 +1,72 @@
+"""The deletion safety valve: one sweep starts at most SWEEP_MAX_DELETIONS deletions; a dry run deletes
+nothing and records what it would have deleted; the rest waits for the next runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from pastdue import bootstrap
+from pastdue.adapters.cosmos import to_document
+from pastdue.domain import events as ev
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import Account, Admin, Subscription
+from pastdue.domain.money import Money
+from pastdue.services.sweep import run_sweep
+
+DUE = 5
+
+
+def _disabled_past_deletion(now, run: str) -> list[str]:
+    """Invoice payers disabled 91 days ago: their deletion is due."""
+    policy, ids = bootstrap.deps().policy, []
+    for n in range(DUE):
+        account = Account(f"cap-{run}-{n}", Admin("oid", f"c{n}@example.com", "Ada"), payment_mode="invoice")
+        account.subscriptions["s"] = Subscription("s", "Lab")
+        start = now - timedelta(days=125)
+        account, _ = decide(account, ev.ChargeFailed(f"e{n}", "s", f"c{n}", Money(100, "EUR"), None, start),
+                            policy, start)
+        account, _ = decide(account, ev.SweepTick(allow_purge=False), policy, start + timedelta(days=31))
+        account.outbox = []
+        bootstrap.container("accounts").create_item(to_document(account))
+        ids.append(account.account_id)
+    return ids
+
+
+@pytest.fixture()
+def deps(app_env):
+    yield dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    container = bootstrap.container("accounts")
+    for item in list(container.query_items("SELECT c.id FROM c WHERE STARTSWITH(c.id, 'cap-')",
+                                           enable_cross_partition_query=True)):
+        container.delete_item(item["id"], partition_key=item["id"])
+
+
+def _states(deps, ids):
+    return [deps.store.get(i).subscriptions["s"].state for i in ids]
+
+
+def test_a_sweep_deletes_no_more_than_its_cap_and_the_next_run_goes_on(clock, deps):
+    ids = _disabled_past_deletion(clock.now(), uuid.uuid4().hex[:6])
+    assert _states(deps, ids) == ["disabled"] * DUE
+    first = run_sweep(deps, 600, max_deletions=2)
+    assert first["deletionsStarted"] == 2 and first["deletionsHeld"] == 3
+    assert sorted(_states(deps, ids)) == ["deleted"] * 2 + ["disabled"] * 3
+    second = run_sweep(deps, 600, max_deletions=2)
+    assert second["deletionsStarted"] == 2 and second["deletionsHeld"] == 1
+    third = run_sweep(deps, 600, max_deletions=2)
+    assert third["deletionsStarted"] == 1 and "deletionsHeld" not in third
+    assert _states(deps, ids) == ["deleted"] * DUE
+
+
+def test_a_dry_run_deletes_nothing_and_records_what_it_would_delete(clock, deps):
+    ids = _disabled_past_deletion(clock.now(), uuid.uuid4().hex[:6])
+    summary = run_sweep(deps, 600, max_deletions=100, dry_run=True)
+    assert summary.get("deletionsStarted", 0) == 0 and summary["deletionsDryRun"] == DUE
+    assert _states(deps, ids) == ["disabled"] * DUE
+    for account_id in ids:
+        kinds = [h["kind"] for h in deps.store.get(account_id).history]
+        assert "subscription.deletion.dry_run" in kinds and "subscription.data.deleted" not in kinds
