@@ -49,7 +49,8 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     retries_by_day, notices_by_day = {}, {}
     for day in range(1, 121):
         tools.advance("P1D")
-        tools.run("daily_sweep")
+        summary = tools.run("daily_sweep")["summary"]
+        assert summary["accountsSeen"] >= 0 and "notices" in summary and summary["seconds"] >= 0
         kinds = _history_kinds(portal, account_id)
         retries_by_day[day] = kinds["charge.declined"]
         notices_by_day[day] = len(_notices(portal, account_id))
