@@ -131,3 +131,14 @@ def test_health_reports_versions_and_cosmos(host):
     body = httpx.get(f"{host}/api/health").json()
     assert body["status"] == "ok" and body["cosmos"] == {"reachable": True}
     assert body["version"] and body["packages"]["azure-cosmos"] == "4.17.1"
+
+
+def test_the_calendar_counts_from_the_failure_time_the_billing_system_reports(billing, portal, card_account):
+    """A failure reported late (createdAt three days ago) is three days into its calendar already."""
+    account_id, sub_id = card_account
+    occurred = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3 * 86400))
+    assert billing.charge_failed(account_id, sub_id, "ch-late", created_at=occurred).status_code == 200
+    sub = portal.account(account_id).json()["subscriptions"][0]
+    assert sub["pastDueSince"][:19] == occurred[:19]
+    alert = portal.account(account_id).json()["alerts"][0]
+    assert alert["deadline"][:10] == time.strftime("%Y-%m-%d", time.gmtime(time.time() + 27 * 86400))
