@@ -82,6 +82,9 @@ class Charge:
         last = self.attempts[-1] if self.attempts else None
         return last if last is not None and last.outcome is None else None
 
+    def attempt(self, key: str) -> Attempt | None:
+        return next((a for a in self.attempts if a.key == key), None)
+
     @property
     def awaiting_action(self) -> Attempt | None:
         """The last attempt waits for the customer to authenticate it on-session."""

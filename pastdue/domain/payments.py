@@ -21,7 +21,7 @@ class IdempotencyMismatch(InvalidEvent):
 
 def _attempt(account: Account, charge_id: str, key: str) -> Attempt | None:
     charge = account.charge(charge_id)
-    return next((a for a in charge.attempts if a.key == key), None) if charge else None
+    return charge.attempt(key) if charge else None
 
 
 def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str):

@@ -59,7 +59,7 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     if account is None:
         return "unknown"
     charge = account.charge(charge_id)
-    attempt = next((a for a in charge.attempts if a.key == key), None) if charge else None
+    attempt = charge.attempt(key) if charge else None
     if attempt is None:
         return "unknown"
     if attempt.outcome is None and deps.clock.now() - attempt.at < IN_FLIGHT_GRACE:

@@ -100,7 +100,6 @@ def _process(deps: Deps, account: Account | Unreadable, now, deletions: Deletion
     deletions = deletions or DeletionBudget(10**9)
     wanted = purges_due(account, deps.policy, now)
     allowed = deletions.reserve(wanted) if wanted else True
-    started = 0
     try:
         for _ in range(PASSES):
             before = len(account.history)
@@ -108,7 +107,6 @@ def _process(deps: Deps, account: Account | Unreadable, now, deletions: Deletion
             account, effects = change(deps, account.account_id, tick, account=account)
             account = run_effects(deps, account, effects)
             counts.update(COUNTED[e["kind"]] for e in account.history[before:] if e["kind"] in COUNTED)
-            started += sum(1 for e in account.history[before:] if e["kind"] == "subscription.deletion.started")
             if account.next_action_at is None or account.next_action_at > now:
                 break
             if all(e["kind"] == "subscription.deletion.dry_run" for e in account.history[before:]):
@@ -119,6 +117,6 @@ def _process(deps: Deps, account: Account | Unreadable, now, deletions: Deletion
         log.exception("sweep failed for account %s", account.account_id)
         counts.update(isolate(deps, "sweep", account.account_id, f"{type(error).__name__}: {error}"))
     finally:
-        if allowed and wanted > started:
-            deletions.give_back(wanted - started)
+        if allowed and wanted > counts["deletionsStarted"]:
+            deletions.give_back(wanted - counts["deletionsStarted"])
     return counts

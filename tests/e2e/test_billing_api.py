@@ -142,3 +142,14 @@ def test_the_calendar_counts_from_the_failure_time_the_billing_system_reports(bi
     assert sub["pastDueSince"][:19] == occurred[:19]
     alert = portal.account(account_id).json()["alerts"][0]
     assert alert["deadline"][:10] == time.strftime("%Y-%m-%d", time.gmtime(time.time() + 27 * 86400))
+
+
+def test_the_portal_finds_the_accounts_of_the_signed_in_admin(billing, portal, new_id):
+    from tests.support.clients import Portal
+
+    account_id = new_id()
+    assert billing.account(account_id, admin_oid="00000000-0000-0000-0000-00000000beef").status_code == 201
+    mine = Portal(portal.http.base_url, object_id="00000000-0000-0000-0000-00000000beef")
+    listed = mine.http.get("/api/me/accounts").json()["accounts"]
+    assert [a["accountId"] for a in listed] == [account_id]
+    assert account_id not in [a["accountId"] for a in portal.http.get("/api/me/accounts").json()["accounts"]]
