@@ -1,6 +1,7 @@
-"""python -m devhost.gallery [FOLDER] [--no-png]: every notice kind in every language, rendered as the customer gets
-it, into FOLDER (default docs/gallery): one HTML file each and an index.html; and a PNG each with headless
-Chromium where it is installed (Debian's `chromium`), so a reviewer looks instead of reading templates."""
+"""python -m devhost.gallery [FOLDER] [--no-png] [--dark]: every notice kind in every language, rendered as
+the customer gets it, into FOLDER (default docs/gallery): one HTML file each and an index.html; and a PNG
+each with headless Chromium where it is installed (Debian's `chromium`), so a reviewer looks instead of
+reading templates; with --dark, a second PNG each as a mail client in dark mode shows it."""
 
 from __future__ import annotations
 
@@ -29,7 +30,18 @@ def sample(kind: str, locale: str, mode: str = "card") -> Notice:
               "card": {"brand": "visa", "last4": "0341"}, "amount": dump(Money(123456, "EUR")),
               "balance": dump(Money(123456, "EUR")), "declineCode": "insufficient_funds", "daysPastDue": 14,
               "cancellationDate": "2027-05-01T02:00:00.000000Z", "deletionDate": "2027-08-01T02:00:00.000000Z",
-              "daysLeft": 7}
+              "daysLeft": 7,
+              "openCharges": [{"subscriptionName": "Production", "amount": dump(Money(100000, "EUR")),
+                               "since": "2027-04-01T09:00:00.000000Z", "state": "pastDue"},
+                              {"subscriptionName": "Staging", "amount": dump(Money(23456, "EUR")),
+                               "since": "2027-04-03T09:00:00.000000Z", "state": "pastDue"}]}
+    if kind == "payment_received":
+        params["openCharges"] = []
+        params["balance"] = dump(Money(0, "EUR"))
+        params["paidFor"] = [{"subscriptionName": "Production", "amount": dump(Money(100000, "EUR")),
+                              "state": "active"},
+                             {"subscriptionName": "Archive", "amount": dump(Money(23456, "EUR")), "state": "deleted",
+                              "deletedAt": "2027-08-01T02:00:00.000000Z"}]
     if mode == "invoice":
         params["remittance"] = {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "INV-1042"}
     return Notice(f"{kind}-{locale}", kind, "ada@example.com", locale, params, None, None, "sub-prod")
@@ -57,23 +69,27 @@ def build(folder: Path) -> list[Path]:
     return pages
 
 
-def screenshots(pages: list[Path]) -> int:
+def screenshots(pages: list[Path], dark: bool = False) -> int:
+    """A phone-width PNG of each page; with `dark`, also NAME.dark.png as a reader in dark mode sees it."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         print("no PNGs: headless Chromium is not installed (apt-get install chromium)")
         return 0
+    dark_flags = ["--force-dark-mode", "--blink-settings=preferredColorScheme=0"]
+    schemes = [("", [])] + ([(".dark", dark_flags)] if dark else [])
     for page in pages:
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                        f"--screenshot={page.with_suffix('.png')}", "--window-size=420,900", page.as_uri()],
-                       check=True, capture_output=True, timeout=60)
-    return len(pages)
+        for suffix, flags in schemes:
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *flags,
+                            f"--screenshot={page.with_suffix(suffix + '.png')}", "--window-size=420,900",
+                            page.as_uri()], check=True, capture_output=True, timeout=60)
+    return len(pages) * len(schemes)
 
 
 def main(argv: list[str]) -> int:
     folders = [a for a in argv if not a.startswith("--")]
     folder = Path(folders[0]) if folders else ROOT / "docs" / "gallery"
     pages = build(folder)
-    shots = screenshots(pages) if "--no-png" not in argv else 0
+    shots = screenshots(pages, dark="--dark" in argv) if "--no-png" not in argv else 0
     print(f"{len(pages)} notices rendered into {folder} (index.html), {shots} screenshots")
     return 0
 

@@ -24,6 +24,8 @@ HISTORY_CAP = 2000
 PROCESSED_EVENTS_CAP = 1000
 KEEP_SENT_NOTICES = timedelta(days=30)
 KEEP_IDEMPOTENCY = timedelta(days=7)
+# Rows of the "what is owed" table a notice carries; more than this are summed into the total only.
+NOTICE_CHARGE_ROWS = 10
 
 
 def record(account: Account, now: datetime, kind: str, actor: str,
@@ -45,11 +47,36 @@ def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
         base["card"] = {"brand": account.payment_method.brand, "last4": account.payment_method.last4}
     if account.remittance:
         base["remittance"] = dump(account.remittance)
+    if kind != "admin_email_changed":
+        base["openCharges"] = owed_rows(account)
     notice = Notice(notice_id, kind, account.admin.email, account.admin.locale,
                     dump({**base, **params}), now, now, subscription_id)
     account.outbox.append(notice)
     record(account, now, "notice.queued", "system", subscription_id, noticeId=notice_id, notice=kind)
     return True
+
+
+def owed_rows(account: Account) -> list[dict]:
+    """The account's open charges as the rows of a notice's table (oldest first), what each is for."""
+    rows = []
+    for charge in account.open_charges()[:NOTICE_CHARGE_ROWS]:
+        sub = account.subscriptions.get(charge.subscription_id)
+        rows.append({"subscriptionName": sub.display_name if sub else charge.subscription_id,
+                     "amount": dump(charge.outstanding), "since": format_time(charge.failed_at),
+                     "state": sub.state if sub else None})
+    return rows
+
+
+def paid_for(account: Account, paid: dict[str, Money]) -> list[dict]:
+    """What a receipt's payment went to: per subscription, the amount and where it stands now
+    (active again, still disabled, or deleted, with the date its data was deleted)."""
+    rows = []
+    for subscription_id, amount in paid.items():
+        sub = account.subscriptions.get(subscription_id)
+        rows.append({"subscriptionName": sub.display_name if sub else subscription_id, "amount": dump(amount),
+                     "state": sub.state if sub else None,
+                     "deletedAt": format_time(sub.deleted_at) if sub and sub.deleted_at else None})
+    return rows
 
 
 def pay(account: Account, charge: Charge, amount: Money, now: datetime) -> Money:

@@ -7,7 +7,16 @@ from datetime import datetime
 from pastdue.domain import events as ev
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.errors import InvalidEvent
-from pastdue.domain.ledger import add_credit, new_attempt, pay, queue_notice, record, settle_states, try_charge
+from pastdue.domain.ledger import (
+    add_credit,
+    new_attempt,
+    paid_for,
+    pay,
+    queue_notice,
+    record,
+    settle_states,
+    try_charge,
+)
 from pastdue.domain.model import DECLINED, ERROR, OPEN, REQUIRES_ACTION, SUCCEEDED, Account, Attempt
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
@@ -80,7 +89,8 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
         changed = changed or (attempt is not None and (attempt.outcome, attempt.reference) != before)
         if paid is not None and not _in_pay_now(account, result):
             queue_notice(account, now, "payment_received", f"{paid.charge_id}:paid", paid.subscription_id,
-                         amount=paid.amount, balance=account.balance())
+                         amount=paid.amount, balance=account.balance(),
+                         paidFor=paid_for(account, {paid.subscription_id: paid.amount}))
     if event.event_id is not None and changed:
         account.processed_events.append(event.event_id)  # kept only when it did something: no idle writes
     settle_states(account, now, "system", reactivate_disabled=False)
@@ -146,8 +156,14 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     settle_states(account, now, event.actor, reactivate_disabled=True)
     settled = list({cid: account.charge(cid) for cid, a in ours if a.outcome == SUCCEEDED}.values())
     if settled:
+        taken: dict[str, Money] = {}
+        for cid, a in ours:
+            if a.outcome == SUCCEEDED:
+                charge = account.charge(cid)
+                taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) \
+                    + (a.amount or charge.amount)
         queue_notice(account, now, "payment_received", f"pay:{event.idempotency_key}",
-                     amount=_total(account, settled), balance=account.balance())
+                     amount=_total(account, settled), balance=account.balance(), paidFor=paid_for(account, taken))
     entry.update(status="done", response={"status": 200, "settled": [
         {"chargeId": c.charge_id, "amount": dump(c.amount)} for c in settled]})
     return []
@@ -162,15 +178,21 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
         raise InvalidEvent("a payment must have a positive amount")
     account.processed_events.append(event.event_id)
     remaining = event.amount
+    applied: dict[str, Money] = {}
     for charge in account.open_charges():
+        before = remaining
         remaining = pay(account, charge, remaining, now)
+        if before != remaining:
+            applied[charge.subscription_id] = applied.get(charge.subscription_id, Money.zero(account.currency)) \
+                + (before - remaining)
     if remaining.value > 0:
         account.credit = (account.credit or Money.zero(remaining.currency)) + remaining
     record(account, now, "payment.received", "billing", amount=event.amount, reference=event.reference,
            credit=account.credit, eventId=event.event_id)
     settle_states(account, now, "billing", reactivate_disabled=True)
     queue_notice(account, now, "payment_received", f"{event.event_id}:receipt",
-                 amount=event.amount, balance=account.balance())
+                 amount=event.amount, balance=account.balance(), paidFor=paid_for(account, applied),
+                 credit=remaining if remaining.value > 0 else None)
     return []
 
 

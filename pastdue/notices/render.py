@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from pastdue.domain.model import Notice
 from pastdue.notices.branding import Branding
-from pastdue.notices.catalog import catalog
+from pastdue.notices.catalog import catalog, colon
 from pastdue.notices.formatting import date, language, locale_of, money
 from pastdue.notices.message import Email
 from pastdue.notices.reasons import category
@@ -49,6 +49,30 @@ def _plural(forms: dict, n, tag: str) -> str:
     return (forms.get(form) or forms["other"]).format(n=n)
 
 
+def _owed_table(params: dict, words: dict, tag: str) -> dict | None:
+    rows = params.get("openCharges")
+    if not isinstance(rows, list) or not rows:
+        return None
+    total = {"value": sum(r["amount"]["value"] for r in rows), "currency": rows[0]["amount"]["currency"]}
+    balance = params.get("balance")
+    if isinstance(balance, dict) and isinstance(balance.get("value"), int) and balance["value"] >= total["value"]:
+        total = balance  # more open charges than rows: the total is still the whole balance
+    return {"labels": words["owed"], "total": money(total, tag),
+            "rows": [{"name": r["subscriptionName"], "since": date(r["since"], tag), "amount": money(r["amount"], tag)}
+                     for r in rows]}
+
+
+def _paid_lines(params: dict, words: dict, tag: str) -> list[str]:
+    lines = []
+    for row in params.get("paidFor") or []:
+        state = row.get("state") if row.get("state") in ("active", "pastDue", "disabled", "deleted") else "active"
+        lines.append(words["paid"][state].format(name=row["subscriptionName"], amount=money(row["amount"], tag),
+                                                 date=date(row.get("deletedAt"), tag)))
+    if params.get("credit"):
+        lines.append(words["paid"]["credit"].format(amount=money(params["credit"], tag)))
+    return lines
+
+
 def render(notice: Notice, branding: Branding | None = None) -> Email:
     branding = branding or Branding()
     lang, tag, params = language(notice.locale), notice.locale, notice.params
@@ -63,12 +87,15 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
         declineReason=words["reasons"][category(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
+        daysPastDueText=_plural(words["days"], params.get("daysPastDue"), tag),
         brandName=branding.brand_name,
     )
     contact = branding.support_email or branding.support_url
     values["supportContact"] = contact or ""
     invoice = params.get("paymentMode") == "invoice"
     action_kind = ACTION_FOR.get(notice.kind)
+    if notice.kind == "data_deleted" and _owes(params):
+        action_kind = "pay"  # what is still owed for it can be paid; nothing else can be done
     if action_kind == "pay":
         action_kind = "invoice" if invoice else "card"
     show_remittance = invoice and action_kind == "invoice"
@@ -77,7 +104,9 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         "greeting": words["greeting"].format_map(values), "footer": words["footer"].format_map(values),
         "lines": [line.format_map(values) for line in entry["lines"]]
         + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),
-        "labels": words["labels"], "remittance": params.get("remittance") if show_remittance else None,
+        "labels": words["labels"], "colon": colon(lang), "owed": _owed_table(params, words, tag),
+        "paid": _paid_lines(params, words, tag), "paid_title": words["paid"]["title"],
+        "remittance": params.get("remittance") if show_remittance else None,
         "amount": values["balance"] or values["amount"],
         "action": words["actions"][action_kind] if action_kind else None,
         "action_url": branding.link(LINK_FOR.get(action_kind, "account"), params.get("accountId"),

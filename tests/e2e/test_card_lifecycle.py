@@ -87,4 +87,17 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
                 r"has been deleted$"]
     assert len(subjects) == len(expected)
     assert all(re.search(p, s) for p, s in zip(expected, subjects, strict=True)), subjects
+    # Every delivered mail leads to the portal page that settles it, says what is owed for which
+    # subscription, and names its deadline as a date: the disable date until day 30, then the deletion date.
+    delete_on = format_date((datetime.now(UTC) + timedelta(days=120)).date(), format="long", locale="en_US")
+    for n, mail in enumerate(tools.emails_to(f"admin@{account_id}.example")):
+        for part in (mail["text"], mail["html"]):
+            assert f"http://localhost:5173/billing/{account_id}/payment-method" in part, (n, part)
+            assert "What is owed" in part and "Production" in part and "€49.99" in part, (n, part)
+        if 1 <= n <= 5:
+            assert disable_on in mail["text"], (n, mail["text"])
+        if 6 <= n <= 9:
+            assert delete_on in mail["text"], (n, mail["text"])
+        if n == 10:
+            assert "€49.99 is still owed for this subscription" in mail["text"], mail["text"]
     assert portal.reactivate(account_id, sub_id).status_code == 410

@@ -9,7 +9,7 @@ import pytest
 
 from pastdue.notices.catalog import LANGUAGES, catalog
 
-SAME_IN_EVERY_LANGUAGE = {("labels", "iban"), ("labels", "bic")}
+SAME_IN_EVERY_LANGUAGE = {("labels", "iban"), ("labels", "bic"), ("owed", "total")}
 
 
 def _leaves(tree, path=()):

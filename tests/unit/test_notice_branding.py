@@ -3,12 +3,15 @@ contact, the configured deep link for its action, its deadline, and never a raw 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pastdue.domain.codec import dump
 from pastdue.domain.model import Notice
 from pastdue.domain.money import Money
 from pastdue.notices.branding import Branding
+from pastdue.notices.catalog import catalog
 from pastdue.notices.render import render
 from pastdue.settings import SettingsError, load_settings
 from tests.unit.builders import T0
@@ -25,7 +28,7 @@ KINDS = {  # kind -> (the portal page its action opens, or None; the deadline it
     "payment_failed": ("/pay/acct-1", "cancellationDate"), "card_declined": ("/pay/acct-1", None),
     "confirm_payment": ("/confirm/acct-1", None), "reminder": ("/pay/acct-1", "cancellationDate"),
     "final_notice": ("/pay/acct-1", "cancellationDate"), "service_cancelled": ("/pay/acct-1", "deletionDate"),
-    "deletion_warning": ("/pay/acct-1", "deletionDate"), "data_deleted": (None, None),
+    "deletion_warning": ("/pay/acct-1", "deletionDate"), "data_deleted": ("/pay/acct-1", None),
     "payment_received": (None, None), "reactivated": (None, None), "admin_email_changed": (None, None),
 }
 
@@ -34,7 +37,11 @@ def _notice(kind, locale, mode="card", **params):
     base = {"accountId": "acct-1", "paymentMode": mode, "adminName": "Ada", "subscriptionName": "Prod",
             "card": {"brand": "visa", "last4": "4242"}, "amount": dump(Money(123456, "EUR")),
             "balance": dump(Money(123456, "EUR")), "declineCode": "stolen_card", "daysPastDue": 7,
-            "cancellationDate": DEADLINE, "deletionDate": DEADLINE, "daysLeft": 7}
+            "cancellationDate": DEADLINE, "deletionDate": DEADLINE, "daysLeft": 7,
+            "openCharges": [{"subscriptionName": "Prod", "amount": dump(Money(100000, "EUR")),
+                             "since": "2027-04-01T09:00:00.000000Z", "state": "pastDue"},
+                            {"subscriptionName": "Staging", "amount": dump(Money(23456, "EUR")),
+                             "since": "2027-04-03T09:00:00.000000Z", "state": "pastDue"}]}
     if mode == "invoice":
         base["remittance"] = {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "INV-9"}
     return Notice("n-1", kind, "ada@example.com", locale, {**base, **params}, T0, T0, "sub-1")
@@ -54,8 +61,44 @@ def test_every_notice_is_branded_signed_and_leads_to_its_page(kind, locale):
         if link:
             assert f"https://billing.contoso.example{link}" in part
     assert 'lang="' + locale[:2] + '"' in email.html and 'name="viewport"' in email.html
+    assert "{" not in email.text and "{" not in email.subject  # every placeholder was filled
     if deadline:
         assert DATES[locale] in email.text
+    # The small table of what is owed: each open charge, since when, and the total.
+    if kind != "admin_email_changed":
+        for part in (email.text, email.html):
+            assert "Staging" in part and FIRST_OF_APRIL[locale] in part
+            assert TOTALS[locale] in part and catalog(locale[:2])["owed"]["title"] in part
+
+
+FIRST_OF_APRIL = {"en-US": "April 1, 2027", "fr-FR": "1er avril 2027", "de-DE": "1. April 2027",
+                  "es-ES": "1 de abril de 2027"}
+TOTALS = {"en-US": "€1,234.56", "fr-FR": "1\u202f234,56\u00a0€", "de-DE": "1.234,56\u00a0€", "es-ES": "1.234,56\u00a0€"}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_french_puts_a_no_break_space_before_colons_and_question_marks(kind):
+    email = render(_notice(kind, "fr-FR"), BRAND)
+    visible = re.sub(r"<[^>]+>", "", re.sub(r"<style>.*?</style>", "", email.html, flags=re.S))
+    for part in (email.subject, email.text, visible):
+        assert not re.search(r"(?:[^\S\u00a0\u202f]|\w)[:;?!](?:\s|$)", part), part
+    assert "\u00a0:" in email.text  # the labels and lines that have a colon have it French-style
+
+
+def test_a_receipt_says_what_it_paid_for_and_where_each_subscription_stands():
+    paid_for = [{"subscriptionName": "Prod", "amount": dump(Money(5000, "EUR")), "state": "active"},
+                {"subscriptionName": "Old", "amount": dump(Money(900, "EUR")), "state": "deleted",
+                 "deletedAt": "2027-05-01T09:00:00.000000Z"},
+                {"subscriptionName": "Test", "amount": dump(Money(100, "EUR")), "state": "disabled"}]
+    email = render(_notice("payment_received", "en-US", paidFor=paid_for, credit=dump(Money(50, "EUR")),
+                           openCharges=[]), BRAND)
+    for part in (email.text, email.html):
+        assert "This payment covers" in part and "Prod: €50.00. The subscription is active." in part
+        assert "Old: €9.00. This settles what was owed for it; its data was deleted on May 1, 2027" in part
+        assert "Test: €1.00. It is paid but still disabled" in part and "€0.50 more than was owed" in part
+        assert "What is owed" not in part  # nothing left open: no table
+    french = render(_notice("payment_received", "fr-FR", paidFor=paid_for, openCharges=[]), BRAND)
+    assert "supprimées le 1er mai 2027" in french.text
 
 
 def test_invoice_payers_are_sent_to_the_transfer_details():
@@ -132,3 +175,21 @@ def test_a_deleted_subscription_still_owed_keeps_an_alert_and_its_notice_says_so
     assert "€1,234.56 is still owed for this subscription" in email.text
     paid = render(_notice("data_deleted", "en-US", balance={"value": 0, "currency": "EUR"}), BRAND)
     assert "still owed" not in paid.text
+
+
+def test_a_transfer_receipt_names_the_deleted_subscription_it_paid_for_and_the_surplus_kept_as_credit():
+    from pastdue.domain import events as ev
+    from pastdue.domain.lifecycle import decide
+    from tests.unit.builders import POLICY, account, days, failed
+
+    acc, _ = decide(account(subs=2), failed("ch-1", "sub-0", value=900), POLICY, T0)
+    acc, _ = decide(acc, failed("ch-2", "sub-1", value=500), POLICY, T0)
+    acc.subscriptions["sub-0"].state, acc.subscriptions["sub-0"].deleted_at = "deleted", T0 + days(120)
+    acc, _ = decide(acc, ev.PaymentReceived("evt-1", Money(1500, "EUR"), "INV-1"), POLICY, T0 + days(121))
+    receipt = next(n for n in acc.outbox if n.kind == "payment_received")
+    names = [acc.subscriptions[s].display_name for s in ("sub-0", "sub-1")]
+    assert [(r["subscriptionName"], r["amount"]["value"], r["state"]) for r in receipt.params["paidFor"]] == [
+        (names[0], 900, "deleted"), (names[1], 500, "active")]
+    assert receipt.params["credit"] == {"value": 100, "currency": "EUR"} and receipt.params["openCharges"] == []
+    text = render(receipt, BRAND).text
+    assert "its data was deleted on May 5, 2026 and cannot be restored" in text and "€1.00 more than was owed" in text
