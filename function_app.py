@@ -18,6 +18,7 @@ from functions.put_subscription import bp as put_subscription
 from functions.reactivate import bp as reactivate
 from functions.send_notices import bp as send_notices
 from functions.stripe_events import bp as stripe_events
+from functions.support import bp as support
 from functions.transfer_admin import bp as transfer_admin
 from functions.update_payment import bp as update_payment
 
@@ -26,5 +27,5 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint in (health, put_account, put_subscription, charge_failed, payment_received, get_account,
                   update_payment, reactivate, admin_contact, history, transfer_admin, daily_sweep,
                   send_notices, email_events, payment_setup, payment_confirmations, stripe_events,
-                  my_accounts):
+                  my_accounts, support):
     app.register_functions(blueprint)

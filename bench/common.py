@@ -22,21 +22,32 @@ def machine() -> str:
 class RequestCounter:
     """Counts Cosmos requests and the items they returned, through the SDK's raw_response_hook."""
 
-    def __init__(self):
+    def __init__(self, container: str | None = None):
         self.counts: Counter = Counter()
+        self.container = container  # count only this container's requests (None: all)
 
     def __call__(self, response) -> None:
         request, answer = response.http_request, response.http_response
+        if self.container and f"/colls/{self.container}/" not in request.url:
+            return
         is_query = request.headers.get("x-ms-documentdb-isquery") == "True" or (
             request.method == "POST" and "application/query+json" in request.headers.get("Content-Type", ""))
+        from bench.storage import read_ru, write_ru
+
         self.counts["requests"] += 1
+        answered = int(answer.headers.get("content-length") or 0)
         if is_query:
             self.counts["queryPages"] += 1
             self.counts["itemsRead"] += int(answer.headers.get("x-ms-item-count") or 0)
+            self.counts["estimatedRU"] += 2.5 + read_ru(answered) - 1  # a single-partition query page
         elif request.method == "GET" and "/docs/" in request.url:
             self.counts["itemsRead"] += 1 if answer.status_code == 200 else 0
+            self.counts["estimatedRU"] += read_ru(answered)
         elif request.method in ("PUT", "POST", "DELETE"):
             self.counts["writes"] += 1
+            body = request.body or b""
+            self.counts["bytesWritten"] += len(body if isinstance(body, bytes) else str(body).encode())
+            self.counts["estimatedRU"] += write_ru(len(body) if body else 1024)
 
     def reset(self) -> None:
         self.counts.clear()

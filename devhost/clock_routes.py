@@ -32,6 +32,13 @@ def clock_routes(clock) -> list[Route]:
         return JSONResponse(_now(clock))
 
     async def post(request: Request) -> JSONResponse:
+        # Business time only jumps once the notices already on their way are sent: a send in flight
+        # across a jump of days would see its lease expire and the notice go out twice.
+        from starlette.concurrency import run_in_threadpool
+
+        from pastdue import bootstrap
+
+        await run_in_threadpool(bootstrap.settle)
         try:
             body = json.loads(await request.body())
             if "advance" in body:

@@ -173,8 +173,17 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         log.error("local host failed on %s:\n%s", request.url.path, traceback.format_exc())
         return problem(500, "Internal error", f"the local host raised {type(error).__name__}")
 
+    async def settle(request: Request) -> Response:
+        # Notices a request queued are sent right after its answer, off the request path (bootstrap):
+        # this waits for them, so a script or a test reads the inbox after they went out.
+        from pastdue import bootstrap
+
+        await run_in_threadpool(bootstrap.settle)
+        return JSONResponse({"status": "settled"})
+
     routes = [Route("/api/{path:anypath}", serve_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
               Route("/admin/functions/{name}", run_function, methods=["POST"]),
+              Route("/admin/settle", settle, methods=["POST"]),
               Route("/runtime/webhooks/eventgrid", eventgrid, methods=["POST"]), *clock_routes(clock)]
     middleware = [Middleware(CORSMiddleware, allow_origins=cors_origins, allow_credentials=True,
                              allow_methods=["GET", "POST", "PUT"], allow_headers=["*"])]

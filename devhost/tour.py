@@ -57,7 +57,8 @@ class Tour:
         return self.http.get(f"/api/accounts/{self.account}", headers=self.portal).json()
 
     def history(self) -> list[dict]:
-        entries = self.http.get(f"/api/accounts/{self.account}/history", headers=self.portal).json()["entries"]
+        entries = self.http.get(f"/api/accounts/{self.account}/history", params={"limit": 500},
+                                headers=self.portal).json()["entries"]
         return list(reversed(entries))
 
     def clock(self, **change) -> str:
@@ -70,6 +71,7 @@ class Tour:
 
     def emails(self) -> list[dict]:
         try:
+            self.http.post("/admin/settle")  # notices go out right after each answer: wait for them
             inbox = self.mail.get("/api/email").json()
         except httpx.HTTPError:
             return []

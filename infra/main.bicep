@@ -65,6 +65,13 @@ param supportEmail string = ''
 param supportUrl string = ''
 param legalFooter string = ''
 
+@description('Who is e-mailed when an alert fires (the sweep did not run, notices failing, accounts quarantined, 5xx, throttling, held deletions); empty: alerts show in the portal only.')
+param alertEmail string = ''
+
+@description('How long the audit history and settled charges are kept, in days (7 years by default); Cosmos TTL removes them after.')
+@minValue(400)
+param historyRetentionDays int = 2557
+
 @description('Deletion safety valve: how many subscriptions one sweep may start deleting; the rest wait for the next runs.')
 @minValue(1)
 param sweepMaxDeletions int = 100
@@ -127,6 +134,11 @@ module identity 'modules/identity.bicep' = {
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: { logsName: names.logs, insightsName: names.insights, location: location, tags: tags }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: { insightsName: monitoring.outputs.insightsName, location: location, tags: tags, alertEmail: alertEmail }
 }
 
 module storage 'modules/storage.bicep' = {
@@ -209,6 +221,7 @@ module functionApp 'modules/functionapp.bicep' = {
       SWEEP_DELETION_DRY_RUN: string(sweepDeletionDryRun)
       EMAIL_QUOTA_PER_MINUTE: string(quotaPerMinute)
       EMAIL_QUOTA_PER_HOUR: string(quotaPerHour)
+      HISTORY_RETENTION_DAYS: string(historyRetentionDays)
     })
   }
 }
@@ -245,3 +258,4 @@ output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output KEY_VAULT_NAME string = keyVault.outputs.name
 output EMAIL_QUOTA string = '${quotaPerMinute}/min, ${quotaPerHour}/h (${senderDomainKind} domain)'
 output CUSTOM_DOMAIN_DNS_RECORDS object = email.outputs.customDomainDnsRecords
+output DASHBOARD_WORKBOOK_ID string = alerts.outputs.workbookId

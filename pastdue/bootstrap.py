@@ -5,6 +5,7 @@ Nothing here runs at import time, so importing function_app stays cheap (cold st
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cache
 
@@ -60,17 +61,19 @@ def container(name: str):
 def deps() -> Deps:
     if "deps" in _state:
         return _state["deps"]
+    from pastdue.adapters import telemetry
     from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData
 
     config = settings()
     built = Deps(
-        store=CosmosAccountStore(container("accounts")),
+        store=CosmosAccountStore(container("accounts"), config.history_retention_days),
         customer_data=CosmosCustomerData(container("customerData")),
         gateway=make_gateway(config),
         policy=load_policy(config.policy_file),
         clock=_ClockProxy(),
         after_notices_queued=_drain_account,
         branding=config.branding,
+        metrics=telemetry.setup(config.insights_connection_string, config.azure_client_id),
     )
     with _lock:
         _state.setdefault("deps", built)
@@ -109,10 +112,47 @@ class _ClockProxy(Clock):
         return _clock[0].now()
 
 
+_background: list = []  # the executor sending notices queued by a request, made on first use
+
+
 def _drain_account(account_id: str) -> None:
+    """Send what a request just queued, right after it is answered: the answer never waits for the
+    e-mail service. If this process stops first, the notices are still queued (noticesDueAt) and
+    send_notices sends them within the minute."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from pastdue.services.notices import drain_account
 
-    drain_account(deps(), email_sender(), notice_quota(), account_id)
+    with _lock:
+        if not _background:
+            _background.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="notices"))
+            _background.append(set())
+        executor, pending = _background
+    future = executor.submit(_quietly, drain_account, deps(), email_sender(), notice_quota(), account_id)
+    with _lock:
+        pending.add(future)
+    future.add_done_callback(lambda done: _forget(pending, done))
+
+
+def _quietly(work, *args) -> None:
+    try:
+        work(*args)
+    except Exception:  # the drain isolates accounts itself; whatever is left, the timer sends later
+        logging.getLogger("pastdue.notices").exception("sending just-queued notices failed; send_notices retries")
+
+
+def _forget(pending: set, done) -> None:
+    with _lock:
+        pending.discard(done)
+
+
+def settle(timeout: float = 30) -> None:
+    """Wait until the notices queued by earlier requests are sent (the local host's tests ask this)."""
+    from concurrent.futures import wait
+
+    with _lock:
+        pending = list(_background[1]) if _background else []
+    wait(pending, timeout=timeout)
 
 
 def drain_all() -> dict:

@@ -43,12 +43,17 @@ class Settings:
     policy_file: str = DEFAULT_POLICY
     email_quota_per_minute: int = 30
     email_quota_per_hour: int = 100
+    # How long archived history records and settled charges are kept (Cosmos TTL on each item).
+    history_retention_days: int = 2557
     payment_gateway: str = "sandbox"
     stripe_secret_key: str | None = field(default=None, repr=False)
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None  # a local stand-in; Stripe's own API when unset
     branding: Branding = field(default_factory=Branding)
+    # Azure Monitor: telemetry is set up only when the connection string is set (the Bicep sets it).
+    insights_connection_string: str | None = field(default=None, repr=False)
+    azure_client_id: str | None = None  # the app's user-assigned identity, for Application Insights
 
 
 # Every app setting the app reads; infra tests check the Bicep sets each required one.
@@ -56,7 +61,8 @@ REQUIRED = ("COSMOS_ENDPOINT", "EMAIL_SENDER", "BILLING_WEBHOOK_SECRET", "PRINCI
 OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPORT", "ACS_ENDPOINT",
             "ACS_CONNECTION_STRING", "SMTP_HOST", "SMTP_PORT", "SWEEP_SCHEDULE", "SWEEP_TIME_BUDGET_SECONDS",
             "DUNNING_POLICY_FILE", "SWEEP_MAX_DELETIONS", "SWEEP_DELETION_DRY_RUN", "EMAIL_QUOTA_PER_MINUTE",
-            "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY",
+            "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY", "HISTORY_RETENTION_DAYS",
+            "APPLICATIONINSIGHTS_CONNECTION_STRING", "AZURE_CLIENT_ID",
             "SUPPORT_ROLE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE",
             "PORTAL_BASE_URL", "BRAND_NAME", "BRAND_LOGO_URL", "SUPPORT_URL", "SUPPORT_EMAIL", "EMAIL_SENDER_NAME",
             "LEGAL_FOOTER", *(f"PORTAL_LINK_{action.upper()}" for action in DEFAULT_LINKS))
@@ -113,8 +119,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         policy_file=policy_file,
         email_quota_per_minute=_int(env, "EMAIL_QUOTA_PER_MINUTE", 30),
         email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", 100),
+        history_retention_days=_retention(env),
         payment_gateway=gateway,
         branding=_branding(env),
+        insights_connection_string=(env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or "").strip() or None,
+        azure_client_id=(env.get("AZURE_CLIENT_ID") or "").strip() or None,
         **stripe,
     )
 
@@ -209,6 +218,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive")
     return value
+
+
+MIN_RETENTION_DAYS = 400  # longer than anything the document forgets (archived charge ids, 400 days)
+
+
+def _retention(env: Mapping[str, str]) -> int:
+    days = _int(env, "HISTORY_RETENTION_DAYS", 2557)  # 7 years
+    if days < MIN_RETENTION_DAYS:
+        raise SettingsError(f"HISTORY_RETENTION_DAYS must be at least {MIN_RETENTION_DAYS}")
+    return days
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

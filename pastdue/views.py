@@ -35,8 +35,10 @@ def account_view(account: Account, deps=None) -> dict:
     }
 
 
-def history_view(account: Account) -> dict:
-    return {"accountId": account.account_id, "entries": list(reversed(account.history))}
+def history_view(account_id: str, page) -> dict:
+    """One page of the audit timeline (a HistoryPage), newest first, and the cursor of the next one."""
+    return {"accountId": account_id, "entries": page.entries,
+            "next": None if page.before is None else f"h{page.before}"}
 
 
 def account_summary(account: Account, deps=None) -> dict:
@@ -46,3 +48,13 @@ def account_summary(account: Account, deps=None) -> dict:
     return {"accountId": account.account_id, "paymentMode": account.payment_mode,
             "balance": dump(account.balance()), "subscriptions": len(account.subscriptions),
             "alerts": len(alerts(account, *((deps.policy, deps.branding) if deps else ())))}
+
+
+def support_summary(account: Account) -> dict:
+    """One line of support's account lists: who, what state, what is owed, what comes next."""
+    return {"accountId": account.account_id, "adminEmail": account.admin.email, "adminName": account.admin.name,
+            "paymentMode": account.payment_mode, "states": account.states, "balance": dump(account.balance()),
+            "nextDisableAt": format_time(account.next_disable_at) if account.next_disable_at else None,
+            "nextDeletionAt": format_time(account.next_deletion_at) if account.next_deletion_at else None,
+            "dunningPausedUntil": (account.dunning_paused or {}).get("until"),
+            "quarantined": account.quarantine is not None}

@@ -35,7 +35,9 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     except UnknownToken:
         raise BadRequest("'paymentMethodToken' is not a payment method this gateway knows",
                          field="paymentMethodToken") from None
-    answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor)
+    # The account read for the caller's rights is the one read: a stale copy (a customer linked just now)
+    # is refused by the If-Match write and read again.
+    answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor, account=account)
     if answer.status == 402:
         return problem(402, "Payment method declined", "the new payment method was declined; nothing changed",
                        "card-declined", declineCode=answer.body["code"])

@@ -12,11 +12,15 @@ var containers = [
   {
     name: 'accounts'
     partitionKey: '/accountId'
-    included: ['/nextActionAt/?', '/noticesDueAt/?', '/admin/email/?', '/admin/principalId/?', '/gatewayCustomerId/?']
+    // type, seq and subscriptionIds: GET history pages the archived chunks of one account by seq;
+    // states, nextDisableAt and nextDeletionAt: support's account lists.
+    included: ['/nextActionAt/?', '/noticesDueAt/?', '/admin/email/?', '/admin/principalId/?', '/gatewayCustomerId/?', '/type/?', '/seq/?', '/subscriptionIds/[]/?', '/states/[]/?', '/nextDisableAt/?', '/nextDeletionAt/?']
+    // TTL on, with no default: only items that carry a ttl (archived records, after the retention) expire.
+    ttl: true
   }
-  { name: 'customerData', partitionKey: '/subscriptionId', included: ['/subscriptionId/?'] }
-  { name: 'gatewayLedger', partitionKey: '/id', included: [] }
-  { name: 'control', partitionKey: '/id', included: [] }
+  { name: 'customerData', partitionKey: '/subscriptionId', included: ['/subscriptionId/?'], ttl: false }
+  { name: 'gatewayLedger', partitionKey: '/id', included: [], ttl: false }
+  { name: 'control', partitionKey: '/id', included: [], ttl: false }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
@@ -53,17 +57,17 @@ resource stores 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2
     parent: database
     name: c.name
     properties: {
-      resource: {
+      resource: union({
         id: c.name
         partitionKey: { paths: [c.partitionKey], kind: 'Hash' }
         indexingPolicy: {
           indexingMode: 'consistent'
           automatic: true
-          // Only what the code filters on is indexed; the rest (history, outbox) never is.
+          // Only what the code filters on is indexed; the rest (details, outbox) never is.
           includedPaths: [for p in c.included: { path: p }]
           excludedPaths: [{ path: '/*' }, { path: '/"_etag"/?' }]
         }
-      }
+      }, c.ttl ? { defaultTtl: -1 } : {})
     }
   }
 ]

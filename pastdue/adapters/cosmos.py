@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import dataclasses
 import itertools
+import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
 
 from pastdue.adapters.store import (
+    AccountFilter,
     AccountStore,
     AlreadyExists,
+    BadCursor,
     ConcurrencyConflict,
     CustomerData,
+    HistoryPage,
     StoreUnavailable,
     Unreadable,
     UnreadableAccount,
@@ -85,11 +91,34 @@ def make_client(settings: Settings, **kwargs) -> CosmosClient:
                         connection_verify=settings.cosmos_verify_tls, **kwargs)
 
 
+# Containers whose items may expire: TTL on with no default (-1), so only items with a ttl of their own do.
+TTL_CONTAINERS = {"accounts"}
+
+
 def ensure_containers(client: CosmosClient, database: str) -> None:
     """Local runs and tests only: in Azure the data-plane identity may not create these."""
     db = client.create_database_if_not_exists(database)
     for name, path in CONTAINERS.items():
-        db.create_container_if_not_exists(name, partition_key=PartitionKey(path))
+        ttl = {"default_ttl": -1} if name in TTL_CONTAINERS else {}
+        db.create_container_if_not_exists(name, partition_key=PartitionKey(path), **ttl)
+
+
+# Archived items live beside their account document, in its partition. Their ids start with "~", which
+# an account id never does (ID_PATTERN), and are deterministic: writing one again changes nothing.
+# The history is archived in chunks: the records a stored document holds, at most CHUNK to an item,
+# each named by its first seq. Which records a document holds is fixed once it is stored, so whoever
+# archives them (again, after a crash or a 412) writes the same chunks.
+HISTORY_ITEM, CHARGE_ITEM = "history", "settledCharge"
+CHUNK = 200
+DAY_SECONDS = 86_400
+
+
+def history_item_id(first_seq: int) -> str:
+    return f"~h~{first_seq:012d}"
+
+
+def charge_item_id(charge_id: str) -> str:
+    return f"~c~{charge_id}"
 
 
 def to_document(account: Account) -> dict:
@@ -99,12 +128,31 @@ def to_document(account: Account) -> dict:
     return doc
 
 
+def upgrade(doc: dict) -> dict:
+    """A document written by an earlier release, in this release's shape (in memory; the next write
+    stores it): history records get their seq, processed event ids the time they were last written."""
+    if "historySeq" not in doc and isinstance(doc.get("history"), list):
+        for n, entry in enumerate(doc["history"], 1):
+            if isinstance(entry, dict):
+                entry["seq"] = n
+        doc["historySeq"], doc["archivedSeq"] = len(doc["history"]), 0
+    if isinstance(doc.get("processedEvents"), list):
+        ts = doc.get("_ts")
+        at = format_time(datetime.fromtimestamp(ts, UTC)) if isinstance(ts, int) else format_time(datetime.now(UTC))
+        doc["processedEvents"] = {event_id: at for event_id in doc["processedEvents"] if isinstance(event_id, str)}
+    return doc
+
+
 def from_document(doc: dict) -> Account:
     try:
+        doc = upgrade(doc)
         account = load(Account, {k: v for k, v in doc.items() if not k.startswith("_") and k not in ("id", "type")})
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
         raise UnreadableAccount(str(doc.get("id")), f"{type(error).__name__}: {error}"[:300]) from None
     account.etag = doc.get("_etag")
+    # What this stored document already holds for good: its records and the charges it hands to the
+    # archive. Only these are archived by the next write (whatever that write decides, they happened).
+    account.stored = (account.history_seq, frozenset(c.charge_id for c in account.archive_charges))
     return account
 
 
@@ -116,8 +164,9 @@ def _load_or_mark(doc: dict) -> Account | Unreadable:
 
 
 class CosmosAccountStore(AccountStore):
-    def __init__(self, container: ContainerProxy):
+    def __init__(self, container: ContainerProxy, retention_days: int = 2557):
         self._container = container
+        self._ttl = retention_days * DAY_SECONDS
 
     def get(self, account_id: str) -> Account | None:
         with transient_as_unavailable():
@@ -132,14 +181,153 @@ class CosmosAccountStore(AccountStore):
             raise AlreadyExists(account.account_id) from None
 
     def replace(self, account: Account) -> Account:
+        """Archive what the stored document already holds for good (records, settled charges) as items
+        with deterministic ids, then write the document without them, If-Match. A crash or a 412 between
+        the two leaves them in the document, and the next write archives them again to the same ids:
+        nothing is lost and nothing is written twice."""
+        committed_seq, committed_charges = account.stored or (account.archived_seq, frozenset())
+        records = [r for r in account.history if r["seq"] <= committed_seq]
+        settled = [c for c in account.archive_charges if c.charge_id in committed_charges]
+        self._archive(account.account_id, records, settled)
+        doc = to_document(account)
+        if doc["history"] and doc["history"][0]["seq"] <= committed_seq:
+            doc["history"] = [r for r in doc["history"] if r["seq"] > committed_seq]
+        if settled:
+            doc["archiveCharges"] = [c for c in doc["archiveCharges"] if c["chargeId"] not in committed_charges]
+        doc["archivedSeq"] = max(account.archived_seq, committed_seq)
         try:
             with transient_as_unavailable():
+                # No body in the answer (Prefer: return=minimal): its etag is all that is new.
                 saved = self._container.replace_item(
-                    account.account_id, to_document(account),
-                    etag=account.etag, match_condition=MatchConditions.IfNotModified)
+                    account.account_id, doc, etag=account.etag, match_condition=MatchConditions.IfNotModified,
+                    no_response=True)
         except exceptions.CosmosAccessConditionFailedError:
             raise ConcurrencyConflict(account.account_id) from None
-        return from_document(saved)
+        # What was written is what was decided, less what went to the archive: no second load.
+        written = dataclasses.replace(
+            account, history=[r for r in account.history if r["seq"] > committed_seq] if records else account.history,
+            archive_charges=[c for c in account.archive_charges if c.charge_id not in committed_charges],
+            archived_seq=doc["archivedSeq"])
+        written.etag = saved.get_response_headers().get("etag") or saved.get("_etag")
+        written.stored = (written.history_seq, frozenset(c.charge_id for c in written.archive_charges))
+        return written
+
+    def _archive(self, account_id: str, records: list[dict], settled: list) -> None:
+        with transient_as_unavailable():
+            for start in range(0, len(records), CHUNK):
+                chunk = records[start:start + CHUNK]
+                self._container.upsert_item({
+                    "id": history_item_id(chunk[0]["seq"]), "accountId": account_id, "type": HISTORY_ITEM,
+                    "seq": chunk[0]["seq"], "lastSeq": chunk[-1]["seq"], "records": chunk,
+                    "subscriptionIds": sorted({r["subscriptionId"] for r in chunk if r.get("subscriptionId")}),
+                    "ttl": self._ttl})
+            for charge in settled:
+                self._container.upsert_item({**dump(charge), "id": charge_item_id(charge.charge_id),
+                                             "accountId": account_id, "type": CHARGE_ITEM, "ttl": self._ttl})
+
+    def find(self, where: AccountFilter, limit: int, cursor: str | None = None) -> tuple[list[Account], str | None]:
+        clauses, parameters = ["c.type = 'account'"], []
+        for clause, name, value in (
+                ("ARRAY_CONTAINS(c.states, @state)", "@state", where.state),
+                ("c.nextDisableAt <= @disable", "@disable", where.disable_before and format_time(where.disable_before)),
+                ("c.nextDeletionAt <= @delete", "@delete", where.delete_before and format_time(where.delete_before)),
+                ("c.admin.email = @email", "@email", where.admin_email)):
+            if value is not None:
+                clauses.append(clause)
+                parameters.append({"name": name, "value": value})
+        continuation = None
+        if cursor is not None:
+            try:
+                continuation = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)).decode()
+                json.loads(continuation)
+            except ValueError:
+                raise BadCursor("not a cursor this API gave") from None
+        query = f"SELECT * FROM c WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are our own
+        try:
+            with transient_as_unavailable():
+                pages = self._container.query_items(query, parameters=parameters, enable_cross_partition_query=True,
+                                                    max_item_count=limit).by_page(continuation)
+                docs = list(next(pages, []))
+                token = pages.continuation_token
+        except exceptions.CosmosHttpResponseError as error:
+            if error.status_code == 400 and cursor is not None:
+                raise BadCursor("not a cursor this API gave, or one that expired") from None
+            raise
+        accounts = [a for a in map(_load_or_mark, docs) if isinstance(a, Account)]
+        return accounts, base64.urlsafe_b64encode(token.encode()).decode().rstrip("=") if token else None
+
+    def snapshot(self, now: datetime, within: timedelta) -> dict:
+        def count(where: str, **values) -> int:
+            parameters = [{"name": f"@{k}", "value": v} for k, v in values.items()]
+            with transient_as_unavailable():
+                found = list(self._container.query_items(
+                    f"SELECT VALUE COUNT(1) FROM c WHERE c.type = 'account' AND {where}",  # noqa: S608 - ours
+                    parameters=parameters, enable_cross_partition_query=True))
+            return int(sum(found))
+
+        horizon = format_time(now + within)
+        at_risk: dict[str, int] = {}
+        with transient_as_unavailable():
+            # Only the small openBalance of each past-due or disabled account is read (no GROUP BY: the
+            # local stand-in has none).
+            for owed in self._container.query_items(
+                    "SELECT VALUE c.openBalance FROM c WHERE c.type = 'account' AND IS_DEFINED(c.openBalance) AND "
+                    "(ARRAY_CONTAINS(c.states, 'pastDue') OR ARRAY_CONTAINS(c.states, 'disabled'))",
+                    enable_cross_partition_query=True, max_item_count=1000):
+                if isinstance(owed, dict) and isinstance(owed.get("value"), int):
+                    at_risk[owed["currency"]] = at_risk.get(owed["currency"], 0) + owed["value"]
+        return {"byState": {state: count("ARRAY_CONTAINS(c.states, @s)", s=state)
+                            for state in ("active", "pastDue", "disabled", "deleted")},
+                "atRisk": at_risk,
+                "disablesSoon": count("c.nextDisableAt <= @t", t=horizon),
+                "deletionsSoon": count("c.nextDeletionAt <= @t", t=horizon),
+                "stillDue": count("c.nextActionAt <= @t", t=format_time(now))}
+
+    def archived_charge(self, account_id: str, charge_id: str) -> bool:
+        with transient_as_unavailable():
+            return read_or_none(self._container, charge_item_id(charge_id), account_id) is not None
+
+    def history(self, account_id: str, subscription_id: str | None = None, before: int | None = None,
+                limit: int = 100) -> HistoryPage | None:
+        with transient_as_unavailable():
+            doc = read_or_none(self._container, account_id, account_id)
+        if doc is None or doc.get("type", "account") != "account":
+            return None
+        doc = upgrade(doc)
+        archived = doc.get("archivedSeq") if type(doc.get("archivedSeq")) is int else 0
+
+        def wanted(record, archived_ones: bool) -> bool:
+            seq = record.get("seq") if isinstance(record, dict) else None
+            return type(seq) is int and (seq <= archived if archived_ones else seq > archived) \
+                and (before is None or seq < before) \
+                and (subscription_id is None or record.get("subscriptionId") == subscription_id)
+
+        # The newest, still in the document; then the archived chunks, only up to the archivedSeq read with
+        # this document: a record being archived right now is seen once (here or there), never twice or lost.
+        entries = sorted((r for r in doc.get("history") or [] if wanted(r, False)), key=lambda r: -r["seq"])
+        if len(entries) <= limit:
+            clauses = ["c.accountId = @a", "c.type = @t", "c.seq <= @archived"]
+            parameters = [{"name": "@a", "value": account_id}, {"name": "@t", "value": HISTORY_ITEM},
+                          {"name": "@archived", "value": archived}]
+            if before is not None:
+                clauses.append("c.seq < @before")
+                parameters.append({"name": "@before", "value": before})
+            if subscription_id is not None:
+                clauses.append("ARRAY_CONTAINS(c.subscriptionIds, @s)")
+                parameters.append({"name": "@s", "value": subscription_id})
+            query = f"SELECT c.records FROM c WHERE {' AND '.join(clauses)} ORDER BY c.seq DESC"  # noqa: S608
+            with transient_as_unavailable():
+                pages = self._container.query_items(query, parameters=parameters, partition_key=account_id,
+                                                    max_item_count=50).by_page()
+                for page in pages:
+                    for chunk in page:
+                        entries += sorted((r for r in chunk["records"] if wanted(r, True)), key=lambda r: -r["seq"])
+                    if len(entries) > limit:
+                        break
+        more = len(entries) > limit
+        entries = [{k: r.get(k) for k in ("seq", "at", "kind", "actor", "detail", "subscriptionId")}
+                   for r in entries[:limit]]
+        return HistoryPage(entries, entries[-1]["seq"] if more else None)
 
     def due(self, now: datetime, page_size: int) -> Iterator[list[Account]]:
         return self._pages("SELECT * FROM c WHERE c.nextActionAt <= @now", now, page_size)
@@ -195,9 +383,13 @@ class CosmosAccountStore(AccountStore):
                                      "failures": decision.failures}
                 doc["nextActionAt"] = doc["noticesDueAt"] = None
                 if isinstance(doc.get("history"), list):
-                    doc["history"].append({"at": format_time(now), "kind": "account.quarantined", "actor": "system",
-                                           "detail": {"where": where, "reason": reason,
-                                                      "failures": decision.failures}, "subscriptionId": None})
+                    entry = {"at": format_time(now), "kind": "account.quarantined", "actor": "system",
+                             "detail": {"where": where, "reason": reason, "failures": decision.failures},
+                             "subscriptionId": None}
+                    if type(doc.get("historySeq")) is int:  # else upgrade() numbers it with the others
+                        doc["historySeq"] += 1
+                        entry["seq"] = doc["historySeq"]
+                    doc["history"].append(entry)
             else:
                 doc[due_field] = format_time(decision.retry_at)
             try:

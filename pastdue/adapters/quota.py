@@ -1,18 +1,26 @@
-"""The e-mail quota (per minute and per hour), shared by every drain through one Cosmos document."""
+"""The e-mail quota (per minute and per hour), shared by every drain through one Cosmos document of a fixed
+size: a counter for the current clock minute and one for the current clock hour (fixed windows), taken
+with If-Match so that racing drains never grant more than the limits between them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from azure.core import MatchConditions
 from azure.cosmos import exceptions
 
 from pastdue.adapters.cosmos import read_or_none, transient_as_unavailable
 from pastdue.adapters.store import StoreUnavailable
-from pastdue.domain.codec import format_time, parse_time
+from pastdue.domain.codec import format_time
 
 QUOTA_ID = "email-quota"
 TRIES = 20
+
+
+def windows(now: datetime) -> tuple[str, str]:
+    """The clock minute and the clock hour `now` falls in (UTC): 2026-11-29T11:55 and 2026-11-29T11."""
+    stamp = format_time(now)
+    return stamp[:16], stamp[:13]
 
 
 class CosmosQuota:
@@ -21,16 +29,19 @@ class CosmosQuota:
 
     def claim(self, wanted: int, now: datetime) -> int:
         """Reserve up to `wanted` sends now; returns how many were granted (0 when the quota is spent)."""
+        minute, hour = windows(now)
         for _ in range(TRIES):
             try:
                 with transient_as_unavailable():
                     doc = self._read()
-                    sent = [t for t in doc["sent"] if parse_time(t) > now - timedelta(hours=1)]
-                    in_minute = sum(1 for t in sent if parse_time(t) > now - timedelta(minutes=1))
-                    granted = max(0, min(wanted, self.per_minute - in_minute, self.per_hour - len(sent)))
+                    used_minute = doc.get("sentInMinute", 0) if doc.get("minute") == minute else 0
+                    used_hour = doc.get("sentInHour", 0) if doc.get("hour") == hour else 0
+                    granted = max(0, min(wanted, self.per_minute - used_minute, self.per_hour - used_hour))
                     if granted == 0:
                         return 0
-                    doc["sent"] = sent + [format_time(now)] * granted
+                    doc.update(minute=minute, sentInMinute=used_minute + granted, hour=hour,
+                               sentInHour=used_hour + granted)
+                    doc.pop("sent", None)  # the list of send times an earlier release kept
                     self._write(doc)
                 return granted
             except (exceptions.CosmosAccessConditionFailedError, exceptions.CosmosResourceExistsError,
@@ -39,7 +50,7 @@ class CosmosQuota:
         return 0
 
     def _read(self) -> dict:
-        return read_or_none(self._container, self._id, self._id) or {"id": self._id, "sent": []}
+        return read_or_none(self._container, self._id, self._id) or {"id": self._id}
 
     def _write(self, doc: dict) -> None:
         if "_etag" in doc:

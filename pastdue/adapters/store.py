@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pastdue.domain.model import Account
 
@@ -39,6 +39,28 @@ class Unreadable:
     reason: str
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """Audit records, newest first; `before` continues after the last of them (None: that was all)."""
+
+    entries: list[dict]
+    before: int | None
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """What support lists accounts by; every field set must hold."""
+
+    state: str | None = None  # one of the subscriptions is in this state
+    disable_before: datetime | None = None  # a subscription is disabled at or before this time
+    delete_before: datetime | None = None  # a subscription's data is deleted at or before this time
+    admin_email: str | None = None
+
+
+class BadCursor(ValueError):
+    """A continuation this store did not give, or one it no longer accepts."""
+
+
 class AccountStore(ABC):
     @abstractmethod
     def get(self, account_id: str) -> Account | None: ...
@@ -49,6 +71,26 @@ class AccountStore(ABC):
     @abstractmethod
     def replace(self, account: Account) -> Account:
         """Write if the stored _etag still equals account.etag, else raise ConcurrencyConflict."""
+
+    @abstractmethod
+    def history(self, account_id: str, subscription_id: str | None = None, before: int | None = None,
+                limit: int = 100) -> HistoryPage | None:
+        """The account's audit records older than `before` (a seq), newest first, from the document and
+        its archive alike; None when the account does not exist."""
+
+    @abstractmethod
+    def find(self, where: AccountFilter, limit: int, cursor: str | None = None) -> tuple[list[Account], str | None]:
+        """A page of the accounts that match, and the cursor of the next page (None: that was all).
+        Raises BadCursor for a cursor it did not give."""
+
+    @abstractmethod
+    def snapshot(self, now: datetime, within: timedelta) -> dict:
+        """What the dashboard shows of the whole book: accounts by state, open balance of the past-due and
+        disabled ones by currency, accounts to be disabled or deleted within `within`, accounts still due."""
+
+    @abstractmethod
+    def archived_charge(self, account_id: str, charge_id: str) -> bool:
+        """Is this charge in the account's archive (settled and moved out of the document)?"""
 
     @abstractmethod
     def due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:

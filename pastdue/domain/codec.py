@@ -16,6 +16,7 @@ from functools import cache
 from pastdue.domain.money import Money
 
 _PLAIN = (str, int, float, bool, type(None))
+NOT_STORED = frozenset({"etag", "stored"})  # the store's own notes on a loaded aggregate
 
 
 @cache
@@ -38,7 +39,7 @@ def parse_time(value: str) -> datetime:
 
 @cache
 def _fields(cls) -> tuple[tuple[str, str], ...]:
-    return tuple((f.name, camel(f.name)) for f in dataclasses.fields(cls) if f.name != "etag")
+    return tuple((f.name, camel(f.name)) for f in dataclasses.fields(cls) if f.name not in NOT_STORED)
 
 
 def dump(value):
@@ -76,7 +77,8 @@ def _dumper(hint) -> Callable:
     if dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
         plan = [(name, key, _dumper(hints[name])) for name, key in _fields(hint)]
-        return lambda value: {key: convert(getattr(value, name)) for name, key, convert in plan}
+        # A field that is None is left out (loading gives it its default, None): smaller documents.
+        return lambda value: {key: v for name, key, convert in plan if (v := convert(getattr(value, name))) is not None}
     # str, int, bool, float, and free-form dict fields (history details, notice parameters, idempotency
     # records), which the model fills with JSON-ready data only (see ledger.record and queue_notice).
     return _same

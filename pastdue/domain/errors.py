@@ -33,3 +33,8 @@ class SubscriptionGone(Rejected):
 class InvalidEvent(Rejected):
     status = 422
     title = "Event cannot be applied"
+
+
+class Conflict(Rejected):
+    status = 409
+    title = "Conflict with the account's state"

@@ -41,6 +41,9 @@ class ChargeFailed:
     amount: Money
     decline_code: str | None
     occurred_at: datetime
+    # Set by the service when the charge is no longer in the document but in its archive (settled long
+    # ago): the report is then a repeat, never a new debt.
+    archived: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,3 +149,38 @@ class PurgeData:
 @dataclass(frozen=True)
 class NoticesQueued:
     count: int
+
+
+# Support's actions (domain/support.py): each names the support principal and a reason.
+@dataclass(frozen=True)
+class NoticeResent:
+    notice_id: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class DunningPaused:
+    until: datetime
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class DunningResumed:
+    actor: str
+
+
+@dataclass(frozen=True)
+class GraceExtended:
+    subscription_id: str
+    days: int
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class ChargeWrittenOff:
+    charge_id: str
+    reason: str
+    actor: str
+    notify: bool = True

@@ -9,9 +9,11 @@ from pastdue.domain.events import TryCharge
 from pastdue.domain.model import (
     ACTIVE,
     DISABLED,
+    FAILED,
     OPEN,
     PAID,
     PAST_DUE,
+    REQUIRES_ACTION,
     SENT,
     Account,
     Attempt,
@@ -20,9 +22,16 @@ from pastdue.domain.model import (
 )
 from pastdue.domain.money import Money
 
-HISTORY_CAP = 2000
-PROCESSED_EVENTS_CAP = 1000
-KEEP_SENT_NOTICES = timedelta(days=30)
+# How long the account document remembers what it needs to decide (docs/design.md, "Storage").
+# Event ids: beyond the 3 days in which Stripe (and the billing system) deliver an event again.
+PROCESSED_EVENTS_KEEP = timedelta(days=10)
+# Paid charges stay in the document this long (a late answer or a late report may still concern them),
+# then move to the archive; one whose customer was asked to authenticate a payment stays longer, as
+# the customer may still confirm it. A failure reported later than this is checked against the archive.
+SETTLED_KEEP = timedelta(days=10)
+SETTLED_KEEP_AUTHENTICATION = timedelta(days=35)
+KEEP_SENT_NOTICES = timedelta(days=10)
+KEEP_FAILED_NOTICES = timedelta(days=90)
 KEEP_IDEMPOTENCY = timedelta(days=7)
 # Rows of the "what is owed" table a notice carries; more than this are summed into the total only.
 NOTICE_CHARGE_ROWS = 10
@@ -30,8 +39,9 @@ NOTICE_CHARGE_ROWS = 10
 
 def record(account: Account, now: datetime, kind: str, actor: str,
            subscription_id: str | None = None, **detail) -> None:
-    account.history.append({"at": format_time(now), "kind": kind, "actor": actor, "detail": dump(detail),
-                            "subscriptionId": subscription_id})
+    account.history_seq += 1
+    account.history.append({"seq": account.history_seq, "at": format_time(now), "kind": kind, "actor": actor,
+                            "detail": dump(detail), "subscriptionId": subscription_id})
 
 
 def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
@@ -118,11 +128,35 @@ def apply_credit(account: Account, charge: Charge, now: datetime) -> None:
                amount=before - account.credit, credit=account.credit)
 
 
+def settled_keep(charge: Charge) -> timedelta:
+    asked = any(a.outcome == REQUIRES_ACTION for a in charge.attempts)
+    return SETTLED_KEEP_AUTHENTICATION if asked else SETTLED_KEEP
+
+
+def seen(account: Account, event_id: str, now: datetime) -> None:
+    account.processed_events[event_id] = format_time(now)
+
+
 def trim(account: Account, now: datetime) -> None:
-    account.history = account.history[-HISTORY_CAP:]
-    account.processed_events = account.processed_events[-PROCESSED_EVENTS_CAP:]
-    account.outbox = [n for n in account.outbox
-                      if n.status != SENT or n.sent_at is None or now - n.sent_at < KEEP_SENT_NOTICES]
+    """Keep the document to what decisions need: everything else is forgotten after its time, or handed
+    to the archive (settled charges; the history is archived by the store itself)."""
+    forget = format_time(now - PROCESSED_EVENTS_KEEP)
+    if any(at < forget for at in account.processed_events.values()):
+        account.processed_events = {k: at for k, at in account.processed_events.items() if at >= forget}
+    old = [c for c in account.charges if c.status == PAID and c.pending is None and c.paid_at is not None
+           and now - c.paid_at >= settled_keep(c)]
+    if old:
+        leaving = {id(c) for c in old}
+        account.charges = [c for c in account.charges if id(c) not in leaving]
+        account.archive_charges += old
+    outbox = [n for n in account.outbox
+              if not (n.status == SENT and n.sent_at is not None and now - n.sent_at >= KEEP_SENT_NOTICES)
+              and not (n.status == FAILED and now - n.created_at >= KEEP_FAILED_NOTICES)]
+    for notice in outbox:
+        if notice.status == SENT and notice.params:
+            # A sent notice is kept for its id only (never queued twice): no parameters, no address.
+            notice.params, notice.to, notice.claim_id = {}, "", None
+    account.outbox = outbox
     account.idempotency = {k: v for k, v in account.idempotency.items()
                            if now - parse_time(v["at"]) < KEEP_IDEMPOTENCY}
 

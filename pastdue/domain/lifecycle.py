@@ -6,10 +6,10 @@ import dataclasses
 import pickle
 from datetime import datetime
 
-from pastdue.domain import admin_events, outbox, payments, quarantine, schedule, sweep
+from pastdue.domain import admin_events, outbox, payments, quarantine, schedule, support, sweep
 from pastdue.domain import events as ev
 from pastdue.domain.errors import InvalidEvent, UnknownSubscription
-from pastdue.domain.ledger import apply_credit, queue_notice, record, trim
+from pastdue.domain.ledger import apply_credit, queue_notice, record, seen, trim
 from pastdue.domain.model import ACTIVE, DELETED, OPEN, PAST_DUE, Account, Charge
 from pastdue.domain.policy import Policy
 
@@ -30,6 +30,11 @@ _HANDLERS = {
     outbox.ClaimNotices: outbox.claim,
     outbox.NoticesSent: outbox.sent,
     quarantine.RunSucceeded: quarantine.run_succeeded,
+    ev.NoticeResent: support.notice_resent,
+    ev.DunningPaused: support.dunning_paused,
+    ev.DunningResumed: support.dunning_resumed,
+    ev.GraceExtended: support.grace_extended,
+    ev.ChargeWrittenOff: support.charge_written_off,
 }
 
 
@@ -42,8 +47,9 @@ def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Acco
     trim(account, now)
     # A quarantined account is left out of the sweep and the drain until it is released.
     quarantined = account.quarantine is not None
-    account.next_action_at = None if quarantined else schedule.next_action_at(account, policy)
+    account.next_action_at = None if quarantined else schedule.next_action_at(account, policy, now)
     account.notices_due_at = None if quarantined else schedule.notices_due_at(account)
+    schedule.summarise(account, policy)
     queued = sum(1 for n in account.outbox if n.notice_id not in known)
     if queued > 0:
         effects.append(ev.NoticesQueued(queued))
@@ -73,13 +79,15 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
     existing = account.charge(event.charge_id)
     if existing is not None and existing.subscription_id != sub.subscription_id:
         raise InvalidEvent(f"charge {event.charge_id} belongs to another subscription")
-    if sub.state == DELETED and existing is None:
+    archived = existing is None and (event.archived or any(c.charge_id == event.charge_id
+                                                           for c in account.archive_charges))
+    if sub.state == DELETED and existing is None and not archived:
         raise InvalidEvent(f"subscription {sub.subscription_id} is deleted; no charge can be added")
-    account.processed_events.append(event.event_id)
+    seen(account, event.event_id, now)
     hard = policy.is_hard(event.decline_code)
-    if existing is not None:
+    if existing is not None or archived:
         # The same charge reported again: keep the newest decline code, never a second notice.
-        if existing.status == OPEN:
+        if existing is not None and existing.status == OPEN:
             existing.decline_code, existing.hard = event.decline_code, existing.hard or hard
         record(account, now, "charge.failed.repeated", "billing", sub.subscription_id,
                chargeId=event.charge_id, eventId=event.event_id)

@@ -9,7 +9,7 @@ from pastdue.domain.money import Money
 
 ACTIVE, PAST_DUE, DISABLED, DELETED = "active", "pastDue", "disabled", "deleted"
 CARD, INVOICE = "card", "invoice"
-OPEN, PAID = "open", "paid"
+OPEN, PAID, WRITTEN_OFF = "open", "paid", "writtenOff"
 SUCCEEDED, DECLINED, ERROR = "succeeded", "declined", "error"
 REQUIRES_ACTION = "requires_action"  # the bank asks the customer to authenticate (SCA), on-session
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
@@ -107,6 +107,8 @@ class Subscription:
     # Counts past-due episodes: reminder and disable notice ids carry it, so a second episode that
     # starts on the same date as an earlier one still gets its own notices.
     episode: int = 0
+    dry_run_noted: str | None = None  # the day a dry run last recorded this subscription's held deletion
+    grace_days: int = 0  # days support added before this episode's disable (and its final notice)
 
 
 @dataclass
@@ -140,17 +142,35 @@ class Account:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     charges: list[Charge] = field(default_factory=list)
     outbox: list[Notice] = field(default_factory=list)
-    # The audit timeline as JSON records {"at", "kind", "actor", "detail", "subscriptionId"}: written
-    # once and never changed, so they are kept as data (no parsing, copying or dumping per write).
+    # The audit timeline's newest records {"seq", "at", "kind", "actor", "detail", "subscriptionId"}, not
+    # yet archived: written once and never changed, so kept as data. The store writes them as items of
+    # their own (ids from `seq`) and leaves them out of the document on its next write (docs/design.md).
     history: list[dict] = field(default_factory=list)
-    processed_events: list[str] = field(default_factory=list)
+    history_seq: int = 0  # the seq of the newest record ever written
+    archived_seq: int = 0  # every record up to this seq is an item of its own, no longer in the document
+    # Charges settled long enough ago that no late answer can concern them, waiting to be archived.
+    archive_charges: list[Charge] = field(default_factory=list)
+    # Event ids seen (webhooks, gateway events) -> when: kept for PROCESSED_EVENTS_KEEP, then forgotten.
+    processed_events: dict[str, str] = field(default_factory=dict)
     idempotency: dict[str, dict] = field(default_factory=dict)
     next_action_at: datetime | None = None
     notices_due_at: datetime | None = None
+    # Support's pause of dunning: {"until", "reason", "actor", "at"}; nothing is retried, reminded,
+    # disabled or deleted before `until` (domain/support.py).
+    dunning_paused: dict | None = None
+    # For support's lists (kept by decide from the state): the subscriptions' states, and the earliest
+    # disable and deletion to come.
+    states: list[str] = field(default_factory=list)
+    next_disable_at: datetime | None = None
+    next_deletion_at: datetime | None = None
+    open_balance: Money | None = None  # what is owed, when something is (revenue at risk)
     # Bulkheads (domain/quarantine.py): failed runs on this account, and why it is set aside.
     failures: int = 0
     quarantine: dict | None = None
+    # Not stored: the store's note of the document this was read from (its _etag, and the history seq
+    # and settled charges already written in it), so it knows what is safe to archive on the next write.
     etag: str | None = None
+    stored: tuple | None = None
 
     def open_charges(self, subscription_id: str | None = None) -> list[Charge]:
         return sorted(

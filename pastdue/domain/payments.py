@@ -14,6 +14,7 @@ from pastdue.domain.ledger import (
     pay,
     queue_notice,
     record,
+    seen,
     settle_states,
     try_charge,
 )
@@ -92,7 +93,7 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
                          amount=paid.amount, balance=account.balance(),
                          paidFor=paid_for(account, {paid.subscription_id: paid.amount}))
     if event.event_id is not None and changed:
-        account.processed_events.append(event.event_id)  # kept only when it did something: no idle writes
+        seen(account, event.event_id, now)  # kept only when it did something: no idle writes
     settle_states(account, now, "system", reactivate_disabled=False)
     return []
 
@@ -176,7 +177,7 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
         raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
     if event.amount.value <= 0:
         raise InvalidEvent("a payment must have a positive amount")
-    account.processed_events.append(event.event_id)
+    seen(account, event.event_id, now)
     remaining = event.amount
     applied: dict[str, Money] = {}
     for charge in account.open_charges():

@@ -31,13 +31,18 @@ class Calendar:
     disable_day: int = 30
     delete_after_days: int = 90
     deletion_warning_days: tuple[int, ...] = (1, 7, 30)
+    # What support may grant (pastdue/domain/support.py): extra days before disabling, in all, for one
+    # past-due episode; and the longest pause of dunning.
+    max_grace_extension_days: int = 30
+    max_pause_days: int = 30
 
     def validate(self, where: str) -> Calendar:
         for name in ("retry_days", "reminder_days", "deletion_warning_days"):
             days = getattr(self, name)
             if any(not _is_day(d) for d in days) or len(set(days)) != len(days):
                 raise PolicyError(f"{where}.{camel(name)} must be distinct positive whole days")
-        for name in ("final_notice_day", "disable_day", "delete_after_days"):
+        for name in ("final_notice_day", "disable_day", "delete_after_days", "max_grace_extension_days",
+                     "max_pause_days"):
             if not _is_day(getattr(self, name)):
                 raise PolicyError(f"{where}.{camel(name)} must be a positive whole number of days")
         if self.final_notice_day >= self.disable_day:

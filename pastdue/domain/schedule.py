@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pastdue.domain.codec import parse_time
 from pastdue.domain.model import CARD, DELETED, DISABLED, OPEN, PAST_DUE, QUEUED, SENDING, Account, Charge, Subscription
 from pastdue.domain.policy import Calendar, Policy
 
@@ -23,8 +24,10 @@ def subscription_steps(sub: Subscription, cal: Calendar) -> list[Step]:
     if sub.state == PAST_DUE and sub.past_due_since:
         start = sub.past_due_since
         steps = [Step(f"reminder:{d}", start + d * DAY, "reminder") for d in cal.reminder_days]
-        steps.append(Step(f"final:{cal.final_notice_day}", start + cal.final_notice_day * DAY, "final_notice"))
-        steps.append(Step("disable", start + cal.disable_day * DAY, "disable"))
+        grace = sub.grace_days * DAY  # what support added moves the final notice and the disable alike
+        steps.append(Step(f"final:{cal.final_notice_day}", start + cal.final_notice_day * DAY + grace,
+                          "final_notice"))
+        steps.append(Step("disable", start + cal.disable_day * DAY + grace, "disable"))
         return sorted(steps, key=lambda s: s.due)
     if sub.state == DISABLED and sub.deletion_scheduled_at:
         end = sub.deletion_scheduled_at
@@ -39,7 +42,7 @@ def pending_steps(sub: Subscription, cal: Calendar) -> list[Step]:
 
 
 def cancellation_date(sub: Subscription, cal: Calendar) -> datetime | None:
-    return sub.past_due_since + cal.disable_day * DAY if sub.past_due_since else None
+    return sub.past_due_since + (cal.disable_day + sub.grace_days) * DAY if sub.past_due_since else None
 
 
 def retry_eligible(account: Account, charge: Charge) -> bool:
@@ -62,7 +65,24 @@ def due_retry_index(charge: Charge, cal: Calendar, now: datetime) -> int | None:
     return due[-1] if due else None
 
 
-def next_action_at(account: Account, policy: Policy) -> datetime | None:
+def summarise(account: Account, policy: Policy) -> None:
+    """What support's lists query: the states, and the earliest disable and deletion to come."""
+    account.states = sorted({s.state for s in account.subscriptions.values()})
+    disables = [cancellation_date(s, policy.for_plan(s.plan)) for s in account.subscriptions.values()
+                if s.state == PAST_DUE and s.past_due_since]
+    deletions = [s.deletion_scheduled_at for s in account.subscriptions.values()
+                 if s.state == DISABLED and s.deletion_scheduled_at]
+    account.next_disable_at = min(disables, default=None)
+    account.next_deletion_at = min(deletions, default=None)
+    owed = account.balance()
+    account.open_balance = None if owed.is_zero else owed
+
+
+def next_action_at(account: Account, policy: Policy, now: datetime | None = None) -> datetime | None:
+    if account.dunning_paused is not None and now is not None:
+        until = parse_time(account.dunning_paused["until"])
+        if until > now:
+            return until  # support paused dunning: nothing is due before the pause ends
     times: list[datetime] = []
     for charge in account.charges:
         if charge.pending is not None:

@@ -11,12 +11,18 @@ from pastdue.domain.ledger import new_attempt, queue_notice, record, settle_stat
 from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, Subscription
 from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
+from pastdue.domain.support import paused
 
 NOTICE_STEPS = {"reminder", "final_notice", "deletion_warning"}
 
 
 def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -> list:
     effects: list = []
+    if paused(account, now):
+        return effects  # support paused dunning: no retry, reminder, disable or deletion until it ends
+    if account.dunning_paused is not None:
+        record(account, now, "dunning.resumed", "system", pausedBy=account.dunning_paused["actor"])
+        account.dunning_paused = None
     settle_states(account, now, "system", reactivate_disabled=False)
     for charge in account.charges:
         if charge.pending is not None:
@@ -48,9 +54,8 @@ def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
         # Held by the run's deletion cap or a dry run: the purge stays due for a later run.
         due = [s for s in due if s.kind != "purge"]
         today = format_time(now)[:10]
-        already = any(h["kind"] == "subscription.deletion.dry_run" and h["subscriptionId"] == sub.subscription_id
-                      and h["at"][:10] == today for h in account.history[-20:])
-        if event.dry_run and not already:  # once a day is enough to say it
+        if event.dry_run and sub.dry_run_noted != today:  # once a day is enough to say it
+            sub.dry_run_noted = today
             record(account, now, "subscription.deletion.dry_run", "system", sub.subscription_id,
                    scheduledFor=sub.deletion_scheduled_at)
     if not due:

@@ -84,6 +84,12 @@ def read_json(req: func.HttpRequest) -> dict:
     return body
 
 
+def no_fields(req: func.HttpRequest) -> None:
+    """A request that takes no input: an empty body or {}; anything else is refused, never ignored."""
+    if req.get_body() and read_json(req):
+        raise BadRequest("this request takes no fields: send {} or nothing")
+
+
 def text(obj: dict, name: str, path: str = "", required: bool = True, max_length: int = 256,
          pattern: re.Pattern | None = None) -> str | None:
     where = f"{path}{name}"

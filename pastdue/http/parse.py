@@ -6,7 +6,7 @@ import re
 
 from pastdue.domain.model import CARD, INVOICE, Admin, Remittance
 from pastdue.http import strict
-from pastdue.http.endpoint import checked, obj_field, text
+from pastdue.http.endpoint import ID_PATTERN, checked, obj_field, text
 from pastdue.http.problems import BadRequest
 
 LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
@@ -62,3 +62,70 @@ def gateway_customer(body: dict) -> str | None:
 
 def currency(body: dict) -> str:
     return checked(body, "currency", "", strict.currency, required=False, max_length=3) or "EUR"
+
+
+HISTORY_LIMIT, HISTORY_MAX_LIMIT = 100, 500
+CURSOR = re.compile(r"h([1-9][0-9]{0,11})")  # as pastdue/views.py writes it
+SUPPORT_LIST_LIMIT, SUPPORT_LIST_MAX = 50, 200
+SUPPORT_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,4000}")  # base64url of the store's continuation
+STATES = ("active", "pastDue", "disabled", "deleted")
+
+
+def _paging(params, known: set[str], default: int, most: int, cursor_pattern: re.Pattern) -> tuple[int, str | None]:
+    """The query parameters a paged list shares: none but the known ones, `limit` and `cursor`."""
+    unknown = sorted(set(params) - known - {"limit", "cursor"})
+    if unknown:
+        raise BadRequest(f"unknown query parameter '{unknown[0]}'", field=unknown[0])
+    raw = params.get("limit")
+    if raw is not None and not (re.fullmatch(r"[0-9]{1,4}", raw) and 1 <= int(raw) <= most):
+        raise BadRequest(f"'limit' must be a whole number from 1 to {most}", field="limit")
+    cursor = params.get("cursor")
+    if cursor is not None and not cursor_pattern.fullmatch(cursor):
+        raise BadRequest("'cursor' is not one this API gave (use the 'next' of the page before)", field="cursor")
+    return (default if raw is None else int(raw)), cursor
+
+
+def history_query(params) -> tuple[str | None, int | None, int]:
+    """GET history's query: ?subscriptionId=&limit=&cursor= (the `next` of the page before)."""
+    limit, cursor = _paging(params, {"subscriptionId"}, HISTORY_LIMIT, HISTORY_MAX_LIMIT, CURSOR)
+    subscription_id = params.get("subscriptionId")
+    if subscription_id is not None and not ID_PATTERN.fullmatch(subscription_id):
+        raise BadRequest("'subscriptionId' is not a valid id", field="subscriptionId")
+    return subscription_id, (int(CURSOR.fullmatch(cursor).group(1)) if cursor else None), limit
+
+
+def support_filter(params):
+    """GET /support/accounts: ?state=&disableBefore=&deleteBefore=&email=&limit=&cursor="""
+    from pastdue.adapters.store import AccountFilter
+
+    limit, cursor = _paging(params, {"state", "disableBefore", "deleteBefore", "email"}, SUPPORT_LIST_LIMIT,
+                            SUPPORT_LIST_MAX, SUPPORT_CURSOR)
+    state = params.get("state")
+    if state is not None and state not in STATES:
+        raise BadRequest(f"'state' must be one of {', '.join(STATES)}", field="state")
+    disable, delete = (checked(params, name, "", strict.timestamp, required=False, max_length=40)
+                       for name in ("disableBefore", "deleteBefore"))
+    mail = email(params, "email") if params.get("email") is not None else None
+    return AccountFilter(state, disable, delete, mail), limit, cursor
+
+
+def reason(body: dict) -> str:
+    return text(body, "reason", "", max_length=500)
+
+
+def pause_until(body: dict):
+    return checked(body, "until", "", strict.timestamp, max_length=40)
+
+
+def grace_days(body: dict) -> int:
+    days = body.get("days")
+    if type(days) is not int or not 1 <= days <= 365:
+        raise BadRequest("'days' must be a whole number of days from 1 to 365", field="days")
+    return days
+
+
+def notify(body: dict) -> bool:
+    value = body.get("notifyAdmin", True)
+    if type(value) is not bool:
+        raise BadRequest("'notifyAdmin' must be true or false", field="notifyAdmin")
+    return value

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pastdue.adapters.store import AlreadyExists
 from pastdue.domain import events as ev
+from pastdue.domain.ledger import SETTLED_KEEP
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account
 from pastdue.services.unit import Deps, change, run_effects
@@ -39,8 +42,18 @@ def record_event(deps: Deps, account_id: str, event) -> str:
 
     def decide_event(account: Account):
         seen["duplicate"] = event.event_id in account.processed_events
+        if isinstance(event, ev.ChargeFailed) and _maybe_archived(deps, account, event):
+            return dataclasses.replace(event, archived=True)
         return event
 
     account, effects = change(deps, account_id, decide_event)
     run_effects(deps, account, effects)
     return "duplicate" if seen["duplicate"] else "processed"
+
+
+def _maybe_archived(deps: Deps, account: Account, event: ev.ChargeFailed) -> bool:
+    """A failure reported after its charge could have been settled and archived: is it in the archive?
+    (Only then is it asked: a fresh report of a new charge costs no extra read.)"""
+    if account.charge(event.charge_id) is not None or event.occurred_at > deps.clock.now() - SETTLED_KEEP:
+        return False
+    return deps.store.archived_charge(account.account_id, event.charge_id)

@@ -93,6 +93,7 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
         except Exception as error:  # a template or parameter fault: retrying cannot help
             log.exception("notice %s of account %s cannot be rendered", notice.notice_id, account.account_id)
             stats["failed"] += 1
+            deps.metrics.emit("pastdue_notices_failed", 1, kind=notice.kind, why="render")
             results.append(SendResult(notice.notice_id, "failed", f"render: {type(error).__name__}: {error}"[:300],
                                       permanent=True))
             continue
@@ -100,6 +101,7 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
             sender.send(email)
             results.append(SendResult(notice.notice_id, "sent"))
             stats["sent"] += 1
+            deps.metrics.emit("pastdue_notices_sent", 1, kind=notice.kind)
         except Throttled as error:
             retry_after = error.retry_after_seconds
             stats["throttled"] = True
@@ -107,7 +109,11 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
         except SendFailed as error:
             log.warning("notice %s not sent: %s", notice.notice_id, error)
             stats["failed"] += 1
+            deps.metrics.emit("pastdue_notices_failed", 1, kind=notice.kind, why="send")
             results.append(SendResult(notice.notice_id, "failed", str(error), permanent=error.permanent))
+    throttled = sum(1 for r in results if r.outcome == "throttled")
+    if throttled:
+        deps.metrics.emit("pastdue_notices_throttled", throttled, by="service" if retry_after else "quota")
     account, _ = change(deps, account.account_id, NoticesSent(claim_id, tuple(results)))
     if account.failures:
         change(deps, account.account_id, RunSucceeded())

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from pastdue.domain import events as ev
 from pastdue.domain.model import Account, PaymentMethod
-from pastdue.services.unit import Deps, change, charge_all, run_effects
-from pastdue.views import account_view
+from pastdue.services.unit import AccountNotFound, Deps, change, charge_all, run_effects
+from pastdue.views import account_view, history_view
 
 ROUNDS = 3
 
@@ -25,9 +25,11 @@ def request_hash(body: dict) -> str:
 
 
 def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method: PaymentMethod,
-                   actor: str) -> PayNowAnswer:
-    """Save the method and collect every outstanding charge now, once per Idempotency-Key."""
-    account, effects = change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor))
+                   actor: str, account: Account | None = None) -> PayNowAnswer:
+    """Save the method and collect every outstanding charge now, once per Idempotency-Key. With the
+    `account` the caller read, that is the one read: then the reserve write, the gateway calls (in
+    parallel), the resolve write; the receipt goes out after the answer."""
+    account, effects = change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor), account=account)
     # Rounds: attempts already in flight are answered first, then the new card pays what is left.
     for _ in range(ROUNDS):
         if account.idempotency[key]["status"] != "processing":
@@ -35,7 +37,7 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
         results = charge_all(deps, account, tries, stop_on_decline_token=method.token)
         account, effects = change(deps, account_id, ev.PayNowCompleted(key, method, tuple(results), actor),
-                                  finish=lambda decided: _keep_answer(decided, key, deps))
+                                  account=account)
         if not any(isinstance(e, ev.TryCharge) for e in effects):
             account = run_effects(deps, account, effects)
             break
@@ -43,14 +45,12 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
     if entry["status"] != "done":
         return PayNowAnswer(503, {"detail": "the payment outcome is not known yet; "
                                             "retry with the same Idempotency-Key"})
-    return PayNowAnswer(entry["response"]["status"], entry["response"])
-
-
-def _keep_answer(account: Account, key: str, deps: Deps) -> None:
-    """The first answer is stored with the key, view included, so a replay returns exactly it."""
-    response = account.idempotency[key].get("response")
-    if response and response["status"] == 200 and "account" not in response:
+    # The key keeps the outcome only (status, what was settled, or the decline code): a replay answers
+    # the same outcome, with the account as it is now.
+    response = dict(entry["response"])
+    if response["status"] == 200:
         response["account"] = account_view(account, deps)
+    return PayNowAnswer(response["status"], response)
 
 
 def payment_method(deps: Deps, account: Account, token: str) -> PaymentMethod:
@@ -84,6 +84,13 @@ def confirmations(deps: Deps, account: Account) -> list[dict]:
         found.append({"chargeId": charge.charge_id, "subscriptionId": charge.subscription_id,
                       "amount": charge.outstanding.to_json(), **details})
     return found
+
+
+def history_page(deps: Deps, account_id: str, subscription_id: str | None, before: int | None, limit: int) -> dict:
+    page = deps.store.history(account_id, subscription_id, before, limit)
+    if page is None:
+        raise AccountNotFound(account_id)
+    return history_view(account_id, page)
 
 
 def apply(deps: Deps, account_id: str, event) -> Account:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.domain.events import SweepTick
@@ -74,7 +75,26 @@ def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, wor
         log.error("sweep deletion cap reached (%d): %d subscription(s) to delete wait for the next run",
                   max_deletions, deletions.held)
     log.info("sweep done: %s", summary)
+    deps.metrics.emit("pastdue_sweep_duration", summary["seconds"])
     return summary
+
+
+def report_book(deps: Deps) -> dict | None:
+    """After the sweep: the state of the whole book, as metrics for the dashboard (a few counting queries
+    and the open balances of the past-due and disabled accounts). Never fails the run."""
+    try:
+        book = deps.store.snapshot(deps.clock.now(), timedelta(days=7))
+    except Exception:  # the sweep's work is done and counted; the dashboard waits for the next run
+        log.exception("book metrics not emitted")
+        return None
+    deps.metrics.emit("pastdue_sweep_backlog", book["stillDue"])
+    for state, accounts in book["byState"].items():
+        deps.metrics.emit("pastdue_accounts_by_state", accounts, state=state)
+    for currency, owed in book["atRisk"].items():
+        deps.metrics.emit("pastdue_revenue_at_risk", owed, currency=currency)
+    deps.metrics.emit("pastdue_upcoming_disables", book["disablesSoon"])
+    deps.metrics.emit("pastdue_upcoming_deletions", book["deletionsSoon"])
+    return book
 
 
 def _quiet(deps: Deps) -> Deps:
@@ -100,16 +120,18 @@ def _process(deps: Deps, account: Account | Unreadable, now, deletions: Deletion
     deletions = deletions or DeletionBudget(10**9)
     wanted = purges_due(account, deps.policy, now)
     allowed = deletions.reserve(wanted) if wanted else True
+    deps = dataclasses.replace(deps, journal=[])  # what this account's writes recorded, counted below
     try:
         for _ in range(PASSES):
-            before = len(account.history)
+            deps.journal.clear()
             tick = SweepTick(allow_purge=allowed, dry_run=deletions.dry_run)
             account, effects = change(deps, account.account_id, tick, account=account)
             account = run_effects(deps, account, effects)
-            counts.update(COUNTED[e["kind"]] for e in account.history[before:] if e["kind"] in COUNTED)
+            new = list(deps.journal)
+            counts.update(COUNTED[e["kind"]] for e in new if e["kind"] in COUNTED)
             if account.next_action_at is None or account.next_action_at > now:
                 break
-            if all(e["kind"] == "subscription.deletion.dry_run" for e in account.history[before:]):
+            if all(e["kind"] == "subscription.deletion.dry_run" for e in new):
                 break  # only a held deletion is left due: the next run again
         if account.failures:
             change(deps, account.account_id, RunSucceeded())

@@ -6,20 +6,23 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pastdue.adapters.clock import Clock
 from pastdue.adapters.gateway import OutcomeUnknown, PaymentGateway
 from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData, StoreUnavailable
+from pastdue.adapters.telemetry import Metrics, current_account
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import Account
+from pastdue.domain.model import PAID, Account
 from pastdue.domain.policy import Policy
 from pastdue.notices.branding import Branding
 
 log = logging.getLogger("pastdue")
 MAX_CONFLICTS = 12
 GATEWAY_TRIES = 3
+PARALLEL_CHARGES = 8  # gateway calls at once for one account (each its own PaymentIntent)
 
 
 class AccountNotFound(Exception):
@@ -39,12 +42,17 @@ class Deps:
     clock: Clock
     after_notices_queued: Callable[[str], None] | None = None
     branding: Branding = field(default_factory=Branding)
+    # When set, every history record a written decision added is appended here: a run counts what it
+    # did from it (the document itself keeps only records not yet archived).
+    journal: list | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def change(deps: Deps, account_id: str, event, account: Account | None = None,
            finish: Callable[[Account], None] | None = None) -> tuple[Account, list]:
     """Decide and save; on a 412 re-read and decide again (bounded). `event` may be a callable of the
     account; `finish` may complete the decided account (the shell's part) before it is written."""
+    current_account.set(account_id)  # on every log line from here on (adapters/telemetry.py)
     for attempt in range(MAX_CONFLICTS):
         try:
             if account is None:
@@ -57,7 +65,12 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
                 finish(new)
             if new == account:
                 return account, effects  # nothing changed: no write
-            return deps.store.replace(new), effects
+            written = deps.store.replace(new)
+            log.debug("%s written", type(decided_event).__name__)
+            if deps.journal is not None:
+                deps.journal.extend(r for r in new.history if r["seq"] > account.history_seq)
+            _observe(deps, account, new)
+            return written, effects
         except (ConcurrencyConflict, StoreUnavailable):
             # Someone else wrote, or we cannot tell whether our write landed: read again, decide again.
             account = None
@@ -66,33 +79,66 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
     raise Contention(f"account {account_id} could not be updated after {MAX_CONFLICTS} tries (busy or unavailable)")
 
 
+def _observe(deps: Deps, before: Account, after: Account) -> None:
+    """What a written decision did to money, as metrics: charges failed, collected (in part or whole), and
+    recovered with the days it took. Never fails the write it follows."""
+    try:
+        earlier = {c.charge_id: c for c in before.charges}
+        for charge in after.charges + after.archive_charges:
+            old = earlier.get(charge.charge_id)
+            if old is None and charge.charge_id not in {c.charge_id for c in before.archive_charges}:
+                deps.metrics.emit("pastdue_charges_failed", 1, currency=charge.amount.currency)
+            collected = (charge.paid.value if charge.paid else 0) - (old.paid.value if old and old.paid else 0)
+            if collected > 0:
+                deps.metrics.emit("pastdue_amount_recovered", collected, currency=charge.amount.currency)
+            if charge.status == PAID and old is not None and old.status != PAID:
+                days = (charge.paid_at - charge.failed_at).days if charge.paid_at else 0
+                deps.metrics.emit("pastdue_charges_recovered", 1, daysSinceFailure=max(0, days))
+    except Exception:
+        log.exception("metrics of account %s not emitted", after.account_id)
+
+
 def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_decline_token: str | None = None):
-    """Call the gateway for each reserved attempt. Unknown outcomes are retried with the same key;
-    what stays unknown is left pending for the next run. Returns the results we are sure of."""
+    """Call the gateway for each reserved attempt, in parallel (each has its own idempotency key). With
+    `stop_on_decline_token` (a new card), that card is tried on one charge first: if it is refused, it
+    is not tried on the others (their attempts are answered "skipped"). Unknown outcomes are retried
+    with the same key; what stays unknown is left pending for the next run. Returns the results we
+    are sure of."""
+    first = next((t for t in tries if t.token == stop_on_decline_token), None) if stop_on_decline_token else None
     results: list[ev.AttemptResult] = []
-    stopped = False
-    for attempt in tries:
-        if stopped:
-            results.append(ev.AttemptResult(attempt.charge_id, attempt.key, "skipped"))
+    if first is not None:
+        answer = _charge_one(deps, account, first)
+        results += [answer] if answer else []
+        if answer is None or answer.outcome != "succeeded":
+            results += [ev.AttemptResult(t.charge_id, t.key, "skipped") for t in tries
+                        if t is not first and t.token == first.token]
+            tries = [t for t in tries if t.token != first.token]
+        else:
+            tries = [t for t in tries if t is not first]
+    if len(tries) == 1:
+        answers = [_charge_one(deps, account, tries[0])]
+    elif tries:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_CHARGES, len(tries)), thread_name_prefix="charge") as pool:
+            answers = list(pool.map(lambda attempt: _charge_one(deps, account, attempt), tries))
+    else:
+        answers = []
+    return results + [a for a in answers if a is not None]
+
+
+def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.AttemptResult | None:
+    for n in range(GATEWAY_TRIES):
+        try:
+            outcome = deps.gateway.charge(
+                attempt.token, attempt.amount, attempt.key, customer=account.gateway_customer_id,
+                metadata={"accountId": account.account_id, "subscriptionId": attempt.subscription_id or "",
+                          "chargeId": attempt.charge_id, "attempt": attempt.key})
+        except OutcomeUnknown:
+            log.warning("gateway outcome unknown for %s (try %d)", attempt.key, n + 1)
+            time.sleep(0.05 * (n + 1))
             continue
-        outcome = None
-        for n in range(GATEWAY_TRIES):
-            try:
-                outcome = deps.gateway.charge(
-                    attempt.token, attempt.amount, attempt.key, customer=account.gateway_customer_id,
-                    metadata={"accountId": account.account_id, "subscriptionId": attempt.subscription_id or "",
-                              "chargeId": attempt.charge_id, "attempt": attempt.key})
-                break
-            except OutcomeUnknown:
-                log.warning("gateway outcome unknown for %s (try %d)", attempt.key, n + 1)
-                time.sleep(0.05 * (n + 1))
-        if outcome is None:
-            continue
-        results.append(ev.AttemptResult(attempt.charge_id, attempt.key, outcome.outcome, outcome.code,
-                                        outcome.amount, outcome.reference, outcome.hard))
-        if stop_on_decline_token == attempt.token and outcome.outcome != "succeeded":
-            stopped = True  # the new card is refused: do not try it on the other charges
-    return results
+        return ev.AttemptResult(attempt.charge_id, attempt.key, outcome.outcome, outcome.code, outcome.amount,
+                                outcome.reference, outcome.hard)
+    return None
 
 
 def isolate(deps: Deps, where: str, account_id: str, reason: str, permanent: bool = False) -> dict:
@@ -107,6 +153,7 @@ def isolate(deps: Deps, where: str, account_id: str, reason: str, permanent: boo
     if outcome and outcome["quarantined"]:
         log.error("account %s quarantined (%s): %s", account_id, where, reason[:300])
         counts["accountsQuarantined"] = 1
+        deps.metrics.emit("pastdue_accounts_quarantined", 1, where=where)
     else:
         log.warning("account %s failed (%s), retried after a backoff: %s", account_id, where, reason[:300])
     return counts

@@ -32,7 +32,7 @@ ROUTES_WITH_BODY = [
 
 def _doc(account_id):
     found = list(bootstrap.container("accounts").query_items(
-        "SELECT * FROM c WHERE c.accountId = @a", parameters=[{"name": "@a", "value": account_id}],
+        "SELECT * FROM c WHERE c.accountId = @a AND c.id = @a", parameters=[{"name": "@a", "value": account_id}],
         partition_key=account_id))
     return found[0] if found else None
 

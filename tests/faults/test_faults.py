@@ -5,6 +5,7 @@ balances right, nothing half-written."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -12,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from pastdue import bootstrap
+from pastdue.adapters.cosmos import CosmosAccountStore, make_client
 from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
 from pastdue.adapters.quota import CosmosQuota
 from pastdue.domain import events as ev
@@ -21,8 +23,11 @@ from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.notices import drain_all
 from pastdue.services.portal import update_payment
 from pastdue.services.sweep import run_sweep
-from tests.support.faults import Crash, CrashingGateway, FlakyGateway, FlakySender
+from pastdue.services.unit import change
+from tests.integration.test_storage import FIXTURE
+from tests.support.faults import Crash, CrashingGateway, CrashingTransport, FlakyGateway, FlakySender
 from tests.support.faulty_deps import faulty_deps, ledger_entries, with_gateway
+from tests.support.history import full_history
 
 
 def _open(deps, token: str | None, mode: str = "card", charges: int = 1, value: int = 1000) -> str:
@@ -40,6 +45,7 @@ def _open(deps, token: str | None, mode: str = "card", charges: int = 1, value: 
 
 def _check_invariants(account_id: str, expect_paid: bool | None = None):
     account = bootstrap.deps().store.get(account_id)
+    history = full_history(bootstrap.deps().store, account_id)
     ledger = ledger_entries(account_id)
     by_charge = Counter(entry["id"].rsplit(":", 1)[0] for entry in ledger if entry["outcome"] == "succeeded")
     assert all(n == 1 for n in by_charge.values()), f"a charge was collected twice: {by_charge}"
@@ -51,7 +57,7 @@ def _check_invariants(account_id: str, expect_paid: bool | None = None):
         # What the processor collected is what the account recorded, no more, no less.
         assert (len(succeeded) == 1) == (by_charge[charge.charge_id] == 1), charge.charge_id
         if charge.status == "paid" and not succeeded:
-            assert any(h["kind"] in ("payment.received", "credit.applied") for h in account.history)
+            assert any(h["kind"] in ("payment.received", "credit.applied") for h in history)
         assert 0 <= charge.outstanding.value <= charge.amount.value
     total = sum(c.outstanding.value for c in account.open_charges())
     assert account.balance().value == total
@@ -60,7 +66,7 @@ def _check_invariants(account_id: str, expect_paid: bool | None = None):
     for sub in account.subscriptions.values():
         if sub.state in ("disabled", "deleted"):
             assert any(h["kind"] == "subscription.disabled" and h["subscriptionId"] == sub.subscription_id
-                       for h in account.history)
+                       for h in history)
         if sub.state == "active":
             assert account.balance(sub.subscription_id).is_zero
     if expect_paid is not None:
@@ -130,7 +136,9 @@ def test_every_kind_of_cosmos_fault_at_10_percent(clock, app_env):
         account = _check_invariants(account_id, expect_paid=False)
         assert account.subscriptions["sub-0"].state == "disabled"
         assert len(account.charges[0].attempts) == 6
-        kinds = [n.kind for n in account.outbox]
+        # Sent notices leave the document after 10 days; the history keeps every one queued.
+        kinds = [h["detail"]["notice"] for h in full_history(bootstrap.deps().store, account_id)
+                 if h["kind"] == "notice.queued"]
         assert kinds == ["payment_failed", "reminder", "reminder", "reminder", "reminder", "final_notice",
                          "service_cancelled"], kinds
     assert max(sender.delivered.values()) == 1
@@ -188,3 +196,39 @@ def test_a_crash_mid_sweep_then_a_second_run(clock, app_env):
         charge = account.charges[0]
         assert [a.n for a in charge.attempts] == [1] and charge.attempts[0].outcome == "declined"
         assert [n.kind for n in account.outbox] == ["payment_failed", "reminder"]
+
+
+@pytest.mark.parametrize("after", [False, True])
+@pytest.mark.parametrize("at", [1, 2, 3, 4, 5, 6])
+def test_a_crash_at_each_write_of_an_archiving_update_loses_no_record_and_writes_none_twice(clock, app_env, at,
+                                                                                            after):
+    """An account of the earlier shape with 465 records: its next write is three archive chunks and the
+    document; then one more event (its chunk, the document). The process dies at each of those writes;
+    the event is then delivered again to a healthy process."""
+    earlier = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    account_id = f"crash-arch-{uuid.uuid4().hex[:8]}"
+    earlier.update(id=account_id, accountId=account_id, history=earlier["history"] * 15)
+    bootstrap.container("accounts").create_item({k: v for k, v in earlier.items() if not k.startswith("_")})
+    healthy = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    transport = CrashingTransport(at, after, connection_verify=False)
+    database = bootstrap.settings().cosmos_database
+    db = make_client(bootstrap.settings(), transport=transport).get_database_client(database)
+    dying = dataclasses.replace(healthy, store=CosmosAccountStore(db.get_container_client("accounts")))
+    events = [ev.PaymentReceived(f"{account_id}-p{n}", Money(100, "EUR"), f"ref-{n}") for n in range(2)]
+    with pytest.raises(Crash):
+        for event in events:
+            change(dying, account_id, event)
+    for event in events:  # delivered again: the first may have landed already, which changes nothing
+        change(healthy, account_id, event)
+    account = healthy.store.get(account_id)
+    entries = full_history(healthy.store, account_id)
+    assert [e["seq"] for e in entries] == list(range(1, account.history_seq + 1)), "a record lost or twice"
+    assert [e["kind"] for e in entries[:465]] == [r["kind"] for r in earlier["history"]]
+    assert sum(1 for e in entries[465:] if e["kind"] == "payment.received") == 2
+    assert account.balance() == Money(600, "EUR")  # each payment applied once: 800 - 2 x 100
+    chunks = list(bootstrap.container("accounts").query_items(
+        "SELECT c.seq, c.lastSeq FROM c WHERE c.accountId = @a AND c.type = 'history'",
+        parameters=[{"name": "@a", "value": account_id}], partition_key=account_id))
+    spans = sorted((c["seq"], c["lastSeq"]) for c in chunks)
+    # The archived chunks never overlap: each archived record is in exactly one of them.
+    assert all(a_last < b_first for (_, a_last), (b_first, _) in zip(spans, spans[1:], strict=False)), spans

@@ -223,6 +223,15 @@ def test_the_containers_and_the_indexes_the_code_needs():
     assert {name: c["partitionKey"] for name, c in declared.items()} == CONTAINERS
     # The sweep and the drain query on these; the bounce handler looks accounts up by admin e-mail.
     assert {"/nextActionAt/?", "/noticesDueAt/?", "/admin/email/?"} <= set(declared["accounts"]["included"])
+    # GET history pages the archived records by seq (ORDER BY needs the range index), filtered by type and
+    # subscription; they expire by a TTL of their own, which needs TTL on for the container.
+    assert {"/type/?", "/seq/?", "/subscriptionIds/[]/?"} <= set(declared["accounts"]["included"])
+    # Support lists accounts by state and by the next disable or deletion.
+    assert {"/states/[]/?", "/nextDisableAt/?", "/nextDeletionAt/?"} <= set(declared["accounts"]["included"])
+    assert declared["accounts"]["ttl"] is True
+    assert "c.ttl ? { defaultTtl: -1 } : {}" in (INFRA / "modules/cosmos.bicep").read_text()
+    main = parsed("main.bicep")["parameters"]["historyRetentionDays"]
+    assert main["default"] == 2557 and any(d.get("value") == 400 or "400" in str(d) for d in main["decorators"])
     assert "{ path: '/*' }" in (INFRA / "modules/cosmos.bicep").read_text()
 
 
@@ -266,3 +275,49 @@ def test_the_deployment_package_holds_the_app_and_none_of_the_dev_tooling():
     assert "pastdue/policy/default.yaml" in package
     assert all(f.split("/")[0] in {"function_app.py", "host.json", "requirements.txt", "functions", "pastdue"}
                for f in package), package
+
+
+def _metric_names(query: str) -> set[str]:
+    """The custom metrics a KQL query reads: name == "x" and name in ("x", "y")."""
+    names = set(re.findall(r'name\s*==\s*"([^"]+)"', query))
+    for group in re.findall(r"name\s+in\s*\(([^)]*)\)", query):
+        names |= set(re.findall(r'"([^"]+)"', group))
+    return names
+
+
+def test_the_workbook_shows_the_funnel_the_risk_the_states_and_what_comes_next_from_metrics_the_code_emits():
+    from pastdue.adapters.telemetry import METRICS
+
+    workbook = json.loads((INFRA / "modules/workbook.json").read_text())
+    queries = {item["name"]: item["content"]["query"] for item in workbook["items"] if item["type"] == 3}
+    assert {"recovery-funnel", "revenue-at-risk", "accounts-by-state", "upcoming"} <= set(queries)
+    read = set().union(*(_metric_names(q) for q in queries.values()))
+    assert read and read <= set(METRICS), read - set(METRICS)  # nothing the code does not emit
+    assert {"pastdue_charges_failed", "pastdue_charges_recovered", "pastdue_revenue_at_risk",
+            "pastdue_accounts_by_state", "pastdue_upcoming_disables", "pastdue_upcoming_deletions"} <= read
+    assert "daysSinceFailure" in queries["recovery-funnel"]
+    alerts = (INFRA / "modules/alerts.bicep").read_text()
+    assert "serializedData: loadTextContent('workbook.json')" in alerts
+
+
+def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_and_reach_the_action_group():
+    from pastdue.adapters.telemetry import METRICS
+
+    module = parsed("modules/alerts.bicep")
+    rules = {r["name"]: r for r in module["variables"]["rules"]["value"]}
+    assert {"sweep-missing-or-failed", "notices-failing", "accounts-quarantined", "server-errors",
+            "email-throttled", "deletions-held"} <= set(rules)
+    assert "ago(26h)" in rules["sweep-missing-or-failed"]["query"]
+    assert "daily_sweep summary" in rules["sweep-missing-or-failed"]["query"]
+    for rule in rules.values():
+        assert _metric_names(rule["query"]) <= set(METRICS), rule["name"]
+        assert 0 <= rule["severity"] <= 4
+    text = (INFRA / "modules/alerts.bicep").read_text()
+    assert "actions: { actionGroups: [team.id] }" in text and "emailReceivers: empty(alertEmail) ? [] :" in text
+    main = parsed("main.bicep")
+    assert main["parameters"]["alertEmail"]["default"] == ""
+    assert "alertEmail: alertEmail" in (INFRA / "main.bicep").read_text()
+    # What the rules look for is what the code logs.
+    root = INFRA.parent
+    assert '"daily_sweep summary %s"' in (root / "functions/daily_sweep/__init__.py").read_text()
+    assert "sweep deletion cap reached" in (root / "pastdue/services/sweep.py").read_text()

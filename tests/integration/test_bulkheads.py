@@ -19,6 +19,7 @@ from pastdue.domain.money import Money
 from pastdue.domain.quarantine import MAX_FAILURES
 from pastdue.services.notices import drain_all
 from pastdue.services.sweep import run_sweep
+from tests.support.history import full_history
 from tests.support.smtp_sink import Sink
 
 ACCOUNTS, POISONED = 1000, 10
@@ -190,4 +191,4 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     assert notice.status == QUEUED and notice.tries == 1 and notice.last_error == "smtp: 451 try later"
     assert started + timedelta(minutes=2) <= notice.next_try_at <= clock.now() + timedelta(minutes=2)
     assert refused.notices_due_at == notice.next_try_at
-    assert [h["kind"] for h in refused.history][-1] == "notice.retry"
+    assert [h["kind"] for h in full_history(store, other.account_id)][-1] == "notice.retry"

@@ -16,6 +16,7 @@ from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account, Admin, Subscription
 from pastdue.domain.money import Money
 from pastdue.services.sweep import run_sweep
+from tests.support.history import full_history
 
 DUE = 5
 
@@ -40,9 +41,9 @@ def _disabled_past_deletion(now, run: str) -> list[str]:
 def deps(app_env):
     yield dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
     container = bootstrap.container("accounts")
-    for item in list(container.query_items("SELECT c.id FROM c WHERE STARTSWITH(c.id, 'cap-')",
+    for item in list(container.query_items("SELECT c.id, c.accountId FROM c WHERE STARTSWITH(c.accountId, 'cap-')",
                                            enable_cross_partition_query=True)):
-        container.delete_item(item["id"], partition_key=item["id"])
+        container.delete_item(item["id"], partition_key=item["accountId"])  # the accounts and their archives
 
 
 def _states(deps, ids):
@@ -68,5 +69,5 @@ def test_a_dry_run_deletes_nothing_and_records_what_it_would_delete(clock, deps)
     assert summary.get("deletionsStarted", 0) == 0 and summary["deletionsDryRun"] == DUE
     assert _states(deps, ids) == ["disabled"] * DUE
     for account_id in ids:
-        kinds = [h["kind"] for h in deps.store.get(account_id).history]
+        kinds = [h["kind"] for h in full_history(deps.store, account_id)]
         assert "subscription.deletion.dry_run" in kinds and "subscription.data.deleted" not in kinds

@@ -24,6 +24,12 @@ HTTP = {
     "payment_confirmations": ("accounts/{accountId}/payment-confirmations", ["GET"]),
     "stripe_events": ("webhooks/stripe", ["POST"]),
     "my_accounts": ("me/accounts", ["GET"]),
+    "support_accounts": ("support/accounts", ["GET"]),
+    "support_resend_notice": ("support/accounts/{accountId}/notices/{noticeId}/resend", ["POST"]),
+    "support_pause_dunning": ("support/accounts/{accountId}/dunning/pause", ["POST"]),
+    "support_resume_dunning": ("support/accounts/{accountId}/dunning/resume", ["POST"]),
+    "support_extend_grace": ("support/accounts/{accountId}/subscriptions/{subscriptionId}/extend-grace", ["POST"]),
+    "support_write_off": ("support/accounts/{accountId}/charges/{chargeId}/write-off", ["POST"]),
 }
 
 
@@ -50,6 +56,7 @@ def test_importing_the_app_builds_no_azure_client():
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import function_app"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stderr
     imported = {line.split("|")[-1].strip() for line in out.splitlines() if "|" in line}
-    for heavy in ("azure.cosmos", "azure.identity", "azure.communication.email", "jinja2", "babel", "stripe"):
+    for heavy in ("azure.cosmos", "azure.identity", "azure.communication.email", "jinja2", "babel", "stripe",
+                  "opentelemetry", "azure.monitor.opentelemetry"):
         assert heavy not in imported, f"{heavy} is imported at cold start"
     assert "azure.functions" in imported

@@ -71,7 +71,19 @@ class Portal:
         return self.http.get(f"/api/accounts/{account_id}")
 
     def history(self, account_id: str):
-        return self.http.get(f"/api/accounts/{account_id}/history")
+        """The whole timeline: every page, followed by its `next` cursor, as one answer."""
+        answer = self.history_page(account_id, limit=500)
+        if answer.status_code != 200:
+            return answer
+        body = answer.json()
+        while body["next"]:
+            page = self.history_page(account_id, limit=500, cursor=body["next"])
+            assert page.status_code == 200, page.text
+            body = {**page.json(), "entries": body["entries"] + page.json()["entries"]}
+        return httpx.Response(200, json={**body, "next": None})
+
+    def history_page(self, account_id: str, **params):
+        return self.http.get(f"/api/accounts/{account_id}/history", params=params)
 
     def pay(self, account_id: str, token: str, key: str | None = None):
         return self.http.put(f"/api/accounts/{account_id}/payment-method", json={"paymentMethodToken": token},
@@ -79,3 +91,34 @@ class Portal:
 
     def reactivate(self, account_id: str, subscription_id: str):
         return self.http.post(f"/api/accounts/{account_id}/subscriptions/{subscription_id}/reactivate", json={})
+
+
+SUPPORT_OID = "00000000-0000-0000-0000-00000000beef"
+
+
+class Support:
+    """The support API, as a support agent (role Billing.Support) or, with roles=(), as anyone else."""
+
+    def __init__(self, base: str, object_id: str = SUPPORT_OID, roles: tuple[str, ...] = ("Billing.Support",)):
+        self.http = httpx.Client(base_url=base, timeout=60, headers=portal_headers(object_id, roles))
+
+    def accounts(self, **params):
+        return self.http.get("/api/support/accounts", params=params)
+
+    def resend(self, account_id: str, notice_id: str):
+        return self.http.post(f"/api/support/accounts/{account_id}/notices/{notice_id}/resend", json={})
+
+    def pause(self, account_id: str, until: str, reason: str = "customer asked for time"):
+        return self.http.post(f"/api/support/accounts/{account_id}/dunning/pause",
+                              json={"until": until, "reason": reason})
+
+    def resume(self, account_id: str):
+        return self.http.post(f"/api/support/accounts/{account_id}/dunning/resume", json={})
+
+    def extend(self, account_id: str, subscription_id: str, days: int, reason: str = "purchase order on its way"):
+        return self.http.post(f"/api/support/accounts/{account_id}/subscriptions/{subscription_id}/extend-grace",
+                              json={"days": days, "reason": reason})
+
+    def write_off(self, account_id: str, charge_id: str, reason: str = "goodwill", notify: bool = True):
+        return self.http.post(f"/api/support/accounts/{account_id}/charges/{charge_id}/write-off",
+                              json={"reason": reason, "notifyAdmin": notify})

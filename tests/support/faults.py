@@ -57,6 +57,26 @@ class FaultyTransport(RequestsTransport):
         return RequestsTransportResponse(request, fake)
 
 
+class CrashingTransport(RequestsTransport):
+    """The process dies at the n-th write (a POST or PUT that is not a query): before it is sent, or
+    after the server applied it but before its answer came back."""
+
+    def __init__(self, at: int, after: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.at, self.after, self.writes = at, after, 0
+
+    def send(self, request, **kwargs):
+        query = request.headers.get("x-ms-documentdb-isquery") == "True" or \
+            "application/query+json" in request.headers.get("Content-Type", "")
+        if request.method in ("POST", "PUT") and not query and "/docs" in request.url:
+            self.writes += 1
+            if self.writes == self.at:
+                if self.after:
+                    super().send(request, **kwargs)
+                raise Crash(f"killed at write {self.at} ({'after' if self.after else 'before'} it was sent)")
+        return super().send(request, **kwargs)
+
+
 class FlakyGateway(PaymentGateway):
     """Times out or errors on a share of calls (after or before the real charge)."""
 
@@ -83,16 +103,19 @@ class CrashingGateway(PaymentGateway):
 
     def __init__(self, inner: PaymentGateway, at: int, after: bool):
         self.inner, self.at, self.after, self.calls = inner, at, after, 0
+        self.lock = threading.Lock()  # charges of one account are made in parallel
 
     def describe(self, token):
         return self.inner.describe(token)
 
     def charge(self, token, amount, idempotency_key, customer=None, metadata=None):
-        self.calls += 1
-        if self.calls == self.at and not self.after:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+        if call == self.at and not self.after:
             raise Crash(f"killed before charge call {self.at}")
         outcome = self.inner.charge(token, amount, idempotency_key)
-        if self.calls == self.at:
+        if call == self.at:
             raise Crash(f"killed after charge call {self.at}")
         return outcome
 

@@ -21,11 +21,17 @@ class HostTools:
     def set_clock(self, when: str) -> str:
         return self.http.post("/admin/clock", json={"set": when}).json()["now"]
 
+    def settle(self) -> None:
+        """Wait until the notices queued by earlier calls are sent (they go out after the answer)."""
+        answer = self.http.post("/admin/settle")
+        assert answer.status_code == 200, answer.text
+
     def run(self, function: str) -> dict:
         answer = self.http.post(f"/admin/functions/{function}")
         assert answer.status_code == 202, answer.text
         return answer.json()
 
     def emails_to(self, address: str) -> list[dict]:
+        self.settle()
         inbox = self.mail.get("/api/email").json()
         return [m for m in inbox if any(t["address"] == address for t in m.get("to", []))]

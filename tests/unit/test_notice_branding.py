@@ -30,6 +30,7 @@ KINDS = {  # kind -> (the portal page its action opens, or None; the deadline it
     "final_notice": ("/pay/acct-1", "cancellationDate"), "service_cancelled": ("/pay/acct-1", "deletionDate"),
     "deletion_warning": ("/pay/acct-1", "deletionDate"), "data_deleted": ("/pay/acct-1", None),
     "payment_received": (None, None), "reactivated": (None, None), "admin_email_changed": (None, None),
+    "charge_written_off": (None, None),
 }
 
 

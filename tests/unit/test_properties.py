@@ -116,7 +116,7 @@ def _check_money(acc, received, taken_by_processor):
         total = total + charge.outstanding
     assert acc.balance() == total
     credit = acc.credit.value if acc.credit else 0
-    applied = sum(c.paid.value for c in acc.charges if c.paid)
+    applied = sum(c.paid.value for c in acc.charges + acc.archive_charges if c.paid)  # archived: still counted
     by_card = sum(h["detail"]["amount"]["value"] for h in acc.history if h["kind"] == "charge.succeeded")
     # Every cent that came in sits on a charge or in credit: nothing created, nothing lost; and what
     # the history says the card paid is what the processor really took.

@@ -1,0 +1,94 @@
+"""Support's API (role Billing.Support only): find accounts, and act on one with a reason.
+
+GET  /api/support/accounts                                                   list (paged)
+POST /api/support/accounts/{accountId}/notices/{noticeId}/resend             a failed notice, again
+POST /api/support/accounts/{accountId}/dunning/pause                         {until, reason}
+POST /api/support/accounts/{accountId}/dunning/resume                        {}
+POST /api/support/accounts/{accountId}/subscriptions/{subscriptionId}/extend-grace   {days, reason}
+POST /api/support/accounts/{accountId}/charges/{chargeId}/write-off          {reason, notifyAdmin}
+"""
+
+import azure.functions as func
+
+from pastdue import bootstrap
+from pastdue.adapters.store import BadCursor
+from pastdue.domain import events as ev
+from pastdue.http import parse
+from pastdue.http.callers import is_support, portal_user
+from pastdue.http.endpoint import endpoint, no_fields, read_json, route_id
+from pastdue.http.principal import Principal
+from pastdue.http.problems import BadRequest, Forbidden, json_response
+from pastdue.services.support import act, find_accounts
+
+bp = func.Blueprint()
+ANONYMOUS = func.AuthLevel.ANONYMOUS
+
+
+def _support(req: func.HttpRequest) -> Principal:
+    principal = portal_user(req)
+    if not is_support(principal):
+        raise Forbidden(f"the role {bootstrap.settings().support_role} is required")
+    return principal
+
+
+@bp.function_name("support_accounts")
+@bp.route(route="support/accounts", methods=["GET"], auth_level=ANONYMOUS)
+@endpoint
+def support_accounts(req: func.HttpRequest) -> func.HttpResponse:
+    _support(req)
+    where, limit, cursor = parse.support_filter(req.params)
+    try:
+        return json_response(find_accounts(bootstrap.deps(), where, limit, cursor))
+    except BadCursor as error:
+        raise BadRequest(str(error), field="cursor") from None
+
+
+@bp.function_name("support_resend_notice")
+@bp.route(route="support/accounts/{accountId}/notices/{noticeId}/resend", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+def support_resend_notice(req: func.HttpRequest) -> func.HttpResponse:
+    principal = _support(req)
+    no_fields(req)
+    event = ev.NoticeResent(route_id(req, "noticeId"), principal.actor)
+    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
+
+
+@bp.function_name("support_pause_dunning")
+@bp.route(route="support/accounts/{accountId}/dunning/pause", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+def support_pause_dunning(req: func.HttpRequest) -> func.HttpResponse:
+    principal = _support(req)
+    body = read_json(req)
+    event = ev.DunningPaused(parse.pause_until(body), parse.reason(body), principal.actor)
+    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
+
+
+@bp.function_name("support_resume_dunning")
+@bp.route(route="support/accounts/{accountId}/dunning/resume", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+def support_resume_dunning(req: func.HttpRequest) -> func.HttpResponse:
+    principal = _support(req)
+    no_fields(req)
+    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), ev.DunningResumed(principal.actor)))
+
+
+@bp.function_name("support_extend_grace")
+@bp.route(route="support/accounts/{accountId}/subscriptions/{subscriptionId}/extend-grace", methods=["POST"],
+          auth_level=ANONYMOUS)
+@endpoint
+def support_extend_grace(req: func.HttpRequest) -> func.HttpResponse:
+    principal = _support(req)
+    body = read_json(req)
+    event = ev.GraceExtended(route_id(req, "subscriptionId"), parse.grace_days(body), parse.reason(body),
+                             principal.actor)
+    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
+
+
+@bp.function_name("support_write_off")
+@bp.route(route="support/accounts/{accountId}/charges/{chargeId}/write-off", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+def support_write_off(req: func.HttpRequest) -> func.HttpResponse:
+    principal = _support(req)
+    body = read_json(req)
+    event = ev.ChargeWrittenOff(route_id(req, "chargeId"), parse.reason(body), principal.actor, parse.notify(body))
+    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))

@@ -1,0 +1,123 @@
+// What operators are told and what they look at: an action group (e-mail), log alert rules on Application
+// Insights, and a workbook of the app's custom metrics (names in pastdue/adapters/telemetry.py METRICS).
+param insightsName string
+param location string
+param tags object
+@description('Who is told when an alert fires; no e-mail receiver when empty (the alerts still show in the portal).')
+param alertEmail string
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: insightsName
+}
+
+resource team 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: 'ag-${insightsName}'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'pastdue'
+    enabled: true
+    emailReceivers: empty(alertEmail) ? [] : [
+      { name: 'operators', emailAddress: alertEmail, useCommonAlertSchema: true }
+    ]
+  }
+}
+
+// name, severity, what it means, how often it is looked at and over what window, the query (rows = fire).
+var rules = [
+  {
+    name: 'sweep-missing-or-failed'
+    severity: 1
+    description: 'daily_sweep did not finish in the last 26 hours, or failed: retries, disables and deletions are not happening.'
+    frequency: 'PT1H'
+    window: 'P2D'
+    query: 'let finished = traces | where timestamp > ago(26h) | where message startswith "daily_sweep summary" | count; let failed = exceptions | where timestamp > ago(26h) | where operation_Name == "daily_sweep" | count; union (finished | where Count == 0 | project problem = "no sweep in 26 h"), (failed | where Count > 0 | project problem = "sweep failed")'
+  }
+  {
+    name: 'notices-failing'
+    severity: 2
+    description: 'Notices fail to send (pastdue_notices_failed): customers are not told.'
+    frequency: 'PT15M'
+    window: 'PT1H'
+    query: 'customMetrics | where name == "pastdue_notices_failed" | summarize failures = sum(valueSum) | where failures >= 5'
+  }
+  {
+    name: 'accounts-quarantined'
+    severity: 2
+    description: 'An account was quarantined (pastdue_accounts_quarantined): it needs repair; see the log for its id.'
+    frequency: 'PT15M'
+    window: 'PT1H'
+    query: 'customMetrics | where name == "pastdue_accounts_quarantined" | summarize quarantined = sum(valueSum) | where quarantined > 0'
+  }
+  {
+    name: 'server-errors'
+    severity: 1
+    description: 'More than 1% of API calls answered 5xx in 15 minutes.'
+    frequency: 'PT5M'
+    window: 'PT15M'
+    query: 'requests | summarize total = count(), failed = countif(toint(resultCode) >= 500) | where total >= 20 and 100.0 * failed / total > 1'
+  }
+  {
+    name: 'email-throttled'
+    severity: 3
+    description: 'The e-mail quota or the service throttles sends for an hour (pastdue_notices_throttled): notices are late; raise the quota.'
+    frequency: 'PT30M'
+    window: 'PT1H'
+    query: 'customMetrics | where name == "pastdue_notices_throttled" | summarize throttled = sum(valueSum) | where throttled >= 50'
+  }
+  {
+    name: 'deletions-held'
+    severity: 2
+    description: 'A sweep reached SWEEP_MAX_DELETIONS and held deletions back: confirm they are expected.'
+    frequency: 'PT1H'
+    window: 'P1D'
+    query: 'traces | where message startswith "sweep deletion cap reached"'
+  }
+]
+
+resource alerts 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = [
+  for rule in rules: {
+    name: '${insightsName}-${rule.name}'
+    location: location
+    tags: tags
+    kind: 'LogAlert'
+    properties: {
+      displayName: 'pastdue: ${rule.name}'
+      description: rule.description
+      severity: rule.severity
+      enabled: true
+      scopes: [insights.id]
+      evaluationFrequency: rule.frequency
+      windowSize: rule.window
+      criteria: {
+        allOf: [
+          {
+            query: rule.query
+            timeAggregation: 'Count'
+            operator: 'GreaterThan'
+            threshold: 0
+            failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+          }
+        ]
+      }
+      autoMitigate: true
+      actions: { actionGroups: [team.id] }
+    }
+  }
+]
+
+resource dashboard 'Microsoft.Insights/workbooks@2023-06-01' = {
+  name: guid(resourceGroup().id, insightsName, 'pastdue-workbook')
+  location: location
+  tags: tags
+  kind: 'shared'
+  properties: {
+    displayName: 'pastdue: recovery, revenue at risk, accounts by state'
+    category: 'workbook'
+    sourceId: insights.id
+    serializedData: loadTextContent('workbook.json')
+  }
+}
+
+output actionGroupId string = team.id
+output workbookId string = dashboard.id

@@ -1,0 +1,202 @@
+"""Storage that holds for years, on the real SDK and the local Cosmos: a lean account document, an archive
+that keeps every record once, paged history, and documents of the earlier shape converted as they are
+written."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pastdue import bootstrap
+from pastdue.adapters.cosmos import (
+    CHUNK,
+    CosmosAccountStore,
+    charge_item_id,
+    ensure_containers,
+    history_item_id,
+)
+from pastdue.domain import events as ev
+from pastdue.domain.ledger import SETTLED_KEEP
+from pastdue.domain.money import Money
+from pastdue.domain.policy import Policy
+from pastdue.services.billing import record_event
+from pastdue.services.unit import change
+from tests.support.busy import drive, new_account, stored_size
+from tests.support.history import full_history
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "account_2026_11.json"
+GOAL_BYTES = 16 * 1024
+
+
+@pytest.fixture(scope="module")
+def own_database(app_env):
+    """A database of its own: the 10,000-event account leaves thousands of archive items, which the local
+    stand-in (no indexes) would scan in every other test's sweep query."""
+    name = f"storage_{uuid.uuid4().hex[:8]}"
+    client = bootstrap.cosmos_client()
+    ensure_containers(client, name)
+    yield client.get_database_client(name)
+    client.delete_database(name)
+
+
+def _seqs(entries):
+    return [e["seq"] for e in entries]
+
+
+def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pages_through_every_record(
+        own_database, clock):
+    container = own_database.get_container_client("accounts")
+    store = CosmosAccountStore(container, retention_days=2557)
+    account = store.create(new_account("busy-10k"))
+    sizes = {0: stored_size(container, "busy-10k")}
+    account, at, done = account, clock.now(), 0
+    for checkpoint in (100, 1_000, 10_000):
+        # The fast path writes every 10 events (the local stand-in slows with every item it holds); the
+        # last two events before a measure are written one by one, as the app writes them, so the
+        # document holds what it holds in production: the windows, plus one event's records.
+        account, at = drive(store, Policy(), account, done, checkpoint - 2, at, write_every=10)
+        account, at = drive(store, Policy(), account, checkpoint - 2, checkpoint, at, write_every=1)
+        done = checkpoint
+        sizes[checkpoint] = stored_size(container, "busy-10k")
+    assert all(size <= GOAL_BYTES for size in sizes.values()), sizes
+    # Flat: the document after 10,000 events is no bigger than after 100 (same rolling windows).
+    assert sizes[10_000] <= sizes[100] * 1.05, sizes
+    # Still writable, and every record is there once, newest first, across pages.
+    account, _ = drive(store, Policy(), account, 10_000, 10_002, at)
+    entries = full_history(store, "busy-10k")
+    assert _seqs(entries) == list(range(1, account.history_seq + 1))
+    assert account.history_seq > 30_000  # several records an event
+    first = store.history("busy-10k", limit=50)
+    assert _seqs(first.entries) == list(range(account.history_seq, account.history_seq - 50, -1))
+    assert first.before == account.history_seq - 49
+    # The filter by subscription pages too, and returns only that subscription's records.
+    page = store.history("busy-10k", subscription_id="s1", before=account.history_seq // 2, limit=300)
+    assert len(page.entries) == 300 and {e["subscriptionId"] for e in page.entries} == {"s1"}
+    assert _seqs(page.entries) == sorted(_seqs(page.entries), reverse=True)
+    # Archived records expire by the retention (Cosmos TTL in Azure); the field is set on each item.
+    chunk = container.read_item(history_item_id(1), partition_key="busy-10k")
+    assert chunk["ttl"] == 2557 * 86_400 and chunk["records"][0]["seq"] == 1
+
+
+def test_a_document_of_the_earlier_shape_is_read_and_converted_on_its_next_write(app_env, clock):
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    earlier = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    account_id = f"v1-{uuid.uuid4().hex[:8]}"
+    earlier.update(id=account_id, accountId=account_id)
+    records = earlier["history"]
+    bootstrap.container("accounts").create_item({k: v for k, v in earlier.items() if not k.startswith("_")})
+
+    loaded = deps.store.get(account_id)
+    assert [r["seq"] for r in loaded.history] == list(range(1, len(records) + 1))
+    assert set(loaded.processed_events) == set(earlier["processedEvents"])
+    assert loaded.balance() == Money(800, "EUR")
+    # Before any write, GET history already answers everything, newest first.
+    assert [r["kind"] for r in full_history(deps.store, account_id)] == [r["kind"] for r in records]
+
+    change(deps, account_id, ev.PaymentReceived("evt-v2", Money(800, "EUR"), "VIR-2026-04"))
+    doc = bootstrap.container("accounts").read_item(account_id, partition_key=account_id)
+    assert doc["archivedSeq"] == len(records) and all(r["seq"] > len(records) for r in doc["history"])
+    assert isinstance(doc["processedEvents"], dict) and "evt-v2" in doc["processedEvents"]
+    chunk = bootstrap.container("accounts").read_item(history_item_id(1), partition_key=account_id)
+    assert [r["kind"] for r in chunk["records"]] == [r["kind"] for r in records]
+    everything = full_history(deps.store, account_id)
+    assert _seqs(everything) == list(range(1, doc["historySeq"] + 1))
+    assert everything[0]["detail"] == records[0]["detail"] and everything[-1]["kind"] == "notice.queued"
+
+
+def test_a_settled_charge_moves_to_the_archive_and_a_late_report_of_it_is_a_repeat(app_env, clock):
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    account_id = f"arch-{uuid.uuid4().hex[:8]}"
+    deps.store.create(new_account(account_id))
+    failed_at = clock.now()
+    record_event(deps, account_id, ev.ChargeFailed("e-1", "s0", "ch-old", Money(700, "EUR"), "card_declined",
+                                                   failed_at))
+    record_event(deps, account_id, ev.PaymentReceived("p-1", Money(700, "EUR"), "ref-1"))
+    clock.advance(SETTLED_KEEP + timedelta(hours=1))
+    record_event(deps, account_id, ev.PaymentReceived("p-2", Money(100, "EUR"), "ref-2"))  # moves it out
+    record_event(deps, account_id, ev.PaymentReceived("p-3", Money(100, "EUR"), "ref-3"))  # archives it
+    account = deps.store.get(account_id)
+    assert account.charge("ch-old") is None and account.archive_charges == []
+    item = bootstrap.container("accounts").read_item(charge_item_id("ch-old"), partition_key=account_id)
+    assert item["status"] == "paid" and item["paid"] == {"value": 700, "currency": "EUR"}
+    # The billing system reports the same charge again, late and under a new event id: a repeat, no debt.
+    assert record_event(deps, account_id, ev.ChargeFailed("e-2", "s0", "ch-old", Money(700, "EUR"),
+                                                          "card_declined", failed_at)) == "processed"
+    account = deps.store.get(account_id)
+    assert account.balance().is_zero and account.subscriptions["s0"].state == "active"
+    assert full_history(deps.store, account_id)[-1]["kind"] == "charge.failed.repeated"
+
+
+def test_history_read_while_records_are_archived_sees_each_record_once(app_env, clock):
+    store = CosmosAccountStore(bootstrap.container("accounts"))
+    account_id = f"race-{uuid.uuid4().hex[:8]}"
+    account = store.create(new_account(account_id))
+    account, at = drive(store, Policy(), account, 0, 40, clock.now())
+    stop, problems = threading.Event(), []
+
+    def writer():
+        nonlocal account, at
+        n = 40
+        while not stop.is_set() and n < 200:
+            account, at = drive(store, Policy(), account, n, n + 2, at, write_every=1)
+            n += 2
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(15):
+            page = store.history(account_id, limit=7)
+            seqs, newest = _seqs(page.entries), page.entries[0]["seq"]
+            while page.before is not None:
+                page = store.history(account_id, before=page.before, limit=7)
+                seqs += _seqs(page.entries)
+            if seqs != list(range(newest, 0, -1)):
+                problems.append(seqs)
+    finally:
+        stop.set()
+        thread.join()
+    assert problems == []
+
+
+def test_a_write_archives_an_earlier_document_in_chunks_of_a_fixed_size(app_env, clock):
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    earlier = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    account_id = f"big-{uuid.uuid4().hex[:8]}"
+    earlier.update(id=account_id, accountId=account_id, history=earlier["history"] * 15)  # 465 records
+    bootstrap.container("accounts").create_item({k: v for k, v in earlier.items() if not k.startswith("_")})
+    change(deps, account_id, ev.PaymentReceived("evt-big", Money(800, "EUR"), "VIR-BIG"))
+    chunks = list(bootstrap.container("accounts").query_items(
+        "SELECT c.id, c.seq, c.lastSeq FROM c WHERE c.accountId = @a AND c.type = 'history'",
+        parameters=[{"name": "@a", "value": account_id}], partition_key=account_id))
+    assert sorted((c["seq"], c["lastSeq"]) for c in chunks) == [(1, CHUNK), (CHUNK + 1, 2 * CHUNK),
+                                                                 (2 * CHUNK + 1, 465)]
+    assert _seqs(full_history(deps.store, account_id))[:466] == list(range(1, 467))
+
+
+def test_an_idempotency_record_keeps_the_outcome_only_and_a_replay_answers_the_same(app_env, clock):
+    from pastdue.services.billing import put_account, put_subscription
+    from pastdue.services.portal import update_payment
+
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    account_id = f"idem-{uuid.uuid4().hex[:8]}"
+    put_account(deps, account_id, ev.ProfileSet(new_account(account_id).admin, "card", "EUR",
+                                                deps.gateway.describe("tok_chargeCustomerFail"), None))
+    for n in range(40):
+        put_subscription(deps, account_id, ev.SubscriptionSet(f"s{n}", f"Subscription {n}", "default"))
+        record_event(deps, account_id, ev.ChargeFailed(f"e{n}", f"s{n}", f"{account_id}-c{n}", Money(1000 + n, "EUR"),
+                                                       "card_declined", clock.now()))
+    method = deps.gateway.describe("tok_visa")
+    first = update_payment(deps, account_id, "idem-key-0001", "h", method, "user:1")
+    again = update_payment(deps, account_id, "idem-key-0001", "h", method, "user:1")
+    assert first.status == again.status == 200 and len(first.body["settled"]) == 40
+    assert again.body == first.body  # the same outcome, and the same account, as nothing changed since
+    entry = bootstrap.container("accounts").read_item(account_id, partition_key=account_id)["idempotency"][
+        "idem-key-0001"]
+    assert "account" not in entry["response"]
+    assert len(json.dumps(entry)) < 6_000  # the outcome of 40 charges; the view was 10.6 kB alone
