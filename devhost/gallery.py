@@ -30,11 +30,13 @@ def sample(kind: str, locale: str, mode: str = "card") -> Notice:
               "card": {"brand": "visa", "last4": "0341"}, "amount": dump(Money(123456, "EUR")),
               "balance": dump(Money(123456, "EUR")), "declineCode": "insufficient_funds", "daysPastDue": 14,
               "cancellationDate": "2027-05-01T02:00:00.000000Z", "deletionDate": "2027-08-01T02:00:00.000000Z",
-              "daysLeft": 7,
+              "daysLeft": 7, "expiryDate": "2027-05-31T00:00:00.000000Z",
               "openCharges": [{"subscriptionName": "Production", "amount": dump(Money(100000, "EUR")),
                                "since": "2027-04-01T09:00:00.000000Z", "state": "pastDue"},
                               {"subscriptionName": "Staging", "amount": dump(Money(23456, "EUR")),
                                "since": "2027-04-03T09:00:00.000000Z", "state": "pastDue"}]}
+    if kind == "card_expiring":
+        params["openCharges"] = []  # a healthy account: nothing owed
     if kind == "payment_received":
         params["openCharges"] = []
         params["balance"] = dump(Money(0, "EUR"))

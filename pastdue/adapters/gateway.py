@@ -72,7 +72,9 @@ SANDBOX_CARDS = {
     "tok_chargeDeclinedExpiredCard": ("visa", "0069", DECLINED, "expired_card"),
     "tok_chargeDeclinedProcessingError": ("visa", "0119", ERROR, "processing_error"),
     "tok_chargeCustomerFail": ("visa", "0341", DECLINED, "card_declined"),
+    "tok_visaExpiring": ("visa", "1881", SUCCEEDED, None),  # expires 12/2030 (card-expiry pre-dunning)
 }
+EXPIRY = {"tok_visaExpiring": (12, 2030)}  # every other test card expires 12/2034
 
 
 class SandboxGateway(PaymentGateway):
@@ -83,7 +85,8 @@ class SandboxGateway(PaymentGateway):
         if token not in SANDBOX_CARDS:
             raise UnknownToken("unknown payment method token")  # never echo what was sent
         brand, last4, _, _ = SANDBOX_CARDS[token]
-        return PaymentMethod(token, brand, last4, 12, 2034)
+        month, year = EXPIRY.get(token, (12, 2034))
+        return PaymentMethod(token, brand, last4, month, year)
 
     def start_setup(self, customer: str | None) -> dict:
         import uuid

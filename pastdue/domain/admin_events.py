@@ -25,6 +25,8 @@ def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: dat
         account.remittance = event.remittance
     if event.gateway_customer_id is not None:
         account.gateway_customer_id = event.gateway_customer_id
+    if event.time_zone is not None:
+        account.time_zone = event.time_zone
     record(account, now, "account.updated", "billing", paymentMode=event.payment_mode)
     return []
 

@@ -17,6 +17,7 @@ class ProfileSet:
     payment_method: PaymentMethod | None
     remittance: Remittance | None
     gateway_customer_id: str | None = None
+    time_zone: str | None = None  # IANA, e.g. Europe/Paris: the account's pay days are in it
 
 
 @dataclass(frozen=True)

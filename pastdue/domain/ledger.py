@@ -149,6 +149,9 @@ def trim(account: Account, now: datetime) -> None:
         leaving = {id(c) for c in old}
         account.charges = [c for c in account.charges if id(c) not in leaving]
         account.archive_charges += old
+    if account.expiry_notified:  # only the card on file's steps matter: a new card starts again
+        token = account.payment_method.token if account.payment_method else None
+        account.expiry_notified = [n for n in account.expiry_notified if token and n.startswith(f"{token}:")]
     outbox = [n for n in account.outbox
               if not (n.status == SENT and n.sent_at is not None and now - n.sent_at >= KEEP_SENT_NOTICES)
               and not (n.status == FAILED and now - n.created_at >= KEEP_FAILED_NOTICES)]

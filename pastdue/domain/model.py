@@ -135,6 +135,9 @@ class Account:
     admin: Admin
     payment_mode: str = CARD
     currency: str = "EUR"
+    time_zone: str = "UTC"  # IANA; the account's pay days are in its local time
+    # Card-expiry pre-dunning steps done for the card on file (`<token>:<yyyy-mm>:<days>`), so each is sent once.
+    expiry_notified: list[str] = field(default_factory=list)
     payment_method: PaymentMethod | None = None
     gateway_customer_id: str | None = None  # the processor's customer (Stripe: cus_...)
     remittance: Remittance | None = None

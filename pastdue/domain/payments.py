@@ -18,7 +18,7 @@ from pastdue.domain.ledger import (
     settle_states,
     try_charge,
 )
-from pastdue.domain.model import DECLINED, ERROR, OPEN, REQUIRES_ACTION, SUCCEEDED, Account, Attempt
+from pastdue.domain.model import DECLINED, ERROR, OPEN, PAID, REQUIRES_ACTION, SUCCEEDED, Account, Attempt
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 
@@ -186,6 +186,9 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
         if before != remaining:
             applied[charge.subscription_id] = applied.get(charge.subscription_id, Money.zero(account.currency)) \
                 + (before - remaining)
+            # Which charge the money went to, and whether that paid it: the history says so.
+            record(account, now, "charge.settled", "billing", charge.subscription_id, chargeId=charge.charge_id,
+                   amount=before - remaining, paid=charge.status == PAID, eventId=event.event_id)
     if remaining.value > 0:
         account.credit = (account.credit or Money.zero(remaining.currency)) + remaining
     record(account, now, "payment.received", "billing", amount=event.amount, reference=event.reference,

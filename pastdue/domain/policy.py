@@ -35,9 +35,21 @@ class Calendar:
     # past-due episode; and the longest pause of dunning.
     max_grace_extension_days: int = 30
     max_pause_days: int = 30
+    # Reason-aware retries (pastdue/domain/retries.py). retry_days above serve declines of no known
+    # category; "try again later" errors have their own days; insufficient funds are retried on the
+    # account's pay days (days of the month, at pay_day_hour in the account's time zone) within the grace
+    # period. Authentication and do-not-retry declines are never retried automatically. No charge, and no
+    # card across charges, is tried more than max_attempts_30_days times in any 30 days (networks allow ~15).
+    retry_days_try_later: tuple[int, ...] = (1, 2, 4, 7, 14, 21)
+    pay_days: tuple[int, ...] = (1, 15)
+    pay_day_hour: int = 10
+    max_attempts_30_days: int = 12
+    # Card-expiry pre-dunning: notices this many days before the end of the card's expiry month.
+    expiry_notice_days: tuple[int, ...] = (7, 30)
 
     def validate(self, where: str) -> Calendar:
-        for name in ("retry_days", "reminder_days", "deletion_warning_days"):
+        for name in ("retry_days", "reminder_days", "deletion_warning_days", "retry_days_try_later",
+                     "expiry_notice_days"):
             days = getattr(self, name)
             if any(not _is_day(d) for d in days) or len(set(days)) != len(days):
                 raise PolicyError(f"{where}.{camel(name)} must be distinct positive whole days")
@@ -47,8 +59,19 @@ class Calendar:
                 raise PolicyError(f"{where}.{camel(name)} must be a positive whole number of days")
         if self.final_notice_day >= self.disable_day:
             raise PolicyError(f"{where}.finalNoticeDay must come before disableDay")
-        if any(d >= self.disable_day for d in self.retry_days + self.reminder_days):
+        if any(d >= self.disable_day for d in self.retry_days + self.reminder_days + self.retry_days_try_later):
             raise PolicyError(f"{where}: retries and reminders must come before disableDay")
+        if not self.pay_days or any(not _is_day(d) or d > 28 for d in self.pay_days) \
+                or len(set(self.pay_days)) != len(self.pay_days):
+            raise PolicyError(f"{where}.payDays must be distinct days of the month from 1 to 28")
+        if not isinstance(self.pay_day_hour, int) or isinstance(self.pay_day_hour, bool) \
+                or not 0 <= self.pay_day_hour <= 23:
+            raise PolicyError(f"{where}.payDayHour must be an hour from 0 to 23")
+        if not _is_day(self.max_attempts_30_days) or self.max_attempts_30_days > 15:
+            raise PolicyError(f"{where}.maxAttempts30Days must be from 1 to 15 (the card networks' limit)")
+        if len(self.retry_days) > self.max_attempts_30_days or \
+                len(self.retry_days_try_later) > self.max_attempts_30_days:
+            raise PolicyError(f"{where}: more retry days than maxAttempts30Days allows")
         if any(d >= self.delete_after_days for d in self.deletion_warning_days):
             raise PolicyError(f"{where}.deletionWarningDays must be fewer than deleteAfterDays")
         return self

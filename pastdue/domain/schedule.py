@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from pastdue.domain import retries
 from pastdue.domain.codec import parse_time
-from pastdue.domain.model import CARD, DELETED, DISABLED, OPEN, PAST_DUE, QUEUED, SENDING, Account, Charge, Subscription
+from pastdue.domain.model import (
+    ACTIVE,
+    CARD,
+    DELETED,
+    DISABLED,
+    OPEN,
+    PAST_DUE,
+    QUEUED,
+    SENDING,
+    Account,
+    Charge,
+    Subscription,
+)
 from pastdue.domain.policy import Calendar, Policy
 
 DAY = timedelta(days=1)
@@ -41,6 +54,28 @@ def pending_steps(sub: Subscription, cal: Calendar) -> list[Step]:
     return [s for s in subscription_steps(sub, cal) if s.name not in sub.steps_done]
 
 
+def card_expires_at(account: Account) -> datetime | None:
+    """When the card on file stops working: the first instant after its expiry month (UTC)."""
+    method = account.payment_method
+    if method is None or not (1 <= method.exp_month <= 12):
+        return None
+    year, month = (method.exp_year + 1, 1) if method.exp_month == 12 else (method.exp_year, method.exp_month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def expiry_steps(account: Account, cal: Calendar) -> list[Step]:
+    """Card-expiry pre-dunning: a notice `expiryNoticeDays` before the card expires, for card payers with an
+    active subscription; each once for this card (a new card, or new dates, starts again)."""
+    ends = card_expires_at(account)
+    active = any(s.state == ACTIVE for s in account.subscriptions.values())
+    if account.payment_mode != CARD or ends is None or not active:
+        return []
+    method = account.payment_method
+    prefix = f"{method.token}:{method.exp_year:04d}-{method.exp_month:02d}"
+    steps = [Step(f"{prefix}:{d}", ends - d * DAY, "expiry_notice") for d in cal.expiry_notice_days]
+    return sorted((s for s in steps if s.name not in account.expiry_notified), key=lambda s: s.due)
+
+
 def cancellation_date(sub: Subscription, cal: Calendar) -> datetime | None:
     return sub.past_due_since + (cal.disable_day + sub.grace_days) * DAY if sub.past_due_since else None
 
@@ -58,11 +93,6 @@ def _awaits_customer(account: Account, charge: Charge) -> bool:
     return waiting is not None and waiting.token == account.payment_method.token
 
 
-def due_retry_index(charge: Charge, cal: Calendar, now: datetime) -> int | None:
-    """The latest retry day that has come and not been used; earlier missed days are folded in."""
-    due = [i for i, d in enumerate(cal.retry_days)
-           if i >= charge.retry_steps_done and charge.failed_at + d * DAY <= now]
-    return due[-1] if due else None
 
 
 def summarise(account: Account, policy: Policy) -> None:
@@ -89,11 +119,14 @@ def next_action_at(account: Account, policy: Policy, now: datetime | None = None
             times.append(charge.pending.at)
         elif retry_eligible(account, charge):
             cal = policy.for_plan(account.subscriptions[charge.subscription_id].plan)
-            rest = cal.retry_days[charge.retry_steps_done:]
-            if rest:
-                times.append(charge.failed_at + rest[0] * DAY)
+            upcoming = retries.next_time(account, charge, cal)
+            if upcoming is not None:
+                times.append(upcoming)
+    expiry = expiry_steps(account, policy.default)
+    if expiry and expiry[0].due < card_expires_at(account):
+        times.append(expiry[0].due)
     for sub in account.subscriptions.values():
-        if sub.state == DELETED and sub.purged_at is None:
+        if sub.state == DELETED and sub.purged_at is None and sub.deleted_at is not None:
             times.append(sub.deleted_at)
         steps = pending_steps(sub, policy.for_plan(sub.plan))
         if steps:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from pastdue.domain import events as ev
-from pastdue.domain import schedule
+from pastdue.domain import retries, schedule
 from pastdue.domain.codec import format_time
 from pastdue.domain.ledger import new_attempt, queue_notice, record, settle_states, try_charge
 from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, Subscription
@@ -31,11 +32,11 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
         if not schedule.retry_eligible(account, charge):
             continue
         cal = policy.for_plan(account.subscriptions[charge.subscription_id].plan)
-        index = schedule.due_retry_index(charge, cal, now)
-        if index is not None:
-            charge.retry_steps_done = index + 1
+        if retries.due(account, charge, cal, now):
+            charge.retry_steps_done += 1
             new_attempt(charge, account.payment_method.token, "retry", now)
             effects.append(try_charge(charge))
+    _expiry_notices(account, policy, now)
     for sub in account.subscriptions.values():
         # An answer is outstanding: notices may go, but never disable or purge on a guess.
         unanswered = any(c.pending for c in account.open_charges(sub.subscription_id))
@@ -44,6 +45,22 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
         elif sub.state in (PAST_DUE, DISABLED):
             effects += _advance(account, sub, policy.for_plan(sub.plan), now, unanswered, event)
     return effects
+
+
+def _expiry_notices(account: Account, policy: Policy, now: datetime) -> None:
+    """Card-expiry pre-dunning: the due steps fold into one notice (the nearest to the expiry)."""
+    ends = schedule.card_expires_at(account)
+    due = [s for s in schedule.expiry_steps(account, policy.default) if s.due <= now]
+    if not due:
+        return
+    account.expiry_notified += [s.name for s in due]
+    if now >= ends:
+        return  # expired already: the failure notices take over
+    days_left = max(1, math.ceil((ends - now) / DAY))  # 6 days 21 hours is "7 days"
+    method = account.payment_method
+    queue_notice(account, now, "card_expiring", due[-1].name, expiryDate=ends - DAY, daysLeft=days_left)
+    record(account, now, "card.expiring.notified", "system", brand=method.brand, last4=method.last4,
+           expiresAt=ends, daysLeft=days_left)
 
 
 def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, unanswered: bool,

@@ -60,6 +60,20 @@ def gateway_customer(body: dict) -> str | None:
     return text(body, "gatewayCustomerId", required=False, max_length=104, pattern=CUSTOMER)
 
 
+def time_zone(body: dict) -> str | None:
+    """An IANA time zone the system knows (Europe/Paris, America/New_York, UTC)."""
+    value = text(body, "timeZone", required=False, max_length=64, pattern=re.compile(r"[A-Za-z0-9_+\-/]{1,64}"))
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest("'timeZone' must be an IANA time zone, e.g. Europe/Paris", field="timeZone") from None
+    return value
+
+
 def currency(body: dict) -> str:
     return checked(body, "currency", "", strict.currency, required=False, max_length=3) or "EUR"
 

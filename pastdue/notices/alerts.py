@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.model import DELETED, DISABLED, INVOICE, PAST_DUE, Account
 from pastdue.domain.policy import Policy
-from pastdue.domain.schedule import cancellation_date
+from pastdue.domain.schedule import cancellation_date, card_expires_at
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog
-from pastdue.notices.formatting import date, language, money
+from pastdue.notices.formatting import BRANDS, date, language, money
 from pastdue.notices.reasons import category
 
 
@@ -79,6 +81,14 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
             add("confirmPayment", "error", actions["confirm"], charge.subscription_id, charge.charge_id,
                 charge.outstanding, None, name=sub.display_name if sub else charge.subscription_id,
                 amount_text=money(dump(charge.outstanding), tag))
+    method = account.payment_method
+    if account.payment_mode != INVOICE and method is not None and \
+            any(n.startswith(f"{method.token}:{method.exp_year:04d}-{method.exp_month:02d}:")
+                for n in account.expiry_notified):
+        ends = card_expires_at(account)
+        card = f"{BRANDS.get(method.brand, method.brand.title())}\u00a0••••\u00a0{method.last4}"
+        add("cardExpiring", "warning", actions["pay"], None, None, None, ends, card=card,
+            date=date(ends - timedelta(days=1), tag))
     refused = next((c for c in account.open_charges() if c.hard), None)
     if refused is not None and account.payment_mode != INVOICE:
         reason = catalog(language(tag))["reasons"][category(refused.decline_code)]

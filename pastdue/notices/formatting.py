@@ -10,6 +10,8 @@ from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_precision
 
 SUPPORTED = ("en", "fr", "de", "es")
+BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
+          "jcb": "JCB", "diners": "Diners Club", "unionpay": "UnionPay", "cartes_bancaires": "Cartes Bancaires"}
 
 
 def locale_of(tag: str | None) -> Locale:

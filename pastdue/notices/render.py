@@ -11,16 +11,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pastdue.domain.model import Notice
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog, colon
-from pastdue.notices.formatting import date, language, locale_of, money
+from pastdue.notices.formatting import BRANDS, date, language, locale_of, money
 from pastdue.notices.message import Email
 from pastdue.notices.reasons import category
 
 HERE = Path(__file__).parent
-BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
-          "jcb": "JCB", "diners": "Diners Club", "unionpay": "UnionPay", "cartes_bancaires": "Cartes Bancaires"}
 # The portal page each action leads to (pastdue/notices/branding.py; settable with PORTAL_LINK_*).
 LINK_FOR = {"card": "update_payment", "invoice": "transfer_details", "confirm": "confirm_payment"}
-ACTION_FOR = {"confirm_payment": "confirm",
+ACTION_FOR = {"confirm_payment": "confirm", "card_expiring": "card",
               "payment_failed": "card", "card_declined": "card", "invoice_overdue": "invoice", "reminder": "pay",
               "final_notice": "pay", "service_cancelled": "pay", "deletion_warning": "pay"}
 
@@ -83,6 +81,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     values.update(
         amount=money(params.get("amount"), tag), balance=money(params.get("balance"), tag),
         cancellationDate=date(params.get("cancellationDate"), tag), deletionDate=date(params.get("deletionDate"), tag),
+        expiryDate=date(params.get("expiryDate"), tag),
         card=f"{BRANDS.get(card['brand'], card['brand'].title())}\u00a0••••\u00a0{card['last4']}" if card else "",
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
         declineReason=words["reasons"][category(params.get("declineCode"))],

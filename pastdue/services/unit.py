@@ -14,6 +14,7 @@ from pastdue.adapters.gateway import OutcomeUnknown, PaymentGateway
 from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData, StoreUnavailable
 from pastdue.adapters.telemetry import Metrics, current_account
 from pastdue.domain import events as ev
+from pastdue.domain import retries
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import PAID, Account
 from pastdue.domain.policy import Policy
@@ -86,14 +87,15 @@ def _observe(deps: Deps, before: Account, after: Account) -> None:
         earlier = {c.charge_id: c for c in before.charges}
         for charge in after.charges + after.archive_charges:
             old = earlier.get(charge.charge_id)
+            reason = retries.category(charge.decline_code)
             if old is None and charge.charge_id not in {c.charge_id for c in before.archive_charges}:
-                deps.metrics.emit("pastdue_charges_failed", 1, currency=charge.amount.currency)
+                deps.metrics.emit("pastdue_charges_failed", 1, currency=charge.amount.currency, category=reason)
             collected = (charge.paid.value if charge.paid else 0) - (old.paid.value if old and old.paid else 0)
             if collected > 0:
                 deps.metrics.emit("pastdue_amount_recovered", collected, currency=charge.amount.currency)
             if charge.status == PAID and old is not None and old.status != PAID:
                 days = (charge.paid_at - charge.failed_at).days if charge.paid_at else 0
-                deps.metrics.emit("pastdue_charges_recovered", 1, daysSinceFailure=max(0, days))
+                deps.metrics.emit("pastdue_charges_recovered", 1, daysSinceFailure=max(0, days), category=reason)
     except Exception:
         log.exception("metrics of account %s not emitted", after.account_id)
 

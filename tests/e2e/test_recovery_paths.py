@@ -27,7 +27,7 @@ def _days(tools, days: int) -> None:
 
 
 def test_a_card_that_starts_succeeding_on_a_retry_goes_back_to_active(billing, portal, tools, new_id):
-    account_id = _past_due(billing, new_id, 900, "insufficient_funds", token="tok_chargeDeclinedInsufficientFunds")
+    account_id = _past_due(billing, new_id, 900, "card_declined", token="tok_chargeCustomerFail")
     _days(tools, 3)
     assert _kinds(portal, account_id).count("charge.declined") == 2  # days 1 and 3
     billing.account(account_id, token="tok_visa")  # funds arrived: the processor's card now succeeds
@@ -67,3 +67,19 @@ def test_an_invoice_payer_is_never_retried_and_a_transfer_settles_and_reactivate
     assert billing.payment_received(account_id, 5000, event_id="evt-final-transfer").json() == {"status": "duplicate"}
     view = portal.account(account_id).json()
     assert view["subscriptions"][0]["state"] == "active" and view["balance"]["value"] == 0 and view["credit"] is None
+
+
+def test_insufficient_funds_are_retried_on_the_pay_days_in_the_accounts_time_zone(billing, portal, tools, new_id):
+    account_id, sub_id = new_id(), new_id("sub")
+    tools.set_clock("2027-03-09T23:30:00Z")
+    billing.account(account_id, token="tok_chargeDeclinedInsufficientFunds", timeZone="Asia/Tokyo")
+    billing.subscription(account_id, sub_id)
+    billing.charge_failed(account_id, sub_id, new_id("ch"), value=900, code="insufficient_funds",
+                          created_at="2027-03-09T23:30:00Z")
+    for day in range(1, 24):
+        tools.set_clock(f"2027-03-{9 + day:02d}T03:00:00Z" if 9 + day <= 31 else f"2027-04-{day - 22:02d}T03:00:00Z")
+        tools.run("daily_sweep")
+    declined = [e["at"][:10] for e in reversed(portal.history(account_id).json()["entries"])
+                if e["kind"] == "charge.declined"]
+    # Pay days 1 and 15 at 10:00 in Tokyo are 01:00 UTC: the 03:00 sweeps of March 15 and April 1.
+    assert declined == ["2027-03-15", "2027-04-01"]

@@ -51,15 +51,15 @@ def test_a_failure_its_recovery_the_notices_and_the_book_become_metrics(clock, a
     put_subscription(deps, account_id, ev.SubscriptionSet("s0", "Production", "default"))
     with caplog.at_level(logging.DEBUG, logger="pastdue"):
         record_event(deps, account_id, ev.ChargeFailed("e-otel", "s0", "ch-otel", Money(4200, "EUR"),
-                                                       "insufficient_funds", clock.now()))
+                                                       "card_declined", clock.now()))
     clock.advance(timedelta(days=1, hours=1))
     run_sweep(deps, 600)  # the day-1 retry on a card that now pays
     quota = CosmosQuota(bootstrap.container("control"), 10**4, 10**6, quota_id=f"q-{uuid.uuid4().hex}")
     drain_all(deps, bootstrap.email_sender(), quota)
     report_book(deps)
     points = _points(reader)
-    assert points[("pastdue_charges_failed", (("currency", "EUR"),))] >= 1
-    assert points[("pastdue_charges_recovered", (("daysSinceFailure", 1),))] >= 1
+    assert points[("pastdue_charges_failed", (("category", "generic"), ("currency", "EUR")))] >= 1
+    assert points[("pastdue_charges_recovered", (("category", "generic"), ("daysSinceFailure", 1)))] >= 1
     assert points[("pastdue_amount_recovered", (("currency", "EUR"),))] >= 4200
     assert points[("pastdue_notices_sent", (("kind", "payment_failed"),))] >= 1
     assert ("pastdue_accounts_by_state", (("state", "active"),)) in points

@@ -30,7 +30,7 @@ KINDS = {  # kind -> (the portal page its action opens, or None; the deadline it
     "final_notice": ("/pay/acct-1", "cancellationDate"), "service_cancelled": ("/pay/acct-1", "deletionDate"),
     "deletion_warning": ("/pay/acct-1", "deletionDate"), "data_deleted": ("/pay/acct-1", None),
     "payment_received": (None, None), "reactivated": (None, None), "admin_email_changed": (None, None),
-    "charge_written_off": (None, None),
+    "charge_written_off": (None, None), "card_expiring": ("/pay/acct-1", "expiryDate"),
 }
 
 
@@ -38,7 +38,7 @@ def _notice(kind, locale, mode="card", **params):
     base = {"accountId": "acct-1", "paymentMode": mode, "adminName": "Ada", "subscriptionName": "Prod",
             "card": {"brand": "visa", "last4": "4242"}, "amount": dump(Money(123456, "EUR")),
             "balance": dump(Money(123456, "EUR")), "declineCode": "stolen_card", "daysPastDue": 7,
-            "cancellationDate": DEADLINE, "deletionDate": DEADLINE, "daysLeft": 7,
+            "cancellationDate": DEADLINE, "deletionDate": DEADLINE, "daysLeft": 7, "expiryDate": DEADLINE,
             "openCharges": [{"subscriptionName": "Prod", "amount": dump(Money(100000, "EUR")),
                              "since": "2027-04-01T09:00:00.000000Z", "state": "pastDue"},
                             {"subscriptionName": "Staging", "amount": dump(Money(23456, "EUR")),

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
@@ -54,7 +54,7 @@ def test_a_late_sweep_sends_only_the_latest_reminder_and_never_disables_early():
     assert superseded == ["reminder:3", "reminder:7"]
     # Missed retry days fold into one attempt (day 14's), not four at once.
     assert [e.key for e in effects if isinstance(e, ev.TryCharge)] == ["ch-1:1"]
-    assert acc.charges[0].retry_steps_done == 5
+    assert acc.charges[0].retry_steps_done == 1  # one retry made; the missed days folded into it
     acc = _resolve_declined(acc, effects, T0 + days(15))
     assert acc.subscriptions["sub-0"].state == PAST_DUE
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(29.9))
@@ -94,7 +94,8 @@ def test_a_paid_subscription_is_never_disabled():
     acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(45))
     assert acc.subscriptions["sub-0"].state == "active"
     assert notice_kinds(acc) == ["payment_failed", "payment_received"]
-    assert acc.next_action_at is None
+    # Nothing of the dunning is left: the next thing due is the card's expiry notice (12/2034).
+    assert acc.next_action_at == datetime(2034, 12, 2, tzinfo=UTC)
 
 
 def test_invoice_payers_get_no_retries():

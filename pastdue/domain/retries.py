@@ -1,0 +1,95 @@
+"""When a failed charge is retried, by the reason it was declined (pure).
+
+- insufficient funds: on the account's pay days (policy payDays, at payDayHour in the account's time zone),
+  within the grace period: money tends to arrive on pay day, not on day 3;
+- "try again later" (processing errors, the issuer unavailable): the next day, then the policy's
+  retryDaysTryLater;
+- authentication needed: never automatically (the customer confirms it in the portal);
+- do-not-retry declines are hard (policy hardDeclineCodes, Stripe's advice code): never retried;
+- any other decline: the policy's retryDays.
+Whatever the reason, no charge, and no card across the account's charges, is tried more than
+maxAttempts30Days times in any 30 days (the card networks allow about 15; past that the merchant pays per
+attempt and its decline ratio climbs).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pastdue.domain.model import Account, Charge
+from pastdue.domain.policy import Calendar
+
+DAY = timedelta(days=1)
+WINDOW = timedelta(days=30)
+FUNDS = frozenset({"insufficient_funds", "card_velocity_exceeded", "withdrawal_count_limit_exceeded"})
+TRY_LATER = frozenset({"processing_error", "try_again_later", "issuer_not_available", "reenter_transaction",
+                       "approve_with_id"})
+AUTHENTICATION = frozenset({"authentication_required"})
+
+
+def category(decline_code: str | None) -> str:
+    if decline_code in FUNDS:
+        return "funds"
+    if decline_code in TRY_LATER:
+        return "tryLater"
+    if decline_code in AUTHENTICATION:
+        return "authentication"
+    return "generic"
+
+
+def pay_days(start: datetime, end: datetime, cal: Calendar, zone: str) -> list[datetime]:
+    """The pay-day times (payDays at payDayHour, local time of `zone`) strictly after `start`, before `end`."""
+    tz = ZoneInfo(zone)
+    local = start.astimezone(tz)
+    year, month, found = local.year, local.month, []
+    while True:
+        for day in sorted(cal.pay_days):
+            at = datetime(year, month, day, cal.pay_day_hour, tzinfo=tz)
+            if at >= end:
+                return found
+            if at > start:
+                found.append(at.astimezone(start.tzinfo))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def plan(account: Account, charge: Charge, cal: Calendar) -> list[datetime]:
+    """Every time this charge is to be retried, in order (the latest decline reason decides)."""
+    kind = category(charge.decline_code)
+    if kind == "authentication":
+        return []
+    if kind == "funds":
+        # Not within the first 12 hours (the same money is not there yet), and not at the disable day.
+        times = pay_days(charge.failed_at + timedelta(hours=12), charge.failed_at + cal.disable_day * DAY, cal,
+                         account.time_zone)
+        if times:
+            return times
+    days = cal.retry_days_try_later if kind == "tryLater" else cal.retry_days
+    return [charge.failed_at + d * DAY for d in days]
+
+
+def attempts_within(account: Account, now: datetime, charge: Charge | None = None, token: str | None = None) -> int:
+    return sum(1 for c in account.charges if charge is None or c is charge for a in c.attempts
+               if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome != "skipped")
+
+
+def capped(account: Account, charge: Charge, token: str, cal: Calendar, now: datetime) -> bool:
+    """The charge, or the card on all of the account's charges, has had its attempts for 30 days."""
+    return (attempts_within(account, now, charge=charge) >= cal.max_attempts_30_days
+            or attempts_within(account, now, token=token) >= cal.max_attempts_30_days)
+
+
+def last_retry(charge: Charge) -> datetime:
+    return max((a.at for a in charge.attempts if a.source == "retry"), default=charge.failed_at)
+
+
+def due(account: Account, charge: Charge, cal: Calendar, now: datetime) -> bool:
+    """A retry time has come since the last retry (missed ones fold into one) and the caps allow it."""
+    since = last_retry(charge)
+    return any(since < at <= now for at in plan(account, charge, cal)) and \
+        not capped(account, charge, account.payment_method.token, cal, now)
+
+
+def next_time(account: Account, charge: Charge, cal: Calendar) -> datetime | None:
+    since = last_retry(charge)
+    return next((at for at in plan(account, charge, cal) if at > since), None)
