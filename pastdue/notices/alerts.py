@@ -10,7 +10,7 @@ from pastdue.domain.policy import Policy
 from pastdue.domain.schedule import cancellation_date, card_expires_at
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog
-from pastdue.notices.formatting import BRANDS, date, language, money
+from pastdue.notices.formatting import card_label, date, language, money
 from pastdue.notices.reasons import category
 
 
@@ -86,8 +86,8 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
             any(n.startswith(f"{method.token}:{method.exp_year:04d}-{method.exp_month:02d}:")
                 for n in account.expiry_notified):
         ends = card_expires_at(account)
-        card = f"{BRANDS.get(method.brand, method.brand.title())}\u00a0••••\u00a0{method.last4}"
-        add("cardExpiring", "warning", actions["pay"], None, None, None, ends, card=card,
+        add("cardExpiring", "warning", actions["pay"], None, None, None, ends,
+            card=card_label(method.brand, method.last4),
             date=date(ends - timedelta(days=1), tag))
     refused = next((c for c in account.open_charges() if c.hard), None)
     if refused is not None and account.payment_mode != INVOICE:

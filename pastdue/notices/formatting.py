@@ -26,6 +26,11 @@ def language(tag: str | None) -> str:
     return lang if lang in SUPPORTED else "en"
 
 
+def card_label(brand: str, last4: str) -> str:
+    """A card as customers read it: Visa •••• 4242 (no-break spaces: never split across lines)."""
+    return f"{BRANDS.get(brand, brand.title())}\u00a0••••\u00a0{last4}"
+
+
 def money(amount: dict | None, tag: str | None) -> str:
     if not amount:
         return ""

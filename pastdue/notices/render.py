@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pastdue.domain.model import Notice
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog, colon
-from pastdue.notices.formatting import BRANDS, date, language, locale_of, money
+from pastdue.notices.formatting import card_label, date, language, locale_of, money
 from pastdue.notices.message import Email
 from pastdue.notices.reasons import category
 
@@ -82,7 +82,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         amount=money(params.get("amount"), tag), balance=money(params.get("balance"), tag),
         cancellationDate=date(params.get("cancellationDate"), tag), deletionDate=date(params.get("deletionDate"), tag),
         expiryDate=date(params.get("expiryDate"), tag),
-        card=f"{BRANDS.get(card['brand'], card['brand'].title())}\u00a0••••\u00a0{card['last4']}" if card else "",
+        card=card_label(card["brand"], card["last4"]) if card else "",
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
         declineReason=words["reasons"][category(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),

@@ -85,10 +85,11 @@ def _observe(deps: Deps, before: Account, after: Account) -> None:
     recovered with the days it took. Never fails the write it follows."""
     try:
         earlier = {c.charge_id: c for c in before.charges}
+        handed_over = {c.charge_id for c in before.archive_charges}
         for charge in after.charges + after.archive_charges:
             old = earlier.get(charge.charge_id)
             reason = retries.category(charge.decline_code)
-            if old is None and charge.charge_id not in {c.charge_id for c in before.archive_charges}:
+            if old is None and charge.charge_id not in handed_over:
                 deps.metrics.emit("pastdue_charges_failed", 1, currency=charge.amount.currency, category=reason)
             collected = (charge.paid.value if charge.paid else 0) - (old.paid.value if old and old.paid else 0)
             if collected > 0:
