@@ -66,9 +66,13 @@ def start_stripe_standin(host_port: int) -> None:
     port = int(os.environ.get("STRIPE_PORT", 12111))
     if port_in_use(port):
         raise SystemExit(f"port {port} for the Stripe stand-in is already taken (set STRIPE_PORT)")
+    from pastdue import bootstrap
+
+    # Stripe's clock follows the host's test clock: a key sent "a day ago" on it is a day old there too.
     standin = StripeStandIn(os.environ["STRIPE_SECRET_KEY"], port,
                             f"http://127.0.0.1:{host_port}/api/webhooks/stripe",
-                            os.environ["STRIPE_WEBHOOK_SECRET"].split(",")[0]).start()
+                            os.environ["STRIPE_WEBHOOK_SECRET"].split(",")[0],
+                            clock=lambda: bootstrap.clock().now().timestamp()).start()
     os.environ["STRIPE_API_BASE"] = standin.url
     print(f"  Stripe:      {standin.url}  (stand-in; events to /api/webhooks/stripe)", flush=True)
 

@@ -1,16 +1,27 @@
 """A local stand-in for the parts of the Stripe API pastdue calls, in Stripe's documented shapes, so the
 official `stripe` SDK can be exercised offline over HTTP (`make run` with PAYMENT_GATEWAY=stripe, tests).
 
-Implemented: customers (create, update default payment method), payment_methods (retrieve, attach; the
-`pm_card_*` test methods become an attached copy, as in test mode), setup_intents (create, confirm,
-retrieve), payment_intents (create with confirm/off_session, retrieve), idempotency as documented (the
-same key and parameters replay the first answer with `Idempotent-Replayed: true`; the same key with other
-parameters is a 400 `idempotency_error`), Stripe's error body (type, code, decline_code, advice_code,
-payment_intent), and signed events posted to a webhook URL (`Stripe-Signature: t=...,v1=...`).
+It is as strict as Stripe where money depends on it:
+- idempotency as documented: the same key and parameters replay the first answer (`Idempotent-Replayed:
+  true`), other parameters are a 400 `idempotency_error`; a result is saved once the endpoint started
+  executing, a 500 included, and replayed for that key; keys are pruned after 24 hours of the stand-in's
+  clock (`clock`, which tests point at the host's test clock): a reused expired key is a new request;
+- amounts: Stripe's minimum charge, at most eight digits, three-decimal currencies ending in 0,
+  `invalid_request_error` bodies with `code` and `param`;
+- PaymentIntents: create (confirm or not), confirm by id (off-session: `authentication_required` is a
+  card error; on-session: `requires_action`), retrieve, cancel, and search by metadata, whose index lags
+  creation by a minute as Stripe documents; `processing` on request, settled later with its event;
+  3-D Secure that succeeds or fails (`payment_intent_authentication_failure`), after which the customer
+  may try again on the same PaymentIntent;
+- declines carry `decline_code`, `advice_code` and `network_decline_code`;
+- signed events (`Stripe-Signature: t=...,v1=...`) posted to a webhook URL, at once, before the API
+  answer, or held to be delivered later, twice, in reverse order.
 
-Test helpers under /_standin/: scripted faults for the next payment-intent requests (`drop` = process
-then drop the connection, `500`, `429`, `slow`), event delivery modes (`async`, `before` the answer,
-`manual` with /_standin/events/deliver), completing a customer's authentication, the card updater.
+Test helpers under /_standin/: scripted faults for the next payment-intent requests (`drop` = process then
+drop the connection, `500` = process then answer 500 (saved under the key), `429` = refused before
+anything ran, `slow:<s>`, `processing` = the next confirm stays processing; `create:` or `confirm:` before
+one targets that request only), event delivery modes, completing or failing a customer's authentication,
+settling a processing payment, the card updater.
 """
 
 from __future__ import annotations
@@ -46,14 +57,19 @@ TEST_CARDS = {
     "pm_card_authenticationRequired": ("visa", "3184", ("authentication_required", "authentication_required",
                                                         None)),
 }
+# The card networks' own codes that Stripe passes on with a decline (network_decline_code).
+NETWORK_CODES = {"generic_decline": "05", "insufficient_funds": "51", "fraudulent": "59", "lost_card": "41",
+                 "stolen_card": "43", "expired_card": "54", "incorrect_cvc": "N7"}
+# Stripe's decimals (zero- and three-decimal currencies) and a few documented minimum charges (Stripe units).
+THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
+MINIMUM = {"usd": 50, "eur": 50, "gbp": 30, "chf": 50, "jpy": 50, "huf": 17500, "isk": 0}
+API_VERSION = "2026-10-28.endive"  # what events carry: the version the app pins
+IDEMPOTENCY_TTL = 24 * 3600  # seconds a key is remembered
+SEARCH_LAG = 60  # seconds before a new object shows in search results
 MESSAGES = {"card_declined": "Your card was declined.", "expired_card": "Your card has expired.",
             "incorrect_cvc": "Your card's security code is incorrect.",
             "processing_error": "An error occurred while processing your card. Try again in a little bit.",
             "authentication_required": "Your card was declined. This transaction requires authentication."}
-
-
-class DropConnection(Exception):
-    """Close the connection without an answer (after the request was processed)."""
 
 
 @dataclass
@@ -70,6 +86,7 @@ class State:
     idempotency: dict = field(default_factory=dict)
     faults: list = field(default_factory=list)
     held_events: list = field(default_factory=list)
+    processing_next: int = 0  # confirms that answer `processing` instead of an outcome
     requests: list = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -97,8 +114,13 @@ def _nest(pairs: list[tuple[str, str]]) -> dict:
 
 class StripeStandIn:
     def __init__(self, api_key: str = "sk_test_standin", port: int = 0, webhook_url: str | None = None,
-                 webhook_secret: str | None = None):
+                 webhook_secret: str | None = None, clock=None):
         self.state = State(api_key, webhook_url, webhook_secret)
+        # Stripe's clock, in epoch seconds: key expiry, search lag and `created` follow it (a test points
+        # it at the host's test clock, so that "a day later" is a day later here too).
+        self.clock = clock or (lambda: time.time() + self._offset)
+        self._offset = 0.0
+        self.minimum = dict(MINIMUM)  # Stripe's minimum charges (a test may add one the app does not know)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -113,6 +135,10 @@ class StripeStandIn:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def advance(self, seconds: float) -> None:
+        """Move the stand-in's own clock (when it was not given the host's)."""
+        self._offset += seconds
 
     def __enter__(self):
         return self.start()
@@ -209,16 +235,42 @@ class StripeStandIn:
         if resource == "payment_intents":
             if method == "POST" and not rest:
                 return self._create_payment_intent(params)
-            intent = state.payment_intents.get(rest[0])
-            if intent is None:
-                raise StripeError(404, {"type": "invalid_request_error", "code": "resource_missing",
-                                        "message": f"No such payment_intent: '{rest[0]}'"})
+            if method == "GET" and rest == ["search"]:
+                return 200, self._search(params.get("query", ""))
+            intent = self._intent(rest[0])
+            if method == "POST" and rest[1:] == ["confirm"]:
+                return self._confirm(intent, params)
+            if method == "POST" and rest[1:] == ["cancel"]:
+                return self._cancel(intent, params)
             return 200, intent
         raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
 
     @staticmethod
     def _public(pm: dict) -> dict:
         return {k: v for k, v in pm.items() if not k.startswith("_")}
+
+    def _intent(self, pi_id: str) -> dict:
+        intent = self.state.payment_intents.get(pi_id)
+        if intent is None:
+            raise StripeError(404, {"type": "invalid_request_error", "code": "resource_missing", "param": "intent",
+                                    "message": f"No such payment_intent: '{pi_id}'"})
+        return intent
+
+    def _check_amount(self, amount: int, currency: str) -> None:
+        """Stripe's documented limits: at most eight digits, the minimum charge, three-decimal endings."""
+        minimum = self.minimum
+
+        def refuse(code, message):
+            raise StripeError(400, {"type": "invalid_request_error", "code": code, "param": "amount",
+                                    "message": message})
+        if amount < 1:
+            refuse("parameter_invalid_integer", "This value must be greater than or equal to 1.")
+        if amount > 99_999_999:
+            refuse("amount_too_large", "Amount must be no more than 99,999,999 (eight digits).")
+        if amount < minimum.get(currency, 1):
+            refuse("amount_too_small", f"Amount must be at least {minimum[currency]} {currency}.")
+        if currency in THREE_DECIMAL and amount % 10:
+            refuse("invalid_amount", f"Amounts in {currency} must be divisible by 10 (rounded to two decimals).")
 
     def _create_payment_intent(self, params: dict) -> tuple[int, dict]:
         state = self.state
@@ -227,50 +279,139 @@ class StripeStandIn:
         except (KeyError, ValueError):
             raise StripeError(400, {"type": "invalid_request_error", "param": "amount",
                                     "message": "Missing required param: amount."}) from None
+        currency = params.get("currency", "")
+        if not currency:
+            raise StripeError(400, {"type": "invalid_request_error", "param": "currency",
+                                    "message": "Missing required param: currency."})
+        self._check_amount(amount, currency)
         customer = params.get("customer")
         if customer:
             self._customer(customer)
         pm = self._payment_method(params.get("payment_method", ""))
         if pm["id"] in state.payment_methods and pm["customer"] != customer:
             raise StripeError(400, {"type": "invalid_request_error", "code": "payment_method_unexpected_state",
+                                    "param": "payment_method",
                                     "message": "The provided PaymentMethod does not belong to this customer."})
         pi_id = state.new_id("pi")
         intent = {"id": pi_id, "object": "payment_intent", "amount": amount, "amount_received": 0,
-                  "currency": params.get("currency", "").lower(), "customer": customer,
+                  "currency": currency.lower(), "customer": customer,
                   "payment_method": pm["id"], "metadata": params.get("metadata", {}), "livemode": False,
                   "client_secret": f"{pi_id}_secret_{hashlib.sha256(pi_id.encode()).hexdigest()[:24]}",
-                  "status": "requires_confirmation", "last_payment_error": None,
-                  "created": int(time.time())}
+                  "status": "requires_confirmation", "last_payment_error": None, "next_action": None,
+                  "cancellation_reason": None, "created": int(self.clock())}
         state.payment_intents[pi_id] = intent
         if params.get("confirm") != "true":
             return 200, intent
+        return self._confirm(intent, {"off_session": params.get("off_session", "false")})
+
+    def _confirm(self, intent: dict, params: dict) -> tuple[int, dict]:
+        if intent["status"] not in ("requires_confirmation", "requires_payment_method"):
+            raise StripeError(400, {"type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+                                    "message": f"This PaymentIntent's status is {intent['status']}; it cannot be "
+                                               "confirmed.", "payment_intent": dict(intent)})
+        if params.get("payment_method"):
+            intent["payment_method"] = self._payment_method(params["payment_method"])["id"]
+        pm = self._payment_method(intent["payment_method"])
+        off_session = params.get("off_session") == "true"
+        if self.state.processing_next:
+            self.state.processing_next -= 1
+            intent.update(status="processing", last_payment_error=None)
+            self._event("payment_intent.processing", intent)
+            return 200, intent
         outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
         if outcome is None:
-            intent.update(status="succeeded", amount_received=amount)
+            intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None)
             self._event("payment_intent.succeeded", intent)
             return 200, intent
         code, decline_code, advice_code = outcome
+        if code == "authentication_required" and not off_session:
+            # On-session: the bank's challenge is shown to the customer by Stripe.js.
+            intent.update(status="requires_action", last_payment_error=None,
+                          next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
+            self._event("payment_intent.requires_action", intent)
+            return 200, intent
         error = {"type": "card_error", "code": code, "message": MESSAGES.get(code, "Your card was declined."),
                  "payment_method": self._public(pm)}
         if decline_code:
             error["decline_code"] = decline_code
         if advice_code:
             error["advice_code"] = advice_code
-        intent.update(status="requires_payment_method", last_payment_error=dict(error))
+        if NETWORK_CODES.get(decline_code or code):
+            error["network_decline_code"] = NETWORK_CODES[decline_code or code]
+        intent.update(status="requires_payment_method", last_payment_error=dict(error), next_action=None)
         error["payment_intent"] = intent
         self._event("payment_intent.payment_failed", intent)
         return 402, {"error": error}
 
+    def _cancel(self, intent: dict, params: dict) -> tuple[int, dict]:
+        if intent["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action",
+                                    "requires_capture"):
+            raise StripeError(400, {"type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+                                    "message": f"You cannot cancel this PaymentIntent because it has a status of "
+                                               f"{intent['status']}.", "payment_intent": dict(intent)})
+        intent.update(status="canceled", next_action=None,
+                      cancellation_reason=params.get("cancellation_reason") or "requested_by_customer")
+        self._event("payment_intent.canceled", intent)
+        return 200, intent
+
+    def _search(self, query: str) -> dict:
+        """`metadata['key']:'value'` clauses joined by AND; objects younger than the search lag are not
+        found yet, as Stripe documents for its search index."""
+        import re
+
+        clauses = re.findall(r"metadata\['([^']+)'\]:'([^']*)'", query)
+        if not clauses:
+            raise StripeError(400, {"type": "invalid_request_error", "code": "parameter_invalid_string",
+                                    "param": "query", "message": "Unsupported search query."})
+        horizon = self.clock() - SEARCH_LAG
+        found = [pi for pi in self.state.payment_intents.values() if pi["created"] <= horizon
+                 and all(pi["metadata"].get(k) == v for k, v in clauses)]
+        found.sort(key=lambda pi: pi["created"], reverse=True)
+        return {"object": "search_result", "url": "/v1/payment_intents/search", "has_more": False,
+                "next_page": None, "data": found}
+
     def authenticate(self, pi_id: str, succeed: bool = True) -> dict:
-        """What the customer's on-session confirmation does (3-D Secure passed or failed)."""
+        """What the customer's on-session confirmation does: 3-D Secure passed, or failed (the PaymentIntent
+        then needs a payment method again, and the customer may try once more on it)."""
         with self.state.lock:
             intent = self.state.payment_intents[pi_id]
+            if intent["status"] not in ("requires_action", "requires_payment_method", "requires_confirmation"):
+                return intent
             if succeed:
-                intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None)
+                intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None,
+                              next_action=None)
                 self._event("payment_intent.succeeded", intent)
             else:
+                intent.update(status="requires_payment_method", next_action=None, last_payment_error={
+                    "type": "invalid_request_error", "code": "payment_intent_authentication_failure",
+                    "message": "The provided PaymentMethod has failed authentication. You can provide "
+                               "payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent "
+                               "again."})
                 self._event("payment_intent.payment_failed", intent)
             return intent
+
+    def settle(self, pi_id: str, succeed: bool = True) -> dict:
+        """A `processing` payment reaches its outcome, with its event."""
+        with self.state.lock:
+            intent = self.state.payment_intents[pi_id]
+            if intent["status"] != "processing":
+                return intent
+            if succeed:
+                intent.update(status="succeeded", amount_received=intent["amount"])
+                self._event("payment_intent.succeeded", intent)
+            else:
+                intent.update(status="requires_payment_method", last_payment_error={
+                    "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
+                    "network_decline_code": "05", "message": "Your card was declined."})
+                self._event("payment_intent.payment_failed", intent)
+            return intent
+
+    def taken(self, account_id: str | None = None) -> int:
+        """What Stripe holds: the sum of what the succeeded PaymentIntents received (of one account)."""
+        with self.state.lock:
+            return sum(pi["amount_received"] for pi in self.state.payment_intents.values()
+                       if pi["status"] == "succeeded"
+                       and (account_id is None or pi["metadata"].get("accountId") == account_id))
 
     def update_card(self, pm_id: str, exp_month: int = 12, exp_year: int = 2036, last4: str | None = None) -> dict:
         """The card updater refreshed a saved card: same PaymentMethod id, new details, an event."""
@@ -283,8 +424,8 @@ class StripeStandIn:
 
     # --- events --------------------------------------------------------------------------------------
     def _event(self, kind: str, obj: dict) -> None:
-        event = {"id": self.state.new_id("evt"), "object": "event", "type": kind, "api_version": "2025-01-27",
-                 "created": int(time.time()), "livemode": False, "data": {"object": json.loads(json.dumps(obj))}}
+        event = {"id": self.state.new_id("evt"), "object": "event", "type": kind, "api_version": API_VERSION,
+                 "created": int(self.clock()), "livemode": False, "data": {"object": json.loads(json.dumps(obj))}}
         if not self.state.webhook_url:
             return
         if self.state.delivery == "before":
@@ -309,9 +450,12 @@ class StripeStandIn:
                 answers.append(0)
         return answers
 
-    def deliver_held(self, times: int = 1) -> list[int]:
+    def deliver_held(self, times: int = 1, reverse: bool = False) -> list[int]:
+        """Deliver what was held (`times` each; newest first with `reverse`, as Stripe does not promise order)."""
         with self.state.lock:
             held, self.state.held_events = self.state.held_events, []
+        if reverse:
+            held.reverse()
         return [code for event in held for code in self.deliver(event, times)]
 
     # --- HTTP ----------------------------------------------------------------------------------------
@@ -343,30 +487,26 @@ class StripeStandIn:
                 self._serve("POST", self._body())
 
             def _serve(self, method: str, raw: bytes):
-                path = urlsplit(self.path).path
+                url = urlsplit(self.path)
+                path = url.path
                 if path.startswith("/_standin/"):
                     return self._helper(path, raw)
                 state = standin.state
                 if self.headers.get("Authorization") != f"Bearer {state.api_key}":
                     return self._answer(401, {"error": {"type": "invalid_request_error",
                                                         "message": "Invalid API Key provided."}})
-                params = _nest(parse_qsl(raw.decode(), keep_blank_values=True))
+                params = _nest(parse_qsl(raw.decode() if method == "POST" else url.query, keep_blank_values=True))
                 key = self.headers.get("Idempotency-Key") if method == "POST" else None
-                fault = None
-                if method == "POST" and path == "/v1/payment_intents":
-                    with state.lock:
-                        fault = state.faults.pop(0) if state.faults else None
-                    if fault in ("429", "500"):  # refused before anything ran: nothing is saved
-                        status = int(fault)
-                        kind = "rate_limit_error" if status == 429 else "api_error"
-                        return self._answer(status, {"error": {"type": kind, "message": f"scripted {fault}"}},
-                                            {"Stripe-Should-Retry": "true"})
-                    if fault and fault.startswith("slow:"):
-                        time.sleep(float(fault.split(":")[1]))
+                fault = self._fault(method, path)
+                if fault in ("429",):  # refused before anything ran: nothing is saved
+                    return self._answer(429, {"error": {"type": "rate_limit_error", "message": "scripted 429"}},
+                                        {"Stripe-Should-Retry": "true"})
+                if fault and fault.startswith("slow:"):
+                    time.sleep(float(fault.split(":")[1]))
                 try:
                     with state.lock:
                         state.requests.append({"method": method, "path": path, "params": params, "key": key})
-                        status, body, replayed = self._idempotent(method, path, params, key)
+                        status, body, replayed = self._idempotent(method, path, params, key, fault == "500")
                 except StripeError as error:
                     return self._answer(error.status, {"error": error.error})
                 if fault == "drop":
@@ -375,11 +515,35 @@ class StripeStandIn:
                     return None
                 return self._answer(status, body, {"Idempotent-Replayed": "true"} if replayed else None)
 
-            def _idempotent(self, method, path, params, key):
+            def _fault(self, method: str, path: str) -> str | None:
+                """The next scripted fault, if this request is one it targets (any payment-intent POST, or
+                only creates / confirms with a `create:` / `confirm:` prefix)."""
+                if method != "POST" or not path.startswith("/v1/payment_intents"):
+                    return None
+                kind = "create" if path == "/v1/payment_intents" else path.rsplit("/", 1)[-1]
+                state = standin.state
+                with state.lock:
+                    if not state.faults:
+                        return None
+                    target, _, fault = state.faults[0].partition(":") if state.faults[0].split(":")[0] in (
+                        "create", "confirm", "cancel") else ("", "", state.faults[0])
+                    if target and target != kind:
+                        return None
+                    state.faults.pop(0)
+                if fault == "processing":
+                    state.processing_next += 1
+                    return None
+                return fault
+
+            def _idempotent(self, method, path, params, key, fail_after: bool = False):
                 state = standin.state
                 fingerprint = json.dumps([method, path, params], sort_keys=True)
-                if key and key in state.idempotency:
-                    saved_fingerprint, status, body = state.idempotency[key]
+                now = standin.clock()
+                saved = state.idempotency.get(key) if key else None
+                if saved is not None and now - saved[3] >= IDEMPOTENCY_TTL:
+                    saved = None  # pruned after 24 hours: the key is new again
+                if saved is not None:
+                    saved_fingerprint, status, body, _ = saved
                     if saved_fingerprint != fingerprint:
                         raise StripeError(400, {"type": "idempotency_error", "message": (
                             "Keys for idempotent requests can only be used with the same parameters they were "
@@ -389,11 +553,14 @@ class StripeStandIn:
                 try:
                     status, body = standin.handle(method, path, params)
                 except StripeError as error:
-                    if error.status >= 500 or error.status == 400 and error.error.get("type") != "card_error":
-                        raise  # validation failures are not saved
+                    if error.status >= 500 or (error.status == 400 and error.error.get("type") != "card_error"
+                                               and error.error.get("code") != "payment_intent_unexpected_state"):
+                        raise  # refused before the endpoint ran (validation): nothing is saved
                     status, body = error.status, {"error": error.error}
+                if fail_after:  # it ran, then failed on Stripe's side: the 500 is what the key answers now
+                    status, body = 500, {"error": {"type": "api_error", "message": "scripted 500 after executing"}}
                 if key:
-                    state.idempotency[key] = (fingerprint, status, json.loads(json.dumps(body)))
+                    state.idempotency[key] = (fingerprint, status, json.loads(json.dumps(body)), now)
                 return status, body, False
 
             def _helper(self, path: str, raw: bytes):
@@ -407,9 +574,12 @@ class StripeStandIn:
                     state.delivery = data["mode"]
                     return self._answer(200, {"delivery": state.delivery})
                 if parts[1] == "events":
-                    return self._answer(200, {"delivered": standin.deliver_held(int(data.get("times", 1)))})
+                    return self._answer(200, {"delivered": standin.deliver_held(int(data.get("times", 1)),
+                                                                                bool(data.get("reverse")))})
                 if parts[1] == "payment_intents" and parts[3] == "authenticate":
                     return self._answer(200, standin.authenticate(parts[2], bool(data.get("succeed", True))))
+                if parts[1] == "payment_intents" and parts[3] == "settle":
+                    return self._answer(200, standin.settle(parts[2], bool(data.get("succeed", True))))
                 if parts[1] == "payment_methods" and parts[3] == "update_card":
                     return self._answer(200, standin._public(standin.update_card(parts[2], **data)))
                 if parts[1] == "state":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, PaymentMethod
 from pastdue.domain.money import Money
@@ -16,10 +16,19 @@ class ChargeOutcome:
     amount: Money | None = None  # what was taken, on success
     reference: str | None = None  # the processor's id of this payment (a Stripe PaymentIntent)
     hard: bool = False  # the processor says never to retry this card (Stripe's advice_code do_not_try_again)
+    detail: dict = field(default_factory=dict)  # for the history: the processor's advice and network codes
+    # The processor refused the request itself (an amount it cannot take, a setting): the app's fault, not
+    # the card's, so operators are alerted and the customer is not told the card was refused.
+    invalid: bool = False
 
 
 class OutcomeUnknown(Exception):
-    """Timeout or lost answer: the charge may or may not have happened. Retry with the same key."""
+    """Timeout, lost answer, or a payment still processing: the charge may or may not have happened. It is
+    resolved later from what the processor holds (its payment `reference` when known), never by charging anew."""
+
+    def __init__(self, message: str, reference: str | None = None):
+        super().__init__(message)
+        self.reference = reference
 
 
 class UnknownToken(ValueError):
@@ -43,8 +52,16 @@ class PaymentGateway(ABC):
 
     @abstractmethod
     def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
-               metadata: dict | None = None) -> ChargeOutcome:
-        """Charge once per idempotency key: the same key returns the first outcome, never a new charge."""
+               metadata: dict | None = None, reference: str | None = None, resume: bool = False,
+               on_session: bool = False) -> ChargeOutcome:
+        """Charge once per idempotency key: the same key returns the first outcome, never a new charge.
+        `reference` is the processor's payment for this key when known, `resume` says the key was sent
+        before (its answer may have been lost), `on_session` that the customer is present (pay now)."""
+
+    def cancel(self, reference: str) -> ChargeOutcome | None:
+        """Cancel a payment that waits for the customer, superseded by a new attempt; the outcome it
+        already had if it can no longer be cancelled (None when cancelled)."""
+        return None
 
     def start_setup(self, customer: str | None) -> dict:
         """What a front end needs to collect a card for later off-session charges."""
@@ -95,14 +112,13 @@ class SandboxGateway(PaymentGateway):
                 "testPaymentMethods": sorted(SANDBOX_CARDS)}
 
     def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
-               metadata: dict | None = None) -> ChargeOutcome:
+               metadata: dict | None = None, reference: str | None = None, resume: bool = False,
+               on_session: bool = False) -> ChargeOutcome:
         self.describe(token)
         _, _, outcome, code = SANDBOX_CARDS[token]
         entry = {"token": token, "amount": amount.to_json(), "outcome": outcome, "code": code}
+        # The key answers what it did the first time, whatever is asked now (a processor's replay).
         stored = self._ledger.record_once(idempotency_key, entry)
-        if (stored["token"], stored["amount"]) != (token, amount.to_json()):
-            # What a processor answers when a key is reused for a different request.
-            return ChargeOutcome(ERROR, "idempotency_key_reused")
         taken = Money.from_json(stored["amount"]) if stored["outcome"] == SUCCEEDED else None
         return ChargeOutcome(stored["outcome"], stored["code"], taken)
 

@@ -1,22 +1,34 @@
 """The payment gateway port on Stripe, through the official SDK (imported on first use, not at cold start).
 
-- A charge is a PaymentIntent confirmed off-session for the account's Stripe customer and saved card,
-  sent with the attempt's own idempotency key (the SDK's own network retries reuse it).
-- Card declines answer `declined` with Stripe's decline_code (else its code); `advice_code:
-  do_not_try_again` makes it hard whatever the code. `authentication_required` answers `requires_action`
-  with the PaymentIntent: the customer confirms it on-session (Stripe.js), and Stripe's event settles it.
-- Whatever leaves the outcome unknown (no connection, a timeout, a dropped answer, 5xx, 409, 429) raises
-  OutcomeUnknown: the same key is used again later, never a new one.
+A charge never debits twice and never loses an answer:
+- One PaymentIntent per attempt: created unconfirmed (`confirm=false`) under the attempt's key, with the
+  attempt in its metadata, then confirmed by id (off-session for dunning, on-session for pay-now). A
+  PaymentIntent succeeds at most once, so confirming it again can never take the money twice.
+- An attempt whose answer was lost is resolved from Stripe, never by creating anew: by retrieving its
+  PaymentIntent (the id is kept on the attempt once known), else by searching `metadata['attempt']`.
+  Stripe forgets idempotency keys after 24 hours, and its search may lag by about a minute: a key
+  younger than that replays the first PaymentIntent, an older one is found by the search.
+- `processing`, a lost connection, 5xx, 429, 409 and an IdempotencyError leave the outcome unknown
+  (OutcomeUnknown, with the PaymentIntent when known): resolved later, by its event or by retrieving it.
+- Amounts are converted to Stripe's decimals and checked against Stripe's limits before sending; a
+  request Stripe still refuses as invalid is an operator's problem (`invalid`), not a card decline.
+- Declines, authentication and advice codes: one mapper (stripe_outcomes) for answers and events.
 """
 
 from __future__ import annotations
 
+import logging
+
 from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, PaymentGateway, UnknownToken
-from pastdue.domain.model import DECLINED, ERROR, REQUIRES_ACTION, SUCCEEDED, PaymentMethod
+from pastdue.adapters.stripe_amounts import NotChargeable, from_stripe, to_stripe
+from pastdue.adapters.stripe_outcomes import decline, of_intent
+from pastdue.domain.model import DECLINED, ERROR, PaymentMethod
 from pastdue.domain.money import Money
 
+log = logging.getLogger("pastdue.gateway")
 UNKNOWN_STATUSES = {409, 429}
-ACTION_STATUSES = {"requires_action", "requires_confirmation"}
+# The API version every request asks for (the SDK's own pin); webhook endpoints must use the same one.
+API_VERSION = "2026-10-28.endive"
 
 
 class StripeGateway(PaymentGateway):
@@ -29,7 +41,7 @@ class StripeGateway(PaymentGateway):
         self._stripe = stripe
         self._publishable_key = publishable_key
         self._client = stripe.StripeClient(
-            api_key, base_addresses={"api": api_base} if api_base else None,
+            api_key, base_addresses={"api": api_base} if api_base else None, stripe_version=API_VERSION,
             max_network_retries=max_network_retries, http_client=stripe.RequestsClient(timeout=timeout_seconds))
 
     # --- payment methods and customers -----------------------------------------------------------------
@@ -72,62 +84,122 @@ class StripeGateway(PaymentGateway):
                 "publishableKey": self._publishable_key}
 
     def confirmation(self, reference: str) -> dict | None:
-        intent = self._client.v1.payment_intents.retrieve(reference)
-        return {"paymentIntentId": intent.id, "clientSecret": intent.client_secret, "status": intent.status,
-                "publishableKey": self._publishable_key}
+        """What Stripe.js needs to let the customer confirm the payment, while it still needs them."""
+        intent = self._client.v1.payment_intents.retrieve(reference).to_dict()
+        if intent.get("status") not in ("requires_action", "requires_payment_method", "requires_confirmation"):
+            return None
+        method = intent.get("payment_method")
+        return {"paymentIntentId": intent["id"], "clientSecret": intent.get("client_secret"),
+                "status": intent["status"], "publishableKey": self._publishable_key,
+                "paymentMethodId": method if isinstance(method, str) else (method or {}).get("id"),
+                "amount": from_stripe(int(intent["amount"]), str(intent["currency"])).to_json()}
 
     # --- charges --------------------------------------------------------------------------------------
     def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
-               metadata: dict | None = None) -> ChargeOutcome:
+               metadata: dict | None = None, reference: str | None = None, resume: bool = False,
+               on_session: bool = False) -> ChargeOutcome:
+        try:
+            value = to_stripe(amount)
+        except NotChargeable as refused:
+            log.error("not sent to Stripe (%s): %s", idempotency_key, refused)
+            return ChargeOutcome(ERROR, refused.code, invalid=True)
+        if reference:
+            intent = self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference)
+        else:
+            intent = self._find(idempotency_key) if resume else None
+            if intent is None:
+                try:
+                    intent = self._create(token, value, amount.currency, idempotency_key, customer, metadata)
+                except self._stripe.InvalidRequestError as error:
+                    return _invalid(error, None)
+        outcome = of_intent(intent)
+        if outcome is not None:
+            return outcome
+        if intent.get("status") == "processing":
+            raise OutcomeUnknown("stripe: payment processing", intent["id"])
+        return self._confirm(intent, token, on_session)
+
+    def cancel(self, reference: str) -> ChargeOutcome | None:
         stripe = self._stripe
-        params = {"amount": amount.value, "currency": amount.currency.lower(), "payment_method": token,
-                  "off_session": True, "confirm": True, "metadata": metadata or {}}
+        try:
+            self._client.v1.payment_intents.cancel(reference, {"cancellation_reason": "abandoned"})
+            return None
+        except stripe.InvalidRequestError:  # no longer cancellable: it has an outcome of its own
+            intent = self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference)
+            return of_intent(intent)
+
+    def _create(self, token, value, currency, key, customer, metadata) -> dict:
+        params = {"amount": value, "currency": currency.lower(), "payment_method": token, "confirm": False,
+                  "payment_method_types": ["card"], "metadata": metadata or {}}
         if customer:
             params["customer"] = customer
+        stripe = self._stripe
         try:
-            intent = self._client.v1.payment_intents.create(params, {"idempotency_key": idempotency_key})
-        except stripe.CardError as error:
-            return _declined(error)
-        except (stripe.APIConnectionError, stripe.RateLimitError) as error:
-            raise OutcomeUnknown(f"stripe: {type(error).__name__}") from None
+            return self._call(lambda: self._client.v1.payment_intents.create(params, {"idempotency_key": key}))
         except stripe.IdempotencyError:
-            return ChargeOutcome(ERROR, "idempotency_key_reused")
+            found = self._find(key)  # the key was used otherwise: what it created is what counts
+            if found is None:
+                raise OutcomeUnknown("stripe: idempotency key in use with other parameters") from None
+            return found
+
+    def _confirm(self, intent: dict, token: str, on_session: bool) -> ChargeOutcome:
+        stripe = self._stripe
+        reference = intent["id"]
+        params: dict = {"payment_method": token}
+        if not on_session:
+            params["off_session"] = True
+        try:
+            # A PaymentIntent succeeds at most once: a confirm sent again cannot take the money twice.
+            confirmed = self._call(lambda: self._client.v1.payment_intents.confirm(reference, params), reference)
+        except stripe.CardError as error:
+            body = (error.json_body or {}).get("error", {})
+            return decline(body, reference)
         except stripe.InvalidRequestError as error:
-            # The method is gone or unusable (detached, another customer's): only a new card helps.
-            return ChargeOutcome(DECLINED, error.code or "invalid_request", hard=True)
+            if error.code == "payment_intent_unexpected_state":  # confirmed meanwhile: read what it is
+                again = self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference)
+                outcome = of_intent(again)
+                if outcome is None:
+                    raise OutcomeUnknown(f"stripe: payment {again.get('status')}", reference) from None
+                return outcome
+            return _invalid(error, reference)
+        outcome = of_intent(confirmed)
+        if outcome is None:
+            raise OutcomeUnknown(f"stripe: payment {confirmed.get('status')}", reference)
+        return outcome
+
+    def _find(self, key: str) -> dict | None:
+        """The PaymentIntent created for an attempt, by its metadata (Stripe's search)."""
+        found = self._call(lambda: self._client.v1.payment_intents.search(
+            {"query": f"metadata['attempt']:'{key}'", "limit": 10}))
+        intents = sorted(found.get("data") or [], key=lambda i: i.get("created") or 0)
+        return intents[0] if intents else None
+
+    def _call(self, request, reference: str | None = None) -> dict:
+        """One API request; whatever leaves its outcome unknown raises OutcomeUnknown."""
+        stripe = self._stripe
+        try:
+            return request().to_dict()
+        except (stripe.APIConnectionError, stripe.RateLimitError) as error:
+            raise OutcomeUnknown(f"stripe: {type(error).__name__}", reference) from None
+        except (stripe.CardError, stripe.IdempotencyError, stripe.InvalidRequestError):
+            raise
         except stripe.APIError as error:
             if (error.http_status or 500) >= 500 or error.http_status in UNKNOWN_STATUSES:
-                raise OutcomeUnknown(f"stripe: {error.http_status}") from None
+                raise OutcomeUnknown(f"stripe: {error.http_status}", reference) from None
             raise
-        return _outcome(intent)
+
+
+def _invalid(error, reference: str | None) -> ChargeOutcome:
+    """Stripe refused the request as invalid. A payment method that is gone or belongs to someone else
+    needs a new card (a hard decline); anything else is the app's fault: an operator alert."""
+    param = getattr(error, "param", None) or ""
+    if error.code in ("resource_missing", "payment_method_unexpected_state") and "payment_method" in param:
+        return ChargeOutcome(DECLINED, "payment_method_unusable", reference=reference, hard=True)
+    log.error("Stripe refused a payment request as invalid (%s, %s): %s", error.code, param, error.user_message)
+    return ChargeOutcome(ERROR, error.code or "invalid_request", reference=reference, invalid=True)
 
 
 def _method(method) -> PaymentMethod:
     card = method.to_dict().get("card") or {}
     return PaymentMethod(method.id, str(card.get("brand") or "card"), str(card.get("last4") or "????"),
                          int(card.get("exp_month") or 0), int(card.get("exp_year") or 0))
-
-
-def _outcome(intent) -> ChargeOutcome:
-    if intent.status == "succeeded":
-        taken = Money(int(intent.amount_received or intent.amount), intent.currency.upper())
-        return ChargeOutcome(SUCCEEDED, amount=taken, reference=intent.id)
-    if intent.status in ACTION_STATUSES:
-        return ChargeOutcome(REQUIRES_ACTION, "authentication_required", reference=intent.id)
-    if intent.status == "processing":
-        raise OutcomeUnknown("stripe: payment still processing")  # its event will settle it
-    error = intent.to_dict().get("last_payment_error") or {}
-    return ChargeOutcome(DECLINED, error.get("decline_code") or error.get("code") or "card_declined",
-                         reference=intent.id, hard=error.get("advice_code") == "do_not_try_again")
-
-
-def _declined(error) -> ChargeOutcome:
-    body = (error.json_body or {}).get("error", {})
-    intent = body.get("payment_intent") or {}
-    code = body.get("decline_code") or error.code or "card_declined"
-    if error.code == "authentication_required" or intent.get("status") in ACTION_STATUSES:
-        return ChargeOutcome(REQUIRES_ACTION, "authentication_required", reference=intent.get("id"))
-    if error.code == "processing_error":
-        return ChargeOutcome(ERROR, "processing_error", reference=intent.get("id"))
-    return ChargeOutcome(DECLINED, code, reference=intent.get("id"),
-                         hard=body.get("advice_code") == "do_not_try_again")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pastdue.domain.model import Admin, PaymentMethod, Remittance
@@ -67,6 +67,8 @@ class AttemptResult:
     amount: Money | None = None  # what the processor took, when it says; else the attempt's amount
     reference: str | None = None  # the processor's id of the payment
     hard: bool = False  # the processor says never to retry this card
+    detail: dict = field(default_factory=dict)  # the processor's advice and network codes, for the history
+    invalid: bool = False  # the processor refused the request itself: an operator's problem, not the card
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class PayNowRequested:
     request_hash: str
     method: PaymentMethod
     actor: str
+    on_session: bool = True  # the admin is there (the portal); the card updater pays off-session
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,12 @@ class TryCharge:
     token: str
     amount: Money
     subscription_id: str | None = None
+    reference: str | None = None  # the processor's payment for this key, once known: resolved from it
+    resume: bool = False  # sent before with no answer kept: the processor may hold a payment for the key
+    on_session: bool = False  # the customer is present: the bank may ask them to authenticate now
+    # A payment of an earlier attempt that waits for the customer (key, reference): cancelled first, so a
+    # charge never has two live payments at the processor.
+    supersedes: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -164,17 +164,25 @@ def trim(account: Account, now: datetime) -> None:
                            if now - parse_time(v["at"]) < KEEP_IDEMPOTENCY}
 
 
-def new_attempt(charge: Charge, token: str, source: str, now: datetime) -> Attempt:
+def new_attempt(charge: Charge, token: str, source: str, now: datetime, on_session: bool = False) -> Attempt:
     n = len(charge.attempts) + 1
-    attempt = Attempt(n, f"{charge.charge_id}:{n}", token, source, now, amount=charge.outstanding)
+    attempt = Attempt(n, f"{charge.charge_id}:{n}", token, source, now, amount=charge.outstanding,
+                      on_session=on_session)
     charge.attempts.append(attempt)
     return attempt
 
 
-def try_charge(charge: Charge) -> TryCharge:
+def try_charge(charge: Charge, now: datetime) -> TryCharge:
+    """The gateway call for the charge's attempt in flight. One reserved in an earlier decision is a
+    resume (its payment may exist at the processor); a payment still waiting for the customer on the
+    attempt before is superseded (cancelled first)."""
     pending = charge.pending
+    earlier = charge.attempts[-2] if len(charge.attempts) > 1 else None
+    supersedes = (earlier.key, earlier.reference) if earlier is not None and earlier.reference \
+        and earlier.outcome == REQUIRES_ACTION else None
     return TryCharge(charge.charge_id, pending.key, pending.token, pending.amount or charge.outstanding,
-                     charge.subscription_id)
+                     charge.subscription_id, reference=pending.reference, resume=pending.at < now,
+                     on_session=pending.on_session, supersedes=supersedes)
 
 
 def add_credit(account: Account, amount: Money, now: datetime, actor: str, reason: str,

@@ -12,6 +12,8 @@ CARD, INVOICE = "card", "invoice"
 OPEN, PAID, WRITTEN_OFF = "open", "paid", "writtenOff"
 SUCCEEDED, DECLINED, ERROR = "succeeded", "declined", "error"
 REQUIRES_ACTION = "requires_action"  # the bank asks the customer to authenticate (SCA), on-session
+# A result that is no outcome yet: the processor holds the payment (its reference) but has not decided.
+PROCESSING = "processing"
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
 
@@ -57,6 +59,7 @@ class Attempt:
     # asks for the same amount, and a success applies what was really taken.
     amount: Money | None = None
     reference: str | None = None  # the processor's id of this payment (a Stripe PaymentIntent)
+    on_session: bool = False  # sent while the customer is present (pay-now): authentication asked then and there
 
 
 @dataclass

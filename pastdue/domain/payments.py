@@ -18,7 +18,17 @@ from pastdue.domain.ledger import (
     settle_states,
     try_charge,
 )
-from pastdue.domain.model import DECLINED, ERROR, OPEN, PAID, REQUIRES_ACTION, SUCCEEDED, Account, Attempt
+from pastdue.domain.model import (
+    DECLINED,
+    ERROR,
+    OPEN,
+    PAID,
+    PROCESSING,
+    REQUIRES_ACTION,
+    SUCCEEDED,
+    Account,
+    Attempt,
+)
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 
@@ -39,21 +49,37 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
     attempt = _attempt(account, result.charge_id, result.key)
     if attempt is None:
         return None
-    # An attempt waiting for the customer's authentication is answered once more, by the processor's
-    # final word (its event); any other answered attempt is final: applying it again changes nothing.
-    if attempt.outcome is not None and not (attempt.outcome == REQUIRES_ACTION and result.outcome != REQUIRES_ACTION):
+    if result.outcome == PROCESSING:
+        # No outcome yet, but the processor's payment is known: kept, so the attempt is resolved from it.
+        if attempt.outcome is None and result.reference and attempt.reference != result.reference:
+            attempt.reference = result.reference
+            record(account, now, "charge.processing", actor, charge.subscription_id, chargeId=charge.charge_id,
+                   attempt=attempt.n, reference=result.reference)
+        return None
+    # Money the processor took is always applied: a success is taken whatever the attempt said before (a
+    # failed authentication the customer tried again, a decline or an error answered first), once.
+    # Otherwise an attempt waiting for the customer's authentication takes the processor's final word
+    # once more, and any other answered attempt is final: applying it again changes nothing.
+    late = None
+    if result.outcome == SUCCEEDED and attempt.outcome not in (None, SUCCEEDED):
+        late = attempt.outcome
+    elif attempt.outcome is not None and not (attempt.outcome == REQUIRES_ACTION and result.outcome != REQUIRES_ACTION):
         return None
     attempt.outcome, attempt.code = result.outcome, result.code
     attempt.reference = result.reference or attempt.reference
     if result.outcome == SKIPPED:
         return None
     detail = dict(chargeId=charge.charge_id, attempt=attempt.n, source=attempt.source,
-                  outcome=result.outcome, code=result.code)
+                  outcome=result.outcome, code=result.code, **result.detail)
     if result.outcome == SUCCEEDED:
         # Apply what the processor took, not what is owed now: if the charge was settled meanwhile
-        # (a transfer, credit), the surplus is kept as credit, never lost.
+        # (a transfer, credit, another attempt), the surplus is kept as credit, never lost.
         taken = result.amount or attempt.amount or charge.outstanding
         surplus = pay(account, charge, taken, now)
+        if late not in (None, REQUIRES_ACTION):
+            detail["unexpected"] = True  # after a decline or an error: operators are alerted (a metric)
+        if late is not None:
+            detail["previousOutcome"] = late
         record(account, now, "charge.succeeded", actor, charge.subscription_id, amount=taken,
                applied=taken - surplus, **detail)
         if surplus.value > 0:
@@ -75,6 +101,8 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
             queue_notice(account, now, "card_declined", f"{charge.charge_id}:hard", charge.subscription_id,
                          amount=charge.outstanding, declineCode=result.code, hardDecline=True)
     elif result.outcome == ERROR:
+        if result.invalid:
+            detail["refusedByProcessor"] = True  # the request, not the card: an operator alert (a metric)
         record(account, now, "charge.error", actor, charge.subscription_id, **detail)
     return None
 
@@ -110,11 +138,12 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
         if entry["hash"] != event.request_hash:
             raise IdempotencyMismatch("this Idempotency-Key was used with a different request body")
     else:
-        entry = {"hash": event.request_hash, "status": "processing", "at": format_time(now), "attempts": []}
+        entry = {"hash": event.request_hash, "status": "processing", "at": format_time(now), "attempts": [],
+                 "onSession": event.on_session}
         account.idempotency[event.idempotency_key] = entry
         for charge in account.open_charges():
             # An attempt already in flight (a sweep retry) is resolved first, with its own key.
-            attempt = charge.pending or new_attempt(charge, event.method.token, "update", now)
+            attempt = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
             entry["attempts"].append([charge.charge_id, attempt.key])
         record(account, now, "payment.method.submitted", event.actor,
                brand=event.method.brand, last4=event.method.last4)
@@ -124,7 +153,7 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
     for charge_id, key in entry["attempts"]:
         attempt = _attempt(account, charge_id, key)
         if attempt is not None and attempt.outcome is None:
-            effects.append(try_charge(account.charge(charge_id)))
+            effects.append(try_charge(account.charge(charge_id), now))
     return effects
 
 
@@ -139,6 +168,16 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         return []  # an answer is still unknown: the same key resumes it
     token = event.method.token
     first_new = next((a for _, a in ours if a.source == "update" and a.token == token), None)
+    if first_new is not None and first_new.outcome == REQUIRES_ACTION:
+        # The bank asks the admin to authenticate this payment now: the card is saved, the charge waits for
+        # the confirmation (Stripe's event settles it), and the answer says what the front end needs.
+        charge_id = next(cid for cid, a in ours if a is first_new)
+        account.payment_method = event.method
+        record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
+               last4=event.method.last4)
+        entry.update(status="done", response={"status": 402, "code": "authentication_required",
+                                              "chargeId": charge_id})
+        return []
     if first_new is not None and first_new.outcome != SUCCEEDED:
         entry.update(status="done", response={"status": 402, "code": first_new.code or "card_declined"})
         record(account, now, "payment.method.declined", event.actor, code=first_new.code)
@@ -149,8 +188,9 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     again = [c for c in account.open_charges() if c.charge_id not in tried and c.pending is None]
     if again:
         for charge in again:
-            entry["attempts"].append([charge.charge_id, new_attempt(charge, token, "update", now).key])
-        return [try_charge(charge) for charge in again]
+            entry["attempts"].append([charge.charge_id, new_attempt(charge, token, "update", now,
+                                                                    entry.get("onSession", False)).key])
+        return [try_charge(charge, now) for charge in again]
     account.payment_method = event.method
     record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
            last4=event.method.last4)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from pastdue.adapters.stripe_outcomes import decline, of_intent
 from pastdue.domain import events as ev
-from pastdue.domain.model import DECLINED, REQUIRES_ACTION, SUCCEEDED
-from pastdue.domain.money import Money
+from pastdue.domain.model import SUCCEEDED
 from pastdue.services.portal import update_payment
 from pastdue.services.unit import AccountNotFound, Deps, change, run_effects
 
@@ -44,17 +44,16 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     account_id, charge_id, key = metadata.get("accountId"), metadata.get("chargeId"), metadata.get("attempt")
     if not all(isinstance(v, str) and v for v in (account_id, charge_id, key)):
         return "ignored"  # not one of ours (a payment made elsewhere in the same Stripe account)
-    if kind == "payment_intent.succeeded":
-        received = intent.get("amount_received") or intent.get("amount")
-        currency = str(intent.get("currency", "")).upper()
-        taken = Money(received, currency) if isinstance(received, int) and len(currency) == 3 else None
-        result = ev.AttemptResult(charge_id, key, SUCCEEDED, None, taken, intent.get("id"))
-    else:
-        error = intent.get("last_payment_error") if isinstance(intent.get("last_payment_error"), dict) else {}
-        code = error.get("decline_code") or error.get("code") or "card_declined"
-        outcome = REQUIRES_ACTION if code == "authentication_required" else DECLINED
-        result = ev.AttemptResult(charge_id, key, outcome, code, None, intent.get("id"),
-                                  error.get("advice_code") == "do_not_try_again")
+    # The same mapper as the API's answers (adapters/stripe_outcomes.py).
+    try:
+        outcome = of_intent(intent) if kind == "payment_intent.succeeded" else \
+            decline(intent.get("last_payment_error") or {"code": "card_declined"}, intent.get("id"))
+    except (TypeError, ValueError):
+        outcome = None
+    if outcome is None or (kind == "payment_intent.succeeded" and outcome.outcome != SUCCEEDED):
+        return "ignored"  # not what the event says it is
+    result = ev.AttemptResult(charge_id, key, outcome.outcome, outcome.code, outcome.amount, outcome.reference,
+                              outcome.hard, dict(outcome.detail))
     account = deps.store.get(account_id)
     if account is None:
         return "unknown"
@@ -83,6 +82,6 @@ def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
     for account in accounts:
         described = deps.gateway.describe(token)
         answer = update_payment(deps, account.account_id, f"stripe:{event_id}", event_id, described,
-                                "stripe:card-updater")
+                                "stripe:card-updater", on_session=False)
         log.info("card updated for %s: pay-now answered %s", account.account_id, answer.status)
     return "paid" if accounts else "unknown"

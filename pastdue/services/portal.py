@@ -25,11 +25,12 @@ def request_hash(body: dict) -> str:
 
 
 def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method: PaymentMethod,
-                   actor: str, account: Account | None = None) -> PayNowAnswer:
+                   actor: str, account: Account | None = None, on_session: bool = True) -> PayNowAnswer:
     """Save the method and collect every outstanding charge now, once per Idempotency-Key. With the
     `account` the caller read, that is the one read: then the reserve write, the gateway calls (in
     parallel), the resolve write; the receipt goes out after the answer."""
-    account, effects = change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor), account=account)
+    account, effects = change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor, on_session),
+                              account=account)
     # Rounds: attempts already in flight are answered first, then the new card pays what is left.
     for _ in range(ROUNDS):
         if account.idempotency[key]["status"] != "processing":
@@ -50,6 +51,13 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
     response = dict(entry["response"])
     if response["status"] == 200:
         response["account"] = account_view(account, deps)
+    if response.get("code") == "authentication_required":
+        # What Stripe.js needs to show the bank's challenge, read now (never kept with the key).
+        charge = account.charge(response.get("chargeId", ""))
+        waiting = charge.awaiting_action if charge else None
+        if waiting is not None and waiting.reference:
+            details = deps.gateway.confirmation(waiting.reference) or {}
+            response["confirmation"] = {"chargeId": charge.charge_id, **details}
     return PayNowAnswer(response["status"], response)
 
 
@@ -80,9 +88,12 @@ def confirmations(deps: Deps, account: Account) -> list[dict]:
         waiting = charge.awaiting_action
         if waiting is None or not waiting.reference:
             continue
-        details = deps.gateway.confirmation(waiting.reference) or {}
+        details = deps.gateway.confirmation(waiting.reference)
+        if details is None:
+            continue  # it no longer needs the customer (settled, failed or cancelled): its event follows
+        # The amount is the payment's own (what the customer confirms), not what the charge owes now.
         found.append({"chargeId": charge.charge_id, "subscriptionId": charge.subscription_id,
-                      "amount": charge.outstanding.to_json(), **details})
+                      "amount": (waiting.amount or charge.outstanding).to_json(), **details})
     return found
 
 

@@ -16,7 +16,7 @@ from pastdue.adapters.telemetry import Metrics, current_account
 from pastdue.domain import events as ev
 from pastdue.domain import retries
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import PAID, Account
+from pastdue.domain.model import PAID, PROCESSING, Account
 from pastdue.domain.policy import Policy
 from pastdue.notices.branding import Branding
 
@@ -97,6 +97,11 @@ def _observe(deps: Deps, before: Account, after: Account) -> None:
             if charge.status == PAID and old is not None and old.status != PAID:
                 days = (charge.paid_at - charge.failed_at).days if charge.paid_at else 0
                 deps.metrics.emit("pastdue_charges_recovered", 1, daysSinceFailure=max(0, days), category=reason)
+        for entry in after.history:
+            if entry["seq"] > before.history_seq and entry["kind"] == "charge.succeeded" \
+                    and entry["detail"].get("unexpected"):
+                # Money taken after a decline or an error was answered: applied, and operators look at why.
+                deps.metrics.emit("pastdue_unexpected_success", 1, previous=entry["detail"].get("previousOutcome"))
     except Exception:
         log.exception("metrics of account %s not emitted", after.account_id)
 
@@ -107,8 +112,13 @@ def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_
     is not tried on the others (their attempts are answered "skipped"). Unknown outcomes are retried
     with the same key; what stays unknown is left pending for the next run. Returns the results we
     are sure of."""
-    first = next((t for t in tries if t.token == stop_on_decline_token), None) if stop_on_decline_token else None
     results: list[ev.AttemptResult] = []
+    for attempt in [t for t in tries if t.supersedes]:
+        answers = _supersede(deps, attempt)
+        results += answers
+        if any(a.key == attempt.key for a in answers):
+            tries = [t for t in tries if t is not attempt]
+    first = next((t for t in tries if t.token == stop_on_decline_token), None) if stop_on_decline_token else None
     if first is not None:
         answer = _charge_one(deps, account, first)
         results += [answer] if answer else []
@@ -129,19 +139,47 @@ def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_
 
 
 def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.AttemptResult | None:
+    """One attempt at the gateway. A lost answer is asked again from what the processor holds (its
+    payment once known, else the key); still unknown after GATEWAY_TRIES, the attempt stays in flight
+    (with the processor's reference when one was learnt: a `processing` result)."""
+    reference, resume = attempt.reference, attempt.resume
     for n in range(GATEWAY_TRIES):
         try:
             outcome = deps.gateway.charge(
                 attempt.token, attempt.amount, attempt.key, customer=account.gateway_customer_id,
                 metadata={"accountId": account.account_id, "subscriptionId": attempt.subscription_id or "",
-                          "chargeId": attempt.charge_id, "attempt": attempt.key})
-        except OutcomeUnknown:
-            log.warning("gateway outcome unknown for %s (try %d)", attempt.key, n + 1)
+                          "chargeId": attempt.charge_id, "attempt": attempt.key},
+                reference=reference, resume=resume, on_session=attempt.on_session)
+        except OutcomeUnknown as unknown:
+            log.warning("gateway outcome unknown for %s (try %d): %s", attempt.key, n + 1, unknown)
+            reference, resume = unknown.reference or reference, True
             time.sleep(0.05 * (n + 1))
             continue
+        if outcome.invalid:
+            deps.metrics.emit("pastdue_gateway_refused", 1, code=outcome.code or "invalid")
         return ev.AttemptResult(attempt.charge_id, attempt.key, outcome.outcome, outcome.code, outcome.amount,
-                                outcome.reference, outcome.hard)
+                                outcome.reference, outcome.hard, dict(outcome.detail), outcome.invalid)
+    if reference and reference != attempt.reference:
+        return ev.AttemptResult(attempt.charge_id, attempt.key, PROCESSING, reference=reference)
     return None
+
+
+def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
+    """Cancel the earlier payment that waits for the customer before a new one is made for the charge.
+    If it can no longer be cancelled, it has an outcome: that is the earlier attempt's answer, and if it
+    took the money the new attempt is not sent (skipped)."""
+    key, reference = attempt.supersedes
+    try:
+        earlier = deps.gateway.cancel(reference)
+    except OutcomeUnknown:
+        earlier = None
+    if earlier is None:
+        return []
+    answer = ev.AttemptResult(attempt.charge_id, key, earlier.outcome, earlier.code, earlier.amount,
+                              earlier.reference or reference, earlier.hard, dict(earlier.detail))
+    if earlier.outcome == "succeeded":
+        return [answer, ev.AttemptResult(attempt.charge_id, attempt.key, "skipped")]
+    return [answer]
 
 
 def isolate(deps: Deps, where: str, account_id: str, reason: str, permanent: bool = False) -> dict:

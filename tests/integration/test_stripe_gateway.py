@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import stripe
 
 from devhost.stripe_standin import StripeStandIn
 from pastdue.adapters.gateway import OutcomeUnknown, UnknownToken
@@ -61,8 +62,133 @@ def test_a_charge_is_one_payment_intent_per_attempt_key(standin, gateway):
     (intent,) = _intents(standin, "ch-1:1")
     assert intent["amount"] == 1234 and intent["currency"] == "eur" and intent["metadata"] == metadata
     assert intent["customer"] == customer
+    # Created unconfirmed under the attempt's key, then confirmed by id, off-session.
+    posts = [r for r in standin.state.requests if r["path"].startswith("/v1/payment_intents")]
+    assert [r["path"] for r in posts[:2]] == ["/v1/payment_intents", f"/v1/payment_intents/{intent['id']}/confirm"]
+    assert posts[0]["params"]["confirm"] == "false" and posts[0]["key"] == "ch-1:1"
+    assert posts[1]["params"]["off_session"] == "true"
+    # The same key for another amount is never a new charge: the key's own payment is what counts.
+    with pytest.raises(OutcomeUnknown):  # Stripe's search does not see it yet (a minute's lag)
+        gateway.charge(method.token, Money(999, "EUR"), "ch-1:1", customer, metadata)
+    standin.advance(120)
     reused = gateway.charge(method.token, Money(999, "EUR"), "ch-1:1", customer, metadata)
-    assert (reused.outcome, reused.code) == (ERROR, "idempotency_key_reused")
+    assert (reused.outcome, reused.amount, reused.reference) == (SUCCEEDED, EUR, first.reference)
+    assert len(_intents(standin, "ch-1:1")) == 1
+
+
+def test_a_key_reused_after_stripes_24_hours_is_a_new_request_so_a_resume_finds_the_payment_first(standin, gateway):
+    """The stand-in prunes keys after 24 hours as Stripe does: sending the key again creates a second
+    PaymentIntent. A resumed attempt (its answer lost) searches by its metadata and never creates anew."""
+    customer, method = _card(gateway)
+    metadata = {"accountId": "acct-1", "chargeId": "ch-5", "attempt": "ch-5:1"}
+    standin.state.faults.extend(["confirm:drop"] * 3)  # confirmed, the answers lost (the SDK's retries too)
+    with pytest.raises(OutcomeUnknown) as lost:
+        gateway.charge(method.token, EUR, "ch-5:1", customer, metadata)
+    (intent,) = _intents(standin, "ch-5:1")
+    assert intent["status"] == "succeeded" and lost.value.reference == intent["id"]
+    standin.advance(25 * 3600)
+    # The old path (create under the same key, a day later) would charge again: the stand-in is strict.
+    raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
+    raw.v1.payment_intents.create({"amount": 1234, "currency": "eur", "payment_method": method.token,
+                                   "customer": customer, "metadata": {"attempt": "probe"}},
+                                  {"idempotency_key": "ch-5:1"})
+    assert len(_intents(standin, "probe")) == 1  # a new PaymentIntent: the key was forgotten
+    # The gateway, resuming without the reference (say the write that kept it was lost), finds it.
+    found = gateway.charge(method.token, EUR, "ch-5:1", customer, metadata, resume=True)
+    assert (found.outcome, found.reference) == (SUCCEEDED, intent["id"])
+    # And with the reference kept, it is retrieved by id.
+    by_id = gateway.charge(method.token, EUR, "ch-5:1", customer, metadata, reference=intent["id"])
+    assert (by_id.outcome, by_id.reference) == (SUCCEEDED, intent["id"])
+    assert len(_intents(standin, "ch-5:1")) == 1 and standin.taken() == 1234  # the probe was never confirmed
+
+
+def test_a_500_is_saved_under_its_key_and_replayed_so_the_payment_is_resolved_by_id(standin, gateway):
+    customer, method = _card(gateway)
+    metadata = {"accountId": "acct-1", "chargeId": "ch-6", "attempt": "ch-6:1"}
+    standin.state.faults.append("confirm:500")  # the confirm ran (money taken), then Stripe answered 500
+    with pytest.raises(OutcomeUnknown) as unknown:
+        gateway.charge(method.token, EUR, "ch-6:1", customer, metadata)
+    (intent,) = _intents(standin, "ch-6:1")
+    assert intent["status"] == "succeeded" and unknown.value.reference == intent["id"]
+    confirms = [r for r in standin.state.requests if r["path"].endswith("/confirm")]
+    assert len(confirms) == 3  # the SDK retried with the same key: the saved 500 was replayed each time
+    answer = gateway.charge(method.token, EUR, "ch-6:1", customer, metadata, reference=unknown.value.reference)
+    assert (answer.outcome, answer.amount) == (SUCCEEDED, EUR)
+    assert len(_intents(standin, "ch-6:1")) == 1
+
+
+def test_an_idempotency_error_is_unknown_not_nothing_charged(standin, gateway):
+    customer, method = _card(gateway)
+    metadata = {"accountId": "acct-1", "chargeId": "ch-7", "attempt": "ch-7:1"}
+    first = gateway.charge(method.token, EUR, "ch-7:1", customer, metadata)
+    with pytest.raises(OutcomeUnknown):
+        gateway.charge(method.token, Money(5000, "EUR"), "ch-7:1", customer, metadata)
+    standin.advance(90)
+    assert gateway.charge(method.token, Money(5000, "EUR"), "ch-7:1", customer, metadata).reference == first.reference
+
+
+def test_processing_stays_in_flight_and_is_resolved_by_retrieving_it(standin, gateway):
+    customer, method = _card(gateway)
+    metadata = {"accountId": "acct-1", "chargeId": "ch-8", "attempt": "ch-8:1"}
+    standin.state.faults.append("processing")
+    with pytest.raises(OutcomeUnknown) as processing:
+        gateway.charge(method.token, EUR, "ch-8:1", customer, metadata)
+    reference = processing.value.reference
+    assert standin.state.payment_intents[reference]["status"] == "processing"
+    with pytest.raises(OutcomeUnknown):
+        gateway.charge(method.token, EUR, "ch-8:1", customer, metadata, reference=reference)
+    standin.settle(reference, succeed=True)
+    answer = gateway.charge(method.token, EUR, "ch-8:1", customer, metadata, reference=reference)
+    assert (answer.outcome, answer.reference) == (SUCCEEDED, reference)
+    assert len(_intents(standin, "ch-8:1")) == 1
+
+
+@pytest.mark.parametrize("amount, code", [
+    (Money(49, "EUR"), "amount_too_small"), (Money(29, "GBP"), "amount_too_small"),
+    (Money(100_000_000, "EUR"), "amount_too_large"), (Money(1005, "KWD"), "invalid_amount"),
+    (Money(150, "MGA"), "amount_not_representable"),
+])
+def test_amounts_stripe_refuses_are_not_sent_and_are_not_the_cards_fault(standin, gateway, amount, code):
+    customer, method = _card(gateway)
+    answer = gateway.charge(method.token, amount, "ch-10:1", customer, {"attempt": "ch-10:1"})
+    assert (answer.outcome, answer.code, answer.invalid, answer.hard) == (ERROR, code, True, False)
+    assert _intents(standin, "ch-10:1") == []
+
+
+def test_the_stand_in_refuses_those_amounts_as_stripe_does(standin):
+    raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
+    for amount, currency, code in ((49, "eur", "amount_too_small"), (100_000_000, "eur", "amount_too_large"),
+                                   (1005, "kwd", "invalid_amount")):
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            raw.v1.payment_intents.create({"amount": amount, "currency": currency, "payment_method": "pm_card_visa"},
+                                          {"idempotency_key": f"probe-{code}-{currency}"})
+        assert (refused.value.code, refused.value.param, refused.value.http_status) == (code, "amount", 400)
+
+
+def test_an_invalid_request_stripe_refuses_anyway_is_an_operator_problem(standin, gateway):
+    customer, method = _card(gateway)
+    # A minimum the app's table does not know (Stripe's is the equivalent of USD 0.50 on the day's rate).
+    standin.minimum["zar"] = 1000
+    answer = gateway.charge(method.token, Money(999, "ZAR"), "ch-11:1", customer, {"attempt": "ch-11:1"})
+    assert (answer.outcome, answer.code, answer.invalid, answer.hard) == (ERROR, "amount_too_small", True, False)
+    assert _intents(standin, "ch-11:1") == []
+    # A payment method that is gone is the card's problem: a new one is needed.
+    gone = gateway.charge("pm_does_not_exist", EUR, "ch-12:1", customer, {"attempt": "ch-12:1"})
+    assert (gone.outcome, gone.code, gone.hard, gone.invalid) == (DECLINED, "payment_method_unusable", True, False)
+
+
+@pytest.mark.parametrize("iso, stripe_value", [
+    (Money(500, "ISK"), 50000), (Money(1000, "JPY"), 1000), (Money(20050, "HUF"), 20050),
+    (Money(5000, "TWD"), 5000), (Money(5000, "UGX"), 5000), (Money(1230, "KWD"), 1230), (Money(4200, "MGA"), 42),
+    (Money(1234, "EUR"), 1234),
+])
+def test_amounts_are_sent_in_stripes_decimals_and_read_back_in_isos(standin, gateway, iso, stripe_value):
+    customer, method = _card(gateway)
+    key = f"ch-{iso.currency}:1"
+    answer = gateway.charge(method.token, iso, key, customer, {"attempt": key})
+    (intent,) = _intents(standin, key)
+    assert (intent["amount"], intent["currency"]) == (stripe_value, iso.currency.lower())
+    assert (answer.outcome, answer.amount) == (SUCCEEDED, iso)
 
 
 @pytest.mark.parametrize("token, outcome, code, hard", [
@@ -94,16 +220,33 @@ def test_a_dropped_answer_leaves_the_outcome_unknown_and_the_same_key_gets_the_f
     assert len(_intents(standin, "ch-2:1")) == 1  # charged once
 
 
-@pytest.mark.parametrize("fault", ["429", "500"])
-def test_bursts_of_429_and_500_never_charge_twice(standin, gateway, fault):
+def test_bursts_of_429_never_charge_twice(standin, gateway):
     customer, method = _card(gateway)
-    standin.state.faults.extend([fault] * 2)  # within the SDK's retries: answered on the third try
+    standin.state.faults.extend(["429"] * 2)  # within the SDK's retries: answered on the third try
     assert gateway.charge(method.token, EUR, "ch-3:1", customer, {"attempt": "ch-3:1"}).outcome == SUCCEEDED
-    standin.state.faults.extend([fault] * 3)  # beyond them: unknown, and a later try with the key succeeds
+    standin.state.faults.extend(["429"] * 3)  # beyond them: unknown, and a later try with the key succeeds
     with pytest.raises(OutcomeUnknown):
         gateway.charge(method.token, EUR, "ch-4:1", customer, {"attempt": "ch-4:1"})
     assert gateway.charge(method.token, EUR, "ch-4:1", customer, {"attempt": "ch-4:1"}).outcome == SUCCEEDED
     assert len(_intents(standin, "ch-3:1")) == 1 and len(_intents(standin, "ch-4:1")) == 1
+
+
+def test_a_500_on_create_is_replayed_for_the_key_and_the_payment_is_found_by_search(standin, gateway):
+    """The create ran (an unconfirmed PaymentIntent exists), then answered 500, saved under the key: the
+    same key replays the 500 and nothing is confirmed; once Stripe's search sees it, it is confirmed."""
+    customer, method = _card(gateway)
+    metadata = {"attempt": "ch-4b:1"}
+    standin.state.faults.append("create:500")
+    with pytest.raises(OutcomeUnknown):
+        gateway.charge(method.token, EUR, "ch-4b:1", customer, metadata)
+    with pytest.raises(OutcomeUnknown):
+        gateway.charge(method.token, EUR, "ch-4b:1", customer, metadata, resume=True)
+    (intent,) = _intents(standin, "ch-4b:1")
+    assert intent["status"] == "requires_confirmation" and standin.taken() == 0
+    standin.advance(61)
+    answer = gateway.charge(method.token, EUR, "ch-4b:1", customer, metadata, resume=True)
+    assert (answer.outcome, answer.reference) == (SUCCEEDED, intent["id"])
+    assert len(_intents(standin, "ch-4b:1")) == 1 and standin.taken() == 1234
 
 
 def test_the_setup_route_answer_holds_a_setup_intent_client_secret(standin, gateway):
@@ -111,3 +254,63 @@ def test_the_setup_route_answer_holds_a_setup_intent_client_secret(standin, gate
     setup = gateway.start_setup(customer)
     assert setup["gateway"] == "stripe" and setup["clientSecret"].startswith(setup["setupIntentId"])
     assert standin.state.setup_intents[setup["setupIntentId"]]["usage"] == "off_session"
+
+
+def test_declines_keep_the_advice_and_network_codes_for_the_history(standin, gateway):
+    customer, method = _card(gateway, "pm_card_chargeDeclinedInsufficientFunds")
+    answer = gateway.charge(method.token, EUR, "ch-13:1", customer, {"attempt": "ch-13:1"})
+    assert (answer.outcome, answer.code, answer.hard) == (DECLINED, "insufficient_funds", False)
+    assert answer.detail == {"adviceCode": "try_again_later", "networkDeclineCode": "51"}
+
+
+def test_on_session_authentication_waits_for_the_customer_then_a_superseded_payment_is_cancelled(standin, gateway):
+    customer, method = _card(gateway, "pm_card_authenticationRequired")
+    answer = gateway.charge(method.token, EUR, "ch-14:1", customer, {"attempt": "ch-14:1"}, on_session=True)
+    assert (answer.outcome, answer.code) == (REQUIRES_ACTION, "authentication_required")
+    intent = standin.state.payment_intents[answer.reference]
+    assert intent["status"] == "requires_action" and intent["next_action"]["type"] == "use_stripe_sdk"
+    confirm = gateway.confirmation(answer.reference)
+    assert confirm["amount"] == EUR.to_json() and confirm["paymentMethodId"] == method.token
+    assert confirm["clientSecret"].startswith(answer.reference)
+    assert gateway.cancel(answer.reference) is None
+    assert intent["status"] == "canceled" and gateway.confirmation(answer.reference) is None
+    # Once succeeded, it cannot be cancelled: the cancel answers the outcome it has.
+    other = gateway.charge(method.token, EUR, "ch-15:1", customer, {"attempt": "ch-15:1"}, on_session=True)
+    standin.authenticate(other.reference, succeed=True)
+    late = gateway.cancel(other.reference)
+    assert (late.outcome, late.amount) == (SUCCEEDED, EUR)
+
+
+def test_a_failed_3d_secure_is_a_decline_and_the_customer_may_try_again_on_the_same_payment(standin, gateway):
+    customer, method = _card(gateway, "pm_card_authenticationRequired")
+    answer = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"})
+    assert answer.outcome == REQUIRES_ACTION  # off-session: the card error says authentication is needed
+    standin.authenticate(answer.reference, succeed=False)
+    failed = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"},
+                            reference=answer.reference)
+    assert (failed.outcome, failed.code) == (DECLINED, "payment_intent_authentication_failure")
+    standin.authenticate(answer.reference, succeed=True)
+    paid = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"}, reference=answer.reference)
+    assert (paid.outcome, paid.amount) == (SUCCEEDED, EUR) and len(_intents(standin, "ch-16:1")) == 1
+
+
+def test_requests_pin_the_api_version_events_carry(standin, gateway):
+    from devhost.stripe_standin import API_VERSION as STANDIN_VERSION
+    from pastdue.adapters.stripe_gateway import API_VERSION
+
+    seen = []
+    standin.state.webhook_url = None
+    customer, method = _card(gateway)
+    original = standin.server.RequestHandlerClass.handle_one_request
+
+    def spy(handler):
+        original(handler)
+        if getattr(handler, "headers", None) is not None:
+            seen.append(handler.headers.get("Stripe-Version"))
+
+    standin.server.RequestHandlerClass.handle_one_request = spy
+    try:
+        gateway.charge(method.token, EUR, "ch-17:1", customer, {"attempt": "ch-17:1"})
+    finally:
+        standin.server.RequestHandlerClass.handle_one_request = original
+    assert seen and set(seen) == {API_VERSION} and API_VERSION == STANDIN_VERSION
