@@ -516,18 +516,21 @@ class StripeStandIn:
                 return self._answer(status, body, {"Idempotent-Replayed": "true"} if replayed else None)
 
             def _fault(self, method: str, path: str) -> str | None:
-                """The next scripted fault, if this request is one it targets (any payment-intent POST, or
-                only creates / confirms with a `create:` / `confirm:` prefix)."""
-                if method != "POST" or not path.startswith("/v1/payment_intents"):
+                """The next scripted fault, if this request is one it targets: any payment-intent POST, or
+                with a prefix only creates, confirms, cancels, or retrieves (`retrieve:` GETs one by id)."""
+                if not path.startswith("/v1/payment_intents") or path.endswith("/search"):
                     return None
-                kind = "create" if path == "/v1/payment_intents" else path.rsplit("/", 1)[-1]
+                if method == "GET":
+                    kind = "retrieve"
+                else:
+                    kind = "create" if path == "/v1/payment_intents" else path.rsplit("/", 1)[-1]
                 state = standin.state
                 with state.lock:
                     if not state.faults:
                         return None
                     target, _, fault = state.faults[0].partition(":") if state.faults[0].split(":")[0] in (
-                        "create", "confirm", "cancel") else ("", "", state.faults[0])
-                    if target and target != kind:
+                        "create", "confirm", "cancel", "retrieve") else ("", "", state.faults[0])
+                    if (target and target != kind) or (not target and method != "POST"):
                         return None
                     state.faults.pop(0)
                 if fault == "processing":

@@ -38,6 +38,11 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     # The account read for the caller's rights is the one read: a stale copy (a customer linked just now)
     # is refused by the If-Match write and read again.
     answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor, account=account)
+    if answer.status == 402 and answer.body["code"] == "authentication_required":
+        # The card is saved; the charge waits for the admin to pass the bank's challenge (Stripe.js).
+        return problem(402, "Authentication required", "the bank asks you to confirm this payment; the card "
+                       "is saved", "authentication-required", declineCode=answer.body["code"],
+                       confirmation=answer.body.get("confirmation"))
     if answer.status == 402:
         return problem(402, "Payment method declined", "the new payment method was declined; nothing changed",
                        "card-declined", declineCode=answer.body["code"])

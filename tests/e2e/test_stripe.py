@@ -51,6 +51,7 @@ def s(stripe_host, standin, standins):
     tools = HostTools(stripe_host, standins.maildev_web_port)
     tools.set_clock(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     standin.state.delivery = "async"
+    standin.clock = tools.epoch_clock()  # Stripe's 24-hour key expiry and search lag follow the test clock
 
     class Drive:
         billing, portal, host = Billing(stripe_host), Portal(stripe_host), tools
@@ -233,19 +234,22 @@ def _sig(secret: str, stamp: int, body: bytes) -> str:
 
 
 def test_an_answer_dropped_after_stripe_charged_stays_in_flight_and_is_collected_once(s):
-    """The stand-in creates the PaymentIntent, then drops the connection (the SDK's retries too): the
-    attempt stays in flight. Stripe's event is refused while the attempt is young (Stripe delivers it again
-    later), then settles it; the next sweep asks again with the same key and changes nothing."""
+    """The stand-in confirms the PaymentIntent, then drops the connection (the SDK's retries too), and every
+    retrieve of it too: the attempt stays in flight, with the PaymentIntent's id kept. Stripe's event is
+    refused while the attempt is young (Stripe delivers it again later), then settles it; the next sweep
+    has nothing left to ask."""
     account_id, (sub_id,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
     s.standin.state.delivery = "manual"
-    s.standin.state.faults.extend(["drop"] * 9)  # 3 tries by the sweep x 3 by the SDK, all dropped
+    # The confirm and its SDK retries dropped, then the sweep's two retrieves (x3 by the SDK) dropped too.
+    s.standin.state.faults.extend(["confirm:drop"] * 3 + ["retrieve:drop"] * 6)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     key = f"{account_id}-ch:1"
     intents = [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key]
     assert len(intents) == 1 and intents[0]["status"] == "succeeded"  # Stripe charged...
     assert _kinds(s, account_id)["charge.succeeded"] == 0  # ...but nobody here knows yet
+    assert _kinds(s, account_id)["charge.processing"] == 1  # the PaymentIntent's id is kept
     assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "pastDue"
     events = [e for e in s.standin.state.held_events if e["data"]["object"]["metadata"].get("attempt") == key]
     s.standin.state.held_events.clear()
@@ -263,12 +267,125 @@ def test_an_unanswered_attempt_with_no_event_is_collected_by_the_next_sweep_with
     account_id, (sub_id,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
     s.standin.state.delivery = "manual"
-    s.standin.state.faults.extend(["drop"] * 9)
+    s.standin.state.faults.extend(["confirm:drop"] * 3 + ["retrieve:drop"] * 6)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     assert _kinds(s, account_id)["charge.succeeded"] == 0
-    s.host.run("daily_sweep")  # the unanswered attempt is retried with the same key: Stripe replays it
+    s.host.run("daily_sweep")  # the unanswered attempt is resolved from its PaymentIntent, retrieved by id
     assert _kinds(s, account_id)["charge.succeeded"] == 1
     key = f"{account_id}-ch:1"
     assert len([pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key]) == 1
     s.standin.state.held_events.clear()
+
+
+def _intents_of(s, account_id):
+    return [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("accountId") == account_id]
+
+
+def _new_card(s, account_id, token):
+    setup = s.portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={}).json()
+    return s.client.v1.setup_intents.confirm(setup["setupIntentId"], {"payment_method": token}).payment_method
+
+
+def test_a_create_whose_answer_was_lost_is_found_a_day_later_after_stripe_forgot_the_key(s):
+    """The create ran but its answers were lost (no id kept). A day later Stripe has pruned the key, so
+    sending it again would be a new payment: the sweep finds the first one by its metadata instead."""
+    account_id, (sub_id,) = _account(s, "pm_card_visa")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
+    s.standin.state.faults.extend(["create:drop"] * 9)  # 3 tries by the sweep x 3 by the SDK
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    (intent,) = _intents_of(s, account_id)
+    assert intent["status"] == "requires_confirmation" and _kinds(s, account_id)["charge.succeeded"] == 0
+    s.host.advance("PT25H")  # past Stripe's 24 hours: the stand-in's clock follows the test clock
+    s.host.run("daily_sweep")
+    assert [pi["id"] for pi in _intents_of(s, account_id)] == [intent["id"]]
+    assert s.standin.taken(account_id) == 3000 and _kinds(s, account_id)["charge.succeeded"] == 1
+    assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active"
+
+
+def test_a_success_after_a_failed_3d_secure_is_applied_never_ignored(s):
+    account_id, (sub_id,) = _account(s, "pm_card_authenticationRequired")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2500)
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    (intent,) = _intents_of(s, account_id)
+    s.host.advance("PT3M")
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/authenticate", json={"succeed": False})
+    assert _wait(lambda: _kinds(s, account_id)["charge.declined"] == 1)
+    history = s.portal.history(account_id).json()["entries"]
+    assert [e["detail"]["code"] for e in history if e["kind"] == "charge.declined"] == [
+        "payment_intent_authentication_failure"]
+    # The customer tries again on the same PaymentIntent, and it succeeds: Stripe holds the money.
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/authenticate", json={"succeed": True})
+    assert _wait(lambda: s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active")
+    (paid,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "charge.succeeded"]
+    assert paid["detail"]["applied"]["value"] == 2500 and paid["detail"]["previousOutcome"] == "declined"
+    assert paid["detail"]["unexpected"] is True
+    assert s.standin.taken(account_id) == 2500 and s.portal.account(account_id).json()["balance"]["value"] == 0
+
+
+def test_pay_now_asks_the_present_admin_to_authenticate_and_keeps_the_card(s):
+    account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1800)
+    card = _new_card(s, account_id, "pm_card_authenticationRequired")
+    answer = s.portal.pay(account_id, card)
+    assert answer.status_code == 402 and answer.json()["declineCode"] == "authentication_required", answer.text
+    assert answer.json()["type"].endswith("/authentication-required")
+    confirm = answer.json()["confirmation"]
+    assert confirm["paymentMethodId"] == card and confirm["amount"] == {"value": 1800, "currency": "EUR"}
+    assert confirm["clientSecret"].startswith(confirm["paymentIntentId"]) and confirm["status"] == "requires_action"
+    (intent,) = _intents_of(s, account_id)
+    posts = [r for r in s.standin.state.requests if r["path"] == f"/v1/payment_intents/{intent['id']}/confirm"]
+    assert "off_session" not in posts[0]["params"]  # on-session: the admin is there
+    assert s.portal.account(account_id).json()["paymentMethod"]["last4"] == "3184"  # the card is saved
+    listed = s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"]
+    assert [c["paymentIntentId"] for c in listed] == [intent["id"]] and listed[0]["amount"]["value"] == 1800
+    s.host.advance("PT3M")
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/authenticate", json={})
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
+    assert s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"] == []
+    assert len(_intents_of(s, account_id)) == 1 and s.standin.taken(account_id) == 1800
+
+
+def test_a_payment_waiting_for_the_customer_is_cancelled_when_a_new_card_pays(s):
+    account_id, (sub_id,) = _account(s, "pm_card_authenticationRequired")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2200)
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    (waiting,) = _intents_of(s, account_id)
+    assert s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"]
+    paid = s.portal.pay(account_id, _new_card(s, account_id, "pm_card_visa"))
+    assert paid.status_code == 200, paid.text
+    assert s.standin.state.payment_intents[waiting["id"]]["status"] == "canceled"
+    assert s.standin.taken(account_id) == 2200 and len(_intents_of(s, account_id)) == 2
+    assert s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"] == []
+
+
+def test_a_processing_payment_stays_in_flight_until_its_event(s):
+    account_id, (sub_id,) = _account(s, "pm_card_visa")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2600)
+    s.standin.state.faults.append("processing")
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    (intent,) = _intents_of(s, account_id)
+    assert intent["status"] == "processing" and _kinds(s, account_id)["charge.processing"] == 1
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")  # still processing: asked by id, nothing new created
+    assert len(_intents_of(s, account_id)) == 1
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/settle", json={"succeed": True})
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
+    assert _kinds(s, account_id)["charge.succeeded"] == 1 and s.standin.taken(account_id) == 2600
+
+
+def test_an_amount_stripe_cannot_take_is_never_sent_nor_told_as_a_card_refusal(s):
+    account_id, (sub_id,) = _account(s, "pm_card_visa")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 30)  # below Stripe's EUR 0.50
+    before = len(s.host.emails_to(f"admin@{account_id}.example"))
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    assert _intents_of(s, account_id) == []
+    (error,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "charge.error"]
+    assert error["detail"]["code"] == "amount_too_small" and error["detail"]["refusedByProcessor"] is True
+    assert len(s.host.emails_to(f"admin@{account_id}.example")) == before
+    assert [a["kind"] for a in s.portal.account(account_id).json()["alerts"]] == ["pastDue"]

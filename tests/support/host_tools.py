@@ -13,6 +13,16 @@ class HostTools:
     def now(self) -> str:
         return self.http.get("/admin/clock").json()["now"]
 
+    def epoch_clock(self):
+        """The host's test clock as epoch seconds, for a stand-in that must follow it (Stripe's key expiry)."""
+        from datetime import datetime
+
+        client = httpx.Client(base_url=str(self.http.base_url), timeout=30)
+
+        def now() -> float:
+            return datetime.fromisoformat(client.get("/admin/clock").json()["now"].replace("Z", "+00:00")).timestamp()
+        return now
+
     def advance(self, duration: str) -> str:
         answer = self.http.post("/admin/clock", json={"advance": duration})
         assert answer.status_code == 200, answer.text
