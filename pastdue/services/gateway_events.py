@@ -39,21 +39,31 @@ def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     return "ignored"
 
 
-def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
+def intent_result(kind: str, intent: dict) -> tuple[str, ev.AttemptResult] | None:
+    """The account and the attempt's answer a PaymentIntent event carries; None if it is not one of ours
+    (a payment made elsewhere in the same Stripe account) or not what its type says. The same mapper as
+    the API's answers (adapters/stripe_outcomes.py)."""
     metadata = intent.get("metadata") if isinstance(intent.get("metadata"), dict) else {}
     account_id, charge_id, key = metadata.get("accountId"), metadata.get("chargeId"), metadata.get("attempt")
     if not all(isinstance(v, str) and v for v in (account_id, charge_id, key)):
-        return "ignored"  # not one of ours (a payment made elsewhere in the same Stripe account)
-    # The same mapper as the API's answers (adapters/stripe_outcomes.py).
+        return None
     try:
         outcome = of_intent(intent) if kind == "payment_intent.succeeded" else \
             decline(intent.get("last_payment_error") or {"code": "card_declined"}, intent.get("id"))
     except (TypeError, ValueError):
-        outcome = None
+        return None
     if outcome is None or (kind == "payment_intent.succeeded" and outcome.outcome != SUCCEEDED):
-        return "ignored"  # not what the event says it is
-    result = ev.AttemptResult(charge_id, key, outcome.outcome, outcome.code, outcome.amount, outcome.reference,
-                              outcome.hard, dict(outcome.detail))
+        return None
+    return account_id, ev.AttemptResult(charge_id, key, outcome.outcome, outcome.code, outcome.amount,
+                                        outcome.reference, outcome.hard, dict(outcome.detail))
+
+
+def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
+    found = intent_result(kind, intent)
+    if found is None:
+        return "ignored"
+    account_id, result = found
+    charge_id, key = result.charge_id, result.key
     account = deps.store.get(account_id)
     if account is None:
         return "unknown"
