@@ -65,7 +65,7 @@ param supportEmail string = ''
 param supportUrl string = ''
 param legalFooter string = ''
 
-@description('Who is e-mailed when an alert fires (the sweep did not run, notices failing, accounts quarantined, 5xx, throttling, held deletions); empty: alerts show in the portal only.')
+@description('Who is e-mailed when an alert fires (the sweep did not run, notices failing, accounts quarantined, unexpected payments, 5xx, throttling, held deletions); empty: alerts show in the portal only.')
 param alertEmail string = ''
 
 @description('How long the audit history and settled charges are kept, in days (7 years by default); Cosmos TTL removes them after.')

@@ -50,6 +50,14 @@ var rules = [
     query: 'customMetrics | where name == "pastdue_accounts_quarantined" | summarize quarantined = sum(valueSum) | where quarantined > 0'
   }
   {
+    name: 'payments-unexpected'
+    severity: 2
+    description: 'Money was taken after a decline or an error had been recorded (pastdue_unexpected_success), or the processor refused a charge request as invalid (pastdue_gateway_refused): applied or retried, but look at why.'
+    frequency: 'PT15M'
+    window: 'PT1H'
+    query: 'customMetrics | where name in ("pastdue_unexpected_success", "pastdue_gateway_refused") | summarize events = sum(valueSum) | where events > 0'
+  }
+  {
     name: 'server-errors'
     severity: 1
     description: 'More than 1% of API calls answered 5xx in 15 minutes.'

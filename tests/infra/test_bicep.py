@@ -306,7 +306,7 @@ def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_a
     module = parsed("modules/alerts.bicep")
     rules = {r["name"]: r for r in module["variables"]["rules"]["value"]}
     assert {"sweep-missing-or-failed", "notices-failing", "accounts-quarantined", "server-errors",
-            "email-throttled", "deletions-held"} <= set(rules)
+            "email-throttled", "deletions-held", "payments-unexpected"} <= set(rules)
     assert "ago(26h)" in rules["sweep-missing-or-failed"]["query"]
     assert "daily_sweep summary" in rules["sweep-missing-or-failed"]["query"]
     for rule in rules.values():

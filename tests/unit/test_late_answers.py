@@ -1,0 +1,60 @@
+"""Answers that come late or out of turn: money the processor took is always applied, once."""
+
+from __future__ import annotations
+
+from pastdue.domain import events as ev
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import DECLINED, OPEN, PAID, PROCESSING
+from pastdue.domain.money import Money
+from tests.unit.builders import POLICY, T0, account, days, failed
+
+
+def _retry(value=1500):
+    acc, _ = decide(account(), failed("ch-1", value=value), POLICY, T0)
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
+    (retry,) = [e for e in effects if isinstance(e, ev.TryCharge)]
+    return acc, retry
+
+
+def _answer(acc, retry, outcome, code=None, amount=None, reference="pi_1", event_id=None, at=days(1)):
+    result = ev.AttemptResult(retry.charge_id, retry.key, outcome, code, amount, reference)
+    return decide(acc, ev.AttemptsResolved((result,), event_id), POLICY, T0 + at)[0]
+
+
+def test_a_success_after_a_recorded_decline_is_applied_and_flagged_once():
+    acc, retry = _retry()
+    acc = _answer(acc, retry, DECLINED, "generic_decline")
+    assert acc.charge("ch-1").status == OPEN
+    acc = _answer(acc, retry, "succeeded", amount=Money(1500, "EUR"), event_id="evt_late", at=days(2))
+    assert acc.charge("ch-1").status == PAID and acc.balance().is_zero
+    (paid,) = [h for h in acc.history if h["kind"] == "charge.succeeded"]
+    assert paid["detail"]["unexpected"] is True and paid["detail"]["previousOutcome"] == DECLINED
+    again = _answer(acc, retry, "succeeded", amount=Money(1500, "EUR"), event_id="evt_late2", at=days(2))
+    assert again.charge("ch-1").paid == Money(1500, "EUR") and again.credit is None  # applied once
+
+
+def test_a_success_after_an_error_answer_is_applied_too():
+    acc, retry = _retry()
+    acc = _answer(acc, retry, "error", "processing_error")
+    acc = _answer(acc, retry, "succeeded", amount=Money(1500, "EUR"), at=days(2))
+    assert acc.charge("ch-1").status == PAID
+
+
+def test_a_processing_answer_keeps_the_payment_reference_and_the_attempt_in_flight():
+    acc, retry = _retry()
+    acc = _answer(acc, retry, PROCESSING, reference="pi_42")
+    attempt = acc.charge("ch-1").attempts[-1]
+    assert attempt.outcome is None and attempt.reference == "pi_42"
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(2))
+    (resume,) = [e for e in effects if isinstance(e, ev.TryCharge)]
+    assert (resume.key, resume.reference, resume.resume) == (retry.key, "pi_42", True)
+
+
+def test_a_new_attempt_after_an_authentication_request_supersedes_its_payment():
+    acc, retry = _retry()
+    acc = _answer(acc, retry, "requires_action", "authentication_required", reference="pi_wait")
+    from tests.unit.builders import VISA
+
+    acc, effects = decide(acc, ev.PayNowRequested("key-1", "h", VISA, "user:1"), POLICY, T0 + days(2))
+    (pay,) = [e for e in effects if isinstance(e, ev.TryCharge)]
+    assert pay.supersedes == (retry.key, "pi_wait") and pay.on_session and not pay.resume
