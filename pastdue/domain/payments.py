@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pastdue.domain import events as ev
+from pastdue.domain import retries
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.errors import InvalidEvent
 from pastdue.domain.ledger import (
@@ -31,6 +32,7 @@ from pastdue.domain.model import (
 )
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
+from pastdue.domain.support import paused
 
 SKIPPED = "skipped"  # reserved but never sent to the gateway
 
@@ -126,6 +128,25 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
     return []
 
 
+def _may_charge(account: Account, charge, token: str, on_session: bool, policy: Policy, now: datetime,
+                actor: str) -> bool:
+    """The admin paying now may pay anything. Nobody present (the card updater) is a retry like the
+    sweep's: not while support paused dunning, nor past the card's or the charge's 30-day attempt cap
+    (card networks fine excessive retries). What is left waits for the sweep, and the history says why."""
+    if on_session:
+        return True
+    sub = account.subscriptions.get(charge.subscription_id)
+    reason = None
+    if paused(account, now):
+        reason = "dunningPaused"
+    elif retries.capped(account, charge, token, policy.for_plan(sub.plan) if sub else policy.default, now):
+        reason = "attemptCap"
+    if reason is None:
+        return True
+    record(account, now, "charge.not_tried", actor, charge.subscription_id, chargeId=charge.charge_id, reason=reason)
+    return False
+
+
 def _in_pay_now(account: Account, result: ev.AttemptResult) -> bool:
     """The attempt belongs to a pay-now still in progress: its one receipt covers this charge too."""
     return any(entry.get("status") == "processing" and [result.charge_id, result.key] in entry.get("attempts", [])
@@ -141,12 +162,15 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
         entry = {"hash": event.request_hash, "status": "processing", "at": format_time(now), "attempts": [],
                  "onSession": event.on_session}
         account.idempotency[event.idempotency_key] = entry
-        for charge in account.open_charges():
-            # An attempt already in flight (a sweep retry) is resolved first, with its own key.
-            attempt = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
-            entry["attempts"].append([charge.charge_id, attempt.key])
         record(account, now, "payment.method.submitted", event.actor,
                brand=event.method.brand, last4=event.method.last4)
+        for charge in account.open_charges():
+            # An attempt already in flight (a sweep retry) is resolved first, with its own key.
+            if charge.pending is None and not _may_charge(account, charge, event.method.token, event.on_session,
+                                                          policy, now, event.actor):
+                continue
+            attempt = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
+            entry["attempts"].append([charge.charge_id, attempt.key])
     if entry["status"] != "processing":
         return []
     effects = []
@@ -185,7 +209,8 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     # A charge whose only try here was an attempt already in flight (a sweep retry on the old card)
     # and that is still open gets the new card now: one more round, then done.
     tried = {cid for cid, a in ours if a.source == "update" and a.token == token}
-    again = [c for c in account.open_charges() if c.charge_id not in tried and c.pending is None]
+    again = [c for c in account.open_charges() if c.charge_id not in tried and c.pending is None
+             and _may_charge(account, c, token, entry.get("onSession", True), policy, now, event.actor)]
     if again:
         for charge in again:
             entry["attempts"].append([charge.charge_id, new_attempt(charge, token, "update", now,

@@ -48,7 +48,7 @@ class HoldsTheSweep(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, key, customer=None, metadata=None):
+    def charge(self, token, amount, key, customer=None, metadata=None, **resolution):
         account_id = key.rsplit("-c", 1)[0]
         if account_id not in self.accounts:  # other tests' accounts in the same database pass through
             return self.inner.charge(token, amount, key, customer, metadata)

@@ -87,7 +87,7 @@ class FlakyGateway(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, idempotency_key, customer=None, metadata=None):
+    def charge(self, token, amount, idempotency_key, customer=None, metadata=None, **resolution):
         with self.lock:
             roll = self.random.random()
         if roll < self.rate / 2:
@@ -108,7 +108,7 @@ class CrashingGateway(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, idempotency_key, customer=None, metadata=None):
+    def charge(self, token, amount, idempotency_key, customer=None, metadata=None, **resolution):
         with self.lock:
             self.calls += 1
             call = self.calls

@@ -58,3 +58,36 @@ def test_a_new_attempt_after_an_authentication_request_supersedes_its_payment():
     acc, effects = decide(acc, ev.PayNowRequested("key-1", "h", VISA, "user:1"), POLICY, T0 + days(2))
     (pay,) = [e for e in effects if isinstance(e, ev.TryCharge)]
     assert pay.supersedes == (retry.key, "pi_wait") and pay.on_session and not pay.resume
+
+
+def _updater(acc, at, key="stripe:evt_1"):
+    from tests.unit.builders import VISA
+
+    return decide(acc, ev.PayNowRequested(key, "h", VISA, "stripe:card-updater", on_session=False), POLICY, at)
+
+
+def test_the_card_updater_does_not_charge_while_support_paused_dunning():
+    acc, _ = decide(account(), failed("ch-1", value=900), POLICY, T0)
+    acc, _ = decide(acc, ev.DunningPaused(T0 + days(10), "customer on holiday", "support:1"), POLICY, T0)
+    acc, effects = _updater(acc, T0 + days(1))
+    assert not [e for e in effects if isinstance(e, ev.TryCharge)]
+    assert [h["detail"]["reason"] for h in acc.history if h["kind"] == "charge.not_tried"] == ["dunningPaused"]
+    acc, effects = _updater(acc, T0 + days(11), key="stripe:evt_2")  # the pause is over: it pays
+    assert [e.charge_id for e in effects if isinstance(e, ev.TryCharge)] == ["ch-1"]
+
+
+def test_the_card_updater_respects_the_cards_30_day_attempt_cap_but_the_admin_may_pay():
+    acc, _ = decide(account(), failed("ch-1", value=900), POLICY, T0)
+    charge = acc.charge("ch-1")
+    from pastdue.domain.ledger import new_attempt
+
+    for n in range(POLICY.default.max_attempts_30_days):
+        new_attempt(charge, "tok_visa", "retry", T0 + days(n * 0.1))
+        charge.attempts[-1].outcome = DECLINED
+    acc, effects = _updater(acc, T0 + days(2))
+    assert not [e for e in effects if isinstance(e, ev.TryCharge)]
+    assert [h["detail"]["reason"] for h in acc.history if h["kind"] == "charge.not_tried"] == ["attemptCap"]
+    from tests.unit.builders import VISA
+
+    acc, effects = decide(acc, ev.PayNowRequested("key-admin", "h", VISA, "user:1"), POLICY, T0 + days(2))
+    assert [e.charge_id for e in effects if isinstance(e, ev.TryCharge)] == ["ch-1"]
