@@ -67,7 +67,7 @@ def main(per_size: int) -> None:
 
         def stripe_account(billing, account_id):
             customer = gateway.ensure_customer(account_id, "b@example.com", "Bench", None)
-            method = gateway.adopt("pm_card_chargeCustomerFail", customer)
+            method = gateway.adopt(stripe.set_up_card(customer, "pm_card_chargeCustomerFail"), customer)
             billing.account(account_id, token=method.token, gatewayCustomerId=customer)
 
         def stripe_card(portal, account_id):

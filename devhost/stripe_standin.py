@@ -406,6 +406,14 @@ class StripeStandIn:
                 self._event("payment_intent.payment_failed", intent)
             return intent
 
+    def set_up_card(self, customer: str, test_method: str = "pm_card_visa", usage: str = "off_session") -> str:
+        """What Stripe Elements does in the browser with the setup route's client secret: a SetupIntent for
+        the customer, confirmed with a card. Returns the SetupIntent's id (seti_...)."""
+        with self.state.lock:
+            status, intent = self.handle("POST", "/v1/setup_intents", {"customer": customer, "usage": usage})
+            self.handle("POST", f"/v1/setup_intents/{intent['id']}/confirm", {"payment_method": test_method})
+            return intent["id"]
+
     def taken(self, account_id: str | None = None) -> int:
         """What Stripe holds: the sum of what the succeeded PaymentIntents received (of one account)."""
         with self.state.lock:

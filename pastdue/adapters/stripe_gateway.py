@@ -54,17 +54,33 @@ class StripeGateway(PaymentGateway):
         return _method(method)
 
     def adopt(self, token: str, customer: str | None) -> PaymentMethod:
-        """Attach the method to the customer (a test method becomes a new attached one, as in test mode)
-        and make it the default for invoices and off-session charges."""
+        """The card the admin just set up, made the customer's default for invoices and off-session charges.
+
+        The token is the SetupIntent the front end confirmed with the setup route's client secret (`seti_`):
+        it must have succeeded, for this account's customer, for off-session use, with a card. A bare
+        PaymentMethod (`pm_`) is taken only if it is already attached to this customer (set up before, or
+        saved by the billing system): one that was never set up for off-session use would have its
+        first charge declined for authentication, and one of another customer is not the admin's to give."""
         stripe = self._stripe
         try:
-            method = self._client.v1.payment_methods.retrieve(token)
-            if customer and getattr(method, "customer", None) != customer:
-                method = self._client.v1.payment_methods.attach(token, {"customer": customer},
-                                                                 {"idempotency_key": f"attach:{token}:{customer}"})
-            if customer:
-                self._client.v1.customers.update(
-                    customer, {"invoice_settings": {"default_payment_method": method.id}})
+            if token.startswith("seti_"):
+                intent = self._client.v1.setup_intents.retrieve(token, {"expand": ["payment_method"]}).to_dict()
+                method_id = intent.get("payment_method")
+                method_id = method_id.get("id") if isinstance(method_id, dict) else method_id
+                if intent.get("status") != "succeeded" or not method_id:
+                    raise UnknownToken("the card set-up has not succeeded")
+                if customer is None or intent.get("customer") != customer:
+                    raise UnknownToken("the card was set up for another customer")
+                if intent.get("usage") != "off_session":
+                    raise UnknownToken("the card was not set up for payments made later")
+                method = self._client.v1.payment_methods.retrieve(method_id)
+            else:
+                method = self._client.v1.payment_methods.retrieve(token)
+                if customer is None or getattr(method, "customer", None) != customer:
+                    raise UnknownToken("send the SetupIntent the card was set up with (seti_...)")
+            if method.type != "card":
+                raise UnknownToken("only cards are taken for these payments")
+            self._client.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": method.id}})
         except stripe.InvalidRequestError:
             raise UnknownToken("unknown or unusable payment method") from None
         return _method(method)

@@ -10,7 +10,8 @@ from pastdue.http.endpoint import ID_PATTERN, checked, obj_field, text
 from pastdue.http.problems import BadRequest
 
 LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-TOKEN = re.compile(r"(tok|pm)_[A-Za-z0-9_]{1,100}")  # a sandbox token or a Stripe PaymentMethod
+# A sandbox token, a Stripe PaymentMethod, or the Stripe SetupIntent a card was set up with.
+TOKEN = re.compile(r"(tok|pm|seti)_[A-Za-z0-9_]{1,100}")
 CUSTOMER = re.compile(r"cus_[A-Za-z0-9_]{1,100}")
 
 

@@ -52,6 +52,9 @@ def victim(host, log_start):
     assert billing.account(account_id).status_code == 201
     assert billing.subscription(account_id, sub_id).status_code == 201
     assert billing.charge_failed(account_id, sub_id, "ch-hostile-1", 1000).status_code == 200
+    # The failure's notices go out after the answer and mark the document sent: wait for them, so that a
+    # test comparing the document before and after sees only what its own requests did.
+    assert httpx.post(f"{host}/admin/settle", timeout=60).status_code == 200
     return account_id, sub_id
 
 

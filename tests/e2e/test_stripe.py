@@ -66,7 +66,7 @@ def _account(s, token: str, subs: int = 1) -> tuple[str, list[str]]:
     """An account the billing system created with its own Stripe customer and saved card."""
     account_id = f"stripe-{uuid.uuid4().hex[:10]}"
     customer = s.gateway.ensure_customer(account_id, "x@example.com", "Ada", None)
-    method = s.gateway.adopt(token, customer) if token else None
+    method = s.gateway.adopt(s.standin.set_up_card(customer, token), customer) if token else None
     extra = {"gatewayCustomerId": customer}
     answer = s.billing.account(account_id, token=method.token if method else None, **extra)
     assert answer.status_code == 201, answer.text
@@ -283,8 +283,9 @@ def _intents_of(s, account_id):
 
 
 def _new_card(s, account_id, token):
+    """What the front end does: the setup route's SetupIntent confirmed by Stripe.js; its id is sent."""
     setup = s.portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={}).json()
-    return s.client.v1.setup_intents.confirm(setup["setupIntentId"], {"payment_method": token}).payment_method
+    return s.client.v1.setup_intents.confirm(setup["setupIntentId"], {"payment_method": token}).id
 
 
 def test_a_create_whose_answer_was_lost_is_found_a_day_later_after_stripe_forgot_the_key(s):
@@ -333,7 +334,7 @@ def test_pay_now_asks_the_present_admin_to_authenticate_and_keeps_the_card(s):
     assert answer.status_code == 402 and answer.json()["declineCode"] == "authentication_required", answer.text
     assert answer.json()["type"].endswith("/authentication-required")
     confirm = answer.json()["confirmation"]
-    assert confirm["paymentMethodId"] == card and confirm["amount"] == {"value": 1800, "currency": "EUR"}
+    assert confirm["paymentMethodId"] == s.client.v1.setup_intents.retrieve(card).payment_method and confirm["amount"] == {"value": 1800, "currency": "EUR"}
     assert confirm["clientSecret"].startswith(confirm["paymentIntentId"]) and confirm["status"] == "requires_action"
     (intent,) = _intents_of(s, account_id)
     posts = [r for r in s.standin.state.requests if r["path"] == f"/v1/payment_intents/{intent['id']}/confirm"]
@@ -389,3 +390,15 @@ def test_an_amount_stripe_cannot_take_is_never_sent_nor_told_as_a_card_refusal(s
     assert error["detail"]["code"] == "amount_too_small" and error["detail"]["refusedByProcessor"] is True
     assert len(s.host.emails_to(f"admin@{account_id}.example")) == before
     assert [a["kind"] for a in s.portal.account(account_id).json()["alerts"]] == ["pastDue"]
+
+
+def test_pay_now_takes_a_set_up_card_and_refuses_a_bare_method_it_never_saw_set_up(s):
+    account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1200)
+    refused = s.portal.pay(account_id, "pm_card_visa")
+    assert refused.status_code == 400 and refused.json()["field"] == "paymentMethodToken", refused.text
+    unconfirmed = s.portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={}).json()
+    assert s.portal.pay(account_id, unconfirmed["setupIntentId"]).status_code == 400
+    assert _intents_of(s, account_id) == [] or all(pi["status"] != "succeeded" for pi in _intents_of(s, account_id))
+    paid = s.portal.pay(account_id, _new_card(s, account_id, "pm_card_visa"))
+    assert paid.status_code == 200 and paid.json()["account"]["balance"]["value"] == 0, paid.text

@@ -18,6 +18,7 @@ EUR = Money(1234, "EUR")
 @pytest.fixture()
 def standin():
     with StripeStandIn(KEY) as running:
+        _STANDIN[:] = [running]
         yield running
 
 
@@ -28,7 +29,10 @@ def gateway(standin):
 
 def _card(gateway, token="pm_card_visa", account="acct-1"):
     customer = gateway.ensure_customer(account, "a@example.com", "Ada", None)
-    return customer, gateway.adopt(token, customer)
+    return customer, gateway.adopt(_STANDIN[0].set_up_card(customer, token), customer)
+
+
+_STANDIN: list = []
 
 
 def _intents(standin, key=None):
@@ -41,7 +45,7 @@ def test_customers_are_created_once_and_cards_attached_as_their_default(standin,
     assert customer.startswith("cus_")
     assert gateway.ensure_customer("acct-1", "a@example.com", "Ada", None) == customer  # same idempotency key
     assert gateway.ensure_customer("acct-1", "a@example.com", "Ada", "cus_given") == "cus_given"
-    method = gateway.adopt("pm_card_mastercard", customer)
+    method = gateway.adopt(standin.set_up_card(customer, "pm_card_mastercard"), customer)
     assert method.token.startswith("pm_") and method.token != "pm_card_mastercard"
     assert (method.brand, method.last4, method.exp_month, method.exp_year) == ("mastercard", "4444", 12, 2034)
     assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] == method.token
@@ -314,3 +318,22 @@ def test_requests_pin_the_api_version_events_carry(standin, gateway):
     finally:
         standin.server.RequestHandlerClass.handle_one_request = original
     assert seen and set(seen) == {API_VERSION} and API_VERSION == STANDIN_VERSION
+
+
+def test_a_new_card_is_a_succeeded_off_session_setup_intent_of_this_customer(standin, gateway):
+    customer = gateway.ensure_customer("acct-20", "a@example.com", "Ada", None)
+    other = gateway.ensure_customer("acct-21", "b@example.com", "Bo", None)
+    good = gateway.adopt(standin.set_up_card(customer, "pm_card_visa"), customer)
+    assert good.last4 == "4242"
+    assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] == good.token
+    # The pm_ it set up is attached to the customer: taken too (a billing system's saved card).
+    assert gateway.adopt(good.token, customer) == good
+    raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
+    unconfirmed = raw.v1.setup_intents.create({"customer": customer, "usage": "off_session"}).id
+    for refused in (unconfirmed,  # not succeeded
+                    standin.set_up_card(other, "pm_card_visa"),  # another customer's
+                    standin.set_up_card(customer, "pm_card_visa", usage="on_session"),  # not for later payments
+                    "pm_card_visa",  # a bare method never set up for this customer
+                    gateway.adopt(standin.set_up_card(other, "pm_card_visa"), other).token):  # attached elsewhere
+        with pytest.raises(UnknownToken):
+            gateway.adopt(refused, customer)

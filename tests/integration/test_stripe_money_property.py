@@ -68,7 +68,7 @@ class Story:
         self.deps = SimpleNamespace(gateway=gateway, metrics=Metrics())
         account_id = f"prop-{n}"
         customer = gateway.ensure_customer(account_id, "a@example.com", "Ada", None)
-        method = gateway.adopt(card, customer)
+        method = gateway.adopt(standin.set_up_card(customer, card), customer)
         self.account = Account(account_id, Admin("oid", "a@example.com", "Ada"), gateway_customer_id=customer,
                                payment_method=PaymentMethod(method.token, method.brand, method.last4, 12, 2034))
         self.account.subscriptions["sub-0"] = Subscription("sub-0", "Sub 0")
