@@ -334,7 +334,8 @@ def test_pay_now_asks_the_present_admin_to_authenticate_and_keeps_the_card(s):
     assert answer.status_code == 402 and answer.json()["declineCode"] == "authentication_required", answer.text
     assert answer.json()["type"].endswith("/authentication-required")
     confirm = answer.json()["confirmation"]
-    assert confirm["paymentMethodId"] == s.client.v1.setup_intents.retrieve(card).payment_method and confirm["amount"] == {"value": 1800, "currency": "EUR"}
+    assert confirm["paymentMethodId"] == s.client.v1.setup_intents.retrieve(card).payment_method
+    assert confirm["amount"] == {"value": 1800, "currency": "EUR"}
     assert confirm["clientSecret"].startswith(confirm["paymentIntentId"]) and confirm["status"] == "requires_action"
     (intent,) = _intents_of(s, account_id)
     posts = [r for r in s.standin.state.requests if r["path"] == f"/v1/payment_intents/{intent['id']}/confirm"]
