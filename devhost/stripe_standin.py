@@ -14,6 +14,8 @@ It is as strict as Stripe where money depends on it:
   3-D Secure that succeeds or fails (`payment_intent_authentication_failure`), after which the customer
   may try again on the same PaymentIntent;
 - declines carry `decline_code`, `advice_code` and `network_decline_code`;
+- a succeeded PaymentIntent has a Charge (`latest_charge`, the PaymentIntent's metadata copied), which can
+  be refunded in part or whole (`charge.refunded`) or disputed (`charge.dispute.created`/`closed`);
 - signed events (`Stripe-Signature: t=...,v1=...`) posted to a webhook URL, at once, before the API
   answer, or held to be delivered later, twice, in reverse order.
 
@@ -83,6 +85,7 @@ class State:
     payment_methods: dict = field(default_factory=dict)
     setup_intents: dict = field(default_factory=dict)
     payment_intents: dict = field(default_factory=dict)
+    charges: dict = field(default_factory=dict)
     idempotency: dict = field(default_factory=dict)
     faults: list = field(default_factory=list)
     held_events: list = field(default_factory=list)
@@ -320,8 +323,7 @@ class StripeStandIn:
             return 200, intent
         outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
         if outcome is None:
-            intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None)
-            self._event("payment_intent.succeeded", intent)
+            self._succeed(intent)
             return 200, intent
         code, decline_code, advice_code = outcome
         if code == "authentication_required" and not off_session:
@@ -378,9 +380,7 @@ class StripeStandIn:
             if intent["status"] not in ("requires_action", "requires_payment_method", "requires_confirmation"):
                 return intent
             if succeed:
-                intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None,
-                              next_action=None)
-                self._event("payment_intent.succeeded", intent)
+                self._succeed(intent)
             else:
                 intent.update(status="requires_payment_method", next_action=None, last_payment_error={
                     "type": "invalid_request_error", "code": "payment_intent_authentication_failure",
@@ -397,14 +397,50 @@ class StripeStandIn:
             if intent["status"] != "processing":
                 return intent
             if succeed:
-                intent.update(status="succeeded", amount_received=intent["amount"])
-                self._event("payment_intent.succeeded", intent)
+                self._succeed(intent)
             else:
                 intent.update(status="requires_payment_method", last_payment_error={
                     "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
                     "network_decline_code": "05", "message": "Your card was declined."})
                 self._event("payment_intent.payment_failed", intent)
             return intent
+
+    def _succeed(self, intent: dict) -> None:
+        """The money is taken: a Charge object (with the PaymentIntent's metadata, as Stripe copies it), then
+        the event."""
+        charge = {"id": self.state.new_id("ch"), "object": "charge", "amount": intent["amount"],
+                  "amount_refunded": 0, "refunded": False, "disputed": False, "currency": intent["currency"],
+                  "payment_intent": intent["id"], "metadata": dict(intent["metadata"]), "status": "succeeded",
+                  "created": int(self.clock())}
+        self.state.charges[charge["id"]] = charge
+        intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None,
+                      next_action=None, latest_charge=charge["id"])
+        self._event("payment_intent.succeeded", intent)
+
+    def refund(self, pi_id: str, amount: int | None = None) -> dict:
+        """A refund made in the dashboard (in part or whole): `charge.refunded` with the total refunded."""
+        with self.state.lock:
+            charge = self.state.charges[self.state.payment_intents[pi_id]["latest_charge"]]
+            charge["amount_refunded"] = min(charge["amount"], charge["amount_refunded"] + (amount or charge["amount"]))
+            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+            self._event("charge.refunded", charge)
+            return charge
+
+    def dispute(self, pi_id: str, outcome: str | None = None, reason: str = "fraudulent") -> dict:
+        """The cardholder disputes the payment (`charge.dispute.created`); with `outcome` (won | lost) it is
+        closed too (`charge.dispute.closed`). A dispute carries no metadata: only its charge and payment."""
+        with self.state.lock:
+            intent = self.state.payment_intents[pi_id]
+            charge = self.state.charges[intent["latest_charge"]]
+            dispute = {"id": self.state.new_id("dp"), "object": "dispute", "amount": charge["amount"],
+                       "currency": charge["currency"], "charge": charge["id"], "payment_intent": pi_id,
+                       "reason": reason, "status": "needs_response", "metadata": {}}
+            charge["disputed"] = True
+            self._event("charge.dispute.created", dispute)
+            if outcome:
+                dispute["status"] = outcome
+                self._event("charge.dispute.closed", dispute)
+            return dispute
 
     def set_up_card(self, customer: str, test_method: str = "pm_card_visa", usage: str = "off_session") -> str:
         """What Stripe Elements does in the browser with the setup route's client secret: a SetupIntent for
@@ -589,6 +625,10 @@ class StripeStandIn:
                                                                                 bool(data.get("reverse")))})
                 if parts[1] == "payment_intents" and parts[3] == "authenticate":
                     return self._answer(200, standin.authenticate(parts[2], bool(data.get("succeed", True))))
+                if parts[1] == "payment_intents" and parts[3] == "refund":
+                    return self._answer(200, standin.refund(parts[2], data.get("amount")))
+                if parts[1] == "payment_intents" and parts[3] == "dispute":
+                    return self._answer(200, standin.dispute(parts[2], data.get("outcome")))
                 if parts[1] == "payment_intents" and parts[3] == "settle":
                     return self._answer(200, standin.settle(parts[2], bool(data.get("succeed", True))))
                 if parts[1] == "payment_methods" and parts[3] == "update_card":

@@ -52,10 +52,10 @@ var rules = [
   {
     name: 'payments-unexpected'
     severity: 2
-    description: 'Money was taken after a decline or an error had been recorded (pastdue_unexpected_success), or the processor refused a charge request as invalid (pastdue_gateway_refused): applied or retried, but look at why.'
+    description: 'Money was taken after a decline or an error had been recorded (pastdue_unexpected_success), the processor refused a charge request as invalid (pastdue_gateway_refused), or a collected payment was refunded or disputed (pastdue_payments_reversed): applied, retried or re-opened, but look at why.'
     frequency: 'PT15M'
     window: 'PT1H'
-    query: 'customMetrics | where name in ("pastdue_unexpected_success", "pastdue_gateway_refused") | summarize events = sum(valueSum) | where events > 0'
+    query: 'customMetrics | where name in ("pastdue_unexpected_success", "pastdue_gateway_refused", "pastdue_payments_reversed") | summarize events = sum(valueSum) | where events > 0'
   }
   {
     name: 'server-errors'

@@ -63,6 +63,10 @@ class PaymentGateway(ABC):
         already had if it can no longer be cancelled (None when cancelled)."""
         return None
 
+    def payment_metadata(self, reference: str) -> dict:
+        """The metadata a payment was made with (account, charge, attempt); {} if the processor has none."""
+        return {}
+
     def start_setup(self, customer: str | None) -> dict:
         """What a front end needs to collect a card for later off-session charges."""
         return {"gateway": self.name}

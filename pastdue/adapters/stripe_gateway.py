@@ -99,6 +99,10 @@ class StripeGateway(PaymentGateway):
         return {"gateway": "stripe", "setupIntentId": intent.id, "clientSecret": intent.client_secret,
                 "publishableKey": self._publishable_key}
 
+    def payment_metadata(self, reference: str) -> dict:
+        metadata = self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference).get("metadata")
+        return metadata if isinstance(metadata, dict) else {}
+
     def confirmation(self, reference: str) -> dict | None:
         """What Stripe.js needs to let the customer confirm the payment, while it still needs them."""
         intent = self._client.v1.payment_intents.retrieve(reference).to_dict()

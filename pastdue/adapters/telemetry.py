@@ -21,6 +21,7 @@ METRICS = {
     "pastdue_notices_failed": ("counter", "1", "failed sends (each try; the sixth ends the notice failed)"),
     "pastdue_notices_throttled": ("counter", "1", "sends refused by the e-mail quota or the service's 429"),
     "pastdue_unexpected_success": ("counter", "1", "payments taken after a decline or an error was answered (applied)"),
+    "pastdue_payments_reversed": ("counter", "1", "collected payments refunded or disputed (attribute kind)"),
     "pastdue_gateway_refused": ("counter", "1", "charge requests the processor refused as invalid (not the card)"),
     "pastdue_accounts_quarantined": ("counter", "1", "accounts set aside after repeated failures"),
     "pastdue_sweep_duration": ("histogram", "s", "seconds one daily sweep took"),

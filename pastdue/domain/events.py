@@ -104,6 +104,20 @@ class PaymentReceived:
 
 
 @dataclass(frozen=True)
+class PaymentReversed:
+    """The processor gave collected money back, or may: a refund, or a dispute opened, won or lost."""
+
+    event_id: str
+    kind: str  # refunded | dispute_opened | dispute_won | dispute_lost
+    processor_id: str  # refunds: the processor's charge (its amount refunded is cumulative); disputes: the dispute
+    reference: str | None  # the payment (a Stripe PaymentIntent)
+    charge_id: str | None  # the charge it paid, from the payment's metadata
+    subscription_id: str | None
+    amount: Money  # refunded: the total refunded so far; disputes: the amount disputed
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Reactivate:
     subscription_id: str
     actor: str

@@ -27,6 +27,7 @@ _HANDLERS = {
     ev.PayNowRequested: payments.pay_now_requested,
     ev.PayNowCompleted: payments.pay_now_completed,
     ev.PaymentReceived: payments.payment_received,
+    ev.PaymentReversed: payments.payment_reversed,
     outbox.ClaimNotices: outbox.claim,
     outbox.NoticesSent: outbox.sent,
     quarantine.RunSucceeded: quarantine.run_succeeded,

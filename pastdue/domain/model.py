@@ -158,6 +158,9 @@ class Account:
     archive_charges: list[Charge] = field(default_factory=list)
     # Event ids seen (webhooks, gateway events) -> when: kept for PROCESSED_EVENTS_KEEP, then forgotten.
     processed_events: dict[str, str] = field(default_factory=dict)
+    # Money the processor gave back, per refunded charge or lost dispute id -> minor units already re-opened
+    # (a refund's total grows with each partial refund: only the difference is new).
+    reversed: dict[str, int] = field(default_factory=dict)
     idempotency: dict[str, dict] = field(default_factory=dict)
     next_action_at: datetime | None = None
     notices_due_at: datetime | None = None

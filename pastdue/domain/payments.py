@@ -270,3 +270,38 @@ def _total(account: Account, charges):
     for charge in charges:
         total = total + charge.amount
     return total
+
+
+REVERSAL_RECORDS = {"refunded": "payment.refunded", "dispute_opened": "payment.disputed",
+                    "dispute_won": "payment.dispute_won", "dispute_lost": "payment.dispute_lost"}
+
+
+def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy, now: datetime):
+    """Collected money given back (a refund, a lost dispute) is recorded, and by the policy owed again: a
+    new charge of that amount for the same subscription, dunned like a failure (credit on hand pays it
+    first). A dispute opened or won is recorded only: the money's fate is not decided, or it stays."""
+    if event.event_id in account.processed_events:
+        return []
+    if event.amount.currency != account.currency:
+        raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
+    seen(account, event.event_id, now)
+    given_back = Money.zero(account.currency)
+    if event.kind in ("refunded", "dispute_lost"):
+        # A refund's amount is the charge's total refunded so far: only what is new since counts.
+        already = account.reversed.get(event.processor_id, 0)
+        given_back = Money(max(0, event.amount.value - already), account.currency)
+        account.reversed[event.processor_id] = already + given_back.value
+    reopen = (policy.reopen_refunds if event.kind == "refunded" else policy.reopen_lost_disputes) \
+        and given_back.value > 0 and event.subscription_id in account.subscriptions
+    record(account, now, REVERSAL_RECORDS[event.kind], "stripe", event.subscription_id, chargeId=event.charge_id,
+           payment=event.reference, processorId=event.processor_id, amount=event.amount, givenBack=given_back,
+           reason=event.reason, reopened=reopen)
+    if not reopen:
+        return []
+    from pastdue.domain.lifecycle import charge_failed
+
+    code = "refunded" if event.kind == "refunded" else "dispute_lost"
+    owed = ev.ChargeFailed(f"{event.event_id}:owed", event.subscription_id,
+                           f"{event.charge_id or event.reference}~{code}~{account.reversed[event.processor_id]}",
+                           given_back, code, now)
+    return charge_failed(account, owed, policy, now)

@@ -16,6 +16,7 @@ DEFAULT_HARD_DECLINES = (
     "card_not_supported", "currency_not_supported", "merchant_blacklist", "security_violation",
     "service_not_allowed", "transaction_not_allowed", "new_account_information_available",
     "invalid_expiry_month", "invalid_expiry_year", "payment_method_unusable", "resource_missing",
+    "dispute_lost",  # the cardholder disputed a payment of this card and won: not charged again
 )
 
 
@@ -82,6 +83,10 @@ class Policy:
     default: Calendar = Calendar()
     plans: tuple[tuple[str, Calendar], ...] = ()
     hard_decline_codes: frozenset[str] = frozenset(DEFAULT_HARD_DECLINES)
+    # Money given back after it was collected: a refund made at the processor, a dispute the customer won.
+    # True re-opens the amount as owed (a new charge, dunned like a failure); False only records it.
+    reopen_refunds: bool = True
+    reopen_lost_disputes: bool = True
 
     def for_plan(self, plan: str) -> Calendar:
         return dict(self.plans).get(plan, self.default)
@@ -93,7 +98,7 @@ class Policy:
     def from_document(cls, doc: object) -> Policy:
         if not isinstance(doc, dict):
             raise PolicyError("policy must be a mapping")
-        unknown = set(doc) - {"default", "plans", "hardDeclineCodes"}
+        unknown = set(doc) - {"default", "plans", "hardDeclineCodes", "reopenRefunds", "reopenLostDisputes"}
         if unknown:
             raise PolicyError(f"unknown policy field(s): {', '.join(sorted(unknown))}")
         default = _calendar(Calendar(), doc.get("default", {}), "default")
@@ -104,7 +109,13 @@ class Policy:
         codes = doc.get("hardDeclineCodes", list(DEFAULT_HARD_DECLINES))
         if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
             raise PolicyError("hardDeclineCodes must be a list of decline codes")
-        return cls(default, overrides, frozenset(codes))
+        reopen = {}
+        for key in ("reopenRefunds", "reopenLostDisputes"):
+            value = doc.get(key, True)
+            if not isinstance(value, bool):
+                raise PolicyError(f"{key} must be true or false")
+            reopen[key] = value
+        return cls(default, overrides, frozenset(codes), reopen["reopenRefunds"], reopen["reopenLostDisputes"])
 
 
 def _calendar(base: Calendar, overrides: object, where: str) -> Calendar:

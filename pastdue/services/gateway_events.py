@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from pastdue.adapters.gateway import OutcomeUnknown
+from pastdue.adapters.stripe_amounts import from_stripe
 from pastdue.adapters.stripe_outcomes import decline, of_intent
 from pastdue.domain import events as ev
 from pastdue.domain.model import SUCCEEDED
@@ -20,6 +22,7 @@ from pastdue.services.unit import AccountNotFound, Deps, change, run_effects
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
 CARD_UPDATED = "payment_method.automatically_updated"
+REVERSAL_EVENTS = {"charge.refunded", "charge.dispute.created", "charge.dispute.closed"}
 # An attempt this young is still being answered by whoever sent it (its API answer is on its way):
 # the event is refused with a 503 so that Stripe delivers it again later, instead of racing that writer.
 IN_FLIGHT_GRACE = timedelta(minutes=2)
@@ -30,11 +33,13 @@ class EventTooEarly(Exception):
 
 
 def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
-    """What was done: resolved | paid | unknown | ignored."""
+    """What was done: resolved | paid | recorded | unknown | ignored."""
     if kind in INTENT_EVENTS:
         return _intent(deps, event_id, kind, obj)
     if kind == CARD_UPDATED:
         return _card_updated(deps, event_id, obj)
+    if kind in REVERSAL_EVENTS:
+        return _reversal(deps, event_id, kind, obj)
     log.info("stripe event %s (%s) ignored", event_id, kind)
     return "ignored"
 
@@ -95,3 +100,42 @@ def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
                                 "stripe:card-updater", on_session=False)
         log.info("card updated for %s: pay-now answered %s", account.account_id, answer.status)
     return "paid" if accounts else "unknown"
+
+
+def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
+    """A refund, or a dispute opened or closed, of a payment of ours: recorded on its account, and what was
+    given back is owed again if the policy says so (domain/payments.py). Operators are alerted."""
+    reference = obj.get("payment_intent")
+    currency = str(obj.get("currency") or "").upper()
+    amount = obj.get("amount_refunded") if kind == "charge.refunded" else obj.get("amount")
+    if not isinstance(reference, str) or not isinstance(amount, int) or len(currency) != 3:
+        return "ignored"
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    if not metadata.get("accountId"):
+        try:
+            metadata = deps.gateway.payment_metadata(reference)  # a dispute carries none: its payment does
+        except OutcomeUnknown:
+            raise EventTooEarly(f"payment {reference} could not be read from the processor") from None
+    account_id = metadata.get("accountId")
+    if not isinstance(account_id, str) or not account_id:
+        return "ignored"  # not one of ours
+    if kind == "charge.refunded":
+        reversal, processor_id = "refunded", str(obj.get("id"))
+    elif kind == "charge.dispute.created":
+        reversal, processor_id = "dispute_opened", str(obj.get("id"))
+    else:
+        status = obj.get("status")
+        if status not in ("won", "lost"):
+            return "ignored"  # warning_closed and the like: no money moved
+        reversal, processor_id = f"dispute_{status}", str(obj.get("id"))
+    try:
+        event = ev.PaymentReversed(event_id, reversal, processor_id, reference, metadata.get("chargeId"),
+                                   metadata.get("subscriptionId") or None, from_stripe(amount, currency),
+                                   obj.get("reason") if isinstance(obj.get("reason"), str) else None)
+        account, effects = change(deps, account_id, event)
+    except AccountNotFound:
+        return "unknown"
+    log.warning("stripe %s of payment %s on account %s (%s)", reversal, reference, account_id, event_id)
+    deps.metrics.emit("pastdue_payments_reversed", 1, kind=reversal)
+    run_effects(deps, account, effects)
+    return "recorded"

@@ -403,3 +403,38 @@ def test_pay_now_takes_a_set_up_card_and_refuses_a_bare_method_it_never_saw_set_
     assert _intents_of(s, account_id) == [] or all(pi["status"] != "succeeded" for pi in _intents_of(s, account_id))
     paid = s.portal.pay(account_id, _new_card(s, account_id, "pm_card_visa"))
     assert paid.status_code == 200 and paid.json()["account"]["balance"]["value"] == 0, paid.text
+
+
+def test_a_refund_or_a_lost_dispute_is_recorded_and_owed_again_a_won_dispute_is_not(s):
+    account_id, subs = _account(s, "pm_card_visa", subs=2)
+    for n, sub_id in enumerate(subs):
+        s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch{n}", 1000 + n * 500)
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")  # both collected by their day-1 retries
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
+    by_charge = {pi["metadata"]["chargeId"]: pi["id"] for pi in _intents_of(s, account_id)}
+    s.host.advance("P3D")
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge[f'{account_id}-ch0']}/refund",
+               json={"amount": 400})
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 400)
+    view = s.portal.account(account_id).json()
+    assert {sub["subscriptionId"]: sub["state"] for sub in view["subscriptions"]} == {
+        subs[0]: "pastDue", subs[1]: "active"}
+    # The second payment is disputed: opened changes nothing; lost, it is owed again (not on that card).
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge[f'{account_id}-ch1']}/dispute",
+               json={"outcome": "lost"})
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 1900)
+    kinds = _kinds(s, account_id)
+    assert kinds["payment.refunded"] == 1 and kinds["payment.disputed"] == 1 and kinds["payment.dispute_lost"] == 1
+    (refund,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "payment.refunded"]
+    assert refund["detail"]["givenBack"]["value"] == 400 and refund["detail"]["payment"] == by_charge[
+        f"{account_id}-ch0"]
+    # A dispute won: recorded, nothing owed.
+    other_id, (other_sub,) = _account(s, "pm_card_visa")
+    s.billing.charge_failed(other_id, other_sub, f"{other_id}-ch", 800)
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    (pi,) = _intents_of(s, other_id)
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{pi['id']}/dispute", json={"outcome": "won"})
+    assert _wait(lambda: _kinds(s, other_id)["payment.dispute_won"] == 1)
+    assert s.portal.account(other_id).json()["balance"]["value"] == 0

@@ -1,0 +1,74 @@
+"""Money given back after it was collected: refunds and disputes (domain/payments.payment_reversed)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pastdue.domain import events as ev
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import ACTIVE, OPEN, PAST_DUE
+from pastdue.domain.money import Money
+from pastdue.domain.policy import Policy
+from tests.unit.builders import POLICY, T0, account, days, failed
+
+
+def _paid():
+    """An account whose only charge (1,000) was collected by a card retry (pi_1)."""
+    acc, _ = decide(account(), failed("ch-1", value=1000), POLICY, T0)
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
+    (retry,) = [e for e in effects if isinstance(e, ev.TryCharge)]
+    result = ev.AttemptResult(retry.charge_id, retry.key, "succeeded", None, Money(1000, "EUR"), "pi_1")
+    acc, _ = decide(acc, ev.AttemptsResolved((result,)), POLICY, T0 + days(1))
+    assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == ACTIVE
+    return acc
+
+
+def _reversal(event_id, kind, value, processor_id="ch_1"):
+    return ev.PaymentReversed(event_id, kind, processor_id, "pi_1", "ch-1", "sub-0", Money(value, "EUR"), "fraudulent")
+
+
+def test_a_refund_is_owed_again_and_partial_refunds_count_only_what_is_new():
+    acc = _paid()
+    acc, _ = decide(acc, _reversal("evt_r1", "refunded", 400), POLICY, T0 + days(5))
+    assert acc.balance() == Money(400, "EUR") and acc.subscriptions["sub-0"].state == PAST_DUE
+    acc, _ = decide(acc, _reversal("evt_r1", "refunded", 400), POLICY, T0 + days(5))  # delivered again
+    acc, _ = decide(acc, _reversal("evt_r2", "refunded", 1000), POLICY, T0 + days(6))  # the total is now 1,000
+    assert acc.balance() == Money(1000, "EUR")
+    reopened = [c for c in acc.charges if c.decline_code == "refunded"]
+    assert sorted(c.amount.value for c in reopened) == [400, 600] and all(c.status == OPEN for c in reopened)
+    records = [h for h in acc.history if h["kind"] == "payment.refunded"]
+    assert [r["detail"]["givenBack"]["value"] for r in records] == [400, 600]
+    assert any(n.kind == "payment_failed" for n in acc.outbox if n.created_at == T0 + days(5))
+
+
+def test_a_lost_dispute_is_owed_again_and_the_card_is_not_retried():
+    acc = _paid()
+    acc, _ = decide(acc, _reversal("evt_d1", "dispute_opened", 1000, "dp_1"), POLICY, T0 + days(5))
+    assert acc.balance().is_zero  # opened: recorded only
+    acc, _ = decide(acc, _reversal("evt_d2", "dispute_lost", 1000, "dp_1"), POLICY, T0 + days(40))
+    (owed,) = [c for c in acc.charges if c.decline_code == "dispute_lost"]
+    assert owed.amount == Money(1000, "EUR") and owed.hard
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(41))
+    assert not [e for e in effects if isinstance(e, ev.TryCharge)]  # never retried on the disputed card
+    assert [h["kind"] for h in acc.history].count("payment.disputed") == 1
+
+
+def test_a_won_dispute_and_a_policy_that_only_records_change_no_balance():
+    acc = _paid()
+    acc, _ = decide(acc, _reversal("evt_d3", "dispute_won", 1000, "dp_2"), POLICY, T0 + days(30))
+    record_only = replace(Policy(), reopen_refunds=False)
+    acc, _ = decide(acc, _reversal("evt_r3", "refunded", 1000), record_only, T0 + days(31))
+    assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == ACTIVE
+    (refund,) = [h for h in acc.history if h["kind"] == "payment.refunded"]
+    assert refund["detail"]["reopened"] is False and refund["detail"]["givenBack"]["value"] == 1000
+
+
+def test_the_policy_document_sets_what_reversals_do():
+    policy = Policy.from_document({"reopenRefunds": False, "reopenLostDisputes": True})
+    assert (policy.reopen_refunds, policy.reopen_lost_disputes) == (False, True)
+    import pytest
+
+    from pastdue.domain.policy import PolicyError
+
+    with pytest.raises(PolicyError, match="reopenRefunds"):
+        Policy.from_document({"reopenRefunds": "yes"})
