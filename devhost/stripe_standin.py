@@ -16,6 +16,8 @@ It is as strict as Stripe where money depends on it:
 - declines carry `decline_code`, `advice_code` and `network_decline_code`;
 - a succeeded PaymentIntent has a Charge (`latest_charge`, the PaymentIntent's metadata copied), which can
   be refunded in part or whole (`charge.refunded`) or disputed (`charge.dispute.created`/`closed`);
+- Stripe Billing's invoices: finalised and tried (`invoice.payment_failed`), paid once (`invoices.pay`,
+  `invoice.paid`), retried by Stripe's own retries;
 - signed events (`Stripe-Signature: t=...,v1=...`) posted to a webhook URL, at once, before the API
   answer, or held to be delivered later, twice, in reverse order.
 
@@ -86,6 +88,7 @@ class State:
     setup_intents: dict = field(default_factory=dict)
     payment_intents: dict = field(default_factory=dict)
     charges: dict = field(default_factory=dict)
+    invoices: dict = field(default_factory=dict)
     idempotency: dict = field(default_factory=dict)
     faults: list = field(default_factory=list)
     held_events: list = field(default_factory=list)
@@ -246,7 +249,72 @@ class StripeStandIn:
             if method == "POST" and rest[1:] == ["cancel"]:
                 return self._cancel(intent, params)
             return 200, intent
+        if resource == "invoices" and rest:
+            invoice = state.invoices.get(rest[0])
+            if invoice is None:
+                raise StripeError(404, {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
+                                        "message": f"No such invoice: '{rest[0]}'"})
+            if method == "POST" and rest[1:] == ["pay"]:
+                return self._pay_invoice(invoice, params.get("payment_method"), params.get("off_session") == "true")
+            return 200, invoice
         raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
+
+    # --- Stripe Billing: invoices ---------------------------------------------------------------------
+    def create_invoice(self, customer: str, amount: int, currency: str = "eur", subscription: str | None = None,
+                       fail: bool = True) -> dict:
+        """Stripe Billing finalises an invoice and tries the customer's default card; with `fail` the try is
+        refused (as with a failing card) and `invoice.payment_failed` is sent."""
+        with self.state.lock:
+            inv_id = self.state.new_id("in")
+            invoice = {"id": inv_id, "object": "invoice", "customer": customer, "status": "open",
+                       "amount_due": amount, "amount_paid": 0, "amount_remaining": amount, "currency": currency,
+                       "attempt_count": 0, "created": int(self.clock()),
+                       "hosted_invoice_url": f"https://invoice.stripe.example/{inv_id}",
+                       "parent": {"type": "subscription_details",
+                                  "subscription_details": {"subscription": subscription, "metadata": {}}},
+                       "metadata": {}}
+            self.state.invoices[inv_id] = invoice
+            if fail:
+                invoice["attempt_count"] += 1
+                self._event("invoice.payment_failed", invoice)
+            return invoice
+
+    def _pay_invoice(self, invoice: dict, payment_method: str | None, off_session: bool) -> tuple[int, dict]:
+        """Pay an open invoice with a card (an invoice is paid once: a paid one answers 400)."""
+        if invoice["status"] != "open":
+            raise StripeError(400, {"type": "invalid_request_error", "code": "invoice_not_open" if invoice[
+                "status"] != "paid" else "invoice_already_paid", "message": f"Invoice is {invoice['status']}."})
+        customer = self._customer(invoice["customer"])
+        pm_id = payment_method or customer["invoice_settings"]["default_payment_method"]
+        pm = self._payment_method(pm_id or "")
+        invoice["attempt_count"] += 1
+        outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
+        if outcome is None:
+            pi_id = self.state.new_id("pi")
+            intent = {"id": pi_id, "object": "payment_intent", "amount": invoice["amount_remaining"],
+                      "amount_received": 0, "currency": invoice["currency"], "customer": customer["id"],
+                      "payment_method": pm["id"], "metadata": {"invoice": invoice["id"]}, "status": "processing",
+                      "client_secret": f"{pi_id}_secret_x", "last_payment_error": None, "created": int(self.clock())}
+            self.state.payment_intents[pi_id] = intent
+            self._succeed(intent)
+            invoice.update(status="paid", amount_paid=invoice["amount_remaining"], amount_remaining=0)
+            self._event("invoice.paid", invoice)
+            return 200, invoice
+        code, decline_code, advice_code = outcome
+        if code == "authentication_required":
+            code = decline_code = "invoice_payment_intent_requires_action" if not off_session else code
+        error = {"type": "card_error", "code": code, "message": MESSAGES.get(code, "Your card was declined.")}
+        if decline_code:
+            error["decline_code"] = decline_code
+        if advice_code:
+            error["advice_code"] = advice_code
+        self._event("invoice.payment_failed", invoice)
+        return 402, {"error": error}
+
+    def retry_invoice(self, inv_id: str) -> tuple[int, dict]:
+        """Stripe Billing's own retry (Smart Retries) with the customer's default card."""
+        with self.state.lock:
+            return self._pay_invoice(self.state.invoices[inv_id], None, True)
 
     @staticmethod
     def _public(pm: dict) -> dict:
@@ -625,6 +693,10 @@ class StripeStandIn:
                                                                                 bool(data.get("reverse")))})
                 if parts[1] == "payment_intents" and parts[3] == "authenticate":
                     return self._answer(200, standin.authenticate(parts[2], bool(data.get("succeed", True))))
+                if parts[1] == "invoices" and len(parts) == 2:
+                    return self._answer(200, standin.create_invoice(**data))
+                if parts[1] == "invoices" and parts[3] == "retry":
+                    return self._answer(*standin.retry_invoice(parts[2]))
                 if parts[1] == "payment_intents" and parts[3] == "refund":
                     return self._answer(200, standin.refund(parts[2], data.get("amount")))
                 if parts[1] == "payment_intents" and parts[3] == "dispute":

@@ -22,7 +22,7 @@ import logging
 from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, PaymentGateway, UnknownToken
 from pastdue.adapters.stripe_amounts import NotChargeable, from_stripe, to_stripe
 from pastdue.adapters.stripe_outcomes import decline, of_intent
-from pastdue.domain.model import DECLINED, ERROR, PaymentMethod
+from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, PaymentMethod
 from pastdue.domain.money import Money
 
 log = logging.getLogger("pastdue.gateway")
@@ -104,7 +104,15 @@ class StripeGateway(PaymentGateway):
         return metadata if isinstance(metadata, dict) else {}
 
     def confirmation(self, reference: str) -> dict | None:
-        """What Stripe.js needs to let the customer confirm the payment, while it still needs them."""
+        """What Stripe.js needs to let the customer confirm the payment, while it still needs them. A Stripe
+        Billing invoice is confirmed on its hosted page."""
+        if reference.startswith("in_"):
+            invoice = self._client.v1.invoices.retrieve(reference).to_dict()
+            if invoice.get("status") != "open":
+                return None
+            return {"invoiceId": reference, "hostedInvoiceUrl": invoice.get("hosted_invoice_url"),
+                    "status": "requires_action",
+                    "amount": from_stripe(int(invoice["amount_remaining"]), str(invoice["currency"])).to_json()}
         intent = self._client.v1.payment_intents.retrieve(reference).to_dict()
         if intent.get("status") not in ("requires_action", "requires_payment_method", "requires_confirmation"):
             return None
@@ -118,6 +126,9 @@ class StripeGateway(PaymentGateway):
     def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
                metadata: dict | None = None, reference: str | None = None, resume: bool = False,
                on_session: bool = False) -> ChargeOutcome:
+        invoice = str((metadata or {}).get("chargeId") or "")
+        if invoice.startswith("in_"):
+            return self._pay_invoice(invoice, token, idempotency_key, on_session)
         try:
             value = to_stripe(amount)
         except NotChargeable as refused:
@@ -138,6 +149,35 @@ class StripeGateway(PaymentGateway):
         if intent.get("status") == "processing":
             raise OutcomeUnknown("stripe: payment processing", intent["id"])
         return self._confirm(intent, token, on_session)
+
+    def _pay_invoice(self, invoice_id: str, token: str, key: str, on_session: bool) -> ChargeOutcome:
+        """Stripe Billing: a charge named by its invoice (`in_...`) is collected by paying that invoice, never
+        with a PaymentIntent of its own, so Stripe's record is what gets paid and an invoice is paid once
+        whoever pays it (pastdue, Stripe's own retries, the customer on the hosted page). What the invoice
+        is now answers a resume: paid (what it took), or still open (pay it)."""
+        stripe = self._stripe
+        invoice = self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id)
+        if invoice.get("status") == "open":
+            params: dict = {"payment_method": token}
+            if not on_session:
+                params["off_session"] = True
+            try:
+                invoice = self._call(lambda: self._client.v1.invoices.pay(invoice_id, params,
+                                                                          {"idempotency_key": key}), invoice_id)
+            except stripe.CardError as error:
+                body = dict((error.json_body or {}).get("error", {}))
+                if body.get("code") == "invoice_payment_intent_requires_action":
+                    body["code"] = "authentication_required"
+                return decline(body, invoice_id)
+            except stripe.InvalidRequestError as error:
+                if error.code != "invoice_already_paid":
+                    return _invalid(error, invoice_id)
+                invoice = self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id)
+        if invoice.get("status") == "paid":
+            return ChargeOutcome(SUCCEEDED, amount=from_stripe(int(invoice["amount_paid"]), str(invoice["currency"])),
+                                 reference=invoice_id)
+        log.error("Stripe invoice %s is %s: not collectable", invoice_id, invoice.get("status"))
+        return ChargeOutcome(ERROR, f"invoice_{invoice.get('status')}", reference=invoice_id, invalid=True)
 
     def cancel(self, reference: str) -> ChargeOutcome | None:
         stripe = self._stripe

@@ -104,6 +104,17 @@ class PaymentReceived:
 
 
 @dataclass(frozen=True)
+class ChargeSettled:
+    """The processor says a charge was paid there (a Stripe Billing invoice paid by Stripe's own retry, the
+    customer on its hosted page, or pastdue's own attempt whose answer is still on its way)."""
+
+    event_id: str
+    charge_id: str
+    amount: Money
+    reference: str
+
+
+@dataclass(frozen=True)
 class PaymentReversed:
     """The processor gave collected money back, or may: a refund, or a dispute opened, won or lost."""
 

@@ -28,6 +28,7 @@ _HANDLERS = {
     ev.PayNowCompleted: payments.pay_now_completed,
     ev.PaymentReceived: payments.payment_received,
     ev.PaymentReversed: payments.payment_reversed,
+    ev.ChargeSettled: payments.charge_settled,
     outbox.ClaimNotices: outbox.claim,
     outbox.NoticesSent: outbox.sent,
     quarantine.RunSucceeded: quarantine.run_succeeded,

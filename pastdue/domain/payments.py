@@ -305,3 +305,31 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
                            f"{event.charge_id or event.reference}~{code}~{account.reversed[event.processor_id]}",
                            given_back, code, now)
     return charge_failed(account, owed, policy, now)
+
+
+def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, now: datetime):
+    """A charge paid at the processor. Ours in flight on it: this is its answer. Already paid here (our
+    attempt's answer came first): nothing more. Otherwise it was paid there by someone else: the amount is
+    applied to that charge, any surplus kept as credit, with a receipt."""
+    charge = account.charge(event.charge_id)
+    if event.event_id in account.processed_events or charge is None or charge.status != OPEN:
+        return []
+    if event.amount.currency != account.currency:
+        raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
+    pending = charge.pending
+    if pending is not None:
+        result = ev.AttemptResult(charge.charge_id, pending.key, SUCCEEDED, None, event.amount, event.reference)
+        return attempts_resolved(account, ev.AttemptsResolved((result,), event.event_id), policy, now)
+    seen(account, event.event_id, now)
+    surplus = pay(account, charge, event.amount, now)
+    record(account, now, "charge.settled", "stripe", charge.subscription_id, chargeId=charge.charge_id,
+           amount=event.amount - surplus, paid=charge.status == PAID, reference=event.reference,
+           eventId=event.event_id)
+    if surplus.value > 0:
+        add_credit(account, surplus, now, "stripe", "overpayment", charge.subscription_id, chargeId=charge.charge_id)
+    settle_states(account, now, "stripe", reactivate_disabled=True)
+    queue_notice(account, now, "payment_received", f"{event.event_id}:receipt", charge.subscription_id,
+                 amount=event.amount, balance=account.balance(),
+                 paidFor=paid_for(account, {charge.subscription_id: event.amount - surplus}),
+                 credit=surplus if surplus.value > 0 else None)
+    return []

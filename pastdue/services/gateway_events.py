@@ -9,19 +9,22 @@ its Idempotency-Key.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pastdue.adapters.gateway import OutcomeUnknown
 from pastdue.adapters.stripe_amounts import from_stripe
 from pastdue.adapters.stripe_outcomes import decline, of_intent
 from pastdue.domain import events as ev
+from pastdue.domain.errors import UnknownSubscription
 from pastdue.domain.model import SUCCEEDED
+from pastdue.services.billing import record_event
 from pastdue.services.portal import update_payment
 from pastdue.services.unit import AccountNotFound, Deps, change, run_effects
 
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
 CARD_UPDATED = "payment_method.automatically_updated"
+INVOICE_EVENTS = {"invoice.payment_failed", "invoice.paid"}  # Stripe Billing
 REVERSAL_EVENTS = {"charge.refunded", "charge.dispute.created", "charge.dispute.closed"}
 # An attempt this young is still being answered by whoever sent it (its API answer is on its way):
 # the event is refused with a 503 so that Stripe delivers it again later, instead of racing that writer.
@@ -40,6 +43,8 @@ def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         return _card_updated(deps, event_id, obj)
     if kind in REVERSAL_EVENTS:
         return _reversal(deps, event_id, kind, obj)
+    if kind in INVOICE_EVENTS:
+        return _invoice(deps, event_id, kind, obj)
     log.info("stripe event %s (%s) ignored", event_id, kind)
     return "ignored"
 
@@ -139,3 +144,43 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     deps.metrics.emit("pastdue_payments_reversed", 1, kind=reversal)
     run_effects(deps, account, effects)
     return "recorded"
+
+
+def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
+    """Stripe Billing's invoices. `invoice.payment_failed` is a charge failure (the invoice id is the charge
+    id, its subscription pastdue's subscription id, the account the one linked to its customer), dunned
+    like any other: retries pay the invoice itself. `invoice.paid` settles that charge (Stripe's own retry,
+    the customer on the hosted page, or pastdue's attempt whose answer is on its way)."""
+    invoice_id, customer = invoice.get("id"), invoice.get("customer")
+    currency = str(invoice.get("currency") or "").upper()
+    if not isinstance(invoice_id, str) or not invoice_id.startswith("in_") or not isinstance(customer, str) \
+            or len(currency) != 3:
+        return "ignored"
+    accounts = deps.store.by_gateway_customer(customer)
+    if not accounts:
+        log.warning("stripe invoice %s of customer %s: no account is linked to the customer", invoice_id, customer)
+        return "unknown"
+    account_id = accounts[0].account_id
+    if kind == "invoice.paid":
+        paid = invoice.get("amount_paid")
+        if not isinstance(paid, int) or paid <= 0:
+            return "ignored"
+        event = ev.ChargeSettled(event_id, invoice_id, from_stripe(paid, currency), invoice_id)
+        account, effects = change(deps, account_id, event)
+        run_effects(deps, account, effects)
+        return "resolved"
+    remaining = invoice.get("amount_remaining")
+    parent = invoice.get("parent") if isinstance(invoice.get("parent"), dict) else {}
+    details = parent.get("subscription_details") if isinstance(parent.get("subscription_details"), dict) else {}
+    subscription = details.get("subscription") or invoice.get("subscription")
+    if not isinstance(remaining, int) or remaining <= 0 or not isinstance(subscription, str):
+        return "ignored"  # nothing left to collect, or not a subscription's invoice
+    created = invoice.get("created")
+    occurred = datetime.fromtimestamp(created, UTC) if isinstance(created, int) else deps.clock.now()
+    failed = ev.ChargeFailed(event_id, subscription, invoice_id, from_stripe(remaining, currency), None, occurred)
+    try:
+        return record_event(deps, account_id, failed)
+    except UnknownSubscription:
+        log.warning("stripe invoice %s: subscription %s is not known for account %s", invoice_id, subscription,
+                    account_id)
+        return "unknown"

@@ -438,3 +438,52 @@ def test_a_refund_or_a_lost_dispute_is_recorded_and_owed_again_a_won_dispute_is_
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{pi['id']}/dispute", json={"outcome": "won"})
     assert _wait(lambda: _kinds(s, other_id)["payment.dispute_won"] == 1)
     assert s.portal.account(other_id).json()["balance"]["value"] == 0
+
+
+def _invoice_account(s, token):
+    account_id, _ = _account(s, token, subs=0)
+    customer = s.portal.account(account_id).json().get("gatewayCustomerId") or next(
+        c for c, v in s.standin.state.customers.items() if v["metadata"].get("accountId") == account_id)
+    sub_id = f"sub_{uuid.uuid4().hex[:12]}"  # Stripe Billing's subscription id is pastdue's
+    assert s.billing.subscription(account_id, sub_id).status_code == 201
+    return account_id, customer, sub_id
+
+
+def _invoice_intents(s, invoice_id):
+    return [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("invoice") == invoice_id]
+
+
+def test_stripe_billing_invoices_are_dunned_and_paid_once_whoever_pays_them(s):
+    """Stripe Billing: invoice.payment_failed is the failure; retries and pay-now pay that invoice (never a
+    PaymentIntent of pastdue's own), and invoice.paid from Stripe's own retry settles it: one debit."""
+    account_id, customer, sub_id = _invoice_account(s, "pm_card_chargeCustomerFail")
+    invoice = httpx.post(f"{s.standin.url}/_standin/invoices",
+                         json={"customer": customer, "amount": 2000, "subscription": sub_id}).json()
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 2000)
+    assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "pastDue"
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")  # the retry pays the invoice with the card on file: declined
+    assert _kinds(s, account_id)["charge.declined"] == 1 and s.standin.state.invoices[invoice["id"]]["status"] == "open"
+    paid = s.portal.pay(account_id, _new_card(s, account_id, "pm_card_visa"))
+    assert paid.status_code == 200, paid.text
+    assert s.standin.state.invoices[invoice["id"]]["status"] == "paid"
+    assert [pi["amount_received"] for pi in _invoice_intents(s, invoice["id"])] == [2000]
+    assert s.standin.taken(account_id) == 0  # no PaymentIntent of pastdue's own: the invoice was paid
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
+    time.sleep(0.5)  # invoice.paid arrives after the answer: it changes nothing
+    assert s.portal.account(account_id).json()["credit"] is None and _kinds(s, account_id)["charge.settled"] == 0
+
+    # Stripe's own retry pays another invoice: invoice.paid settles it, and pastdue never charges it again.
+    other_id, other_customer, other_sub = _invoice_account(s, "pm_card_visa")
+    second = httpx.post(f"{s.standin.url}/_standin/invoices",
+                        json={"customer": other_customer, "amount": 1500, "subscription": other_sub}).json()
+    assert _wait(lambda: s.portal.account(other_id).json()["balance"]["value"] == 1500)
+    httpx.post(f"{s.standin.url}/_standin/invoices/{second['id']}/retry", json={})
+    assert _wait(lambda: s.portal.account(other_id).json()["balance"]["value"] == 0)
+    assert s.portal.account(other_id).json()["subscriptions"][0]["state"] == "active"
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    assert [pi["amount_received"] for pi in _invoice_intents(s, second["id"])] == [1500]
+    assert _kinds(s, other_id)["charge.settled"] == 1
+    receipts = [m for m in s.host.emails_to(f"admin@{other_id}.example") if "received" in m["subject"].lower()]
+    assert len(receipts) == 1
