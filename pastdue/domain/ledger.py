@@ -167,7 +167,7 @@ def trim(account: Account, now: datetime) -> None:
 def new_attempt(charge: Charge, token: str, source: str, now: datetime, on_session: bool = False) -> Attempt:
     n = len(charge.attempts) + 1
     attempt = Attempt(n, f"{charge.charge_id}:{n}", token, source, now, amount=charge.outstanding,
-                      on_session=on_session)
+                      on_session=on_session or None)
     charge.attempts.append(attempt)
     return attempt
 
@@ -182,7 +182,7 @@ def try_charge(charge: Charge, now: datetime) -> TryCharge:
         and earlier.outcome == REQUIRES_ACTION else None
     return TryCharge(charge.charge_id, pending.key, pending.token, pending.amount or charge.outstanding,
                      charge.subscription_id, reference=pending.reference, resume=pending.at < now,
-                     on_session=pending.on_session, supersedes=supersedes)
+                     on_session=bool(pending.on_session), supersedes=supersedes)
 
 
 def add_credit(account: Account, amount: Money, now: datetime, actor: str, reason: str,

@@ -59,7 +59,9 @@ class Attempt:
     # asks for the same amount, and a success applies what was really taken.
     amount: Money | None = None
     reference: str | None = None  # the processor's id of this payment (a Stripe PaymentIntent)
-    on_session: bool = False  # sent while the customer is present (pay-now): authentication asked then and there
+    # True when sent while the customer is present (pay-now): authentication is asked then and there. None
+    # (not stored) otherwise.
+    on_session: bool | None = None
 
 
 @dataclass
@@ -160,7 +162,7 @@ class Account:
     processed_events: dict[str, str] = field(default_factory=dict)
     # Money the processor gave back, per refunded charge or lost dispute id -> minor units already re-opened
     # (a refund's total grows with each partial refund: only the difference is new).
-    reversed: dict[str, int] = field(default_factory=dict)
+    reversed: dict[str, int] | None = None
     idempotency: dict[str, dict] = field(default_factory=dict)
     next_action_at: datetime | None = None
     notices_due_at: datetime | None = None

@@ -113,38 +113,36 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
     if event.event_id is not None and event.event_id in account.processed_events:
         return []
     changed = False
+    receipts = []
     for result in event.results:
         attempt = _attempt(account, result.charge_id, result.key)
         before = (attempt.outcome, attempt.reference) if attempt else None
         paid = _resolve(account, result, policy, now, "system")
         changed = changed or (attempt is not None and (attempt.outcome, attempt.reference) != before)
         if paid is not None and not _in_pay_now(account, result):
-            queue_notice(account, now, "payment_received", f"{paid.charge_id}:paid", paid.subscription_id,
-                         amount=paid.amount, balance=account.balance(),
-                         paidFor=paid_for(account, {paid.subscription_id: paid.amount}))
+            receipts.append(paid)
     if event.event_id is not None and changed:
         seen(account, event.event_id, now)  # kept only when it did something: no idle writes
     settle_states(account, now, "system", reactivate_disabled=False)
+    for paid in receipts:  # after the states settled: the receipt says where each subscription stands now
+        queue_notice(account, now, "payment_received", f"{paid.charge_id}:paid", paid.subscription_id,
+                     amount=paid.amount, balance=account.balance(),
+                     paidFor=paid_for(account, {paid.subscription_id: paid.amount}))
     return []
 
 
-def _may_charge(account: Account, charge, token: str, on_session: bool, policy: Policy, now: datetime,
-                actor: str) -> bool:
-    """The admin paying now may pay anything. Nobody present (the card updater) is a retry like the
-    sweep's: not while support paused dunning, nor past the card's or the charge's 30-day attempt cap
-    (card networks fine excessive retries). What is left waits for the sweep, and the history says why."""
+def _waits(account: Account, charge, token: str, on_session: bool, policy: Policy, now: datetime) -> str | None:
+    """Why a pay-now may not charge this now (None: it may). The admin paying now may pay anything. Nobody
+    present (the card updater) is a retry like the sweep's: not while support paused dunning, nor past the
+    card's or the charge's 30-day attempt cap (card networks fine excessive retries): the sweep takes it."""
     if on_session:
-        return True
+        return None
     sub = account.subscriptions.get(charge.subscription_id)
-    reason = None
     if paused(account, now):
-        reason = "dunningPaused"
-    elif retries.capped(account, charge, token, policy.for_plan(sub.plan) if sub else policy.default, now):
-        reason = "attemptCap"
-    if reason is None:
-        return True
-    record(account, now, "charge.not_tried", actor, charge.subscription_id, chargeId=charge.charge_id, reason=reason)
-    return False
+        return "dunningPaused"
+    if retries.capped(account, charge, token, policy.for_plan(sub.plan) if sub else policy.default, now):
+        return "attemptCap"
+    return None
 
 
 def _in_pay_now(account: Account, result: ev.AttemptResult) -> bool:
@@ -166,8 +164,11 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
                brand=event.method.brand, last4=event.method.last4)
         for charge in account.open_charges():
             # An attempt already in flight (a sweep retry) is resolved first, with its own key.
-            if charge.pending is None and not _may_charge(account, charge, event.method.token, event.on_session,
-                                                          policy, now, event.actor):
+            waits = None if charge.pending else _waits(account, charge, event.method.token, event.on_session,
+                                                       policy, now)
+            if waits is not None:
+                record(account, now, "charge.not_tried", event.actor, charge.subscription_id,
+                       chargeId=charge.charge_id, reason=waits)
                 continue
             attempt = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
             entry["attempts"].append([charge.charge_id, attempt.key])
@@ -210,7 +211,7 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     # and that is still open gets the new card now: one more round, then done.
     tried = {cid for cid, a in ours if a.source == "update" and a.token == token}
     again = [c for c in account.open_charges() if c.charge_id not in tried and c.pending is None
-             and _may_charge(account, c, token, entry.get("onSession", True), policy, now, event.actor)]
+             and _waits(account, c, token, entry.get("onSession", True), policy, now) is None]
     if again:
         for charge in again:
             entry["attempts"].append([charge.charge_id, new_attempt(charge, token, "update", now,
@@ -288,6 +289,7 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
     given_back = Money.zero(account.currency)
     if event.kind in ("refunded", "dispute_lost"):
         # A refund's amount is the charge's total refunded so far: only what is new since counts.
+        account.reversed = dict(account.reversed or {})
         already = account.reversed.get(event.processor_id, 0)
         given_back = Money(max(0, event.amount.value - already), account.currency)
         account.reversed[event.processor_id] = already + given_back.value

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -62,12 +63,12 @@ def s(stripe_host, standin, standins):
     return Drive
 
 
-def _account(s, token: str, subs: int = 1) -> tuple[str, list[str]]:
+def _account(s, token: str, subs: int = 1, **extra) -> tuple[str, list[str]]:
     """An account the billing system created with its own Stripe customer and saved card."""
     account_id = f"stripe-{uuid.uuid4().hex[:10]}"
     customer = s.gateway.ensure_customer(account_id, "x@example.com", "Ada", None)
     method = s.gateway.adopt(s.standin.set_up_card(customer, token), customer) if token else None
-    extra = {"gatewayCustomerId": customer}
+    extra = {"gatewayCustomerId": customer, **extra}
     answer = s.billing.account(account_id, token=method.token if method else None, **extra)
     assert answer.status_code == 201, answer.text
     sub_ids = [f"sub-{n}" for n in range(subs)]
@@ -487,3 +488,71 @@ def test_stripe_billing_invoices_are_dunned_and_paid_once_whoever_pays_them(s):
     assert _kinds(s, other_id)["charge.settled"] == 1
     receipts = [m for m in s.host.emails_to(f"admin@{other_id}.example") if "received" in m["subject"].lower()]
     assert len(receipts) == 1
+
+
+def test_declines_keep_stripes_advice_and_network_codes_and_events_carry_the_pinned_version(s):
+    account_id, (sub_id,) = _account(s, "pm_card_chargeDeclinedInsufficientFunds")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1000)  # no reason given: retried on day 1
+    s.standin.state.delivery = "manual"
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    (declined,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "charge.declined"]
+    assert declined["detail"]["code"] == "insufficient_funds" and declined["detail"]["hardDecline"] is False
+    assert (declined["detail"]["adviceCode"], declined["detail"]["networkDeclineCode"]) == ("try_again_later", "51")
+    from pastdue.adapters.stripe_gateway import API_VERSION
+
+    held = [e for e in s.standin.state.held_events if e["data"]["object"].get("metadata", {}).get("accountId")
+            == account_id]
+    assert held and {e["api_version"] for e in held} == {API_VERSION}
+    assert s.standin.deliver_held() == [200] * len(held)  # the same decline again: nothing changes
+    assert _kinds(s, account_id)["charge.declined"] == 1
+
+
+def test_an_idempotency_error_is_unknown_then_resolved_without_a_second_debit(s):
+    """Someone used the retry's key with other parameters: Stripe answers an IdempotencyError. Nothing is
+    assumed: the attempt stays in flight; a day later (the key forgotten) it is charged, once."""
+    account_id, (sub_id,) = _account(s, "pm_card_visa")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2100)
+    s.host.advance("P1D")
+    s.client.v1.payment_intents.create({"amount": 999, "currency": "eur", "payment_method": "pm_card_visa"},
+                                       {"idempotency_key": f"{account_id}-ch:1"})
+    s.host.run("daily_sweep")
+    assert s.portal.account(account_id).json()["balance"]["value"] == 2100
+    assert _kinds(s, account_id)["charge.error"] == 0 and _kinds(s, account_id)["charge.declined"] == 0
+    s.host.advance("PT25H")
+    s.host.run("daily_sweep")
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
+    assert s.standin.taken(account_id) == 2100 and len(_intents_of(s, account_id)) == 1
+
+
+def test_amounts_go_to_stripe_in_its_decimals_and_the_receipt_is_in_the_accounts(s):
+    account_id, (sub_id,) = _account(s, "pm_card_visa", currency="ISK")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 4990, currency="ISK")  # ISK 4,990
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    (intent,) = _intents_of(s, account_id)
+    assert (intent["amount"], intent["currency"]) == (499000, "isk")  # two decimals at Stripe
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"] == {"value": 0, "currency": "ISK"})
+    (paid,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "charge.succeeded"]
+    assert paid["detail"]["applied"] == {"value": 4990, "currency": "ISK"}
+    receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
+    (receipt,) = receipts
+    text = receipt["text"]  # maildev's copy of the text part
+    assert "payment of ISK4,990" in text and "Production: ISK4,990. The subscription is active." in text, text
+
+
+def test_the_card_updater_waits_while_support_paused_dunning(s):
+    from tests.support.clients import Support
+
+    account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 700)
+    until = (datetime.fromisoformat(s.host.now().replace("Z", "+00:00")) + timedelta(days=10)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    assert Support(s.host.http.base_url).pause(account_id, until).status_code == 200
+    (method,) = [pm for pm in s.standin.state.payment_methods.values() if pm["customer"]
+                 and s.standin.state.customers[pm["customer"]]["metadata"].get("accountId") == account_id]
+    httpx.post(f"{s.standin.url}/_standin/payment_methods/{method['id']}/update_card",
+               json={"exp_month": 11, "exp_year": 2031})
+    assert _wait(lambda: _kinds(s, account_id)["charge.not_tried"] == 1)
+    assert _intents_of(s, account_id) == [] and s.portal.account(account_id).json()["balance"]["value"] == 700
+    assert s.portal.account(account_id).json()["paymentMethod"]["expYear"] == 2031  # the card is refreshed
