@@ -1,7 +1,10 @@
 """python -m devhost.gallery [FOLDER] [--no-png] [--dark]: every notice kind in every language, rendered as
 the customer gets it, into FOLDER (default docs/gallery): one HTML file each and an index.html; and a PNG
 each with headless Chromium where it is installed (Debian's `chromium`), so a reviewer looks instead of
-reading templates; with --dark, a second PNG each as a mail client in dark mode shows it."""
+reading templates; with --dark, a second PNG each as a mail client in dark mode shows it.
+
+What is rendered is what production queues: each notice comes from an account taken through the real
+domain (devhost/notice_flows.py), with the settings a deployment has; no hand-made sample data."""
 
 from __future__ import annotations
 
@@ -12,9 +15,7 @@ import sys
 from pathlib import Path
 
 from devhost.local_settings import ROOT
-from pastdue.domain.codec import dump
-from pastdue.domain.model import Notice
-from pastdue.domain.money import Money
+from devhost.notice_flows import notices
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import LANGUAGES, catalog
 from pastdue.notices.render import render
@@ -25,42 +26,19 @@ BRAND = Branding(portal_url="https://portal.example.com", brand_name="Contoso Cl
                  legal_footer="Contoso Cloud Ltd · 1 Main Street · Dublin")
 
 
-def sample(kind: str, locale: str, mode: str = "card") -> Notice:
-    params = {"accountId": "acct-1042", "paymentMode": mode, "adminName": "Ada", "subscriptionName": "Production",
-              "card": {"brand": "visa", "last4": "0341"}, "amount": dump(Money(123456, "EUR")),
-              "balance": dump(Money(123456, "EUR")), "declineCode": "insufficient_funds", "daysPastDue": 14,
-              "cancellationDate": "2027-05-01T02:00:00.000000Z", "deletionDate": "2027-08-01T02:00:00.000000Z",
-              "daysLeft": 7, "expiryDate": "2027-05-31T00:00:00.000000Z",
-              "openCharges": [{"subscriptionName": "Production", "amount": dump(Money(100000, "EUR")),
-                               "since": "2027-04-01T09:00:00.000000Z", "state": "pastDue"},
-                              {"subscriptionName": "Staging", "amount": dump(Money(23456, "EUR")),
-                               "since": "2027-04-03T09:00:00.000000Z", "state": "pastDue"}]}
-    if kind == "card_expiring":
-        params["openCharges"] = []  # a healthy account: nothing owed
-    if kind == "payment_received":
-        params["openCharges"] = []
-        params["balance"] = dump(Money(0, "EUR"))
-        params["paidFor"] = [{"subscriptionName": "Production", "amount": dump(Money(100000, "EUR")),
-                              "state": "active"},
-                             {"subscriptionName": "Archive", "amount": dump(Money(23456, "EUR")), "state": "deleted",
-                              "deletedAt": "2027-08-01T02:00:00.000000Z"}]
-    if mode == "invoice":
-        params["remittance"] = {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "INV-1042"}
-    return Notice(f"{kind}-{locale}", kind, "ada@example.com", locale, params, None, None, "sub-prod")
-
-
 def build(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     pages, rows = [], []
+    queued = {lang: notices(LOCALES[lang]) for lang in LANGUAGES}
     for kind in catalog("en")["notices"]:
         cells = []
         for lang in LANGUAGES:
-            mode = "invoice" if kind == "invoice_overdue" else "card"
-            email = render(sample(kind, LOCALES[lang], mode), BRAND)
+            flow, notice = queued[lang][kind]
+            email = render(notice, BRAND)
             page = folder / f"{kind}.{lang}.html"
             page.write_text(email.html, encoding="utf-8")
             pages.append(page)
-            cells.append(f'<td><a href="{page.name}">{html.escape(email.subject)}</a></td>')
+            cells.append(f'<td><a href="{page.name}">{html.escape(email.subject)}</a><br><small>{flow}</small></td>')
         rows.append(f"<tr><th>{kind}</th>{''.join(cells)}</tr>")
     head = "".join(f"<th>{lang}</th>" for lang in LANGUAGES)
     (folder / "index.html").write_text(

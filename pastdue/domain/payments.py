@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pastdue.domain import events as ev
-from pastdue.domain import retries
+from pastdue.domain import retries, schedule
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.errors import InvalidEvent
 from pastdue.domain.ledger import (
@@ -92,7 +92,8 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         record(account, now, "charge.action_required", actor, charge.subscription_id, **detail)
         if charge.status == OPEN:
             queue_notice(account, now, "confirm_payment", f"{attempt.key}:confirm", charge.subscription_id,
-                         amount=charge.outstanding, balance=account.balance(charge.subscription_id))
+                         amount=charge.outstanding, balance=account.balance(charge.subscription_id),
+                         cancellationDate=_deadline(account, charge, policy))
         return None
     if result.outcome == DECLINED:
         charge.decline_code = result.code
@@ -100,13 +101,21 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         record(account, now, "charge.declined", actor, charge.subscription_id, hardDecline=hard, **detail)
         if hard and not charge.hard and attempt.source == "retry":
             charge.hard = True
+            # The account's whole balance is what a new card pays; the date is when the service stops.
             queue_notice(account, now, "card_declined", f"{charge.charge_id}:hard", charge.subscription_id,
-                         amount=charge.outstanding, declineCode=result.code, hardDecline=True)
+                         amount=charge.outstanding, declineCode=result.code, hardDecline=True,
+                         balance=account.balance(), cancellationDate=_deadline(account, charge, policy))
     elif result.outcome == ERROR:
         if result.invalid:
             detail["refusedByProcessor"] = True  # the request, not the card: an operator alert (a metric)
         record(account, now, "charge.error", actor, charge.subscription_id, **detail)
     return None
+
+
+def _deadline(account: Account, charge, policy: Policy):
+    """When the charge's subscription is disabled unless paid (None if it is not past due)."""
+    sub = account.subscriptions.get(charge.subscription_id)
+    return schedule.cancellation_date(sub, policy.for_plan(sub.plan)) if sub is not None else None
 
 
 def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Policy, now: datetime):

@@ -1,0 +1,125 @@
+"""Every notice kind as production queues it: accounts taken through the real domain (decide) on a simulated
+clock, one sweep a day, with the gateway's answers played by a script. What each flow queued is what the
+gallery renders and what the notice tests read: never a hand-made parameter dict.
+
+Flows: two subscriptions of different amounts failing and never paid (payment failed, reminders, final
+notice, service disabled, deletion warnings, data deleted with money still owed), a hard decline on a
+retry, a bank asking for authentication, a new card paying everything after the disable, an invoice
+payer, a write-off of a disabled subscription then its reactivation, an admin e-mail change, a card about
+to expire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pastdue.domain import events as ev
+from pastdue.domain.lifecycle import decide
+from pastdue.domain.model import Account, Admin, Notice, PaymentMethod, Remittance, Subscription
+from pastdue.domain.money import Money
+from pastdue.domain.policy import Policy
+
+START = datetime(2027, 3, 31, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+POLICY = Policy()
+
+
+@dataclass
+class Flow:
+    name: str
+    account: Account
+    now: datetime = START
+    notices: dict[str, Notice] = field(default_factory=dict)  # the first notice of each kind it queued
+
+    def apply(self, event) -> list:
+        self.account, effects = decide(self.account, event, POLICY, self.now)
+        for notice in self.account.outbox:
+            self.notices.setdefault(notice.kind, notice)
+        return effects
+
+    def sweep(self, answer=("declined", "generic_decline")) -> None:
+        """One day later, a sweep; its retries answered `answer`; what it deletes, deleted."""
+        self.now += DAY
+        effects = self.apply(ev.SweepTick())
+        tries = [e for e in effects if isinstance(e, ev.TryCharge)]
+        if tries:
+            outcome, code = answer
+            self.apply(ev.AttemptsResolved(tuple(
+                ev.AttemptResult(t.charge_id, t.key, outcome, code, t.amount if outcome == "succeeded" else None,
+                                 f"pi_{t.key}") for t in tries)))
+            effects += self.apply(ev.SweepTick())
+        for purge in (e for e in effects if isinstance(e, ev.PurgeData)):
+            self.apply(ev.DataPurged(purge.subscription_id, 3))
+
+
+def _account(locale: str, mode: str = "card", card: PaymentMethod | None = None) -> Account:
+    account = Account("acct-1042", Admin("oid-ada", "ada@example.com", "Ada Lovelace", locale), payment_mode=mode,
+                      payment_method=(card or PaymentMethod("pm_visa", "visa", "0341", 12, 2030))
+                      if mode == "card" else None,
+                      remittance=Remittance("FR7630006000011234567890189", "AGRIFRPP", "INV-1042")
+                      if mode == "invoice" else None, time_zone="Europe/Paris")
+    account.subscriptions["sub-prod"] = Subscription("sub-prod", "Production")
+    account.subscriptions["sub-stage"] = Subscription("sub-stage", "Staging")
+    return account
+
+
+def _failed(flow: Flow, sub: str, charge: str, value: int, code: str | None = "card_declined") -> None:
+    flow.apply(ev.ChargeFailed(f"evt-{charge}", sub, charge, Money(value, "EUR"), code, flow.now))
+
+
+def flows(locale: str) -> list[Flow]:
+    never_paid = Flow("never-paid", _account(locale))
+    _failed(never_paid, "sub-prod", "ch-prod-1", 123456)
+    _failed(never_paid, "sub-stage", "ch-stage-1", 2345)
+    for _ in range(125):
+        never_paid.sweep()
+
+    hard = Flow("hard-decline", _account(locale))
+    _failed(hard, "sub-prod", "ch-prod-1", 4999)
+    hard.sweep(("declined", "stolen_card"))
+
+    sca = Flow("authentication", _account(locale))
+    _failed(sca, "sub-prod", "ch-prod-1", 4999)
+    sca.sweep(("requires_action", "authentication_required"))
+
+    paid_late = Flow("paid-after-disable", _account(locale))
+    _failed(paid_late, "sub-prod", "ch-prod-1", 4999)
+    _failed(paid_late, "sub-stage", "ch-stage-1", 1250)
+    for _ in range(31):
+        paid_late.sweep()
+    new_card = PaymentMethod("pm_mastercard", "mastercard", "4444", 8, 2031)
+    effects = paid_late.apply(ev.PayNowRequested("pay-1", "h", new_card, "user:oid-ada"))
+    results = tuple(ev.AttemptResult(t.charge_id, t.key, "succeeded", None, t.amount, f"pi_{t.key}")
+                    for t in effects if isinstance(t, ev.TryCharge))
+    paid_late.apply(ev.PayNowCompleted("pay-1", new_card, results, "user:oid-ada"))
+
+    invoice = Flow("invoice-payer", _account(locale, mode="invoice"))
+    _failed(invoice, "sub-prod", "inv-2027-03", 123456, None)
+    _failed(invoice, "sub-stage", "inv-2027-03-s", 2345, None)
+
+    # Support writes off a disabled subscription's charge; the admin then reactivates it.
+    written_off = Flow("write-off-then-reactivate", _account(locale))
+    _failed(written_off, "sub-prod", "ch-prod-1", 4999)
+    _failed(written_off, "sub-stage", "ch-stage-1", 1250)
+    for _ in range(31):
+        written_off.sweep()
+    written_off.apply(ev.ChargeWrittenOff("ch-stage-1", "goodwill after an outage", "support:oid-sam"))
+    written_off.apply(ev.Reactivate("sub-stage", "user:oid-ada"))
+
+    contact = Flow("admin-change", _account(locale))
+    contact.apply(ev.AdminContactChanged("grace.hopper@example.com", locale, "user:oid-ada"))
+
+    expiring = Flow("card-expiring", _account(locale, card=PaymentMethod("pm_visa", "visa", "1881", 4, 2027)))
+    for _ in range(30):
+        expiring.sweep()
+    return [never_paid, hard, sca, paid_late, invoice, written_off, contact, expiring]
+
+
+def notices(locale: str) -> dict[str, tuple[str, Notice]]:
+    """Each notice kind, as the first flow that queued it has it: kind -> (flow, notice)."""
+    found: dict[str, tuple[str, Notice]] = {}
+    for flow in flows(locale):
+        for kind, notice in flow.notices.items():
+            found.setdefault(kind, (flow.name, notice))
+    return found
