@@ -58,3 +58,17 @@ def test_what_a_customer_reads_is_whole(tag, kind):
     if kind in ("card_declined", "confirm_payment", "payment_failed", "reminder", "final_notice"):
         assert params.get("cancellationDate") and date(params["cancellationDate"], tag) in email.text, \
             f"{flow}/{kind}/{tag}: no date by which to act"
+
+
+ENDED = {"en": r"\bcancel", "fr": r"résili", "de": r"\bgekündigt\b|Kündigung", "es": r"\bcancela|\bcancelad"}
+
+
+@pytest.mark.parametrize("lang, tag", sorted(LOCALES.items()))
+def test_disabled_is_suspended_never_a_contract_ended(lang, tag):
+    """A disabled subscription can be restored by paying: no notice or alert says the contract ended."""
+    for kind, (flow, notice) in _queued(tag).items():
+        email = render(notice, BRAND)
+        for part in (email.subject, email.text):
+            assert not re.search(ENDED[lang], part, re.IGNORECASE), f"{flow}/{kind}/{tag}: {part[:200]!r}"
+    alerts = " ".join(str(v) for v in catalog(lang)["alerts"].values())
+    assert not re.search(ENDED[lang], alerts, re.IGNORECASE)
