@@ -30,12 +30,14 @@ class Flow:
     name: str
     account: Account
     now: datetime = START
-    notices: dict[str, Notice] = field(default_factory=dict)  # the first notice of each kind it queued
+    # The latest notice of each kind it queued (with everything owed by then: both subscriptions' rows).
+    notices: dict[str, Notice] = field(default_factory=dict)
 
     def apply(self, event) -> list:
         self.account, effects = decide(self.account, event, POLICY, self.now)
-        for notice in self.account.outbox:
-            self.notices.setdefault(notice.kind, notice)
+        for notice in sorted(self.account.outbox, key=lambda n: n.created_at):
+            if notice.params:  # a sent notice kept for its id only has none
+                self.notices[notice.kind] = notice
         return effects
 
     def sweep(self, answer=("declined", "generic_decline")) -> None:

@@ -102,6 +102,9 @@ def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
     else:
         params.update(cancellationDate=schedule.cancellation_date(sub, cal),
                       daysPastDue=(now - sub.past_due_since).days)
+        if final.kind == "final_notice" and params["cancellationDate"] is not None:
+            # What follows the suspension: the data is deleted delete_after_days later, on this date.
+            params["deletionDate"] = params["cancellationDate"] + cal.delete_after_days * DAY
     queue_notice(account, now, final.kind, f"{sub.subscription_id}:{episode}:{final.name}",
                  sub.subscription_id, **params)
     return []

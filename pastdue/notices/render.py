@@ -98,15 +98,18 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     if action_kind == "pay":
         action_kind = "invoice" if invoice else "card"
     show_remittance = invoice and action_kind == "invoice"
+    owed = _owed_table(params, words, tag)
     context = {
         "lang": lang, "subject": entry["subject"].format_map(values),
         "greeting": words["greeting"].format_map(values), "footer": words["footer"].format_map(values),
         "lines": [line.format_map(values) for line in entry["lines"]]
         + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),
-        "labels": words["labels"], "colon": colon(lang), "owed": _owed_table(params, words, tag),
+        "labels": words["labels"], "colon": colon(lang), "owed": owed,
         "paid": _paid_lines(params, words, tag), "paid_title": words["paid"]["title"],
         "remittance": params.get("remittance") if show_remittance else None,
-        "amount": values["balance"] or values["amount"],
+        # The bank details' amount is what to transfer: the whole table's total when there is one (the
+        # account's open charges), so the block never shows another figure than the total just above it.
+        "amount": (owed["total"] if owed else None) or values["balance"] or values["amount"],
         "action": words["actions"][action_kind] if action_kind else None,
         "action_url": branding.link(LINK_FOR.get(action_kind, "account"), params.get("accountId"),
                                     notice.subscription_id),

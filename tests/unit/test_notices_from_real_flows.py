@@ -72,3 +72,23 @@ def test_disabled_is_suspended_never_a_contract_ended(lang, tag):
             assert not re.search(ENDED[lang], part, re.IGNORECASE), f"{flow}/{kind}/{tag}: {part[:200]!r}"
     alerts = " ".join(str(v) for v in catalog(lang)["alerts"].values())
     assert not re.search(ENDED[lang], alerts, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_the_final_notice_says_when_the_data_is_deleted(tag):
+    flow, notice = _queued(tag)["final_notice"]
+    deleted = notice.params["deletionDate"]
+    assert deleted[:10] == "2027-07-29"  # suspended on April 30 (day 30), deleted 90 days later
+    assert date(deleted, tag) in render(notice, BRAND).text
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_the_transfer_amount_is_the_total_of_what_is_owed(tag):
+    """Two invoices overdue (1,234.56 and 23.45): the bank details ask for their total, the table's."""
+    flow, notice = _queued(tag)["invoice_overdue"]
+    email = render(notice, BRAND)
+    total = money({"value": 123456 + 2345, "currency": "EUR"}, tag)
+    label = catalog(tag[:2])["labels"]["amount"]
+    amount_lines = [line for line in email.text.splitlines() if re.match(rf"{label}\W*:", line)]
+    assert amount_lines and all(total in line for line in amount_lines), (amount_lines, total)
+    assert email.text.count(catalog(tag[:2])["labels"]["reference"]) == 1  # one reference
