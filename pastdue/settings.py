@@ -65,7 +65,7 @@ OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPO
             "APPLICATIONINSIGHTS_CONNECTION_STRING", "AZURE_CLIENT_ID",
             "SUPPORT_ROLE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE",
             "PORTAL_BASE_URL", "BRAND_NAME", "BRAND_LOGO_URL", "SUPPORT_URL", "SUPPORT_EMAIL", "EMAIL_SENDER_NAME",
-            "LEGAL_FOOTER", *(f"PORTAL_LINK_{action.upper()}" for action in DEFAULT_LINKS))
+            "LEGAL_FOOTER", "PAYEE_NAME", *(f"PORTAL_LINK_{action.upper()}" for action in DEFAULT_LINKS))
 GATEWAYS = ("sandbox", "stripe")
 
 
@@ -157,7 +157,7 @@ def _branding(env: Mapping[str, str]) -> Branding:
     if support_email and ("@" not in support_email or any(c in support_email for c in " \r\n,;<>")):
         raise SettingsError("SUPPORT_EMAIL must be one e-mail address")
     texts = {}
-    for name in ("BRAND_NAME", "EMAIL_SENDER_NAME", "LEGAL_FOOTER"):
+    for name in ("BRAND_NAME", "EMAIL_SENDER_NAME", "LEGAL_FOOTER", "PAYEE_NAME"):
         value = (env.get(name) or "").strip()
         if any(ord(c) < 32 for c in value) or len(value) > 300:
             raise SettingsError(f"{name} must be one line of at most 300 characters")
@@ -165,7 +165,8 @@ def _branding(env: Mapping[str, str]) -> Branding:
     return Branding(portal_url=_url(env, "PORTAL_BASE_URL", "http://localhost:5173"),
                     brand_name=texts["BRAND_NAME"] or "pastdue", logo_url=_url(env, "BRAND_LOGO_URL"),
                     support_url=_url(env, "SUPPORT_URL"), support_email=support_email,
-                    sender_name=texts["EMAIL_SENDER_NAME"], legal_footer=texts["LEGAL_FOOTER"], links=links)
+                    sender_name=texts["EMAIL_SENDER_NAME"], legal_footer=texts["LEGAL_FOOTER"],
+                    payee_name=texts["PAYEE_NAME"], links=links)
 
 
 def _stripe(env: Mapping[str, str]) -> dict:

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 # The portal's pages for each action; {accountId} and {subscriptionId} are filled in (URL-quoted).
 DEFAULT_LINKS = {
+    "pay": "/billing/{accountId}/pay",  # pays the balance now with the card on file
     "update_payment": "/billing/{accountId}/payment-method",
     "confirm_payment": "/billing/{accountId}/payment-confirmations",
     "reactivate": "/billing/{accountId}/subscriptions/{subscriptionId}",
@@ -25,6 +26,7 @@ class Branding:
     support_email: str | None = None
     sender_name: str | None = None
     legal_footer: str | None = None
+    payee_name: str | None = None  # who bank transfers are paid to (default: the brand)
     links: dict = field(default_factory=lambda: dict(DEFAULT_LINKS))
 
     def link(self, action: str, account_id: str | None, subscription_id: str | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from functools import cache
 from pathlib import Path
+from string import Formatter
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -17,9 +18,9 @@ from pastdue.notices.reasons import category
 
 HERE = Path(__file__).parent
 # The portal page each action leads to (pastdue/notices/branding.py; settable with PORTAL_LINK_*).
-LINK_FOR = {"card": "update_payment", "invoice": "transfer_details", "confirm": "confirm_payment"}
+LINK_FOR = {"card": "update_payment", "invoice": "transfer_details", "confirm": "confirm_payment", "pay": "pay"}
 ACTION_FOR = {"confirm_payment": "confirm", "card_expiring": "card",
-              "payment_failed": "card", "card_declined": "card", "invoice_overdue": "invoice", "reminder": "pay",
+              "payment_failed": "pay", "card_declined": "card", "invoice_overdue": "invoice", "reminder": "pay",
               "final_notice": "pay", "service_cancelled": "pay", "deletion_warning": "pay"}
 
 
@@ -71,6 +72,46 @@ def _paid_lines(params: dict, words: dict, tag: str) -> list[str]:
     return lines
 
 
+def _filled(line: str, values: dict) -> bool:
+    """Every value the line names is there: a notice queued by an earlier release may lack one a newer line
+    uses (a date), and a sentence with a hole in it is left out rather than sent."""
+    return all(values[name] != "" for _, name, _, _ in Formatter().parse(line) if name)
+
+
+def _transfer(params: dict, branding: Branding, total: str, words: dict) -> dict | None:
+    """The bank details of an invoice payer's transfer: the payee, the IBAN in groups of four (it wraps
+    between groups on a phone, never inside one), BIC, the one reference, the amount, and for euros an
+    EPC (GiroCode) QR code a banking app scans to fill in the transfer."""
+    details = params.get("remittance")
+    if not isinstance(details, dict):
+        return None
+    iban = str(details.get("iban", "")).replace(" ", "")
+    payee = branding.payee_name or branding.brand_name
+    balance = params.get("balance") if isinstance(params.get("balance"), dict) else None
+    rows = params.get("openCharges") or []
+    value = sum(r["amount"]["value"] for r in rows) if rows else (balance or {}).get("value")
+    currency = (rows[0]["amount"]["currency"] if rows else (balance or {}).get("currency"))
+    return {"payee": payee, "iban": " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)),
+            "bic": details.get("bic"), "reference": details.get("reference"), "amount": total,
+            "qr": _epc_qr(payee, iban, details.get("bic"), details.get("reference"), value)
+            if currency == "EUR" and value else None,
+            "qr_alt": words["transfer"]["qr"], "safety": words["transfer"]["safety"]}
+
+
+def _epc_qr(payee: str, iban: str, bic: str | None, reference: str | None, cents: int) -> str | None:
+    """An EPC069-12 (SEPA credit transfer) QR code as a PNG data URI; None if the data cannot be encoded."""
+    try:
+        from decimal import Decimal
+
+        import segno.helpers
+
+        code = segno.helpers.make_epc_qr(name=payee[:70], iban=iban, amount=Decimal(cents).scaleb(-2),
+                                         text=(reference or "")[:140] or None, bic=bic or None)
+        return code.png_data_uri(scale=3, border=2)
+    except (ValueError, TypeError):
+        return None
+
+
 def render(notice: Notice, branding: Branding | None = None) -> Email:
     branding = branding or Branding()
     lang, tag, params = language(notice.locale), notice.locale, notice.params
@@ -95,22 +136,31 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     action_kind = ACTION_FOR.get(notice.kind)
     if notice.kind == "data_deleted" and _owes(params):
         action_kind = "pay"  # what is still owed for it can be paid; nothing else can be done
-    if action_kind == "pay":
-        action_kind = "invoice" if invoice else "card"
+    if action_kind in ("pay", "card") and invoice:
+        action_kind = "invoice"
     show_remittance = invoice and action_kind == "invoice"
     owed = _owed_table(params, words, tag)
+    total = (owed["total"] if owed else None) or values["balance"] or values["amount"]
+    if action_kind == "pay" and not total:
+        action_kind = "card"
+    # "Pay €X now" pays the whole balance with the card on file (the portal's pay page); "Use another card"
+    # beside it. Where a new card is the only way (a card refused for good, one expiring), that is the action.
+    action = words["actions"][action_kind].format(amount=total) if action_kind else None
+    secondary = (words["actions"]["another_card"], branding.link("update_payment", params.get("accountId"),
+                                                                notice.subscription_id)) \
+        if action_kind == "pay" else None
     context = {
         "lang": lang, "subject": entry["subject"].format_map(values),
         "greeting": words["greeting"].format_map(values), "footer": words["footer"].format_map(values),
-        "lines": [line.format_map(values) for line in entry["lines"]]
+        "lines": [line.format_map(values) for line in entry["lines"] if _filled(line, values)]
         + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),
         "labels": words["labels"], "colon": colon(lang), "owed": owed,
         "paid": _paid_lines(params, words, tag), "paid_title": words["paid"]["title"],
-        "remittance": params.get("remittance") if show_remittance else None,
+        "remittance": _transfer(params, branding, total, words) if show_remittance else None,
         # The bank details' amount is what to transfer: the whole table's total when there is one (the
         # account's open charges), so the block never shows another figure than the total just above it.
-        "amount": (owed["total"] if owed else None) or values["balance"] or values["amount"],
-        "action": words["actions"][action_kind] if action_kind else None,
+        "amount": total,
+        "action": action, "secondary": secondary,
         "action_url": branding.link(LINK_FOR.get(action_kind, "account"), params.get("accountId"),
                                     notice.subscription_id),
         "brand": branding.brand_name, "logo_url": branding.logo_url, "legal": branding.legal_footer,

@@ -23,7 +23,7 @@ def test_a_french_admin_gets_a_french_notice_with_french_amounts(billing, tools,
     assert mail["subject"].startswith("Action requise")
     assert "1\u202f234,56\xa0€" in mail["text"]
     assert "mettez à jour vos informations de paiement" in mail["text"]
-    assert "Mettre à jour vos informations de paiement" in mail["html"]
+    assert "Utiliser une autre carte" in mail["html"] and "maintenant" in mail["html"]  # pay now, or another card
 
 
 def test_invoice_payers_are_told_where_to_send_the_transfer(billing, tools, portal, new_id):
@@ -32,7 +32,7 @@ def test_invoice_payers_are_told_where_to_send_the_transfer(billing, tools, port
     billing.subscription(account_id, sub_id)
     billing.charge_failed(account_id, sub_id, new_id("ch"), value=50000, code="invoice_overdue")
     (mail,) = tools.emails_to(f"admin@{account_id}.example")
-    assert "FR7630006000011234567890189" in mail["text"] and f"INV-{account_id}" in mail["text"]
+    assert "FR76 3000 6000 0112 3456 7890 189" in mail["text"] and f"INV-{account_id}" in mail["text"]
     assert "update your payment information" not in mail["text"].lower()
     alerts = portal.account(account_id).json()["alerts"]
     assert alerts[0]["kind"] == "pastDueInvoice" and "FR7630006000011234567890189" in alerts[0]["message"]

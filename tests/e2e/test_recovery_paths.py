@@ -59,7 +59,7 @@ def test_an_invoice_payer_is_never_retried_and_a_transfer_settles_and_reactivate
     assert _notices(portal, account_id) == ["invoice_overdue", "reminder", "reminder", "reminder", "reminder",
                                             "final_notice", "service_cancelled"]
     reminder = [m for m in tools.emails_to(f"admin@{account_id}.example") if m["subject"].startswith("Final")][0]
-    assert f"INV-{account_id}" in reminder["text"] and "Send the bank transfer" in reminder["text"]
+    assert f"INV-{account_id}" in reminder["text"] and "See your invoices" in reminder["text"]
     assert billing.payment_received(account_id, 15000).json() == {"status": "processed"}
     assert portal.account(account_id).json()["subscriptions"][0]["state"] == "disabled"  # 50.00 still due
     answer = billing.payment_received(account_id, 5000, event_id="evt-final-transfer")

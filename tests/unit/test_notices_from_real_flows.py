@@ -92,3 +92,66 @@ def test_the_transfer_amount_is_the_total_of_what_is_owed(tag):
     amount_lines = [line for line in email.text.splitlines() if re.match(rf"{label}\W*:", line)]
     assert amount_lines and all(total in line for line in amount_lines), (amount_lines, total)
     assert email.text.count(catalog(tag[:2])["labels"]["reference"]) == 1  # one reference
+
+
+PAST_DUE = ("payment_failed", "reminder", "final_notice", "service_cancelled", "deletion_warning", "data_deleted")
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+@pytest.mark.parametrize("kind", PAST_DUE)
+def test_past_due_notices_lead_with_a_button_that_pays_and_offer_another_card(tag, kind):
+    flow, notice = _queued(tag)[kind]
+    email = render(notice, BRAND)
+    words = catalog(tag[:2])["actions"]
+    pay = words["pay"].format(amount=_total(notice, tag))  # the whole balance: what the pay page takes
+    html = email.html
+    assert f'href="{BRAND.link("pay", "acct-1042")}"' in html and f">{pay}</a>" in html, (flow, pay)
+    assert f'href="{BRAND.link("update_payment", "acct-1042")}"' in html and words["another_card"] in html
+    assert html.index(pay) < html.index(words["another_card"])  # paying first, another card beside it
+    assert words["card"] not in email.text
+
+
+def _total(notice, tag):
+    rows = notice.params["openCharges"]
+    return money({"value": sum(r["amount"]["value"] for r in rows), "currency": "EUR"}, tag)
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+@pytest.mark.parametrize("kind", ["card_declined", "card_expiring"])
+def test_where_a_new_card_is_the_only_way_that_is_the_action(tag, kind):
+    email = render(_queued(tag)[kind][1], BRAND)
+    words = catalog(tag[:2])["actions"]
+    assert words["card"] in email.text and words["pay"].split("{")[0].strip() not in email.text
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_invoice_payers_get_every_transfer_detail_a_qr_code_and_their_invoices(tag):
+    flow, notice = _queued(tag)["invoice_overdue"]
+    email = render(notice, BRAND)
+    lang = tag[:2]
+    for part in (email.text, email.html):
+        assert BRAND.brand_name in part and "AGRIFRPP" in part and "INV-1042" in part
+        assert catalog(lang)["transfer"]["safety"] in part.replace("&#39;", "'")
+    assert "FR76 3000 6000 0112 3456 7890 189" in email.text
+    spans = re.findall(r'<span style="white-space: nowrap;">(\w{1,4})</span>', email.html)
+    assert "".join(spans) == "FR7630006000011234567890189"  # wraps between groups, never inside one
+    qr = re.search(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+" alt="([^"]+)"', email.html)
+    assert qr and qr.group(1) == catalog(lang)["transfer"]["qr"].replace("'", "&#39;")
+    assert catalog(lang)["actions"]["invoice"] in email.text
+    assert BRAND.link("transfer_details", "acct-1042") in email.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_notices_are_accessible_a_data_table_one_heading_and_no_repeated_logo_text(kind):
+    from dataclasses import replace
+
+    notice = _queued("en-US")[kind][1]
+    html = render(notice, BRAND).html
+    assert len(re.findall(r"<h1\b", html)) == 1 and not re.search(r"<h[2-6]\b", html)
+    if 'class="owed"' in html:
+        table = html[html.index('class="owed"') - 7:]
+        table = table[:table.index("</table>")]
+        assert "presentation" not in table and table.count('scope="col"') == 3
+    branded = render(notice, replace(BRAND, logo_url="https://contoso.example/logo.png")).html
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", branded, re.S).group(1)
+    assert 'alt="Contoso Cloud"' in heading and heading.count("Contoso Cloud") == 1  # the logo, not logo + text
