@@ -64,6 +64,8 @@ param senderDisplayName string = brandName
 param supportEmail string = ''
 param supportUrl string = ''
 param legalFooter string = ''
+@description('Who invoice payers transfer to, as their bank shows it (the EPC QR code and the bank details); default: the brand.')
+param payeeName string = brandName
 
 @description('Who is e-mailed when an alert fires (the sweep did not run, notices failing, accounts quarantined, unexpected payments, 5xx, throttling, held deletions); empty: alerts show in the portal only.')
 param alertEmail string = ''
@@ -209,6 +211,7 @@ module functionApp 'modules/functionapp.bicep' = {
       SUPPORT_EMAIL: supportEmail
       SUPPORT_URL: supportUrl
       LEGAL_FOOTER: legalFooter
+      PAYEE_NAME: payeeName
       COSMOS_ENDPOINT: cosmos.outputs.endpoint
       COSMOS_DATABASE: cosmos.outputs.databaseName
       EMAIL_TRANSPORT: 'acs'
