@@ -74,6 +74,10 @@ def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Pol
     record(account, now, "admin.contact.changed", event.actor, previous=previous, email=event.email)
     queue_notice(account, now, "admin_email_changed", f"contact:{now.isoformat()}:{event.email}",
                  previousEmail=previous)
+    if previous.lower() != event.email.lower():
+        # The address left is told too: if someone else made the change, its owner learns of it there.
+        queue_notice(account, now, "admin_email_replaced", f"contact:{now.isoformat()}:{event.email}:previous",
+                     to=previous, newEmail=event.email)
     return []
 
 

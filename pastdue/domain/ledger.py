@@ -45,8 +45,9 @@ def record(account: Account, now: datetime, kind: str, actor: str,
 
 
 def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
-                 subscription_id: str | None = None, **params) -> bool:
-    """Queue once: a notice id already in the outbox (or in its history) is never queued again."""
+                 subscription_id: str | None = None, to: str | None = None, **params) -> bool:
+    """Queue once: a notice id already in the outbox (or in its history) is never queued again. It goes to
+    the admin, or to `to` (the address a change of contact left)."""
     if any(n.notice_id == notice_id for n in account.outbox):
         return False
     sub = account.subscriptions.get(subscription_id) if subscription_id else None
@@ -57,9 +58,9 @@ def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
         base["card"] = {"brand": account.payment_method.brand, "last4": account.payment_method.last4}
     if account.remittance:
         base["remittance"] = dump(account.remittance)
-    if kind != "admin_email_changed":
+    if kind not in ("admin_email_changed", "admin_email_replaced"):
         base["openCharges"] = owed_rows(account)
-    notice = Notice(notice_id, kind, account.admin.email, account.admin.locale,
+    notice = Notice(notice_id, kind, to or account.admin.email, account.admin.locale,
                     dump({**base, **params}), now, now, subscription_id)
     account.outbox.append(notice)
     record(account, now, "notice.queued", "system", subscription_id, noticeId=notice_id, notice=kind)

@@ -155,3 +155,12 @@ def test_notices_are_accessible_a_data_table_one_heading_and_no_repeated_logo_te
     branded = render(notice, replace(BRAND, logo_url="https://contoso.example/logo.png")).html
     heading = re.search(r"<h1[^>]*>(.*?)</h1>", branded, re.S).group(1)
     assert 'alt="Contoso Cloud"' in heading and heading.count("Contoso Cloud") == 1  # the logo, not logo + text
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_a_changed_admin_address_is_told_to_the_old_address_too(tag):
+    queued = _queued(tag)
+    new, old = queued["admin_email_changed"][1], queued["admin_email_replaced"][1]
+    assert (new.to, old.to) == ("grace.hopper@example.com", "ada@example.com")
+    email = render(old, BRAND)
+    assert "grace.hopper@example.com" in email.text and BRAND.support_email in email.text
