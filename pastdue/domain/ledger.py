@@ -60,11 +60,23 @@ def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
         base["remittance"] = dump(account.remittance)
     if kind not in ("admin_email_changed", "admin_email_replaced"):
         base["openCharges"] = owed_rows(account)
+    if kind == "payment_received":
+        # A receipt a customer keeps: when, with what (the card, or the transfer's reference), and its number.
+        base.update(paidAt=now, receiptNumber=receipt_number(account.account_id, notice_id))
+        if "transferReference" not in params and "card" in base:
+            base["paidCard"] = base["card"]
     notice = Notice(notice_id, kind, to or account.admin.email, account.admin.locale,
                     dump({**base, **params}), now, now, subscription_id)
     account.outbox.append(notice)
     record(account, now, "notice.queued", "system", subscription_id, noticeId=notice_id, notice=kind)
     return True
+
+
+def receipt_number(account_id: str, notice_id: str) -> str:
+    """A receipt's number: short, stable for the same receipt (a resend shows the same one), unique per account."""
+    import hashlib
+
+    return "R-" + hashlib.sha256(f"{account_id}/{notice_id}".encode()).hexdigest()[:10].upper()
 
 
 def owed_rows(account: Account) -> list[dict]:

@@ -271,7 +271,7 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
     settle_states(account, now, "billing", reactivate_disabled=True)
     queue_notice(account, now, "payment_received", f"{event.event_id}:receipt",
                  amount=event.amount, balance=account.balance(), paidFor=paid_for(account, applied),
-                 credit=remaining if remaining.value > 0 else None)
+                 credit=remaining if remaining.value > 0 else None, transferReference=event.reference)
     return []
 
 

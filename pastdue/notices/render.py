@@ -122,8 +122,10 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     values.update(
         amount=money(params.get("amount"), tag), balance=money(params.get("balance"), tag),
         cancellationDate=date(params.get("cancellationDate"), tag), deletionDate=date(params.get("deletionDate"), tag),
-        expiryDate=date(params.get("expiryDate"), tag),
+        expiryDate=date(params.get("expiryDate"), tag), paidAt=date(params.get("paidAt"), tag),
         card=card_label(card["brand"], card["last4"]) if card else "",
+        paidCard=card_label(params["paidCard"]["brand"], params["paidCard"]["last4"])
+        if isinstance(params.get("paidCard"), dict) else "",
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
         declineReason=words["reasons"][category(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
@@ -134,8 +136,8 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     values["supportContact"] = contact or ""
     invoice = params.get("paymentMode") == "invoice"
     action_kind = ACTION_FOR.get(notice.kind)
-    if notice.kind == "data_deleted" and _owes(params):
-        action_kind = "pay"  # what is still owed for it can be paid; nothing else can be done
+    if notice.kind in ("data_deleted", "payment_received") and _owes(params):
+        action_kind = "pay"  # what is still owed can be paid now
     if action_kind in ("pay", "card") and invoice:
         action_kind = "invoice"
     show_remittance = invoice and action_kind == "invoice"

@@ -164,3 +164,31 @@ def test_a_changed_admin_address_is_told_to_the_old_address_too(tag):
     assert (new.to, old.to) == ("grace.hopper@example.com", "ada@example.com")
     email = render(old, BRAND)
     assert "grace.hopper@example.com" in email.text and BRAND.support_email in email.text
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_a_card_receipt_says_when_with_what_and_its_number_with_the_amount_in_the_subject(tag):
+    flow, notice = _queued(tag)["payment_received"]
+    email = render(notice, BRAND)
+    amount = money(notice.params["amount"], tag)
+    assert amount in email.subject
+    assert date(notice.params["paidAt"], tag) in email.text
+    assert "4444" in email.text and notice.params["receiptNumber"] in email.text
+    assert re.fullmatch(r"R-[0-9A-F]{10}", notice.params["receiptNumber"])
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_a_partial_transfer_receipt_gives_its_reference_and_a_button_to_pay_the_rest(tag):
+    from devhost.notice_flows import Flow, _account, _failed
+    from pastdue.domain import events as ev
+    from pastdue.domain.money import Money
+
+    flow = Flow("partial-transfer", _account(tag))
+    _failed(flow, "sub-prod", "ch-prod-1", 4999)
+    _failed(flow, "sub-stage", "ch-stage-1", 1250)
+    flow.apply(ev.PaymentReceived("evt-tr-1", Money(4999, "EUR"), "TR-2027-0042"))
+    email = render(flow.notices["payment_received"], BRAND)
+    assert "TR-2027-0042" in email.text and "4444" not in email.text and "0341" not in email.text
+    rest = money({"value": 1250, "currency": "EUR"}, tag)
+    assert catalog(tag[:2])["actions"]["pay"].format(amount=rest) in email.html  # the rest, payable now
+    assert BRAND.link("pay", "acct-1042") in email.html
