@@ -6,7 +6,7 @@ import dataclasses
 import pickle
 from datetime import datetime
 
-from pastdue.domain import admin_events, outbox, payments, quarantine, schedule, support, sweep
+from pastdue.domain import admin_events, outbox, payments, quarantine, retries, schedule, support, sweep
 from pastdue.domain import events as ev
 from pastdue.domain.errors import InvalidEvent, UnknownSubscription
 from pastdue.domain.ledger import apply_credit, queue_notice, record, seen, trim
@@ -108,10 +108,12 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
         record(account, now, "subscription.pastDue", "system", sub.subscription_id, since=failed_at)
     cal = policy.for_plan(sub.plan)
     kind = "invoice_overdue" if account.payment_mode == "invoice" else "payment_failed"
+    next_retry, retries_left = retries.outlook(account, charge, cal, now)
     queue_notice(account, now, kind, f"{charge.charge_id}:failed", sub.subscription_id,
                  amount=charge.amount, declineCode=event.decline_code, hardDecline=hard,
                  balance=account.balance(sub.subscription_id),
-                 cancellationDate=schedule.cancellation_date(sub, cal))
+                 cancellationDate=schedule.cancellation_date(sub, cal), nextRetryAt=next_retry,
+                 retriesLeft=retries_left or None)
     return []
 
 

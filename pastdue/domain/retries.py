@@ -93,3 +93,13 @@ def due(account: Account, charge: Charge, cal: Calendar, now: datetime) -> bool:
 def next_time(account: Account, charge: Charge, cal: Calendar) -> datetime | None:
     since = last_retry(charge)
     return next((at for at in plan(account, charge, cal) if at > since), None)
+
+
+def outlook(account: Account, charge: Charge, cal: Calendar, now: datetime) -> tuple[datetime | None, int]:
+    """What the customer is told of the retries to come: the next automatic one and how many are left
+    (none for a charge no retry can cure: a hard decline, an invoice payer, no card on file)."""
+    if charge.hard or account.payment_mode != "card" or account.payment_method is None:
+        return None, 0
+    after = max(now, last_retry(charge))
+    times = [at for at in plan(account, charge, cal) if at > after]
+    return (times[0] if times else None), len(times)

@@ -102,6 +102,10 @@ def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
     else:
         params.update(cancellationDate=schedule.cancellation_date(sub, cal),
                       daysPastDue=(now - sub.past_due_since).days)
+        open_charges = account.open_charges(sub.subscription_id)
+        if final.kind == "reminder" and open_charges:
+            next_retry, retries_left = retries.outlook(account, open_charges[0], cal, now)
+            params.update(nextRetryAt=next_retry, retriesLeft=retries_left or None)
         if final.kind == "final_notice" and params["cancellationDate"] is not None:
             # What follows the suspension: the data is deleted delete_after_days later, on this date.
             params["deletionDate"] = params["cancellationDate"] + cal.delete_after_days * DAY

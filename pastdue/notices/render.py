@@ -130,6 +130,8 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         declineReason=words["reasons"][category(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
         daysPastDueText=_plural(words["days"], params.get("daysPastDue"), tag),
+        nextRetryDate=date(params.get("nextRetryAt"), tag),
+        retriesLeftText=_plural(words["retries"], params.get("retriesLeft"), tag),
         brandName=branding.brand_name,
     )
     contact = branding.support_email or branding.support_url

@@ -5,6 +5,7 @@ doubled space, no sentence that starts with a bare number, and the dates a custo
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from functools import cache
 
 import pytest
@@ -192,3 +193,23 @@ def test_a_partial_transfer_receipt_gives_its_reference_and_a_button_to_pay_the_
     rest = money({"value": 1250, "currency": "EUR"}, tag)
     assert catalog(tag[:2])["actions"]["pay"].format(amount=rest) in email.html  # the rest, payable now
     assert BRAND.link("pay", "acct-1042") in email.html
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_failure_and_reminder_notices_say_the_reason_the_next_retry_and_how_many_are_left(tag):
+    from devhost.notice_flows import START, Flow, _account, _failed
+
+    flow = Flow("retries", _account(tag))
+    _failed(flow, "sub-prod", "ch-prod-1", 4999)
+    first = render(flow.notices["payment_failed"], BRAND).text
+    words = catalog(tag[:2])
+    assert date((START + timedelta(days=1)).isoformat(), tag) in first  # the day-1 retry
+    assert words["retries"]["other"].format(n=6) in first and words["reasons"]["generic"] in first
+    for _ in range(3):
+        flow.sweep()  # retries on days 1 and 3 declined; the day-3 reminder
+    reminder = render(flow.notices["reminder"], BRAND).text
+    assert date((START + timedelta(days=5)).isoformat(), tag) in reminder
+    assert words["retries"]["other"].format(n=4) in reminder
+    hard = _queued(tag)["card_declined"][1]
+    retry_line = words["notices"]["payment_failed"]["lines"][-1].split("{")[0]
+    assert "nextRetryAt" not in hard.params and retry_line not in render(hard, BRAND).text  # no retry promised
