@@ -51,7 +51,7 @@ def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
     if any(n.notice_id == notice_id for n in account.outbox):
         return False
     sub = account.subscriptions.get(subscription_id) if subscription_id else None
-    base = {"accountId": account.account_id, "paymentMode": account.payment_mode,
+    base = {"accountId": account.account_id, "paymentMode": account.payment_mode, "timeZone": account.time_zone,
             "adminName": account.admin.name,
             "subscriptionName": sub.display_name if sub else None}
     if account.payment_method:

@@ -39,13 +39,27 @@ def money(amount: dict | None, tag: str | None) -> str:
     return format_currency(value, amount["currency"], locale=locale_of(tag))
 
 
+def local_day(value: str | datetime, zone: str, before: bool = False):
+    """An instant's calendar day in a time zone (an IANA name; UTC if unknown); `before`: the day before."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        local = value.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = value
+    return local.date() - timedelta(days=1) if before else local.date()
+
+
 def date(value: str | datetime | None, tag: str | None) -> str:
     if not value:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     locale = locale_of(tag)
-    text = format_date(value.date(), format="long", locale=locale)
+    text = format_date(value.date() if isinstance(value, datetime) else value, format="long", locale=locale)
     if locale.language == "fr" and value.day == 1 and text.startswith("1 "):
         text = "1er " + text[2:]  # French writes the first of a month as an ordinal: 1er mai
     return text

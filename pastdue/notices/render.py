@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pastdue.domain.model import Notice
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog, colon
-from pastdue.notices.formatting import card_label, date, language, locale_of, money
+from pastdue.notices.formatting import card_label, date, language, local_day, locale_of, money
 from pastdue.notices.message import Email
 from pastdue.notices.reasons import category
 
@@ -119,10 +119,18 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     entry = words["notices"][notice.kind]
     card = params.get("card")
     values = _Blank({k: v for k, v in params.items() if isinstance(v, str | int)})
+    zone = params.get("timeZone") if isinstance(params.get("timeZone"), str) else "UTC"
+
+    def day(value, before: bool = False) -> str:
+        """The day of an instant in the account's time zone; with `before`, the last full day before it
+        (suspended at 09:00 on 1 May in Paris: "pay by 30 April")."""
+        return date(local_day(value, zone, before), tag) if value else ""
+
     values.update(
         amount=money(params.get("amount"), tag), balance=money(params.get("balance"), tag),
-        cancellationDate=date(params.get("cancellationDate"), tag), deletionDate=date(params.get("deletionDate"), tag),
-        expiryDate=date(params.get("expiryDate"), tag), paidAt=date(params.get("paidAt"), tag),
+        cancellationDate=day(params.get("cancellationDate")), deletionDate=day(params.get("deletionDate")),
+        expiryDate=date(params.get("expiryDate"), tag), paidAt=day(params.get("paidAt")),
+        payByDate=day(params.get("cancellationDate"), before=True),
         card=card_label(card["brand"], card["last4"]) if card else "",
         paidCard=card_label(params["paidCard"]["brand"], params["paidCard"]["last4"])
         if isinstance(params.get("paidCard"), dict) else "",

@@ -43,8 +43,9 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     assert "To avoid service interruption, update your payment information." in mails[0]["text"]
     # The one action leads to the portal's page for it, and the deadline is a date.
     assert f"http://localhost:5173/billing/{account_id}/payment-method" in mails[0]["text"]
-    disable_on = format_date((datetime.now(UTC) + timedelta(days=30)).date(), format="long", locale="en_US")
-    assert f"the service will be suspended on {disable_on}" in mails[0]["text"]
+    # Suspended 30 days after the failure: "pay by" the last full day before (the account's zone is UTC).
+    disable_on = format_date((datetime.now(UTC) + timedelta(days=29)).date(), format="long", locale="en_US")
+    assert f"Pay by {disable_on} to keep the service" in mails[0]["text"]
 
     retries_by_day, notices_by_day = {}, {}
     for day in range(1, 121):
@@ -82,7 +83,7 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     assert purge and purge[0]["detail"]["itemsDeleted"] == 3
     tools.run("send_notices")
     subjects = [m["subject"] for m in tools.emails_to(f"admin@{account_id}.example")]
-    expected = [r"^Action needed: we couldn't charge", *[r"^Reminder: €49\.99 past due"] * 4, r"^Final notice: .* on ",
+    expected = [r"^Action needed: we couldn.t charge", *[r"^Reminder: €49\.99 past due"] * 4, r"^Final notice: pay by ",
                 r"is disabled: service suspended$", *[r"^The data of Production will be deleted on "] * 3,
                 r"has been deleted$"]
     assert len(subjects) == len(expected)

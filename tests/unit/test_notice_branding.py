@@ -48,6 +48,8 @@ def _notice(kind, locale, mode="card", **params):
     return Notice("n-1", kind, "ada@example.com", locale, {**base, **params}, T0, T0, "sub-1")
 
 
+PAY_BY = {"en-US": "April 30, 2027", "fr-FR": "30 avril 2027", "de-DE": "30. April 2027",
+          "es-ES": "30 de abril de 2027"}
 DATES = {"en-US": "May 1, 2027", "fr-FR": "1er mai 2027", "de-DE": "1. Mai 2027", "es-ES": "1 de mayo de 2027"}
 
 
@@ -63,7 +65,9 @@ def test_every_notice_is_branded_signed_and_leads_to_its_page(kind, locale):
             assert f"https://billing.contoso.example{link}" in part
     assert 'lang="' + locale[:2] + '"' in email.html and 'name="viewport"' in email.html
     assert "{" not in email.text and "{" not in email.subject  # every placeholder was filled
-    if deadline:
+    if deadline == "cancellationDate":  # suspended on May 1 (02:00 UTC): "pay by April 30"
+        assert PAY_BY[locale] in email.text
+    elif deadline:
         assert DATES[locale] in email.text
     # The small table of what is owed: each open charge, since when, and the total.
     if kind != "admin_email_changed":

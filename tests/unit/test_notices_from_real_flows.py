@@ -13,7 +13,7 @@ import pytest
 from devhost.gallery import BRAND, LOCALES
 from devhost.notice_flows import notices
 from pastdue.notices.catalog import catalog
-from pastdue.notices.formatting import date, money
+from pastdue.notices.formatting import date, local_day, money
 from pastdue.notices.render import render
 
 KINDS = sorted(catalog("en")["notices"])
@@ -57,8 +57,8 @@ def test_what_a_customer_reads_is_whole(tag, kind):
     if balance and balance["value"] > 0:
         assert zero not in email.text, f"{flow}/{kind}/{tag}: a zero amount while money is owed"
     if kind in ("card_declined", "confirm_payment", "payment_failed", "reminder", "final_notice"):
-        assert params.get("cancellationDate") and date(params["cancellationDate"], tag) in email.text, \
-            f"{flow}/{kind}/{tag}: no date by which to act"
+        pay_by = date(local_day(params["cancellationDate"], params["timeZone"], before=True), tag)
+        assert pay_by in email.text, f"{flow}/{kind}/{tag}: no date by which to pay"
 
 
 ENDED = {"en": r"\bcancel", "fr": r"résili", "de": r"\bgekündigt\b|Kündigung", "es": r"\bcancela|\bcancelad"}
@@ -122,7 +122,7 @@ def _total(notice, tag):
 def test_where_a_new_card_is_the_only_way_that_is_the_action(tag, kind):
     email = render(_queued(tag)[kind][1], BRAND)
     words = catalog(tag[:2])["actions"]
-    assert words["card"] in email.text and words["pay"].split("{")[0].strip() not in email.text
+    assert words["card"] in email.text and f'href="{BRAND.link("pay", "acct-1042")}"' not in email.html
 
 
 @pytest.mark.parametrize("tag", sorted(LOCALES.values()))
@@ -213,3 +213,13 @@ def test_failure_and_reminder_notices_say_the_reason_the_next_retry_and_how_many
     hard = _queued(tag)["card_declined"][1]
     retry_line = words["notices"]["payment_failed"]["lines"][-1].split("{")[0]
     assert "nextRetryAt" not in hard.params and retry_line not in render(hard, BRAND).text  # no retry promised
+
+
+@pytest.mark.parametrize("tag, pay_by", [("en-US", "April 29, 2027"), ("fr-FR", "29 avril 2027"),
+                                         ("de-DE", "29. April 2027"), ("es-ES", "29 de abril de 2027")])
+def test_the_deadline_is_the_last_full_day_before_the_suspension_in_the_accounts_time_zone(tag, pay_by):
+    """Failed on March 31 at 09:00 UTC; suspended 30 days later, April 30 at 11:00 in Paris: pay by April 29."""
+    flow, notice = _queued(tag)["final_notice"]
+    assert notice.params["timeZone"] == "Europe/Paris" and notice.params["cancellationDate"].startswith("2027-04-30T09")
+    email = render(notice, BRAND)
+    assert pay_by in email.subject and pay_by in email.text
