@@ -176,8 +176,11 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         "action_url": branding.link(LINK_FOR.get(action_kind, "account"), params.get("accountId"),
                                     notice.subscription_id),
         "brand": branding.brand_name, "logo_url": branding.logo_url, "legal": branding.legal_footer,
-        "support": words["support"].format_map(values) if contact else None,
-        "support_url": branding.support_url,
+        # The footer's links say where they go: a mailto link reads as the address, the web link as
+        # "Help centre" (or the URL itself when it is the only contact).
+        "support_email": branding.support_email, "support_url": branding.support_url, "help": words["help"],
+        "support_prefix": words["support"].split("{supportContact}")[0],
+        "support_suffix": words["support"].split("{supportContact}")[-1],
     }
     context["preheader"] = context["lines"][0] if context["lines"] else context["subject"]
     env = _environment()

@@ -4,6 +4,7 @@ doubled space, no sentence that starts with a bare number, and the dates a custo
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from datetime import timedelta
 from functools import cache
@@ -223,3 +224,24 @@ def test_the_deadline_is_the_last_full_day_before_the_suspension_in_the_accounts
     assert notice.params["timeZone"] == "Europe/Paris" and notice.params["cancellationDate"].startswith("2027-04-30T09")
     email = render(notice, BRAND)
     assert pay_by in email.subject and pay_by in email.text
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_every_link_goes_where_its_text_says(tag):
+    """A mailto link reads as its address, a web link as its URL or "Help centre"; the actions lead to the
+    portal."""
+    words = catalog(tag[:2])
+    for kind, (_flow, notice) in _queued(tag).items():
+        html = render(notice, BRAND).html
+        links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', html, re.S)
+        for href, text in links:
+            text = html_module.unescape(text.strip())
+            if href.startswith("mailto:"):
+                assert text == href.removeprefix("mailto:"), (kind, href, text)
+            elif href == BRAND.support_url:
+                assert text in (href, words["help"]), (kind, href, text)
+            else:
+                assert href.startswith(BRAND.portal_url + "/"), (kind, href)  # an action: the portal
+            if re.fullmatch(r"\S+@\S+|https?://\S+", text):
+                assert text in href, (kind, href, text)  # never one destination shown, another linked
+        assert f'href="mailto:{BRAND.support_email}"' in html and f'href="{BRAND.support_url}"' in html
