@@ -162,7 +162,8 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
                                                                 notice.subscription_id)) \
         if action_kind == "pay" else None
     context = {
-        "lang": lang, "subject": entry["subject"].format_map(values),
+        # The brand opens every subject: the reader sees who writes before what about.
+        "lang": lang, "subject": f"{branding.brand_name}{colon(lang)} {entry['subject'].format_map(values)}",
         "greeting": words["greeting"].format_map(values), "footer": words["footer"].format_map(values),
         "lines": [line.format_map(values) for line in entry["lines"] if _filled(line, values)]
         + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),

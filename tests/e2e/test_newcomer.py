@@ -28,7 +28,7 @@ def test_the_tour_walks_the_whole_lifecycle_and_resets_the_clock(host, standins,
                          text=True, env=_env(host, standins), timeout=600)
     out = run.stdout.replace("\u202f", " ").replace("\u00a0", " ")  # Babel's narrow and no-break spaces
     assert run.returncode == 0, run.stderr + out
-    assert "subject: Action requise : nous n'avons pas pu débiter votre carte pour Production" in out
+    assert "Échec du paiement pour Production" in out
     assert "Nous n'avons pas pu débiter votre moyen de paiement pour Production. 1 234,56 €" in out
     for day, what in ((1, "retried the card: declined"), (3, "notice queued: reminder"),
                       (28, "notice queued: final_notice"), (30, "subscription disabled")):

@@ -20,7 +20,7 @@ def test_a_french_admin_gets_a_french_notice_with_french_amounts(billing, tools,
     billing.subscription(account_id, sub_id, name="Production")
     billing.charge_failed(account_id, sub_id, new_id("ch"), value=123456)
     (mail,) = tools.emails_to(f"admin@{account_id}.example")
-    assert mail["subject"].startswith("Action requise")
+    assert mail["subject"] == "pastdue\u00a0: Échec du paiement pour Production"
     assert "1\u202f234,56\xa0€" in mail["text"]
     assert "mettez à jour vos informations de paiement" in mail["text"]
     assert "Utiliser une autre carte" in mail["html"] and "maintenant" in mail["html"]  # pay now, or another card

@@ -47,7 +47,7 @@ def test_a_hard_decline_is_never_retried_and_asks_for_a_new_card(billing, portal
     assert "charge.declined" not in _kinds(portal, account_id)
     alerts = {a["kind"] for a in portal.account(account_id).json()["alerts"]}
     assert alerts == {"pastDue", "cardRefused"}
-    (first,) = [m for m in tools.emails_to(f"admin@{account_id}.example") if "Action needed" in m["subject"]]
+    (first,) = [m for m in tools.emails_to(f"admin@{account_id}.example") if "Payment failed" in m["subject"]]
     assert "update your payment information" in first["text"]
 
 
@@ -58,7 +58,7 @@ def test_an_invoice_payer_is_never_retried_and_a_transfer_settles_and_reactivate
     assert portal.account(account_id).json()["subscriptions"][0]["state"] == "disabled"
     assert _notices(portal, account_id) == ["invoice_overdue", "reminder", "reminder", "reminder", "reminder",
                                             "final_notice", "service_cancelled"]
-    reminder = [m for m in tools.emails_to(f"admin@{account_id}.example") if m["subject"].startswith("Final")][0]
+    reminder = [m for m in tools.emails_to(f"admin@{account_id}.example") if "Final notice" in m["subject"]][0]
     assert f"INV-{account_id}" in reminder["text"] and "See your invoices" in reminder["text"]
     assert billing.payment_received(account_id, 15000).json() == {"status": "processed"}
     assert portal.account(account_id).json()["subscriptions"][0]["state"] == "disabled"  # 50.00 still due

@@ -245,3 +245,20 @@ def test_every_link_goes_where_its_text_says(tag):
             if re.fullmatch(r"\S+@\S+|https?://\S+", text):
                 assert text in href, (kind, href, text)  # never one destination shown, another linked
         assert f'href="mailto:{BRAND.support_email}"' in html and f'href="{BRAND.support_url}"' in html
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_subjects_open_with_the_brand_and_fit_a_phone_in_60_characters(tag):
+    for kind, (flow, notice) in _queued(tag).items():
+        subject = render(notice, BRAND).subject
+        assert subject.startswith(BRAND.brand_name), (kind, subject)
+        assert len(subject) <= 60, (flow, kind, len(subject), subject)
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_a_card_is_a_card_never_a_credit_card(tag):
+    """Debit cards fail too."""
+    credit = {"en": "credit card", "fr": "carte de crédit", "de": "Kreditkarte", "es": "tarjeta de crédito"}[tag[:2]]
+    for kind, (_flow, notice) in _queued(tag).items():
+        email = render(notice, BRAND)
+        assert credit not in email.subject + email.text, kind
