@@ -21,7 +21,11 @@ from pastdue.notices.catalog import LANGUAGES, catalog
 from pastdue.notices.render import render
 
 LOCALES = {"en": "en-US", "fr": "fr-FR", "de": "de-DE", "es": "es-ES"}
-BRAND = Branding(portal_url="https://portal.example.com", brand_name="Contoso Cloud",
+# A deployment's settings: brand, logo (inline here, so screenshots need no network), support, legal footer.
+LOGO = ("data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHdpZHRoPSIxNjAiIGhlaWdodD0iMzIi"
+        "PjxyZWN0IHdpZHRoPSIzMiIgaGVpZ2h0PSIzMiIgcng9IjYiIGZpbGw9IiMwZjZjYmQiLz48dGV4dCB4PSI0MCIgeT0iMjMiIGZvbnQtZmFtaWx5"
+        "PSJBcmlhbCIgZm9udC1zaXplPSIxOCIgZmlsbD0iIzBmNmNiZCI+Q29udG9zbyBDbG91ZDwvdGV4dD48L3N2Zz4=")
+BRAND = Branding(portal_url="https://portal.example.com", brand_name="Contoso Cloud", logo_url=LOGO,
                  support_email="billing-help@contoso.example", support_url="https://contoso.example/support",
                  legal_footer="Contoso Cloud Ltd · 1 Main Street · Dublin")
 

@@ -57,8 +57,10 @@ param stripePublishableKey string = ''
 @description('The portal the notices link to (its pages per action: PORTAL_LINK_* app settings); default: the first allowed origin.')
 param portalBaseUrl string = empty(allowedOrigins) ? '' : first(allowedOrigins)
 
-@description('The brand the notices carry, the sender display name, the support contact and the legal footer.')
-param brandName string = 'pastdue'
+// The brand the notices carry, the sender display name, the support contact and the legal footer.
+@description('The name customers know you by: it opens every notice subject and signs every notice. Required (azd env set BRAND_NAME ...).')
+@minLength(1)
+param brandName string
 param brandLogoUrl string = ''
 param senderDisplayName string = brandName
 param supportEmail string = ''

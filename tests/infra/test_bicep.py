@@ -321,3 +321,14 @@ def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_a
     root = INFRA.parent
     assert '"daily_sweep summary %s"' in (root / "functions/daily_sweep/__init__.py").read_text()
     assert "sweep deletion cap reached" in (root / "pastdue/services/sweep.py").read_text()
+
+
+def test_the_brand_customers_see_must_be_given_at_deployment():
+    """No deployment sends notices signed by a placeholder: the brand has no default and cannot be empty."""
+    main = parsed("main.bicep")
+    brand = main["parameters"]["brandName"]
+    assert brand.get("default") is None and {"type": "min_length", "argument": 1} in brand["decorators"]
+    assert "@minLength(1)\nparam brandName string\n" in (INFRA / "main.bicep").read_text()
+    values = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert values["brandName"]["value"] == "${BRAND_NAME}"
+    assert 'azd env set BRAND_NAME' in (INFRA.parent / "README.md").read_text()
