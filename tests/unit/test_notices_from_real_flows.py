@@ -262,3 +262,9 @@ def test_a_card_is_a_card_never_a_credit_card(tag):
     for kind, (_flow, notice) in _queued(tag).items():
         email = render(notice, BRAND)
         assert credit not in email.subject + email.text, kind
+
+
+def test_british_admins_get_british_dates():
+    flow, notice = notices("en-GB")["final_notice"]
+    email = render(notice, BRAND)
+    assert "29 April 2027" in email.subject and "April 29, 2027" not in email.text
