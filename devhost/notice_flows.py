@@ -67,7 +67,9 @@ def _account(locale: str, mode: str = "card", card: PaymentMethod | None = None)
 
 
 def _failed(flow: Flow, sub: str, charge: str, value: int, code: str | None = "card_declined") -> None:
-    flow.apply(ev.ChargeFailed(f"evt-{charge}", sub, charge, Money(value, "EUR"), code, flow.now))
+    """The billing system reports the failure, with the charge's invoice page in the portal."""
+    invoice = f"https://portal.example.com/billing/acct-1042/invoices/{charge}"
+    flow.apply(ev.ChargeFailed(f"evt-{charge}", sub, charge, Money(value, "EUR"), code, flow.now, invoice_url=invoice))
 
 
 def flows(locale: str) -> list[Flow]:

@@ -4,6 +4,7 @@ import azure.functions as func
 
 from pastdue import bootstrap
 from pastdue.domain.events import ChargeFailed
+from pastdue.http import parse
 from pastdue.http.callers import billing_event
 from pastdue.http.endpoint import ID_PATTERN, amount, endpoint, text
 from pastdue.http.parse import created_at
@@ -25,6 +26,7 @@ def charge_failed(req: func.HttpRequest) -> func.HttpResponse:
         amount=amount(data, "amount", "data."),
         decline_code=text(data, "declineCode", "data.", required=False, max_length=64),
         occurred_at=created_at(body),
+        invoice_url=parse.invoice_url(data, bootstrap.settings().branding.portal_url),
     )
     return json_response({"status": record_event(bootstrap.deps(), account_id, event)})
 

@@ -45,6 +45,7 @@ class ChargeFailed:
     # Set by the service when the charge is no longer in the document but in its archive (settled long
     # ago): the report is then a repeat, never a new debt.
     archived: bool = False
+    invoice_url: str | None = None  # the charge's invoice in the portal, for the receipt
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,8 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
                chargeId=event.charge_id, eventId=event.event_id)
         return []
     failed_at = min(event.occurred_at, now)
-    charge = Charge(event.charge_id, sub.subscription_id, event.amount, failed_at, event.decline_code, hard)
+    charge = Charge(event.charge_id, sub.subscription_id, event.amount, failed_at, event.decline_code, hard,
+                    invoice_url=event.invoice_url)
     account.charges.append(charge)
     record(account, now, "charge.failed", "billing", sub.subscription_id, chargeId=charge.charge_id,
            amount=event.amount, declineCode=event.decline_code, hardDecline=hard, eventId=event.event_id)

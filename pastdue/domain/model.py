@@ -77,6 +77,7 @@ class Charge:
     paid_at: datetime | None = None
     retry_steps_done: int = 0
     attempts: list[Attempt] = field(default_factory=list)
+    invoice_url: str | None = None  # the billing system's invoice page in the portal (receipts link to it)
 
     @property
     def outstanding(self) -> Money:

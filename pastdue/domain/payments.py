@@ -136,7 +136,7 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
     for paid in receipts:  # after the states settled: the receipt says where each subscription stands now
         queue_notice(account, now, "payment_received", f"{paid.charge_id}:paid", paid.subscription_id,
                      amount=paid.amount, balance=account.balance(),
-                     paidFor=paid_for(account, {paid.subscription_id: paid.amount}))
+                     paidFor=paid_for(account, {paid.subscription_id: paid.amount}), invoiceUrls=_invoices([paid]))
     return []
 
 
@@ -239,7 +239,8 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
                 taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) \
                     + (a.amount or charge.amount)
         queue_notice(account, now, "payment_received", f"pay:{event.idempotency_key}",
-                     amount=_total(account, settled), balance=account.balance(), paidFor=paid_for(account, taken))
+                     amount=_total(account, settled), balance=account.balance(), paidFor=paid_for(account, taken),
+                     invoiceUrls=_invoices(settled))
     entry.update(status="done", response={"status": 200, "settled": [
         {"chargeId": c.charge_id, "amount": dump(c.amount)} for c in settled]})
     return []
@@ -255,6 +256,7 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
     seen(account, event.event_id, now)
     remaining = event.amount
     applied: dict[str, Money] = {}
+    covered = []
     for charge in account.open_charges():
         before = remaining
         remaining = pay(account, charge, remaining, now)
@@ -264,6 +266,7 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
             # Which charge the money went to, and whether that paid it: the history says so.
             record(account, now, "charge.settled", "billing", charge.subscription_id, chargeId=charge.charge_id,
                    amount=before - remaining, paid=charge.status == PAID, eventId=event.event_id)
+            covered.append(charge)
     if remaining.value > 0:
         account.credit = (account.credit or Money.zero(remaining.currency)) + remaining
     record(account, now, "payment.received", "billing", amount=event.amount, reference=event.reference,
@@ -271,8 +274,14 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
     settle_states(account, now, "billing", reactivate_disabled=True)
     queue_notice(account, now, "payment_received", f"{event.event_id}:receipt",
                  amount=event.amount, balance=account.balance(), paidFor=paid_for(account, applied),
-                 credit=remaining if remaining.value > 0 else None, transferReference=event.reference)
+                 credit=remaining if remaining.value > 0 else None, transferReference=event.reference,
+                 invoiceUrls=_invoices(covered))
     return []
+
+
+def _invoices(charges) -> list[str] | None:
+    """The invoice pages of the charges a receipt covers (those the billing system gave), in order, once."""
+    return list(dict.fromkeys(c.invoice_url for c in charges if c.invoice_url)) or None
 
 
 def _total(account: Account, charges):
@@ -342,5 +351,5 @@ def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, no
     queue_notice(account, now, "payment_received", f"{event.event_id}:receipt", charge.subscription_id,
                  amount=event.amount, balance=account.balance(),
                  paidFor=paid_for(account, {charge.subscription_id: event.amount - surplus}),
-                 credit=surplus if surplus.value > 0 else None)
+                 credit=surplus if surplus.value > 0 else None, invoiceUrls=_invoices([charge]))
     return []

@@ -57,6 +57,20 @@ def token(body: dict, required: bool = True) -> str | None:
     return text(body, "paymentMethodToken", required=required, max_length=104, pattern=TOKEN)
 
 
+def invoice_url(data: dict, portal_url: str) -> str | None:
+    """data.invoiceUrl: the charge's invoice in the portal (notices link only to the portal's domain)."""
+    from urllib.parse import urlsplit
+
+    value = text(data, "invoiceUrl", "data.", required=False, max_length=2000)
+    if value is None:
+        return None
+    portal, given = urlsplit(portal_url), urlsplit(value)
+    if (given.scheme, given.netloc) != (portal.scheme, portal.netloc) or any(c in value for c in " \"'<>"):
+        raise BadRequest(f"'data.invoiceUrl' must be a page of the portal ({portal.scheme}://{portal.netloc}/...)",
+                         field="data.invoiceUrl")
+    return value
+
+
 def gateway_customer(body: dict) -> str | None:
     return text(body, "gatewayCustomerId", required=False, max_length=104, pattern=CUSTOMER)
 

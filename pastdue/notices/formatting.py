@@ -62,4 +62,16 @@ def date(value: str | datetime | None, tag: str | None) -> str:
     text = format_date(value.date() if isinstance(value, datetime) else value, format="long", locale=locale)
     if locale.language == "fr" and value.day == 1 and text.startswith("1 "):
         text = "1er " + text[2:]  # French writes the first of a month as an ordinal: 1er mai
-    return text
+    return text.replace(" ", "\u00a0")  # a date never breaks across lines ("1. Mai 2027")
+
+
+QUOTES = {"en": ("\u201c", "\u201d"), "fr": ("\u00ab\u00a0", "\u00a0\u00bb"), "de": ("\u201e", "\u201c"),
+          "es": ("\u00ab", "\u00bb")}
+
+
+def quoted(name: str | None, lang: str) -> str:
+    """A name in the language's quotation marks: “Production”, « Production », „Production“, «Production»."""
+    if not name:
+        return ""
+    opening, closing = QUOTES.get(lang, QUOTES["en"])
+    return f"{opening}{name}{closing}"

@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pastdue.domain.model import Notice
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog, colon
-from pastdue.notices.formatting import card_label, date, language, local_day, locale_of, money
+from pastdue.notices.formatting import card_label, date, language, local_day, locale_of, money, quoted
 from pastdue.notices.message import Email
 from pastdue.notices.reasons import category
 
@@ -45,7 +45,7 @@ def _plural(forms: dict, n, tag: str) -> str:
     if not isinstance(n, int):
         return ""
     form = locale_of(tag).plural_form(n)
-    return (forms.get(form) or forms["other"]).format(n=n)
+    return (forms.get(form) or forms["other"]).format(n=n).replace(f"{n} ", f"{n}\u00a0")  # "7 días" stays whole
 
 
 def _owed_table(params: dict, words: dict, tag: str) -> dict | None:
@@ -161,14 +161,19 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     secondary = (words["actions"]["another_card"], branding.link("update_payment", params.get("accountId"),
                                                                 notice.subscription_id)) \
         if action_kind == "pay" else None
+    # In sentences a subscription's name stands in the language's quotation marks ("your subscription
+    # “Production”"); subjects keep it bare, to stay short.
+    subject = entry["subject"].format_map(values)
+    values["subscriptionName"] = quoted(values["subscriptionName"], lang)
     context = {
         # The brand opens every subject: the reader sees who writes before what about.
-        "lang": lang, "subject": f"{branding.brand_name}{colon(lang)} {entry['subject'].format_map(values)}",
+        "lang": lang, "subject": f"{branding.brand_name}{colon(lang)} {subject}",
         "greeting": words["greeting"].format_map(values), "footer": words["footer"].format_map(values),
         "lines": [line.format_map(values) for line in entry["lines"] if _filled(line, values)]
         + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),
         "labels": words["labels"], "colon": colon(lang), "owed": owed,
         "paid": _paid_lines(params, words, tag), "paid_title": words["paid"]["title"],
+        "invoices": [u for u in params.get("invoiceUrls") or [] if isinstance(u, str)],
         "remittance": _transfer(params, branding, total, words) if show_remittance else None,
         # The bank details' amount is what to transfer: the whole table's total when there is one (the
         # account's open charges), so the block never shows another figure than the total just above it.

@@ -156,3 +156,27 @@ def test_the_portal_finds_the_accounts_of_the_signed_in_admin(billing, portal, n
     listed = mine.http.get("/api/me/accounts").json()["accounts"]
     assert [a["accountId"] for a in listed] == [account_id]
     assert account_id not in [a["accountId"] for a in portal.http.get("/api/me/accounts").json()["accounts"]]
+
+
+def test_a_charges_invoice_page_is_kept_for_its_receipt_and_must_be_on_the_portal(billing, card_account, new_id,
+                                                                                   tools):
+    account_id, sub_id = card_account
+    charge_id = new_id("ch")
+
+    def failed(url):
+        body = {"id": f"evt_{new_id('e')}", "type": "charge.failed", "createdAt": time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "data": {"accountId": account_id, "subscriptionId": sub_id,
+                                                           "chargeId": charge_id,
+                                                           "amount": {"value": 1500, "currency": "EUR"},
+                                                           "invoiceUrl": url}}
+        return billing.send("POST", "/api/webhooks/charge-failed", body)
+
+    for elsewhere in ("https://evil.example/invoice/1", "javascript:alert(1)", "http://localhost:5173 /x"):
+        refused = failed(elsewhere)
+        assert refused.status_code == 400 and refused.json()["field"] == "data.invoiceUrl", refused.text
+    invoice = f"http://localhost:5173/billing/{account_id}/invoices/{charge_id}"
+    assert failed(invoice).status_code == 200
+    assert _doc(account_id)["charges"][0]["invoiceUrl"] == invoice
+    assert billing.payment_received(account_id, 1500, "TR-9").status_code == 200
+    receipts = [m for m in tools.emails_to(f"admin@{account_id}.example") if "received" in m["subject"]]
+    assert len(receipts) == 1 and invoice in receipts[0]["text"] and "TR-9" in receipts[0]["text"]

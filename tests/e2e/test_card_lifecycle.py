@@ -44,7 +44,8 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     # The one action leads to the portal's page for it, and the deadline is a date.
     assert f"http://localhost:5173/billing/{account_id}/payment-method" in mails[0]["text"]
     # Suspended 30 days after the failure: "pay by" the last full day before (the account's zone is UTC).
-    disable_on = format_date((datetime.now(UTC) + timedelta(days=29)).date(), format="long", locale="en_US")
+    disable_on = format_date((datetime.now(UTC) + timedelta(days=29)).date(), format="long",
+                             locale="en_US").replace(" ", "\u00a0")  # dates keep to one line
     assert f"Pay by {disable_on} to keep the service" in mails[0]["text"]
 
     retries_by_day, notices_by_day = {}, {}
@@ -91,7 +92,8 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     assert all(re.search(p, s) for p, s in zip(expected, subjects, strict=True)), subjects
     # Every delivered mail leads to the portal page that settles it, says what is owed for which
     # subscription, and names its deadline as a date: the disable date until day 30, then the deletion date.
-    delete_on = format_date((datetime.now(UTC) + timedelta(days=120)).date(), format="long", locale="en_US")
+    delete_on = format_date((datetime.now(UTC) + timedelta(days=120)).date(), format="long",
+                            locale="en_US").replace(" ", "\u00a0")
     for n, mail in enumerate(tools.emails_to(f"admin@{account_id}.example")):
         for part in (mail["text"], mail["html"]):
             assert f"http://localhost:5173/billing/{account_id}/payment-method" in part, (n, part)

@@ -306,12 +306,18 @@ def test_a_create_whose_answer_was_lost_is_found_a_day_later_after_stripe_forgot
     assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active"
 
 
-def test_a_success_after_a_failed_3d_secure_is_applied_never_ignored(s):
-    account_id, (sub_id,) = _account(s, "pm_card_authenticationRequired")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2500)
+def _retried_a_day_later(s, token: str, value: int) -> tuple[str, dict]:
+    """An account whose charge failed, then the day-1 sweep retried it: its one PaymentIntent."""
+    account_id, (sub_id,) = _account(s, token)
+    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", value)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     (intent,) = _intents_of(s, account_id)
+    return account_id, intent
+
+
+def test_a_success_after_a_failed_3d_secure_is_applied_never_ignored(s):
+    account_id, intent = _retried_a_day_later(s, "pm_card_authenticationRequired", 2500)
     s.host.advance("PT3M")
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/authenticate", json={"succeed": False})
     assert _wait(lambda: _kinds(s, account_id)["charge.declined"] == 1)
@@ -352,11 +358,7 @@ def test_pay_now_asks_the_present_admin_to_authenticate_and_keeps_the_card(s):
 
 
 def test_a_payment_waiting_for_the_customer_is_cancelled_when_a_new_card_pays(s):
-    account_id, (sub_id,) = _account(s, "pm_card_authenticationRequired")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2200)
-    s.host.advance("P1D")
-    s.host.run("daily_sweep")
-    (waiting,) = _intents_of(s, account_id)
+    account_id, waiting = _retried_a_day_later(s, "pm_card_authenticationRequired", 2200)
     assert s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"]
     paid = s.portal.pay(account_id, _new_card(s, account_id, "pm_card_visa"))
     assert paid.status_code == 200, paid.text

@@ -205,19 +205,21 @@ def test_failure_and_reminder_notices_say_the_reason_the_next_retry_and_how_many
     first = render(flow.notices["payment_failed"], BRAND).text
     words = catalog(tag[:2])
     assert date((START + timedelta(days=1)).isoformat(), tag) in first  # the day-1 retry
-    assert words["retries"]["other"].format(n=6) in first and words["reasons"]["generic"] in first
+    assert words["retries"]["other"].format(n=6).replace("6 ", "6\u00a0") in first
+    assert words["reasons"]["generic"] in first
     for _ in range(3):
         flow.sweep()  # retries on days 1 and 3 declined; the day-3 reminder
     reminder = render(flow.notices["reminder"], BRAND).text
     assert date((START + timedelta(days=5)).isoformat(), tag) in reminder
-    assert words["retries"]["other"].format(n=4) in reminder
+    assert words["retries"]["other"].format(n=4).replace("4 ", "4\u00a0") in reminder
     hard = _queued(tag)["card_declined"][1]
     retry_line = words["notices"]["payment_failed"]["lines"][-1].split("{")[0]
     assert "nextRetryAt" not in hard.params and retry_line not in render(hard, BRAND).text  # no retry promised
 
 
-@pytest.mark.parametrize("tag, pay_by", [("en-US", "April 29, 2027"), ("fr-FR", "29 avril 2027"),
-                                         ("de-DE", "29. April 2027"), ("es-ES", "29 de abril de 2027")])
+@pytest.mark.parametrize("tag, pay_by", [("en-US", "April\u00a029,\u00a02027"), ("fr-FR", "29\u00a0avril\u00a02027"),
+                                         ("de-DE", "29.\u00a0April\u00a02027"),
+                                         ("es-ES", "29\u00a0de\u00a0abril\u00a0de\u00a02027")])
 def test_the_deadline_is_the_last_full_day_before_the_suspension_in_the_accounts_time_zone(tag, pay_by):
     """Failed on March 31 at 09:00 UTC; suspended 30 days later, April 30 at 11:00 in Paris: pay by April 29."""
     flow, notice = _queued(tag)["final_notice"]
@@ -267,4 +269,19 @@ def test_a_card_is_a_card_never_a_credit_card(tag):
 def test_british_admins_get_british_dates():
     flow, notice = notices("en-GB")["final_notice"]
     email = render(notice, BRAND)
-    assert "29 April 2027" in email.subject and "April 29, 2027" not in email.text
+    assert "29\u00a0April\u00a02027" in email.subject and "April\u00a029" not in email.text
+
+
+@pytest.mark.parametrize("tag, name", [("en-US", "\u201cStaging\u201d"), ("fr-FR", "\u00ab\u00a0Staging\u00a0\u00bb"),
+                                       ("de-DE", "\u201eStaging\u201c"), ("es-ES", "\u00abStaging\u00bb")])
+def test_subscription_names_stand_in_the_languages_quotation_marks(tag, name):
+    email = render(_queued(tag)["payment_failed"][1], BRAND)
+    assert name in email.text and name not in email.subject
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_a_receipt_links_the_invoices_it_paid(tag):
+    email = render(_queued(tag)["payment_received"][1], BRAND)
+    for charge in ("ch-prod-1", "ch-stage-1"):
+        url = f"https://portal.example.com/billing/acct-1042/invoices/{charge}"
+        assert url in email.text and f'<a href="{url}" style="word-break: break-all;">{url}</a>' in email.html
