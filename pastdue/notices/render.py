@@ -30,6 +30,10 @@ def _environment() -> Environment:
                        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False))
 
 
+# Where a region writes a word otherwise than its language's catalog (en-US "center", en-GB "centre").
+REGIONAL = {"en-US": {"help": "Help center"}}
+
+
 class _Blank(dict):
     def __missing__(self, key):
         return ""
@@ -70,6 +74,16 @@ def _paid_lines(params: dict, words: dict, tag: str) -> list[str]:
     if params.get("credit"):
         lines.append(words["paid"]["credit"].format(amount=money(params["credit"], tag)))
     return lines
+
+
+def _unbroken(text: str, ident: str):
+    """The text as HTML with the id kept on one line (an id never wraps at its hyphens)."""
+    from markupsafe import Markup, escape
+
+    if not ident or ident not in text:
+        return escape(text)
+    before, _, after = text.partition(ident)
+    return Markup("{}<span style=\"white-space: nowrap;\">{}</span>{}").format(before, ident, after)
 
 
 def _filled(line: str, values: dict) -> bool:
@@ -115,7 +129,7 @@ def _epc_qr(payee: str, iban: str, bic: str | None, reference: str | None, cents
 def render(notice: Notice, branding: Branding | None = None) -> Email:
     branding = branding or Branding()
     lang, tag, params = language(notice.locale), notice.locale, notice.params
-    words = catalog(lang)
+    words = {**catalog(lang), **REGIONAL.get(tag, {})}
     entry = words["notices"][notice.kind]
     card = params.get("card")
     values = _Blank({k: v for k, v in params.items() if isinstance(v, str | int)})
@@ -169,6 +183,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         # The brand opens every subject: the reader sees who writes before what about.
         "lang": lang, "subject": f"{branding.brand_name}{colon(lang)} {subject}",
         "greeting": words["greeting"].format_map(values), "footer": words["footer"].format_map(values),
+        "footer_html": _unbroken(words["footer"].format_map(values), str(params.get("accountId") or "")),
         "lines": [line.format_map(values) for line in entry["lines"] if _filled(line, values)]
         + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),
         "labels": words["labels"], "colon": colon(lang), "owed": owed,

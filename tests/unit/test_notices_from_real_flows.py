@@ -232,7 +232,9 @@ def test_the_deadline_is_the_last_full_day_before_the_suspension_in_the_accounts
 def test_every_link_goes_where_its_text_says(tag):
     """A mailto link reads as its address, a web link as its URL or "Help centre"; the actions lead to the
     portal."""
-    words = catalog(tag[:2])
+    from pastdue.notices.render import REGIONAL
+
+    words = {**catalog(tag[:2]), **REGIONAL.get(tag, {})}
     for kind, (_flow, notice) in _queued(tag).items():
         html = render(notice, BRAND).html
         links = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', html, re.S)
@@ -285,3 +287,9 @@ def test_a_receipt_links_the_invoices_it_paid(tag):
     for charge in ("ch-prod-1", "ch-stage-1"):
         url = f"https://portal.example.com/billing/acct-1042/invoices/{charge}"
         assert url in email.text and f'<a href="{url}" style="word-break: break-all;">{url}</a>' in email.html
+
+
+def test_ids_stay_on_one_line_and_regions_keep_their_spelling():
+    us, gb = render(_queued("en-US")["reminder"][1], BRAND), render(notices("en-GB")["reminder"][1], BRAND)
+    assert '<span style="white-space: nowrap;">acct-1042</span>' in us.html
+    assert ">Help center<" in us.html and ">Help centre<" in gb.html
