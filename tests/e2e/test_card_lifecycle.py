@@ -86,7 +86,7 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     subjects = [m["subject"] for m in tools.emails_to(f"admin@{account_id}.example")]
     expected = [r"^pastdue: Payment failed for Production$", *[r"^pastdue: Reminder: €49\.99 past due$"] * 4,
                 r"^pastdue: Final notice: pay by ", r"^pastdue: Production is suspended$",
-                *[r"^pastdue: Data of Production deleted in \d+ days?$"] * 3,
+                *[r"^pastdue: Data of Production deleted in \d+\sdays?$"] * 3,
                 r"^pastdue: The data of Production was deleted$"]
     assert len(subjects) == len(expected)
     assert all(re.search(p, s) for p, s in zip(expected, subjects, strict=True)), subjects
