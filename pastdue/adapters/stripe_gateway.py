@@ -100,7 +100,7 @@ class StripeGateway(PaymentGateway):
                 "publishableKey": self._publishable_key}
 
     def payment_metadata(self, reference: str) -> dict:
-        metadata = self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference).get("metadata")
+        metadata = self._retrieve(reference).get("metadata")
         return metadata if isinstance(metadata, dict) else {}
 
     def confirmation(self, reference: str) -> dict | None:
@@ -135,7 +135,7 @@ class StripeGateway(PaymentGateway):
             log.error("not sent to Stripe (%s): %s", idempotency_key, refused)
             return ChargeOutcome(ERROR, refused.code, invalid=True)
         if reference:
-            intent = self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference)
+            intent = self._retrieve(reference)
         else:
             intent = self._find(idempotency_key) if resume else None
             if intent is None:
@@ -156,11 +156,9 @@ class StripeGateway(PaymentGateway):
         whoever pays it (pastdue, Stripe's own retries, the customer on the hosted page). What the invoice
         is now answers a resume: paid (what it took), or still open (pay it)."""
         stripe = self._stripe
-        invoice = self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id)
+        invoice = self._retrieve_invoice(invoice_id)
         if invoice.get("status") == "open":
-            params: dict = {"payment_method": token}
-            if not on_session:
-                params["off_session"] = True
+            params = _payment_params(token, on_session)
             try:
                 invoice = self._call(lambda: self._client.v1.invoices.pay(invoice_id, params,
                                                                           {"idempotency_key": key}), invoice_id)
@@ -172,7 +170,7 @@ class StripeGateway(PaymentGateway):
             except stripe.InvalidRequestError as error:
                 if error.code != "invoice_already_paid":
                     return _invalid(error, invoice_id)
-                invoice = self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id)
+                invoice = self._retrieve_invoice(invoice_id)
         if invoice.get("status") == "paid":
             return ChargeOutcome(SUCCEEDED, amount=from_stripe(int(invoice["amount_paid"]), str(invoice["currency"])),
                                  reference=invoice_id)
@@ -185,7 +183,7 @@ class StripeGateway(PaymentGateway):
             self._client.v1.payment_intents.cancel(reference, {"cancellation_reason": "abandoned"})
             return None
         except stripe.InvalidRequestError:  # no longer cancellable: it has an outcome of its own
-            intent = self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference)
+            intent = self._retrieve(reference)
             return of_intent(intent)
 
     def _create(self, token, value, currency, key, customer, metadata) -> dict:
@@ -205,9 +203,7 @@ class StripeGateway(PaymentGateway):
     def _confirm(self, intent: dict, token: str, on_session: bool) -> ChargeOutcome:
         stripe = self._stripe
         reference = intent["id"]
-        params: dict = {"payment_method": token}
-        if not on_session:
-            params["off_session"] = True
+        params = _payment_params(token, on_session)
         try:
             # A PaymentIntent succeeds at most once: a confirm sent again cannot take the money twice.
             confirmed = self._call(lambda: self._client.v1.payment_intents.confirm(reference, params), reference)
@@ -216,16 +212,15 @@ class StripeGateway(PaymentGateway):
             return decline(body, reference)
         except stripe.InvalidRequestError as error:
             if error.code == "payment_intent_unexpected_state":  # confirmed meanwhile: read what it is
-                again = self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference)
-                outcome = of_intent(again)
-                if outcome is None:
-                    raise OutcomeUnknown(f"stripe: payment {again.get('status')}", reference) from None
-                return outcome
+                return _answered(self._retrieve(reference))
             return _invalid(error, reference)
-        outcome = of_intent(confirmed)
-        if outcome is None:
-            raise OutcomeUnknown(f"stripe: payment {confirmed.get('status')}", reference)
-        return outcome
+        return _answered(confirmed)
+
+    def _retrieve(self, reference: str) -> dict:
+        return self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference)
+
+    def _retrieve_invoice(self, invoice_id: str) -> dict:
+        return self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id)
 
     def _find(self, key: str) -> dict | None:
         """The PaymentIntent created for an attempt, by its metadata (Stripe's search)."""
@@ -247,6 +242,19 @@ class StripeGateway(PaymentGateway):
             if (error.http_status or 500) >= 500 or error.http_status in UNKNOWN_STATUSES:
                 raise OutcomeUnknown(f"stripe: {error.http_status}", reference) from None
             raise
+
+
+def _payment_params(token: str, on_session: bool) -> dict:
+    """How a payment is confirmed: with the card, off-session unless the customer is present."""
+    return {"payment_method": token} if on_session else {"payment_method": token, "off_session": True}
+
+
+def _answered(intent: dict) -> ChargeOutcome:
+    """The outcome of a PaymentIntent just confirmed; still open (processing), it is unknown for now."""
+    outcome = of_intent(intent)
+    if outcome is None:
+        raise OutcomeUnknown(f"stripe: payment {intent.get('status')}", intent.get("id"))
+    return outcome
 
 
 def _invalid(error, reference: str | None) -> ChargeOutcome:
