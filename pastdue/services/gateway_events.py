@@ -19,7 +19,7 @@ from pastdue.domain.errors import UnknownSubscription
 from pastdue.domain.model import SUCCEEDED
 from pastdue.services.billing import record_event
 from pastdue.services.portal import update_payment
-from pastdue.services.unit import AccountNotFound, Deps, change, run_effects
+from pastdue.services.unit import AccountNotFound, Deps, answer_of, change, run_effects
 
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
@@ -64,8 +64,7 @@ def intent_result(kind: str, intent: dict) -> tuple[str, ev.AttemptResult] | Non
         return None
     if outcome is None or (kind == "payment_intent.succeeded" and outcome.outcome != SUCCEEDED):
         return None
-    return account_id, ev.AttemptResult(charge_id, key, outcome.outcome, outcome.code, outcome.amount,
-                                        outcome.reference, outcome.hard, dict(outcome.detail))
+    return account_id, answer_of(charge_id, key, outcome)
 
 
 def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
@@ -125,14 +124,14 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     if not isinstance(account_id, str) or not account_id:
         return "ignored"  # not one of ours
     if kind == "charge.refunded":
-        reversal, processor_id = "refunded", str(obj.get("id"))
+        reversal = "refunded"
     elif kind == "charge.dispute.created":
-        reversal, processor_id = "dispute_opened", str(obj.get("id"))
+        reversal = "dispute_opened"
+    elif obj.get("status") in ("won", "lost"):
+        reversal = f"dispute_{obj['status']}"
     else:
-        status = obj.get("status")
-        if status not in ("won", "lost"):
-            return "ignored"  # warning_closed and the like: no money moved
-        reversal, processor_id = f"dispute_{status}", str(obj.get("id"))
+        return "ignored"  # a dispute closed otherwise (warning_closed and the like): no money moved
+    processor_id = str(obj.get("id"))  # the refunded charge (ch_), or the dispute (dp_)
     try:
         event = ev.PaymentReversed(event_id, reversal, processor_id, reference, metadata.get("chargeId"),
                                    metadata.get("subscriptionId") or None, from_stripe(amount, currency),

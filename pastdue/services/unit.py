@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pastdue.adapters.clock import Clock
-from pastdue.adapters.gateway import OutcomeUnknown, PaymentGateway
+from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, PaymentGateway
 from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData, StoreUnavailable
 from pastdue.adapters.telemetry import Metrics, current_account
 from pastdue.domain import events as ev
 from pastdue.domain import retries
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import PAID, PROCESSING, Account
+from pastdue.domain.model import PAID, PROCESSING, SUCCEEDED, Account
+from pastdue.domain.payments import SKIPPED
 from pastdue.domain.policy import Policy
 from pastdue.notices.branding import Branding
 
@@ -123,7 +124,7 @@ def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_
         answer = _charge_one(deps, account, first)
         results += [answer] if answer else []
         if answer is None or answer.outcome != "succeeded":
-            results += [ev.AttemptResult(t.charge_id, t.key, "skipped") for t in tries
+            results += [ev.AttemptResult(t.charge_id, t.key, SKIPPED) for t in tries
                         if t is not first and t.token == first.token]
             tries = [t for t in tries if t.token != first.token]
         else:
@@ -157,11 +158,16 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
             continue
         if outcome.invalid:
             deps.metrics.emit("pastdue_gateway_refused", 1, code=outcome.code or "invalid")
-        return ev.AttemptResult(attempt.charge_id, attempt.key, outcome.outcome, outcome.code, outcome.amount,
-                                outcome.reference, outcome.hard, dict(outcome.detail), outcome.invalid)
+        return answer_of(attempt.charge_id, attempt.key, outcome)
     if reference and reference != attempt.reference:
         return ev.AttemptResult(attempt.charge_id, attempt.key, PROCESSING, reference=reference)
     return None
+
+
+def answer_of(charge_id: str, key: str, outcome: ChargeOutcome, reference: str | None = None) -> ev.AttemptResult:
+    """A gateway's outcome (an API answer or an event, through the one mapper) as the attempt's answer."""
+    return ev.AttemptResult(charge_id, key, outcome.outcome, outcome.code, outcome.amount,
+                            outcome.reference or reference, outcome.hard, dict(outcome.detail), outcome.invalid)
 
 
 def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
@@ -175,10 +181,9 @@ def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
         earlier = None
     if earlier is None:
         return []
-    answer = ev.AttemptResult(attempt.charge_id, key, earlier.outcome, earlier.code, earlier.amount,
-                              earlier.reference or reference, earlier.hard, dict(earlier.detail))
-    if earlier.outcome == "succeeded":
-        return [answer, ev.AttemptResult(attempt.charge_id, attempt.key, "skipped")]
+    answer = answer_of(attempt.charge_id, key, earlier, reference)
+    if earlier.outcome == SUCCEEDED:
+        return [answer, ev.AttemptResult(attempt.charge_id, attempt.key, SKIPPED)]
     return [answer]
 
 
