@@ -134,9 +134,8 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
         seen(account, event.event_id, now)  # kept only when it did something: no idle writes
     settle_states(account, now, "system", reactivate_disabled=False)
     for paid in receipts:  # after the states settled: the receipt says where each subscription stands now
-        queue_notice(account, now, "payment_received", f"{paid.charge_id}:paid", paid.subscription_id,
-                     amount=paid.amount, balance=account.balance(),
-                     paidFor=paid_for(account, {paid.subscription_id: paid.amount}), invoiceUrls=_invoices([paid]))
+        _receipt(account, now, f"{paid.charge_id}:paid", paid.amount, {paid.subscription_id: paid.amount}, [paid],
+                 paid.subscription_id)
     return []
 
 
@@ -238,9 +237,7 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
                 charge = account.charge(cid)
                 taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) \
                     + (a.amount or charge.amount)
-        queue_notice(account, now, "payment_received", f"pay:{event.idempotency_key}",
-                     amount=_total(account, settled), balance=account.balance(), paidFor=paid_for(account, taken),
-                     invoiceUrls=_invoices(settled))
+        _receipt(account, now, f"pay:{event.idempotency_key}", _total(account, settled), taken, settled)
     entry.update(status="done", response={"status": 200, "settled": [
         {"chargeId": c.charge_id, "amount": dump(c.amount)} for c in settled]})
     return []
@@ -272,16 +269,20 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
     record(account, now, "payment.received", "billing", amount=event.amount, reference=event.reference,
            credit=account.credit, eventId=event.event_id)
     settle_states(account, now, "billing", reactivate_disabled=True)
-    queue_notice(account, now, "payment_received", f"{event.event_id}:receipt",
-                 amount=event.amount, balance=account.balance(), paidFor=paid_for(account, applied),
-                 credit=remaining if remaining.value > 0 else None, transferReference=event.reference,
-                 invoiceUrls=_invoices(covered))
+    _receipt(account, now, f"{event.event_id}:receipt", event.amount, applied, covered, surplus=remaining,
+             transferReference=event.reference)
     return []
 
 
-def _invoices(charges) -> list[str] | None:
-    """The invoice pages of the charges a receipt covers (those the billing system gave), in order, once."""
-    return list(dict.fromkeys(c.invoice_url for c in charges if c.invoice_url)) or None
+def _receipt(account: Account, now: datetime, notice_id: str, amount: Money, paid: dict[str, Money], charges,
+             subscription_id: str | None = None, surplus: Money | None = None, **extra) -> None:
+    """Queue the receipt of a payment: what was received, the balance now, what it paid per subscription,
+    the invoice pages of the charges it covered (in order, once), and a surplus kept as credit."""
+    invoices = list(dict.fromkeys(c.invoice_url for c in charges if c.invoice_url)) or None
+    if surplus is not None and surplus.value > 0:
+        extra["credit"] = surplus
+    queue_notice(account, now, "payment_received", notice_id, subscription_id, amount=amount,
+                 balance=account.balance(), paidFor=paid_for(account, paid), invoiceUrls=invoices, **extra)
 
 
 def _total(account: Account, charges):
@@ -348,8 +349,6 @@ def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, no
     if surplus.value > 0:
         add_credit(account, surplus, now, "stripe", "overpayment", charge.subscription_id, chargeId=charge.charge_id)
     settle_states(account, now, "stripe", reactivate_disabled=True)
-    queue_notice(account, now, "payment_received", f"{event.event_id}:receipt", charge.subscription_id,
-                 amount=event.amount, balance=account.balance(),
-                 paidFor=paid_for(account, {charge.subscription_id: event.amount - surplus}),
-                 credit=surplus if surplus.value > 0 else None, invoiceUrls=_invoices([charge]))
+    _receipt(account, now, f"{event.event_id}:receipt", event.amount, {charge.subscription_id: event.amount - surplus},
+             [charge], charge.subscription_id, surplus=surplus)
     return []
