@@ -52,14 +52,23 @@ def _plural(forms: dict, n, tag: str) -> str:
     return (forms.get(form) or forms["other"]).format(n=n).replace(f"{n} ", f"{n}\u00a0")  # "7 días" stays whole
 
 
-def _owed_table(params: dict, words: dict, tag: str) -> dict | None:
+def _owed_total(params: dict) -> dict | None:
+    """What the owed table totals (None without one): its rows, or the whole balance when there are more
+    open charges than rows."""
     rows = params.get("openCharges")
     if not isinstance(rows, list) or not rows:
         return None
     total = {"value": sum(r["amount"]["value"] for r in rows), "currency": rows[0]["amount"]["currency"]}
     balance = params.get("balance")
     if isinstance(balance, dict) and isinstance(balance.get("value"), int) and balance["value"] >= total["value"]:
-        total = balance  # more open charges than rows: the total is still the whole balance
+        total = balance
+    return total
+
+
+def _owed_table(params: dict, words: dict, tag: str) -> dict | None:
+    rows, total = params.get("openCharges"), _owed_total(params)
+    if total is None:
+        return None
     return {"labels": words["owed"], "total": money(total, tag),
             "rows": [{"name": r["subscriptionName"], "since": date(r["since"], tag), "amount": money(r["amount"], tag)}
                      for r in rows]}
@@ -101,10 +110,9 @@ def _transfer(params: dict, branding: Branding, total: str, words: dict) -> dict
         return None
     iban = str(details.get("iban", "")).replace(" ", "")
     payee = branding.payee_name or branding.brand_name
-    balance = params.get("balance") if isinstance(params.get("balance"), dict) else None
-    rows = params.get("openCharges") or []
-    value = sum(r["amount"]["value"] for r in rows) if rows else (balance or {}).get("value")
-    currency = (rows[0]["amount"]["currency"] if rows else (balance or {}).get("currency"))
+    # The QR code asks for the amount the block shows: the table's total, else the balance.
+    owed = _owed_total(params) or (params.get("balance") if isinstance(params.get("balance"), dict) else {})
+    value, currency = owed.get("value"), owed.get("currency")
     return {"payee": payee, "iban": " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)),
             "bic": details.get("bic"), "reference": details.get("reference"), "amount": total,
             "qr": _epc_qr(payee, iban, details.get("bic"), details.get("reference"), value)
@@ -152,7 +160,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         declineReason=words["reasons"][category(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
         daysPastDueText=_plural(words["days"], params.get("daysPastDue"), tag),
-        nextRetryDate=date(params.get("nextRetryAt"), tag),
+        nextRetryDate=day(params.get("nextRetryAt")),
         retriesLeftText=_plural(words["retries"], params.get("retriesLeft"), tag),
         brandName=branding.brand_name,
     )

@@ -293,3 +293,17 @@ def test_ids_stay_on_one_line_and_regions_keep_their_spelling():
     us, gb = render(_queued("en-US")["reminder"][1], BRAND), render(notices("en-GB")["reminder"][1], BRAND)
     assert '<span style="white-space: nowrap;">acct-1042</span>' in us.html
     assert ">Help center<" in us.html and ">Help centre<" in gb.html
+
+
+def test_the_transfer_qr_code_asks_for_the_total_shown_even_past_the_tables_rows():
+    """Twelve invoices overdue: the table shows ten rows and the whole balance; the QR code asks for that."""
+    from devhost.notice_flows import Flow, _account, _failed
+    from pastdue.notices.render import _epc_qr
+
+    flow = Flow("many-invoices", _account("en-US", mode="invoice"))
+    for n in range(12):
+        _failed(flow, "sub-prod", f"inv-{n}", 1000, None)
+    email = render(flow.notices["invoice_overdue"], BRAND)
+    assert "Amount: €120.00" in email.text
+    expected = _epc_qr(BRAND.brand_name, "FR7630006000011234567890189", "AGRIFRPP", "INV-1042", 12000)
+    assert f'<img src="{expected}"' in email.html
