@@ -106,6 +106,18 @@ class StripeError(Exception):
         self.status, self.error = status, error
 
 
+def _card_error(code: str, decline_code: str | None, advice_code: str | None) -> dict:
+    """Stripe's card_error body: the code, the issuer's decline code and advice, the network's own code."""
+    error = {"type": "card_error", "code": code, "message": MESSAGES.get(code, "Your card was declined.")}
+    if decline_code:
+        error["decline_code"] = decline_code
+    if advice_code:
+        error["advice_code"] = advice_code
+    if NETWORK_CODES.get(decline_code or code):
+        error["network_decline_code"] = NETWORK_CODES[decline_code or code]
+    return error
+
+
 def _nest(pairs: list[tuple[str, str]]) -> dict:
     """Stripe's form encoding (metadata[accountId]=..., payment_method_types[0]=card) as nested data."""
     result: dict = {}
@@ -290,12 +302,8 @@ class StripeStandIn:
         invoice["attempt_count"] += 1
         outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
         if outcome is None:
-            pi_id = self.state.new_id("pi")
-            intent = {"id": pi_id, "object": "payment_intent", "amount": invoice["amount_remaining"],
-                      "amount_received": 0, "currency": invoice["currency"], "customer": customer["id"],
-                      "payment_method": pm["id"], "metadata": {"invoice": invoice["id"]}, "status": "processing",
-                      "client_secret": f"{pi_id}_secret_x", "last_payment_error": None, "created": int(self.clock())}
-            self.state.payment_intents[pi_id] = intent
+            intent = self._new_intent(invoice["amount_remaining"], invoice["currency"], customer["id"], pm["id"],
+                                      {"invoice": invoice["id"]})
             self._succeed(intent)
             invoice.update(status="paid", amount_paid=invoice["amount_remaining"], amount_remaining=0)
             self._event("invoice.paid", invoice)
@@ -303,11 +311,7 @@ class StripeStandIn:
         code, decline_code, advice_code = outcome
         if code == "authentication_required":
             code = decline_code = "invoice_payment_intent_requires_action" if not off_session else code
-        error = {"type": "card_error", "code": code, "message": MESSAGES.get(code, "Your card was declined.")}
-        if decline_code:
-            error["decline_code"] = decline_code
-        if advice_code:
-            error["advice_code"] = advice_code
+        error = _card_error(code, decline_code, advice_code)
         self._event("invoice.payment_failed", invoice)
         return 402, {"error": error}
 
@@ -343,6 +347,18 @@ class StripeStandIn:
         if currency in THREE_DECIMAL and amount % 10:
             refuse("invalid_amount", f"Amounts in {currency} must be divisible by 10 (rounded to two decimals).")
 
+    def _new_intent(self, amount: int, currency: str, customer: str | None, pm_id: str, metadata: dict) -> dict:
+        """A PaymentIntent in Stripe's shape, awaiting confirmation."""
+        pi_id = self.state.new_id("pi")
+        intent = {"id": pi_id, "object": "payment_intent", "amount": amount, "amount_received": 0,
+                  "currency": currency.lower(), "customer": customer, "payment_method": pm_id, "metadata": metadata,
+                  "livemode": False,
+                  "client_secret": f"{pi_id}_secret_{hashlib.sha256(pi_id.encode()).hexdigest()[:24]}",
+                  "status": "requires_confirmation", "last_payment_error": None, "next_action": None,
+                  "cancellation_reason": None, "created": int(self.clock())}
+        self.state.payment_intents[pi_id] = intent
+        return intent
+
     def _create_payment_intent(self, params: dict) -> tuple[int, dict]:
         state = self.state
         try:
@@ -363,14 +379,7 @@ class StripeStandIn:
             raise StripeError(400, {"type": "invalid_request_error", "code": "payment_method_unexpected_state",
                                     "param": "payment_method",
                                     "message": "The provided PaymentMethod does not belong to this customer."})
-        pi_id = state.new_id("pi")
-        intent = {"id": pi_id, "object": "payment_intent", "amount": amount, "amount_received": 0,
-                  "currency": currency.lower(), "customer": customer,
-                  "payment_method": pm["id"], "metadata": params.get("metadata", {}), "livemode": False,
-                  "client_secret": f"{pi_id}_secret_{hashlib.sha256(pi_id.encode()).hexdigest()[:24]}",
-                  "status": "requires_confirmation", "last_payment_error": None, "next_action": None,
-                  "cancellation_reason": None, "created": int(self.clock())}
-        state.payment_intents[pi_id] = intent
+        intent = self._new_intent(amount, currency, customer, pm["id"], params.get("metadata", {}))
         if params.get("confirm") != "true":
             return 200, intent
         return self._confirm(intent, {"off_session": params.get("off_session", "false")})
@@ -400,14 +409,7 @@ class StripeStandIn:
                           next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
             self._event("payment_intent.requires_action", intent)
             return 200, intent
-        error = {"type": "card_error", "code": code, "message": MESSAGES.get(code, "Your card was declined."),
-                 "payment_method": self._public(pm)}
-        if decline_code:
-            error["decline_code"] = decline_code
-        if advice_code:
-            error["advice_code"] = advice_code
-        if NETWORK_CODES.get(decline_code or code):
-            error["network_decline_code"] = NETWORK_CODES[decline_code or code]
+        error = {**_card_error(code, decline_code, advice_code), "payment_method": self._public(pm)}
         intent.update(status="requires_payment_method", last_payment_error=dict(error), next_action=None)
         error["payment_intent"] = intent
         self._event("payment_intent.payment_failed", intent)
