@@ -20,7 +20,7 @@ bp = func.Blueprint()
 def admin_contact(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
     account = account_for(principal, route_id(req, "accountId"), support_allowed=True)
-    body = read_json(req)
+    body = read_json(req, parse.ADMIN_CONTACT_PUT)
     event = AdminContactChanged(parse.email(body), parse.locale(body), principal.actor)
     deps = bootstrap.deps()
     return json_response(account_view(apply(deps, account.account_id, event), deps))

@@ -18,7 +18,7 @@ bp = func.Blueprint()
 @bp.route(route="webhooks/charge-failed", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @endpoint
 def charge_failed(req: func.HttpRequest) -> func.HttpResponse:
-    body, data, account_id = billing_event(req, "charge.failed")
+    body, data, account_id = billing_event(req, "charge.failed", parse.CHARGE_FAILED_DATA)
     event = ChargeFailed(
         event_id=text(body, "id", pattern=ID_PATTERN),
         subscription_id=text(data, "subscriptionId", "data.", pattern=ID_PATTERN),

@@ -20,7 +20,7 @@ bp = func.Blueprint()
 @endpoint
 def put_account(req: func.HttpRequest) -> func.HttpResponse:
     billing_system(req)
-    account_id, body = route_id(req, "accountId"), read_json(req)
+    account_id, body = route_id(req, "accountId"), read_json(req, parse.ACCOUNT_PUT)
     mode, token, remittance = parse.payment_mode(body), parse.token(body, required=False), parse.remittance(body)
     deps = bootstrap.deps()
     try:
@@ -32,7 +32,7 @@ def put_account(req: func.HttpRequest) -> func.HttpResponse:
         existing = deps.store.get(account_id)
         if existing is None or existing.remittance is None:
             raise BadRequest("invoice payers need 'remittance' (iban, bic, reference)", field="remittance")
-    admin = parse.admin(obj_field(body, "admin"))
+    admin = parse.admin(obj_field(body, "admin", fields=parse.ADMIN))
     event = ProfileSet(admin, mode, parse.currency(body), method, remittance, parse.gateway_customer(body),
                        parse.time_zone(body))
     account, created = save(deps, account_id, event)

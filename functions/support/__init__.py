@@ -58,7 +58,7 @@ def support_resend_notice(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_pause_dunning(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    body = read_json(req)
+    body = read_json(req, parse.PAUSE_DUNNING)
     event = ev.DunningPaused(parse.pause_until(body), parse.reason(body), principal.actor)
     return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
 
@@ -78,7 +78,7 @@ def support_resume_dunning(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_extend_grace(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    body = read_json(req)
+    body = read_json(req, parse.EXTEND_GRACE)
     event = ev.GraceExtended(route_id(req, "subscriptionId"), parse.grace_days(body), parse.reason(body),
                              principal.actor)
     return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
@@ -89,6 +89,6 @@ def support_extend_grace(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_write_off(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    body = read_json(req)
+    body = read_json(req, parse.WRITE_OFF)
     event = ev.ChargeWrittenOff(route_id(req, "chargeId"), parse.reason(body), principal.actor, parse.notify(body))
     return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))

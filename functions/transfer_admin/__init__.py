@@ -22,6 +22,6 @@ def transfer_admin(req: func.HttpRequest) -> func.HttpResponse:
     if not is_support(principal):
         raise Forbidden(f"the role {bootstrap.settings().support_role} is required")
     account_id = route_id(req, "accountId")
-    admin = parse.admin(read_json(req), path="")
+    admin = parse.admin(read_json(req, parse.ADMIN), path="")
     account = apply(bootstrap.deps(), account_id, AdminTransferred(admin, principal.actor))
     return json_response(account_view(account, bootstrap.deps()))

@@ -27,7 +27,7 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise BadRequest("header 'Idempotency-Key' is required: 8-128 letters, digits, '_', '.', ':' or '-'",
                          field="Idempotency-Key")
-    body = read_json(req)
+    body = read_json(req, parse.PAYMENT_METHOD_PUT)
     token = parse.token(body)
     deps = bootstrap.deps()
     try:

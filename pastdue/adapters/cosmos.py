@@ -240,7 +240,7 @@ class CosmosAccountStore(AccountStore):
             try:
                 continuation = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)).decode()
                 json.loads(continuation)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise BadCursor("not a cursor this API gave") from None
         query = f"SELECT * FROM c WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are our own
         try:

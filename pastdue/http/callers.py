@@ -10,6 +10,7 @@ import azure.functions as func
 from pastdue import bootstrap
 from pastdue.domain.model import Account
 from pastdue.http.endpoint import ID_PATTERN, obj_field, read_json, text
+from pastdue.http.parse import EVENT
 from pastdue.http.principal import Principal, parse_principal
 from pastdue.http.problems import BadRequest, NotFound, Unavailable
 from pastdue.http.signing import verify
@@ -34,13 +35,13 @@ def signed_path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def billing_event(req: func.HttpRequest, event_type: str) -> tuple[dict, dict, str]:
-    """A signed billing-system event: (body, data, accountId), each field checked."""
+def billing_event(req: func.HttpRequest, event_type: str, data_fields: frozenset[str]) -> tuple[dict, dict, str]:
+    """A signed billing-system event: (body, data, accountId), each field checked, no field unknown."""
     billing_system(req)
-    body = read_json(req)
+    body = read_json(req, EVENT)
     if body.get("type") != event_type:
         raise BadRequest(f"'type' must be '{event_type}'", field="type")
-    data = obj_field(body, "data")
+    data = obj_field(body, "data", fields=data_fields)
     return body, data, text(data, "accountId", "data.", pattern=ID_PATTERN)
 
 

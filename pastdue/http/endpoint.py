@@ -26,6 +26,7 @@ from pastdue.settings import SettingsError
 log = logging.getLogger("pastdue.http")
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+AMOUNT_FIELDS = frozenset({"value", "currency"})
 
 
 def endpoint(handler):
@@ -72,16 +73,31 @@ def require_json(req: func.HttpRequest) -> None:
                                    field="Content-Type")
 
 
-def read_json(req: func.HttpRequest) -> dict:
+def read_json(req: func.HttpRequest, fields: frozenset[str] | None = None) -> dict:
+    """The body as a JSON object; with `fields`, any other top-level field is refused (the OpenAPI
+    schema's additionalProperties: false): a misspelt field is an error, never silently ignored."""
     try:
         body = strict.loads(req.get_body() or b"null")
     except strict.TooLarge as error:
         raise PayloadTooLarge(str(error)) from None
+    except strict.InvalidText as error:
+        raise BadRequest(f"request body: {error}", field=error.field) from None
     except ValueError as error:
         raise BadRequest(f"request body: {error}") from None
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
+    if fields is not None:
+        only(body, fields)
     return body
+
+
+def only(obj: dict, fields: frozenset[str], path: str = "") -> dict:
+    """Refuse a field the contract does not name (400 naming it, as far as a name is safe to repeat)."""
+    unknown = sorted(set(obj) - fields)
+    if unknown:
+        name = f"{path}{strict.safe_name(unknown[0])}"
+        raise BadRequest(f"unknown field '{name}' (known: {', '.join(sorted(fields))})", field=name)
+    return obj
 
 
 def no_fields(req: func.HttpRequest) -> None:
@@ -120,19 +136,22 @@ def checked(obj: dict, name: str, path: str, rule, required: bool = True, max_le
         raise BadRequest(f"'{path}{name}' {error}", field=f"{path}{name}") from None
 
 
-def obj_field(obj: dict, name: str, path: str = "", required: bool = True) -> dict | None:
+def obj_field(obj: dict, name: str, path: str = "", required: bool = True,
+              fields: frozenset[str] | None = None) -> dict | None:
     value = obj.get(name)
     if value is None and not required:
         return None
     if not isinstance(value, dict):
         raise BadRequest(f"'{path}{name}' must be an object", field=f"{path}{name}")
-    return value
+    return only(value, fields, f"{path}{name}.") if fields is not None else value
 
 
 def amount(obj: dict, name: str, path: str = "") -> Money:
     where = f"{path}{name}"
     data = obj.get(name)
-    if not isinstance(data, dict) or set(data) != {"value", "currency"}:
+    if isinstance(data, dict):
+        only(data, AMOUNT_FIELDS, f"{where}.")
+    if not isinstance(data, dict) or set(data) != AMOUNT_FIELDS:
         raise BadRequest(f"'{where}' must be {{\"value\": <integer minor units>, \"currency\": \"EUR\"}}",
                          field=where)
     try:

@@ -9,6 +9,21 @@ from pastdue.http import strict
 from pastdue.http.endpoint import ID_PATTERN, checked, obj_field, text
 from pastdue.http.problems import BadRequest
 
+# The fields each request body may have (docs/openapi.yaml, additionalProperties: false).
+ADMIN = frozenset({"principalId", "email", "name", "locale"})
+REMITTANCE = frozenset({"iban", "bic", "reference"})
+ACCOUNT_PUT = frozenset({"admin", "paymentMode", "paymentMethodToken", "gatewayCustomerId", "remittance",
+                         "currency", "timeZone"})
+SUBSCRIPTION_PUT = frozenset({"displayName", "plan"})
+EVENT = frozenset({"id", "type", "createdAt", "data"})
+CHARGE_FAILED_DATA = frozenset({"accountId", "subscriptionId", "chargeId", "amount", "declineCode", "invoiceUrl"})
+PAYMENT_RECEIVED_DATA = frozenset({"accountId", "amount", "reference"})
+PAYMENT_METHOD_PUT = frozenset({"paymentMethodToken"})
+ADMIN_CONTACT_PUT = frozenset({"email", "locale"})
+PAUSE_DUNNING = frozenset({"until", "reason"})
+EXTEND_GRACE = frozenset({"days", "reason"})
+WRITE_OFF = frozenset({"reason", "notifyAdmin"})
+
 LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 # A sandbox token, a Stripe PaymentMethod, or the Stripe SetupIntent a card was set up with.
 TOKEN = re.compile(r"(tok|pm|seti)_[A-Za-z0-9_]{1,100}")
@@ -45,7 +60,7 @@ def payment_mode(body: dict) -> str:
 
 
 def remittance(body: dict) -> Remittance | None:
-    data = obj_field(body, "remittance", required=False)
+    data = obj_field(body, "remittance", required=False, fields=REMITTANCE)
     if data is None:
         return None
     return Remittance(text(data, "iban", "remittance.", max_length=34),
@@ -97,6 +112,8 @@ HISTORY_LIMIT, HISTORY_MAX_LIMIT = 100, 500
 CURSOR = re.compile(r"h([1-9][0-9]{0,11})")  # as pastdue/views.py writes it
 SUPPORT_LIST_LIMIT, SUPPORT_LIST_MAX = 50, 200
 SUPPORT_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,4000}")  # base64url of the store's continuation
+# What a store continuation holds (Cosmos: a small JSON object or array of ranges and tokens).
+CONTINUATION_BYTES, CONTINUATION_DEPTH = 3000, 6
 STATES = ("active", "pastDue", "disabled", "deleted")
 
 
@@ -129,6 +146,8 @@ def support_filter(params):
 
     limit, cursor = _paging(params, {"state", "disableBefore", "deleteBefore", "email"}, SUPPORT_LIST_LIMIT,
                             SUPPORT_LIST_MAX, SUPPORT_CURSOR)
+    if cursor is not None:
+        continuation(cursor)
     state = params.get("state")
     if state is not None and state not in STATES:
         raise BadRequest(f"'state' must be one of {', '.join(STATES)}", field="state")
@@ -136,6 +155,21 @@ def support_filter(params):
                        for name in ("disableBefore", "deleteBefore"))
     mail = email(params, "email") if params.get("email") is not None else None
     return AccountFilter(state, disable, delete, mail), limit, cursor
+
+
+def continuation(cursor: str) -> None:
+    """A support-list cursor is the base64url of the store's continuation: it must decode to a small,
+    shallow JSON object or array (what the store gives), or it is refused before the store sees it."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
+        value = strict.loads(raw, limit=CONTINUATION_BYTES, depth=CONTINUATION_DEPTH)
+    except (ValueError, binascii.Error):
+        value = None
+    if not isinstance(value, dict | list) or not value:
+        raise BadRequest("'cursor' is not one this API gave (use the 'next' of the page before)", field="cursor")
 
 
 def reason(body: dict) -> str:

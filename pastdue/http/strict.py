@@ -23,6 +23,8 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 # C0, DEL, C1, and the Unicode line/paragraph separators: never in stored text.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A UTF-16 surrogate on its own ("\ud800" in JSON) is not a character: no e-mail, no UTF-8 can carry it.
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Card numbers as they are written: 13-19 digits in one run, or in groups of four (4-4-4-4[-3],
 # Amex 4-6-5) split by spaces or dashes. They never start with 0 (so GUIDs of zeros are not cards).
 _PAN_CANDIDATE = re.compile(
@@ -49,13 +51,45 @@ def loads(raw: bytes, limit: int = MAX_BODY_BYTES, depth: int = MAX_DEPTH):
     if nesting(text) > depth:
         raise ValueError(f"JSON nested deeper than {depth} levels")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except RecursionError:  # pragma: no cover - nesting() already refused it
         raise ValueError(f"JSON nested deeper than {depth} levels") from None
     except ValueError as error:
         if isinstance(error, DuplicateKey | BadConstant):
             raise
         raise ValueError("the body is not valid JSON") from None
+    if "\\u" in text:  # only an escape can make a lone surrogate: UTF-8 itself cannot carry one
+        where = invalid_text_at(value)
+        if where is not None:
+            raise InvalidText(where)
+    return value
+
+
+class InvalidText(ValueError):
+    """A string of the body (a value, or a key) holds a lone surrogate; `field` is where."""
+
+    def __init__(self, field: str):
+        super().__init__(f"'{field}' must be valid Unicode text (it holds a lone surrogate such as \\ud800)")
+        self.field = field
+
+
+def invalid_text_at(value, path: str = "") -> str | None:
+    """The path of the first string (or key) with a lone surrogate in parsed JSON, or None. Iterative."""
+    stack = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if SURROGATE.search(item):
+                return where or "body"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                name = f"{where}.{safe_name(key)}" if where else safe_name(key)
+                if SURROGATE.search(key):
+                    return name
+                stack.append((name, inner))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{n}]", inner) for n, inner in enumerate(item))
+    return None
 
 
 class DuplicateKey(ValueError):
@@ -70,7 +104,7 @@ def _no_duplicates(pairs):
     result = {}
     for key, value in pairs:
         if key in result:
-            raise DuplicateKey(f"the key '{_safe_name(key)}' appears twice in one object")
+            raise DuplicateKey(f"the key '{safe_name(key)}' appears twice in one object")
         result[key] = value
     return result
 
@@ -79,7 +113,7 @@ def _no_constant(name):
     raise BadConstant(f"{name} is not a JSON number")
 
 
-def _safe_name(key: str) -> str:
+def safe_name(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key) else "?"
 
 
@@ -111,6 +145,8 @@ def check_text(value: str, free_text: bool = True) -> None:
     searched for card numbers: a random hex id would now and then look like one."""
     if _CONTROL.search(value):
         raise ValueError("must not contain control characters (line breaks, tabs, NUL...)")
+    if SURROGATE.search(value):
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate such as \\ud800)")
     if free_text and contains_pan(value):
         raise ValueError("looks like a card number; card numbers are never accepted here")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
 from functools import cache
 from pathlib import Path
@@ -32,6 +34,33 @@ def _environment() -> Environment:
 
 # Where a region writes a word otherwise than its language's catalog (en-US "center", en-GB "centre").
 REGIONAL = {"en-US": {"help": "Help center"}}
+
+
+log = logging.getLogger("pastdue.notices")
+# Stored text the door refuses today may be in documents written before it did: a lone surrogate (no
+# UTF-8 can carry it) becomes U+FFFD, a control character (a line break would split a header) a space.
+_UNSENDABLE = re.compile(r"[\ud800-\udfff]|[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def sendable(value):
+    """`value` (parameters as stored) with every string fit for an e-mail, and how many characters changed."""
+    count = 0
+
+    def fix(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else " "
+
+    def walk(item):
+        if isinstance(item, str):
+            return _UNSENDABLE.sub(fix, item)
+        if isinstance(item, dict):
+            return {walk(k): walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value), count
 
 
 class _Blank(dict):
@@ -136,7 +165,11 @@ def _epc_qr(payee: str, iban: str, bic: str | None, reference: str | None, cents
 
 def render(notice: Notice, branding: Branding | None = None) -> Email:
     branding = branding or Branding()
-    lang, tag, params = language(notice.locale), notice.locale, notice.params
+    params, replaced = sendable(notice.params)
+    if replaced:
+        log.warning("notice %s: %d character(s) of stored text no e-mail can carry were replaced",
+                    notice.notice_id, replaced)
+    lang, tag = language(notice.locale), notice.locale
     words = {**catalog(lang), **REGIONAL.get(tag, {})}
     entry = words["notices"][notice.kind]
     card = params.get("card")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -135,3 +136,30 @@ def test_a_webhook_is_answered_before_its_notice_is_sent_and_the_notice_still_go
     bootstrap.settle()
     assert len(held.sent) == 1 and "Production" in held.sent[0]
     assert [n.status for n in deps.store.get(account_id).outbox] == ["sent"]
+
+
+def test_stored_text_no_email_can_carry_is_replaced_logged_and_the_notice_still_goes(clock, app_env, caplog):
+    """A document written before the door refused lone surrogates (and line breaks): the failure notice of
+    its charge is sent, the bad characters replaced, the replacement logged; it never fails for good."""
+    from pastdue.domain import events as ev
+    from pastdue.domain.model import Subscription
+    from pastdue.domain.money import Money
+    from pastdue.services.billing import record_event
+    from tests.support.busy import new_account
+
+    deps = bootstrap.deps()
+    account = new_account(f"lone-{uuid.uuid4().hex[:8]}")
+    account.admin.name = "Ada \ud800"
+    account.subscriptions = {"s0": Subscription("s0", "Prod\ud800\nBcc: x@evil.example")}
+    deps.store.create(account)
+    record_event(dataclasses.replace(deps, after_notices_queued=None), account.account_id,
+                 ev.ChargeFailed("e-lone", "s0", "ch-lone", Money(1200, "EUR"), "card_declined", clock.now()))
+    quota = CosmosQuota(bootstrap.container("control"), 1000, 10**6, quota_id=f"quota-{uuid.uuid4().hex}")
+    with Sink() as sink:
+        stats = drain_all(deps, SmtpSender("billing@pastdue.test", "127.0.0.1", sink.port), quota)
+        assert stats["sent"] == 1, stats
+        assert sink.recipients == [account.admin.email]
+    outbox = deps.store.get(account.account_id).outbox
+    assert [n.status for n in outbox] == ["sent"]
+    assert "could not" not in json.dumps([n.last_error for n in outbox])
+    assert any("character(s) of stored text" in r.getMessage() for r in caplog.records)
