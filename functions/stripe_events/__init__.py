@@ -7,14 +7,14 @@ import azure.functions as func
 from pastdue import bootstrap
 from pastdue.http import strict
 from pastdue.http.endpoint import endpoint, obj_field, text
-from pastdue.http.problems import BadRequest, NotFound, Unavailable, json_response
+from pastdue.http.problems import BadRequest, NotFound, PayloadTooLarge, Unavailable, json_response
 from pastdue.http.signing import verify_stripe
 from pastdue.services.gateway_events import EventTooEarly, handle_event
 
 bp = func.Blueprint()
 EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}")
 EVENT_TYPE = re.compile(r"[a-z_]+(\.[a-z_]+)+")
-MAX_EVENT_BYTES = 512 * 1024  # Stripe events carry whole objects
+MAX_EVENT_BYTES = 512 * 1024  # Stripe events carry whole objects (docs/openapi.yaml: 413 above)
 
 
 @bp.function_name("stripe_events")
@@ -25,6 +25,8 @@ def stripe_events(req: func.HttpRequest) -> func.HttpResponse:
     if settings.payment_gateway != "stripe":
         raise NotFound("the Stripe gateway is not in use (PAYMENT_GATEWAY)")
     raw = req.get_body()
+    if len(raw) > MAX_EVENT_BYTES:  # refused before the signature is computed over it
+        raise PayloadTooLarge(f"a Stripe event is at most {MAX_EVENT_BYTES} bytes")
     verify_stripe(req.headers.get("Stripe-Signature"), raw, settings.stripe_webhook_secrets)
     try:
         event = strict.loads(raw, limit=MAX_EVENT_BYTES, depth=32)

@@ -21,6 +21,7 @@ from pastdue.adapters.store import (
     BadCursor,
     ConcurrencyConflict,
     CustomerData,
+    EventSeen,
     HistoryPage,
     StoreUnavailable,
     Unreadable,
@@ -113,6 +114,21 @@ CHUNK = 200
 DAY_SECONDS = 86_400
 
 
+# Event ids processed on the account are items of their own, "~e~<event id>", kept as long as the history:
+# created in one transactional batch with the document's write, a 409 on one is a redelivery.
+EVENT_ITEM = "processedEvent"
+BATCH_MAX = 100  # operations in one Cosmos transactional batch
+
+
+def event_item_id(event_id: str) -> str:
+    """Cosmos ids are at most 255 characters; a longer event id is named by its hash."""
+    if len(event_id) <= 200:
+        return f"~e~{event_id}"
+    import hashlib
+
+    return f"~e~sha256:{hashlib.sha256(event_id.encode()).hexdigest()}"
+
+
 def history_item_id(first_seq: int) -> str:
     return f"~h~{first_seq:012d}"
 
@@ -152,7 +168,9 @@ def from_document(doc: dict) -> Account:
     account.etag = doc.get("_etag")
     # What this stored document already holds for good: its records and the charges it hands to the
     # archive. Only these are archived by the next write (whatever that write decides, they happened).
-    account.stored = (account.history_seq, frozenset(c.charge_id for c in account.archive_charges))
+    # Event ids in the document (written by an earlier release) are moved to items by the next write.
+    account.stored = (account.history_seq, frozenset(c.charge_id for c in account.archive_charges),
+                      frozenset(account.processed_events))
     return account
 
 
@@ -185,16 +203,31 @@ class CosmosAccountStore(AccountStore):
         with deterministic ids, then write the document without them, If-Match. A crash or a 412 between
         the two leaves them in the document, and the next write archives them again to the same ids:
         nothing is lost and nothing is written twice."""
-        committed_seq, committed_charges = account.stored or (account.archived_seq, frozenset())
+        committed_seq, committed_charges, earlier_events = account.stored or (
+            account.archived_seq, frozenset(), frozenset())
         records = [r for r in account.history if r["seq"] <= committed_seq]
         settled = [c for c in account.archive_charges if c.charge_id in committed_charges]
-        self._archive(account.account_id, records, settled)
+        new_events = {k: at for k, at in account.processed_events.items() if k not in earlier_events}
+        self._archive(account.account_id, records, settled,
+                      {k: at for k, at in account.processed_events.items() if k in earlier_events})
         doc = to_document(account)
+        doc["processedEvents"] = {}
         if doc["history"] and doc["history"][0]["seq"] <= committed_seq:
             doc["history"] = [r for r in doc["history"] if r["seq"] > committed_seq]
         if settled:
             doc["archiveCharges"] = [c for c in doc["archiveCharges"] if c["chargeId"] not in committed_charges]
         doc["archivedSeq"] = max(account.archived_seq, committed_seq)
+        etag = self._write_with_events(account, doc, new_events) if new_events else self._write(account, doc)
+        # What was written is what was decided, less what went to the archive: no second load.
+        written = dataclasses.replace(
+            account, history=[r for r in account.history if r["seq"] > committed_seq] if records else account.history,
+            archive_charges=[c for c in account.archive_charges if c.charge_id not in committed_charges],
+            archived_seq=doc["archivedSeq"], processed_events={})
+        written.etag = etag
+        written.stored = (written.history_seq, frozenset(c.charge_id for c in written.archive_charges), frozenset())
+        return written
+
+    def _write(self, account: Account, doc: dict) -> str | None:
         try:
             with transient_as_unavailable():
                 # No body in the answer (Prefer: return=minimal): its etag is all that is new.
@@ -203,16 +236,40 @@ class CosmosAccountStore(AccountStore):
                     no_response=True)
         except exceptions.CosmosAccessConditionFailedError:
             raise ConcurrencyConflict(account.account_id) from None
-        # What was written is what was decided, less what went to the archive: no second load.
-        written = dataclasses.replace(
-            account, history=[r for r in account.history if r["seq"] > committed_seq] if records else account.history,
-            archive_charges=[c for c in account.archive_charges if c.charge_id not in committed_charges],
-            archived_seq=doc["archivedSeq"])
-        written.etag = saved.get_response_headers().get("etag") or saved.get("_etag")
-        written.stored = (written.history_seq, frozenset(c.charge_id for c in written.archive_charges))
-        return written
+        return saved.get_response_headers().get("etag") or saved.get("_etag")
 
-    def _archive(self, account_id: str, records: list[dict], settled: list) -> None:
+    def _write_with_events(self, account: Account, doc: dict, events: dict[str, str]) -> str | None:
+        """The document If-Match and one new item per event id, in one transactional batch (all or none):
+        an event id stored before fails its create with a 409, and then nothing is written."""
+        if len(events) >= BATCH_MAX:
+            raise ValueError(f"one decision marks {len(events)} events processed; a batch holds {BATCH_MAX - 1}")
+        names = list(events)
+        operations: list = [("create", (self._event_item(account.account_id, name, events[name]),))
+                            for name in names]
+        operations.append(("replace", (account.account_id, doc), {"if_match_etag": account.etag}))
+        try:
+            with transient_as_unavailable():
+                answers = self._container.execute_item_batch(operations, partition_key=account.account_id)
+        except exceptions.CosmosBatchOperationError as error:
+            if error.status_code == 409 and error.error_index < len(names):
+                raise EventSeen(names[error.error_index]) from None
+            if error.status_code == 412:
+                raise ConcurrencyConflict(account.account_id) from None
+            if error.status_code in TRANSIENT_STATUS:
+                raise StoreUnavailable(f"cosmos answered {error.status_code} to a batch") from None
+            raise
+        last = answers[-1]
+        return last.get("eTag") or (last.get("resourceBody") or {}).get("_etag")
+
+    def _event_item(self, account_id: str, event_id: str, at: str) -> dict:
+        return {"id": event_item_id(event_id), "accountId": account_id, "type": EVENT_ITEM, "eventId": event_id,
+                "at": at, "ttl": self._ttl}
+
+    def seen_event(self, account_id: str, event_id: str) -> bool:
+        with transient_as_unavailable():
+            return read_or_none(self._container, event_item_id(event_id), account_id) is not None
+
+    def _archive(self, account_id: str, records: list[dict], settled: list, events: dict[str, str]) -> None:
         with transient_as_unavailable():
             for start in range(0, len(records), CHUNK):
                 chunk = records[start:start + CHUNK]
@@ -224,6 +281,8 @@ class CosmosAccountStore(AccountStore):
             for charge in settled:
                 self._container.upsert_item({**dump(charge), "id": charge_item_id(charge.charge_id),
                                              "accountId": account_id, "type": CHARGE_ITEM, "ttl": self._ttl})
+            for event_id, at in events.items():  # ids a document of an earlier release kept
+                self._container.upsert_item(self._event_item(account_id, event_id, at))
 
     def find(self, where: AccountFilter, limit: int, cursor: str | None = None) -> tuple[list[Account], str | None]:
         clauses, parameters = ["c.type = 'account'"], []
@@ -347,17 +406,19 @@ class CosmosAccountStore(AccountStore):
     def _accounts_where(self, field: str, value: str, limit: int | None = None) -> list[Account]:
         """Accounts whose `field` (one of our own paths, never input) equals `value`; documents that no
         longer load are left out."""
-        items = self._container.query_items(
-            f"SELECT * FROM c WHERE {field} = @v", parameters=[{"name": "@v", "value": value}],  # noqa: S608
-            enable_cross_partition_query=True, max_item_count=limit)
-        loaded = [_load_or_mark(doc) for doc in itertools.islice(items, limit)]
+        with transient_as_unavailable():
+            items = self._container.query_items(
+                f"SELECT * FROM c WHERE {field} = @v", parameters=[{"name": "@v", "value": value}],  # noqa: S608
+                enable_cross_partition_query=True, max_item_count=limit)
+            docs = list(itertools.islice(items, limit))
+        loaded = [_load_or_mark(doc) for doc in docs]
         return [account for account in loaded if isinstance(account, Account)]
 
     def _pages(self, query: str, now: datetime, page_size: int) -> Iterator[list[Account]]:
-        items = self._container.query_items(
-            query, parameters=[{"name": "@now", "value": format_time(now)}],
-            enable_cross_partition_query=True, max_item_count=page_size)
-        pages = items.by_page()
+        with transient_as_unavailable():  # the query plan is asked for here
+            pages = self._container.query_items(
+                query, parameters=[{"name": "@now", "value": format_time(now)}],
+                enable_cross_partition_query=True, max_item_count=page_size).by_page()
         while True:
             with transient_as_unavailable():
                 page = next(pages, None)
@@ -408,14 +469,15 @@ class CosmosCustomerData(CustomerData):
 
     def purge(self, subscription_id: str) -> int:
         deleted = 0
-        # The local stand-in needs the partition key named in the WHERE clause of a single-partition query.
-        ids = self._container.query_items(
-            "SELECT c.id FROM c WHERE c.subscriptionId = @s",
-            parameters=[{"name": "@s", "value": subscription_id}], partition_key=subscription_id)
-        for item in list(ids):
-            try:
-                self._container.delete_item(item["id"], partition_key=subscription_id)
-                deleted += 1
-            except exceptions.CosmosResourceNotFoundError:
-                pass  # a concurrent or earlier purge got it first
+        with transient_as_unavailable():
+            # The local stand-in needs the partition key named in the WHERE clause of a single-partition query.
+            ids = list(self._container.query_items(
+                "SELECT c.id FROM c WHERE c.subscriptionId = @s",
+                parameters=[{"name": "@s", "value": subscription_id}], partition_key=subscription_id))
+            for item in ids:
+                try:
+                    self._container.delete_item(item["id"], partition_key=subscription_id)
+                    deleted += 1
+                except exceptions.CosmosResourceNotFoundError:
+                    pass  # a concurrent or earlier purge got it first
         return deleted

@@ -18,6 +18,15 @@ class AlreadyExists(Exception):
     pass
 
 
+class EventSeen(Exception):
+    """The decision marks an event id as processed that the store already holds: a redelivery (or a
+    concurrent delivery) of an event applied before. Nothing of the decision was written."""
+
+    def __init__(self, event_id: str):
+        super().__init__(f"event {event_id} was processed before")
+        self.event_id = event_id
+
+
 class StoreUnavailable(Exception):
     """A transient failure (throttled, timed out, connection lost): the write may or may not have landed.
     Callers re-read and decide again; If-Match makes a landed write show up as a 412 or as done."""
@@ -70,7 +79,13 @@ class AccountStore(ABC):
 
     @abstractmethod
     def replace(self, account: Account) -> Account:
-        """Write if the stored _etag still equals account.etag, else raise ConcurrencyConflict."""
+        """Write if the stored _etag still equals account.etag, else raise ConcurrencyConflict. The event ids
+        the decision marked processed (account.processed_events) are stored with it, atomically, each as an
+        item of its own kept as long as the history: one stored before raises EventSeen, nothing written."""
+
+    @abstractmethod
+    def seen_event(self, account_id: str, event_id: str) -> bool:
+        """Was this event id processed on the account (at any time within the history's retention)?"""
 
     @abstractmethod
     def history(self, account_id: str, subscription_id: str | None = None, before: int | None = None,

@@ -9,7 +9,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.ledger import SETTLED_KEEP
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account
-from pastdue.services.unit import Deps, change, run_effects
+from pastdue.services.unit import Deps, change, change_once, run_effects
 
 
 def put_account(deps: Deps, account_id: str, profile: ev.ProfileSet) -> tuple[Account, bool]:
@@ -46,8 +46,10 @@ def record_event(deps: Deps, account_id: str, event) -> str:
             return dataclasses.replace(event, archived=True)
         return event
 
-    account, effects = change(deps, account_id, decide_event)
-    run_effects(deps, account, effects)
+    done = change_once(deps, account_id, event.event_id, decide_event)
+    if done is None:
+        return "duplicate"
+    run_effects(deps, *done)
     return "duplicate" if seen["duplicate"] else "processed"
 
 

@@ -1,9 +1,9 @@
 """Events from the payment processor (Stripe): late answers, customer authentications, refreshed cards.
 
-Each event is applied at most once: its id is kept with the account's processed events (a redelivery
-changes nothing), an attempt already answered ignores another answer (one awaiting the customer's
-authentication takes the processor's final word once), and a refreshed card pays with the event id as
-its Idempotency-Key.
+Each event is applied at most once: its id is stored with the account's write, as an item kept as long
+as the history (a redelivery, however late, changes nothing and answers "duplicate"); an attempt already
+answered ignores another answer (one awaiting the customer's authentication takes the processor's final
+word once), and a refreshed card pays with the event id as its Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pastdue.domain.errors import UnknownSubscription
 from pastdue.domain.model import SUCCEEDED
 from pastdue.services.billing import record_event
 from pastdue.services.portal import update_payment
-from pastdue.services.unit import AccountNotFound, Deps, answer_of, change, run_effects
+from pastdue.services.unit import AccountNotFound, Deps, answer_of, change_once, run_effects
 
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
@@ -83,10 +83,12 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     if attempt.outcome is None and deps.clock.now() - attempt.at < IN_FLIGHT_GRACE:
         raise EventTooEarly(f"attempt {key} is still in flight")
     try:
-        account, effects = change(deps, account_id, ev.AttemptsResolved((result,), event_id), account=account)
+        done = change_once(deps, account_id, event_id, ev.AttemptsResolved((result,), event_id), account=account)
     except AccountNotFound:
         return "unknown"
-    run_effects(deps, account, effects)
+    if done is None:
+        return "duplicate"
+    run_effects(deps, *done)
     return "resolved"
 
 
@@ -136,9 +138,12 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         event = ev.PaymentReversed(event_id, reversal, processor_id, reference, metadata.get("chargeId"),
                                    metadata.get("subscriptionId") or None, from_stripe(amount, currency),
                                    obj.get("reason") if isinstance(obj.get("reason"), str) else None)
-        account, effects = change(deps, account_id, event)
+        done = change_once(deps, account_id, event_id, event)
     except AccountNotFound:
         return "unknown"
+    if done is None:
+        return "duplicate"
+    account, effects = done
     log.warning("stripe %s of payment %s on account %s (%s)", reversal, reference, account_id, event_id)
     deps.metrics.emit("pastdue_payments_reversed", 1, kind=reversal)
     run_effects(deps, account, effects)
@@ -165,8 +170,10 @@ def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
         if not isinstance(paid, int) or paid <= 0:
             return "ignored"
         event = ev.ChargeSettled(event_id, invoice_id, from_stripe(paid, currency), invoice_id)
-        account, effects = change(deps, account_id, event)
-        run_effects(deps, account, effects)
+        done = change_once(deps, account_id, event_id, event)
+        if done is None:
+            return "duplicate"
+        run_effects(deps, *done)
         return "resolved"
     remaining = invoice.get("amount_remaining")
     parent = invoice.get("parent") if isinstance(invoice.get("parent"), dict) else {}

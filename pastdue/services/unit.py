@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pastdue.adapters.clock import Clock
 from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, PaymentGateway
-from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData, StoreUnavailable
+from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData, EventSeen, StoreUnavailable
 from pastdue.adapters.telemetry import Metrics, current_account
 from pastdue.domain import events as ev
 from pastdue.domain import retries
@@ -79,6 +79,18 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
             # Jittered backoff, so writers racing on one account spread out instead of colliding again.
             time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))
     raise Contention(f"account {account_id} could not be updated after {MAX_CONFLICTS} tries (busy or unavailable)")
+
+
+def change_once(deps: Deps, account_id: str, event_id: str, event,
+                account: Account | None = None) -> tuple[Account, list] | None:
+    """change() for an event that carries an id: None when the id was processed before (the store holds
+    it as an item; a concurrent delivery that wrote first makes our write fail whole, EventSeen)."""
+    if deps.store.seen_event(account_id, event_id):
+        return None
+    try:
+        return change(deps, account_id, event, account=account)
+    except EventSeen:
+        return None
 
 
 def _observe(deps: Deps, before: Account, after: Account) -> None:

@@ -228,6 +228,26 @@ def test_stripe_events_are_verified_and_checked(s, stripe_host):
     assert answer.json() == {"status": "ignored"}
 
 
+def test_a_stripe_event_is_at_most_512_kib_as_the_contract_says(s, stripe_host):
+    """Up to 512 KiB (Stripe's events carry whole objects) is read; above, signed or not, a 413 problem."""
+    url, stamp = f"{stripe_host}/api/webhooks/stripe", int(time.time())
+
+    def event(size: int) -> bytes:
+        head = b'{"id": "evt_big", "type": "customer.updated", "data": {"object": {"id": "cus_1", "note": "'
+        return head + b"x" * (size - len(head) - 4) + b'"}}}'
+
+    for size, status in ((64 * 1024 + 10, 200), (512 * 1024, 200), (512 * 1024 + 1, 413), (5 * 1024 * 1024, 413)):
+        body = event(size)
+        assert len(body) == size
+        signature = f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, body)}"
+        answer = httpx.post(url, content=body, timeout=60,
+                            headers={"Content-Type": "application/json", "Stripe-Signature": signature})
+        assert answer.status_code == status, (size, answer.text[:200])
+        if status == 413:
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert answer.json()["status"] == 413
+
+
 def _sig(secret: str, stamp: int, body: bytes) -> str:
     """The v1 signature as the SDK's own helper computes it (Stripe's documented scheme)."""
     header = stripe.WebhookSignature.generate_signature_header(body.decode(), secret, stamp)

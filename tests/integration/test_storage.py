@@ -19,6 +19,7 @@ from pastdue.adapters.cosmos import (
     CosmosAccountStore,
     charge_item_id,
     ensure_containers,
+    event_item_id,
     history_item_id,
 )
 from pastdue.domain import events as ev
@@ -102,7 +103,12 @@ def test_a_document_of_the_earlier_shape_is_read_and_converted_on_its_next_write
     change(deps, account_id, ev.PaymentReceived("evt-v2", Money(800, "EUR"), "VIR-2026-04"))
     doc = bootstrap.container("accounts").read_item(account_id, partition_key=account_id)
     assert doc["archivedSeq"] == len(records) and all(r["seq"] > len(records) for r in doc["history"])
-    assert isinstance(doc["processedEvents"], dict) and "evt-v2" in doc["processedEvents"]
+    # The event ids the earlier document kept are items now, beside the new one, and the document has none.
+    assert doc["processedEvents"] == {}
+    for event_id in [*earlier["processedEvents"], "evt-v2"]:
+        assert deps.store.seen_event(account_id, event_id), event_id
+        item = bootstrap.container("accounts").read_item(event_item_id(event_id), partition_key=account_id)
+        assert item["eventId"] == event_id and item["ttl"] == 2557 * 86_400
     chunk = bootstrap.container("accounts").read_item(history_item_id(1), partition_key=account_id)
     assert [r["kind"] for r in chunk["records"]] == [r["kind"] for r in records]
     everything = full_history(deps.store, account_id)
