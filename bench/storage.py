@@ -54,6 +54,21 @@ def sizes(deps, db, events: int) -> dict[int, int]:
     return found
 
 
+BURST_GOAL_BYTES = 64 * 1024
+
+
+def burst(deps, db, events: int) -> int:
+    """Document size after `events` events within one day (each written as the app writes it)."""
+    from pastdue.domain.policy import Policy
+    from tests.support.busy import drive, new_account
+
+    container, account_id = db.get_container_client("accounts"), f"burst-{uuid.uuid4().hex[:6]}"
+    account = deps.store.create(new_account(account_id))
+    drive(deps.store, Policy(), account, 0, events, datetime(2026, 1, 1, tzinfo=UTC),
+          step=timedelta(seconds=86_400 / events))
+    return _doc_size(container, account_id)
+
+
 def _counted(counter: RequestCounter, work) -> dict:
     counter.reset()
     work()
@@ -156,6 +171,12 @@ def main(events: int) -> None:
         for n, size in found.items():
             base = found.get(100)
             print(f"{n:>8,} {size:>7,} {size / GOAL_BYTES:>13.2f} {(size / base if base and n else 0):>14.2f}")
+
+        print("\nbursts: events within one day on one account (half failures, half transfers)")
+        print(f"{'events':>8} {'bytes':>7} {'/ 64 KB goal':>13}")
+        for n in (600, 2_000):
+            size = burst(deps, db, n)
+            print(f"{n:>8,} {size:>7,} {size / BURST_GOAL_BYTES:>13.2f}")
 
         print("\nCosmos requests per operation (steady state), beside the floor: 1 read + its writes + archive items")
         print(f"{'operation':<38} {'requests':>8} {'reads':>5} {'writes':>6} {'floor':>5} {'ratio':>5} "

@@ -82,6 +82,10 @@ def deps() -> Deps:
 
 def make_gateway(config: Settings):
     """PAYMENT_GATEWAY selects the processor: the sandbox (test tokens, a ledger in Cosmos) or Stripe."""
+    if config.payment_gateway == "stripe" and config.stripe_secret_error:
+        from pastdue.adapters.gateway import UnavailableGateway
+
+        return UnavailableGateway("stripe", config.stripe_secret_error)
     if config.payment_gateway == "stripe":
         from pastdue.adapters.stripe_gateway import StripeGateway
 

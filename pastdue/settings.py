@@ -50,6 +50,9 @@ class Settings:
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None  # a local stand-in; Stripe's own API when unset
+    # Why Stripe cannot be used (an unresolved Key Vault reference), like webhook_secret_error: Stripe's
+    # events answer 503, no payment is sent (attempts wait, reserved), the rest of the app runs.
+    stripe_secret_error: str | None = field(default=None, repr=False)
     branding: Branding = field(default_factory=Branding)
     # Azure Monitor: telemetry is set up only when the connection string is set (the Bicep sets it).
     insights_connection_string: str | None = field(default=None, repr=False)
@@ -173,10 +176,10 @@ def _stripe(env: Mapping[str, str]) -> dict:
     missing = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if not env.get(name, "").strip()]
     if missing:
         raise SettingsError(f"PAYMENT_GATEWAY=stripe needs {', '.join(missing)}")
-    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
-        if KEY_VAULT_REFERENCE.lower() in env[name].lower():
-            raise SettingsError(f"{name} is an unresolved Key Vault reference: check the app identity's "
-                                "Key Vault Secrets User role and the secret")
+    unresolved = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+                  if KEY_VAULT_REFERENCE.lower() in env[name].lower()]
+    if unresolved:
+        return {"stripe_secret_error": unresolved_reference(" and ".join(unresolved))}
     key = env["STRIPE_SECRET_KEY"].strip()
     if not key.startswith(("sk_", "rk_")):
         raise SettingsError("STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_... or rk_...)")
@@ -195,13 +198,18 @@ def _stripe(env: Mapping[str, str]) -> dict:
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 
 
+def unresolved_reference(names: str) -> str:
+    """The one message of an unresolved secret (the alert `secret-unresolved` matches its words)."""
+    return (f"{names}: unresolved Key Vault reference; check that the app's identity holds Key Vault "
+            "Secrets User on the vault and that the secret exists")
+
+
 def _webhook_secrets(raw: str) -> tuple[tuple[str, ...], str | None]:
     """When App Service cannot resolve a Key Vault reference it hands the app the reference text
     itself, which is long enough to pass for a secret and partly public (the vault's name): it is
     refused, and so is any secret too short to resist guessing."""
     if KEY_VAULT_REFERENCE.lower() in raw.lower():
-        return (), ("BILLING_WEBHOOK_SECRET is an unresolved Key Vault reference: check that the app's "
-                    "identity holds Key Vault Secrets User on the vault and that the secret exists")
+        return (), unresolved_reference("BILLING_WEBHOOK_SECRET")
     secrets = tuple(s.strip() for s in raw.split(",") if s.strip())
     if any(len(s) < 16 for s in secrets):
         raise SettingsError("BILLING_WEBHOOK_SECRET values must be at least 16 characters")

@@ -1,5 +1,6 @@
 """POST /api/webhooks/stripe (Stripe, Stripe-Signature): late payment answers, authentications, refreshed cards."""
 
+import logging
 import re
 
 import azure.functions as func
@@ -12,6 +13,7 @@ from pastdue.http.signing import verify_stripe
 from pastdue.services.gateway_events import EventTooEarly, handle_event
 
 bp = func.Blueprint()
+log = logging.getLogger("pastdue.http")
 EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}")
 EVENT_TYPE = re.compile(r"[a-z_]+(\.[a-z_]+)+")
 MAX_EVENT_BYTES = 512 * 1024  # Stripe events carry whole objects (docs/openapi.yaml: 413 above)
@@ -24,6 +26,11 @@ def stripe_events(req: func.HttpRequest) -> func.HttpResponse:
     settings = bootstrap.settings()
     if settings.payment_gateway != "stripe":
         raise NotFound("the Stripe gateway is not in use (PAYMENT_GATEWAY)")
+    if settings.stripe_secret_error:
+        log.error("stripe event refused: %s", settings.stripe_secret_error)
+        # Stripe delivers it again (with backoff, for up to three days) once the secret resolves.
+        raise Unavailable("the Stripe secrets are not available; nothing was accepted",
+                          headers={"Retry-After": "60"})
     raw = req.get_body()
     if len(raw) > MAX_EVENT_BYTES:  # refused before the signature is computed over it
         raise PayloadTooLarge(f"a Stripe event is at most {MAX_EVENT_BYTES} bytes")

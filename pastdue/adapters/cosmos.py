@@ -9,6 +9,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
@@ -109,7 +110,7 @@ def ensure_containers(client: CosmosClient, database: str) -> None:
 # The history is archived in chunks: the records a stored document holds, at most CHUNK to an item,
 # each named by its first seq. Which records a document holds is fixed once it is stored, so whoever
 # archives them (again, after a crash or a 412) writes the same chunks.
-HISTORY_ITEM, CHARGE_ITEM = "history", "settledCharge"
+HISTORY_ITEM, CHARGE_ITEM, NOTICE_ITEM = "history", "settledCharge", "sentNotice"
 CHUNK = 200
 DAY_SECONDS = 86_400
 
@@ -135,6 +136,10 @@ def history_item_id(first_seq: int) -> str:
 
 def charge_item_id(charge_id: str) -> str:
     return f"~c~{charge_id}"
+
+
+def notice_item_id(notice_id: str) -> str:
+    return f"~n~{notice_id}"
 
 
 def to_document(account: Account) -> dict:
@@ -166,12 +171,24 @@ def from_document(doc: dict) -> Account:
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
         raise UnreadableAccount(str(doc.get("id")), f"{type(error).__name__}: {error}"[:300]) from None
     account.etag = doc.get("_etag")
-    # What this stored document already holds for good: its records and the charges it hands to the
-    # archive. Only these are archived by the next write (whatever that write decides, they happened).
-    # Event ids in the document (written by an earlier release) are moved to items by the next write.
-    account.stored = (account.history_seq, frozenset(c.charge_id for c in account.archive_charges),
-                      frozenset(account.processed_events))
+    account.stored = Stored.of(account, frozenset(account.processed_events))
     return account
+
+
+class Stored(NamedTuple):
+    """What a stored document already holds for good: its records, and the charges and notices it hands to
+    the archive. Only these are archived by the next write (whatever that write decides, they happened).
+    `events`: event ids the document itself kept (an earlier release), moved to items by the next write."""
+
+    seq: int
+    charges: frozenset[str]
+    notices: frozenset[str]
+    events: frozenset[str]
+
+    @classmethod
+    def of(cls, account: Account, events: frozenset[str] = frozenset()) -> Stored:
+        return cls(account.history_seq, frozenset(c.charge_id for c in account.archive_charges),
+                   frozenset(n.notice_id for n in account.archive_notices), events)
 
 
 def _load_or_mark(doc: dict) -> Account | Unreadable:
@@ -203,28 +220,31 @@ class CosmosAccountStore(AccountStore):
         with deterministic ids, then write the document without them, If-Match. A crash or a 412 between
         the two leaves them in the document, and the next write archives them again to the same ids:
         nothing is lost and nothing is written twice."""
-        committed_seq, committed_charges, earlier_events = account.stored or (
-            account.archived_seq, frozenset(), frozenset())
-        records = [r for r in account.history if r["seq"] <= committed_seq]
-        settled = [c for c in account.archive_charges if c.charge_id in committed_charges]
-        new_events = {k: at for k, at in account.processed_events.items() if k not in earlier_events}
-        self._archive(account.account_id, records, settled,
-                      {k: at for k, at in account.processed_events.items() if k in earlier_events})
+        stored = account.stored or Stored(account.archived_seq, frozenset(), frozenset(), frozenset())
+        records = [r for r in account.history if r["seq"] <= stored.seq]
+        settled = [c for c in account.archive_charges if c.charge_id in stored.charges]
+        sent = [n for n in account.archive_notices if n.notice_id in stored.notices]
+        new_events = {k: at for k, at in account.processed_events.items() if k not in stored.events}
+        self._archive(account.account_id, records, settled, sent,
+                      {k: at for k, at in account.processed_events.items() if k in stored.events})
         doc = to_document(account)
         doc["processedEvents"] = {}
-        if doc["history"] and doc["history"][0]["seq"] <= committed_seq:
-            doc["history"] = [r for r in doc["history"] if r["seq"] > committed_seq]
+        if doc["history"] and doc["history"][0]["seq"] <= stored.seq:
+            doc["history"] = [r for r in doc["history"] if r["seq"] > stored.seq]
         if settled:
-            doc["archiveCharges"] = [c for c in doc["archiveCharges"] if c["chargeId"] not in committed_charges]
-        doc["archivedSeq"] = max(account.archived_seq, committed_seq)
+            doc["archiveCharges"] = [c for c in doc["archiveCharges"] if c["chargeId"] not in stored.charges]
+        if sent:
+            doc["archiveNotices"] = [n for n in doc["archiveNotices"] if n["noticeId"] not in stored.notices]
+        doc["archivedSeq"] = max(account.archived_seq, stored.seq)
         etag = self._write_with_events(account, doc, new_events) if new_events else self._write(account, doc)
         # What was written is what was decided, less what went to the archive: no second load.
         written = dataclasses.replace(
-            account, history=[r for r in account.history if r["seq"] > committed_seq] if records else account.history,
-            archive_charges=[c for c in account.archive_charges if c.charge_id not in committed_charges],
+            account, history=[r for r in account.history if r["seq"] > stored.seq] if records else account.history,
+            archive_charges=[c for c in account.archive_charges if c.charge_id not in stored.charges],
+            archive_notices=[n for n in account.archive_notices if n.notice_id not in stored.notices],
             archived_seq=doc["archivedSeq"], processed_events={})
         written.etag = etag
-        written.stored = (written.history_seq, frozenset(c.charge_id for c in written.archive_charges), frozenset())
+        written.stored = Stored.of(written)
         return written
 
     def _write(self, account: Account, doc: dict) -> str | None:
@@ -269,7 +289,8 @@ class CosmosAccountStore(AccountStore):
         with transient_as_unavailable():
             return read_or_none(self._container, event_item_id(event_id), account_id) is not None
 
-    def _archive(self, account_id: str, records: list[dict], settled: list, events: dict[str, str]) -> None:
+    def _archive(self, account_id: str, records: list[dict], settled: list, sent: list,
+                 events: dict[str, str]) -> None:
         with transient_as_unavailable():
             for start in range(0, len(records), CHUNK):
                 chunk = records[start:start + CHUNK]
@@ -281,6 +302,9 @@ class CosmosAccountStore(AccountStore):
             for charge in settled:
                 self._container.upsert_item({**dump(charge), "id": charge_item_id(charge.charge_id),
                                              "accountId": account_id, "type": CHARGE_ITEM, "ttl": self._ttl})
+            for notice in sent:
+                self._container.upsert_item({**dump(notice), "id": notice_item_id(notice.notice_id),
+                                             "accountId": account_id, "type": NOTICE_ITEM, "ttl": self._ttl})
             for event_id, at in events.items():  # ids a document of an earlier release kept
                 self._container.upsert_item(self._event_item(account_id, event_id, at))
 

@@ -76,6 +76,23 @@ class PaymentGateway(ABC):
         return None
 
 
+class GatewayUnavailable(Exception):
+    """The processor cannot be used from here (its secret is not available): nothing was sent to it."""
+
+
+class UnavailableGateway(PaymentGateway):
+    """Stands in for a processor whose secret did not resolve (an unresolved Key Vault reference): every
+    call is refused before anything is sent, so that the rest of the app runs and nothing is charged."""
+
+    def __init__(self, name: str, reason: str):
+        self.name, self.reason = name, reason
+
+    def _refuse(self, *args, **kwargs):
+        raise GatewayUnavailable(self.reason)
+
+    describe = adopt = ensure_customer = charge = cancel = payment_metadata = start_setup = confirmation = _refuse
+
+
 class Ledger(ABC):
     """Where the sandbox keeps what it charged, as a real processor would."""
 

@@ -8,6 +8,7 @@ from pastdue.domain.codec import dump, format_time, parse_time
 from pastdue.domain.events import TryCharge
 from pastdue.domain.model import (
     ACTIVE,
+    DECLINED,
     DISABLED,
     FAILED,
     OPEN,
@@ -15,6 +16,8 @@ from pastdue.domain.model import (
     PAST_DUE,
     REQUIRES_ACTION,
     SENT,
+    SKIPPED,
+    SUCCEEDED,
     Account,
     Attempt,
     Charge,
@@ -31,6 +34,10 @@ PROCESSED_EVENTS_KEEP = timedelta(days=10)
 SETTLED_KEEP = timedelta(days=10)
 SETTLED_KEEP_AUTHENTICATION = timedelta(days=35)
 KEEP_SENT_NOTICES = timedelta(days=10)
+# ...and by count, so that a burst of events (hundreds a day) cannot grow the document towards Cosmos's
+# 2 MB item limit: past these, the oldest settled charges and sent notices go to the archive at once.
+KEEP_SETTLED_COUNT = 20
+KEEP_SENT_COUNT = 20
 KEEP_FAILED_NOTICES = timedelta(days=90)
 KEEP_IDEMPOTENCY = timedelta(days=7)
 # Rows of the "what is owed" table a notice carries; more than this are summed into the total only.
@@ -156,8 +163,15 @@ def trim(account: Account, now: datetime) -> None:
     forget = format_time(now - PROCESSED_EVENTS_KEEP)
     if any(at < forget for at in account.processed_events.values()):
         account.processed_events = {k: at for k, at in account.processed_events.items() if at >= forget}
-    old = [c for c in account.charges if c.status == PAID and c.pending is None and c.paid_at is not None
-           and now - c.paid_at >= settled_keep(c)]
+    settled = [c for c in account.charges if c.status == PAID and c.pending is None and c.paid_at is not None]
+    old = [c for c in settled if now - c.paid_at >= settled_keep(c)]
+    # Past the count, the oldest settled charges no answer can still concern (every attempt has its final
+    # word) leave early; the archive is then asked about any failure reported again for a while.
+    early = sorted((c for c in settled if c not in old and _final(c)), key=lambda c: (c.paid_at, c.charge_id))
+    early = early[:max(0, len(settled) - len(old) - KEEP_SETTLED_COUNT)]
+    if early:
+        old += early
+        account.archived_early_at = now
     if old:
         leaving = {id(c) for c in old}
         account.charges = [c for c in account.charges if id(c) not in leaving]
@@ -168,6 +182,11 @@ def trim(account: Account, now: datetime) -> None:
     outbox = [n for n in account.outbox
               if not (n.status == SENT and n.sent_at is not None and now - n.sent_at >= KEEP_SENT_NOTICES)
               and not (n.status == FAILED and now - n.created_at >= KEEP_FAILED_NOTICES)]
+    sent = sorted((n for n in outbox if n.status == SENT), key=lambda n: (n.sent_at or n.created_at, n.notice_id))
+    if len(sent) > KEEP_SENT_COUNT:
+        leaving = {id(n) for n in sent[:-KEEP_SENT_COUNT]}
+        account.archive_notices += [n for n in outbox if id(n) in leaving]
+        outbox = [n for n in outbox if id(n) not in leaving]
     for notice in outbox:
         if notice.status == SENT and notice.params:
             # A sent notice is kept for its id only (never queued twice): no parameters, no address.
@@ -175,6 +194,12 @@ def trim(account: Account, now: datetime) -> None:
     account.outbox = outbox
     account.idempotency = {k: v for k, v in account.idempotency.items()
                            if now - parse_time(v["at"]) < KEEP_IDEMPOTENCY}
+
+
+def _final(charge: Charge) -> bool:
+    """Every attempt of the charge has an answer no later one can change (an error or an authentication
+    asked may still turn into money taken)."""
+    return all(a.outcome in (SUCCEEDED, DECLINED, SKIPPED) for a in charge.attempts)
 
 
 def new_attempt(charge: Charge, token: str, source: str, now: datetime, on_session: bool = False) -> Attempt:

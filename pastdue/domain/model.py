@@ -11,6 +11,7 @@ ACTIVE, PAST_DUE, DISABLED, DELETED = "active", "pastDue", "disabled", "deleted"
 CARD, INVOICE = "card", "invoice"
 OPEN, PAID, WRITTEN_OFF = "open", "paid", "writtenOff"
 SUCCEEDED, DECLINED, ERROR = "succeeded", "declined", "error"
+SKIPPED = "skipped"  # reserved but never sent to the gateway
 REQUIRES_ACTION = "requires_action"  # the bank asks the customer to authenticate (SCA), on-session
 # A result that is no outcome yet: the processor holds the payment (its reference) but has not decided.
 PROCESSING = "processing"
@@ -159,6 +160,11 @@ class Account:
     archived_seq: int = 0  # every record up to this seq is an item of its own, no longer in the document
     # Charges settled long enough ago that no late answer can concern them, waiting to be archived.
     archive_charges: list[Charge] = field(default_factory=list)
+    # Set when settled charges were archived early, by count (a burst of events): until SETTLED_KEEP after
+    # it, a failure reported again is looked up in the archive however recent it is.
+    archived_early_at: datetime | None = None
+    # Sent notices beyond the newest KEEP_SENT_COUNT (a burst), waiting to be archived as items.
+    archive_notices: list[Notice] = field(default_factory=list)
     # Event ids seen (webhooks, gateway events) -> when: kept for PROCESSED_EVENTS_KEEP, then forgotten.
     processed_events: dict[str, str] = field(default_factory=dict)
     # Money the processor gave back, per refunded charge or lost dispute id -> minor units already re-opened

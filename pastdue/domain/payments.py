@@ -26,6 +26,7 @@ from pastdue.domain.model import (
     PAID,
     PROCESSING,
     REQUIRES_ACTION,
+    SKIPPED,
     SUCCEEDED,
     Account,
     Attempt,
@@ -33,8 +34,6 @@ from pastdue.domain.model import (
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 from pastdue.domain.support import paused
-
-SKIPPED = "skipped"  # reserved but never sent to the gateway
 
 
 class IdempotencyMismatch(InvalidEvent):

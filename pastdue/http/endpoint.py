@@ -8,6 +8,7 @@ import re
 
 import azure.functions as func
 
+from pastdue.adapters.gateway import GatewayUnavailable
 from pastdue.adapters.store import StoreUnavailable, UnreadableAccount
 from pastdue.domain.errors import Rejected
 from pastdue.domain.money import Money
@@ -54,6 +55,10 @@ def endpoint(handler):
             return problem(503, "Try again", "storage is busy; retry shortly", "unavailable", {"Retry-After": "2"})
         except Contention as error:
             return problem(503, "Try again", str(error), "contention", {"Retry-After": "1"})
+        except GatewayUnavailable as error:
+            log.error("payment refused before it was sent: %s", error)
+            return problem(503, "Payments unavailable", "the payment processor cannot be used right now; nothing "
+                           "was charged or changed: retry later", "payments-unavailable", {"Retry-After": "60"})
         except SettingsError as error:
             log.error("configuration error: %s", error)
             return problem(500, "Server misconfigured", "the service is misconfigured", "misconfigured")

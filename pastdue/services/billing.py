@@ -6,7 +6,7 @@ import dataclasses
 
 from pastdue.adapters.store import AlreadyExists
 from pastdue.domain import events as ev
-from pastdue.domain.ledger import SETTLED_KEEP
+from pastdue.domain.ledger import SETTLED_KEEP, SETTLED_KEEP_AUTHENTICATION
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account
 from pastdue.services.unit import Deps, change, change_once, run_effects
@@ -55,7 +55,10 @@ def record_event(deps: Deps, account_id: str, event) -> str:
 
 def _maybe_archived(deps: Deps, account: Account, event: ev.ChargeFailed) -> bool:
     """A failure reported after its charge could have been settled and archived: is it in the archive?
-    (Only then is it asked: a fresh report of a new charge costs no extra read.)"""
-    if account.charge(event.charge_id) is not None or event.occurred_at > deps.clock.now() - SETTLED_KEEP:
+    (Only then is it asked, or for a while after a burst archived charges early: a fresh report of a new
+    charge costs no extra read.)"""
+    now = deps.clock.now()
+    early = account.archived_early_at is not None and now - account.archived_early_at < SETTLED_KEEP_AUTHENTICATION
+    if account.charge(event.charge_id) is not None or (event.occurred_at > now - SETTLED_KEEP and not early):
         return False
     return deps.store.archived_charge(account.account_id, event.charge_id)

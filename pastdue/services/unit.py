@@ -10,14 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pastdue.adapters.clock import Clock
-from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, PaymentGateway
+from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown, PaymentGateway
 from pastdue.adapters.store import AccountStore, ConcurrencyConflict, CustomerData, EventSeen, StoreUnavailable
 from pastdue.adapters.telemetry import Metrics, current_account
 from pastdue.domain import events as ev
 from pastdue.domain import retries
+from pastdue.domain.errors import Rejected
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import PAID, PROCESSING, SUCCEEDED, Account
-from pastdue.domain.payments import SKIPPED
+from pastdue.domain.model import PAID, PROCESSING, SKIPPED, SUCCEEDED, Account
 from pastdue.domain.policy import Policy
 from pastdue.notices.branding import Branding
 
@@ -83,14 +83,19 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
 
 def change_once(deps: Deps, account_id: str, event_id: str, event,
                 account: Account | None = None) -> tuple[Account, list] | None:
-    """change() for an event that carries an id: None when the id was processed before (the store holds
-    it as an item; a concurrent delivery that wrote first makes our write fail whole, EventSeen)."""
-    if deps.store.seen_event(account_id, event_id):
-        return None
+    """change() for an event that carries an id: None when the id was processed before. No read is spent on
+    asking first: the write of a decision creates the id's item with the document (one batch), and an id
+    stored before (a redelivery, or a concurrent delivery that wrote first) fails it whole, EventSeen.
+    Only a decision that refuses the event is checked against the ids seen (a redelivery after the
+    account moved on is a duplicate, not an error)."""
     try:
         return change(deps, account_id, event, account=account)
     except EventSeen:
         return None
+    except Rejected:
+        if deps.store.seen_event(account_id, event_id):
+            return None
+        raise
 
 
 def _observe(deps: Deps, before: Account, after: Account) -> None:
@@ -163,6 +168,10 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
                 metadata={"accountId": account.account_id, "subscriptionId": attempt.subscription_id or "",
                           "chargeId": attempt.charge_id, "attempt": attempt.key},
                 reference=reference, resume=resume, on_session=attempt.on_session)
+        except GatewayUnavailable as error:
+            # Nothing was sent: the attempt stays reserved and is sent by a later run, with its key.
+            log.error("payment %s not sent: %s", attempt.key, error)
+            return None
         except OutcomeUnknown as unknown:
             log.warning("gateway outcome unknown for %s (try %d): %s", attempt.key, n + 1, unknown)
             reference, resume = unknown.reference or reference, True
@@ -189,7 +198,7 @@ def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
     key, reference = attempt.supersedes
     try:
         earlier = deps.gateway.cancel(reference)
-    except OutcomeUnknown:
+    except (OutcomeUnknown, GatewayUnavailable):
         earlier = None
     if earlier is None:
         return []

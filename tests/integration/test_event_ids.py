@@ -79,3 +79,25 @@ def test_a_write_that_loses_its_race_leaves_no_event_id_behind(clock, app_env):
     assert not deps.store.seen_event(account_id, "pr-stale")
     assert record_event(deps, account_id, ev.PaymentReceived("pr-stale", Money(700, "EUR"), "VIR-s")) == "processed"
     assert deps.store.get(account_id).balance().is_zero
+
+
+def test_a_redelivery_the_account_would_now_refuse_is_a_duplicate_not_an_error(clock, app_env):
+    """Without a read spent asking first, a redelivered event is decided again; when the account has moved
+    on so far that the decision refuses it (its subscription's data deleted since), the id is looked up."""
+    deps = _deps()
+    account_id = _new(deps)
+    failed = ev.ChargeFailed("cf-gone", "s0", "ch-gone", Money(800, "EUR"), None, clock.now())
+    assert record_event(deps, account_id, failed) == "processed"
+    container = bootstrap.container("accounts")
+    doc = container.read_item(account_id, partition_key=account_id)
+    doc["subscriptions"]["s0"]["state"] = "deleted"  # as 90 days after it was disabled, its charge archived
+    doc["charges"] = []
+    container.replace_item(account_id, doc)
+    assert record_event(deps, account_id, failed) == "duplicate"
+    from pastdue.domain.errors import InvalidEvent
+
+    try:  # a new event for it is refused as before
+        record_event(deps, account_id, dataclasses.replace(failed, event_id="cf-new", charge_id="ch-new"))
+        raise AssertionError("a charge was added to a deleted subscription")
+    except InvalidEvent:
+        pass

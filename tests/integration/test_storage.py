@@ -85,6 +85,42 @@ def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pag
     assert chunk["ttl"] == 2557 * 86_400 and chunk["records"][0]["seq"] == 1
 
 
+BURST_GOAL_BYTES = 64 * 1024
+
+
+def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in_the_archive(own_database, clock):
+    """A burst: 600 billing events (300 failures, 300 transfers) within one day on one account, each written
+    as the app writes it. The document keeps the newest settled charges and sent notices by count; the
+    rest, and every event id, are items of their own."""
+    container = own_database.get_container_client("accounts")
+    store = CosmosAccountStore(container, retention_days=2557)
+    account = store.create(new_account("burst-600"))
+    account, _ = drive(store, Policy(), account, 0, 600, clock.now(), step=timedelta(seconds=86_400 / 600))
+    size = stored_size(container, "burst-600")
+    assert size <= BURST_GOAL_BYTES, size
+    doc = container.read_item("burst-600", partition_key="burst-600")
+    assert len(doc["charges"]) <= 21 and len(doc["outbox"]) <= 21 and doc["processedEvents"] == {}
+    # Nothing was lost: every charge is in the document or archived, every event id is an item.
+    archived = {i["chargeId"] for i in container.query_items(
+        "SELECT c.chargeId FROM c WHERE c.accountId = @a AND c.type = 'settledCharge'",
+        parameters=[{"name": "@a", "value": "burst-600"}], partition_key="burst-600")}
+    in_document = {c["chargeId"] for c in doc["charges"] + doc["archiveCharges"]}  # the latter: archived next
+    assert archived | in_document == {f"c{i}" for i in range(300)}
+    events = list(container.query_items(
+        "SELECT VALUE COUNT(1) FROM c WHERE c.accountId = @a AND c.type = 'processedEvent'",
+        parameters=[{"name": "@a", "value": "burst-600"}], partition_key="burst-600"))
+    assert events == [600]
+    assert _seqs(full_history(store, "burst-600")) == list(range(1, account.history_seq + 1))
+    # A charge archived early (within its ten days) reported again under a new id: found in the archive,
+    # a repeat, no new debt.
+    assert "c5" in archived
+    deps = dataclasses.replace(bootstrap.deps(), store=store, after_notices_queued=None)
+    assert record_event(deps, "burst-600", ev.ChargeFailed("late-e5", "s2", "c5", Money(1005, "EUR"),
+                                                           "insufficient_funds", clock.now())) == "processed"
+    assert store.get("burst-600").balance().is_zero
+    assert full_history(store, "burst-600")[-1]["kind"] == "charge.failed.repeated"
+
+
 def test_a_document_of_the_earlier_shape_is_read_and_converted_on_its_next_write(app_env, clock):
     deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
     earlier = json.loads(FIXTURE.read_text(encoding="utf-8"))

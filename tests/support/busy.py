@@ -44,12 +44,13 @@ def drain(account: Account, policy, now: datetime) -> Account:
 
 
 def drive(store, policy, account: Account, start: int, stop: int, at: datetime, write_every: int = 1,
-          after_write: Callable[[Account, int], None] | None = None) -> tuple[Account, datetime]:
-    """Apply events start..stop-1, one hour apart, writing the document every `write_every` events (and
+          after_write: Callable[[Account, int], None] | None = None,
+          step: timedelta = STEP) -> tuple[Account, datetime]:
+    """Apply events start..stop-1, `step` apart (12 hours), writing the document every `write_every` events (and
     draining the notices before each write). Returns the stored account and the time reached."""
     for n in range(start, stop):
         account, _ = decide(account, nth_event(n, at), policy, at)
-        at += STEP
+        at += step
         if (n + 1) % write_every == 0 or n + 1 == stop:
             account = store.replace(drain(account, policy, at))
             if after_write:

@@ -80,10 +80,29 @@ def test_the_stripe_gateway_is_selected_with_its_settings():
     ({"STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET"),
     ({"STRIPE_SECRET_KEY": "pk_test_123"}, "sk_"),
     ({"STRIPE_WEBHOOK_SECRET": "secret"}, "whsec_"),
-    ({"STRIPE_SECRET_KEY": UNRESOLVED}, "STRIPE_SECRET_KEY is an unresolved Key Vault reference"),
     ({"STRIPE_API_BASE": "http://stripe.example"}, "STRIPE_API_BASE"),
     ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY must be one of"),
 ])
 def test_a_stripe_gateway_without_its_settings_fails_naming_them(change, message):
     with pytest.raises(SettingsError, match=message):
         load_settings({**GOOD, **STRIPE, **change})
+
+
+@pytest.mark.parametrize("change", [{"STRIPE_SECRET_KEY": UNRESOLVED}, {"STRIPE_WEBHOOK_SECRET": UNRESOLVED},
+                                    {"STRIPE_SECRET_KEY": UNRESOLVED, "STRIPE_WEBHOOK_SECRET": UNRESOLVED}])
+def test_unresolved_stripe_secrets_are_treated_as_the_billing_secret_is(change):
+    """The app starts (no SettingsError); Stripe is refused before anything is sent to it."""
+    from pastdue.adapters.gateway import GatewayUnavailable, UnavailableGateway
+    from pastdue.bootstrap import make_gateway
+    from pastdue.domain.money import Money
+
+    settings = load_settings({**GOOD, **STRIPE, **change})
+    assert "unresolved Key Vault reference" in settings.stripe_secret_error
+    assert settings.stripe_secret_key is None and settings.stripe_webhook_secrets == ()
+    assert all(name in settings.stripe_secret_error for name in change)
+    gateway = make_gateway(settings)
+    assert isinstance(gateway, UnavailableGateway)
+    with pytest.raises(GatewayUnavailable):
+        gateway.charge("pm_1", Money(100, "EUR"), "key-1")
+    with pytest.raises(GatewayUnavailable):
+        gateway.adopt("pm_1", "cus_1")
