@@ -98,3 +98,28 @@ def new_id():
     import uuid
 
     return lambda prefix="acct": f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+# The local hosts' logs, read from where each stood when the run began: the run leaves no traceback in them
+# (every failure the app meets is answered as a problem, or logged as one line). Checked when the run ends.
+_HOST_LOGS_AT_START: dict[Path, int] = {}
+
+
+def pytest_sessionstart(session):
+    for log in RUN_DIR.glob("host*.log"):
+        _HOST_LOGS_AT_START[log] = log.stat().st_size
+
+
+def pytest_sessionfinish(session, exitstatus):
+    found = []
+    for log in sorted(RUN_DIR.glob("host*.log")):
+        text = log.read_bytes()[_HOST_LOGS_AT_START.get(log, 0):].decode("utf-8", "replace")
+        at = text.find("Traceback")
+        if at >= 0:
+            found.append(f"{log.name}:\n{text[max(0, at - 400): at + 1600]}")
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("\nA host log of this run holds a traceback:\n" + "\n\n".join(found), red=True)
+        if session.exitstatus == 0:
+            session.exitstatus = 1

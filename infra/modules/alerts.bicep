@@ -74,6 +74,14 @@ var rules = [
     query: 'customMetrics | where name == "pastdue_notices_throttled" | summarize throttled = sum(valueSum) | where throttled >= 50'
   }
   {
+    name: 'secret-unresolved'
+    severity: 1
+    description: 'A Key Vault reference did not resolve (BILLING_WEBHOOK_SECRET, STRIPE_SECRET_KEY or STRIPE_WEBHOOK_SECRET): the routes that need it answer 503 and no payment is sent. Check the app identity\'s Key Vault Secrets User role and the secret.'
+    frequency: 'PT5M'
+    window: 'PT15M'
+    query: 'traces | where message has "unresolved Key Vault reference"'
+  }
+  {
     name: 'deletions-held'
     severity: 2
     description: 'A sweep reached SWEEP_MAX_DELETIONS and held deletions back: confirm they are expected.'

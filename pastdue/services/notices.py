@@ -14,7 +14,7 @@ from pastdue.domain.model import SENDING, Account
 from pastdue.domain.outbox import ClaimNotices, NoticesSent, SendResult, claimable
 from pastdue.domain.quarantine import RunSucceeded
 from pastdue.notices.render import render
-from pastdue.services.unit import AccountNotFound, Deps, change, isolate
+from pastdue.services.unit import AccountNotFound, Contention, Deps, change, isolate
 
 log = logging.getLogger("pastdue.notices")
 QUOTA_BATCH = 50  # notices one drain claims from one account at a time
@@ -43,13 +43,26 @@ def drain_all(deps: Deps, sender: EmailSender, quota, budget_seconds: float = 50
     return stats
 
 
+BUSY_TRIES = 3
+
+
 def drain_account(deps: Deps, sender: EmailSender, quota, account_id: str) -> dict:
+    """Send what one request just queued. Writers racing on the account (many pay-nows at once) are
+    expected: the claim is tried again a few times, then the notices are left queued for send_notices."""
     stats = {"sent": 0, "failed": 0, "throttled": False}
-    account = deps.store.get(account_id)
-    if account is None:
-        raise AccountNotFound(account_id)
-    with contextlib.suppress(QuotaSpent):
-        _drain(deps, sender, quota, account, stats)
+    for attempt in range(BUSY_TRIES):
+        account = deps.store.get(account_id)
+        if account is None:
+            raise AccountNotFound(account_id)
+        try:
+            with contextlib.suppress(QuotaSpent):
+                _drain(deps, sender, quota, account, stats)
+            return stats
+        except (Contention, StoreUnavailable) as busy:
+            if attempt + 1 == BUSY_TRIES:
+                log.warning("notices of account %s left queued for send_notices: %s", account_id, busy)
+                return stats
+            _pause(attempt + 1)
     return stats
 
 
@@ -63,11 +76,29 @@ def _drain_isolated(deps: Deps, sender: EmailSender, quota, account: Account | U
             return
         except (QuotaSpent, StoreUnavailable):
             raise
+        except Contention as busy:  # writers racing on it: expected, not a fault of the account
+            log.warning("notices of account %s wait for the next run: %s", account.account_id, busy)
+            return
         except Exception as error:
             log.exception("notice drain failed for account %s", account.account_id)
             counts = isolate(deps, "notices", account.account_id, f"{type(error).__name__}: {error}")
     for key, value in counts.items():
         stats[key] = stats.get(key, 0) + value
+
+
+def _record_sent(deps: Deps, account_id: str, sent: NoticesSent) -> Account:
+    """What was sent must be written, or the notices are sent again after their lease: writers racing on
+    the account get more rounds than a claim does."""
+    for attempt in range(1, BUSY_TRIES):
+        try:
+            return change(deps, account_id, sent)[0]
+        except Contention:
+            _pause(attempt)
+    return change(deps, account_id, sent)[0]
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0.05, 0.2) * attempt)
 
 
 def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict) -> None:
@@ -114,7 +145,7 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
     throttled = sum(1 for r in results if r.outcome == "throttled")
     if throttled:
         deps.metrics.emit("pastdue_notices_throttled", throttled, by="service" if retry_after else "quota")
-    account, _ = change(deps, account.account_id, NoticesSent(claim_id, tuple(results)))
+    account = _record_sent(deps, account.account_id, NoticesSent(claim_id, tuple(results)))
     if account.failures:
         change(deps, account.account_id, RunSucceeded())
     if retry_after or granted < len(mine):

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pastdue import bootstrap
+from tests.conftest import RUN_DIR
 from tests.support.clients import ADMIN_OID, SUPPORT_OID, Portal
 
 
@@ -76,6 +77,25 @@ def test_the_same_key_five_times_at_once_charges_once(portal, troubled):
     assert replay.json() == answers[0].json()
     other = portal.pay(account_id, "tok_mastercard", key="same-key-123")
     assert other.status_code == 422
+
+
+def test_thirty_pay_nows_at_once_charge_each_charge_once_and_the_log_has_no_traceback(host, portal, troubled,
+                                                                                     tools):
+    """Thirty admins' tabs press "pay" together (thirty keys): the writers race on one account, the
+    background notice sender with them. Contention is expected, retried and logged without a traceback."""
+    account_id, _ = troubled
+    log = RUN_DIR / "host.log"
+    start = log.stat().st_size
+    with ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(lambda n: portal.pay(account_id, "tok_visa", key=f"race-{n:02d}-{account_id}"),
+                                range(30)))
+    assert {a.status_code for a in answers} <= {200, 409, 503}, [a.text for a in answers]
+    assert any(a.status_code == 200 for a in answers)
+    tools.settle()
+    assert _ledger_charges(account_id) == 4  # each open charge taken once, however many paid at once
+    assert portal.account(account_id).json()["balance"]["value"] == 0
+    text = log.read_bytes()[start:].decode("utf-8", "replace")
+    assert "Traceback" not in text, text[text.find("Traceback") - 300: text.find("Traceback") + 1500]
 
 
 def test_user_a_cannot_read_or_change_user_b_account(host, troubled, billing, new_id):

@@ -306,7 +306,7 @@ def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_a
     module = parsed("modules/alerts.bicep")
     rules = {r["name"]: r for r in module["variables"]["rules"]["value"]}
     assert {"sweep-missing-or-failed", "notices-failing", "accounts-quarantined", "server-errors",
-            "email-throttled", "deletions-held", "payments-unexpected"} <= set(rules)
+            "email-throttled", "deletions-held", "payments-unexpected", "secret-unresolved"} <= set(rules)
     assert "ago(26h)" in rules["sweep-missing-or-failed"]["query"]
     assert "daily_sweep summary" in rules["sweep-missing-or-failed"]["query"]
     for rule in rules.values():
@@ -321,6 +321,8 @@ def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_a
     root = INFRA.parent
     assert '"daily_sweep summary %s"' in (root / "functions/daily_sweep/__init__.py").read_text()
     assert "sweep deletion cap reached" in (root / "pastdue/services/sweep.py").read_text()
+    assert '"unresolved Key Vault reference"' in rules["secret-unresolved"]["query"]
+    assert "unresolved Key Vault reference;" in (root / "pastdue/settings.py").read_text()
 
 
 def test_the_brand_customers_see_must_be_given_at_deployment():

@@ -163,3 +163,40 @@ def test_stored_text_no_email_can_carry_is_replaced_logged_and_the_notice_still_
     assert [n.status for n in outbox] == ["sent"]
     assert "could not" not in json.dumps([n.last_error for n in outbox])
     assert any("character(s) of stored text" in r.getMessage() for r in caplog.records)
+
+
+def test_writers_racing_on_the_account_leave_its_notices_queued_without_a_traceback(clock, app_env, caplog):
+    """The background sender meets contention (every write of the account loses its race for a while, as
+    under thirty pay-nows at once): it tries again, then leaves the notices queued, logging a warning with
+    no traceback; the next drain sends them, once."""
+    import logging
+
+    from pastdue.adapters.cosmos import CosmosAccountStore
+    from pastdue.adapters.store import ConcurrencyConflict
+    from pastdue.services.notices import drain_account
+
+    class Busy(CosmosAccountStore):
+        losing = True
+
+        def replace(self, account):
+            if self.losing:
+                raise ConcurrencyConflict(account.account_id)
+            return super().replace(account)
+
+    now, account_id = clock.now(), f"busy-{uuid.uuid4().hex[:8]}"
+    account = Account(account_id, Admin("oid", f"{account_id}@example.com", "Ada"), notices_due_at=now)
+    account.outbox = [Notice(f"n-{n}", "reminder", account.admin.email, "en-US",
+                             {"accountId": account_id, "paymentMode": "card"}, now, now) for n in range(2)]
+    expected = {render(notice).operation_id for notice in account.outbox}
+    bootstrap.container("accounts").create_item(to_document(account))
+    store = Busy(bootstrap.container("accounts"))
+    deps = dataclasses.replace(bootstrap.deps(), store=store)
+    quota = CosmosQuota(bootstrap.container("control"), 1000, 10**6, quota_id=f"quota-{uuid.uuid4().hex}")
+    with Sink() as sink, caplog.at_level(logging.WARNING):
+        sender = SmtpSender("billing@pastdue.test", "127.0.0.1", sink.port)
+        assert drain_account(deps, sender, quota, account_id)["sent"] == 0
+        assert not any(r.exc_info for r in caplog.records), [r.getMessage() for r in caplog.records if r.exc_info]
+        assert any("left queued for send_notices" in r.getMessage() for r in caplog.records)
+        store.losing = False
+        assert drain_account(deps, sender, quota, account_id)["sent"] == 2
+        assert {k: v for k, v in sink.received.items() if k in expected} == dict.fromkeys(expected, 1)
