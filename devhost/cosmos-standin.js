@@ -10,6 +10,7 @@
 const batch = require("@vercel/cosmosdb-server/lib/handler/batch-documents");
 const operations = require("@vercel/cosmosdb-server/lib/handler/_document-operations");
 const readJson = require("@vercel/cosmosdb-server/lib/json").default;
+const { parsePartitionKey } = require("@vercel/cosmosdb-server/lib/utils/get-partition-from-header");
 
 const RUN = {
   Create: operations.createOperation,
@@ -32,7 +33,8 @@ batch.default = async (account, req, res, { dbId, collId }) => {
   }
   const header = req.headers["x-ms-documentdb-partitionkey"];
   const items = collection.documents;
-  const before = { data: new Map(items._data), index: new Map(items._index), rids: items._ridCount };
+  const rids = items._ridCount;
+  const undo = []; // [id, partition, the document before] of each operation done, to put back on failure
   const answers = [];
   let failed = false;
   for (const input of body) {
@@ -46,17 +48,25 @@ batch.default = async (account, req, res, { dbId, collId }) => {
       answers.push({ statusCode: 424, requestCharge: 0 });
       continue;
     }
-    const result = run(collection, { ...input, partitionKey: input.partitionKey || header });
+    const operation = { ...input, partitionKey: input.partitionKey || header };
+    const id = operation.resourceBody ? operation.resourceBody.id : operation.id;
+    const partition = operation.resourceBody ? items._getPartition(operation.resourceBody)
+      : parsePartitionKey(operation.partitionKey, id);
+    const prior = id === undefined ? undefined : collection.document(id, partition).read();
+    const result = run(collection, operation);
     failed = result.statusCode >= 400;
+    if (!failed && id !== undefined) undo.push([id, partition, prior]);
     answers.push(failed
       ? { statusCode: result.statusCode, requestCharge: 0 }
       : { statusCode: result.statusCode, requestCharge: 1,
           eTag: result.body ? result.body._etag : undefined, resourceBody: result.body });
   }
   if (failed) {
-    items._data = before.data;
-    items._index = before.index;
-    items._ridCount = before.rids;
+    for (const [id, partition, prior] of undo.reverse()) {
+      if (collection.document(id, partition).read()) items.delete(id, partition);
+      if (prior) items._set(prior);
+    }
+    items._ridCount = rids;
     for (const answer of answers) {
       if (answer.statusCode < 400) {
         answer.statusCode = 424;

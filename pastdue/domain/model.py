@@ -185,8 +185,9 @@ class Account:
     # Bulkheads (domain/quarantine.py): failed runs on this account, and why it is set aside.
     failures: int = 0
     quarantine: dict | None = None
-    # Not stored: the store's note of the document this was read from (its _etag, and the history seq
-    # and settled charges already written in it), so it knows what is safe to archive on the next write.
+    # Not stored: the store's note of the document this was read from (its _etag, and the history seq,
+    # settled charges, sent notices and event ids already written in it), so it knows what is safe to
+    # archive on the next write (adapters/cosmos.py, Stored).
     etag: str | None = None
     stored: tuple | None = None
 
