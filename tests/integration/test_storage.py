@@ -35,13 +35,26 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "account_2026_11
 GOAL_BYTES = 16 * 1024
 
 
+def _database(prefix: str):
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    client = bootstrap.cosmos_client()
+    ensure_containers(client, name)
+    return client, name
+
+
 @pytest.fixture(scope="module")
 def own_database(app_env):
     """A database of its own: the 10,000-event account leaves thousands of archive items, which the local
     stand-in (no indexes) would scan in every other test's sweep query."""
-    name = f"storage_{uuid.uuid4().hex[:8]}"
-    client = bootstrap.cosmos_client()
-    ensure_containers(client, name)
+    client, name = _database("storage")
+    yield client.get_database_client(name)
+    client.delete_database(name)
+
+
+@pytest.fixture()
+def burst_database(app_env):
+    """Another: the burst's 600 writes should not scan what the 10,000-event account left."""
+    client, name = _database("burst")
     yield client.get_database_client(name)
     client.delete_database(name)
 
@@ -88,11 +101,12 @@ def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pag
 BURST_GOAL_BYTES = 64 * 1024
 
 
-def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in_the_archive(own_database, clock):
+def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in_the_archive(burst_database,
+                                                                                             clock):
     """A burst: 600 billing events (300 failures, 300 transfers) within one day on one account, each written
     as the app writes it. The document keeps the newest settled charges and sent notices by count; the
     rest, and every event id, are items of their own."""
-    container = own_database.get_container_client("accounts")
+    container = burst_database.get_container_client("accounts")
     store = CosmosAccountStore(container, retention_days=2557)
     account = store.create(new_account("burst-600"))
     account, _ = drive(store, Policy(), account, 0, 600, clock.now(), step=timedelta(seconds=86_400 / 600))
