@@ -9,7 +9,7 @@ param environmentName string
 @description('Location of every resource but the e-mail service (global).')
 param location string = resourceGroup().location
 
-@description('Cosmos DB capacity: serverless (pay per request) or provisioned (autoscale).')
+@description('Cosmos DB capacity: serverless (pay per request) or provisioned (autoscale). Chosen when the account is created: Cosmos cannot change it on an existing account (a new environment, and a data migration, are needed).')
 @allowed(['serverless', 'provisioned'])
 param cosmosCapacityMode string = 'serverless'
 
@@ -29,14 +29,16 @@ param customDomainVerified bool = false
 @description('Where ACS keeps e-mail data.')
 param emailDataLocation string = 'Europe'
 
-@description('Origins of the web front end allowed by CORS (never "*").')
-param allowedOrigins array = []
+@description('Origins of the web front end allowed by CORS (never "*"); the first is where notices link unless portalBaseUrl says otherwise. Required: azd env set PORTAL_ORIGIN https://...')
+@minLength(1)
+param allowedOrigins array
 
 @description('The Entra ID app registration (client id) of the portal, for App Service Authentication.')
 param portalClientId string
 
-@description('The shared secret(s) of the billing-system webhooks (comma-separated for rotation).')
+@description('The shared secret(s) of the billing-system webhooks (comma-separated for rotation), each at least 16 characters (the app refuses shorter ones).')
 @secure()
+@minLength(16)
 param billingWebhookSecret string
 
 @description('The payment processor: sandbox (test tokens only) or stripe.')
@@ -55,7 +57,10 @@ param stripeWebhookSecret string = ''
 param stripePublishableKey string = ''
 
 @description('The portal the notices link to (its pages per action: PORTAL_LINK_* app settings); default: the first allowed origin.')
-param portalBaseUrl string = empty(allowedOrigins) ? '' : first(allowedOrigins)
+param portalBaseUrl string = first(allowedOrigins)
+
+@description('Client ids whose tokens for the API App Service Authentication accepts besides the portal\'s: the Azure CLI (04b07795-...), with which support runs python -m pastdue.support after az login. Pre-authorize it on the API\'s scope (README, Operate).')
+param supportClientIds array = ['04b07795-8ddb-461a-bbee-02f9e1bf7b46']
 
 // The brand the notices carry, the sender display name, the support contact and the legal footer.
 @description('The name customers know you by: it opens every notice subject and signs every notice. Required (azd env set BRAND_NAME ...).')
@@ -204,6 +209,7 @@ module functionApp 'modules/functionapp.bicep' = {
     insightsConnectionString: monitoring.outputs.connectionString
     allowedOrigins: allowedOrigins
     portalClientId: portalClientId
+    supportClientIds: supportClientIds
     appSettings: union(stripeSettings, {
       PAYMENT_GATEWAY: paymentGateway
       PORTAL_BASE_URL: portalBaseUrl
@@ -248,6 +254,8 @@ module deliveryReports 'modules/deliveryreports.bicep' = if (subscribeDeliveryRe
   params: {
     communicationName: email.outputs.communicationName
     functionAppName: functionApp.outputs.name
+    storageName: storage.outputs.name
+    deadLetterContainer: storage.outputs.deadLetterContainer
     tags: tags
   }
 }

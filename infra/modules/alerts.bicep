@@ -31,7 +31,8 @@ var rules = [
     description: 'daily_sweep did not finish in the last 26 hours, or failed: retries, disables and deletions are not happening.'
     frequency: 'PT1H'
     window: 'P2D'
-    query: 'let finished = traces | where timestamp > ago(26h) | where message startswith "daily_sweep summary" | count; let failed = exceptions | where timestamp > ago(26h) | where operation_Name == "daily_sweep" | count; union (finished | where Count == 0 | project problem = "no sweep in 26 h"), (failed | where Count > 0 | project problem = "sweep failed")'
+    // "No sweep" only once the app has been running for more than 26 hours: a new environment is quiet until its first night.
+    query: 'let running = toscalar(traces | where timestamp > ago(2d) | summarize min(timestamp)) < ago(26h); let finished = traces | where timestamp > ago(26h) | where message startswith "daily_sweep summary" | count; let failed = exceptions | where timestamp > ago(26h) | where operation_Name == "daily_sweep" | count; union (finished | where Count == 0 and running | project problem = "no sweep in 26 h"), (failed | where Count > 0 | project problem = "sweep failed")'
   }
   {
     name: 'notices-failing'
@@ -91,12 +92,15 @@ var rules = [
   }
 ]
 
-resource alerts 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = [
+// Each rule queries as its own system-assigned identity (Reader on Application Insights, below), never as
+// the person who last edited it: a rule does not stop because someone left or lost access.
+resource alerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
   for rule in rules: {
     name: '${insightsName}-${rule.name}'
     location: location
     tags: tags
     kind: 'LogAlert'
+    identity: { type: 'SystemAssigned' }
     properties: {
       displayName: 'pastdue: ${rule.name}'
       description: rule.description
@@ -122,6 +126,20 @@ resource alerts 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = [
   }
 ]
 
+var readerRole = 'acdd72a7-3385-48ef-bd42-f606fba81ae7' // Reader
+
+resource alertReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (rule, i) in rules: {
+    name: guid(insights.id, '${insightsName}-${rule.name}', readerRole)
+    scope: insights
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', readerRole)
+      principalId: alerts[i].identity.principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
 resource dashboard 'Microsoft.Insights/workbooks@2023-06-01' = {
   name: guid(resourceGroup().id, insightsName, 'pastdue-workbook')
   location: location
@@ -131,7 +149,8 @@ resource dashboard 'Microsoft.Insights/workbooks@2023-06-01' = {
     displayName: 'pastdue: recovery, revenue at risk, accounts by state'
     category: 'workbook'
     sourceId: insights.id
-    serializedData: loadTextContent('workbook.json')
+    // The workbook opens on this Application Insights (its fallback resource) wherever it is opened from.
+    serializedData: replace(loadTextContent('workbook.json'), '"fallbackResourceIds": []', '"fallbackResourceIds": ["${insights.id}"]')
   }
 }
 

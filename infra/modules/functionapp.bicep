@@ -13,6 +13,8 @@ param deploymentContainer string
 param insightsConnectionString string
 param allowedOrigins array
 param portalClientId string
+@description('Other clients whose tokens for the API are accepted: the support CLI\'s (Azure CLI) client id.')
+param supportClientIds array = []
 @description('The settings the app reads (pastdue/settings.py).')
 param appSettings object
 
@@ -118,7 +120,8 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
         validation: {
           allowedAudiences: ['api://${portalClientId}', portalClientId]
           // Only tokens issued to the portal's own app registration, not to any app of the tenant.
-          defaultAuthorizationPolicy: { allowedApplications: [portalClientId] }
+          // and to the clients support signs in with (the Azure CLI, for python -m pastdue.support).
+          defaultAuthorizationPolicy: { allowedApplications: union([portalClientId], supportClientIds) }
         }
       }
     }

@@ -43,10 +43,12 @@ resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
-var stripeSecrets = empty(stripeSecretKey) ? {} : {
+var useStripe = !empty(stripeSecretKey)
+// items() orders by key: [0] is the secret key, [1] the webhook secret.
+var stripeSecrets = useStripe ? {
   'stripe-secret-key': stripeSecretKey
   'stripe-webhook-secret': stripeWebhookSecret
-}
+} : {}
 
 resource stripe 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for item in items(stripeSecrets): {
   parent: vault
@@ -58,8 +60,10 @@ resource stripe 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for item in it
   }
 }]
 
+// Versioned URIs: App Service caches a reference without a version for up to 24 hours, while a new value
+// (a new version) changes these, hence the app setting, and the app restarts on it within minutes.
 output name string = vault.name
-output webhookSecretUri string = secret.properties.secretUri
-output stripeSecretKeyUri string = empty(stripeSecretKey) ? '' : '${vault.properties.vaultUri}secrets/stripe-secret-key'
-output stripeWebhookSecretUri string = empty(stripeSecretKey) ? '' : '${vault.properties.vaultUri}secrets/stripe-webhook-secret'
+output webhookSecretUri string = secret.properties.secretUriWithVersion
+output stripeSecretKeyUri string = useStripe ? stripe[0].properties.secretUriWithVersion : ''
+output stripeWebhookSecretUri string = useStripe ? stripe[1].properties.secretUriWithVersion : ''
 

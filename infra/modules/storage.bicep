@@ -39,6 +39,14 @@ resource deployment 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   properties: { publicAccess: 'None' }
 }
 
+// Delivery reports Event Grid could not hand to the app within its retries (not dropped after 24 hours).
+resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobs
+  name: 'deliveryreports-deadletter'
+  properties: { publicAccess: 'None' }
+}
+
 output name string = storage.name
+output deadLetterContainer string = deadLetters.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainer string = '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'

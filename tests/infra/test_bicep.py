@@ -147,11 +147,42 @@ def test_a_custom_domain_is_linked_only_once_verified():
     assert "CUSTOM_DOMAIN_DNS_RECORDS" in parsed("main.bicep")["outputs"]
 
 
-def test_portal_tokens_must_come_from_the_portal_app():
+AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # the Azure CLI's public client id (az login)
+PORTAL = "11111111-2222-3333-4444-555555555555"
+
+
+def _accepted(claims: dict) -> bool:
+    """App Service Authentication's documented checks of a bearer token, with what the Bicep configures:
+    its `aud` is one of allowedAudiences, and the client it was issued to (`azp` in v2 tokens, `appid` in
+    v1) one of defaultAuthorizationPolicy.allowedApplications (the portal's, then supportClientIds)."""
     auth = next(r["config"] for r in parsed("modules/functionapp.bicep")["resources"].values()
                 if r["type"] == "Microsoft.Web/sites/config")
     validation = auth["properties"]["identityProviders"]["azureActiveDirectory"]["validation"]
-    assert validation["defaultAuthorizationPolicy"]["allowedApplications"] == ["portalClientId"]
+    text = (INFRA / "modules/functionapp.bicep").read_text()
+    assert "allowedApplications: union([portalClientId], supportClientIds)" in text
+    assert "allowedAudiences: ['api://${portalClientId}', portalClientId]" in text
+    main = parsed("main.bicep")
+    assert "supportClientIds: supportClientIds" in (INFRA / "main.bicep").read_text()
+    audiences = {f"api://{PORTAL}", PORTAL}
+    applications = [PORTAL, *main["parameters"]["supportClientIds"]["default"]]
+    assert validation["allowedAudiences"] and validation["defaultAuthorizationPolicy"]
+    client = claims.get("azp") or claims.get("appid")
+    return claims["aud"] in audiences and client in applications
+
+
+def test_portal_tokens_and_the_support_clis_are_accepted_and_no_other_apps():
+    # The portal's token (MSAL in the front end, v2).
+    assert _accepted({"aud": PORTAL, "azp": PORTAL, "ver": "2.0", "oid": "admin-oid"})
+    # `az login` then `python -m pastdue.support --scope api://<portal>/.default`: azure-identity asks the
+    # Azure CLI for a token, which is issued to the Azure CLI's client (v1 token: appid; v2: azp).
+    assert _accepted({"aud": f"api://{PORTAL}", "appid": AZURE_CLI, "ver": "1.0", "oid": "agent-oid",
+                      "roles": ["Billing.Support"]})
+    assert _accepted({"aud": PORTAL, "azp": AZURE_CLI, "ver": "2.0", "oid": "agent-oid"})
+    # Any other app of the tenant, or a token for another API, is refused.
+    assert not _accepted({"aud": PORTAL, "azp": "99999999-0000-0000-0000-000000000000", "ver": "2.0"})
+    assert not _accepted({"aud": "https://management.azure.com", "appid": AZURE_CLI, "ver": "1.0"})
+    readme = (INFRA.parent / "README.md").read_text()
+    assert "preAuthorizedApplications" in readme and AZURE_CLI in readme
 
 
 def test_the_key_vault_name_can_change_to_avoid_a_soft_deleted_one():
@@ -212,8 +243,15 @@ def test_no_secret_has_a_default_and_cors_is_never_a_wildcard():
     required = {(file, name) for file, name, p in secure if p["default"] is None}
     assert ("main.bicep", "billingWebhookSecret") in required
     main = parsed("main.bicep")
-    assert main["parameters"]["allowedOrigins"]["default"] == []
+    # The portal's origin has no default (a forgotten setting would send every customer link elsewhere).
+    origins = main["parameters"]["allowedOrigins"]
+    assert origins.get("default") is None and {"type": "min_length", "argument": 1} in origins["decorators"]
+    values = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert values["allowedOrigins"]["value"] == ["${PORTAL_ORIGIN}"]
     assert "'*'" not in (INFRA / "modules/functionapp.bicep").read_text()
+    # The app refuses a webhook secret shorter than 16 characters at start: so does the deployment.
+    secret = main["parameters"]["billingWebhookSecret"]
+    assert {"type": "min_length", "argument": 16} in secret["decorators"]
 
 
 def test_the_containers_and_the_indexes_the_code_needs():
@@ -297,7 +335,9 @@ def test_the_workbook_shows_the_funnel_the_risk_the_states_and_what_comes_next_f
             "pastdue_accounts_by_state", "pastdue_upcoming_disables", "pastdue_upcoming_deletions"} <= read
     assert "daysSinceFailure" in queries["recovery-funnel"]
     alerts = (INFRA / "modules/alerts.bicep").read_text()
-    assert "serializedData: loadTextContent('workbook.json')" in alerts
+    assert "replace(loadTextContent('workbook.json'), '\"fallbackResourceIds\": []', " \
+           "'\"fallbackResourceIds\": [\"${insights.id}\"]')" in alerts
+    assert '"fallbackResourceIds": []' in (INFRA / "modules/workbook.json").read_text()
 
 
 def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_and_reach_the_action_group():
@@ -334,3 +374,58 @@ def test_the_brand_customers_see_must_be_given_at_deployment():
     values = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
     assert values["brandName"]["value"] == "${BRAND_NAME}"
     assert 'azd env set BRAND_NAME' in (INFRA.parent / "README.md").read_text()
+
+
+def test_secrets_are_referenced_by_version_so_a_rotation_reaches_the_app_within_minutes():
+    """A Key Vault reference without a version is cached up to 24 hours; a versioned one changes with each
+    new value (the app setting changes, the app restarts with it)."""
+    outputs = parsed("modules/keyvault.bicep")["outputs"]
+    for name in ("webhookSecretUri", "stripeSecretKeyUri", "stripeWebhookSecretUri"):
+        assert "secretUriWithVersion" in json.dumps(outputs[name]["value"]), name
+    main = (INFRA / "main.bicep").read_text()
+    for setting, output in (("BILLING_WEBHOOK_SECRET", "webhookSecretUri"), ("STRIPE_SECRET_KEY", "stripeSecretKeyUri"),
+                            ("STRIPE_WEBHOOK_SECRET", "stripeWebhookSecretUri")):
+        assert f"{setting}: '@Microsoft.KeyVault(SecretUri=${{keyVault.outputs.{output}}})'" in main
+    assert "'${vault.properties.vaultUri}secrets/" not in (INFRA / "modules/keyvault.bicep").read_text()
+    assert "*version*" in (INFRA.parent / "README.md").read_text()
+
+
+def test_alert_rules_query_as_their_own_identity_with_reader_on_application_insights():
+    module = parsed("modules/alerts.bicep")["resources"]
+    rules = module["alerts"]
+    assert rules["type"] == "Microsoft.Insights/scheduledQueryRules" and rules["api_version"] >= "2023-12-01"
+    assert rules["config"]["config"]["identity"] == {"type": "SystemAssigned"}
+    readers = module["alertReaders"]
+    assert readers["type"] == "Microsoft.Authorization/roleAssignments"
+    assert readers["config"]["loop_type"]["detail"]["array_name"] == "rules"  # one per rule
+    text = (INFRA / "modules/alerts.bicep").read_text()
+    assert "var readerRole = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'" in text  # Reader
+    assert "principalId: alerts[i].identity.principalId" in text and "scope: insights" in text
+
+
+def test_the_no_sweep_alert_is_quiet_until_the_app_has_run_26_hours():
+    rules = {r["name"]: r for r in parsed("modules/alerts.bicep")["variables"]["rules"]["value"]}
+    query = rules["sweep-missing-or-failed"]["query"]
+    assert "summarize min(timestamp)) < ago(26h)" in query and "Count == 0 and running" in query
+
+
+def test_the_cosmos_capacity_mode_is_said_to_be_fixed_at_creation():
+    description = next(d for d in parsed("main.bicep")["parameters"]["cosmosCapacityMode"]["decorators"]
+                       if d["type"] == "description")
+    assert "cannot change it on an existing account" in json.dumps(description)
+    assert "never change it on an existing environment" in (INFRA.parent / "README.md").read_text()
+
+
+def test_delivery_reports_that_cannot_be_delivered_are_dead_lettered_to_blob_storage():
+    subscription = resource("modules/deliveryreports.bicep", "Microsoft.EventGrid/systemTopics/eventSubscriptions")
+    dead = subscription["properties"]["deadLetterWithResourceIdentity"]
+    assert dead["identity"] == {"type": "SystemAssigned"}
+    assert dead["deadLetterDestination"]["endpointType"] == "StorageBlob"
+    topic = resource("modules/deliveryreports.bicep", "Microsoft.EventGrid/systemTopics")
+    assert topic["identity"] == {"type": "SystemAssigned"}
+    text = (INFRA / "modules/deliveryreports.bicep").read_text()
+    assert "ba92f5b4-2d11-453d-a403-e96b0029c9fe" in text and "principalId: topic.identity.principalId" in text
+    containers = [r for r in parsed("modules/storage.bicep")["resources"].values()
+                  if r["type"] == "Microsoft.Storage/storageAccounts/blobServices/containers"]
+    assert any(c["config"]["name"] == "deliveryreports-deadletter" for c in containers)
+    assert "deadLetterContainer: storage.outputs.deadLetterContainer" in (INFRA / "main.bicep").read_text()
