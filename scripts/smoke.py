@@ -9,8 +9,13 @@ Checks, each printed as ok/FAIL (exit 1 if any failed):
   3. an unsigned webhook gets 401;
   4. signed test events are accepted: an account `smoke-<time>` whose admin is --admin-email, a
      subscription, a failed charge of 1.00 EUR (its notice goes to --admin-email at once), then a transfer
-     that settles it (a receipt follows), so the test account ends paid and is never dunned;
+     that settles it (a receipt follows), so the test account ends paid and is never dunned. The account is
+     sent `synthetic: true`: the app serves it like any other but counts it in no metric, so the dashboard
+     and the alerts never see it;
   5. with --mail-api (the local maildev), the notice is found in the inbox; in Azure, look in yours.
+
+With --dry, only 1 to 3 run: nothing is written (for a production check on every deployment). --secret
+may be the setting's value as it is, two secrets while rotating ("new,old"): the first signs.
 """
 
 from __future__ import annotations
@@ -28,11 +33,13 @@ from pastdue.http.signing import sign
 
 
 class Smoke:
-    def __init__(self, base_url: str, secret: str, admin_email: str, mail_api: str | None):
+    def __init__(self, base_url: str, secret: str, admin_email: str, mail_api: str | None, dry: bool = False):
         self.base = base_url.rstrip("/")
         self.prefix = urlsplit(self.base).path  # "/api"
         self.http = httpx.Client(timeout=60)
-        self.secret, self.admin_email, self.mail_api = secret, admin_email, mail_api
+        # The app accepts any of the comma-separated secrets; one request is signed with one of them.
+        self.secret = next((s.strip() for s in secret.split(",") if s.strip()), "")
+        self.admin_email, self.mail_api, self.dry = admin_email, mail_api, dry
         self.account_id = f"smoke-{int(time.time())}"
         self.failures = 0
 
@@ -64,6 +71,10 @@ class Smoke:
         answer = self.http.post(f"{self.base}/webhooks/charge-failed", content=b"{}",
                                 headers={"Content-Type": "application/json"})
         self.check("an unsigned webhook is refused (401)", answer.status_code == 401, str(answer.status_code))
+        if self.dry:
+            print(f"{'all checks passed' if not self.failures else f'{self.failures} check(s) failed'}"
+                  " (--dry: nothing written)")
+            return 1 if self.failures else 0
         self.events()
         if self.mail_api:
             self.inbox()
@@ -76,7 +87,7 @@ class Smoke:
         steps = [
             ("PUT", f"/accounts/{self.account_id}", {
                 "admin": {"principalId": "smoke-test", "email": self.admin_email, "name": "Smoke test"},
-                "paymentMode": "card"}, (200, 201)),
+                "paymentMode": "card", "synthetic": True}, (200, 201)),
             ("PUT", f"/accounts/{self.account_id}/subscriptions/smoke", {"displayName": "Smoke test"}, (200, 201)),
             ("POST", "/webhooks/charge-failed", {
                 "id": f"evt_{self.account_id}_failed", "type": "charge.failed", "createdAt": now,
@@ -106,11 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.smoke", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", required=True, help="the API base, e.g. https://func-pastdue-x.azurewebsites.net/api")
-    parser.add_argument("--secret", required=True, help="one BILLING_WEBHOOK_SECRET value")
+    parser.add_argument("--secret", required=True,
+                        help="BILLING_WEBHOOK_SECRET as set (while rotating, 'new,old': the first signs)")
     parser.add_argument("--admin-email", required=True, help="your address: the test notices go there")
     parser.add_argument("--mail-api", help="local runs: the local maildev inbox, e.g. http://localhost:1080")
+    parser.add_argument("--dry", action="store_true", help="the checks that write nothing (no test account)")
     args = parser.parse_args(argv)
-    return Smoke(args.base_url, args.secret, args.admin_email, args.mail_api).run()
+    return Smoke(args.base_url, args.secret, args.admin_email, args.mail_api, args.dry).run()
 
 
 if __name__ == "__main__":

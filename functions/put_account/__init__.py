@@ -34,6 +34,6 @@ def put_account(req: func.HttpRequest) -> func.HttpResponse:
             raise BadRequest("invoice payers need 'remittance' (iban, bic, reference)", field="remittance")
     admin = parse.admin(obj_field(body, "admin", fields=parse.ADMIN))
     event = ProfileSet(admin, mode, parse.currency(body), method, remittance, parse.gateway_customer(body),
-                       parse.time_zone(body))
+                       parse.time_zone(body), parse.synthetic(body))
     account, created = save(deps, account_id, event)
     return json_response(account_view(account, deps), 201 if created else 200)

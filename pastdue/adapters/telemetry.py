@@ -103,7 +103,21 @@ def setup(connection_string: str | None, client_id: str | None = None) -> Metric
             from azure.monitor.opentelemetry import configure_azure_monitor
 
             credential = ManagedIdentityCredential(client_id=client_id) if client_id else None
-            configure_azure_monitor(connection_string=connection_string, logger_name="pastdue",
+            configure_azure_monitor(connection_string=connection_string, logger_name=APP_LOGGER,
                                     credential=credential)
+            one_path_for_app_logs()
             _configured.append(True)
     return OpenTelemetryMetrics()
+
+
+APP_LOGGER = "pastdue"
+
+
+def one_path_for_app_logs() -> None:
+    """The distro exports every `pastdue` record itself (with its accountId). Passed on to the root logger
+    too, the Functions worker would hand it to the host, which writes it to Application Insights a second
+    time: twice the ingestion, every line counted twice. They stop at the distro's handler; the host still
+    logs its own lines (invocations, failures)."""
+    logger = logging.getLogger(APP_LOGGER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

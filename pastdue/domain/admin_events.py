@@ -27,6 +27,7 @@ def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: dat
         account.gateway_customer_id = event.gateway_customer_id
     if event.time_zone is not None:
         account.time_zone = event.time_zone
+    account.synthetic = account.synthetic or event.synthetic  # once a test account, always one
     record(account, now, "account.updated", "billing", paymentMode=event.payment_mode)
     return []
 

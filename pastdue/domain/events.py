@@ -18,6 +18,7 @@ class ProfileSet:
     remittance: Remittance | None
     gateway_customer_id: str | None = None
     time_zone: str | None = None  # IANA, e.g. Europe/Paris: the account's pay days are in it
+    synthetic: bool = False  # a test account (the smoke script's): left out of metrics and the dashboard
 
 
 @dataclass(frozen=True)

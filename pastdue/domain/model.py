@@ -182,6 +182,8 @@ class Account:
     next_disable_at: datetime | None = None
     next_deletion_at: datetime | None = None
     open_balance: Money | None = None  # what is owed, when something is (revenue at risk)
+    # A test account (the post-deploy smoke script's): served like any other, counted in no metric.
+    synthetic: bool = False
     # Bulkheads (domain/quarantine.py): failed runs on this account, and why it is set aside.
     failures: int = 0
     quarantine: dict | None = None

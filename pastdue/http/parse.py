@@ -13,7 +13,7 @@ from pastdue.http.problems import BadRequest
 ADMIN = frozenset({"principalId", "email", "name", "locale"})
 REMITTANCE = frozenset({"iban", "bic", "reference"})
 ACCOUNT_PUT = frozenset({"admin", "paymentMode", "paymentMethodToken", "gatewayCustomerId", "remittance",
-                         "currency", "timeZone"})
+                         "currency", "timeZone", "synthetic"})
 SUBSCRIPTION_PUT = frozenset({"displayName", "plan"})
 EVENT = frozenset({"id", "type", "createdAt", "data"})
 CHARGE_FAILED_DATA = frozenset({"accountId", "subscriptionId", "chargeId", "amount", "declineCode", "invoiceUrl"})
@@ -185,6 +185,13 @@ def grace_days(body: dict) -> int:
     if type(days) is not int or not 1 <= days <= 365:
         raise BadRequest("'days' must be a whole number of days from 1 to 365", field="days")
     return days
+
+
+def synthetic(body: dict) -> bool:
+    value = body.get("synthetic", False)
+    if type(value) is not bool:
+        raise BadRequest("'synthetic' must be true or false", field="synthetic")
+    return value
 
 
 def notify(body: dict) -> bool:

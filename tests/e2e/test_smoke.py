@@ -3,8 +3,12 @@ Service Authentication does (PRINCIPAL_MODE=appservice): the same checks as in A
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from pastdue import bootstrap
 from scripts import smoke
 from tests.conftest import RUN_DIR
 from tests.support.clients import SECRET
@@ -20,13 +24,33 @@ def appservice_host(app_env):
     process.wait(10)
 
 
-def test_the_smoke_script_passes_against_a_good_deployment(appservice_host, standins, capsys):
-    code = smoke.main(["--base-url", f"{appservice_host}/api", "--secret", SECRET,
+def _accounts():
+    return bootstrap.deps().store.snapshot(datetime.now(UTC), timedelta(days=7))
+
+
+def test_the_smoke_script_passes_against_a_good_deployment_and_its_account_counts_nowhere(appservice_host,
+                                                                                          standins, capsys):
+    before = _accounts()
+    # The setting as it is while rotating ("new,old"): the first secret signs.
+    code = smoke.main(["--base-url", f"{appservice_host}/api", "--secret", f"{SECRET},an-older-secret-0123456789",
                        "--admin-email", "smoke-admin@example.com",
                        "--mail-api", f"http://127.0.0.1:{standins.maildev_web_port}"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.count("ok  ") == 8 and "FAIL" not in out
+    account_id = re.search(r"test account (smoke-\d+)", out).group(1)
+    stored = bootstrap.deps().store.get(account_id)
+    assert stored is not None and stored.synthetic
+    # Its charge failed and was paid: the dashboard's figures (accounts by state, at risk) did not move.
+    assert _accounts()["byState"] == before["byState"], (before, _accounts())
+
+
+def test_the_dry_smoke_run_writes_nothing(appservice_host, capsys):
+    code = smoke.main(["--base-url", f"{appservice_host}/api", "--secret", SECRET,
+                       "--admin-email", "smoke-dry@example.com", "--dry"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.count("ok  ") == 3 and "nothing written" in out, out
+    assert not bootstrap.deps().store.by_admin_email("smoke-dry@example.com")
 
 
 def test_the_smoke_script_fails_when_the_principal_header_is_trusted(host, standins, capsys):

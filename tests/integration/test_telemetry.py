@@ -68,3 +68,40 @@ def test_a_failure_its_recovery_the_notices_and_the_book_become_metrics(clock, a
             "pastdue_upcoming_deletions"} <= {name for name, _ in points}
     # Every log line written while an account was worked on names it.
     assert any(getattr(r, "accountId", "") == account_id for r in caplog.records)
+
+
+def test_the_apps_log_lines_reach_application_insights_once(monkeypatch):
+    """With the distro set up, a `pastdue` record is handled by the distro's handler on the `pastdue` logger
+    and no longer reaches the root logger, where the Functions worker hands records to the host (which
+    would write it to Application Insights a second time)."""
+    import logging
+
+    from pastdue.adapters import telemetry
+
+    class Counting(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.records = []
+
+        def emit(self, record):
+            self.records.append(record)
+
+    app_logger, root = logging.getLogger("pastdue"), logging.getLogger()
+    exporter, host = Counting(), Counting()  # the distro's handler; the worker's handler on the root
+    saved = (app_logger.level, app_logger.propagate, list(app_logger.handlers))
+    app_logger.addHandler(exporter)
+    root.addHandler(host)
+    try:
+        telemetry.one_path_for_app_logs()
+        logging.getLogger("pastdue.sweep").info("daily_sweep summary %s", "{}")
+        logging.getLogger("azure.functions").warning("a host-side line")
+    finally:
+        root.removeHandler(host)
+        app_logger.setLevel(saved[0])
+        app_logger.propagate = saved[1]
+        app_logger.handlers[:] = saved[2]
+    assert [r.getMessage() for r in exporter.records] == ["daily_sweep summary {}"]
+    assert [r.getMessage() for r in host.records] == ["a host-side line"]
+    import inspect
+
+    assert "one_path_for_app_logs()" in inspect.getsource(telemetry.setup)  # done wherever the distro is
