@@ -7,11 +7,9 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
@@ -20,25 +18,6 @@ from tests.e2e.test_hostile_input import Caller, _assert_refused, _doc, _good_bo
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 LONE = "\ud800"
-
-
-@pytest.fixture(scope="module")
-def log_start():
-    log = RUN_DIR / "host.log"
-    return log.stat().st_size if log.exists() else 0
-
-
-@pytest.fixture(scope="module")
-def victim(host, log_start):
-    from tests.support.clients import Billing
-
-    billing = Billing(host)
-    account_id, sub_id = f"hostile2-{uuid.uuid4().hex[:8]}", "sub-hostile"
-    assert billing.account(account_id).status_code == 201
-    assert billing.subscription(account_id, sub_id).status_code == 201
-    assert billing.charge_failed(account_id, sub_id, "ch-hostile-1", 1000).status_code == 200
-    assert httpx.post(f"{host}/admin/settle", timeout=60).status_code == 200
-    return account_id, sub_id
 
 
 def _bodies(account_id, sub_id) -> dict[tuple[str, str], tuple[dict, str]]:
