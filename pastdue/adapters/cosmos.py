@@ -173,22 +173,23 @@ def from_document(doc: dict) -> Account:
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
         raise UnreadableAccount(str(doc.get("id")), f"{type(error).__name__}: {error}"[:300]) from None
     account.etag = doc.get("_etag")
-    account.stored = Stored.of(account, frozenset(account.processed_events))
+    account.stored = Stored.of(account, frozenset(account.processed_events.items()))
     return account
 
 
 class Stored(NamedTuple):
     """What a stored document already holds for good: its records, and the charges and notices it hands to
     the archive. Only these are archived by the next write (whatever that write decides, they happened).
-    `events`: event ids the document itself kept (an earlier release), moved to items by the next write."""
+    `events`: the (event id, when) the document itself kept (an earlier release): every one becomes an item
+    on the next write, also those the decision forgets meanwhile (older than the window the document had)."""
 
     seq: int
     charges: frozenset[str]
     notices: frozenset[str]
-    events: frozenset[str]
+    events: frozenset[tuple[str, str]]
 
     @classmethod
-    def of(cls, account: Account, events: frozenset[str] = frozenset()) -> Stored:
+    def of(cls, account: Account, events: frozenset[tuple[str, str]] = frozenset()) -> Stored:
         return cls(account.history_seq, frozenset(c.charge_id for c in account.archive_charges),
                    frozenset(n.notice_id for n in account.archive_notices), events)
 
@@ -226,9 +227,9 @@ class CosmosAccountStore(AccountStore):
         records = [r for r in account.history if r["seq"] <= stored.seq]
         settled = [c for c in account.archive_charges if c.charge_id in stored.charges]
         sent = [n for n in account.archive_notices if n.notice_id in stored.notices]
-        new_events = {k: at for k, at in account.processed_events.items() if k not in stored.events}
-        self._archive(account.account_id, records, settled, sent,
-                      {k: at for k, at in account.processed_events.items() if k in stored.events})
+        earlier = dict(stored.events)
+        new_events = {k: at for k, at in account.processed_events.items() if k not in earlier}
+        self._archive(account.account_id, records, settled, sent, earlier)
         doc = to_document(account)
         doc["processedEvents"] = {}
         if doc["history"] and doc["history"][0]["seq"] <= stored.seq:
