@@ -80,6 +80,62 @@ batch.default = async (account, req, res, { dbId, collId }) => {
   return answers;
 };
 
+// A query that names its partition (x-ms-documentdb-partitionkey: a single-partition query) sees that
+// partition only, as in Cosmos DB; the package scanned every item of the container for every query, so
+// each test's items slowed every other test's queries. The items of each partition are kept by rid.
+const { AsyncLocalStorage } = require("node:async_hooks");
+const Items = require("@vercel/cosmosdb-server/lib/account/items").default;
+const queryDocuments = require("@vercel/cosmosdb-server/lib/handler/query-documents");
+
+const queryPartition = new AsyncLocalStorage();
+const runQuery = queryDocuments.default;
+queryDocuments.default = (account, req, res, params) => {
+  const header = req.headers["x-ms-documentdb-partitionkey"];
+  const crossPartition = String(req.headers["x-ms-documentdb-query-enablecrosspartition"]) === "true";
+  const partition = header && !crossPartition ? parsePartitionKey(header) : undefined;
+  return queryPartition.run({ partition }, () => runQuery(account, req, res, params));
+};
+
+function partitionRids(items, partition) {
+  if (!items._partitions) items._partitions = new Map();
+  let rids = items._partitions.get(partition);
+  if (!rids) {
+    rids = new Set();
+    items._partitions.set(partition, rids);
+  }
+  return rids;
+}
+
+const setItem = Items.prototype._set;
+Items.prototype._set = function set(data) {
+  const stored = setItem.call(this, data);
+  partitionRids(this, this._getPartition(data)).add(data._rid);
+  return stored;
+};
+
+const deleteItem = Items.prototype.delete;
+Items.prototype.delete = function remove(idOrRid, partition) {
+  const data = this._item("/id", idOrRid, partition).read();
+  deleteItem.call(this, idOrRid, partition);
+  if (data) partitionRids(this, this._getPartition(data)).delete(data._rid);
+};
+
+const queryItems = Items.prototype.query;
+Items.prototype.query = function query(params, options) {
+  const scope = queryPartition.getStore();
+  if (!scope || scope.partition === undefined || !this._partitions) return queryItems.call(this, params, options);
+  // The same query over the partition's items only: the package reads `this._data` for the items.
+  const only = new Map();
+  for (const rid of partitionRids(this, scope.partition)) only.set(rid, this._data.get(rid));
+  const all = this._data;
+  this._data = only;
+  try {
+    return queryItems.call(this, params, options);
+  } finally {
+    this._data = all;
+  }
+};
+
 const { createHttpsServer } = require("@vercel/cosmosdb-server");
 
 const port = parseInt(process.argv[2] || "8081", 10);

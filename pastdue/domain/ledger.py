@@ -36,8 +36,8 @@ SETTLED_KEEP_AUTHENTICATION = timedelta(days=35)
 KEEP_SENT_NOTICES = timedelta(days=10)
 # ...and by count, so that a burst of events (hundreds a day) cannot grow the document towards Cosmos's
 # 2 MB item limit: past these, the oldest settled charges and sent notices go to the archive at once.
-KEEP_SETTLED_COUNT = 20
-KEEP_SENT_COUNT = 20
+KEEP_SETTLED_COUNT = 40
+KEEP_SENT_COUNT = 40
 KEEP_FAILED_NOTICES = timedelta(days=90)
 KEEP_IDEMPOTENCY = timedelta(days=7)
 # Rows of the "what is owed" table a notice carries; more than this are summed into the total only.
