@@ -15,7 +15,7 @@ from pastdue.domain.model import SENDING, Account
 from pastdue.domain.outbox import ClaimNotices, NoticesSent, SendResult, claimable
 from pastdue.domain.quarantine import RunSucceeded
 from pastdue.notices.render import render
-from pastdue.services.unit import AccountNotFound, Contention, Deps, change, isolate
+from pastdue.services.unit import MAX_CONFLICTS, AccountNotFound, Contention, Deps, change, isolate
 
 log = logging.getLogger("pastdue.notices")
 QUOTA_BATCH = 50  # notices one drain claims from one account at a time
@@ -44,26 +44,23 @@ def drain_all(deps: Deps, sender: EmailSender, quota, budget_seconds: float = 50
     return stats
 
 
-BUSY_TRIES = 3
+# Writers racing on one account (many pay-nows at once) are expected: what was sent is written with more
+# tries than a decision gets, or the notices would be sent again after their lease.
+RECORD_SENT_TRIES = 3 * MAX_CONFLICTS
 
 
 def drain_account(deps: Deps, sender: EmailSender, quota, account_id: str) -> dict:
-    """Send what one request just queued. Writers racing on the account (many pay-nows at once) are
-    expected: the claim is tried again a few times, then the notices are left queued for send_notices."""
+    """Send what one request just queued. If writers racing on the account keep the claim from being
+    written, the notices stay queued for send_notices (a warning, no traceback)."""
     stats = {"sent": 0, "failed": 0, "throttled": False}
-    for attempt in range(BUSY_TRIES):
-        account = deps.store.get(account_id)
-        if account is None:
-            raise AccountNotFound(account_id)
-        try:
-            with contextlib.suppress(QuotaSpent):
-                _drain(deps, sender, quota, account, stats)
-            return stats
-        except (Contention, StoreUnavailable) as busy:
-            if attempt + 1 == BUSY_TRIES:
-                log.warning("notices of account %s left queued for send_notices: %s", account_id, busy)
-                return stats
-            _pause(attempt + 1)
+    account = deps.store.get(account_id)
+    if account is None:
+        raise AccountNotFound(account_id)
+    try:
+        with contextlib.suppress(QuotaSpent):
+            _drain(deps, sender, quota, account, stats)
+    except (Contention, StoreUnavailable) as busy:
+        log.warning("notices of account %s left queued for send_notices: %s", account_id, busy)
     return stats
 
 
@@ -85,21 +82,6 @@ def _drain_isolated(deps: Deps, sender: EmailSender, quota, account: Account | U
             counts = isolate(deps, "notices", account.account_id, f"{type(error).__name__}: {error}")
     for key, value in counts.items():
         stats[key] = stats.get(key, 0) + value
-
-
-def _record_sent(deps: Deps, account_id: str, sent: NoticesSent) -> Account:
-    """What was sent must be written, or the notices are sent again after their lease: writers racing on
-    the account get more rounds than a claim does."""
-    for attempt in range(1, BUSY_TRIES):
-        try:
-            return change(deps, account_id, sent)[0]
-        except Contention:
-            _pause(attempt)
-    return change(deps, account_id, sent)[0]
-
-
-def _pause(attempt: int) -> None:
-    time.sleep(random.uniform(0.05, 0.2) * attempt)
 
 
 def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict) -> None:
@@ -147,7 +129,7 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
     throttled = sum(1 for r in results if r.outcome == "throttled")
     if throttled:
         metrics.emit("pastdue_notices_throttled", throttled, by="service" if retry_after else "quota")
-    account = _record_sent(deps, account.account_id, NoticesSent(claim_id, tuple(results)))
+    account, _ = change(deps, account.account_id, NoticesSent(claim_id, tuple(results)), tries=RECORD_SENT_TRIES)
     if account.failures:
         change(deps, account.account_id, RunSucceeded())
     if retry_after or granted < len(mine):

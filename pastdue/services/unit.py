@@ -51,11 +51,11 @@ class Deps:
 
 
 def change(deps: Deps, account_id: str, event, account: Account | None = None,
-           finish: Callable[[Account], None] | None = None) -> tuple[Account, list]:
-    """Decide and save; on a 412 re-read and decide again (bounded). `event` may be a callable of the
-    account; `finish` may complete the decided account (the shell's part) before it is written."""
+           finish: Callable[[Account], None] | None = None, tries: int = MAX_CONFLICTS) -> tuple[Account, list]:
+    """Decide and save; on a 412 re-read and decide again (at most `tries` times). `event` may be a callable
+    of the account; `finish` may complete the decided account (the shell's part) before it is written."""
     current_account.set(account_id)  # on every log line from here on (adapters/telemetry.py)
-    for attempt in range(MAX_CONFLICTS):
+    for attempt in range(tries):
         try:
             if account is None:
                 account = deps.store.get(account_id)
@@ -78,7 +78,7 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
             account = None
             # Jittered backoff, so writers racing on one account spread out instead of colliding again.
             time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))
-    raise Contention(f"account {account_id} could not be updated after {MAX_CONFLICTS} tries (busy or unavailable)")
+    raise Contention(f"account {account_id} could not be updated after {tries} tries (busy or unavailable)")
 
 
 def change_once(deps: Deps, account_id: str, event_id: str, event,
