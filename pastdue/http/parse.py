@@ -187,15 +187,17 @@ def grace_days(body: dict) -> int:
     return days
 
 
-def synthetic(body: dict) -> bool:
-    value = body.get("synthetic", False)
+def flag(body: dict, name: str, default: bool) -> bool:
+    """An optional true/false field; anything else (1, "yes", null given) is a 400."""
+    value = body.get(name, default)
     if type(value) is not bool:
-        raise BadRequest("'synthetic' must be true or false", field="synthetic")
+        raise BadRequest(f"'{name}' must be true or false", field=name)
     return value
+
+
+def synthetic(body: dict) -> bool:
+    return flag(body, "synthetic", False)
 
 
 def notify(body: dict) -> bool:
-    value = body.get("notifyAdmin", True)
-    if type(value) is not bool:
-        raise BadRequest("'notifyAdmin' must be true or false", field="notifyAdmin")
-    return value
+    return flag(body, "notifyAdmin", True)
