@@ -13,6 +13,8 @@ from email.errors import HeaderParseError
 from email.headerregistry import HeaderRegistry
 from functools import cache
 
+from pastdue.domain.text import CONTROL, SURROGATE
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 16
 # Amounts in minor units: JSON and Cosmos keep integers exactly up to 2^53 - 1; a lower business
@@ -21,10 +23,7 @@ MAX_AMOUNT = 10**11
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
-# C0, DEL, C1, and the Unicode line/paragraph separators: never in stored text.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# A UTF-16 surrogate on its own ("\ud800" in JSON) is not a character: no e-mail, no UTF-8 can carry it.
-SURROGATE = re.compile(r"[\ud800-\udfff]")
+
 # Card numbers as they are written: 13-19 digits in one run, or in groups of four (4-4-4-4[-3],
 # Amex 4-6-5) split by spaces or dashes. They never start with 0 (so GUIDs of zeros are not cards).
 _PAN_CANDIDATE = re.compile(
@@ -143,7 +142,7 @@ def check_text(value: str, free_text: bool = True) -> None:
     """No control characters in any text we store, and no card number in free text (names, references,
     codes, addresses). Identifiers, held to their own pattern, are opaque machine values and are not
     searched for card numbers: a random hex id would now and then look like one."""
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise ValueError("must not contain control characters (line breaks, tabs, NUL...)")
     if SURROGATE.search(value):
         raise ValueError("must be valid Unicode text (it holds a lone surrogate such as \\ud800)")

@@ -12,6 +12,7 @@ from string import Formatter
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from pastdue.domain.model import Notice
+from pastdue.domain.text import CONTROL, SURROGATE
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog, colon
 from pastdue.notices.formatting import card_label, date, language, local_day, locale_of, money, quoted
@@ -39,7 +40,7 @@ REGIONAL = {"en-US": {"help": "Help center"}}
 log = logging.getLogger("pastdue.notices")
 # Stored text the door refuses today may be in documents written before it did: a lone surrogate (no
 # UTF-8 can carry it) becomes U+FFFD, a control character (a line break would split a header) a space.
-_UNSENDABLE = re.compile(r"[\ud800-\udfff]|[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_UNSENDABLE = re.compile(f"{SURROGATE.pattern}|{CONTROL.pattern}")
 
 
 def sendable(value):
@@ -49,7 +50,7 @@ def sendable(value):
     def fix(match: re.Match) -> str:
         nonlocal count
         count += 1
-        return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else " "
+        return "\ufffd" if SURROGATE.fullmatch(match.group()) else " "
 
     def walk(item):
         if isinstance(item, str):
