@@ -11,6 +11,7 @@ const batch = require("@vercel/cosmosdb-server/lib/handler/batch-documents");
 const operations = require("@vercel/cosmosdb-server/lib/handler/_document-operations");
 const readJson = require("@vercel/cosmosdb-server/lib/json").default;
 const { parsePartitionKey } = require("@vercel/cosmosdb-server/lib/utils/get-partition-from-header");
+const trueHeader = require("@vercel/cosmosdb-server/lib/true-header").default;
 
 const RUN = {
   Create: operations.createOperation,
@@ -91,7 +92,7 @@ const queryPartition = new AsyncLocalStorage();
 const runQuery = queryDocuments.default;
 queryDocuments.default = (account, req, res, params) => {
   const header = req.headers["x-ms-documentdb-partitionkey"];
-  const crossPartition = String(req.headers["x-ms-documentdb-query-enablecrosspartition"]) === "true";
+  const crossPartition = trueHeader(req, "x-ms-documentdb-query-enablecrosspartition");
   const partition = header && !crossPartition ? parsePartitionKey(header) : undefined;
   return queryPartition.run({ partition }, () => runQuery(account, req, res, params));
 };
