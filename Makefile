@@ -12,7 +12,7 @@ test: deps .venv-checkov/.installed
 	$(VENV)/bin/ruff check .
 	node_modules/.bin/redocly lint --config redocly.yaml docs/openapi.yaml
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework bicep -d infra
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist load
 
 deps: $(VENV)/.installed node_modules/.installed
 

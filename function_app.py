@@ -19,13 +19,14 @@ from functions.reactivate import bp as reactivate
 from functions.send_notices import bp as send_notices
 from functions.stripe_events import bp as stripe_events
 from functions.support import bp as support
+from functions.sweep_shard import bp as sweep_shard
 from functions.transfer_admin import bp as transfer_admin
 from functions.update_payment import bp as update_payment
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 for blueprint in (health, put_account, put_subscription, charge_failed, payment_received, get_account,
-                  update_payment, reactivate, admin_contact, history, transfer_admin, daily_sweep,
+                  update_payment, reactivate, admin_contact, history, transfer_admin, daily_sweep, sweep_shard,
                   send_notices, email_events, payment_setup, payment_confirmations, stripe_events,
                   my_accounts, support):
     app.register_functions(blueprint)

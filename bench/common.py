@@ -61,7 +61,7 @@ def start_cosmos():
     standins = None
     endpoint = os.environ.get("BENCH_COSMOS_ENDPOINT")
     if not endpoint:
-        standins = StandIns(free_port(), free_port(), free_port()).start(Path(tempfile.mkdtemp()))
+        standins = StandIns(free_port(), free_port(), free_port(), free_port()).start(Path(tempfile.mkdtemp()))
         endpoint = f"https://localhost:{standins.cosmos_port}"
     os.environ.update({"COSMOS_ENDPOINT": endpoint, "COSMOS_KEY": LOCAL_COSMOS_KEY, "COSMOS_VERIFY_TLS": "false",
                        "COSMOS_DATABASE": f"bench_{uuid.uuid4().hex[:8]}", "EMAIL_SENDER": "bench@pastdue.test",

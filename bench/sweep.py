@@ -2,6 +2,9 @@
 
 Prints the requests and items the sweep read, their ratio to the minimum (query pages + one write per
 due account), peak Python memory during the sweep, and throughput. Usage: python -m bench.sweep [sizes...]
+
+Fanned out: python -m bench.sweep --shards N --processes P [P ...] runs one sweep of N shards through the
+queue with P worker processes (bench/fanout.py).
 """
 
 from __future__ import annotations
@@ -92,4 +95,9 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [10_000, 100_000])
+    if any(a.startswith("--") for a in sys.argv[1:]):
+        from bench import fanout
+
+        fanout.main(*fanout.parse(sys.argv[1:]))
+    else:
+        main([int(a) for a in sys.argv[1:]] or [10_000, 100_000])

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if port_in_use(args.port):
         print(f"port {args.port} for the local host is already taken (set FUNCTIONS_PORT)", file=sys.stderr)
         return 2
-    standins = StandIns(port("COSMOS_PORT"), port("SMTP_PORT"), port("MAILDEV_WEB_PORT"))
+    standins = StandIns(port("COSMOS_PORT"), port("SMTP_PORT"), port("MAILDEV_WEB_PORT"), port("QUEUE_PORT"))
     if not args.no_standins:
         try:
             standins.start(ROOT / ".run")
@@ -116,11 +116,18 @@ def serve(port: int, timers: bool, standins: StandIns) -> int:
     print(f"\n  Functions:   http://localhost:{port}/api/<route>  (health: /api/health; requests logged below)\n"
           f"  Cosmos:      {os.environ['COSMOS_ENDPOINT']}\n"
           f"  Mail:        http://localhost:{standins.maildev_web_port}  (SMTP {standins.smtp_port})\n"
+          f"  Queue:       {os.environ['SWEEP_QUEUE']} (sweep shards, Azurite: {_queue_endpoint()})\n"
           f"  Test clock:  http://localhost:{port}/admin/clock\n"
           f"  Gateway:     {os.environ.get('PAYMENT_GATEWAY', 'sandbox')}   Principal: {os.environ['PRINCIPAL_MODE']}\n"
           f"  Tour:        .venv/bin/python -m devhost.tour\n", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     return 0
+
+
+def _queue_endpoint() -> str:
+    setting = os.environ.get("SweepQueue", "")  # noqa: SIM112 - the name the queue trigger's connection gives
+    connection = dict(part.split("=", 1) for part in setting.split(";") if "=" in part)
+    return connection.get("QueueEndpoint", "not configured")
 
 
 def _load_local_settings() -> None:

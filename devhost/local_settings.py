@@ -10,12 +10,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_WEBHOOK_SECRET = "local-webhook-secret-change-me"  # noqa: S105 - the local host's, public by design
-PORTS = {"FUNCTIONS_PORT": 7071, "COSMOS_PORT": 8081, "SMTP_PORT": 1025, "MAILDEV_WEB_PORT": 1080}
+PORTS = {"FUNCTIONS_PORT": 7071, "COSMOS_PORT": 8081, "SMTP_PORT": 1025, "MAILDEV_WEB_PORT": 1080, "QUEUE_PORT": 10001}
 LOCAL_DEFAULTS = {
     "EMAIL_SENDER": "billing@pastdue.localhost",
     "BILLING_WEBHOOK_SECRET": LOCAL_WEBHOOK_SECRET,
     "PRINCIPAL_MODE": "unverified-local",
     "SWEEP_SCHEDULE": "0 0 2 * * *",
+    "SWEEP_QUEUE": "sweep-shards",
+    "SWEEP_SHARDS": "4",
     "CORS_ALLOWED_ORIGINS": "http://localhost:3000,http://localhost:5173",
     "PAYMENT_GATEWAY": "sandbox",
 }

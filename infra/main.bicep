@@ -85,6 +85,11 @@ param historyRetentionDays int = 2557
 @minValue(1)
 param sweepMaxDeletions int = 100
 
+@description('Shards a sweep run is cut into: one queue message each, swept side by side by as many instances as Flex Consumption starts.')
+@minValue(1)
+@maxValue(64)
+param sweepShards int = 8
+
 @description('Record what the sweep would delete without deleting anything.')
 param sweepDeletionDryRun bool = false
 
@@ -205,6 +210,7 @@ module functionApp 'modules/functionapp.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
     deploymentContainer: storage.outputs.deploymentContainer
     insightsConnectionString: monitoring.outputs.connectionString
     allowedOrigins: allowedOrigins
@@ -229,6 +235,8 @@ module functionApp 'modules/functionapp.bicep' = {
       PRINCIPAL_MODE: 'appservice'
       SWEEP_SCHEDULE: sweepSchedule
       SWEEP_MAX_DELETIONS: string(sweepMaxDeletions)
+      SWEEP_SHARDS: string(sweepShards)
+      SWEEP_QUEUE: storage.outputs.sweepQueueName
       SWEEP_DELETION_DRY_RUN: string(sweepDeletionDryRun)
       EMAIL_QUOTA_PER_MINUTE: string(quotaPerMinute)
       EMAIL_QUOTA_PER_HOUR: string(quotaPerHour)

@@ -170,3 +170,34 @@ def notice_quota():
 
     config = settings()
     return CosmosQuota(container("control"), config.email_quota_per_minute, config.email_quota_per_hour)
+
+
+def sweep_runs():
+    from pastdue.adapters.sweep_runs import CosmosSweepRuns
+
+    return CosmosSweepRuns(container("control"))
+
+
+def shard_queue():
+    """The sweep's work queue, or None when none is configured (the timer then sweeps every shard itself)."""
+    config = settings()
+    if not (config.sweep_queue_connection or config.sweep_queue_uri):
+        return None
+    with _lock:
+        if "shard_queue" not in _state:
+            from pastdue.adapters.shard_queue import StorageShardQueue
+
+            _state["shard_queue"] = StorageShardQueue(config.sweep_queue, config.sweep_queue_connection,
+                                                      config.sweep_queue_uri, config.azure_client_id)
+        return _state["shard_queue"]
+
+
+@cache
+def queue_tries() -> int:
+    """How many times the Functions host hands out a queue message before the poison queue: host.json's
+    extensions.queues.maxDequeueCount (5 when unset), read from the one place the host reads it too."""
+    import json
+    from pathlib import Path
+
+    host = json.loads((Path(__file__).resolve().parent.parent / "host.json").read_text())
+    return int(host.get("extensions", {}).get("queues", {}).get("maxDequeueCount", 5))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,13 @@ class Settings:
     sweep_time_budget_seconds: int = 480
     sweep_max_deletions: int = 100
     sweep_deletion_dry_run: bool = False
+    # The fanned-out sweep (services/sweep.py): shards a run is cut into, the Storage queue their messages
+    # go on, and how the app reaches it: a connection string locally (Azurite), the queue service URI and
+    # the app's identity in Azure. Neither set: the timer sweeps every shard itself, one after the other.
+    sweep_shards: int = 8
+    sweep_queue: str = "sweep-shards"
+    sweep_queue_connection: str | None = field(default=None, repr=False)
+    sweep_queue_uri: str | None = None
     policy_file: str = DEFAULT_POLICY
     email_quota_per_minute: int = 30
     email_quota_per_hour: int = 100
@@ -63,7 +71,8 @@ class Settings:
 REQUIRED = ("COSMOS_ENDPOINT", "EMAIL_SENDER", "BILLING_WEBHOOK_SECRET", "PRINCIPAL_MODE")
 OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPORT", "ACS_ENDPOINT",
             "ACS_CONNECTION_STRING", "SMTP_HOST", "SMTP_PORT", "SWEEP_SCHEDULE", "SWEEP_TIME_BUDGET_SECONDS",
-            "DUNNING_POLICY_FILE", "SWEEP_MAX_DELETIONS", "SWEEP_DELETION_DRY_RUN", "EMAIL_QUOTA_PER_MINUTE",
+            "DUNNING_POLICY_FILE", "SWEEP_MAX_DELETIONS", "SWEEP_DELETION_DRY_RUN", "SWEEP_SHARDS", "SWEEP_QUEUE",
+            "SweepQueue", "SweepQueue__queueServiceUri", "EMAIL_QUOTA_PER_MINUTE",
             "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY", "HISTORY_RETENTION_DAYS",
             "APPLICATIONINSIGHTS_CONNECTION_STRING", "AZURE_CLIENT_ID",
             "SUPPORT_ROLE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE",
@@ -119,6 +128,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sweep_time_budget_seconds=_int(env, "SWEEP_TIME_BUDGET_SECONDS", 480),
         sweep_max_deletions=_int(env, "SWEEP_MAX_DELETIONS", 100),
         sweep_deletion_dry_run=_bool(env, "SWEEP_DELETION_DRY_RUN", False),
+        **_sweep_queue(env),
         policy_file=policy_file,
         email_quota_per_minute=_int(env, "EMAIL_QUOTA_PER_MINUTE", 30),
         email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", 100),
@@ -129,6 +139,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         azure_client_id=(env.get("AZURE_CLIENT_ID") or "").strip() or None,
         **stripe,
     )
+
+
+def _sweep_queue(env: Mapping[str, str]) -> dict:
+    from pastdue.domain.shards import MAX_SHARDS
+
+    count = _int(env, "SWEEP_SHARDS", 8)
+    if count > MAX_SHARDS:
+        raise SettingsError(f"SWEEP_SHARDS must be at most {MAX_SHARDS}")
+    name = (env.get("SWEEP_QUEUE") or "sweep-shards").strip()
+    if not re.fullmatch(r"[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]", name):
+        raise SettingsError("SWEEP_QUEUE must be a Storage queue name: 3 to 56 lowercase letters, digits and "
+                            "single hyphens (its poison queue adds -poison)")
+    return {"sweep_shards": count, "sweep_queue": name,
+            "sweep_queue_connection": (env.get("SweepQueue") or "").strip() or None,
+            "sweep_queue_uri": _url(env, "SweepQueue__queueServiceUri")}
 
 
 def _url(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-RUN_DIR = Path(__file__).resolve().parent.parent / ".run" / "tests"
+RUN_ROOT = Path(__file__).resolve().parent.parent / ".run" / "tests"
+# Each pytest-xdist worker runs its own stand-ins and hosts, and writes their logs in a folder of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+RUN_DIR = RUN_ROOT / WORKER if WORKER else RUN_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -106,17 +109,21 @@ _HOST_LOGS_AT_START: dict[Path, int] = {}
 
 
 def pytest_sessionstart(session):
-    for log in RUN_DIR.glob("host*.log"):
+    if WORKER:
+        return  # the controller reads every worker's logs
+    for log in RUN_ROOT.glob("**/host*.log"):
         _HOST_LOGS_AT_START[log] = log.stat().st_size
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if WORKER:
+        return
     found = []
-    for log in sorted(RUN_DIR.glob("host*.log")):
+    for log in sorted(RUN_ROOT.glob("**/host*.log")):
         text = log.read_bytes()[_HOST_LOGS_AT_START.get(log, 0):].decode("utf-8", "replace")
         at = text.find("Traceback")
         if at >= 0:
-            found.append(f"{log.name}:\n{text[max(0, at - 400): at + 1600]}")
+            found.append(f"{log.relative_to(RUN_ROOT)}:\n{text[max(0, at - 400): at + 1600]}")
     if found:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

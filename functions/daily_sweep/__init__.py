@@ -1,4 +1,5 @@
-"""daily_sweep: retries, reminders, disable at the end of grace, deletion warnings and purge."""
+"""daily_sweep: plans a sweep run (retries, reminders, disable at the end of grace, deletion warnings and
+purge): one message per shard on the sweep queue, swept by sweep_shard on as many instances as it takes."""
 
 import json
 import logging
@@ -13,12 +14,21 @@ log = logging.getLogger("pastdue.sweep")
 @bp.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def daily_sweep(timer: func.TimerRequest) -> None:
     from pastdue import bootstrap, runs
-    from pastdue.services.sweep import report_book, run_sweep
+    from pastdue.services.sweep import close_run, plan_sweep, sweep_shard
 
-    settings = bootstrap.settings()
-    summary = run_sweep(bootstrap.deps(), settings.sweep_time_budget_seconds,
-                        max_deletions=settings.sweep_max_deletions, dry_run=settings.sweep_deletion_dry_run)
-    summary["notices"] = bootstrap.drain_all()
-    summary["book"] = report_book(bootstrap.deps())  # accounts by state, revenue at risk, what comes next
-    log.info("daily_sweep summary %s", json.dumps(summary, sort_keys=True))
-    runs.record("daily_sweep", summary)
+    settings, deps, queue = bootstrap.settings(), bootstrap.deps(), bootstrap.shard_queue()
+    if queue is not None:
+        planned = plan_sweep(deps, bootstrap.sweep_runs(), queue, settings.sweep_shards,
+                             settings.sweep_max_deletions, settings.sweep_deletion_dry_run)
+        log.info("daily_sweep planned %s", json.dumps(planned, sort_keys=True))
+        return
+    # No queue configured (a single instance): this run sweeps its shards itself, one after the other.
+    from pastdue.domain import shards
+
+    ledger = bootstrap.sweep_runs()
+    tasks = shards.plan(deps.clock.now(), 1, settings.sweep_deletion_dry_run)
+    ledger.open(tasks[0].run_id, 1, deps.clock.now(), settings.sweep_max_deletions)
+    closed = sweep_shard(deps, ledger, tasks[0], settings.sweep_time_budget_seconds, last_try=True)
+    if closed is None:
+        return
+    runs.record("daily_sweep", close_run(deps, closed, bootstrap.drain_all))

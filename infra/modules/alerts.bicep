@@ -28,11 +28,12 @@ var rules = [
   {
     name: 'sweep-missing-or-failed'
     severity: 1
-    description: 'daily_sweep did not finish in the last 26 hours, or failed: retries, disables and deletions are not happening.'
+    description: 'No sweep run finished in the last 26 hours, the planner failed, or a shard went to the poison queue: retries, disables and deletions are not happening for some accounts.'
     frequency: 'PT1H'
     window: 'P2D'
     // "No sweep" only once the app has been running for more than 26 hours: a new environment is quiet until its first night.
-    query: 'let running = toscalar(traces | where timestamp > ago(2d) | summarize min(timestamp)) < ago(26h); let finished = traces | where timestamp > ago(26h) | where message startswith "daily_sweep summary" | count; let failed = exceptions | where timestamp > ago(26h) | where operation_Name == "daily_sweep" | count; union (finished | where Count == 0 and running | project problem = "no sweep in 26 h"), (failed | where Count > 0 | project problem = "sweep failed")'
+    // A shard that failed on every try: the app says so on its last try, the host when it moves the message.
+    query: 'let running = toscalar(traces | where timestamp > ago(2d) | summarize min(timestamp)) < ago(26h); let finished = traces | where timestamp > ago(26h) | where message startswith "daily_sweep summary" | count; let failed = exceptions | where timestamp > ago(26h) | where operation_Name == "daily_sweep" | count; let poisoned = traces | where timestamp > ago(26h) | where message has "to the poison queue" or message has "MaxDequeueCount" | count; union (finished | where Count == 0 and running | project problem = "no sweep in 26 h"), (failed | where Count > 0 | project problem = "sweep failed"), (poisoned | where Count > 0 | project problem = "sweep shard poisoned")'
   }
   {
     name: 'notices-failing'

@@ -14,13 +14,16 @@ var containers = [
     partitionKey: '/accountId'
     // type, seq and subscriptionIds: GET history pages the archived chunks of one account by seq;
     // states, nextDisableAt and nextDeletionAt: support's account lists.
-    included: ['/nextActionAt/?', '/noticesDueAt/?', '/admin/email/?', '/admin/principalId/?', '/gatewayCustomerId/?', '/type/?', '/seq/?', '/subscriptionIds/[]/?', '/states/[]/?', '/nextDisableAt/?', '/nextDeletionAt/?']
+    included: ['/nextActionAt/?', '/sweepSlot/?', '/noticesDueAt/?', '/admin/email/?', '/admin/principalId/?', '/gatewayCustomerId/?', '/type/?', '/seq/?', '/subscriptionIds/[]/?', '/states/[]/?', '/nextDisableAt/?', '/nextDeletionAt/?']
     // TTL on, with no default: only items that carry a ttl (archived records, after the retention) expire.
     ttl: true
+    // A shard of the sweep asks for its slots' due accounts: equality on the slot, a range on the time.
+    composite: [[{ path: '/sweepSlot', order: 'ascending' }, { path: '/nextActionAt', order: 'ascending' }]]
   }
   { name: 'customerData', partitionKey: '/subscriptionId', included: ['/subscriptionId/?'], ttl: false }
   { name: 'gatewayLedger', partitionKey: '/id', included: [], ttl: false }
-  { name: 'control', partitionKey: '/id', included: [], ttl: false }
+  // The e-mail quota, and the sweep runs (which expire after a month).
+  { name: 'control', partitionKey: '/id', included: [], ttl: true }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
@@ -66,6 +69,7 @@ resource stores 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2
           // Only what the code filters on is indexed; the rest (details, outbox) never is.
           includedPaths: [for p in c.included: { path: p }]
           excludedPaths: [{ path: '/*' }, { path: '/"_etag"/?' }]
+          compositeIndexes: c.?composite ?? []
         }
       }, c.ttl ? { defaultTtl: -1 } : {})
     }

@@ -9,6 +9,7 @@ param tags object
 param identityId string
 param identityClientId string
 param storageBlobEndpoint string
+param storageQueueEndpoint string
 param deploymentContainer string
 param insightsConnectionString string
 param allowedOrigins array
@@ -32,6 +33,10 @@ var runtimeSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
   AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+  // The sweep_shard trigger's connection (identity-based): the queue service and the app's identity.
+  SweepQueue__queueServiceUri: storageQueueEndpoint
+  SweepQueue__credential: 'managedidentity'
+  SweepQueue__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: insightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   AZURE_CLIENT_ID: identityClientId

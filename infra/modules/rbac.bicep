@@ -9,6 +9,7 @@ param communicationName string
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
@@ -24,7 +25,7 @@ resource communication 'Microsoft.Communication/communicationServices@2025-05-01
 }
 
 // The host keeps its timer state and locks in blobs, and Flex Consumption deploys from a blob
-// container: blob access only (no trigger here uses queues or tables).
+// container.
 resource storageBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, principalId, roles.storageBlobDataOwner)
   scope: storage
@@ -32,6 +33,18 @@ resource storageBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+  }
+}
+
+// The sweep's shard queue: the planner sends, the queue trigger reads, deletes and moves poison messages.
+resource storageQueues 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, principalId, roles.storageQueueDataContributor)
+  scope: storage
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions',
+      roles.storageQueueDataContributor)
   }
 }
 

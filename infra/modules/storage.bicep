@@ -1,8 +1,11 @@
-// The runtime's storage (AzureWebJobsStorage) and the Flex Consumption deployment container.
+// The runtime's storage (AzureWebJobsStorage), the Flex Consumption deployment container, and the
+// sweep's shard queue with its poison queue.
 // Shared key access is off: the app's identity reaches it through RBAC only.
 param name string
 param location string
 param tags object
+@description('The queue the sweep\'s shard messages go on (the app setting SWEEP_QUEUE).')
+param sweepQueueName string = 'sweep-shards'
 
 var deploymentContainerName = 'app-package'
 
@@ -46,7 +49,26 @@ resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@
   properties: { publicAccess: 'None' }
 }
 
+resource queues 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// One message per shard of a sweep run (services/sweep.py); the Functions host moves a message that failed
+// maxDequeueCount times (host.json) to the poison queue, which the alerts watch.
+resource sweepQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queues
+  name: sweepQueueName
+}
+
+resource sweepPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queues
+  name: '${sweepQueueName}-poison'
+}
+
 output name string = storage.name
+output queueEndpoint string = storage.properties.primaryEndpoints.queue
+output sweepQueueName string = sweepQueue.name
 output deadLetterContainer string = deadLetters.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainer string = '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'

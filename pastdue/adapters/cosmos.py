@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import dataclasses
 import itertools
 import json
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from typing import NamedTuple
 from azure.core import MatchConditions
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
+from msgspec import structs
 
 from pastdue.adapters.store import (
     AccountFilter,
@@ -31,6 +31,7 @@ from pastdue.adapters.store import (
 from pastdue.domain.codec import dump, format_time, load
 from pastdue.domain.model import Account
 from pastdue.domain.quarantine import after_failure
+from pastdue.domain.shards import slot_of
 from pastdue.settings import Settings
 
 # Container name -> partition key path. Bicep creates the same in Azure.
@@ -96,7 +97,7 @@ def make_client(settings: Settings, **kwargs) -> CosmosClient:
 
 
 # Containers whose items may expire: TTL on with no default (-1), so only items with a ttl of their own do.
-TTL_CONTAINERS = {"accounts"}
+TTL_CONTAINERS = {"accounts", "control"}  # control: sweep runs expire (adapters/sweep_runs.py)
 
 
 def ensure_containers(client: CosmosClient, database: str) -> None:
@@ -144,8 +145,19 @@ def notice_item_id(notice_id: str) -> str:
     return f"~n~{notice_id}"
 
 
+# The times the store queries on (`c.nextActionAt <= @now`): written fixed-width so they compare as strings.
+QUERIED_TIMES = (("nextActionAt", "next_action_at"), ("noticesDueAt", "notices_due_at"),
+                 ("nextDisableAt", "next_disable_at"), ("nextDeletionAt", "next_deletion_at"))
+
+
 def to_document(account: Account) -> dict:
-    doc = dump(account)
+    doc = dump(account)  # one pass, from the model's declared types (domain/model.py)
+    doc.pop("etag", None)  # the store's own notes, not part of the document
+    doc.pop("stored", None)
+    for key, name in QUERIED_TIMES:
+        if (at := getattr(account, name)) is not None:
+            doc[key] = format_time(at)
+    doc["sweepSlot"] = slot_of(account.account_id)  # which shard of a fanned-out sweep visits it
     doc["id"] = account.account_id
     doc["type"] = "account"
     return doc
@@ -169,7 +181,7 @@ def upgrade(doc: dict) -> dict:
 def from_document(doc: dict) -> Account:
     try:
         doc = upgrade(doc)
-        account = load(Account, {k: v for k, v in doc.items() if not k.startswith("_") and k not in ("id", "type")})
+        account = load(Account, doc)  # one pass; the keys Cosmos adds (_rid, _etag, ...), id and type are ignored
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
         raise UnreadableAccount(str(doc.get("id")), f"{type(error).__name__}: {error}"[:300]) from None
     account.etag = doc.get("_etag")
@@ -232,7 +244,7 @@ class CosmosAccountStore(AccountStore):
         self._archive(account.account_id, records, settled, sent, earlier)
         doc = to_document(account)
         doc["processedEvents"] = {}
-        if doc["history"] and doc["history"][0]["seq"] <= stored.seq:
+        if doc.get("history") and doc["history"][0]["seq"] <= stored.seq:
             doc["history"] = [r for r in doc["history"] if r["seq"] > stored.seq]
         if settled:
             doc["archiveCharges"] = [c for c in doc["archiveCharges"] if c["chargeId"] not in stored.charges]
@@ -241,7 +253,7 @@ class CosmosAccountStore(AccountStore):
         doc["archivedSeq"] = max(account.archived_seq, stored.seq)
         etag = self._write_with_events(account, doc, new_events) if new_events else self._write(account, doc)
         # What was written is what was decided, less what went to the archive: no second load.
-        written = dataclasses.replace(
+        written = structs.replace(
             account, history=[r for r in account.history if r["seq"] > stored.seq] if records else account.history,
             archive_charges=[c for c in account.archive_charges if c.charge_id not in stored.charges],
             archive_notices=[n for n in account.archive_notices if n.notice_id not in stored.notices],
@@ -416,8 +428,19 @@ class CosmosAccountStore(AccountStore):
                    for r in entries[:limit]]
         return HistoryPage(entries, entries[-1]["seq"] if more else None)
 
-    def due(self, now: datetime, page_size: int) -> Iterator[list[Account]]:
-        return self._pages("SELECT * FROM c WHERE c.nextActionAt <= @now", now, page_size)
+    def due(self, now: datetime, page_size: int,
+            slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
+        if slots is None:
+            return self._pages("SELECT * FROM c WHERE c.nextActionAt <= @now", now, page_size)
+        # Equality on the slot and a range on the time: the composite index (sweepSlot, nextActionAt)
+        # serves it (infra/modules/cosmos.bicep). A document written before slots existed has none: it is
+        # slot 0's until its next write gives it its own.
+        names = {f"@s{n}": slot for n, slot in enumerate(slots)}
+        where = f"c.sweepSlot IN ({', '.join(names)})"
+        if 0 in slots:
+            where = f"({where} OR NOT IS_DEFINED(c.sweepSlot))"
+        return self._pages(f"SELECT * FROM c WHERE c.nextActionAt <= @now AND {where}",  # noqa: S608 - our names
+                           now, page_size, [{"name": k, "value": v} for k, v in names.items()])
 
     def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account]]:
         return self._pages("SELECT * FROM c WHERE c.noticesDueAt <= @now", now, page_size)
@@ -442,10 +465,11 @@ class CosmosAccountStore(AccountStore):
         loaded = [_load_or_mark(doc) for doc in docs]
         return [account for account in loaded if isinstance(account, Account)]
 
-    def _pages(self, query: str, now: datetime, page_size: int) -> Iterator[list[Account]]:
+    def _pages(self, query: str, now: datetime, page_size: int,
+               parameters: list[dict] | None = None) -> Iterator[list[Account | Unreadable]]:
         with transient_as_unavailable():  # the query plan is asked for here
             pages = self._container.query_items(
-                query, parameters=[{"name": "@now", "value": format_time(now)}],
+                query, parameters=[{"name": "@now", "value": format_time(now)}, *(parameters or [])],
                 enable_cross_partition_query=True, max_item_count=page_size).by_page()
         while True:
             with transient_as_unavailable():
@@ -471,6 +495,9 @@ class CosmosAccountStore(AccountStore):
                 doc["quarantine"] = {"at": format_time(now), "where": where, "reason": reason,
                                      "failures": decision.failures}
                 doc["nextActionAt"] = doc["noticesDueAt"] = None
+                if "history" not in doc:  # left out while empty: none yet, or all archived (historySeq kept)
+                    doc["history"] = []
+                    doc.setdefault("historySeq", 0)
                 if isinstance(doc.get("history"), list):
                     entry = {"at": format_time(now), "kind": "account.quarantined", "actor": "system",
                              "detail": {"where": where, "reason": reason, "failures": decision.failures},

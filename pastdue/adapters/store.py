@@ -108,8 +108,10 @@ class AccountStore(ABC):
         """Is this charge in the account's archive (settled and moved out of the document)?"""
 
     @abstractmethod
-    def due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:
-        """Pages of accounts whose nextActionAt has come."""
+    def due(self, now: datetime, page_size: int,
+            slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
+        """Pages of accounts whose nextActionAt has come; with `slots`, only those in these slots (one
+        shard of a fanned-out sweep, domain/shards.py)."""
 
     @abstractmethod
     def by_admin_email(self, email: str) -> list[Account]: ...

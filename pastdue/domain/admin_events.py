@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
+
+from msgspec.structs import replace
 
 from pastdue.domain import events as ev
 from pastdue.domain.errors import BalanceOutstanding, InvalidEvent, SubscriptionGone, UnknownSubscription

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import pickle
 from datetime import datetime
+
+import msgspec
+from msgspec import structs
 
 from pastdue.domain import admin_events, outbox, payments, quarantine, retries, schedule, support, sweep
 from pastdue.domain import events as ev
@@ -42,7 +44,13 @@ _HANDLERS = {
 
 def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Account, list]:
     """Apply one event to a copy of the account; return the new account and the effects to run."""
-    account = _copy(account)
+    return decide_in_place(_copy(account), event, policy, now)
+
+
+def decide_in_place(account: Account, event, policy: Policy, now: datetime) -> tuple[Account, list]:
+    """decide() on the account itself, for a caller that owns it and keeps what it needs of the state
+    before (services/unit.change: a fingerprint of the document and the money it held); if this raises,
+    the account is left half-changed and must be thrown away."""
     known = {n.notice_id for n in account.outbox}
     handler = charge_failed if isinstance(event, ev.ChargeFailed) else _HANDLERS[type(event)]
     effects = list(handler(account, event, policy, now) or [])
@@ -58,13 +66,29 @@ def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Acco
     return account, effects
 
 
+_COPY_OUT, _COPY_IN = msgspec.msgpack.Encoder(), msgspec.msgpack.Decoder(Account)
+
+
+def fingerprint(account: Account) -> bytes:
+    """The account's state as bytes: equal before and after a decision exactly when the decision changed
+    nothing (no decision touches the store's notes, etag and stored, which come along)."""
+    try:
+        return _COPY_OUT.encode(account)
+    except UnicodeEncodeError:  # stored text holding a lone surrogate: compared through pickle instead
+        return pickle.dumps(account, pickle.HIGHEST_PROTOCOL)
+
+
 def _copy(account: Account) -> Account:
-    """A deep copy (through pickle: several times faster than copy.deepcopy on the hot path), except the
-    history, whose records are never changed once written: a new list of the same records."""
-    rest = dataclasses.replace(account, history=[])
-    clone = pickle.loads(pickle.dumps(rest, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own object
+    """A deep copy through msgspec's MessagePack (three times faster than pickle on the hot path), except the
+    history, whose records are never changed once written: a new list of the same records. The store's
+    notes (etag, stored) are carried over as they are."""
+    rest = structs.replace(account, history=[], stored=None, etag=None)
+    try:
+        clone = _COPY_IN.decode(_COPY_OUT.encode(rest))
+    except UnicodeEncodeError:  # stored text holding a lone surrogate (refused at the door now, not always)
+        clone = pickle.loads(pickle.dumps(rest, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own object
     clone.history = list(account.history)
-    clone.etag = account.etag
+    clone.etag, clone.stored = account.etag, account.stored
     return clone
 
 

@@ -1,11 +1,16 @@
-"""The billing-account aggregate: one document per account, everything the lifecycle needs."""
+"""The billing-account aggregate: one document per account, everything the lifecycle needs.
+
+msgspec Structs: the stored document (camelCase keys, defaults left out) is read into the model and written
+from it in one pass each (adapters/cosmos.py), with no field-by-field code of our own on the sweep's hot path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Annotated
 
-from pastdue.domain.money import Money
+from msgspec import Meta, Struct, field
+
+from pastdue.domain.money import CurrencyMismatch, Money
 
 ACTIVE, PAST_DUE, DISABLED, DELETED = "active", "pastDue", "disabled", "deleted"
 CARD, INVOICE = "card", "invoice"
@@ -18,8 +23,15 @@ PROCESSING = "processing"
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 
 
-@dataclass
-class Admin:
+# Every time of the model is zone-aware (stored in UTC): a stored time without a zone does not load.
+Time = Annotated[datetime, Meta(tz=True)]
+
+
+class Document(Struct, rename="camel", omit_defaults=True):
+    """A part of the stored account document: a field at its default is left out of the document."""
+
+
+class Admin(Document):
     principal_id: str
     email: str
     name: str
@@ -27,8 +39,7 @@ class Admin:
     email_undeliverable: bool = False
 
 
-@dataclass
-class PaymentMethod:
+class PaymentMethod(Document):
     """Display data and the gateway token only: never a card number or CVC."""
 
     token: str
@@ -38,22 +49,20 @@ class PaymentMethod:
     exp_year: int
 
 
-@dataclass
-class Remittance:
+class Remittance(Document):
     iban: str
     bic: str
     reference: str
 
 
-@dataclass
-class Attempt:
+class Attempt(Document):
     """One try at collecting a charge. outcome None means sent (or about to be) with no answer yet."""
 
     n: int
     key: str
     token: str
     source: str
-    at: datetime
+    at: Time
     outcome: str | None = None
     code: str | None = None
     # What this attempt asks the processor for, fixed when it is reserved: a retry of the same key
@@ -65,24 +74,23 @@ class Attempt:
     on_session: bool | None = None
 
 
-@dataclass
-class Charge:
+class Charge(Document):
     charge_id: str
     subscription_id: str
     amount: Money
-    failed_at: datetime
+    failed_at: Time
     decline_code: str | None = None
     hard: bool = False
     status: str = OPEN
     paid: Money | None = None
-    paid_at: datetime | None = None
+    paid_at: Time | None = None
     retry_steps_done: int = 0
     attempts: list[Attempt] = field(default_factory=list)
     invoice_url: str | None = None  # the billing system's invoice page in the portal (receipts link to it)
 
     @property
     def outstanding(self) -> Money:
-        return self.amount - (self.paid or Money.zero(self.amount.currency))
+        return self.amount - self.paid if self.paid is not None else self.amount
 
     @property
     def pending(self) -> Attempt | None:
@@ -99,17 +107,16 @@ class Charge:
         return last if self.status == OPEN and last is not None and last.outcome == REQUIRES_ACTION else None
 
 
-@dataclass
-class Subscription:
+class Subscription(Document):
     subscription_id: str
     display_name: str
     plan: str = "default"
     state: str = ACTIVE
-    past_due_since: datetime | None = None
-    disabled_at: datetime | None = None
-    deletion_scheduled_at: datetime | None = None
-    deleted_at: datetime | None = None
-    purged_at: datetime | None = None
+    past_due_since: Time | None = None
+    disabled_at: Time | None = None
+    deletion_scheduled_at: Time | None = None
+    deleted_at: Time | None = None
+    purged_at: Time | None = None
     steps_done: list[str] = field(default_factory=list)
     # Counts past-due episodes: reminder and disable notice ids carry it, so a second episode that
     # starts on the same date as an earlier one still gets its own notices.
@@ -118,26 +125,24 @@ class Subscription:
     grace_days: int = 0  # days support added before this episode's disable (and its final notice)
 
 
-@dataclass
-class Notice:
+class Notice(Document):
     notice_id: str
     kind: str
     to: str
     locale: str
     params: dict
-    created_at: datetime
-    next_try_at: datetime
+    created_at: Time
+    next_try_at: Time
     subscription_id: str | None = None
     status: str = QUEUED
     tries: int = 0
-    lease_until: datetime | None = None
+    lease_until: Time | None = None
     claim_id: str | None = None
-    sent_at: datetime | None = None
+    sent_at: Time | None = None
     last_error: str | None = None
 
 
-@dataclass
-class Account:
+class Account(Document):
     account_id: str
     admin: Admin
     payment_mode: str = CARD
@@ -162,7 +167,7 @@ class Account:
     archive_charges: list[Charge] = field(default_factory=list)
     # Set when settled charges were archived early, by count (a burst of events): until SETTLED_KEEP after
     # it, a failure reported again is looked up in the archive however recent it is.
-    archived_early_at: datetime | None = None
+    archived_early_at: Time | None = None
     # Sent notices beyond the newest KEEP_SENT_COUNT (a burst), waiting to be archived as items.
     archive_notices: list[Notice] = field(default_factory=list)
     # Event ids seen (webhooks, gateway events) -> when: kept for PROCESSED_EVENTS_KEEP, then forgotten.
@@ -171,16 +176,16 @@ class Account:
     # (a refund's total grows with each partial refund: only the difference is new).
     reversed: dict[str, int] | None = None
     idempotency: dict[str, dict] = field(default_factory=dict)
-    next_action_at: datetime | None = None
-    notices_due_at: datetime | None = None
+    next_action_at: Time | None = None
+    notices_due_at: Time | None = None
     # Support's pause of dunning: {"until", "reason", "actor", "at"}; nothing is retried, reminded,
     # disabled or deleted before `until` (domain/support.py).
     dunning_paused: dict | None = None
     # For support's lists (kept by decide from the state): the subscriptions' states, and the earliest
     # disable and deletion to come.
     states: list[str] = field(default_factory=list)
-    next_disable_at: datetime | None = None
-    next_deletion_at: datetime | None = None
+    next_disable_at: Time | None = None
+    next_deletion_at: Time | None = None
     open_balance: Money | None = None  # what is owed, when something is (revenue at risk)
     # A test account (the post-deploy smoke script's): served like any other, counted in no metric.
     synthetic: bool = False
@@ -201,10 +206,16 @@ class Account:
         )
 
     def balance(self, subscription_id: str | None = None) -> Money:
-        total = Money.zero(self.currency)
-        for charge in self.open_charges(subscription_id):
-            total = total + charge.outstanding
-        return total
+        # Summed as minor units (the sweep asks this often); a charge in another currency is refused as Money
+        # arithmetic refuses it.
+        total = 0
+        for charge in self.charges:
+            if charge.status == OPEN and (subscription_id is None or charge.subscription_id == subscription_id):
+                owed = charge.outstanding
+                if owed.currency != self.currency:
+                    raise CurrencyMismatch(f"{self.currency} and {owed.currency} cannot be combined")
+                total += owed.value
+        return Money(total, self.currency)
 
     def charge(self, charge_id: str) -> Charge | None:
         return next((c for c in self.charges if c.charge_id == charge_id), None)

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_SEEN: set[str] = set()  # codes that passed the check (at most 26^3)
 
 
 class CurrencyMismatch(ValueError):
     pass
 
 
-@dataclass(frozen=True, order=True)
-class Money:
+class Money(Struct, frozen=True, order=True, forbid_unknown_fields=True):
     value: int
     currency: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, int) or isinstance(self.value, bool):
+        if type(self.value) is not int:  # never a bool, a float or a string
             raise ValueError("amount value must be an integer number of minor units")
-        if not isinstance(self.currency, str) or not _CURRENCY.match(self.currency):
-            raise ValueError("currency must be an ISO 4217 code such as EUR")
+        if self.currency not in _SEEN:  # checked once per code: Money is made thousands of times a decision
+            if not isinstance(self.currency, str) or not _CURRENCY.fullmatch(self.currency):
+                raise ValueError("currency must be an ISO 4217 code such as EUR")
+            _SEEN.add(self.currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:

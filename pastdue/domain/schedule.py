@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from pastdue.domain import retries
 from pastdue.domain.codec import parse_time
@@ -32,22 +33,26 @@ class Step:
     kind: str  # reminder | final_notice | disable | deletion_warning | purge
 
 
-def subscription_steps(sub: Subscription, cal: Calendar) -> list[Step]:
+def subscription_steps(sub: Subscription, cal: Calendar) -> tuple[Step, ...]:
     """The steps of the current episode, in time order; names are unique within an episode."""
-    if sub.state == PAST_DUE and sub.past_due_since:
-        start = sub.past_due_since
-        steps = [Step(f"reminder:{d}", start + d * DAY, "reminder") for d in cal.reminder_days]
-        grace = sub.grace_days * DAY  # what support added moves the final notice and the disable alike
-        steps.append(Step(f"final:{cal.final_notice_day}", start + cal.final_notice_day * DAY + grace,
+    return _steps(sub.state, sub.past_due_since, sub.grace_days, sub.deletion_scheduled_at, cal)
+
+
+@lru_cache(maxsize=4096)  # the sweep asks this several times a decision, for the same few episodes
+def _steps(state: str, since: datetime | None, grace_days: int, deletion_at: datetime | None,
+           cal: Calendar) -> tuple[Step, ...]:
+    if state == PAST_DUE and since:
+        steps = [Step(f"reminder:{d}", since + d * DAY, "reminder") for d in cal.reminder_days]
+        grace = grace_days * DAY  # what support added moves the final notice and the disable alike
+        steps.append(Step(f"final:{cal.final_notice_day}", since + cal.final_notice_day * DAY + grace,
                           "final_notice"))
-        steps.append(Step("disable", start + cal.disable_day * DAY + grace, "disable"))
-        return sorted(steps, key=lambda s: s.due)
-    if sub.state == DISABLED and sub.deletion_scheduled_at:
-        end = sub.deletion_scheduled_at
-        steps = [Step(f"warn:{d}", end - d * DAY, "deletion_warning") for d in cal.deletion_warning_days]
-        steps.append(Step("purge", end, "purge"))
-        return sorted(steps, key=lambda s: s.due)
-    return []
+        steps.append(Step("disable", since + cal.disable_day * DAY + grace, "disable"))
+        return tuple(sorted(steps, key=lambda s: s.due))
+    if state == DISABLED and deletion_at:
+        steps = [Step(f"warn:{d}", deletion_at - d * DAY, "deletion_warning") for d in cal.deletion_warning_days]
+        steps.append(Step("purge", deletion_at, "purge"))
+        return tuple(sorted(steps, key=lambda s: s.due))
+    return ()
 
 
 def pending_steps(sub: Subscription, cal: Calendar) -> list[Step]:

@@ -1,16 +1,25 @@
-"""daily_sweep: only what is due, page by page, within a time budget; the rest stays due."""
+"""The sweep: only what is due, page by page, within a time budget; the rest stays due.
+
+The timer only plans a run: one queue message per shard (domain/shards.py). Each shard is swept by the
+queue-triggered function, and the shard that finishes last closes the run (notices, book, one summary).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from pastdue.adapters.shard_queue import ShardQueue
 from pastdue.adapters.store import StoreUnavailable, Unreadable
+from pastdue.adapters.sweep_runs import SweepRuns
+from pastdue.domain import shards
 from pastdue.domain.events import SweepTick
 from pastdue.domain.model import Account
 from pastdue.domain.quarantine import RunSucceeded
@@ -51,17 +60,95 @@ class DeletionBudget:
             self.left += unused
 
 
+class RunDeletionBudget(DeletionBudget):
+    """The cap of a fanned-out run: one counter in the run's record, which every shard takes from."""
+
+    def __init__(self, runs: SweepRuns, run_id: str, dry_run: bool = False):
+        super().__init__(0, dry_run)
+        self.runs, self.run_id = runs, run_id
+
+    def reserve(self, wanted: int) -> bool:
+        if not self.dry_run and self.runs.take_deletions(self.run_id, wanted):
+            return True
+        with self._lock:
+            self.held += wanted
+        return False
+
+    def give_back(self, unused: int) -> None:
+        self.runs.give_back_deletions(self.run_id, unused)
+
+
+def plan_sweep(deps: Deps, runs: SweepRuns, queue: ShardQueue, shard_count: int, max_deletions: int,
+               dry_run: bool = False) -> dict:
+    """Record the run and put one message per shard on the queue. Planning again in the same minute (a timer
+    fired twice) names the same run and sends its messages again: a shard already recorded is skipped,
+    one swept twice finds nothing due."""
+    now = deps.clock.now()
+    tasks = shards.plan(now, shard_count, dry_run)
+    fresh = runs.open(tasks[0].run_id, len(tasks), now, max_deletions)
+    sent = queue.send(task.encode() for task in tasks)
+    log.info("sweep run %s planned: %d shard message(s) sent%s", tasks[0].run_id, sent,
+             "" if fresh else " again (planned before)")
+    return {"runId": tasks[0].run_id, "shards": len(tasks), "messagesSent": sent}
+
+
+def sweep_shard(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seconds: float,
+                last_try: bool) -> dict | None:
+    """Sweep one shard and record it; returns the run's summary when this shard closed the run. A shard
+    recorded before (a redelivered message) is not swept again. On the queue's last try a failure is
+    recorded as the shard's, so the run still closes (the message goes to the poison queue)."""
+    if runs.finished(task.run_id, task.shard):
+        log.info("sweep %s shard %d already recorded: skipped", task.run_id, task.shard)
+        return None
+    try:
+        summary = run_sweep(deps, budget_seconds, dry_run=task.dry_run, slots=task.slots,
+                            deletions=RunDeletionBudget(runs, task.run_id, task.dry_run))
+    except Exception as error:
+        if not last_try:
+            raise  # the queue hands the message out again after its visibility timeout
+        log.error("sweep %s shard %d failed on its last try, to the poison queue: %s", task.run_id, task.shard,
+                  f"{type(error).__name__}: {error}")
+        closed = runs.finish(task.run_id, task.shard, failure=f"{type(error).__name__}: {error}"[:300],
+                             at=deps.clock.now())
+        if closed is not None:
+            return run_summary(closed)
+        raise
+    closed = runs.finish(task.run_id, task.shard, summary, at=deps.clock.now())
+    return run_summary(closed) if closed is not None else None
+
+
+def run_summary(run: dict) -> dict:
+    """One summary for a fanned-out run: its shards' counts added up."""
+    summary = {"accountsSeen": 0, **shards.combine(list(run["done"].values())), "runId": run["id"],
+               "shards": run["shards"]}
+    if run["failed"]:
+        summary["shardsFailed"] = len(run["failed"])
+        log.error("sweep %s closed with %d failed shard(s): %s", run["id"], len(run["failed"]), run["failed"])
+    return summary
+
+
+def close_run(deps: Deps, summary: dict, drain_notices: Callable[[], dict]) -> dict:
+    """After the last shard: the notices the run queued go out, the book is reported, one summary is logged."""
+    summary["notices"] = drain_notices()
+    summary["book"] = report_book(deps)  # accounts by state, revenue at risk, what comes next
+    log.info("daily_sweep summary %s", json.dumps(summary, sort_keys=True))
+    return summary
+
+
 def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, workers: int = WORKERS,
-              max_deletions: int = 100, dry_run: bool = False) -> dict:
+              max_deletions: int = 100, dry_run: bool = False, slots: tuple[int, ...] | None = None,
+              deletions: DeletionBudget | None = None) -> dict:
+    """Sweep what is due now (only these slots when given: one shard), within the time budget and the
+    deletion cap (`max_deletions`, or the run's shared one)."""
     started = time.monotonic()
     now = deps.clock.now()
     stats: Counter = Counter()
     quiet = _quiet(deps)
-    deletions = DeletionBudget(max_deletions, dry_run)
+    deletions = deletions or DeletionBudget(max_deletions, dry_run)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for query_try in range(QUERY_TRIES):
             try:
-                _sweep_pages(quiet, pool, now, page_size, started, budget_seconds, stats, deletions)
+                _sweep_pages(quiet, pool, now, page_size, started, budget_seconds, stats, deletions, slots)
                 break
             except StoreUnavailable:
                 # The query failed part-way: what was done is no longer due, so asking again is safe.
@@ -72,8 +159,8 @@ def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, wor
                                                                   "chargesAwaitingCustomer"))
     if deletions.held and not dry_run:
         summary["deletionsHeld"] = deletions.held
-        log.error("sweep deletion cap reached (%d): %d subscription(s) to delete wait for the next run",
-                  max_deletions, deletions.held)
+        log.error("sweep deletion cap reached: %d subscription(s) to delete wait for the next run",
+                  deletions.held)
     log.info("sweep done: %s", summary)
     deps.metrics.emit("pastdue_sweep_duration", summary["seconds"])
     return summary
@@ -102,8 +189,8 @@ def _quiet(deps: Deps) -> Deps:
     return dataclasses.replace(deps, after_notices_queued=None)
 
 
-def _sweep_pages(deps, pool, now, page_size, started, budget_seconds, stats, deletions) -> None:
-    for page in deps.store.due(now, page_size):
+def _sweep_pages(deps, pool, now, page_size, started, budget_seconds, stats, deletions, slots) -> None:
+    for page in deps.store.due(now, page_size, slots):
         for counts in pool.map(lambda account: _process(deps, account, now, deletions), page):
             stats.update(counts)
         log.info("sweep progress: %d accounts, %.1f s", stats["accountsSeen"], time.monotonic() - started)

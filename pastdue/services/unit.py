@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pastdue.adapters.clock import Clock
 from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown, PaymentGateway
@@ -16,7 +17,7 @@ from pastdue.adapters.telemetry import Metrics, current_account
 from pastdue.domain import events as ev
 from pastdue.domain import retries
 from pastdue.domain.errors import Rejected
-from pastdue.domain.lifecycle import decide
+from pastdue.domain.lifecycle import decide_in_place, fingerprint
 from pastdue.domain.model import PAID, PROCESSING, SKIPPED, SUCCEEDED, Account
 from pastdue.domain.policy import Policy
 from pastdue.notices.branding import Branding
@@ -62,16 +63,19 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
                 if account is None:
                     raise AccountNotFound(account_id)
             decided_event = event(account) if callable(event) else event
-            new, effects = decide(account, decided_event, deps.policy, deps.clock.now())
+            # The account is this loop's own (read here, or handed over by the caller, who takes the result
+            # instead): decided in place, with only what is compared afterwards kept of the state before.
+            before = Before.of(account)
+            new, effects = decide_in_place(account, decided_event, deps.policy, deps.clock.now())
             if finish is not None:
                 finish(new)
-            if new == account:
-                return account, effects  # nothing changed: no write
+            if fingerprint(new) == before.fingerprint:
+                return new, effects  # nothing changed: no write
             written = deps.store.replace(new)
             log.debug("%s written", type(decided_event).__name__)
             if deps.journal is not None:
-                deps.journal.extend(r for r in new.history if r["seq"] > account.history_seq)
-            _observe(deps, account, new)
+                deps.journal.extend(r for r in new.history if r["seq"] > before.history_seq)
+            _observe(deps, before, new)
             return written, effects
         except (ConcurrencyConflict, StoreUnavailable):
             # Someone else wrote, or we cannot tell whether our write landed: read again, decide again.
@@ -79,6 +83,22 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
             # Jittered backoff, so writers racing on one account spread out instead of colliding again.
             time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))
     raise Contention(f"account {account_id} could not be updated after {tries} tries (busy or unavailable)")
+
+
+class Before(NamedTuple):
+    """What change() keeps of an account before deciding on it: its fingerprint (did anything change?), and
+    for the metrics and the run journal its newest record and what each charge had collected."""
+
+    fingerprint: bytes
+    history_seq: int
+    paid: dict[str, tuple[str, int]]  # charge id -> (status, minor units collected)
+    handed_over: frozenset[str]  # charges already moved to the archive list
+
+    @classmethod
+    def of(cls, account: Account) -> Before:
+        return cls(fingerprint(account), account.history_seq,
+                   {c.charge_id: (c.status, c.paid.value if c.paid else 0) for c in account.charges},
+                   frozenset(c.charge_id for c in account.archive_charges))
 
 
 def change_once(deps: Deps, account_id: str, event_id: str, event,
@@ -98,23 +118,21 @@ def change_once(deps: Deps, account_id: str, event_id: str, event,
         raise
 
 
-def _observe(deps: Deps, before: Account, after: Account) -> None:
+def _observe(deps: Deps, before: Before, after: Account) -> None:
     """What a written decision did to money, as metrics: charges failed, collected (in part or whole), and
     recovered with the days it took. Never fails the write it follows; a test account counts in none."""
     if after.synthetic:
         return
     try:
-        earlier = {c.charge_id: c for c in before.charges}
-        handed_over = {c.charge_id for c in before.archive_charges}
         for charge in after.charges + after.archive_charges:
-            old = earlier.get(charge.charge_id)
+            old = before.paid.get(charge.charge_id)
             reason = retries.category(charge.decline_code)
-            if old is None and charge.charge_id not in handed_over:
+            if old is None and charge.charge_id not in before.handed_over:
                 deps.metrics.emit("pastdue_charges_failed", 1, currency=charge.amount.currency, category=reason)
-            collected = (charge.paid.value if charge.paid else 0) - (old.paid.value if old and old.paid else 0)
+            collected = (charge.paid.value if charge.paid else 0) - (old[1] if old else 0)
             if collected > 0:
                 deps.metrics.emit("pastdue_amount_recovered", collected, currency=charge.amount.currency)
-            if charge.status == PAID and old is not None and old.status != PAID:
+            if charge.status == PAID and old is not None and old[0] != PAID:
                 days = (charge.paid_at - charge.failed_at).days if charge.paid_at else 0
                 deps.metrics.emit("pastdue_charges_recovered", 1, daysSinceFailure=max(0, days), category=reason)
         for entry in after.history:

@@ -117,12 +117,33 @@ def test_the_app_starts_after_the_roles_it_needs():
     assert "rbac" in function_app["dependsOn"]
 
 
-def test_only_the_storage_role_the_host_uses():
+def test_only_the_storage_roles_the_host_uses():
     rbac = parsed("modules/rbac.bicep")
-    assert set(rbac["variables"]["roles"]["value"]) == {"storageBlobDataOwner", "keyVaultSecretsUser",
-                                                       "monitoringMetricsPublisher"}
+    assert set(rbac["variables"]["roles"]["value"]) == {"storageBlobDataOwner", "storageQueueDataContributor",
+                                                       "keyVaultSecretsUser", "monitoringMetricsPublisher"}
     text = "".join(p.read_text() for p in FILES)
-    assert "queueServiceUri" not in text and "tableServiceUri" not in text
+    assert "tableServiceUri" not in text
+
+
+def test_the_sweep_queue_its_poison_queue_and_the_identity_based_trigger_connection():
+    from tests.support.indexed import functions
+
+    storage = parsed("modules/storage.bicep")["resources"]
+    queues = [r for r in storage.values() if r["type"] == "Microsoft.Storage/storageAccounts/queueServices/queues"]
+    assert len(queues) == 2
+    text = (INFRA / "modules/storage.bicep").read_text()
+    assert "name: sweepQueueName" in text and "name: '${sweepQueueName}-poison'" in text
+    # The trigger's connection is the setting prefix the queue trigger names, identity-based: no key anywhere.
+    trigger = next(f.get_trigger() for f in functions() if f.get_function_name() == "sweep_shard")
+    app = (INFRA / "modules/functionapp.bicep").read_text()
+    for suffix in ("queueServiceUri: storageQueueEndpoint", "credential: 'managedidentity'",
+                   "clientId: identityClientId"):
+        assert f"{trigger.connection}__{suffix}" in app
+    assert trigger.queue_name == "%SWEEP_QUEUE%"
+    main = (INFRA / "main.bicep").read_text()
+    assert "SWEEP_QUEUE: storage.outputs.sweepQueueName" in main and "SWEEP_SHARDS: string(sweepShards)" in main
+    shards = parsed("main.bicep")["parameters"]["sweepShards"]
+    assert shards["default"] == 8 and "64" in str(shards["decorators"])
 
 
 def test_email_quota_defaults_follow_the_domain_kind():
@@ -266,6 +287,12 @@ def test_the_containers_and_the_indexes_the_code_needs():
     assert {"/type/?", "/seq/?", "/subscriptionIds/[]/?"} <= set(declared["accounts"]["included"])
     # Support lists accounts by state and by the next disable or deletion.
     assert {"/states/[]/?", "/nextDisableAt/?", "/nextDeletionAt/?"} <= set(declared["accounts"]["included"])
+    # A sweep shard asks for its slots' due accounts: slot equality and a time range, one composite index.
+    assert "/sweepSlot/?" in declared["accounts"]["included"]
+    cosmos = (INFRA / "modules/cosmos.bicep").read_text()
+    assert "[{ path: '/sweepSlot', order: 'ascending' }, { path: '/nextActionAt', order: 'ascending' }]" in cosmos
+    assert "compositeIndexes: c.?composite ?? []" in cosmos
+    assert declared["control"]["ttl"] is True  # sweep runs expire
     assert declared["accounts"]["ttl"] is True
     assert "c.ttl ? { defaultTtl: -1 } : {}" in (INFRA / "modules/cosmos.bicep").read_text()
     main = parsed("main.bicep")["parameters"]["historyRetentionDays"]
@@ -359,7 +386,9 @@ def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_a
     assert "alertEmail: alertEmail" in (INFRA / "main.bicep").read_text()
     # What the rules look for is what the code logs.
     root = INFRA.parent
-    assert '"daily_sweep summary %s"' in (root / "functions/daily_sweep/__init__.py").read_text()
+    assert '"daily_sweep summary %s"' in (root / "pastdue/services/sweep.py").read_text()
+    assert '"to the poison queue"' in rules["sweep-missing-or-failed"]["query"]
+    assert "failed on its last try, to the poison queue" in (root / "pastdue/services/sweep.py").read_text()
     assert "sweep deletion cap reached" in (root / "pastdue/services/sweep.py").read_text()
     assert '"unresolved Key Vault reference"' in rules["secret-unresolved"]["query"]
     assert "unresolved Key Vault reference;" in (root / "pastdue/settings.py").read_text()

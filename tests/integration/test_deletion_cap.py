@@ -71,3 +71,33 @@ def test_a_dry_run_deletes_nothing_and_records_what_it_would_delete(clock, deps)
     for account_id in ids:
         kinds = [h["kind"] for h in full_history(deps.store, account_id)]
         assert "subscription.deletion.dry_run" in kinds and "subscription.data.deleted" not in kinds
+
+
+def test_a_fanned_out_run_shares_one_cap_between_its_shards(clock, deps):
+    """Four shards, a cap of 2: together they start 2 deletions, whichever shards hold the accounts (a cap
+    split in shares would leave a shard with a share of 0 unable to delete ever)."""
+    from pastdue.adapters.sweep_runs import CosmosSweepRuns
+    from pastdue.domain.shards import plan, slot_of
+    from pastdue.services.sweep import sweep_shard
+
+    run = next(r for r in (uuid.uuid4().hex[:6] for _ in range(1000))
+               if len({slot_of(f"cap-{r}-{n}") % 4 for n in range(DUE)}) >= 3)  # accounts in several shards
+    ids = _disabled_past_deletion(clock.now(), run)
+    runs = CosmosSweepRuns(bootstrap.container("control"))
+
+    def run_of_four() -> dict:
+        tasks = plan(clock.now(), 4)
+        runs.open(tasks[0].run_id, 4, clock.now(), max_deletions=2)
+        closed = [sweep_shard(deps, runs, task, 600, last_try=False) for task in tasks]
+        assert closed[:3] == [None, None, None]  # the last shard recorded closes the run
+        run = bootstrap.container("control").read_item(tasks[0].run_id, partition_key=tasks[0].run_id)
+        assert run["deletionsLeft"] >= 0
+        return closed[3]
+
+    first = run_of_four()
+    assert first["deletionsStarted"] == 2 and first["deletionsHeld"] == 3 and first["shards"] == 4
+    assert sorted(_states(deps, ids)) == ["deleted"] * 2 + ["disabled"] * 3
+    second, third = run_of_four(), run_of_four()
+    assert (second["deletionsStarted"], second["deletionsHeld"]) == (2, 1)
+    assert third["deletionsStarted"] == 1 and "deletionsHeld" not in third
+    assert _states(deps, ids) == ["deleted"] * DUE

@@ -40,13 +40,15 @@ def _bindings():
 
 def test_every_function_is_indexed_with_the_expected_trigger():
     bindings = _bindings()
-    assert set(bindings) == set(HTTP) | {"daily_sweep", "send_notices", "email_events"}
+    assert set(bindings) == set(HTTP) | {"daily_sweep", "sweep_shard", "send_notices", "email_events"}
     for name, (route, methods) in HTTP.items():
         trigger = next(b for b in bindings[name] if b["direction"] == "IN")
         assert (trigger["type"], trigger["route"], trigger["methods"]) == ("httpTrigger", route, methods)
         assert trigger["authLevel"] == "ANONYMOUS"  # App Service Authentication and signatures guard them
     sweep = bindings["daily_sweep"][0]
     assert (sweep["type"], sweep["schedule"], sweep["runOnStartup"]) == ("timerTrigger", "%SWEEP_SCHEDULE%", False)
+    shard = bindings["sweep_shard"][0]
+    assert (shard["type"], shard["queueName"], shard["connection"]) == ("queueTrigger", "%SWEEP_QUEUE%", "SweepQueue")
     drain = bindings["send_notices"][0]
     assert (drain["type"], drain["schedule"]) == ("timerTrigger", "0 * * * * *")
     assert bindings["email_events"][0]["type"] == "eventGridTrigger"

@@ -26,17 +26,21 @@ def test_environment(standins: StandIns) -> dict:
     return {**standins.environment(), "COSMOS_DATABASE": f"test_{uuid.uuid4().hex[:8]}",
             "EMAIL_SENDER": "billing@pastdue.test", "BILLING_WEBHOOK_SECRET": f"old-secret-0123456789,{SECRET}",
             "PRINCIPAL_MODE": "unverified-local", "SWEEP_SCHEDULE": "0 0 2 * * *",
+            "SWEEP_SHARDS": "4",
             "EMAIL_QUOTA_PER_MINUTE": "100000", "EMAIL_QUOTA_PER_HOUR": "1000000",
             "CORS_ALLOWED_ORIGINS": "http://localhost:5173"}
 
 
 def start_standins(log_dir) -> StandIns:
-    ports = [free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(4)]
     return StandIns(*ports).start(log_dir)
 
 
 def start_host(env: dict, log_file) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    # A sweep queue of its own unless told: hosts with other settings (Stripe, another database) must not
+    # take each other's shards. Two hosts given one queue compete for it, as instances do.
+    env = {"SWEEP_QUEUE": f"sweep-{port}", **env}
     handle = open(log_file, "ab")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-m", "devhost", "--no-standins", "--no-timers", "--port", str(port)],
                                cwd=ROOT, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT)
