@@ -101,7 +101,8 @@ def run(processes: int, shard_count: int, total: int, connection: str) -> dict:
         + 2 * DUE
     return {"processes": processes, "shards": shard_count, "due": len(visited), "seconds": elapsed,
             "duePerSecond": len(visited) / elapsed, "itemsPerDue": counts["itemsRead"] / max(1, len(visited)),
-            "requestsRatio": counts["requests"] / minimum, "visitedTwice": sum(1 for n in visited.values() if n > 1),
+            "requestsRatio": counts["requests"] / minimum, "ruPerDue": counts["estimatedRU"] / max(1, len(visited)),
+            "visitedTwice": sum(1 for n in visited.values() if n > 1),
             "closed": bool(run_doc["closedAt"]), "shardsPerWorker": [r["shards"] for r in reports],
             "cpuPerDueMs": 1000 * sum(r["cpu"] for r in reports) / max(1, len(visited))}
 
@@ -117,10 +118,11 @@ def main(shard_count: int, processes: list[int], total: int) -> None:
               f"worker processes {processes}; one local Cosmos stand-in (single-threaded Node) serves them all")
         rows = [run(p, shard_count, total, connection) for p in processes]
         print(f"{'procs':>5} {'shards':>6} {'due':>5} {'seconds':>7} {'due/s':>6} {'items/due':>9} {'req/min':>7} "
-              f"{'twice':>5} {'closed':>6} {'CPU ms/due':>10}  shards per worker")
+              f"{'RU/due':>6} {'twice':>5} {'closed':>6} {'CPU ms/due':>10}  shards per worker")
         for r in rows:
             print(f"{r['processes']:>5} {r['shards']:>6} {r['due']:>5} {r['seconds']:>7.1f} {r['duePerSecond']:>6.0f} "
-                  f"{r['itemsPerDue']:>9.2f} {r['requestsRatio']:>7.3f} {r['visitedTwice']:>5} {str(r['closed']):>6} "
+                  f"{r['itemsPerDue']:>9.2f} {r['requestsRatio']:>7.3f} {r['ruPerDue']:>6.1f} {r['visitedTwice']:>5} "
+                  f"{str(r['closed']):>6} "
                   f"{r['cpuPerDueMs']:>10.2f}  {r['shardsPerWorker']}")
         base = rows[0]["duePerSecond"]
         ups = [f"{r['processes']} processes {r['duePerSecond'] / base:.2f}" for r in rows]

@@ -25,7 +25,9 @@ from azure.storage.queue import QueueClient
 from devhost.standins import ROOT
 
 log = logging.getLogger("devhost")
-IDLE_POLL_SECONDS = 0.1  # the host backs off up to maxPollingInterval when idle; locally it stays quick
+# Polling as the host does: quickly after a message, backing off while the queue stays empty (the host
+# up to maxPollingInterval; here up to a second). A timer run of the local host wakes the listeners.
+FAST_POLL_SECONDS, SLOW_POLL_SECONDS = 0.02, 1.0
 
 
 def host_queue_settings() -> dict:
@@ -49,7 +51,7 @@ class QueueListener:
         self.queue = QueueClient.from_connection_string(connection_string, queue_name)
         self.poison = QueueClient.from_connection_string(connection_string, f"{queue_name}-poison")
         self.busy = False
-        self._stop = threading.Event()
+        self._stop, self._wake = threading.Event(), threading.Event()
 
     def start(self) -> QueueListener:
         threading.Thread(target=self._loop, name=f"queue-{self.job.name}", daemon=True).start()
@@ -57,6 +59,15 @@ class QueueListener:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look at the queue now (the local host just ran a timer that may have queued work)."""
+        self._wake.set()
+
+    def _idle(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
 
     def idle(self) -> bool:
         """Nothing running and nothing left on the queue (visible or taken)."""
@@ -66,17 +77,20 @@ class QueueListener:
             return False
 
     def _loop(self) -> None:
+        interval = FAST_POLL_SECONDS
         while not self._stop.is_set():
             try:
                 messages = list(self.queue.receive_messages(max_messages=self.settings["batch"],
                                                             visibility_timeout=self.lease))
             except AzureError as error:
                 log.warning("queue %s not reachable (%s): trying again", self.queue_name, type(error).__name__)
-                self._stop.wait(2)
+                self._idle(2)
                 continue
             if not messages:
-                self._stop.wait(IDLE_POLL_SECONDS)
+                self._idle(interval)
+                interval = min(SLOW_POLL_SECONDS, interval * 2)
                 continue
+            interval = FAST_POLL_SECONDS
             for message in messages:
                 self.busy = True
                 try:
@@ -139,11 +153,13 @@ class _Lease:
 
 def wait_idle(listeners: list[QueueListener], timeout: float) -> bool:
     """Until every listener has nothing left (the work a timer run queued is done), or the timeout."""
+    for listener in listeners:
+        listener.wake()
     deadline = time.monotonic() + timeout
     settled = 0
     while time.monotonic() < deadline:
         settled = settled + 1 if all(listener.idle() for listener in listeners) else 0
         if settled >= 2:  # twice in a row: a message between two polls is not missed
             return True
-        time.sleep(IDLE_POLL_SECONDS)
+        time.sleep(FAST_POLL_SECONDS)
     return False

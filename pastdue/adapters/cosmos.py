@@ -151,9 +151,8 @@ QUERIED_TIMES = (("nextActionAt", "next_action_at"), ("noticesDueAt", "notices_d
 
 
 def to_document(account: Account) -> dict:
-    doc = dump(account)  # one pass, from the model's declared types (domain/model.py)
-    doc.pop("etag", None)  # the store's own notes, not part of the document
-    doc.pop("stored", None)
+    # One pass, from the model's declared types (domain/model.py); the store's own notes are no part of it.
+    doc = dump(structs.replace(account, etag=None, stored=None))
     for key, name in QUERIED_TIMES:
         if (at := getattr(account, name)) is not None:
             doc[key] = format_time(at)
@@ -185,7 +184,7 @@ def from_document(doc: dict) -> Account:
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
         raise UnreadableAccount(str(doc.get("id")), f"{type(error).__name__}: {error}"[:300]) from None
     account.etag = doc.get("_etag")
-    account.stored = Stored.of(account, frozenset(account.processed_events.items()))
+    account.stored = Stored.of(account, frozenset(account.processed_events.items()), doc)
     return account
 
 
@@ -199,11 +198,16 @@ class Stored(NamedTuple):
     charges: frozenset[str]
     notices: frozenset[str]
     events: frozenset[tuple[str, str]]
+    # The document as read or written (Cosmos's own `_` keys aside): a decision whose document is the same
+    # is not written (no request, no new etag).
+    document: dict | None = None
 
     @classmethod
-    def of(cls, account: Account, events: frozenset[tuple[str, str]] = frozenset()) -> Stored:
+    def of(cls, account: Account, events: frozenset[tuple[str, str]] = frozenset(),
+           document: dict | None = None) -> Stored:
         return cls(account.history_seq, frozenset(c.charge_id for c in account.archive_charges),
-                   frozenset(n.notice_id for n in account.archive_notices), events)
+                   frozenset(n.notice_id for n in account.archive_notices), events,
+                   None if document is None else {k: v for k, v in document.items() if not k.startswith("_")})
 
 
 def _load_or_mark(doc: dict) -> Account | Unreadable:
@@ -236,30 +240,34 @@ class CosmosAccountStore(AccountStore):
         the two leaves them in the document, and the next write archives them again to the same ids:
         nothing is lost and nothing is written twice."""
         stored = account.stored or Stored(account.archived_seq, frozenset(), frozenset(), frozenset())
+        doc = to_document(account)
+        if doc == stored.document:
+            return account  # the decision changed nothing: no write
         records = [r for r in account.history if r["seq"] <= stored.seq]
         settled = [c for c in account.archive_charges if c.charge_id in stored.charges]
         sent = [n for n in account.archive_notices if n.notice_id in stored.notices]
         earlier = dict(stored.events)
         new_events = {k: at for k, at in account.processed_events.items() if k not in earlier}
         self._archive(account.account_id, records, settled, sent, earlier)
-        doc = to_document(account)
-        doc["processedEvents"] = {}
+        doc.pop("processedEvents", None)  # items of their own now (an earlier release's list goes too)
         if doc.get("history") and doc["history"][0]["seq"] <= stored.seq:
             doc["history"] = [r for r in doc["history"] if r["seq"] > stored.seq]
         if settled:
             doc["archiveCharges"] = [c for c in doc["archiveCharges"] if c["chargeId"] not in stored.charges]
         if sent:
             doc["archiveNotices"] = [n for n in doc["archiveNotices"] if n["noticeId"] not in stored.notices]
-        doc["archivedSeq"] = max(account.archived_seq, stored.seq)
+        archived = max(account.archived_seq, stored.seq)
+        if archived:
+            doc["archivedSeq"] = archived
         etag = self._write_with_events(account, doc, new_events) if new_events else self._write(account, doc)
         # What was written is what was decided, less what went to the archive: no second load.
         written = structs.replace(
             account, history=[r for r in account.history if r["seq"] > stored.seq] if records else account.history,
             archive_charges=[c for c in account.archive_charges if c.charge_id not in stored.charges],
             archive_notices=[n for n in account.archive_notices if n.notice_id not in stored.notices],
-            archived_seq=doc["archivedSeq"], processed_events={})
+            archived_seq=archived, processed_events={})
         written.etag = etag
-        written.stored = Stored.of(written)
+        written.stored = Stored.of(written, document=doc)
         return written
 
     def _write(self, account: Account, doc: dict) -> str | None:

@@ -49,8 +49,8 @@ def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Acco
 
 def decide_in_place(account: Account, event, policy: Policy, now: datetime) -> tuple[Account, list]:
     """decide() on the account itself, for a caller that owns it and keeps what it needs of the state
-    before (services/unit.change: a fingerprint of the document and the money it held); if this raises,
-    the account is left half-changed and must be thrown away."""
+    before (services/unit.change: the money it held); if this raises, the account is left half-changed and
+    must be thrown away."""
     known = {n.notice_id for n in account.outbox}
     handler = charge_failed if isinstance(event, ev.ChargeFailed) else _HANDLERS[type(event)]
     effects = list(handler(account, event, policy, now) or [])
@@ -67,15 +67,6 @@ def decide_in_place(account: Account, event, policy: Policy, now: datetime) -> t
 
 
 _COPY_OUT, _COPY_IN = msgspec.msgpack.Encoder(), msgspec.msgpack.Decoder(Account)
-
-
-def fingerprint(account: Account) -> bytes:
-    """The account's state as bytes: equal before and after a decision exactly when the decision changed
-    nothing (no decision touches the store's notes, etag and stored, which come along)."""
-    try:
-        return _COPY_OUT.encode(account)
-    except UnicodeEncodeError:  # stored text holding a lone surrogate: compared through pickle instead
-        return pickle.dumps(account, pickle.HIGHEST_PROTOCOL)
 
 
 def _copy(account: Account) -> Account:

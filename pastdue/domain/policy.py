@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from pastdue.domain.codec import camel
 
@@ -48,6 +48,15 @@ class Calendar:
     # Card-expiry pre-dunning: notices this many days before the end of the card's expiry month.
     expiry_notice_days: tuple[int, ...] = (7, 30)
 
+    def __hash__(self) -> int:
+        # Calendars key the schedule's caches, asked many times a decision: hashed once, not field by field.
+        try:
+            return self.__dict__["_hash"]
+        except KeyError:
+            value = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", value)
+            return value
+
     def validate(self, where: str) -> Calendar:
         for name in ("retry_days", "reminder_days", "deletion_warning_days", "retry_days_try_later",
                      "expiry_notice_days"):
@@ -89,7 +98,10 @@ class Policy:
     reopen_lost_disputes: bool = True
 
     def for_plan(self, plan: str) -> Calendar:
-        return dict(self.plans).get(plan, self.default)
+        for name, calendar in self.plans:  # a handful of plans at most: no dict built per call
+            if name == plan:
+                return calendar
+        return self.default
 
     def is_hard(self, decline_code: str | None) -> bool:
         return decline_code in self.hard_decline_codes

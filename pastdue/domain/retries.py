@@ -15,6 +15,7 @@ attempt and its decline ratio climbs).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pastdue.domain.model import Account, Charge
@@ -53,19 +54,22 @@ def pay_days(start: datetime, end: datetime, cal: Calendar, zone: str) -> list[d
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def plan(account: Account, charge: Charge, cal: Calendar) -> list[datetime]:
+def plan(account: Account, charge: Charge, cal: Calendar) -> tuple[datetime, ...]:
     """Every time this charge is to be retried, in order (the latest decline reason decides)."""
-    kind = category(charge.decline_code)
+    return _plan(category(charge.decline_code), charge.failed_at, cal, account.time_zone)
+
+
+@lru_cache(maxsize=4096)  # the sweep asks it several times a decision for the same charge
+def _plan(kind: str, failed_at: datetime, cal: Calendar, zone: str) -> tuple[datetime, ...]:
     if kind == "authentication":
-        return []
+        return ()
     if kind == "funds":
         # Not within the first 12 hours (the same money is not there yet), and not at the disable day.
-        times = pay_days(charge.failed_at + timedelta(hours=12), charge.failed_at + cal.disable_day * DAY, cal,
-                         account.time_zone)
+        times = pay_days(failed_at + timedelta(hours=12), failed_at + cal.disable_day * DAY, cal, zone)
         if times:
-            return times
+            return tuple(times)
     days = cal.retry_days_try_later if kind == "tryLater" else cal.retry_days
-    return [charge.failed_at + d * DAY for d in days]
+    return tuple(failed_at + d * DAY for d in days)
 
 
 def attempts_within(account: Account, now: datetime, charge: Charge | None = None, token: str | None = None) -> int:

@@ -71,14 +71,23 @@ def card_expires_at(account: Account) -> datetime | None:
 def expiry_steps(account: Account, cal: Calendar) -> list[Step]:
     """Card-expiry pre-dunning: a notice `expiryNoticeDays` before the card expires, for card payers with an
     active subscription; each once for this card (a new card, or new dates, starts again)."""
-    ends = card_expires_at(account)
-    active = any(s.state == ACTIVE for s in account.subscriptions.values())
-    if account.payment_mode != CARD or ends is None or not active:
-        return []
     method = account.payment_method
-    prefix = f"{method.token}:{method.exp_year:04d}-{method.exp_month:02d}"
-    steps = [Step(f"{prefix}:{d}", ends - d * DAY, "expiry_notice") for d in cal.expiry_notice_days]
-    return sorted((s for s in steps if s.name not in account.expiry_notified), key=lambda s: s.due)
+    if account.payment_mode != CARD or method is None or not any(s.state == ACTIVE
+                                                                  for s in account.subscriptions.values()):
+        return []
+    steps = _expiry_steps(method.token, method.exp_year, method.exp_month, cal)
+    return [s for s in steps if s.name not in account.expiry_notified]
+
+
+@lru_cache(maxsize=4096)  # asked twice a decision (the tick, then the next action) for the same card
+def _expiry_steps(token: str, exp_year: int, exp_month: int, cal: Calendar) -> tuple[Step, ...]:
+    if not 1 <= exp_month <= 12:
+        return ()
+    year, month = (exp_year + 1, 1) if exp_month == 12 else (exp_year, exp_month + 1)
+    ends = datetime(year, month, 1, tzinfo=UTC)
+    prefix = f"{token}:{exp_year:04d}-{exp_month:02d}"
+    return tuple(sorted((Step(f"{prefix}:{d}", ends - d * DAY, "expiry_notice") for d in cal.expiry_notice_days),
+                        key=lambda s: s.due))
 
 
 def cancellation_date(sub: Subscription, cal: Calendar) -> datetime | None:

@@ -17,7 +17,7 @@ from pastdue.adapters.telemetry import Metrics, current_account
 from pastdue.domain import events as ev
 from pastdue.domain import retries
 from pastdue.domain.errors import Rejected
-from pastdue.domain.lifecycle import decide_in_place, fingerprint
+from pastdue.domain.lifecycle import decide_in_place
 from pastdue.domain.model import PAID, PROCESSING, SKIPPED, SUCCEEDED, Account
 from pastdue.domain.policy import Policy
 from pastdue.notices.branding import Branding
@@ -64,13 +64,12 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
                     raise AccountNotFound(account_id)
             decided_event = event(account) if callable(event) else event
             # The account is this loop's own (read here, or handed over by the caller, who takes the result
-            # instead): decided in place, with only what is compared afterwards kept of the state before.
+            # instead): decided in place, with only what the metrics compare kept of the state before. The
+            # store writes nothing when the document comes out the same.
             before = Before.of(account)
             new, effects = decide_in_place(account, decided_event, deps.policy, deps.clock.now())
             if finish is not None:
                 finish(new)
-            if fingerprint(new) == before.fingerprint:
-                return new, effects  # nothing changed: no write
             written = deps.store.replace(new)
             log.debug("%s written", type(decided_event).__name__)
             if deps.journal is not None:
@@ -86,17 +85,16 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
 
 
 class Before(NamedTuple):
-    """What change() keeps of an account before deciding on it: its fingerprint (did anything change?), and
-    for the metrics and the run journal its newest record and what each charge had collected."""
+    """What change() keeps of an account before deciding on it, for the metrics and the run journal: its
+    newest record and what each charge had collected."""
 
-    fingerprint: bytes
     history_seq: int
     paid: dict[str, tuple[str, int]]  # charge id -> (status, minor units collected)
     handed_over: frozenset[str]  # charges already moved to the archive list
 
     @classmethod
     def of(cls, account: Account) -> Before:
-        return cls(fingerprint(account), account.history_seq,
+        return cls(account.history_seq,
                    {c.charge_id: (c.status, c.paid.value if c.paid else 0) for c in account.charges},
                    frozenset(c.charge_id for c in account.archive_charges))
 

@@ -114,7 +114,7 @@ def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in
     assert size <= BURST_GOAL_BYTES, size
     doc = container.read_item("burst-600", partition_key="burst-600")
     assert len(doc["charges"]) <= KEEP_SETTLED_COUNT + 1 and len(doc["outbox"]) <= KEEP_SENT_COUNT + 1
-    assert doc["processedEvents"] == {}
+    assert doc.get("processedEvents", {}) == {}  # no event id kept in the document (left out when empty)
     # Nothing was lost: every charge is in the document or archived, every event id is an item.
     archived = {i["chargeId"] for i in container.query_items(
         "SELECT c.chargeId FROM c WHERE c.accountId = @a AND c.type = 'settledCharge'",
@@ -155,7 +155,7 @@ def test_a_document_of_the_earlier_shape_is_read_and_converted_on_its_next_write
     doc = bootstrap.container("accounts").read_item(account_id, partition_key=account_id)
     assert doc["archivedSeq"] == len(records) and all(r["seq"] > len(records) for r in doc["history"])
     # The event ids the earlier document kept are items now, beside the new one, and the document has none.
-    assert doc["processedEvents"] == {}
+    assert doc.get("processedEvents", {}) == {}  # no event id kept in the document (left out when empty)
     for event_id in [*earlier["processedEvents"], "evt-v2"]:
         assert deps.store.seen_event(account_id, event_id), event_id
         item = bootstrap.container("accounts").read_item(event_item_id(event_id), partition_key=account_id)

@@ -47,13 +47,13 @@ def test_insufficient_funds_are_retried_on_the_pay_days_whatever_the_failure_tim
     window = (when + timedelta(hours=12), when + timedelta(days=policy.default.disable_day))
     on_pay_days = retries.pay_days(*window, policy.default, zone)
     if on_pay_days:
-        assert plan == on_pay_days
+        assert list(plan) == on_pay_days
         for at in plan:
             local = at.astimezone(ZoneInfo(zone))
             assert local.day in pay_days and local.hour == policy.default.pay_day_hour
             assert window[0] < at < window[1]
     else:  # no pay day in the grace period (one pay day a month, just outside it): the usual days
-        assert plan == [when + timedelta(days=d) for d in policy.default.retry_days]
+        assert list(plan) == [when + timedelta(days=d) for d in policy.default.retry_days]
     acc, tried = _daily(acc, when, 31, policy=policy)
     # The sweep retries at its first run after each pay-day time: within a day of it, once each.
     assert len(tried) == len(plan)
