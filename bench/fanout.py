@@ -103,7 +103,7 @@ def run(processes: int, shard_count: int, total: int, connection: str) -> dict:
             "duePerSecond": len(visited) / elapsed, "itemsPerDue": counts["itemsRead"] / max(1, len(visited)),
             "requestsRatio": counts["requests"] / minimum, "ruPerDue": counts["estimatedRU"] / max(1, len(visited)),
             "visitedTwice": sum(1 for n in visited.values() if n > 1),
-            "closed": bool(run_doc["closedAt"]), "shardsPerWorker": [r["shards"] for r in reports],
+            "closed": bool(run_doc["closedAt"]), "counts": dict(counts), "shardsPerWorker": [r["shards"] for r in reports],
             "cpuPerDueMs": 1000 * sum(r["cpu"] for r in reports) / max(1, len(visited))}
 
 
@@ -125,6 +125,7 @@ def main(shard_count: int, processes: list[int], total: int) -> None:
                   f"{str(r['closed']):>6} "
                   f"{r['cpuPerDueMs']:>10.2f}  {r['shardsPerWorker']}")
         base = rows[0]["duePerSecond"]
+        print("requests by kind (first row):", {k: v for k, v in rows[0]["counts"].items() if k != "estimatedRU"})
         ups = [f"{r['processes']} processes {r['duePerSecond'] / base:.2f}" for r in rows]
         print("speed-up against the first row: " + ", ".join(ups))
     finally:
