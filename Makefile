@@ -1,9 +1,10 @@
 # Two commands: `make run` (stand-ins + local host on :7071) and `make test` (lint + every test).
+# While changing code: `make unit` (the pure core's tests, seconds) and `make fmt` (ruff format and fixes).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test deps lint bench clean
+.PHONY: run test unit fmt deps lint bench clean
 
 run: deps
 	$(PY) -m devhost
@@ -13,6 +14,13 @@ test: deps .venv-checkov/.installed
 	node_modules/.bin/redocly lint --config redocly.yaml docs/openapi.yaml
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework bicep -d infra
 	$(PY) -m pytest -n auto --dist load
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q tests/unit
+
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 deps: $(VENV)/.installed node_modules/.installed
 
@@ -38,5 +46,7 @@ bench: deps
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.core
 	$(PY) -m bench.sweep
+	$(PY) -m bench.sweep --shards 8 --processes 1 2 4
+	$(PY) -m bench.capacity --ru-per-due 15 --cpu-ms-per-due 4.5
 	$(PY) -m bench.update_payment
 	$(PY) -m bench.drain

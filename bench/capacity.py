@@ -23,7 +23,7 @@ SERVERLESS_RU_S = 5_000  # per container up to 250 GB (more with more physical p
 SERVERLESS_USD_PER_MILLION_RU = 0.25
 AUTOSCALE_USD_PER_100_RU_S_HOUR = 0.012  # billed at the hour's highest, at least 10% of the maximum
 NOTICES_PER_DUE = 0.6  # reminders, final notices, disables, receipts per sweep visit (bench.sweep's mix)
-EMAIL_PER_MINUTE = 30  # ACS default for a custom domain (raised on request)
+EMAIL_PER_MINUTE, EMAIL_PER_HOUR = 30, 100  # ACS defaults for a custom domain (raised on request)
 
 
 def model(accounts: int, failure_rate: float, ru_per_due: float, cpu_ms: float) -> dict:
@@ -42,8 +42,8 @@ def model(accounts: int, failure_rate: float, ru_per_due: float, cpu_ms: float) 
     limits = []
     if ru_s_needed > SERVERLESS_RU_S:
         limits.append(f"Cosmos serverless {SERVERLESS_RU_S:,} RU/s")
-    if emails_busy > EMAIL_PER_MINUTE * 60 * 24:
-        limits.append(f"ACS e-mail {EMAIL_PER_MINUTE}/min")
+    if emails_busy > min(EMAIL_PER_MINUTE * 60, EMAIL_PER_HOUR) * 24:
+        limits.append(f"ACS e-mail {EMAIL_PER_MINUTE}/min, {EMAIL_PER_HOUR}/h")
     return {"accounts": accounts, "dueAverage": due_average, "dueBusy": due_busy, "ruDay": ru_day,
             "ruPerSecond": ru_s_needed, "perInstance": per_instance, "instances": instances,
             "serverlessMonth": serverless_month, "provisionedMonth": provisioned_month,

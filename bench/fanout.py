@@ -103,7 +103,8 @@ def run(processes: int, shard_count: int, total: int, connection: str) -> dict:
             "duePerSecond": len(visited) / elapsed, "itemsPerDue": counts["itemsRead"] / max(1, len(visited)),
             "requestsRatio": counts["requests"] / minimum, "ruPerDue": counts["estimatedRU"] / max(1, len(visited)),
             "visitedTwice": sum(1 for n in visited.values() if n > 1),
-            "closed": bool(run_doc["closedAt"]), "counts": dict(counts), "shardsPerWorker": [r["shards"] for r in reports],
+            "closed": bool(run_doc["closedAt"]), "counts": dict(counts),
+            "shardsPerWorker": [r["shards"] for r in reports],
             "cpuPerDueMs": 1000 * sum(r["cpu"] for r in reports) / max(1, len(visited))}
 
 

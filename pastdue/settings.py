@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,7 +37,6 @@ class Settings:
     webhook_secret_error: str | None = field(default=None, repr=False)
     principal_mode: str = "appservice"
     support_role: str = "Billing.Support"
-    sweep_schedule: str = "0 0 2 * * *"
     sweep_time_budget_seconds: int = 480
     sweep_max_deletions: int = 100
     sweep_deletion_dry_run: bool = False
@@ -67,6 +66,9 @@ class Settings:
     azure_client_id: str | None = None  # the app's user-assigned identity, for Application Insights
 
 
+# Each default is written once, on the dataclass; the loader reads it from here.
+DEFAULT = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
+
 # Every app setting the app reads; infra tests check the Bicep sets each required one.
 REQUIRED = ("COSMOS_ENDPOINT", "EMAIL_SENDER", "BILLING_WEBHOOK_SECRET", "PRINCIPAL_MODE")
 OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPORT", "ACS_ENDPOINT",
@@ -93,7 +95,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     verify = _bool(env, "COSMOS_VERIFY_TLS", True)
     if not verify and parsed.hostname not in ("localhost", "127.0.0.1"):
         raise SettingsError("COSMOS_VERIFY_TLS=false is allowed for a localhost endpoint only")
-    transport = env.get("EMAIL_TRANSPORT", "acs").strip()
+    transport = env.get("EMAIL_TRANSPORT", DEFAULT["email_transport"]).strip()
     if transport not in ("acs", "smtp"):
         raise SettingsError("EMAIL_TRANSPORT must be 'acs' or 'smtp'")
     if transport == "acs" and not (env.get("ACS_ENDPOINT") or env.get("ACS_CONNECTION_STRING")):
@@ -102,7 +104,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if mode not in PRINCIPAL_MODES:
         raise SettingsError(f"PRINCIPAL_MODE must be one of {', '.join(PRINCIPAL_MODES)}")
     secrets, secret_error = _webhook_secrets(env["BILLING_WEBHOOK_SECRET"])
-    gateway = (env.get("PAYMENT_GATEWAY") or "sandbox").strip()
+    gateway = (env.get("PAYMENT_GATEWAY") or DEFAULT["payment_gateway"]).strip()
     if gateway not in GATEWAYS:
         raise SettingsError(f"PAYMENT_GATEWAY must be one of {', '.join(GATEWAYS)}")
     stripe = _stripe(env) if gateway == "stripe" else {}
@@ -111,27 +113,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"DUNNING_POLICY_FILE {policy_file} does not exist")
     return Settings(
         cosmos_endpoint=endpoint,
-        cosmos_database=env.get("COSMOS_DATABASE") or "pastdue",
+        cosmos_database=env.get("COSMOS_DATABASE") or DEFAULT["cosmos_database"],
         cosmos_key=env.get("COSMOS_KEY") or None,
         cosmos_verify_tls=verify,
         email_sender=env["EMAIL_SENDER"].strip(),
         email_transport=transport,
         acs_endpoint=env.get("ACS_ENDPOINT") or None,
         acs_connection_string=env.get("ACS_CONNECTION_STRING") or None,
-        smtp_host=env.get("SMTP_HOST") or "localhost",
-        smtp_port=_int(env, "SMTP_PORT", 1025),
+        smtp_host=env.get("SMTP_HOST") or DEFAULT["smtp_host"],
+        smtp_port=_int(env, "SMTP_PORT", DEFAULT["smtp_port"]),
         webhook_secrets=secrets,
         webhook_secret_error=secret_error,
         principal_mode=mode,
-        support_role=env.get("SUPPORT_ROLE") or "Billing.Support",
-        sweep_schedule=env.get("SWEEP_SCHEDULE") or "0 0 2 * * *",
-        sweep_time_budget_seconds=_int(env, "SWEEP_TIME_BUDGET_SECONDS", 480),
-        sweep_max_deletions=_int(env, "SWEEP_MAX_DELETIONS", 100),
-        sweep_deletion_dry_run=_bool(env, "SWEEP_DELETION_DRY_RUN", False),
+        support_role=env.get("SUPPORT_ROLE") or DEFAULT["support_role"],
+        sweep_time_budget_seconds=_int(env, "SWEEP_TIME_BUDGET_SECONDS", DEFAULT["sweep_time_budget_seconds"]),
+        sweep_max_deletions=_int(env, "SWEEP_MAX_DELETIONS", DEFAULT["sweep_max_deletions"]),
+        sweep_deletion_dry_run=_bool(env, "SWEEP_DELETION_DRY_RUN", DEFAULT["sweep_deletion_dry_run"]),
         **_sweep_queue(env),
         policy_file=policy_file,
-        email_quota_per_minute=_int(env, "EMAIL_QUOTA_PER_MINUTE", 30),
-        email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", 100),
+        email_quota_per_minute=_int(env, "EMAIL_QUOTA_PER_MINUTE", DEFAULT["email_quota_per_minute"]),
+        email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", DEFAULT["email_quota_per_hour"]),
         history_retention_days=_retention(env),
         payment_gateway=gateway,
         branding=_branding(env),
@@ -144,10 +145,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 def _sweep_queue(env: Mapping[str, str]) -> dict:
     from pastdue.domain.shards import MAX_SHARDS
 
-    count = _int(env, "SWEEP_SHARDS", 8)
+    count = _int(env, "SWEEP_SHARDS", DEFAULT["sweep_shards"])
     if count > MAX_SHARDS:
         raise SettingsError(f"SWEEP_SHARDS must be at most {MAX_SHARDS}")
-    name = (env.get("SWEEP_QUEUE") or "sweep-shards").strip()
+    name = (env.get("SWEEP_QUEUE") or DEFAULT["sweep_queue"]).strip()
     if not re.fullmatch(r"[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]", name):
         raise SettingsError("SWEEP_QUEUE must be a Storage queue name: 3 to 56 lowercase letters, digits and "
                             "single hyphens (its poison queue adds -poison)")
@@ -258,7 +259,7 @@ MIN_RETENTION_DAYS = 400  # longer than anything the document forgets (archived 
 
 
 def _retention(env: Mapping[str, str]) -> int:
-    days = _int(env, "HISTORY_RETENTION_DAYS", 2557)  # 7 years
+    days = _int(env, "HISTORY_RETENTION_DAYS", DEFAULT["history_retention_days"])  # 7 years
     if days < MIN_RETENTION_DAYS:
         raise SettingsError(f"HISTORY_RETENTION_DAYS must be at least {MIN_RETENTION_DAYS}")
     return days

@@ -8,6 +8,7 @@ from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.errors import InvalidEvent
+from pastdue.domain.failures import charge_failed
 from pastdue.domain.ledger import (
     add_credit,
     new_attempt,
@@ -318,8 +319,6 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
            reason=event.reason, reopened=reopen)
     if not reopen:
         return []
-    from pastdue.domain.lifecycle import charge_failed
-
     code = "refunded" if event.kind == "refunded" else "dispute_lost"
     owed = ev.ChargeFailed(f"{event.event_id}:owed", event.subscription_id,
                            f"{event.charge_id or event.reference}~{code}~{account.reversed[event.processor_id]}",

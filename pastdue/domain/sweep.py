@@ -14,8 +14,6 @@ from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
 from pastdue.domain.support import paused
 
-NOTICE_STEPS = {"reminder", "final_notice", "deletion_warning"}
-
 
 def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -> list:
     effects: list = []

@@ -43,10 +43,6 @@ class UnsupportedMediaType(HttpProblem):
     status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
-class Unprocessable(HttpProblem):
-    status, title, slug = 422, "Unprocessable request", "unprocessable"
-
-
 class Unavailable(HttpProblem):
     status, title, slug = 503, "Try again", "unavailable"
 

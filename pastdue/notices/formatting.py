@@ -9,7 +9,8 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, get_currency_precision
 
-SUPPORTED = ("en", "fr", "de", "es")
+from pastdue.notices.catalog import LANGUAGES  # the languages notices are written in, listed once
+
 BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
           "jcb": "JCB", "diners": "Diners Club", "unionpay": "UnionPay", "cartes_bancaires": "Cartes Bancaires"}
 
@@ -23,7 +24,7 @@ def locale_of(tag: str | None) -> Locale:
 
 def language(tag: str | None) -> str:
     lang = locale_of(tag).language
-    return lang if lang in SUPPORTED else "en"
+    return lang if lang in LANGUAGES else "en"
 
 
 def card_label(brand: str, last4: str) -> str:

@@ -52,9 +52,9 @@ class Deps:
 
 
 def change(deps: Deps, account_id: str, event, account: Account | None = None,
-           finish: Callable[[Account], None] | None = None, tries: int = MAX_CONFLICTS) -> tuple[Account, list]:
+           tries: int = MAX_CONFLICTS) -> tuple[Account, list]:
     """Decide and save; on a 412 re-read and decide again (at most `tries` times). `event` may be a callable
-    of the account; `finish` may complete the decided account (the shell's part) before it is written."""
+    of the account."""
     current_account.set(account_id)  # on every log line from here on (adapters/telemetry.py)
     for attempt in range(tries):
         try:
@@ -68,8 +68,6 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
             # store writes nothing when the document comes out the same.
             before = Before.of(account)
             new, effects = decide_in_place(account, decided_event, deps.policy, deps.clock.now())
-            if finish is not None:
-                finish(new)
             written = deps.store.replace(new)
             log.debug("%s written", type(decided_event).__name__)
             if deps.journal is not None:

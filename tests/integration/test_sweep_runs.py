@@ -1,17 +1,24 @@
 """A fanned-out run's record against the local Cosmos: a redelivered shard is not swept again, a shard
-that fails on its last try is recorded as failed and the run still closes, once."""
+that fails on its last try is recorded as failed and the run still closes, once; the deletion cap is
+never overdrawn; runs back to back do nothing twice."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
 from pastdue import bootstrap
 from pastdue.adapters.cosmos import CosmosAccountStore
 from pastdue.adapters.sweep_runs import CosmosSweepRuns
+from pastdue.domain import events as ev
+from pastdue.domain.money import Money
 from pastdue.domain.shards import plan
 from pastdue.services.sweep import sweep_shard
+from pastdue.services.unit import change
+from tests.support.history import full_history
+from tests.unit.builders import account
 
 
 class Broken(RuntimeError):
@@ -66,3 +73,29 @@ def test_the_deletion_cap_is_never_overdrawn_by_racing_shards(deps, clock):
     assert taken == 7
     runs.give_back_deletions(task.run_id, 2)
     assert runs.take_deletions(task.run_id, 2) and not runs.take_deletions(task.run_id, 1)
+
+
+def test_runs_planned_back_to_back_do_nothing_twice(deps, clock):
+    """The sweep may run hourly or more often: a second run finds only what is still due."""
+    acc = account()
+    acc.account_id = f"hourly-{clock.now().timestamp():.0f}-{id(acc) % 10000}"
+    deps.store.create(acc)
+    failed_at = clock.now() - timedelta(days=3, hours=1)  # the day-1 and day-3 retries and the day-3 reminder
+    change(deps, acc.account_id, ev.ChargeFailed("e-hourly", "sub-0", "c-hourly", Money(700, "EUR"), "card_declined",
+                                                 failed_at))
+    runs = CosmosSweepRuns(bootstrap.container("control"))
+
+    def run() -> list:
+        tasks = plan(clock.now(), 4)
+        runs.open(tasks[0].run_id, 4, clock.now(), max_deletions=10)
+        for task in tasks:
+            sweep_shard(deps, runs, task, 60, last_try=False)
+        return full_history(deps.store, acc.account_id)
+
+    first = run()
+    kinds = [h["kind"] for h in first]
+    assert "charge.declined" in kinds and kinds.count("notice.queued") >= 2  # a retry, the failure's notice, a reminder
+    second = run()
+    assert second == first  # nothing recorded, nothing charged, nothing queued again
+    clock.advance(timedelta(hours=1))
+    assert run() == first

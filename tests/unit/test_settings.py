@@ -9,7 +9,8 @@ GOOD = {"COSMOS_ENDPOINT": "https://db.documents.azure.com:443/", "EMAIL_SENDER"
 
 def test_good_settings_load_with_defaults():
     settings = load_settings(GOOD)
-    assert settings.cosmos_database == "pastdue" and settings.sweep_schedule == "0 0 2 * * *"
+    assert settings.cosmos_database == "pastdue" and settings.sweep_shards == 8
+    assert settings.sweep_queue == "sweep-shards"
     assert settings.email_quota_per_minute == 30 and settings.email_quota_per_hour == 100
     assert "secret" not in repr(settings)
 
