@@ -32,14 +32,17 @@ class FaultyTransport(RequestsTransport):
         self.lock = threading.Lock()
 
     def send(self, request, **kwargs):
-        with self.lock:
-            fault = self.random.choice(self.faults) if self.random.random() < self.rate else None
         # 412 only makes sense for a conditional write; account creation stays clean so tests can start.
-        if fault == "412" and not request.headers.get("If-Match"):
+        applicable = [f for f in self.faults if f != "412" or request.headers.get("If-Match")]
+        with self.lock:
             fault = None
+            if applicable and self.random.random() < self.rate:
+                # The kind injected least so far (ties broken at random): every kind is met, however few
+                # requests a run makes, and the same seed gives the same faults.
+                fault = min(applicable, key=lambda f: (self.injected[f], self.random.random()))
+                self.injected[fault] += 1
         if fault is None:
             return super().send(request, **kwargs)
-        self.injected[fault] += 1
         if fault == "drop-before":
             raise ServiceResponseError("injected: connection dropped before the request was sent")
         if fault == "drop-after":
