@@ -80,23 +80,31 @@ class RunDeletionBudget(DeletionBudget):
 
 def plan_sweep(deps: Deps, runs: SweepRuns, queue: ShardQueue, shard_count: int, max_deletions: int,
                dry_run: bool = False) -> dict:
-    """Record the run and put one message per shard on the queue. Planning again in the same minute (a timer
-    fired twice) names the same run and sends its messages again: a shard already recorded is skipped,
-    one swept twice finds nothing due."""
+    """Record the run and put one message per shard on the queue. Every plan is a run of its own (a timer
+    fired again plans a second one): a shard swept by two runs, or twice by one, finds only what is still
+    due, and a shard already recorded in its run is skipped."""
     now = deps.clock.now()
     tasks = shards.plan(now, shard_count, dry_run)
-    fresh = runs.open(tasks[0].run_id, len(tasks), now, max_deletions)
+    runs.open(tasks[0].run_id, len(tasks), now, max_deletions)
     sent = queue.send(task.encode() for task in tasks)
-    log.info("sweep run %s planned: %d shard message(s) sent%s", tasks[0].run_id, sent,
-             "" if fresh else " again (planned before)")
+    log.info("sweep run %s planned: %d shard message(s) sent", tasks[0].run_id, sent)
     return {"runId": tasks[0].run_id, "shards": len(tasks), "messagesSent": sent}
+
+
+class ShardGaveUp(Exception):
+    """A shard failed on the queue's last try: recorded as failed, and its message goes to the poison queue
+    (the caller raises it on). `summary` is the run's summary when this record closed the run."""
+
+    def __init__(self, reason: str, summary: dict | None):
+        super().__init__(reason)
+        self.summary = summary
 
 
 def sweep_shard(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seconds: float,
                 last_try: bool) -> dict | None:
     """Sweep one shard and record it; returns the run's summary when this shard closed the run. A shard
     recorded before (a redelivered message) is not swept again. On the queue's last try a failure is
-    recorded as the shard's, so the run still closes (the message goes to the poison queue)."""
+    recorded as the shard's, so the run still closes, and raised as ShardGaveUp (to the poison queue)."""
     if runs.finished(task.run_id, task.shard):
         log.info("sweep %s shard %d already recorded: skipped", task.run_id, task.shard)
         return None
@@ -106,13 +114,11 @@ def sweep_shard(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seco
     except Exception as error:
         if not last_try:
             raise  # the queue hands the message out again after its visibility timeout
+        reason = f"{type(error).__name__}: {error}"
         log.error("sweep %s shard %d failed on its last try, to the poison queue: %s", task.run_id, task.shard,
-                  f"{type(error).__name__}: {error}")
-        closed = runs.finish(task.run_id, task.shard, failure=f"{type(error).__name__}: {error}"[:300],
-                             at=deps.clock.now())
-        if closed is not None:
-            return run_summary(closed)
-        raise
+                  reason)
+        closed = runs.finish(task.run_id, task.shard, failure=reason[:300], at=deps.clock.now())
+        raise ShardGaveUp(reason, run_summary(closed) if closed is not None else None) from error
     closed = runs.finish(task.run_id, task.shard, summary, at=deps.clock.now())
     return run_summary(closed) if closed is not None else None
 

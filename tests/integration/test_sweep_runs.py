@@ -15,7 +15,7 @@ from pastdue.adapters.sweep_runs import CosmosSweepRuns
 from pastdue.domain import events as ev
 from pastdue.domain.money import Money
 from pastdue.domain.shards import plan
-from pastdue.services.sweep import sweep_shard
+from pastdue.services.sweep import ShardGaveUp, sweep_shard
 from pastdue.services.unit import change
 from tests.support.history import full_history
 from tests.unit.builders import account
@@ -48,8 +48,9 @@ def test_a_failing_shard_is_retried_then_recorded_failed_and_the_run_closes_once
     with pytest.raises(Broken):
         sweep_shard(broken, runs, first, 60, last_try=False)  # the queue hands it out again
     assert not runs.finished(first.run_id, 0)
-    with pytest.raises(Broken):
+    with pytest.raises(ShardGaveUp) as gave_up:
         sweep_shard(broken, runs, first, 60, last_try=True)  # to the poison queue, recorded as failed
+    assert isinstance(gave_up.value.__cause__, Broken) and gave_up.value.summary is None  # shard 1 still to do
     assert runs.finished(first.run_id, 0)
     summary = sweep_shard(deps, runs, second, 60, last_try=False)
     assert summary["shards"] == 2 and summary["shardsFailed"] == 1 and summary["runId"] == first.run_id
@@ -99,3 +100,14 @@ def test_runs_planned_back_to_back_do_nothing_twice(deps, clock):
     assert second == first  # nothing recorded, nothing charged, nothing queued again
     clock.advance(timedelta(hours=1))
     assert run() == first
+
+
+def test_a_shard_that_gives_up_last_still_closes_the_run_with_its_failure_counted(clock, deps):
+    runs = CosmosSweepRuns(bootstrap.container("control"))
+    first, second = plan(clock.now(), 2)
+    runs.open(first.run_id, 2, clock.now(), max_deletions=10)
+    assert sweep_shard(deps, runs, second, 60, last_try=False) is None  # shard 0 still to come
+    with pytest.raises(ShardGaveUp) as gave_up:
+        sweep_shard(_broken(deps), runs, first, 60, last_try=True)
+    summary = gave_up.value.summary  # the handler closes the run with it, then the message is poisoned
+    assert summary["shards"] == 2 and summary["shardsFailed"] == 1 and summary["runId"] == first.run_id
