@@ -83,7 +83,7 @@ def counted_deps(counter: RequestCounter, database: str):
         make_client,
     )
     from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
-    from pastdue.services.unit import Deps
+    from pastdue.services.deps import Deps
 
     # The stand-in scans every document for a query (it has no index): give it time at 100,000.
     client = make_client(bootstrap.settings(), raw_response_hook=counter, read_timeout=900, connection_timeout=60)

@@ -52,7 +52,7 @@ def main(n: int) -> None:
     from pastdue.adapters.cosmos import from_document, to_document
     from pastdue.domain import events as ev
     from pastdue.domain.lifecycle import decide_in_place
-    from pastdue.services.unit import Before
+    from pastdue.services.observe import Before
 
     acc, policy, when = realistic_account()
     raw = json.dumps(as_stored(acc))
@@ -65,7 +65,7 @@ def main(n: int) -> None:
         json.dumps(json.loads(raw), separators=SDK)  # the least any code that reads and writes it can do
 
     def path() -> None:
-        # The sweep's path for one account (services/unit.change): the SDK parses it from the query page,
+        # The sweep's path for one account (services/change.change): the SDK parses it from the query page,
         # the app loads it, keeps what the metrics compare, decides the tick on it, dumps it and sees that
         # the document changed, and the SDK serialises the replace (whose answer has no body: the store asks for none
         # and keeps what it decided, with the answer's etag).

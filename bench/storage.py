@@ -135,7 +135,7 @@ def write_cost(deps, db, counter: RequestCounter, events: int) -> tuple[dict, di
     from pastdue.domain import events as ev
     from pastdue.domain.money import Money
     from pastdue.domain.policy import Policy
-    from pastdue.services.unit import change
+    from pastdue.services.change import change
     from tests.support.busy import drive, new_account
 
     quiet = dataclasses.replace(deps, after_notices_queued=None)

@@ -13,7 +13,7 @@ import yaml
 
 from pastdue.adapters.clock import Clock, SystemClock
 from pastdue.domain.policy import Policy
-from pastdue.services.unit import Deps
+from pastdue.services.deps import Deps
 from pastdue.settings import Settings, load_settings
 
 _lock = threading.Lock()

@@ -46,7 +46,7 @@ def _with_account_id(factory):
 
 
 def tag_logs_with_account() -> None:
-    """Every log record carries `accountId`: the account being worked on (unit.change sets it), which the
+    """Every log record carries `accountId`: the account being worked on (services/change.change sets it), which the
     Azure Monitor exporter keeps as a custom dimension."""
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "adds_account_id", False):

@@ -49,7 +49,7 @@ def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Acco
 
 def decide_in_place(account: Account, event, policy: Policy, now: datetime) -> tuple[Account, list]:
     """decide() on the account itself, for a caller that owns it and keeps what it needs of the state
-    before (services/unit.change: the money it held); if this raises, the account is left half-changed and
+    before (services/change.change: the money it held); if this raises, the account is left half-changed and
     must be thrown away."""
     known = {n.notice_id for n in account.outbox}
     handler = _HANDLERS[type(event)]

@@ -21,7 +21,7 @@ from pastdue.http.problems import (
     from_exception,
     problem,
 )
-from pastdue.services.unit import AccountNotFound, Contention
+from pastdue.services.deps import AccountNotFound, Contention
 from pastdue.settings import SettingsError
 
 log = logging.getLogger("pastdue.http")

@@ -9,7 +9,9 @@ from pastdue.domain import events as ev
 from pastdue.domain.ledger import SETTLED_KEEP, SETTLED_KEEP_AUTHENTICATION
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account
-from pastdue.services.unit import Deps, change, change_once, run_effects
+from pastdue.services.change import change, change_once
+from pastdue.services.deps import Deps
+from pastdue.services.effects import run_effects
 
 
 def put_account(deps: Deps, account_id: str, profile: ev.ProfileSet) -> tuple[Account, bool]:

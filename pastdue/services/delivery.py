@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from pastdue.domain.events import EmailBounced
-from pastdue.services.unit import AccountNotFound, Deps, change
+from pastdue.services.change import change
+from pastdue.services.deps import AccountNotFound, Deps
 
 log = logging.getLogger("pastdue.delivery")
 REPORT = "Microsoft.Communication.EmailDeliveryReportReceived"

@@ -18,8 +18,10 @@ from pastdue.domain import events as ev
 from pastdue.domain.errors import UnknownSubscription
 from pastdue.domain.model import SUCCEEDED
 from pastdue.services.billing import record_event
+from pastdue.services.change import change_once
+from pastdue.services.deps import AccountNotFound, Deps
+from pastdue.services.effects import answer_of, run_effects
 from pastdue.services.portal import update_payment
-from pastdue.services.unit import AccountNotFound, Deps, answer_of, change_once, run_effects
 
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}

@@ -15,7 +15,9 @@ from pastdue.domain.model import SENDING, Account
 from pastdue.domain.outbox import ClaimNotices, NoticesSent, SendResult, claimable
 from pastdue.domain.quarantine import RunSucceeded
 from pastdue.notices.render import render
-from pastdue.services.unit import MAX_CONFLICTS, AccountNotFound, Contention, Deps, change, isolate
+from pastdue.services.bulkhead import isolate
+from pastdue.services.change import MAX_CONFLICTS, change
+from pastdue.services.deps import AccountNotFound, Contention, Deps
 
 log = logging.getLogger("pastdue.notices")
 QUOTA_BATCH = 50  # notices one drain claims from one account at a time

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from pastdue.domain import events as ev
 from pastdue.domain.model import Account, PaymentMethod
-from pastdue.services.unit import AccountNotFound, Deps, change, charge_all, run_effects
+from pastdue.services.change import change
+from pastdue.services.deps import AccountNotFound, Deps
+from pastdue.services.effects import charge_all, run_effects
 from pastdue.views import account_view, history_view
 
 ROUNDS = 3

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pastdue.adapters.store import AccountFilter
 from pastdue.domain import events as ev
 from pastdue.domain.model import Account
-from pastdue.services.unit import Deps, change, run_effects
+from pastdue.services.change import change
+from pastdue.services.deps import Deps
+from pastdue.services.effects import run_effects
 from pastdue.views import account_view, support_summary
 
 

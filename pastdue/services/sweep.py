@@ -24,7 +24,10 @@ from pastdue.domain.events import SweepTick
 from pastdue.domain.model import Account
 from pastdue.domain.quarantine import RunSucceeded
 from pastdue.domain.schedule import purges_due
-from pastdue.services.unit import Deps, change, isolate, run_effects
+from pastdue.services.bulkhead import isolate
+from pastdue.services.change import change
+from pastdue.services.deps import Deps
+from pastdue.services.effects import run_effects
 
 log = logging.getLogger("pastdue.sweep")
 PAGE_SIZE = 100

@@ -20,10 +20,10 @@ from pastdue.domain import events as ev
 from pastdue.domain.model import Admin, Remittance
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
+from pastdue.services.change import change
 from pastdue.services.notices import drain_all
 from pastdue.services.portal import update_payment
 from pastdue.services.sweep import run_sweep
-from pastdue.services.unit import change
 from tests.integration.test_storage import FIXTURE
 from tests.support.faults import Crash, CrashingGateway, CrashingTransport, FlakyGateway, FlakySender
 from tests.support.faulty_deps import faulty_deps, ledger_entries, with_gateway

@@ -27,7 +27,7 @@ from pastdue.domain.ledger import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, SETTLED_K
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 from pastdue.services.billing import record_event
-from pastdue.services.unit import change
+from pastdue.services.change import change
 from tests.support.busy import drive, new_account, stored_size
 from tests.support.history import full_history
 

@@ -30,8 +30,8 @@ from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account, Admin, PaymentMethod, Subscription
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
+from pastdue.services.effects import charge_all
 from pastdue.services.gateway_events import INTENT_EVENTS, intent_result
-from pastdue.services.unit import charge_all
 
 KEY = "sk_test_property"
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ from pastdue.adapters.sweep_runs import CosmosSweepRuns
 from pastdue.domain import events as ev
 from pastdue.domain.money import Money
 from pastdue.domain.shards import plan
+from pastdue.services.change import change
 from pastdue.services.sweep import ShardGaveUp, sweep_shard
-from pastdue.services.unit import change
 from tests.support.history import full_history
 from tests.unit.builders import account
 

@@ -7,7 +7,7 @@ import dataclasses
 from pastdue import bootstrap
 from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData, make_client
 from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
-from pastdue.services.unit import Deps
+from pastdue.services.deps import Deps
 from tests.support.faults import FaultyTransport
 
 

@@ -1,0 +1,37 @@
+"""What a use case works with: the adapters, the policy and the clock (built once per process by
+pastdue/bootstrap.py), and the two failures every use case may meet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pastdue.adapters.clock import Clock
+from pastdue.adapters.gateway import PaymentGateway
+from pastdue.adapters.store import AccountStore, CustomerData
+from pastdue.adapters.telemetry import Metrics
+from pastdue.domain.policy import Policy
+from pastdue.notices.branding import Branding
+
+
+class AccountNotFound(Exception):
+    pass
+
+
+class Contention(Exception):
+    """Too many concurrent writers on one account; the caller may retry."""
+
+
+@dataclass
+class Deps:
+    store: AccountStore
+    customer_data: CustomerData
+    gateway: PaymentGateway
+    policy: Policy
+    clock: Clock
+    after_notices_queued: Callable[[str], None] | None = None
+    branding: Branding = field(default_factory=Branding)
+    # When set, every history record a written decision added is appended here: a run counts what it
+    # did from it (the document itself keeps only records not yet archived).
+    journal: list | None = None
+    metrics: Metrics = field(default_factory=Metrics)

@@ -1,0 +1,119 @@
+"""Carrying out what a decision asked for (charges at the gateway, data purges, notices to send), each
+answer fed back as an event through change()."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown
+from pastdue.domain import events as ev
+from pastdue.domain.model import PROCESSING, SKIPPED, SUCCEEDED, Account
+from pastdue.services.change import change
+from pastdue.services.deps import Deps
+
+log = logging.getLogger("pastdue")
+GATEWAY_TRIES = 3
+PARALLEL_CHARGES = 8  # gateway calls at once for one account (each its own PaymentIntent)
+
+
+def run_effects(deps: Deps, account: Account, effects: list) -> Account:
+    """Carry out what a decision asked for, feeding each answer back as an event."""
+    tries = [e for e in effects if isinstance(e, ev.TryCharge)]
+    if tries:
+        results = charge_all(deps, account, tries)
+        if results:
+            account, more = change(deps, account.account_id, ev.AttemptsResolved(tuple(results)))
+            effects = effects + more
+    for purge in (e for e in effects if isinstance(e, ev.PurgeData)):
+        items = deps.customer_data.purge(purge.subscription_id)
+        account, more = change(deps, account.account_id, ev.DataPurged(purge.subscription_id, items))
+        effects = effects + more
+    if deps.after_notices_queued and any(isinstance(e, ev.NoticesQueued) for e in effects):
+        deps.after_notices_queued(account.account_id)
+    return account
+
+
+def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_decline_token: str | None = None):
+    """Call the gateway for each reserved attempt, in parallel (each has its own idempotency key). With
+    `stop_on_decline_token` (a new card), that card is tried on one charge first: if it is refused, it
+    is not tried on the others (their attempts are answered "skipped"). Unknown outcomes are retried
+    with the same key; what stays unknown is left pending for the next run. Returns the results we
+    are sure of."""
+    results: list[ev.AttemptResult] = []
+    for attempt in [t for t in tries if t.supersedes]:
+        answers = _supersede(deps, attempt)
+        results += answers
+        if any(a.key == attempt.key for a in answers):
+            tries = [t for t in tries if t is not attempt]
+    first = next((t for t in tries if t.token == stop_on_decline_token), None) if stop_on_decline_token else None
+    if first is not None:
+        answer = _charge_one(deps, account, first)
+        results += [answer] if answer else []
+        if answer is None or answer.outcome != "succeeded":
+            results += [ev.AttemptResult(t.charge_id, t.key, SKIPPED) for t in tries
+                        if t is not first and t.token == first.token]
+            tries = [t for t in tries if t.token != first.token]
+        else:
+            tries = [t for t in tries if t is not first]
+    if len(tries) == 1:
+        answers = [_charge_one(deps, account, tries[0])]
+    elif tries:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_CHARGES, len(tries)), thread_name_prefix="charge") as pool:
+            answers = list(pool.map(lambda attempt: _charge_one(deps, account, attempt), tries))
+    else:
+        answers = []
+    return results + [a for a in answers if a is not None]
+
+
+def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.AttemptResult | None:
+    """One attempt at the gateway. A lost answer is asked again from what the processor holds (its
+    payment once known, else the key); still unknown after GATEWAY_TRIES, the attempt stays in flight
+    (with the processor's reference when one was learnt: a `processing` result)."""
+    reference, resume = attempt.reference, attempt.resume
+    for n in range(GATEWAY_TRIES):
+        try:
+            outcome = deps.gateway.charge(
+                attempt.token, attempt.amount, attempt.key, customer=account.gateway_customer_id,
+                metadata={"accountId": account.account_id, "subscriptionId": attempt.subscription_id or "",
+                          "chargeId": attempt.charge_id, "attempt": attempt.key},
+                reference=reference, resume=resume, on_session=attempt.on_session)
+        except GatewayUnavailable as error:
+            # Nothing was sent: the attempt stays reserved and is sent by a later run, with its key.
+            log.error("payment %s not sent: %s", attempt.key, error)
+            return None
+        except OutcomeUnknown as unknown:
+            log.warning("gateway outcome unknown for %s (try %d): %s", attempt.key, n + 1, unknown)
+            reference, resume = unknown.reference or reference, True
+            time.sleep(0.05 * (n + 1))
+            continue
+        if outcome.invalid:
+            deps.metrics.emit("pastdue_gateway_refused", 1, code=outcome.code or "invalid")
+        return answer_of(attempt.charge_id, attempt.key, outcome)
+    if reference and reference != attempt.reference:
+        return ev.AttemptResult(attempt.charge_id, attempt.key, PROCESSING, reference=reference)
+    return None
+
+
+def answer_of(charge_id: str, key: str, outcome: ChargeOutcome, reference: str | None = None) -> ev.AttemptResult:
+    """A gateway's outcome (an API answer or an event, through the one mapper) as the attempt's answer."""
+    return ev.AttemptResult(charge_id, key, outcome.outcome, outcome.code, outcome.amount,
+                            outcome.reference or reference, outcome.hard, dict(outcome.detail), outcome.invalid)
+
+
+def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
+    """Cancel the earlier payment that waits for the customer before a new one is made for the charge.
+    If it can no longer be cancelled, it has an outcome: that is the earlier attempt's answer, and if it
+    took the money the new attempt is not sent (skipped)."""
+    key, reference = attempt.supersedes
+    try:
+        earlier = deps.gateway.cancel(reference)
+    except (OutcomeUnknown, GatewayUnavailable):
+        earlier = None
+    if earlier is None:
+        return []
+    answer = answer_of(attempt.charge_id, key, earlier, reference)
+    if earlier.outcome == SUCCEEDED:
+        return [answer, ev.AttemptResult(attempt.charge_id, attempt.key, SKIPPED)]
+    return [answer]
