@@ -8,9 +8,11 @@ from msgspec.structs import replace
 
 from pastdue.domain import events as ev
 from pastdue.domain.errors import BalanceOutstanding, InvalidEvent, SubscriptionGone, UnknownSubscription
-from pastdue.domain.ledger import queue_notice, record, settle_states
+from pastdue.domain.history import record
 from pastdue.domain.model import DELETED, DISABLED, Account, Subscription
+from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
+from pastdue.domain.settlement import settle_states
 
 
 def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: datetime):

@@ -7,9 +7,11 @@ from datetime import datetime
 from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.errors import InvalidEvent, UnknownSubscription
-from pastdue.domain.ledger import apply_credit, queue_notice, record, seen
+from pastdue.domain.history import record, seen
 from pastdue.domain.model import ACTIVE, DELETED, OPEN, PAST_DUE, Account, Charge
+from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
+from pastdue.domain.settlement import apply_credit
 
 
 def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now: datetime):

@@ -10,9 +10,9 @@ from msgspec import structs
 
 from pastdue.domain import admin_events, failures, outbox, payments, quarantine, schedule, support, sweep
 from pastdue.domain import events as ev
-from pastdue.domain.ledger import trim
 from pastdue.domain.model import Account
 from pastdue.domain.policy import Policy
+from pastdue.domain.retention import trim
 
 _HANDLERS = {
     ev.ChargeFailed: failures.charge_failed,

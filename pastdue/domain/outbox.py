@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pastdue.domain.ledger import record
+from pastdue.domain.history import record
 from pastdue.domain.model import FAILED, QUEUED, SENDING, SENT, Account, Notice
 from pastdue.domain.policy import Policy
 

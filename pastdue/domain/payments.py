@@ -9,17 +9,7 @@ from pastdue.domain import retries, schedule
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.errors import InvalidEvent
 from pastdue.domain.failures import charge_failed
-from pastdue.domain.ledger import (
-    add_credit,
-    new_attempt,
-    paid_for,
-    pay,
-    queue_notice,
-    record,
-    seen,
-    settle_states,
-    try_charge,
-)
+from pastdue.domain.history import record, seen
 from pastdue.domain.model import (
     DECLINED,
     ERROR,
@@ -33,7 +23,9 @@ from pastdue.domain.model import (
     Attempt,
 )
 from pastdue.domain.money import Money
+from pastdue.domain.notice_queue import paid_for, queue_notice
 from pastdue.domain.policy import Policy
+from pastdue.domain.settlement import add_credit, new_attempt, pay, settle_states, try_charge
 from pastdue.domain.support import paused
 
 

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from pastdue.domain import events as ev
 from pastdue.domain.codec import format_time, parse_time
 from pastdue.domain.errors import Conflict, InvalidEvent, UnknownSubscription
-from pastdue.domain.ledger import queue_notice, record, settle_states
+from pastdue.domain.history import record
 from pastdue.domain.model import FAILED, OPEN, PAST_DUE, QUEUED, WRITTEN_OFF, Account
+from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
+from pastdue.domain.settlement import settle_states
 
 
 class NotFound(UnknownSubscription):

@@ -8,10 +8,12 @@ from datetime import datetime
 from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.codec import format_time
-from pastdue.domain.ledger import new_attempt, queue_notice, record, settle_states, try_charge
+from pastdue.domain.history import record
 from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, Subscription
+from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
+from pastdue.domain.settlement import new_attempt, settle_states, try_charge
 from pastdue.domain.support import paused
 
 

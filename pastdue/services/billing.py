@@ -6,9 +6,9 @@ import dataclasses
 
 from pastdue.adapters.store import AlreadyExists
 from pastdue.domain import events as ev
-from pastdue.domain.ledger import SETTLED_KEEP, SETTLED_KEEP_AUTHENTICATION
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account
+from pastdue.domain.retention import SETTLED_KEEP, SETTLED_KEEP_AUTHENTICATION
 from pastdue.services.change import change, change_once
 from pastdue.services.deps import Deps
 from pastdue.services.effects import run_effects

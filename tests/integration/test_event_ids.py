@@ -11,8 +11,8 @@ from datetime import timedelta
 from pastdue import bootstrap
 from pastdue.adapters.cosmos import event_item_id
 from pastdue.domain import events as ev
-from pastdue.domain.ledger import PROCESSED_EVENTS_KEEP
 from pastdue.domain.money import Money
+from pastdue.domain.retention import PROCESSED_EVENTS_KEEP
 from pastdue.services.billing import record_event
 from tests.support.busy import new_account
 from tests.support.history import full_history

@@ -23,9 +23,9 @@ from pastdue.adapters.cosmos import (
     history_item_id,
 )
 from pastdue.domain import events as ev
-from pastdue.domain.ledger import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, SETTLED_KEEP
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
+from pastdue.domain.retention import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, SETTLED_KEEP
 from pastdue.services.billing import record_event
 from pastdue.services.change import change
 from tests.support.busy import drive, new_account, stored_size

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain import outbox
-from pastdue.domain.ledger import queue_notice
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import ACTIVE, DELETED, DISABLED, FAILED, PAID, PAST_DUE, QUEUED
 from pastdue.domain.money import Money
+from pastdue.domain.notice_queue import queue_notice
 from pastdue.notices.alerts import alerts
 from tests.unit.builders import POLICY, T0, VISA, account, apply, days, failed, notice_kinds
 

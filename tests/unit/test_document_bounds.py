@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pastdue.domain.ledger import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, trim
 from pastdue.domain.model import (
     DECLINED,
     ERROR,
@@ -20,6 +19,7 @@ from pastdue.domain.model import (
     Notice,
 )
 from pastdue.domain.money import Money
+from pastdue.domain.retention import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, trim
 from tests.unit.builders import T0, account
 
 

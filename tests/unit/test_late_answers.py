@@ -79,7 +79,7 @@ def test_the_card_updater_does_not_charge_while_support_paused_dunning():
 def test_the_card_updater_respects_the_cards_30_day_attempt_cap_but_the_admin_may_pay():
     acc, _ = decide(account(), failed("ch-1", value=900), POLICY, T0)
     charge = acc.charge("ch-1")
-    from pastdue.domain.ledger import new_attempt
+    from pastdue.domain.settlement import new_attempt
 
     for n in range(POLICY.default.max_attempts_30_days):
         new_attempt(charge, "tok_visa", "retry", T0 + days(n * 0.1))

@@ -1,0 +1,81 @@
+"""Money against charges: paying, credit, the states a payment restores, and the attempts at the gateway."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pastdue.domain.events import TryCharge
+from pastdue.domain.history import record
+from pastdue.domain.model import ACTIVE, DISABLED, OPEN, PAID, PAST_DUE, REQUIRES_ACTION, Account, Attempt, Charge
+from pastdue.domain.money import Money
+
+
+def pay(account: Account, charge: Charge, amount: Money, now: datetime) -> Money:
+    """Apply up to `amount` to the charge; return what is left over."""
+    applied = amount.min(charge.outstanding)
+    charge.paid = (charge.paid or Money.zero(charge.amount.currency)) + applied
+    if charge.outstanding.is_zero:
+        charge.status, charge.paid_at = PAID, now
+    return amount - applied
+
+
+def settle_states(account: Account, now: datetime, actor: str, reactivate_disabled: bool,
+                  only: str | None = None) -> list[str]:
+    """Past-due subscriptions with nothing owed are active again; disabled ones too when asked
+    (all of them, or `only` the one named)."""
+    restored = []
+    for sub in account.subscriptions.values():
+        if only is not None and sub.subscription_id != only:
+            continue
+        if sub.state not in (PAST_DUE, DISABLED) or not account.balance(sub.subscription_id).is_zero:
+            continue
+        if sub.state == DISABLED and not reactivate_disabled:
+            continue
+        was = sub.state
+        sub.state = ACTIVE
+        sub.past_due_since = sub.disabled_at = sub.deletion_scheduled_at = None
+        sub.steps_done = []
+        record(account, now, "subscription.reactivated" if was == DISABLED else "subscription.recovered",
+               actor, sub.subscription_id, previous=was)
+        restored.append(sub.subscription_id)
+    return restored
+
+
+def apply_credit(account: Account, charge: Charge, now: datetime) -> None:
+    if account.credit and account.credit.value > 0 and charge.status == OPEN:
+        before = account.credit
+        account.credit = pay(account, charge, account.credit, now)
+        record(account, now, "credit.applied", "system", charge.subscription_id, chargeId=charge.charge_id,
+               amount=before - account.credit, credit=account.credit)
+
+
+def add_credit(account: Account, amount: Money, now: datetime, actor: str, reason: str,
+               subscription_id: str | None = None, **detail) -> None:
+    """Money taken that no charge owes any more is kept as credit, and the history says so."""
+    account.credit = (account.credit or Money.zero(amount.currency)) + amount
+    record(account, now, "credit.added", actor, subscription_id, amount=amount, reason=reason,
+           credit=account.credit, **detail)
+    for charge in account.open_charges():
+        if charge.pending is None:  # a charge being collected right now keeps its own attempt
+            apply_credit(account, charge, now)
+
+
+def new_attempt(charge: Charge, token: str, source: str, now: datetime, on_session: bool = False) -> Attempt:
+    n = len(charge.attempts) + 1
+    attempt = Attempt(n, f"{charge.charge_id}:{n}", token, source, now, amount=charge.outstanding,
+                      on_session=on_session or None)
+    charge.attempts.append(attempt)
+    return attempt
+
+
+def try_charge(charge: Charge, now: datetime) -> TryCharge:
+    """The gateway call for the charge's attempt in flight. One reserved in an earlier decision is a
+    resume (its payment may exist at the processor); a payment still waiting for the customer on the
+    attempt before is superseded (cancelled first)."""
+    pending = charge.pending
+    earlier = charge.attempts[-2] if len(charge.attempts) > 1 else None
+    supersedes = (earlier.key, earlier.reference) if earlier is not None and earlier.reference \
+        and earlier.outcome == REQUIRES_ACTION else None
+    return TryCharge(charge.charge_id, pending.key, pending.token, pending.amount or charge.outstanding,
+                     charge.subscription_id, reference=pending.reference, resume=pending.at < now,
+                     on_session=bool(pending.on_session), supersedes=supersedes)
