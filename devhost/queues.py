@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import threading
@@ -22,8 +21,6 @@ from azure.core.exceptions import AzureError
 from azure.functions.queue import QueueMessage
 from azure.storage.queue import QueueClient
 
-from devhost.standins import ROOT
-
 log = logging.getLogger("devhost")
 # Polling as the host does: quickly after a message, backing off while the queue stays empty (the host
 # up to maxPollingInterval; here up to a second). A timer run of the local host wakes the listeners.
@@ -31,8 +28,10 @@ FAST_POLL_SECONDS, SLOW_POLL_SECONDS = 0.02, 1.0
 
 
 def host_queue_settings() -> dict:
-    queues = json.loads((ROOT / "host.json").read_text()).get("extensions", {}).get("queues", {})
-    return {"batch": int(queues.get("batchSize", 16)), "tries": int(queues.get("maxDequeueCount", 5)),
+    from pastdue import bootstrap
+
+    queues = bootstrap.host_queues()
+    return {"batch": int(queues.get("batchSize", 16)), "tries": bootstrap.queue_tries(),
             "retry_after": _seconds(queues.get("visibilityTimeout", "00:00:00"))}
 
 

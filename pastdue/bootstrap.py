@@ -193,11 +193,15 @@ def shard_queue():
 
 
 @cache
-def queue_tries() -> int:
-    """How many times the Functions host hands out a queue message before the poison queue: host.json's
-    extensions.queues.maxDequeueCount (5 when unset), read from the one place the host reads it too."""
+def host_queues() -> dict:
+    """host.json's extensions.queues, read from the one place the Functions host reads them too."""
     import json
     from pathlib import Path
 
     host = json.loads((Path(__file__).resolve().parent.parent / "host.json").read_text())
-    return int(host.get("extensions", {}).get("queues", {}).get("maxDequeueCount", 5))
+    return host.get("extensions", {}).get("queues", {})
+
+
+def queue_tries() -> int:
+    """How many times the Functions host hands out a queue message before the poison queue (5 when unset)."""
+    return int(host_queues().get("maxDequeueCount", 5))

@@ -14,7 +14,7 @@ log = logging.getLogger("pastdue.sweep")
 @bp.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def daily_sweep(timer: func.TimerRequest) -> None:
     from pastdue import bootstrap, runs
-    from pastdue.services.sweep import ShardGaveUp, close_run, plan_sweep, sweep_shard
+    from pastdue.services.sweep import plan_sweep, sweep_and_close
 
     settings, deps, queue = bootstrap.settings(), bootstrap.deps(), bootstrap.shard_queue()
     if queue is not None:
@@ -28,10 +28,6 @@ def daily_sweep(timer: func.TimerRequest) -> None:
     ledger = bootstrap.sweep_runs()
     tasks = shards.plan(deps.clock.now(), 1, settings.sweep_deletion_dry_run)
     ledger.open(tasks[0].run_id, 1, deps.clock.now(), settings.sweep_max_deletions)
-    try:
-        closed = sweep_shard(deps, ledger, tasks[0], settings.sweep_time_budget_seconds, last_try=True)
-    except ShardGaveUp as gave_up:  # recorded; the run is closed, and the timer's failure is what alerts
-        runs.record("daily_sweep", close_run(deps, gave_up.summary or {}, bootstrap.drain_all))
-        raise
-    if closed is not None:
-        runs.record("daily_sweep", close_run(deps, closed, bootstrap.drain_all))
+    # A failure is recorded and the run closed; the timer's failure is what alerts.
+    sweep_and_close(deps, ledger, tasks[0], settings.sweep_time_budget_seconds, True, bootstrap.drain_all,
+                    lambda summary: runs.record("daily_sweep", summary))

@@ -9,7 +9,9 @@ visit that would delete, and gives back what the visit did not use.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.cosmos import ContainerProxy, exceptions
@@ -68,20 +70,14 @@ class CosmosSweepRuns(SweepRuns):
         self._count(run_id, unused)
 
     def _count(self, run_id: str, change: int) -> bool:
-        for _ in range(TRIES):
-            with transient_as_unavailable():
-                doc = read_or_none(self._container, run_id, run_id)
-            if doc is None or doc.get("deletionsLeft", 0) + change < 0:
-                return False  # a run the ledger does not know deletes nothing
+        def count(doc: dict) -> tuple[bool, bool]:
+            if doc.get("deletionsLeft", 0) + change < 0:
+                return False, False
             doc["deletionsLeft"] = doc.get("deletionsLeft", 0) + change
-            try:
-                with transient_as_unavailable():
-                    self._container.replace_item(run_id, doc, etag=doc["_etag"],
-                                                 match_condition=MatchConditions.IfNotModified)
-                return True
-            except exceptions.CosmosAccessConditionFailedError:
-                continue  # another shard took or gave back meanwhile: count again
-        raise StoreUnavailable(f"sweep run {run_id}: its deletion cap could not be counted (busy)")
+            return True, True
+
+        # A run the ledger does not know deletes nothing.
+        return self._update(run_id, count, False, "its deletion cap could not be counted")
 
     def finished(self, run_id: str, shard: int) -> bool:
         with transient_as_unavailable():
@@ -90,11 +86,9 @@ class CosmosSweepRuns(SweepRuns):
 
     def finish(self, run_id: str, shard: int, summary: dict | None = None, failure: str | None = None,
                at: datetime | None = None) -> dict | None:
-        for _ in range(TRIES):
-            with transient_as_unavailable():
-                doc = read_or_none(self._container, run_id, run_id)
-            if doc is None or doc.get("closedAt") or str(shard) in doc["done"]:
-                return None  # a run the ledger no longer knows, or this shard was recorded by an earlier try
+        def record(doc: dict) -> tuple[bool, dict | None]:
+            if doc.get("closedAt") or str(shard) in doc["done"]:
+                return False, None  # this shard was recorded by an earlier try, or the run is closed
             if failure is None:
                 doc["done"][str(shard)] = summary or {}
                 doc["failed"].pop(str(shard), None)
@@ -103,11 +97,27 @@ class CosmosSweepRuns(SweepRuns):
             closing = len(doc["done"]) + len(doc["failed"]) >= doc["shards"]
             if closing:
                 doc["closedAt"] = format_time(at) if at else True
+            return True, doc if closing else None
+
+        return self._update(run_id, record, None, f"shard {shard} could not be recorded")
+
+    def _update(self, run_id: str, step: Callable[[dict], tuple[bool, Any]], unknown: Any, busy: str) -> Any:
+        """Read the run, let `step` change it (it says whether to write, and what to answer), write it
+        If-Match; when another shard wrote meanwhile, read and step again. `unknown` answers for a run the
+        ledger does not know."""
+        for _ in range(TRIES):
+            with transient_as_unavailable():
+                doc = read_or_none(self._container, run_id, run_id)
+            if doc is None:
+                return unknown
+            write, answer = step(doc)
+            if not write:
+                return answer
             try:
                 with transient_as_unavailable():
                     self._container.replace_item(run_id, doc, etag=doc["_etag"],
                                                  match_condition=MatchConditions.IfNotModified)
             except exceptions.CosmosAccessConditionFailedError:
-                continue  # another shard finished at the same time: read its record and add ours
-            return doc if closing else None
-        raise StoreUnavailable(f"sweep run {run_id}: shard {shard} could not be recorded (busy)")
+                continue  # another shard wrote meanwhile: read its change and make ours again
+            return answer
+        raise StoreUnavailable(f"sweep run {run_id}: {busy} (busy)")

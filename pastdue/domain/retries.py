@@ -79,13 +79,8 @@ def attempts_within(account: Account, now: datetime, charge: Charge | None = Non
 
 def capped(account: Account, charge: Charge, token: str, cal: Calendar, now: datetime) -> bool:
     """The charge, or the card on all of the account's charges, has had its attempts for 30 days."""
-    on_charge = on_card = 0
-    for c in account.charges:  # one pass for both counts (attempts_within's rules)
-        for a in c.attempts:
-            if now - a.at < WINDOW and a.outcome != "skipped":
-                on_charge += c is charge
-                on_card += a.token == token
-    return on_charge >= cal.max_attempts_30_days or on_card >= cal.max_attempts_30_days
+    return (attempts_within(account, now, charge=charge) >= cal.max_attempts_30_days
+            or attempts_within(account, now, token=token) >= cal.max_attempts_30_days)
 
 
 def last_retry(charge: Charge) -> datetime:

@@ -62,9 +62,13 @@ def pending_steps(sub: Subscription, cal: Calendar) -> list[Step]:
 def card_expires_at(account: Account) -> datetime | None:
     """When the card on file stops working: the first instant after its expiry month (UTC)."""
     method = account.payment_method
-    if method is None or not (1 <= method.exp_month <= 12):
+    return None if method is None else _month_after(method.exp_year, method.exp_month)
+
+
+def _month_after(exp_year: int, exp_month: int) -> datetime | None:
+    if not 1 <= exp_month <= 12:
         return None
-    year, month = (method.exp_year + 1, 1) if method.exp_month == 12 else (method.exp_year, method.exp_month + 1)
+    year, month = (exp_year + 1, 1) if exp_month == 12 else (exp_year, exp_month + 1)
     return datetime(year, month, 1, tzinfo=UTC)
 
 
@@ -81,10 +85,9 @@ def expiry_steps(account: Account, cal: Calendar) -> list[Step]:
 
 @lru_cache(maxsize=4096)  # asked twice a decision (the tick, then the next action) for the same card
 def _expiry_steps(token: str, exp_year: int, exp_month: int, cal: Calendar) -> tuple[Step, ...]:
-    if not 1 <= exp_month <= 12:
+    ends = _month_after(exp_year, exp_month)
+    if ends is None:
         return ()
-    year, month = (exp_year + 1, 1) if exp_month == 12 else (exp_year, exp_month + 1)
-    ends = datetime(year, month, 1, tzinfo=UTC)
     prefix = f"{token}:{exp_year:04d}-{exp_month:02d}"
     return tuple(sorted((Step(f"{prefix}:{d}", ends - d * DAY, "expiry_notice") for d in cal.expiry_notice_days),
                         key=lambda s: s.due))

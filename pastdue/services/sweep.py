@@ -126,6 +126,20 @@ def sweep_shard(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seco
     return run_summary(closed) if closed is not None else None
 
 
+def sweep_and_close(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seconds: float, last_try: bool,
+                    drain_notices: Callable[[], dict], record: Callable[[dict], None]) -> None:
+    """sweep_shard, then, if this shard closed the run, close_run and hand its summary to `record`; a shard
+    that gave up on its last try closes the run first when it was the last, then raises on."""
+    try:
+        closed = sweep_shard(deps, runs, task, budget_seconds, last_try)
+    except ShardGaveUp as gave_up:
+        if gave_up.summary is not None:
+            record(close_run(deps, gave_up.summary, drain_notices))
+        raise
+    if closed is not None:
+        record(close_run(deps, closed, drain_notices))
+
+
 def run_summary(run: dict) -> dict:
     """One summary for a fanned-out run: its shards' counts added up."""
     summary = {"accountsSeen": 0, **shards.combine(list(run["done"].values())), "runId": run["id"],
