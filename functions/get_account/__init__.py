@@ -6,7 +6,7 @@ from pastdue import bootstrap
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, route_id
 from pastdue.http.problems import json_response
-from pastdue.views import account_view
+from pastdue.http.views import account_view
 
 bp = func.Blueprint()
 

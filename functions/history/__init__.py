@@ -7,6 +7,7 @@ from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, route_id
 from pastdue.http.parse import history_query
 from pastdue.http.problems import json_response
+from pastdue.http.views import history_view
 from pastdue.services.portal import history_page
 
 bp = func.Blueprint()
@@ -19,4 +20,5 @@ def history(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
     account = account_for(principal, route_id(req, "accountId"), support_allowed=True)
     subscription_id, before, limit = history_query(req.params)
-    return json_response(history_page(bootstrap.deps(), account.account_id, subscription_id, before, limit))
+    page = history_page(bootstrap.deps(), account.account_id, subscription_id, before, limit)
+    return json_response(history_view(account.account_id, page))

@@ -6,7 +6,8 @@ from pastdue import bootstrap
 from pastdue.http.callers import portal_user
 from pastdue.http.endpoint import endpoint
 from pastdue.http.problems import json_response
-from pastdue.views import account_summary
+from pastdue.http.views import account_summary
+from pastdue.services.portal import accounts_of_admin
 
 bp = func.Blueprint()
 
@@ -17,5 +18,5 @@ bp = func.Blueprint()
 def my_accounts(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
     deps = bootstrap.deps()
-    accounts = sorted(deps.store.by_admin_principal(principal.object_id), key=lambda a: a.account_id)
+    accounts = accounts_of_admin(deps, principal.object_id)
     return json_response({"accounts": [account_summary(a, deps) for a in accounts]})

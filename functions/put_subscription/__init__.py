@@ -8,8 +8,8 @@ from pastdue.http import parse
 from pastdue.http.callers import billing_system
 from pastdue.http.endpoint import endpoint, read_json, route_id, text
 from pastdue.http.problems import json_response
+from pastdue.http.views import subscription_view
 from pastdue.services.billing import put_subscription as save
-from pastdue.views import subscription_view
 
 bp = func.Blueprint()
 

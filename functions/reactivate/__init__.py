@@ -7,8 +7,8 @@ from pastdue.domain.events import Reactivate
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, route_id
 from pastdue.http.problems import json_response
+from pastdue.http.views import subscription_view
 from pastdue.services.portal import apply
-from pastdue.views import subscription_view
 
 bp = func.Blueprint()
 

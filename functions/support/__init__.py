@@ -18,6 +18,7 @@ from pastdue.http.callers import is_support, portal_user
 from pastdue.http.endpoint import endpoint, no_fields, read_json, route_id
 from pastdue.http.principal import Principal
 from pastdue.http.problems import BadRequest, Forbidden, json_response
+from pastdue.http.views import account_view, support_summary
 from pastdue.services.support import act, find_accounts
 
 bp = func.Blueprint()
@@ -31,6 +32,12 @@ def _support(req: func.HttpRequest) -> Principal:
     return principal
 
 
+def _answer(account_id: str, event) -> func.HttpResponse:
+    """Apply one support action and answer the account as it is now."""
+    deps = bootstrap.deps()
+    return json_response(account_view(act(deps, account_id, event), deps))
+
+
 @bp.function_name("support_accounts")
 @bp.route(route="support/accounts", methods=["GET"], auth_level=ANONYMOUS)
 @endpoint
@@ -38,9 +45,10 @@ def support_accounts(req: func.HttpRequest) -> func.HttpResponse:
     _support(req)
     where, limit, cursor = parse.support_filter(req.params)
     try:
-        return json_response(find_accounts(bootstrap.deps(), where, limit, cursor))
+        accounts, next_cursor = find_accounts(bootstrap.deps(), where, limit, cursor)
     except BadCursor as error:
         raise BadRequest(str(error), field="cursor") from None
+    return json_response({"accounts": [support_summary(a) for a in accounts], "next": next_cursor})
 
 
 @bp.function_name("support_resend_notice")
@@ -50,7 +58,7 @@ def support_resend_notice(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
     no_fields(req)
     event = ev.NoticeResent(route_id(req, "noticeId"), principal.actor)
-    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
+    return _answer(route_id(req, "accountId"), event)
 
 
 @bp.function_name("support_pause_dunning")
@@ -60,7 +68,7 @@ def support_pause_dunning(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
     body = read_json(req, parse.PAUSE_DUNNING)
     event = ev.DunningPaused(parse.pause_until(body), parse.reason(body), principal.actor)
-    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
+    return _answer(route_id(req, "accountId"), event)
 
 
 @bp.function_name("support_resume_dunning")
@@ -69,7 +77,7 @@ def support_pause_dunning(req: func.HttpRequest) -> func.HttpResponse:
 def support_resume_dunning(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
     no_fields(req)
-    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), ev.DunningResumed(principal.actor)))
+    return _answer(route_id(req, "accountId"), ev.DunningResumed(principal.actor))
 
 
 @bp.function_name("support_extend_grace")
@@ -81,7 +89,7 @@ def support_extend_grace(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req, parse.EXTEND_GRACE)
     event = ev.GraceExtended(route_id(req, "subscriptionId"), parse.grace_days(body), parse.reason(body),
                              principal.actor)
-    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
+    return _answer(route_id(req, "accountId"), event)
 
 
 @bp.function_name("support_write_off")
@@ -91,4 +99,4 @@ def support_write_off(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
     body = read_json(req, parse.WRITE_OFF)
     event = ev.ChargeWrittenOff(route_id(req, "chargeId"), parse.reason(body), principal.actor, parse.notify(body))
-    return json_response(act(bootstrap.deps(), route_id(req, "accountId"), event))
+    return _answer(route_id(req, "accountId"), event)

@@ -8,8 +8,8 @@ from pastdue.http import parse
 from pastdue.http.callers import is_support, portal_user
 from pastdue.http.endpoint import endpoint, read_json, route_id
 from pastdue.http.problems import Forbidden, json_response
+from pastdue.http.views import account_view
 from pastdue.services.portal import apply
-from pastdue.views import account_view
 
 bp = func.Blueprint()
 

@@ -6,11 +6,13 @@ import azure.functions as func
 
 from pastdue import bootstrap
 from pastdue.adapters.gateway import UnknownToken
+from pastdue.domain.model import AUTHENTICATION_REQUIRED, CARD_DECLINED
 from pastdue.http import parse
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, read_json, route_id
 from pastdue.http.problems import BadRequest, json_response, problem
-from pastdue.services.portal import payment_method, request_hash
+from pastdue.http.views import account_view
+from pastdue.services.portal import OUTCOME_UNKNOWN, payment_method, request_hash
 from pastdue.services.portal import update_payment as pay_now
 
 bp = func.Blueprint()
@@ -38,15 +40,16 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     # The account read for the caller's rights is the one read: a stale copy (a customer linked just now)
     # is refused by the If-Match write and read again.
     answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor, account=account)
-    if answer.status == 402 and answer.body["code"] == "authentication_required":
+    if answer.outcome == AUTHENTICATION_REQUIRED:
         # The card is saved; the charge waits for the admin to pass the bank's challenge (Stripe.js).
         return problem(402, "Authentication required", "the bank asks you to confirm this payment; the card "
-                       "is saved", "authentication-required", declineCode=answer.body["code"],
-                       confirmation=answer.body.get("confirmation"))
-    if answer.status == 402:
+                       "is saved", "authentication-required", declineCode=answer.code,
+                       confirmation=answer.confirmation)
+    if answer.outcome == CARD_DECLINED:
         return problem(402, "Payment method declined", "the new payment method was declined; nothing changed",
-                       "card-declined", declineCode=answer.body["code"])
-    if answer.status == 503:
-        return problem(503, "Payment outcome unknown", answer.body["detail"], "outcome-unknown",
-                       {"Retry-After": "5"})
-    return json_response({"settled": answer.body["settled"], "account": answer.body["account"]})
+                       "card-declined", declineCode=answer.code)
+    if answer.outcome == OUTCOME_UNKNOWN:
+        return problem(503, "Payment outcome unknown", "the payment outcome is not known yet; retry with the "
+                       "same Idempotency-Key", "outcome-unknown", {"Retry-After": "5"})
+    settled = [{"chargeId": c.charge_id, "amount": c.amount.to_json()} for c in answer.settled]
+    return json_response({"settled": settled, "account": account_view(answer.account, deps)})

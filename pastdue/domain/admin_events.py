@@ -7,15 +7,23 @@ from datetime import datetime
 from msgspec.structs import replace
 
 from pastdue.domain import events as ev
-from pastdue.domain.errors import BalanceOutstanding, InvalidEvent, SubscriptionGone, UnknownSubscription
+from pastdue.domain.errors import (
+    BalanceOutstanding,
+    InvalidEvent,
+    MissingRemittance,
+    SubscriptionGone,
+    UnknownSubscription,
+)
 from pastdue.domain.history import record
-from pastdue.domain.model import DELETED, DISABLED, Account, Subscription
+from pastdue.domain.model import DELETED, DISABLED, INVOICE, Account, Subscription
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import settle_states
 
 
 def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: datetime):
+    if event.payment_mode == INVOICE and event.remittance is None and account.remittance is None:
+        raise MissingRemittance("invoice payers need 'remittance' (iban, bic, reference)")
     if event.currency != account.currency and account.charges:
         raise InvalidEvent("the currency of an account with charges cannot change")
     same_address = event.admin.email.lower() == account.admin.email.lower()

@@ -1,4 +1,5 @@
-"""Rejections the lifecycle raises; the HTTP layer maps each to its status."""
+"""Rejections the lifecycle raises: what went wrong, in the domain's words. The HTTP layer gives each
+its status and title (pastdue/http/problems.py, REJECTIONS)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from pastdue.domain.money import Money
 
 
 class Rejected(Exception):
-    status = 422
-    title = "Unprocessable request"
+    """A command the account's state or the rules refuse; nothing was changed."""
 
     def __init__(self, detail: str, amount: Money | None = None):
         super().__init__(detail)
@@ -16,25 +16,32 @@ class Rejected(Exception):
 
 
 class UnknownSubscription(Rejected):
-    status = 404
-    title = "Subscription not found"
+    pass
+
+
+class NotFound(UnknownSubscription):
+    """Something support named (a notice, a charge) is not on the account."""
 
 
 class BalanceOutstanding(Rejected):
-    status = 409
-    title = "Balance outstanding"
+    pass
 
 
 class SubscriptionGone(Rejected):
-    status = 410
-    title = "Subscription data deleted"
+    pass
 
 
 class InvalidEvent(Rejected):
-    status = 422
-    title = "Event cannot be applied"
+    pass
+
+
+class MissingRemittance(InvalidEvent):
+    """An invoice payer needs the bank details its notices tell the customer to pay to."""
+
+
+class IdempotencyMismatch(InvalidEvent):
+    """An Idempotency-Key used again with another request body."""
 
 
 class Conflict(Rejected):
-    status = 409
-    title = "Conflict with the account's state"
+    pass

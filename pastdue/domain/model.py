@@ -142,6 +142,68 @@ class Notice(Document):
     last_error: str | None = None
 
 
+class SettledCharge(Document):
+    charge_id: str
+    amount: Money
+
+
+# What a pay-now came to, kept with its Idempotency-Key.
+SETTLED, CARD_DECLINED, AUTHENTICATION_REQUIRED = "settled", "declined", "authenticationRequired"
+
+
+class PayNowOutcome(Document):
+    """The outcome of one pay-now, kept with its key so that a replay answers the same (never the
+    account: that is read fresh)."""
+
+    result: str = ""  # SETTLED, CARD_DECLINED or AUTHENTICATION_REQUIRED
+    code: str | None = None  # the decline code (authentication_required when the bank asks)
+    charge_id: str | None = None  # the charge waiting for the customer's authentication
+    settled: list[SettledCharge] = field(default_factory=list)
+    # Documents written before `result` kept an HTTP status instead (200 settled, 402 not): read only.
+    status: int | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.result:
+            return self.result
+        if self.status == 200:
+            return SETTLED
+        return AUTHENTICATION_REQUIRED if self.code == "authentication_required" else CARD_DECLINED
+
+
+KEY_PROCESSING, KEY_DONE = "processing", "done"
+
+
+class PayNowKey(Document):
+    """One Idempotency-Key of pay-now: the request it was first used with, the attempts it reserved
+    ([charge id, attempt key]), and once done, its outcome."""
+
+    hash: str
+    at: Time
+    status: str = KEY_PROCESSING
+    attempts: list[tuple[str, str]] = field(default_factory=list)
+    on_session: bool | None = None  # None only in documents written before it was kept
+    response: PayNowOutcome | None = None
+
+
+class DunningPause(Document):
+    """Support's pause of dunning: nothing is retried, reminded, disabled or deleted before `until`."""
+
+    until: Time
+    reason: str
+    actor: str
+    at: Time
+
+
+class Quarantine(Document):
+    """Why an account is set aside after repeated failed runs (domain/quarantine.py)."""
+
+    at: Time
+    where: str
+    reason: str
+    failures: int = 0
+
+
 class Account(Document):
     account_id: str
     admin: Admin
@@ -175,12 +237,11 @@ class Account(Document):
     # Money the processor gave back, per refunded charge or lost dispute id -> minor units already re-opened
     # (a refund's total grows with each partial refund: only the difference is new).
     reversed: dict[str, int] | None = None
-    idempotency: dict[str, dict] = field(default_factory=dict)
+    idempotency: dict[str, PayNowKey] = field(default_factory=dict)
     next_action_at: Time | None = None
     notices_due_at: Time | None = None
-    # Support's pause of dunning: {"until", "reason", "actor", "at"}; nothing is retried, reminded,
-    # disabled or deleted before `until` (domain/support.py).
-    dunning_paused: dict | None = None
+    # Support's pause of dunning (domain/support.py).
+    dunning_paused: DunningPause | None = None
     # For support's lists (kept by decide from the state): the subscriptions' states, and the earliest
     # disable and deletion to come.
     states: list[str] = field(default_factory=list)
@@ -191,7 +252,7 @@ class Account(Document):
     synthetic: bool = False
     # Bulkheads (domain/quarantine.py): failed runs on this account, and why it is set aside.
     failures: int = 0
-    quarantine: dict | None = None
+    quarantine: Quarantine | None = None
     # Not stored: the store's note of the document this was read from (its _etag, and the history seq,
     # settled charges, sent notices and event ids already written in it), so it knows what is safe to
     # archive on the next write (adapters/cosmos.py, Stored).

@@ -6,31 +6,34 @@ from datetime import datetime
 
 from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
-from pastdue.domain.codec import dump, format_time
-from pastdue.domain.errors import InvalidEvent
+from pastdue.domain.errors import IdempotencyMismatch, InvalidEvent
 from pastdue.domain.failures import charge_failed
 from pastdue.domain.history import record, seen
 from pastdue.domain.model import (
+    AUTHENTICATION_REQUIRED,
+    CARD_DECLINED,
     DECLINED,
     ERROR,
+    KEY_DONE,
+    KEY_PROCESSING,
     OPEN,
     PAID,
     PROCESSING,
     REQUIRES_ACTION,
+    SETTLED,
     SKIPPED,
     SUCCEEDED,
     Account,
     Attempt,
+    PayNowKey,
+    PayNowOutcome,
+    SettledCharge,
 )
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import paid_for, queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import add_credit, new_attempt, pay, settle_states, try_charge
 from pastdue.domain.support import paused
-
-
-class IdempotencyMismatch(InvalidEvent):
-    title = "Idempotency-Key reused with another request"
 
 
 def _attempt(account: Account, charge_id: str, key: str) -> Attempt | None:
@@ -147,18 +150,17 @@ def _waits(account: Account, charge, token: str, on_session: bool, policy: Polic
 
 def _in_pay_now(account: Account, result: ev.AttemptResult) -> bool:
     """The attempt belongs to a pay-now still in progress: its one receipt covers this charge too."""
-    return any(entry.get("status") == "processing" and [result.charge_id, result.key] in entry.get("attempts", [])
+    return any(entry.status == KEY_PROCESSING and (result.charge_id, result.key) in entry.attempts
                for entry in account.idempotency.values())
 
 
 def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Policy, now: datetime):
     entry = account.idempotency.get(event.idempotency_key)
     if entry is not None:
-        if entry["hash"] != event.request_hash:
+        if entry.hash != event.request_hash:
             raise IdempotencyMismatch("this Idempotency-Key was used with a different request body")
     else:
-        entry = {"hash": event.request_hash, "status": "processing", "at": format_time(now), "attempts": [],
-                 "onSession": event.on_session}
+        entry = PayNowKey(event.request_hash, now, on_session=event.on_session)
         account.idempotency[event.idempotency_key] = entry
         record(account, now, "payment.method.submitted", event.actor,
                brand=event.method.brand, last4=event.method.last4)
@@ -171,11 +173,11 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
                        chargeId=charge.charge_id, reason=waits)
                 continue
             attempt = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
-            entry["attempts"].append([charge.charge_id, attempt.key])
-    if entry["status"] != "processing":
+            entry.attempts.append((charge.charge_id, attempt.key))
+    if entry.status != KEY_PROCESSING:
         return []
     effects = []
-    for charge_id, key in entry["attempts"]:
+    for charge_id, key in entry.attempts:
         attempt = _attempt(account, charge_id, key)
         if attempt is not None and attempt.outcome is None:
             effects.append(try_charge(account.charge(charge_id), now))
@@ -184,11 +186,11 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
 
 def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Policy, now: datetime):
     entry = account.idempotency[event.idempotency_key]
-    if entry["status"] != "processing":
+    if entry.status != KEY_PROCESSING:
         return []
     for result in event.results:
         _resolve(account, result, policy, now, event.actor)
-    ours = [(cid, _attempt(account, cid, key)) for cid, key in entry["attempts"]]
+    ours = [(cid, _attempt(account, cid, key)) for cid, key in entry.attempts]
     if any(a.outcome is None for _, a in ours):
         return []  # an answer is still unknown: the same key resumes it
     token = event.method.token
@@ -200,22 +202,22 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         account.payment_method = event.method
         record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
                last4=event.method.last4)
-        entry.update(status="done", response={"status": 402, "code": "authentication_required",
-                                              "chargeId": charge_id})
+        entry.status, entry.response = KEY_DONE, PayNowOutcome(AUTHENTICATION_REQUIRED, "authentication_required",
+                                                               charge_id)
         return []
     if first_new is not None and first_new.outcome != SUCCEEDED:
-        entry.update(status="done", response={"status": 402, "code": first_new.code or "card_declined"})
+        entry.status, entry.response = KEY_DONE, PayNowOutcome(CARD_DECLINED, first_new.code or "card_declined")
         record(account, now, "payment.method.declined", event.actor, code=first_new.code)
         return []
     # A charge whose only try here was an attempt already in flight (a sweep retry on the old card)
     # and that is still open gets the new card now: one more round, then done.
     tried = {cid for cid, a in ours if a.source == "update" and a.token == token}
     again = [c for c in account.open_charges() if c.charge_id not in tried and c.pending is None
-             and _waits(account, c, token, entry.get("onSession", True), policy, now) is None]
+             and _waits(account, c, token, entry.on_session is not False, policy, now) is None]
     if again:
         for charge in again:
-            entry["attempts"].append([charge.charge_id, new_attempt(charge, token, "update", now,
-                                                                    entry.get("onSession", False)).key])
+            entry.attempts.append((charge.charge_id, new_attempt(charge, token, "update", now,
+                                                                 bool(entry.on_session)).key))
         return [try_charge(charge, now) for charge in again]
     account.payment_method = event.method
     record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
@@ -230,8 +232,8 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
                 taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) \
                     + (a.amount or charge.amount)
         _receipt(account, now, f"pay:{event.idempotency_key}", _total(account, settled), taken, settled)
-    entry.update(status="done", response={"status": 200, "settled": [
-        {"chargeId": c.charge_id, "amount": dump(c.amount)} for c in settled]})
+    entry.status, entry.response = KEY_DONE, PayNowOutcome(SETTLED, settled=[SettledCharge(c.charge_id, c.amount)
+                                                                          for c in settled])
     return []
 
 

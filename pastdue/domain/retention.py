@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pastdue.domain.codec import format_time, parse_time
+from pastdue.domain.codec import format_time
 from pastdue.domain.model import DECLINED, FAILED, PAID, REQUIRES_ACTION, SENT, SKIPPED, SUCCEEDED, Account, Charge
 
 # How long the account document remembers what it needs to decide (docs/design.md, "Storage").
@@ -65,7 +65,7 @@ def trim(account: Account, now: datetime) -> None:
             notice.params, notice.to, notice.claim_id = {}, "", None
     account.outbox = outbox
     account.idempotency = {k: v for k, v in account.idempotency.items()
-                           if now - parse_time(v["at"]) < KEEP_IDEMPOTENCY}
+                           if now - v.at < KEEP_IDEMPOTENCY}
 
 
 def _final(charge: Charge) -> bool:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from pastdue.domain import retries
-from pastdue.domain.codec import parse_time
 from pastdue.domain.model import (
     ACTIVE,
     CARD,
@@ -127,7 +126,7 @@ def summarise(account: Account, policy: Policy) -> None:
 
 def next_action_at(account: Account, policy: Policy, now: datetime | None = None) -> datetime | None:
     if account.dunning_paused is not None and now is not None:
-        until = parse_time(account.dunning_paused["until"])
+        until = account.dunning_paused.until
         if until > now:
             return until  # support paused dunning: nothing is due before the pause ends
     times: list[datetime] = []

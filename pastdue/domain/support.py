@@ -6,21 +6,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pastdue.domain import events as ev
-from pastdue.domain.codec import format_time, parse_time
-from pastdue.domain.errors import Conflict, InvalidEvent, UnknownSubscription
+from pastdue.domain.errors import Conflict, InvalidEvent, NotFound, UnknownSubscription
 from pastdue.domain.history import record
-from pastdue.domain.model import FAILED, OPEN, PAST_DUE, QUEUED, WRITTEN_OFF, Account
+from pastdue.domain.model import FAILED, OPEN, PAST_DUE, QUEUED, WRITTEN_OFF, Account, DunningPause
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import settle_states
 
 
-class NotFound(UnknownSubscription):
-    title = "Not found"
-
-
 def paused(account: Account, now: datetime) -> bool:
-    return account.dunning_paused is not None and parse_time(account.dunning_paused["until"]) > now
+    return account.dunning_paused is not None and account.dunning_paused.until > now
 
 
 def notice_resent(account: Account, event: ev.NoticeResent, policy: Policy, now: datetime):
@@ -39,8 +34,7 @@ def dunning_paused(account: Account, event: ev.DunningPaused, policy: Policy, no
     longest = policy.default.max_pause_days
     if not now < event.until <= now + timedelta(days=longest):
         raise InvalidEvent(f"a pause ends in the future and within {longest} days")
-    account.dunning_paused = {"until": format_time(event.until), "reason": event.reason, "actor": event.actor,
-                              "at": format_time(now)}
+    account.dunning_paused = DunningPause(event.until, event.reason, event.actor, now)
     record(account, now, "dunning.paused", event.actor, until=event.until, reason=event.reason)
     return []
 

@@ -22,7 +22,7 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
     if paused(account, now):
         return effects  # support paused dunning: no retry, reminder, disable or deletion until it ends
     if account.dunning_paused is not None:
-        record(account, now, "dunning.resumed", "system", pausedBy=account.dunning_paused["actor"])
+        record(account, now, "dunning.resumed", "system", pausedBy=account.dunning_paused.actor)
         account.dunning_paused = None
     settle_states(account, now, "system", reactivate_disabled=False)
     for charge in account.charges:

@@ -14,6 +14,7 @@ from pastdue.http.parse import EVENT
 from pastdue.http.principal import Principal, parse_principal
 from pastdue.http.problems import BadRequest, NotFound, Unavailable
 from pastdue.http.signing import verify
+from pastdue.services.portal import find_account
 
 log = logging.getLogger("pastdue.http")
 
@@ -59,7 +60,7 @@ def is_support(principal: Principal) -> bool:
 
 def account_for(principal: Principal, account_id: str, support_allowed: bool = False) -> Account:
     """The account if the principal is its admin (or support, where allowed); 404 otherwise."""
-    account = bootstrap.deps().store.get(account_id)
+    account = find_account(bootstrap.deps(), account_id)
     allowed = account is not None and (
         account.admin.principal_id == principal.object_id or (support_allowed and is_support(principal)))
     if not allowed:

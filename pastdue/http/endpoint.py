@@ -20,6 +20,7 @@ from pastdue.http.problems import (
     UnsupportedMediaType,
     from_exception,
     problem,
+    rejected,
 )
 from pastdue.services.deps import AccountNotFound, Contention
 from pastdue.settings import SettingsError
@@ -42,9 +43,7 @@ def endpoint(handler):
         except HttpProblem as error:
             return from_exception(error)
         except Rejected as error:
-            extra = {"amountDue": error.amount.to_json()} if error.amount else {}
-            slug = re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
-            return problem(error.status, error.title, error.detail, slug, **extra)
+            return rejected(error)
         except UnreadableAccount as error:
             log.error("unreadable account document %s: %s", error.account_id, error.reason)
             return problem(500, "Account unavailable", "this account's record needs repair; support has been "

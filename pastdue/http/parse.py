@@ -109,7 +109,7 @@ def currency(body: dict) -> str:
 
 
 HISTORY_LIMIT, HISTORY_MAX_LIMIT = 100, 500
-CURSOR = re.compile(r"h([1-9][0-9]{0,11})")  # as pastdue/views.py writes it
+CURSOR = re.compile(r"h([1-9][0-9]{0,11})")  # as pastdue/http/views.py writes it
 SUPPORT_LIST_LIMIT, SUPPORT_LIST_MAX = 50, 200
 SUPPORT_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,4000}")  # base64url of the store's continuation
 # What a store continuation holds (Cosmos: a small JSON object or array of ranges and tokens).

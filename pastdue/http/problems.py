@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import azure.functions as func
+
+from pastdue.domain import errors
 
 PROBLEM_BASE = "https://pastdue.example/problems/"
 
@@ -45,6 +48,27 @@ class UnsupportedMediaType(HttpProblem):
 
 class Unavailable(HttpProblem):
     status, title, slug = 503, "Try again", "unavailable"
+
+
+# What each of the lifecycle's rejections answers (the nearest class up the line wins).
+REJECTIONS: dict[type[errors.Rejected], tuple[int, str]] = {
+    errors.Rejected: (422, "Unprocessable request"),
+    errors.UnknownSubscription: (404, "Subscription not found"),
+    errors.NotFound: (404, "Not found"),
+    errors.BalanceOutstanding: (409, "Balance outstanding"),
+    errors.SubscriptionGone: (410, "Subscription data deleted"),
+    errors.InvalidEvent: (422, "Event cannot be applied"),
+    errors.IdempotencyMismatch: (422, "Idempotency-Key reused with another request"),
+    errors.Conflict: (409, "Conflict with the account's state"),
+}
+
+
+def rejected(error: errors.Rejected) -> func.HttpResponse:
+    """The problem a rejection answers: its status and title from REJECTIONS, its type from its class."""
+    status, title = next(REJECTIONS[c] for c in type(error).__mro__ if c in REJECTIONS)
+    extra = {"amountDue": error.amount.to_json()} if error.amount else {}
+    slug = re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
+    return problem(status, title, error.detail, slug, **extra)
 
 
 def problem(status: int, title: str, detail: str, slug: str, headers: dict | None = None,

@@ -106,7 +106,7 @@ def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
         described = deps.gateway.describe(token)
         answer = update_payment(deps, account.account_id, f"stripe:{event_id}", event_id, described,
                                 "stripe:card-updater", on_session=False)
-        log.info("card updated for %s: pay-now answered %s", account.account_id, answer.status)
+        log.info("card updated for %s: pay-now came to %s", account.account_id, answer.outcome)
     return "paid" if accounts else "unknown"
 
 

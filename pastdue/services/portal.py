@@ -6,20 +6,37 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from pastdue.adapters.store import HistoryPage
 from pastdue.domain import events as ev
-from pastdue.domain.model import Account, PaymentMethod
+from pastdue.domain.model import (
+    AUTHENTICATION_REQUIRED,
+    KEY_DONE,
+    KEY_PROCESSING,
+    Account,
+    PaymentMethod,
+    SettledCharge,
+)
 from pastdue.services.change import change
 from pastdue.services.deps import AccountNotFound, Deps
 from pastdue.services.effects import charge_all, run_effects
-from pastdue.views import account_view, history_view
 
 ROUNDS = 3
 
 
+OUTCOME_UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class PayNowAnswer:
-    status: int  # 200 settled, 402 declined, 503 outcome still unknown
-    body: dict
+    """What a pay-now came to: SETTLED, CARD_DECLINED or AUTHENTICATION_REQUIRED (model.py), or
+    OUTCOME_UNKNOWN while a gateway answer is still unknown (the same key resumes it)."""
+
+    outcome: str
+    account: Account
+    code: str | None = None  # the decline code
+    settled: tuple[SettledCharge, ...] = ()
+    # With AUTHENTICATION_REQUIRED: what Stripe.js needs to show the bank's challenge (read now, never kept).
+    confirmation: dict | None = None
 
 
 def request_hash(body: dict) -> str:
@@ -35,7 +52,7 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
                               account=account)
     # Rounds: attempts already in flight are answered first, then the new card pays what is left.
     for _ in range(ROUNDS):
-        if account.idempotency[key]["status"] != "processing":
+        if account.idempotency[key].status != KEY_PROCESSING:
             break
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
         results = charge_all(deps, account, tries, stop_on_decline_token=method.token)
@@ -45,22 +62,19 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
             account = run_effects(deps, account, effects)
             break
     entry = account.idempotency[key]
-    if entry["status"] != "done":
-        return PayNowAnswer(503, {"detail": "the payment outcome is not known yet; "
-                                            "retry with the same Idempotency-Key"})
-    # The key keeps the outcome only (status, what was settled, or the decline code): a replay answers
-    # the same outcome, with the account as it is now.
-    response = dict(entry["response"])
-    if response["status"] == 200:
-        response["account"] = account_view(account, deps)
-    if response.get("code") == "authentication_required":
-        # What Stripe.js needs to show the bank's challenge, read now (never kept with the key).
-        charge = account.charge(response.get("chargeId", ""))
+    if entry.status != KEY_DONE or entry.response is None:
+        return PayNowAnswer(OUTCOME_UNKNOWN, account)
+    # The key keeps the outcome only (what was settled, or the decline code): a replay answers the same
+    # outcome, with the account as it is now.
+    outcome = entry.response
+    confirmation = None
+    if outcome.kind == AUTHENTICATION_REQUIRED:
+        charge = account.charge(outcome.charge_id or "")
         waiting = charge.awaiting_action if charge else None
-        if waiting is not None and waiting.reference:
+        if charge is not None and waiting is not None and waiting.reference:
             details = deps.gateway.confirmation(waiting.reference) or {}
-            response["confirmation"] = {"chargeId": charge.charge_id, **details}
-    return PayNowAnswer(response["status"], response)
+            confirmation = {"chargeId": charge.charge_id, **details}
+    return PayNowAnswer(outcome.kind, account, outcome.code, tuple(outcome.settled), confirmation)
 
 
 def payment_method(deps: Deps, account: Account, token: str) -> PaymentMethod:
@@ -99,11 +113,21 @@ def confirmations(deps: Deps, account: Account) -> list[dict]:
     return found
 
 
-def history_page(deps: Deps, account_id: str, subscription_id: str | None, before: int | None, limit: int) -> dict:
+def accounts_of_admin(deps: Deps, principal_id: str) -> list[Account]:
+    """The accounts whose admin is this signed-in user, by id (how the portal finds them)."""
+    return sorted(deps.store.by_admin_principal(principal_id), key=lambda a: a.account_id)
+
+
+def find_account(deps: Deps, account_id: str) -> Account | None:
+    return deps.store.get(account_id)
+
+
+def history_page(deps: Deps, account_id: str, subscription_id: str | None, before: int | None,
+                 limit: int) -> HistoryPage:
     page = deps.store.history(account_id, subscription_id, before, limit)
     if page is None:
         raise AccountNotFound(account_id)
-    return history_view(account_id, page)
+    return page
 
 
 def apply(deps: Deps, account_id: str, event) -> Account:

@@ -8,18 +8,17 @@ from pastdue.domain.model import Account
 from pastdue.services.change import change
 from pastdue.services.deps import Deps
 from pastdue.services.effects import run_effects
-from pastdue.views import account_view, support_summary
 
 
-def find_accounts(deps: Deps, where: AccountFilter, limit: int, cursor: str | None) -> dict:
-    accounts, next_cursor = deps.store.find(where, limit, cursor)
-    return {"accounts": [support_summary(a) for a in accounts], "next": next_cursor}
+def find_accounts(deps: Deps, where: AccountFilter, limit: int, cursor: str | None) -> tuple[list[Account], str | None]:
+    """A page of the accounts that match, and the cursor of the next page (None on the last)."""
+    return deps.store.find(where, limit, cursor)
 
 
-def act(deps: Deps, account_id: str, event, account: Account | None = None) -> dict:
-    """Apply one support action (history records who and why) and answer the account as it is now."""
+def act(deps: Deps, account_id: str, event, account: Account | None = None) -> Account:
+    """Apply one support action (history records who and why); the account as it is now."""
     account, effects = change(deps, account_id, event, account=account)
     account = run_effects(deps, account, effects)
     if isinstance(event, ev.NoticeResent) and deps.after_notices_queued:
         deps.after_notices_queued(account_id)  # queued again: sent now, not at the next timer
-    return account_view(account, deps)
+    return account

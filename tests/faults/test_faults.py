@@ -17,12 +17,12 @@ from pastdue.adapters.cosmos import CosmosAccountStore, make_client
 from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
 from pastdue.adapters.quota import CosmosQuota
 from pastdue.domain import events as ev
-from pastdue.domain.model import Admin, Remittance
+from pastdue.domain.model import SETTLED, Admin, Remittance
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.change import change
 from pastdue.services.notices import drain_all
-from pastdue.services.portal import update_payment
+from pastdue.services.portal import OUTCOME_UNKNOWN, update_payment
 from pastdue.services.sweep import run_sweep
 from tests.integration.test_storage import FIXTURE
 from tests.support.faults import Crash, CrashingGateway, CrashingTransport, FlakyGateway, FlakySender
@@ -100,11 +100,11 @@ def test_a_full_lifecycle_with_20_percent_429_and_503(clock, app_env):
     def on_day(day):
         if day == 10:
             answer = update_payment(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"), "user:1")
-            assert answer.status in (200, 503)
-            if answer.status == 503:  # an unknown outcome: the same key resumes it
+            assert answer.outcome in (SETTLED, OUTCOME_UNKNOWN)
+            if answer.outcome == OUTCOME_UNKNOWN:  # the same key resumes it
                 answer = update_payment(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"),
                                         "user:1")
-            assert answer.status == 200
+            assert answer.outcome == SETTLED
         if day == 35:
             record_event(deps, invoice, ev.PaymentReceived("evt-wire-1", Money(5000, "EUR"), "INV"))
 
@@ -158,8 +158,8 @@ def test_a_crash_at_each_step_of_update_payment_then_the_same_key_again(clock, a
     assert crashed == (call <= 3)
     first = update_payment(deps, account_id, "crash-key-123", "h", method, "user:1")
     again = update_payment(deps, account_id, "crash-key-123", "h", method, "user:1")
-    assert first.status == 200 and again.body == first.body
-    assert sorted(s["chargeId"] for s in first.body["settled"]) == [f"{account_id}-ch{n}" for n in range(3)]
+    assert first.outcome == again.outcome == SETTLED and again.settled == first.settled
+    assert sorted(s.charge_id for s in first.settled) == [f"{account_id}-ch{n}" for n in range(3)]
     account = _check_invariants(account_id, expect_paid=True)
     assert {s.state for s in account.subscriptions.values()} == {"active"}
     assert len([e for e in ledger_entries(account_id) if e["outcome"] == "succeeded"]) == 3
@@ -175,7 +175,7 @@ def test_a_crash_after_the_notices_were_queued_loses_none(clock, app_env):
         update_payment(deps, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"), "user:1")
     quiet = dataclasses.replace(deps, after_notices_queued=None)
     assert update_payment(quiet, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"),
-                          "user:1").status == 200
+                          "user:1").outcome == SETTLED
     sender = FlakySender(0.0)
     drain_all(quiet, sender, CosmosQuota(bootstrap.container("control"), 10**4, 10**6, f"q-{uuid.uuid4()}"))
     account = _check_invariants(account_id, expect_paid=True)

@@ -23,9 +23,11 @@ from pastdue.adapters.cosmos import (
     history_item_id,
 )
 from pastdue.domain import events as ev
+from pastdue.domain.model import SETTLED
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 from pastdue.domain.retention import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, SETTLED_KEEP
+from pastdue.http.views import account_view
 from pastdue.services.billing import record_event
 from pastdue.services.change import change
 from tests.support.busy import drive, new_account, stored_size
@@ -251,8 +253,10 @@ def test_an_idempotency_record_keeps_the_outcome_only_and_a_replay_answers_the_s
     method = deps.gateway.describe("tok_visa")
     first = update_payment(deps, account_id, "idem-key-0001", "h", method, "user:1")
     again = update_payment(deps, account_id, "idem-key-0001", "h", method, "user:1")
-    assert first.status == again.status == 200 and len(first.body["settled"]) == 40
-    assert again.body == first.body  # the same outcome, and the same account, as nothing changed since
+    assert first.outcome == again.outcome == SETTLED and len(first.settled) == 40
+    # The same outcome, and the same account, as nothing changed since.
+    assert (again.settled, again.code, account_view(again.account)) == (first.settled, first.code,
+                                                                          account_view(first.account))
     entry = bootstrap.container("accounts").read_item(account_id, partition_key=account_id)["idempotency"][
         "idem-key-0001"]
     assert "account" not in entry["response"]

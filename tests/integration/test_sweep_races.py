@@ -11,7 +11,7 @@ from datetime import timedelta
 from pastdue import bootstrap
 from pastdue.adapters.gateway import PaymentGateway
 from pastdue.domain import events as ev
-from pastdue.domain.model import Admin
+from pastdue.domain.model import SETTLED, Admin
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.portal import update_payment
@@ -67,7 +67,7 @@ def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, 
     gateway = HoldsTheSweep(base.gateway, "tok_chargeCustomerFail", accounts)
     deps = dataclasses.replace(base, gateway=gateway)
     clock.advance(timedelta(days=29, hours=23))  # day-21 retry overdue, disable due in an hour
-    answers: dict[str, int] = {}
+    answers: dict[str, str] = {}
     sweep = threading.Thread(target=run_sweep, args=(deps, 600))
     sweep.start()
     payers = []
@@ -76,12 +76,12 @@ def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, 
         assert held.wait(30), "the sweep never retried this account"
         # The sweep's retry is at the processor now: the admin gives a new card.
         payer = threading.Thread(target=lambda a=account_id: answers.__setitem__(a, update_payment(
-            deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").status))
+            deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").outcome))
         payer.start()
         payers.append(payer)
     for thread in [sweep, *payers]:
         thread.join(60)
-    assert answers == dict.fromkeys(accounts, 200)
+    assert answers == dict.fromkeys(accounts, SETTLED)
     clock.advance(timedelta(hours=2))
     run_sweep(deps, 600)  # disable is due now, but every account is paid
     for account_id in accounts:

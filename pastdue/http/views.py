@@ -56,5 +56,5 @@ def support_summary(account: Account) -> dict:
             "paymentMode": account.payment_mode, "states": account.states, "balance": dump(account.balance()),
             "nextDisableAt": format_time(account.next_disable_at) if account.next_disable_at else None,
             "nextDeletionAt": format_time(account.next_deletion_at) if account.next_deletion_at else None,
-            "dunningPausedUntil": (account.dunning_paused or {}).get("until"),
+            "dunningPausedUntil": format_time(account.dunning_paused.until) if account.dunning_paused else None,
             "quarantined": account.quarantine is not None}
