@@ -23,7 +23,7 @@ def put_account(deps: Deps, account_id: str, profile: ev.ProfileSet) -> tuple[Ac
             return deps.store.create(new), True
         except AlreadyExists:
             pass  # created concurrently: update it instead
-    account, _ = change(deps, account_id, profile)
+    account = change(deps, account_id, profile).account
     return account, False
 
 
@@ -34,7 +34,7 @@ def put_subscription(deps: Deps, account_id: str, event: ev.SubscriptionSet) -> 
         seen["created"] = event.subscription_id not in account.subscriptions
         return event
 
-    account, _ = change(deps, account_id, decide_event)
+    account = change(deps, account_id, decide_event).account
     return account, seen["created"]
 
 
@@ -51,7 +51,7 @@ def record_event(deps: Deps, account_id: str, event) -> str:
     done = change_once(deps, account_id, event.event_id, decide_event)
     if done is None:
         return "duplicate"
-    run_effects(deps, *done)
+    run_effects(deps, done)
     return "duplicate" if seen["duplicate"] else "processed"
 
 

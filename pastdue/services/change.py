@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from typing import NamedTuple
 
 from pastdue.adapters.store import ConcurrencyConflict, EventSeen, StoreUnavailable
 from pastdue.adapters.telemetry import current_account
@@ -19,8 +20,17 @@ log = logging.getLogger("pastdue")
 MAX_CONFLICTS = 12
 
 
+class Changed(NamedTuple):
+    """A written decision: the account as stored, what it asks to be carried out, and the history records
+    the write added (a run counts what it did from them; the document keeps only those not yet archived)."""
+
+    account: Account
+    effects: list
+    records: list[dict]
+
+
 def change(deps: Deps, account_id: str, event, account: Account | None = None,
-           tries: int = MAX_CONFLICTS) -> tuple[Account, list]:
+           tries: int = MAX_CONFLICTS) -> Changed:
     """Decide and save; on a 412 re-read and decide again (at most `tries` times). `event` may be a callable
     of the account."""
     current_account.set(account_id)  # on every log line from here on (adapters/telemetry.py)
@@ -38,10 +48,8 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
             new, effects = decide_in_place(account, decided_event, deps.policy, deps.clock.now())
             written = deps.store.replace(new)
             log.debug("%s written", type(decided_event).__name__)
-            if deps.journal is not None:
-                deps.journal.extend(r for r in new.history if r["seq"] > before.history_seq)
             observe(deps, before, new)
-            return written, effects
+            return Changed(written, effects, [r for r in new.history if r["seq"] > before.history_seq])
         except (ConcurrencyConflict, StoreUnavailable):
             # Someone else wrote, or we cannot tell whether our write landed: read again, decide again.
             account = None
@@ -51,7 +59,7 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
 
 
 def change_once(deps: Deps, account_id: str, event_id: str, event,
-                account: Account | None = None) -> tuple[Account, list] | None:
+                account: Account | None = None) -> Changed | None:
     """change() for an event that carries an id: None when the id was processed before. No read is spent on
     asking first: the write of a decision creates the id's item with the document (one batch), and an id
     stored before (a redelivery, or a concurrent delivery that wrote first) fails it whole, EventSeen.

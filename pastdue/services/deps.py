@@ -31,7 +31,4 @@ class Deps:
     clock: Clock
     after_notices_queued: Callable[[str], None] | None = None
     branding: Branding = field(default_factory=Branding)
-    # When set, every history record a written decision added is appended here: a run counts what it
-    # did from it (the document itself keeps only records not yet archived).
-    journal: list | None = None
     metrics: Metrics = field(default_factory=Metrics)

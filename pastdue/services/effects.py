@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown
 from pastdue.domain import events as ev
 from pastdue.domain.model import PROCESSING, SKIPPED, SUCCEEDED, Account
-from pastdue.services.change import change
+from pastdue.services.change import Changed, change
 from pastdue.services.deps import Deps
 
 log = logging.getLogger("pastdue")
@@ -18,21 +18,23 @@ GATEWAY_TRIES = 3
 PARALLEL_CHARGES = 8  # gateway calls at once for one account (each its own PaymentIntent)
 
 
-def run_effects(deps: Deps, account: Account, effects: list) -> Account:
-    """Carry out what a decision asked for, feeding each answer back as an event."""
+def run_effects(deps: Deps, changed: Changed) -> Changed:
+    """Carry out what a decision asked for, feeding each answer back as an event. Returns the account as
+    it is then, every effect met and every history record written on the way."""
+    account, effects, records = changed
     tries = [e for e in effects if isinstance(e, ev.TryCharge)]
     if tries:
         results = charge_all(deps, account, tries)
         if results:
-            account, more = change(deps, account.account_id, ev.AttemptsResolved(tuple(results)))
-            effects = effects + more
+            account, more, added = change(deps, account.account_id, ev.AttemptsResolved(tuple(results)))
+            effects, records = effects + more, records + added
     for purge in (e for e in effects if isinstance(e, ev.PurgeData)):
         items = deps.customer_data.purge(purge.subscription_id)
-        account, more = change(deps, account.account_id, ev.DataPurged(purge.subscription_id, items))
-        effects = effects + more
+        account, more, added = change(deps, account.account_id, ev.DataPurged(purge.subscription_id, items))
+        effects, records = effects + more, records + added
     if deps.after_notices_queued and any(isinstance(e, ev.NoticesQueued) for e in effects):
         deps.after_notices_queued(account.account_id)
-    return account
+    return Changed(account, effects, records)
 
 
 def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_decline_token: str | None = None):

@@ -90,7 +90,7 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
         return "unknown"
     if done is None:
         return "duplicate"
-    run_effects(deps, *done)
+    run_effects(deps, done)
     return "resolved"
 
 
@@ -145,10 +145,9 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         return "unknown"
     if done is None:
         return "duplicate"
-    account, effects = done
     log.warning("stripe %s of payment %s on account %s (%s)", reversal, reference, account_id, event_id)
     deps.metrics.emit("pastdue_payments_reversed", 1, kind=reversal)
-    run_effects(deps, account, effects)
+    run_effects(deps, done)
     return "recorded"
 
 
@@ -175,7 +174,7 @@ def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
         done = change_once(deps, account_id, event_id, event)
         if done is None:
             return "duplicate"
-        run_effects(deps, *done)
+        run_effects(deps, done)
         return "resolved"
     remaining = invoice.get("amount_remaining")
     parent = invoice.get("parent") if isinstance(invoice.get("parent"), dict) else {}

@@ -93,7 +93,7 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
         return
     claim_id = uuid.uuid4().hex
     # The claim is an If-Match write: of two drains, only one moves a notice to "sending".
-    account, _ = change(deps, account.account_id, ClaimNotices(QUOTA_BATCH, claim_id), account=account)
+    account = change(deps, account.account_id, ClaimNotices(QUOTA_BATCH, claim_id), account=account).account
     mine = [n for n in account.outbox if n.status == SENDING and n.claim_id == claim_id]
     if not mine:
         return
@@ -131,7 +131,7 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
     throttled = sum(1 for r in results if r.outcome == "throttled")
     if throttled:
         metrics.emit("pastdue_notices_throttled", throttled, by="service" if retry_after else "quota")
-    account, _ = change(deps, account.account_id, NoticesSent(claim_id, tuple(results)), tries=RECORD_SENT_TRIES)
+    account = change(deps, account.account_id, NoticesSent(claim_id, tuple(results)), tries=RECORD_SENT_TRIES).account
     if account.failures:
         change(deps, account.account_id, RunSucceeded())
     if retry_after or granted < len(mine):

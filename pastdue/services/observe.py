@@ -14,8 +14,8 @@ log = logging.getLogger("pastdue")
 
 
 class Before(NamedTuple):
-    """What change() keeps of an account before deciding on it, for the metrics and the run journal: its
-    newest record and what each charge had collected."""
+    """What change() keeps of an account before deciding on it: its newest history record (what came
+    after is what the write added) and what each charge had collected (for the metrics)."""
 
     history_seq: int
     paid: dict[str, tuple[str, int]]  # charge id -> (status, minor units collected)

@@ -48,7 +48,7 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
     """Save the method and collect every outstanding charge now, once per Idempotency-Key. With the
     `account` the caller read, that is the one read: then the reserve write, the gateway calls (in
     parallel), the resolve write; the receipt goes out after the answer."""
-    account, effects = change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor, on_session),
+    account, effects, _ = change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor, on_session),
                               account=account)
     # Rounds: attempts already in flight are answered first, then the new card pays what is left.
     for _ in range(ROUNDS):
@@ -56,10 +56,10 @@ def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method
             break
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
         results = charge_all(deps, account, tries, stop_on_decline_token=method.token)
-        account, effects = change(deps, account_id, ev.PayNowCompleted(key, method, tuple(results), actor),
-                                  account=account)
+        changed = change(deps, account_id, ev.PayNowCompleted(key, method, tuple(results), actor), account=account)
+        account, effects, _ = changed
         if not any(isinstance(e, ev.TryCharge) for e in effects):
-            account = run_effects(deps, account, effects)
+            account = run_effects(deps, changed).account
             break
     entry = account.idempotency[key]
     if entry.status != KEY_DONE or entry.response is None:
@@ -131,5 +131,4 @@ def history_page(deps: Deps, account_id: str, subscription_id: str | None, befor
 
 
 def apply(deps: Deps, account_id: str, event) -> Account:
-    account, effects = change(deps, account_id, event)
-    return run_effects(deps, account, effects)
+    return run_effects(deps, change(deps, account_id, event)).account

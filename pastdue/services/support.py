@@ -17,8 +17,7 @@ def find_accounts(deps: Deps, where: AccountFilter, limit: int, cursor: str | No
 
 def act(deps: Deps, account_id: str, event, account: Account | None = None) -> Account:
     """Apply one support action (history records who and why); the account as it is now."""
-    account, effects = change(deps, account_id, event, account=account)
-    account = run_effects(deps, account, effects)
+    account = run_effects(deps, change(deps, account_id, event, account=account)).account
     if isinstance(event, ev.NoticeResent) and deps.after_notices_queued:
         deps.after_notices_queued(account_id)  # queued again: sent now, not at the next timer
     return account

@@ -230,14 +230,10 @@ def _process(deps: Deps, account: Account | Unreadable, now, deletions: Deletion
     deletions = deletions or DeletionBudget(10**9)
     wanted = purges_due(account, deps.policy, now)
     allowed = deletions.reserve(wanted) if wanted else True
-    deps = dataclasses.replace(deps, journal=[])  # what this account's writes recorded, counted below
     try:
         for _ in range(PASSES):
-            deps.journal.clear()
             tick = SweepTick(allow_purge=allowed, dry_run=deletions.dry_run)
-            account, effects = change(deps, account.account_id, tick, account=account)
-            account = run_effects(deps, account, effects)
-            new = list(deps.journal)
+            account, _, new = run_effects(deps, change(deps, account.account_id, tick, account=account))
             counts.update(COUNTED[e["kind"]] for e in new if e["kind"] in COUNTED)
             if account.next_action_at is None or account.next_action_at > now:
                 break
