@@ -1,5 +1,5 @@
 # Two commands: `make run` (stand-ins + local host on :7071) and `make test` (lint + every test).
-# While changing code: `make unit` (the pure core's tests, seconds) and `make fmt` (ruff's fixes: imports
+# While changing code: `make unit` (the pure core and the use cases in memory, seconds) and `make fmt` (ruff's fixes: imports
 # sorted, upgrades). The tree keeps its compact hand layout: `ruff format` would restyle 141 files.
 PYTHON ?= python3
 VENV := .venv

@@ -76,12 +76,7 @@ def start_cosmos():
 def counted_deps(counter: RequestCounter, database: str):
     """The app's own adapters on a client that counts every request."""
     from pastdue import bootstrap
-    from pastdue.adapters.cosmos import (
-        CosmosAccountStore,
-        CosmosCustomerData,
-        ensure_containers,
-        make_client,
-    )
+    from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData, ensure_containers, make_client
     from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
     from pastdue.services.deps import Deps
 

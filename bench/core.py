@@ -39,7 +39,7 @@ def realistic_account():
 def as_stored(acc) -> dict:
     """The document as the store keeps it: the records of its last write only (the rest are archived),
     with the fields Cosmos adds."""
-    from pastdue.adapters.cosmos import to_document
+    from pastdue.adapters.documents import to_document
 
     doc = to_document(acc)
     last = doc["history"][-3:]
@@ -49,7 +49,7 @@ def as_stored(acc) -> dict:
 
 
 def main(n: int) -> None:
-    from pastdue.adapters.cosmos import from_document, to_document
+    from pastdue.adapters.documents import from_document, to_document
     from pastdue.domain import events as ev
     from pastdue.domain.lifecycle import decide_in_place
     from pastdue.services.observe import Before

@@ -22,7 +22,7 @@ DUE = 1_000
 
 
 def seed(container, total: int, now: datetime) -> None:
-    from pastdue.adapters.cosmos import to_document
+    from pastdue.adapters.documents import to_document
     from pastdue.domain.lifecycle import decide
     from pastdue.domain.model import Account, Admin, Remittance, Subscription
     from pastdue.domain.policy import Policy

@@ -1,4 +1,5 @@
-"""Ports for storage: small abstract classes the services depend on."""
+"""Ports for storage: small abstract classes the services depend on. The account store is three:
+the repository (one document at a time), the queries across accounts, and the work queues."""
 
 from __future__ import annotations
 
@@ -70,22 +71,34 @@ class BadCursor(ValueError):
     """A continuation this store did not give, or one it no longer accepts."""
 
 
-class AccountStore(ABC):
+class AccountRepository(ABC):
+    """The account documents, one at a time: read, create, replace If-Match, and what the archive holds."""
+
     @abstractmethod
     def get(self, account_id: str) -> Account | None: ...
 
     @abstractmethod
-    def create(self, account: Account) -> Account: ...
+    def create(self, account: Account) -> Account:
+        """Store a new account; AlreadyExists if one has its id."""
 
     @abstractmethod
     def replace(self, account: Account) -> Account:
         """Write if the stored _etag still equals account.etag, else raise ConcurrencyConflict. The event ids
         the decision marked processed (account.processed_events) are stored with it, atomically, each as an
-        item of its own kept as long as the history: one stored before raises EventSeen, nothing written."""
+        item of its own kept as long as the history: one stored before raises EventSeen, nothing written.
+        What the stored document already held for good is archived (adapters/documents.py)."""
 
     @abstractmethod
     def seen_event(self, account_id: str, event_id: str) -> bool:
         """Was this event id processed on the account (at any time within the history's retention)?"""
+
+    @abstractmethod
+    def archived_charge(self, account_id: str, charge_id: str) -> bool:
+        """Is this charge in the account's archive (settled and moved out of the document)?"""
+
+
+class AccountQueries(ABC):
+    """Reads across accounts or across an account's archive, for the API's lists and the dashboard."""
 
     @abstractmethod
     def history(self, account_id: str, subscription_id: str | None = None, before: int | None = None,
@@ -104,16 +117,6 @@ class AccountStore(ABC):
         disabled ones by currency, accounts to be disabled or deleted within `within`, accounts still due."""
 
     @abstractmethod
-    def archived_charge(self, account_id: str, charge_id: str) -> bool:
-        """Is this charge in the account's archive (settled and moved out of the document)?"""
-
-    @abstractmethod
-    def due(self, now: datetime, page_size: int,
-            slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
-        """Pages of accounts whose nextActionAt has come; with `slots`, only those in these slots (one
-        shard of a fanned-out sweep, domain/shards.py)."""
-
-    @abstractmethod
     def by_admin_email(self, email: str) -> list[Account]: ...
 
     @abstractmethod
@@ -123,6 +126,16 @@ class AccountStore(ABC):
     @abstractmethod
     def by_gateway_customer(self, customer_id: str) -> list[Account]:
         """Accounts linked to the processor's customer (normally one)."""
+
+
+class WorkQueues(ABC):
+    """The accounts with work due (the sweep's, the notice drain's), and the failures counted on them."""
+
+    @abstractmethod
+    def due(self, now: datetime, page_size: int,
+            slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
+        """Pages of accounts whose nextActionAt has come; with `slots`, only those in these slots (one
+        shard of a fanned-out sweep, domain/shards.py)."""
 
     @abstractmethod
     def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:
@@ -134,6 +147,10 @@ class AccountStore(ABC):
         """Count a failed run on the stored document as it is (it may not load), with If-Match: back off
         (the due time of `where`, "sweep" or "notices", moves later) or quarantine it
         (domain/quarantine.py). Returns {"failures", "quarantined"}, or None if it is gone."""
+
+
+class AccountStore(AccountRepository, AccountQueries, WorkQueues, ABC):
+    """All three, as one store serves them (the use cases' `Deps.store`)."""
 
 
 class CustomerData(ABC):

@@ -1,7 +1,7 @@
 """The billing-account aggregate: one document per account, everything the lifecycle needs.
 
 msgspec Structs: the stored document (camelCase keys, defaults left out) is read into the model and written
-from it in one pass each (adapters/cosmos.py), with no field-by-field code of our own on the sweep's hot path."""
+from it in one pass each (adapters/documents.py), with no field-by-field code of our own on the sweep's hot path."""
 
 from __future__ import annotations
 
@@ -255,7 +255,7 @@ class Account(Document):
     quarantine: Quarantine | None = None
     # Not stored: the store's note of the document this was read from (its _etag, and the history seq,
     # settled charges, sent notices and event ids already written in it), so it knows what is safe to
-    # archive on the next write (adapters/cosmos.py, Stored).
+    # archive on the next write (adapters/documents.py, Stored).
     etag: str | None = None
     stored: tuple | None = None
 

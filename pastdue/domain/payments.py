@@ -209,9 +209,10 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         entry.status, entry.response = KEY_DONE, PayNowOutcome(CARD_DECLINED, first_new.code or "card_declined")
         record(account, now, "payment.method.declined", event.actor, code=first_new.code)
         return []
-    # A charge whose only try here was an attempt already in flight (a sweep retry on the old card)
-    # and that is still open gets the new card now: one more round, then done.
-    tried = {cid for cid, a in ours if a.source == "update" and a.token == token}
+    # A charge still open whose only try here was an attempt already in flight (a sweep retry on the old
+    # card), or whose try was skipped while the new card's first answer was unknown, gets the new card
+    # now: one more round, then done.
+    tried = {cid for cid, a in ours if a.source == "update" and a.token == token and a.outcome != SKIPPED}
     again = [c for c in account.open_charges() if c.charge_id not in tried and c.pending is None
              and _waits(account, c, token, entry.on_session is not False, policy, now) is None]
     if again:

@@ -10,7 +10,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from pastdue.adapters.cosmos import CosmosAccountStore, ensure_containers, to_document
+from pastdue.adapters.cosmos import CosmosAccountStore, ensure_containers
+from pastdue.adapters.documents import to_document
 from pastdue.adapters.shard_queue import StorageShardQueue
 from pastdue.adapters.sweep_runs import CosmosSweepRuns
 from pastdue.domain.lifecycle import decide

@@ -276,7 +276,7 @@ def test_no_secret_has_a_default_and_cors_is_never_a_wildcard():
 
 
 def test_the_containers_and_the_indexes_the_code_needs():
-    from pastdue.adapters.cosmos import CONTAINERS
+    from pastdue.adapters.cosmos.connection import CONTAINERS
 
     declared = {c["name"]: c for c in parsed("modules/cosmos.bicep")["variables"]["containers"]["value"]}
     assert {name: c["partitionKey"] for name, c in declared.items()} == CONTAINERS

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from pastdue import bootstrap
-from pastdue.adapters.cosmos import to_document
+from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, SendFailed, SmtpSender
 from pastdue.adapters.quota import CosmosQuota
 from pastdue.domain import events as ev

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from pastdue import bootstrap
-from pastdue.adapters.cosmos import to_document
+from pastdue.adapters.documents import to_document
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account, Admin, Subscription

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from pastdue import bootstrap
-from pastdue.adapters.cosmos import event_item_id
+from pastdue.adapters.cosmos.accounts import event_item_id
 from pastdue.domain import events as ev
 from pastdue.domain.money import Money
 from pastdue.domain.retention import PROCESSED_EVENTS_KEEP

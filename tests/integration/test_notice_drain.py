@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from pastdue import bootstrap
-from pastdue.adapters.cosmos import to_document
+from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, SmtpSender, Throttled
 from pastdue.adapters.quota import CosmosQuota
 from pastdue.domain.model import Account, Admin, Notice

@@ -14,14 +14,8 @@ from pathlib import Path
 import pytest
 
 from pastdue import bootstrap
-from pastdue.adapters.cosmos import (
-    CHUNK,
-    CosmosAccountStore,
-    charge_item_id,
-    ensure_containers,
-    event_item_id,
-    history_item_id,
-)
+from pastdue.adapters.cosmos import CosmosAccountStore, ensure_containers
+from pastdue.adapters.cosmos.accounts import CHUNK, charge_item_id, event_item_id, history_item_id
 from pastdue.domain import events as ev
 from pastdue.domain.model import SETTLED
 from pastdue.domain.money import Money

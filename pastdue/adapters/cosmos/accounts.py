@@ -1,0 +1,145 @@
+"""The account repository on Cosmos DB: one document per account, If-Match on its _etag, and the archive
+beside it in the same partition (history chunks, settled charges, sent notices, processed event ids)."""
+
+from __future__ import annotations
+
+from azure.core import MatchConditions
+from azure.cosmos import exceptions
+
+from pastdue.adapters.cosmos.connection import TRANSIENT_STATUS, read_or_none, transient_as_unavailable
+from pastdue.adapters.cosmos.on_container import OnContainer
+from pastdue.adapters.documents import from_document, plan_write, to_document
+from pastdue.adapters.store import AccountRepository, AlreadyExists, ConcurrencyConflict, EventSeen, StoreUnavailable
+from pastdue.domain.codec import dump
+from pastdue.domain.model import Account
+
+# Archived items live beside their account document, in its partition. Their ids start with "~", which
+# an account id never does (ID_PATTERN), and are deterministic: writing one again changes nothing.
+# The history is archived in chunks: the records a stored document holds, at most CHUNK to an item,
+# each named by its first seq. Which records a document holds is fixed once it is stored, so whoever
+# archives them (again, after a crash or a 412) writes the same chunks.
+HISTORY_ITEM, CHARGE_ITEM, NOTICE_ITEM = "history", "settledCharge", "sentNotice"
+CHUNK = 200
+
+
+# Event ids processed on the account are items of their own, "~e~<event id>", kept as long as the history:
+# created in one transactional batch with the document's write, a 409 on one is a redelivery.
+EVENT_ITEM = "processedEvent"
+BATCH_MAX = 100  # operations in one Cosmos transactional batch
+
+
+def event_item_id(event_id: str) -> str:
+    """Cosmos ids are at most 255 characters; a longer event id is named by its hash."""
+    if len(event_id) <= 200:
+        return f"~e~{event_id}"
+    import hashlib
+
+    return f"~e~sha256:{hashlib.sha256(event_id.encode()).hexdigest()}"
+
+
+def history_item_id(first_seq: int) -> str:
+    return f"~h~{first_seq:012d}"
+
+
+def charge_item_id(charge_id: str) -> str:
+    return f"~c~{charge_id}"
+
+
+def notice_item_id(notice_id: str) -> str:
+    return f"~n~{notice_id}"
+
+
+class CosmosAccounts(OnContainer, AccountRepository):
+    """The repository: an account's document and its archive, in its own partition."""
+
+    def get(self, account_id: str) -> Account | None:
+        with transient_as_unavailable():
+            doc = read_or_none(self._container, account_id, account_id)
+        return from_document(doc) if doc else None
+
+    def create(self, account: Account) -> Account:
+        try:
+            with transient_as_unavailable():
+                return from_document(self._container.create_item(to_document(account)))
+        except exceptions.CosmosResourceExistsError:
+            raise AlreadyExists(account.account_id) from None
+
+    def replace(self, account: Account) -> Account:
+        """Archive what the stored document already holds for good (records, settled charges) as items
+        with deterministic ids, then write the document without them, If-Match. A crash or a 412 between
+        the two leaves them in the document, and the next write archives them again to the same ids:
+        nothing is lost and nothing is written twice."""
+        write = plan_write(account)
+        if write is None:
+            return account  # the decision changed nothing: no write
+        self._archive(account.account_id, write.records, write.settled, write.sent, write.earlier_events)
+        doc = write.document
+        etag = self._write_with_events(account, doc, write.new_events) if write.new_events \
+            else self._write(account, doc)
+        write.written.etag = etag
+        return write.written
+
+    def _write(self, account: Account, doc: dict) -> str | None:
+        try:
+            with transient_as_unavailable():
+                # No body in the answer (Prefer: return=minimal): its etag is all that is new.
+                saved = self._container.replace_item(
+                    account.account_id, doc, etag=account.etag, match_condition=MatchConditions.IfNotModified,
+                    no_response=True)
+        except exceptions.CosmosAccessConditionFailedError:
+            raise ConcurrencyConflict(account.account_id) from None
+        return saved.get_response_headers().get("etag") or saved.get("_etag")
+
+    def _write_with_events(self, account: Account, doc: dict, events: dict[str, str]) -> str | None:
+        """The document If-Match and one new item per event id, in one transactional batch (all or none):
+        an event id stored before fails its create with a 409, and then nothing is written."""
+        if len(events) >= BATCH_MAX:
+            raise ValueError(f"one decision marks {len(events)} events processed; a batch holds {BATCH_MAX - 1}")
+        names = list(events)
+        operations: list = [("create", (self._event_item(account.account_id, name, events[name]),))
+                            for name in names]
+        operations.append(("replace", (account.account_id, doc), {"if_match_etag": account.etag}))
+        try:
+            with transient_as_unavailable():
+                answers = self._container.execute_item_batch(operations, partition_key=account.account_id)
+        except exceptions.CosmosBatchOperationError as error:
+            if error.status_code == 409 and error.error_index < len(names):
+                raise EventSeen(names[error.error_index]) from None
+            if error.status_code == 412:
+                raise ConcurrencyConflict(account.account_id) from None
+            if error.status_code in TRANSIENT_STATUS:
+                raise StoreUnavailable(f"cosmos answered {error.status_code} to a batch") from None
+            raise
+        last = answers[-1]
+        return last.get("eTag") or (last.get("resourceBody") or {}).get("_etag")
+
+    def _event_item(self, account_id: str, event_id: str, at: str) -> dict:
+        return {"id": event_item_id(event_id), "accountId": account_id, "type": EVENT_ITEM, "eventId": event_id,
+                "at": at, "ttl": self._ttl}
+
+    def seen_event(self, account_id: str, event_id: str) -> bool:
+        with transient_as_unavailable():
+            return read_or_none(self._container, event_item_id(event_id), account_id) is not None
+
+    def _archive(self, account_id: str, records: list[dict], settled: list, sent: list,
+                 events: dict[str, str]) -> None:
+        with transient_as_unavailable():
+            for start in range(0, len(records), CHUNK):
+                chunk = records[start:start + CHUNK]
+                self._container.upsert_item({
+                    "id": history_item_id(chunk[0]["seq"]), "accountId": account_id, "type": HISTORY_ITEM,
+                    "seq": chunk[0]["seq"], "lastSeq": chunk[-1]["seq"], "records": chunk,
+                    "subscriptionIds": sorted({r["subscriptionId"] for r in chunk if r.get("subscriptionId")}),
+                    "ttl": self._ttl})
+            for charge in settled:
+                self._container.upsert_item({**dump(charge), "id": charge_item_id(charge.charge_id),
+                                             "accountId": account_id, "type": CHARGE_ITEM, "ttl": self._ttl})
+            for notice in sent:
+                self._container.upsert_item({**dump(notice), "id": notice_item_id(notice.notice_id),
+                                             "accountId": account_id, "type": NOTICE_ITEM, "ttl": self._ttl})
+            for event_id, at in events.items():  # ids a document of an earlier release kept
+                self._container.upsert_item(self._event_item(account_id, event_id, at))
+
+    def archived_charge(self, account_id: str, charge_id: str) -> bool:
+        with transient_as_unavailable():
+            return read_or_none(self._container, charge_item_id(charge_id), account_id) is not None

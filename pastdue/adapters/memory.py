@@ -1,0 +1,131 @@
+"""An account repository and work queues (and the sandbox gateway's ledger) in memory, for fast tests of
+the use cases (change(), pay-now's rounds, the sweep's visit of an account, the notice drain) without a
+database.
+
+It keeps the documents Cosmos would keep (adapters/documents.py writes and reads them, so a decision goes
+through the same codec) and honours what the services rely on: a replace is If-Match on the etag the
+account was read with (ConcurrencyConflict otherwise), an event id marked processed twice fails the whole
+write (EventSeen), what a stored document held for good is archived before the write, and a decision that
+changes nothing writes nothing. `before_replace` lets a test write in between, as a concurrent writer."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import msgspec
+
+from pastdue.adapters.documents import count_failure, from_document, load_or_mark, plan_write, to_document
+from pastdue.adapters.gateway import Ledger
+from pastdue.adapters.store import (
+    AccountRepository,
+    AlreadyExists,
+    ConcurrencyConflict,
+    EventSeen,
+    Unreadable,
+    WorkQueues,
+)
+from pastdue.domain.codec import parse_time
+from pastdue.domain.model import Account
+
+
+def _copy(doc: dict) -> dict:
+    return msgspec.json.decode(msgspec.json.encode(doc))
+
+
+class MemoryAccounts(AccountRepository, WorkQueues):
+    def __init__(self) -> None:
+        self.documents: dict[str, dict] = {}
+        self.records: dict[str, list[dict]] = {}  # archived history records, per account
+        self.charges: dict[str, set[str]] = {}  # archived settled charges
+        self.events: dict[str, set[str]] = {}  # processed event ids
+        self.writes = 0  # documents written (a decision that changes nothing is none)
+        self.before_replace: Callable[[str], None] | None = None
+        self._etags = itertools.count(1)
+
+    def _store(self, account_id: str, doc: dict) -> str:
+        etag = f'"{next(self._etags)}"'
+        self.documents[account_id] = {**_copy(doc), "_etag": etag}
+        self.writes += 1
+        return etag
+
+    def put_document(self, doc: dict) -> None:
+        """A document as it is, for tests of documents that do not load."""
+        self._store(doc["id"], doc)
+
+    def get(self, account_id: str) -> Account | None:
+        doc = self.documents.get(account_id)
+        return from_document(_copy(doc)) if doc is not None else None
+
+    def create(self, account: Account) -> Account:
+        if account.account_id in self.documents:
+            raise AlreadyExists(account.account_id)
+        self._store(account.account_id, to_document(account))
+        return self.get(account.account_id)  # type: ignore[return-value]
+
+    def replace(self, account: Account) -> Account:
+        write = plan_write(account)
+        if write is None:
+            return account
+        if self.before_replace is not None:
+            self.before_replace(account.account_id)
+        stored = self.documents.get(account.account_id)
+        if stored is None or stored["_etag"] != account.etag:
+            raise ConcurrencyConflict(account.account_id)
+        seen = self.events.setdefault(account.account_id, set())
+        again = next((e for e in write.new_events if e in seen), None)
+        if again is not None:
+            raise EventSeen(again)
+        known = {r["seq"] for r in self.records.get(account.account_id, [])}
+        self.records.setdefault(account.account_id, []).extend(r for r in write.records if r["seq"] not in known)
+        self.charges.setdefault(account.account_id, set()).update(c.charge_id for c in write.settled)
+        seen.update(write.earlier_events)
+        seen.update(write.new_events)
+        write.written.etag = self._store(account.account_id, write.document)
+        return write.written
+
+    def seen_event(self, account_id: str, event_id: str) -> bool:
+        return event_id in self.events.get(account_id, set())
+
+    def archived_charge(self, account_id: str, charge_id: str) -> bool:
+        return charge_id in self.charges.get(account_id, set())
+
+    def _pages(self, field: str, now: datetime, page_size: int,
+               slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
+        due = sorted(account_id for account_id, doc in self.documents.items()
+                     if isinstance(doc.get(field), str) and parse_time(doc[field]) <= now
+                     and (slots is None or doc.get("sweepSlot", 0) in slots))
+        for start in range(0, len(due), page_size):
+            yield [load_or_mark(_copy(self.documents[a])) for a in due[start:start + page_size]
+                   if a in self.documents]
+
+    def due(self, now: datetime, page_size: int,
+            slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
+        return self._pages("nextActionAt", now, page_size, slots)
+
+    def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:
+        return self._pages("noticesDueAt", now, page_size)
+
+    def record_failure(self, account_id: str, where: str, reason: str, now: datetime,
+                       permanent: bool = False) -> dict | None:
+        doc = self.documents.get(account_id)
+        if doc is None:
+            return None
+        doc = _copy(doc)
+        counted = count_failure(doc, where, reason, now, permanent)
+        self._store(account_id, doc)
+        return counted
+
+
+class MemoryLedger(Ledger):
+    """The sandbox gateway's record of what it charged, in memory: once per idempotency key."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def record_once(self, key: str, entry: dict) -> dict:
+        with self._lock:
+            return self.entries.setdefault(key, dict(entry))

@@ -1,0 +1,199 @@
+"""The use cases on the in-memory repository (adapters/memory.py): change()'s If-Match loop, pay-now's
+rounds, the sweep's visit of an account and the notice drain, in milliseconds. The same flows run against
+the Cosmos stand-in and through the local host in tests/integration and tests/e2e."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import pytest
+
+from pastdue.adapters.clock import Clock
+from pastdue.adapters.documents import to_document
+from pastdue.adapters.email import EmailSender
+from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, SandboxGateway
+from pastdue.adapters.memory import MemoryAccounts, MemoryLedger
+from pastdue.adapters.store import CustomerData
+from pastdue.domain import events as ev
+from pastdue.domain.errors import IdempotencyMismatch
+from pastdue.domain.model import (
+    CARD_DECLINED,
+    DISABLED,
+    PAID,
+    SENT,
+    SETTLED,
+    SUCCEEDED,
+    Account,
+)
+from pastdue.domain.money import Money
+from pastdue.notices.message import Email
+from pastdue.services.billing import record_event
+from pastdue.services.change import change
+from pastdue.services.deps import Deps
+from pastdue.services.notices import drain_all
+from pastdue.services.portal import OUTCOME_UNKNOWN, update_payment
+from pastdue.services.sweep import run_sweep
+from tests.unit.builders import FAILING, POLICY, T0, VISA, account, days, failed
+
+
+class Clocked(Clock):
+    def __init__(self, now: datetime):
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class NoData(CustomerData):
+    def __init__(self) -> None:
+        self.purged: list[str] = []
+
+    def purge(self, subscription_id: str) -> int:
+        self.purged.append(subscription_id)
+        return 0
+
+
+class Outbox(EmailSender):
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+
+    def send(self, email: Email) -> None:
+        self.sent.append(email)
+
+
+class Quota:
+    per_minute = per_hour = 1000
+
+    def claim(self, wanted: int, now: datetime) -> int:
+        return wanted
+
+
+class Unanswered(SandboxGateway):
+    """The processor takes the request but no answer comes back."""
+
+    def charge(self, *args, **kwargs) -> ChargeOutcome:
+        raise OutcomeUnknown("timed out")
+
+
+def world(gateway_class=SandboxGateway) -> tuple[Deps, MemoryAccounts, MemoryLedger]:
+    store, ledger = MemoryAccounts(), MemoryLedger()
+    deps = Deps(store=store, customer_data=NoData(), gateway=gateway_class(ledger), policy=POLICY,  # type: ignore[arg-type]
+                clock=Clocked(T0))
+    return deps, store, ledger
+
+
+def opened(deps: Deps, store: MemoryAccounts, charges: int = 1, subs: int = 1) -> Account:
+    store.create(account(subs=subs, method=FAILING))
+    for n in range(charges):
+        assert record_event(deps, "acct-1", failed(f"ch-{n}", f"sub-{n % subs}", 1000 + n)) == "processed"
+    return store.get("acct-1")  # type: ignore[return-value]
+
+
+def test_change_reads_and_decides_again_when_another_writer_came_first():
+    deps, store, _ = world()
+    opened(deps, store, charges=0)
+
+    def intruder(account_id: str) -> None:
+        store.before_replace = None
+        other = store.get(account_id)
+        assert other is not None
+        change(deps, account_id, ev.SubscriptionSet("sub-9", "Written meanwhile", "default"), account=other)
+
+    store.before_replace = intruder
+    written = change(deps, "acct-1", failed("ch-1")).account
+    assert "sub-9" in written.subscriptions and written.charge("ch-1") is not None  # both decisions kept
+    assert store.get("acct-1").etag == written.etag  # type: ignore[union-attr]
+
+
+def test_a_decision_that_changes_nothing_writes_nothing():
+    deps, store, _ = world()
+    before = opened(deps, store)
+    writes = store.writes
+    written = change(deps, "acct-1", ev.DunningResumed("support:1")).account  # nothing was paused
+    assert store.writes == writes and written.etag == before.etag
+
+
+def test_an_event_id_seen_before_is_a_duplicate_and_changes_nothing():
+    deps, store, _ = world()
+    opened(deps, store)
+    writes = store.writes
+    assert record_event(deps, "acct-1", failed("ch-0", value=1000)) == "duplicate"
+    acc = store.get("acct-1")
+    assert acc is not None and len(acc.charges) == 1 and store.writes == writes
+    assert [r["kind"] for r in acc.history].count("charge.failed") == 1
+
+
+def test_pay_now_settles_every_charge_of_every_subscription_once_per_key():
+    deps, store, ledger = world()
+    opened(deps, store, charges=3, subs=2)
+    answer = update_payment(deps, "acct-1", "key-00000001", "h", VISA, "user:1")
+    assert answer.outcome == SETTLED
+    assert sorted((s.charge_id, s.amount) for s in answer.settled) == [
+        ("ch-0", Money(1000, "EUR")), ("ch-1", Money(1001, "EUR")), ("ch-2", Money(1002, "EUR"))]
+    assert all(c.status == PAID for c in answer.account.charges) and answer.account.balance().is_zero
+    assert len(ledger.entries) == 3
+    again = update_payment(deps, "acct-1", "key-00000001", "h", VISA, "user:1")
+    assert (again.outcome, again.settled) == (answer.outcome, answer.settled) and len(ledger.entries) == 3
+    with pytest.raises(IdempotencyMismatch):
+        update_payment(deps, "acct-1", "key-00000001", "another body", VISA, "user:1")
+
+
+def test_a_declined_card_is_tried_on_one_charge_only_and_changes_nothing_owed():
+    deps, store, ledger = world()
+    opened(deps, store, charges=3, subs=2)
+    answer = update_payment(deps, "acct-1", "key-00000002", "h", FAILING, "user:1")
+    assert (answer.outcome, answer.code, answer.settled) == (CARD_DECLINED, "card_declined", ())
+    assert len(ledger.entries) == 1 and answer.account.balance() == Money(3003, "EUR")
+
+
+def test_an_unknown_outcome_is_resumed_by_the_same_key_without_a_second_charge():
+    deps, store, ledger = world(Unanswered)
+    opened(deps, store, charges=2)
+    assert update_payment(deps, "acct-1", "key-00000003", "h", VISA, "user:1").outcome == OUTCOME_UNKNOWN
+    stored = store.get("acct-1")
+    assert stored is not None
+    # The new card goes to one charge first; the others wait for its answer.
+    assert {c.charge_id: c.pending.key for c in stored.charges if c.pending} == {"ch-0": "ch-0:1"}
+    answered = dataclasses.replace(deps, gateway=SandboxGateway(ledger))
+    answer = update_payment(answered, "acct-1", "key-00000003", "h", VISA, "user:1")
+    assert answer.outcome == SETTLED and len(answer.settled) == 2
+    first = answer.account.charge("ch-0")
+    assert first is not None and [a.key for a in first.attempts if a.outcome == SUCCEEDED] == ["ch-0:1"]
+    assert "ch-0:1" in ledger.entries and len(ledger.entries) == 2  # the reserved key, sent again; no new one
+
+
+def test_the_sweep_visits_a_due_account_once_and_disables_it_at_the_end_of_grace():
+    deps, store, ledger = world()
+    opened(deps, store)
+    deps.clock.at = T0 + days(POLICY.default.disable_day) + days(0.1)  # type: ignore[attr-defined]
+    summary = run_sweep(deps, budget_seconds=30)
+    acc = store.get("acct-1")
+    assert acc is not None and acc.subscriptions["sub-0"].state == DISABLED
+    assert summary["accountsSeen"] == 1 and summary["subscriptionsDisabled"] == 1
+    writes = store.writes
+    assert run_sweep(deps, budget_seconds=30)["accountsSeen"] == 0 and store.writes == writes  # nothing due
+
+
+def test_one_unreadable_document_is_quarantined_and_the_sweep_goes_on():
+    deps, store, _ = world()
+    opened(deps, store)
+    broken = to_document(account())
+    broken.update(id="acct-bad", accountId="acct-bad", charges="not a list", nextActionAt="2026-01-01T00:00:00.000000Z")
+    store.put_document(broken)
+    deps.clock.at = T0 + days(POLICY.default.disable_day) + days(0.1)  # type: ignore[attr-defined]
+    summary = run_sweep(deps, budget_seconds=30)
+    assert summary["accountsSeen"] == 2 and summary["subscriptionsDisabled"] == 1
+    assert store.documents["acct-bad"]["quarantine"]["where"] == "sweep"
+    assert store.documents["acct-bad"]["nextActionAt"] is None
+
+
+def test_the_drain_sends_the_declined_notice_once_with_its_amount():
+    deps, store, _ = world()
+    opened(deps, store)
+    sender = Outbox()
+    stats = drain_all(deps, sender, Quota())
+    assert stats["sent"] == 1 and [e.to for e in sender.sent] == ["admin@example.com"]
+    assert "10.00" in sender.sent[0].text
+    assert [n.status for n in store.get("acct-1").outbox] == [SENT]  # type: ignore[union-attr]
+    assert drain_all(deps, sender, Quota())["sent"] == 0 and len(sender.sent) == 1
