@@ -1,4 +1,6 @@
-"""What can happen to an account. Each event is plain data handed to lifecycle.decide."""
+"""The core's vocabulary, plain data in three families: commands (what someone asks of an account), events
+(what happened to it: facts from the billing system, the processor, the mail service or a run) and effects
+(what a decision asks the shell to carry out). lifecycle.decide takes a Command or an Event."""
 
 from __future__ import annotations
 
@@ -221,3 +223,38 @@ class ChargeWrittenOff:
     reason: str
     actor: str
     notify: bool = True
+
+
+# The notice drain's own (domain/outbox.py) and a run's end (domain/quarantine.py).
+@dataclass(frozen=True)
+class ClaimNotices:
+    limit: int
+    claim_id: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    notice_id: str
+    outcome: str  # sent | failed | throttled
+    error: str | None = None
+    retry_after_seconds: float = 0
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class NoticesSent:
+    claim_id: str
+    results: tuple[SendResult, ...]
+
+
+@dataclass(frozen=True)
+class RunSucceeded:
+    """A sweep or drain finished on this account without an error: its count of failures restarts."""
+
+
+Command = (ProfileSet | SubscriptionSet | PayNowRequested | Reactivate | AdminContactChanged | AdminTransferred
+           | SweepTick | ClaimNotices | NoticeResent | DunningPaused | DunningResumed | GraceExtended
+           | ChargeWrittenOff)
+Event = (ChargeFailed | GatewayCustomerLinked | AttemptsResolved | PayNowCompleted | PaymentReceived
+         | PaymentReversed | ChargeSettled | DataPurged | EmailBounced | NoticesSent | RunSucceeded)
+Effect = TryCharge | PurgeData | NoticesQueued

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import msgspec
 from msgspec import structs
@@ -14,7 +16,9 @@ from pastdue.domain.model import Account
 from pastdue.domain.policy import Policy
 from pastdue.domain.retention import trim
 
-_HANDLERS = {
+# Each command and event, and the transition that decides on it: (account, it, policy, now) -> effects.
+Handler = Callable[[Account, Any, Policy, datetime], "list[ev.Effect] | None"]
+_HANDLERS: dict[type, Handler] = {
     ev.ChargeFailed: failures.charge_failed,
     ev.ProfileSet: admin_events.profile_set,
     ev.GatewayCustomerLinked: admin_events.gateway_customer_linked,
@@ -31,9 +35,9 @@ _HANDLERS = {
     ev.PaymentReceived: payments.payment_received,
     ev.PaymentReversed: payments.payment_reversed,
     ev.ChargeSettled: payments.charge_settled,
-    outbox.ClaimNotices: outbox.claim,
-    outbox.NoticesSent: outbox.sent,
-    quarantine.RunSucceeded: quarantine.run_succeeded,
+    ev.ClaimNotices: outbox.claim,
+    ev.NoticesSent: outbox.sent,
+    ev.RunSucceeded: quarantine.run_succeeded,
     ev.NoticeResent: support.notice_resent,
     ev.DunningPaused: support.dunning_paused,
     ev.DunningResumed: support.dunning_resumed,
@@ -42,12 +46,14 @@ _HANDLERS = {
 }
 
 
-def decide(account: Account, event, policy: Policy, now: datetime) -> tuple[Account, list]:
+def decide(account: Account, event: ev.Command | ev.Event, policy: Policy,
+           now: datetime) -> tuple[Account, list[ev.Effect]]:
     """Apply one event to a copy of the account; return the new account and the effects to run."""
     return decide_in_place(_copy(account), event, policy, now)
 
 
-def decide_in_place(account: Account, event, policy: Policy, now: datetime) -> tuple[Account, list]:
+def decide_in_place(account: Account, event: ev.Command | ev.Event, policy: Policy,
+                    now: datetime) -> tuple[Account, list[ev.Effect]]:
     """decide() on the account itself, for a caller that owns it and keeps what it needs of the state
     before (services/change.change: the money it held); if this raises, the account is left half-changed and
     must be thrown away."""

@@ -280,3 +280,10 @@ class Account(Document):
 
     def charge(self, charge_id: str) -> Charge | None:
         return next((c for c in self.charges if c.charge_id == charge_id), None)
+
+    def charge_of(self, charge_id: str) -> Charge:
+        """A charge the account is known to hold (one of its reserved attempts names it)."""
+        charge = self.charge(charge_id)
+        if charge is None:
+            raise KeyError(f"charge {charge_id} is not on account {self.account_id}")
+        return charge

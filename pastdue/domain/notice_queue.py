@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.history import record
@@ -20,9 +21,9 @@ def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
     if any(n.notice_id == notice_id for n in account.outbox):
         return False
     sub = account.subscriptions.get(subscription_id) if subscription_id else None
-    base = {"accountId": account.account_id, "paymentMode": account.payment_mode, "timeZone": account.time_zone,
-            "adminName": account.admin.name,
-            "subscriptionName": sub.display_name if sub else None}
+    base: dict[str, Any] = {"accountId": account.account_id, "paymentMode": account.payment_mode,
+                            "timeZone": account.time_zone, "adminName": account.admin.name,
+                            "subscriptionName": sub.display_name if sub else None}
     if account.payment_method:
         base["card"] = {"brand": account.payment_method.brand, "last4": account.payment_method.last4}
     if account.remittance:

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pastdue.domain.events import ClaimNotices, NoticesSent
 from pastdue.domain.history import record
 from pastdue.domain.model import FAILED, QUEUED, SENDING, SENT, Account, Notice
 from pastdue.domain.policy import Policy
 
 LEASE = timedelta(minutes=5)
 MAX_TRIES = 6
-
-
-@dataclass(frozen=True)
-class ClaimNotices:
-    limit: int
-    claim_id: str
-
-
-@dataclass(frozen=True)
-class SendResult:
-    notice_id: str
-    outcome: str  # sent | failed | throttled
-    error: str | None = None
-    retry_after_seconds: float = 0
-    permanent: bool = False
-
-
-@dataclass(frozen=True)
-class NoticesSent:
-    claim_id: str
-    results: tuple[SendResult, ...]
 
 
 def claimable(notice: Notice, now: datetime) -> bool:

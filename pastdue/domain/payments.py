@@ -25,6 +25,7 @@ from pastdue.domain.model import (
     SUCCEEDED,
     Account,
     Attempt,
+    Charge,
     PayNowKey,
     PayNowOutcome,
     SettledCharge,
@@ -41,10 +42,23 @@ def _attempt(account: Account, charge_id: str, key: str) -> Attempt | None:
     return charge.attempt(key) if charge else None
 
 
-def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str):
-    charge = account.charge(result.charge_id)
-    attempt = _attempt(account, result.charge_id, result.key)
+def _ours(account: Account, entry: PayNowKey) -> list[tuple[str, Attempt]]:
+    """The attempts a pay-now reserved (each on a charge of the account), in the order it reserved them."""
+    return [(cid, _reserved(account.charge_of(cid), key)) for cid, key in entry.attempts]
+
+
+def _reserved(charge: Charge, key: str) -> Attempt:
+    attempt = charge.attempt(key)
     if attempt is None:
+        raise KeyError(f"attempt {key} is not on charge {charge.charge_id}")
+    return attempt
+
+
+def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime,
+             actor: str) -> Charge | None:
+    charge = account.charge(result.charge_id)
+    attempt = charge.attempt(result.key) if charge is not None else None
+    if charge is None or attempt is None:
         return None
     if result.outcome == PROCESSING:
         # No outcome yet, but the processor's payment is known: kept, so the attempt is resolved from it.
@@ -172,15 +186,15 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
                 record(account, now, "charge.not_tried", event.actor, charge.subscription_id,
                        chargeId=charge.charge_id, reason=waits)
                 continue
-            attempt = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
-            entry.attempts.append((charge.charge_id, attempt.key))
+            reserved = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
+            entry.attempts.append((charge.charge_id, reserved.key))
     if entry.status != KEY_PROCESSING:
         return []
     effects = []
     for charge_id, key in entry.attempts:
         attempt = _attempt(account, charge_id, key)
         if attempt is not None and attempt.outcome is None:
-            effects.append(try_charge(account.charge(charge_id), now))
+            effects.append(try_charge(account.charge_of(charge_id), now))
     return effects
 
 
@@ -190,7 +204,7 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         return []
     for result in event.results:
         _resolve(account, result, policy, now, event.actor)
-    ours = [(cid, _attempt(account, cid, key)) for cid, key in entry.attempts]
+    ours = _ours(account, entry)
     if any(a.outcome is None for _, a in ours):
         return []  # an answer is still unknown: the same key resumes it
     token = event.method.token
@@ -224,12 +238,12 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
            last4=event.method.last4)
     settle_states(account, now, event.actor, reactivate_disabled=True)
-    settled = list({cid: account.charge(cid) for cid, a in ours if a.outcome == SUCCEEDED}.values())
+    settled = list({cid: account.charge_of(cid) for cid, a in ours if a.outcome == SUCCEEDED}.values())
     if settled:
         taken: dict[str, Money] = {}
         for cid, a in ours:
             if a.outcome == SUCCEEDED:
-                charge = account.charge(cid)
+                charge = account.charge_of(cid)
                 taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) \
                     + (a.amount or charge.amount)
         _receipt(account, now, f"pay:{event.idempotency_key}", _total(account, settled), taken, settled)
@@ -312,12 +326,12 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
     record(account, now, REVERSAL_RECORDS[event.kind], "stripe", event.subscription_id, chargeId=event.charge_id,
            payment=event.reference, processorId=event.processor_id, amount=event.amount, givenBack=given_back,
            reason=event.reason, reopened=reopen)
-    if not reopen:
+    if not reopen or event.subscription_id is None:
         return []
     code = "refunded" if event.kind == "refunded" else "dispute_lost"
+    total = (account.reversed or {}).get(event.processor_id, 0)
     owed = ev.ChargeFailed(f"{event.event_id}:owed", event.subscription_id,
-                           f"{event.charge_id or event.reference}~{code}~{account.reversed[event.processor_id]}",
-                           given_back, code, now)
+                           f"{event.charge_id or event.reference}~{code}~{total}", given_back, code, now)
     return charge_failed(account, owed, policy, now)
 
 

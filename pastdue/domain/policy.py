@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from pastdue.domain.codec import camel
 
@@ -137,7 +138,7 @@ def _calendar(base: Calendar, overrides: object, where: str) -> Calendar:
     unknown = set(overrides) - set(fields)
     if unknown:
         raise PolicyError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    changes = {}
+    changes: dict[str, Any] = {}
     for key, value in overrides.items():
         changes[fields[key]] = tuple(sorted(value)) if isinstance(value, list) else value
     return replace(base, **changes).validate(where)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pastdue.domain.events import RunSucceeded
+
 MAX_FAILURES = 5
 FIRST_BACKOFF = timedelta(minutes=5)
 LONGEST_BACKOFF = timedelta(hours=12)
@@ -27,11 +29,6 @@ def after_failure(previous_failures: int, now: datetime, permanent: bool) -> Fai
     if permanent or failures >= MAX_FAILURES:
         return FailureDecision(failures, True, None)
     return FailureDecision(failures, False, now + min(FIRST_BACKOFF * 4 ** (failures - 1), LONGEST_BACKOFF))
-
-
-@dataclass(frozen=True)
-class RunSucceeded:
-    """A sweep or drain finished on this account without an error: its count of failures restarts."""
 
 
 def run_succeeded(account, event: RunSucceeded, policy, now: datetime) -> list:

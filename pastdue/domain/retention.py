@@ -36,7 +36,7 @@ def trim(account: Account, now: datetime) -> None:
     if any(at < forget for at in account.processed_events.values()):
         account.processed_events = {k: at for k, at in account.processed_events.items() if at >= forget}
     settled = [c for c in account.charges if c.status == PAID and c.pending is None and c.paid_at is not None]
-    old = [c for c in settled if now - c.paid_at >= settled_keep(c)]
+    old = [c for c in settled if now - _paid(c) >= settled_keep(c)]
     # Past the count, the oldest settled charges no answer can still concern (every attempt has its final
     # word) leave early; the archive is then asked about any failure reported again for a while.
     early = sorted((c for c in settled if c not in old and _final(c)), key=lambda c: (c.paid_at, c.charge_id))
@@ -66,6 +66,10 @@ def trim(account: Account, now: datetime) -> None:
     account.outbox = outbox
     account.idempotency = {k: v for k, v in account.idempotency.items()
                            if now - v.at < KEEP_IDEMPOTENCY}
+
+
+def _paid(charge: Charge) -> datetime:
+    return charge.paid_at or charge.failed_at  # every settled charge has its paid_at
 
 
 def _final(charge: Charge) -> bool:

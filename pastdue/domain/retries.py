@@ -43,7 +43,8 @@ def pay_days(start: datetime, end: datetime, cal: Calendar, zone: str) -> list[d
     """The pay-day times (payDays at payDayHour, local time of `zone`) strictly after `start`, before `end`."""
     tz = ZoneInfo(zone)
     local = start.astimezone(tz)
-    year, month, found = local.year, local.month, []
+    year, month = local.year, local.month
+    found: list[datetime] = []
     while True:
         for day in sorted(cal.pay_days):
             at = datetime(year, month, day, cal.pay_day_hour, tzinfo=tz)
@@ -89,9 +90,9 @@ def last_retry(charge: Charge) -> datetime:
 
 def due(account: Account, charge: Charge, cal: Calendar, now: datetime) -> bool:
     """A retry time has come since the last retry (missed ones fold into one) and the caps allow it."""
-    since = last_retry(charge)
-    return any(since < at <= now for at in plan(account, charge, cal)) and \
-        not capped(account, charge, account.payment_method.token, cal, now)
+    since, method = last_retry(charge), account.payment_method
+    return method is not None and any(since < at <= now for at in plan(account, charge, cal)) and \
+        not capped(account, charge, method.token, cal, now)
 
 
 def next_time(account: Account, charge: Charge, cal: Calendar) -> datetime | None:

@@ -106,7 +106,8 @@ def retry_eligible(account: Account, charge: Charge) -> bool:
 def _awaits_customer(account: Account, charge: Charge) -> bool:
     """The bank wants the customer to authenticate this charge: no automatic retry on the same card."""
     waiting = charge.awaiting_action
-    return waiting is not None and waiting.token == account.payment_method.token
+    method = account.payment_method
+    return waiting is not None and method is not None and waiting.token == method.token
 
 
 
@@ -114,8 +115,8 @@ def _awaits_customer(account: Account, charge: Charge) -> bool:
 def summarise(account: Account, policy: Policy) -> None:
     """What support's lists query: the states, and the earliest disable and deletion to come."""
     account.states = sorted({s.state for s in account.subscriptions.values()})
-    disables = [cancellation_date(s, policy.for_plan(s.plan)) for s in account.subscriptions.values()
-                if s.state == PAST_DUE and s.past_due_since]
+    disables = [at for s in account.subscriptions.values() if s.state == PAST_DUE and s.past_due_since
+                if (at := cancellation_date(s, policy.for_plan(s.plan))) is not None]
     deletions = [s.deletion_scheduled_at for s in account.subscriptions.values()
                  if s.state == DISABLED and s.deletion_scheduled_at]
     account.next_disable_at = min(disables, default=None)
@@ -139,7 +140,8 @@ def next_action_at(account: Account, policy: Policy, now: datetime | None = None
             if upcoming is not None:
                 times.append(upcoming)
     expiry = expiry_steps(account, policy.default)
-    if expiry and expiry[0].due < card_expires_at(account):
+    expires = card_expires_at(account)
+    if expiry and expires is not None and expiry[0].due < expires:
         times.append(expiry[0].due)
     for sub in account.subscriptions.values():
         if sub.state == DELETED and sub.purged_at is None and sub.deleted_at is not None:

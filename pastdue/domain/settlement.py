@@ -73,6 +73,8 @@ def try_charge(charge: Charge, now: datetime) -> TryCharge:
     resume (its payment may exist at the processor); a payment still waiting for the customer on the
     attempt before is superseded (cancelled first)."""
     pending = charge.pending
+    if pending is None:
+        raise ValueError(f"charge {charge.charge_id} has no attempt in flight")
     earlier = charge.attempts[-2] if len(charge.attempts) > 1 else None
     supersedes = (earlier.key, earlier.reference) if earlier is not None and earlier.reference \
         and earlier.outcome == REQUIRES_ACTION else None

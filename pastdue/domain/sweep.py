@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
 from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
@@ -32,7 +33,7 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
         if not schedule.retry_eligible(account, charge):
             continue
         cal = policy.for_plan(account.subscriptions[charge.subscription_id].plan)
-        if retries.due(account, charge, cal, now):
+        if retries.due(account, charge, cal, now) and account.payment_method is not None:
             charge.retry_steps_done += 1
             new_attempt(charge, account.payment_method.token, "retry", now)
             effects.append(try_charge(charge, now))
@@ -51,13 +52,13 @@ def _expiry_notices(account: Account, policy: Policy, now: datetime) -> None:
     """Card-expiry pre-dunning: the due steps fold into one notice (the nearest to the expiry)."""
     ends = schedule.card_expires_at(account)
     due = [s for s in schedule.expiry_steps(account, policy.default) if s.due <= now]
-    if not due:
-        return
+    method = account.payment_method
+    if not due or ends is None or method is None:
+        return  # (no steps without a card on file)
     account.expiry_notified += [s.name for s in due]
     if now >= ends:
         return  # expired already: the failure notices take over
     days_left = max(1, math.ceil((ends - now) / DAY))  # 6 days 21 hours is "7 days"
-    method = account.payment_method
     queue_notice(account, now, "card_expiring", due[-1].name, expiryDate=ends - DAY, daysLeft=days_left)
     record(account, now, "card.expiring.notified", "system", brand=method.brand, last4=method.last4,
            expiresAt=ends, daysLeft=days_left)
@@ -95,13 +96,13 @@ def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
     # Several notice steps due at once (a late run): send the latest, the others are superseded.
     for skipped in due[:-1]:
         record(account, now, "notice.superseded", "system", sub.subscription_id, step=skipped.name)
-    params = {"balance": account.balance(sub.subscription_id), "step": final.name}
+    params: dict[str, Any] = {"balance": account.balance(sub.subscription_id), "step": final.name}
     if final.kind == "deletion_warning":
-        params.update(deletionDate=sub.deletion_scheduled_at,
-                      daysLeft=max(1, (sub.deletion_scheduled_at - now + DAY / 2).days))
+        deletion = sub.deletion_scheduled_at or now  # a warning step exists only once deletion is scheduled
+        params.update(deletionDate=sub.deletion_scheduled_at, daysLeft=max(1, (deletion - now + DAY / 2).days))
     else:
-        params.update(cancellationDate=schedule.cancellation_date(sub, cal),
-                      daysPastDue=(now - sub.past_due_since).days)
+        since = sub.past_due_since or now  # notice steps exist only while past due
+        params.update(cancellationDate=schedule.cancellation_date(sub, cal), daysPastDue=(now - since).days)
         open_charges = account.open_charges(sub.subscription_id)
         if final.kind == "reminder" and open_charges:
             next_retry, retries_left = retries.outlook(account, open_charges[0], cal, now)

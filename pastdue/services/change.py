@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 from pastdue.adapters.store import ConcurrencyConflict, EventSeen, StoreUnavailable
 from pastdue.adapters.telemetry import current_account
 from pastdue.domain.errors import Rejected
+from pastdue.domain.events import Command, Effect, Event
 from pastdue.domain.lifecycle import decide_in_place
 from pastdue.domain.model import Account
 from pastdue.services.deps import AccountNotFound, Contention, Deps
@@ -25,12 +27,15 @@ class Changed(NamedTuple):
     the write added (a run counts what it did from them; the document keeps only those not yet archived)."""
 
     account: Account
-    effects: list
+    effects: list[Effect]
     records: list[dict]
 
 
-def change(deps: Deps, account_id: str, event, account: Account | None = None,
-           tries: int = MAX_CONFLICTS) -> Changed:
+Decidable = Command | Event
+
+
+def change(deps: Deps, account_id: str, event: Decidable | Callable[[Account], Decidable],
+           account: Account | None = None, tries: int = MAX_CONFLICTS) -> Changed:
     """Decide and save; on a 412 re-read and decide again (at most `tries` times). `event` may be a callable
     of the account."""
     current_account.set(account_id)  # on every log line from here on (adapters/telemetry.py)
@@ -58,7 +63,7 @@ def change(deps: Deps, account_id: str, event, account: Account | None = None,
     raise Contention(f"account {account_id} could not be updated after {tries} tries (busy or unavailable)")
 
 
-def change_once(deps: Deps, account_id: str, event_id: str, event,
+def change_once(deps: Deps, account_id: str, event_id: str, event: Decidable | Callable[[Account], Decidable],
                 account: Account | None = None) -> Changed | None:
     """change() for an event that carries an id: None when the id was processed before. No read is spent on
     asking first: the write of a decision creates the id's item with the document (one batch), and an id

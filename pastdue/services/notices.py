@@ -11,9 +11,9 @@ import uuid
 from pastdue.adapters.email import EmailSender, SendFailed, Throttled
 from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.adapters.telemetry import Metrics
+from pastdue.domain.events import ClaimNotices, NoticesSent, RunSucceeded, SendResult
 from pastdue.domain.model import SENDING, Account
-from pastdue.domain.outbox import ClaimNotices, NoticesSent, SendResult, claimable
-from pastdue.domain.quarantine import RunSucceeded
+from pastdue.domain.outbox import claimable
 from pastdue.notices.render import render
 from pastdue.services.bulkhead import isolate
 from pastdue.services.change import MAX_CONFLICTS, change

@@ -20,9 +20,8 @@ from pastdue.adapters.shard_queue import ShardQueue
 from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.adapters.sweep_runs import SweepRuns
 from pastdue.domain import shards
-from pastdue.domain.events import SweepTick
+from pastdue.domain.events import RunSucceeded, SweepTick
 from pastdue.domain.model import Account
-from pastdue.domain.quarantine import RunSucceeded
 from pastdue.domain.schedule import purges_due
 from pastdue.services.bulkhead import isolate
 from pastdue.services.change import change

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from pastdue.domain import events as ev
+from pastdue.domain.events import ClaimNotices, NoticesSent, SendResult
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import SENDING, Account, Admin, PaymentMethod, Subscription
 from pastdue.domain.money import Money
-from pastdue.domain.outbox import ClaimNotices, NoticesSent, SendResult
 
 SUBSCRIPTIONS = 3
 STEP = timedelta(hours=12)

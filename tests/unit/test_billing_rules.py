@@ -115,9 +115,9 @@ def test_a_failed_send_is_retried_with_backoff_then_ends_failed_with_its_reason(
     acc, _ = apply(account(), failed())
     notice_id, now, waits = acc.outbox[0].notice_id, T0, []
     for _ in range(outbox.MAX_TRIES):
-        acc, _ = decide(acc, outbox.ClaimNotices(10, "claim"), POLICY, now)
-        result = outbox.SendResult(notice_id, "failed", "smtp: connection refused")
-        acc, _ = decide(acc, outbox.NoticesSent("claim", (result,)), POLICY, now)
+        acc, _ = decide(acc, ev.ClaimNotices(10, "claim"), POLICY, now)
+        result = ev.SendResult(notice_id, "failed", "smtp: connection refused")
+        acc, _ = decide(acc, ev.NoticesSent("claim", (result,)), POLICY, now)
         notice = acc.outbox[0]
         if notice.status == QUEUED:
             waits.append(notice.next_try_at - now)

@@ -1,7 +1,8 @@
 from datetime import timedelta
 
+from pastdue.domain.events import ClaimNotices, NoticesSent, SendResult
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.outbox import MAX_TRIES, ClaimNotices, NoticesSent, SendResult
+from pastdue.domain.outbox import MAX_TRIES
 from tests.unit.builders import POLICY, T0, account, apply, failed
 
 
