@@ -12,6 +12,7 @@ run: deps
 
 test: deps .venv-checkov/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	node_modules/.bin/redocly lint --config redocly.yaml docs/openapi.yaml
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework bicep -d infra
 	$(PY) -m pytest -n auto --dist load

@@ -82,11 +82,11 @@ def deps() -> Deps:
 
 def make_gateway(config: Settings):
     """PAYMENT_GATEWAY selects the processor: the sandbox (test tokens, a ledger in Cosmos) or Stripe."""
-    if config.payment_gateway == "stripe" and config.stripe_secret_error:
-        from pastdue.adapters.gateway import UnavailableGateway
-
-        return UnavailableGateway("stripe", config.stripe_secret_error)
     if config.payment_gateway == "stripe":
+        if config.stripe_secret_error or not config.stripe_secret_key:
+            from pastdue.adapters.gateway import UnavailableGateway
+
+            return UnavailableGateway("stripe", config.stripe_secret_error or "STRIPE_SECRET_KEY is not set")
         from pastdue.adapters.stripe_gateway import StripeGateway
 
         return StripeGateway(config.stripe_secret_key, config.stripe_api_base, config.stripe_publishable_key)

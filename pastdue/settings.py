@@ -191,7 +191,7 @@ def _branding(env: Mapping[str, str]) -> Branding:
         if any(ord(c) < 32 for c in value) or len(value) > 300:
             raise SettingsError(f"{name} must be one line of at most 300 characters")
         texts[name] = value or None
-    return Branding(portal_url=_url(env, "PORTAL_BASE_URL", "http://localhost:5173"),
+    return Branding(portal_url=_url(env, "PORTAL_BASE_URL", "http://localhost:5173") or "http://localhost:5173",
                     brand_name=texts["BRAND_NAME"] or "pastdue", logo_url=_url(env, "BRAND_LOGO_URL"),
                     support_url=_url(env, "SUPPORT_URL"), support_email=support_email,
                     sender_name=texts["EMAIL_SENDER_NAME"], legal_footer=texts["LEGAL_FOOTER"],

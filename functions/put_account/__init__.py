@@ -22,7 +22,7 @@ bp = func.Blueprint()
 def put_account(req: func.HttpRequest) -> func.HttpResponse:
     billing_system(req)
     account_id, body = route_id(req, "accountId"), read_json(req, parse.ACCOUNT_PUT)
-    mode, token, remittance = parse.payment_mode(body), parse.token(body, required=False), parse.remittance(body)
+    mode, token, remittance = parse.payment_mode(body), parse.optional_token(body), parse.remittance(body)
     deps = bootstrap.deps()
     try:
         method = deps.gateway.describe(token) if token else None

@@ -62,6 +62,8 @@ class AcsSender(EmailSender):
 
         if connection_string:
             self._client = EmailClient.from_connection_string(connection_string, **client_kwargs)
+        elif endpoint is None:
+            raise ValueError("ACS needs its endpoint (managed identity) or a connection string")
         else:
             from azure.identity import DefaultAzureCredential
 

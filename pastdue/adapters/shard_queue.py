@@ -35,6 +35,9 @@ class StorageShardQueue(ShardQueue):
                 return QueueClient.from_connection_string(connection_string, name, message_encode_policy=encode)
             from azure.identity import ManagedIdentityCredential
 
+            if service_uri is None:
+                raise ValueError("the shard queue needs its service URI (managed identity) or a connection string")
+
             return QueueClient(service_uri, name, credential=ManagedIdentityCredential(client_id=client_id),
                                message_encode_policy=encode)
 

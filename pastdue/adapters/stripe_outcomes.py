@@ -39,7 +39,7 @@ def of_intent(intent: dict) -> ChargeOutcome | None:
     """The outcome a PaymentIntent stands at; None while it is still open (to confirm, or processing)."""
     status, reference = intent.get("status"), intent.get("id")
     if status == "succeeded":
-        received = intent.get("amount_received") or intent.get("amount")
+        received = intent.get("amount_received") or intent.get("amount") or 0
         return ChargeOutcome(SUCCEEDED, amount=from_stripe(int(received), str(intent.get("currency"))),
                              reference=reference)
     if status in ACTION_STATUSES:

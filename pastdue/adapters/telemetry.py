@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 # name -> (kind, unit, description). Counters add; gauges are the latest value; histograms spread.
 METRICS = {
@@ -35,14 +37,18 @@ METRICS = {
 current_account: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_account", default=None)
 
 
-def _with_account_id(factory):
-    def make(*args, **kwargs):
-        record = factory(*args, **kwargs)
+class _WithAccountId:
+    """A log record factory that adds `accountId` to what the factory before it makes."""
+
+    adds_account_id = True
+
+    def __init__(self, factory: Callable[..., logging.LogRecord]):
+        self._factory = factory
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self._factory(*args, **kwargs)
         record.accountId = current_account.get() or ""
         return record
-
-    make.adds_account_id = True
-    return make
 
 
 def tag_logs_with_account() -> None:
@@ -50,7 +56,7 @@ def tag_logs_with_account() -> None:
     Azure Monitor exporter keeps as a custom dimension."""
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "adds_account_id", False):
-        logging.setLogRecordFactory(_with_account_id(factory))
+        logging.setLogRecordFactory(_WithAccountId(factory))
 
 
 class Metrics:
@@ -66,14 +72,14 @@ class OpenTelemetryMetrics(Metrics):
         from opentelemetry import metrics
 
         self._meter = (meter_provider or metrics.get_meter_provider()).get_meter("pastdue")
-        self._instruments: dict = {}
+        self._instruments: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def emit(self, name: str, value: float, **attributes) -> None:
         super().emit(name, value)
         kind, unit, description = METRICS[name]
         with self._lock:
-            instrument = self._instruments.get(name)
+            instrument: Any = self._instruments.get(name)
             if instrument is None:
                 make = {"counter": self._meter.create_counter, "gauge": self._meter.create_gauge,
                         "histogram": self._meter.create_histogram}[kind]

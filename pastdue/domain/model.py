@@ -6,7 +6,7 @@ from it in one pass each (adapters/documents.py), with no field-by-field code of
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct, field
 
@@ -257,7 +257,7 @@ class Account(Document):
     # settled charges, sent notices and event ids already written in it), so it knows what is safe to
     # archive on the next write (adapters/documents.py, Stored).
     etag: str | None = None
-    stored: tuple | None = None
+    stored: Any = None  # adapters/documents.Stored (the model does not know the store)
 
     def open_charges(self, subscription_id: str | None = None) -> list[Charge]:
         return sorted(

@@ -63,6 +63,6 @@ def account_for(principal: Principal, account_id: str, support_allowed: bool = F
     account = find_account(bootstrap.deps(), account_id)
     allowed = account is not None and (
         account.admin.principal_id == principal.object_id or (support_allowed and is_support(principal)))
-    if not allowed:
+    if account is None or not allowed:
         raise NotFound("no such account")  # the same answer whether it exists or not
     return account

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from typing import Literal, overload
 
 import azure.functions as func
 
@@ -110,6 +111,16 @@ def no_fields(req: func.HttpRequest) -> None:
         raise BadRequest("this request takes no fields: send {} or nothing")
 
 
+@overload
+def text(obj: dict, name: str, path: str = "", required: Literal[True] = True, max_length: int = 256,
+         pattern: re.Pattern | None = None) -> str: ...
+
+
+@overload
+def text(obj: dict, name: str, path: str = "", required: bool = True, max_length: int = 256,
+         pattern: re.Pattern | None = None) -> str | None: ...
+
+
 def text(obj: dict, name: str, path: str = "", required: bool = True, max_length: int = 256,
          pattern: re.Pattern | None = None) -> str | None:
     where = f"{path}{name}"
@@ -138,6 +149,16 @@ def checked(obj: dict, name: str, path: str, rule, required: bool = True, max_le
         return rule(value)
     except ValueError as error:
         raise BadRequest(f"'{path}{name}' {error}", field=f"{path}{name}") from None
+
+
+@overload
+def obj_field(obj: dict, name: str, path: str = "", required: Literal[True] = True,
+              fields: frozenset[str] | None = None) -> dict: ...
+
+
+@overload
+def obj_field(obj: dict, name: str, path: str = "", required: bool = True,
+              fields: frozenset[str] | None = None) -> dict | None: ...
 
 
 def obj_field(obj: dict, name: str, path: str = "", required: bool = True,

@@ -68,8 +68,12 @@ def remittance(body: dict) -> Remittance | None:
                       text(data, "reference", "remittance.", max_length=140))
 
 
-def token(body: dict, required: bool = True) -> str | None:
-    return text(body, "paymentMethodToken", required=required, max_length=104, pattern=TOKEN)
+def token(body: dict) -> str:
+    return text(body, "paymentMethodToken", max_length=104, pattern=TOKEN)
+
+
+def optional_token(body: dict) -> str | None:
+    return text(body, "paymentMethodToken", required=False, max_length=104, pattern=TOKEN)
 
 
 def invoice_url(data: dict, portal_url: str) -> str | None:
@@ -137,7 +141,8 @@ def history_query(params) -> tuple[str | None, int | None, int]:
     subscription_id = params.get("subscriptionId")
     if subscription_id is not None and not ID_PATTERN.fullmatch(subscription_id):
         raise BadRequest("'subscriptionId' is not a valid id", field="subscriptionId")
-    return subscription_id, (int(CURSOR.fullmatch(cursor).group(1)) if cursor else None), limit
+    found = CURSOR.fullmatch(cursor) if cursor else None  # _paging checked it
+    return subscription_id, (int(found.group(1)) if found else None), limit
 
 
 def support_filter(params):

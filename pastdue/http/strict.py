@@ -209,7 +209,7 @@ def mailbox(value: str) -> str:
     """Exactly one plain address (no display name, no group, no list), parsed as a mail header would be."""
     try:
         header = _HEADERS("to", value)
-        addresses = header.addresses
+        addresses = header.addresses  # type: ignore[attr-defined]  # an address header's (the registry's "to")
     except (HeaderParseError, IndexError, ValueError, TypeError):
         addresses = ()
         header = None

@@ -77,15 +77,14 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
                 name=name)
     for charge in account.open_charges():
         if charge.awaiting_action is not None and account.payment_mode != INVOICE:
-            sub = account.subscriptions.get(charge.subscription_id)
+            owner = account.subscriptions.get(charge.subscription_id)
             add("confirmPayment", "error", actions["confirm"], charge.subscription_id, charge.charge_id,
-                charge.outstanding, None, name=sub.display_name if sub else charge.subscription_id,
+                charge.outstanding, None, name=owner.display_name if owner else charge.subscription_id,
                 amount_text=money(dump(charge.outstanding), tag))
-    method = account.payment_method
-    if account.payment_mode != INVOICE and method is not None and \
+    method, ends = account.payment_method, card_expires_at(account)
+    if account.payment_mode != INVOICE and method is not None and ends is not None and \
             any(n.startswith(f"{method.token}:{method.exp_year:04d}-{method.exp_month:02d}:")
                 for n in account.expiry_notified):
-        ends = card_expires_at(account)
         add("cardExpiring", "warning", actions["pay"], None, None, None, ends,
             card=card_label(method.brand, method.last4),
             date=date(ends - timedelta(days=1), tag))

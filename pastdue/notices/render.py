@@ -101,7 +101,7 @@ def _owed_table(params: dict, words: dict, tag: str) -> dict | None:
         return None
     return {"labels": words["owed"], "total": money(total, tag),
             "rows": [{"name": r["subscriptionName"], "since": date(r["since"], tag), "amount": money(r["amount"], tag)}
-                     for r in rows]}
+                     for r in rows or []]}
 
 
 def _paid_lines(params: dict, words: dict, tag: str) -> list[str]:
@@ -141,7 +141,8 @@ def _transfer(params: dict, branding: Branding, total: str, words: dict) -> dict
     iban = str(details.get("iban", "")).replace(" ", "")
     payee = branding.payee_name or branding.brand_name
     # The QR code asks for the amount the block shows: the table's total, else the balance.
-    owed = _owed_total(params) or (params.get("balance") if isinstance(params.get("balance"), dict) else {})
+    balance = params.get("balance")
+    owed = _owed_total(params) or (balance if isinstance(balance, dict) else {})
     value, currency = owed.get("value"), owed.get("currency")
     return {"payee": payee, "iban": " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)),
             "bic": details.get("bic"), "reference": details.get("reference"), "amount": total,
@@ -236,7 +237,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         # account's open charges), so the block never shows another figure than the total just above it.
         "amount": total,
         "action": action, "secondary": secondary,
-        "action_url": branding.link(LINK_FOR.get(action_kind, "account"), params.get("accountId"),
+        "action_url": branding.link(LINK_FOR.get(action_kind or "", "account"), params.get("accountId"),
                                     notice.subscription_id),
         "brand": branding.brand_name, "logo_url": branding.logo_url, "legal": branding.legal_footer,
         # The footer's links say where they go: a mailto link reads as the address, the web link as

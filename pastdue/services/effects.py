@@ -45,9 +45,9 @@ def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_
     are sure of."""
     results: list[ev.AttemptResult] = []
     for attempt in [t for t in tries if t.supersedes]:
-        answers = _supersede(deps, attempt)
-        results += answers
-        if any(a.key == attempt.key for a in answers):
+        earlier = _supersede(deps, attempt)
+        results += earlier
+        if any(a.key == attempt.key for a in earlier):
             tries = [t for t in tries if t is not attempt]
     first = next((t for t in tries if t.token == stop_on_decline_token), None) if stop_on_decline_token else None
     if first is not None:
@@ -59,6 +59,7 @@ def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_
             tries = [t for t in tries if t.token != first.token]
         else:
             tries = [t for t in tries if t is not first]
+    answers: list[ev.AttemptResult | None]
     if len(tries) == 1:
         answers = [_charge_one(deps, account, tries[0])]
     elif tries:
@@ -108,6 +109,8 @@ def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
     """Cancel the earlier payment that waits for the customer before a new one is made for the charge.
     If it can no longer be cancelled, it has an outcome: that is the earlier attempt's answer, and if it
     took the money the new attempt is not sent (skipped)."""
+    if attempt.supersedes is None:
+        return []
     key, reference = attempt.supersedes
     try:
         earlier = deps.gateway.cancel(reference)

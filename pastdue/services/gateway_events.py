@@ -51,13 +51,19 @@ def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     return "ignored"
 
 
+def _object(value: object) -> dict:
+    """A JSON object of a Stripe event, or {} when it is absent or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def intent_result(kind: str, intent: dict) -> tuple[str, ev.AttemptResult] | None:
     """The account and the attempt's answer a PaymentIntent event carries; None if it is not one of ours
     (a payment made elsewhere in the same Stripe account) or not what its type says. The same mapper as
     the API's answers (adapters/stripe_outcomes.py)."""
-    metadata = intent.get("metadata") if isinstance(intent.get("metadata"), dict) else {}
+    metadata = _object(intent.get("metadata"))
     account_id, charge_id, key = metadata.get("accountId"), metadata.get("chargeId"), metadata.get("attempt")
-    if not all(isinstance(v, str) and v for v in (account_id, charge_id, key)):
+    if not (isinstance(account_id, str) and isinstance(charge_id, str) and isinstance(key, str)
+            and account_id and charge_id and key):
         return None
     try:
         outcome = of_intent(intent) if kind == "payment_intent.succeeded" else \
@@ -118,7 +124,7 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     amount = obj.get("amount_refunded") if kind == "charge.refunded" else obj.get("amount")
     if not isinstance(reference, str) or not isinstance(amount, int) or len(currency) != 3:
         return "ignored"
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    metadata = _object(obj.get("metadata"))
     if not metadata.get("accountId"):
         try:
             metadata = deps.gateway.payment_metadata(reference)  # a dispute carries none: its payment does
@@ -177,8 +183,8 @@ def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
         run_effects(deps, done)
         return "resolved"
     remaining = invoice.get("amount_remaining")
-    parent = invoice.get("parent") if isinstance(invoice.get("parent"), dict) else {}
-    details = parent.get("subscription_details") if isinstance(parent.get("subscription_details"), dict) else {}
+    parent = _object(invoice.get("parent"))
+    details = _object(parent.get("subscription_details"))
     subscription = details.get("subscription") or invoice.get("subscription")
     if not isinstance(remaining, int) or remaining <= 0 or not isinstance(subscription, str):
         return "ignored"  # nothing left to collect, or not a subscription's invoice

@@ -4,6 +4,7 @@ failures are seen (a transient one as the store port's StoreUnavailable)."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
@@ -61,6 +62,7 @@ def read_or_none(container: ContainerProxy, item_id: str, partition_value: str) 
 
 
 def make_client(settings: Settings, **kwargs) -> CosmosClient:
+    credential: Any
     if settings.cosmos_key:
         credential = settings.cosmos_key  # local stand-in only; Azure uses the managed identity
     else:
@@ -79,5 +81,5 @@ def ensure_containers(client: CosmosClient, database: str) -> None:
     """Local runs and tests only: in Azure the data-plane identity may not create these."""
     db = client.create_database_if_not_exists(database)
     for name, path in CONTAINERS.items():
-        ttl = {"default_ttl": -1} if name in TTL_CONTAINERS else {}
-        db.create_container_if_not_exists(name, partition_key=PartitionKey(path), **ttl)
+        db.create_container_if_not_exists(name, partition_key=PartitionKey(path),
+                                          default_ttl=-1 if name in TTL_CONTAINERS else None)

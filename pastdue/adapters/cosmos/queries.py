@@ -7,6 +7,7 @@ import base64
 import itertools
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from azure.cosmos import exceptions
 
@@ -24,7 +25,8 @@ REAL = "(NOT IS_DEFINED(c.synthetic) OR c.synthetic = false)"
 
 class CosmosQueries(OnContainer, AccountQueries):
     def find(self, where: AccountFilter, limit: int, cursor: str | None = None) -> tuple[list[Account], str | None]:
-        clauses, parameters = ["c.type = 'account'"], []
+        clauses: list[str] = ["c.type = 'account'"]
+        parameters: list[dict[str, object]] = []
         for clause, name, value in (
                 ("ARRAY_CONTAINS(c.states, @state)", "@state", where.state),
                 ("c.nextDisableAt <= @disable", "@disable", where.disable_before and format_time(where.disable_before)),
@@ -46,7 +48,7 @@ class CosmosQueries(OnContainer, AccountQueries):
                 pages = self._container.query_items(query, parameters=parameters, enable_cross_partition_query=True,
                                                     max_item_count=limit).by_page(continuation)
                 docs = list(next(pages, []))
-                token = pages.continuation_token
+                token = pages.continuation_token  # type: ignore[attr-defined]  # the SDK's pager has it
         except exceptions.CosmosHttpResponseError as error:
             if error.status_code == 400 and cursor is not None:
                 raise BadCursor("not a cursor this API gave, or one that expired") from None
@@ -58,7 +60,7 @@ class CosmosQueries(OnContainer, AccountQueries):
         def count(where: str, **values) -> int:
             parameters = [{"name": f"@{k}", "value": v} for k, v in values.items()]
             with transient_as_unavailable():
-                found = list(self._container.query_items(
+                found: list[Any] = list(self._container.query_items(  # VALUE COUNT(1): numbers
                     f"SELECT VALUE COUNT(1) FROM c WHERE c.type = 'account' AND {REAL} AND {where}",  # noqa: S608
                     parameters=parameters, enable_cross_partition_query=True))
             return int(sum(found))
@@ -89,7 +91,8 @@ class CosmosQueries(OnContainer, AccountQueries):
         if doc is None or doc.get("type", "account") != "account":
             return None
         doc = upgrade(doc)
-        archived = doc.get("archivedSeq") if type(doc.get("archivedSeq")) is int else 0
+        stored_seq = doc.get("archivedSeq")
+        archived: int = stored_seq if isinstance(stored_seq, int) and not isinstance(stored_seq, bool) else 0
 
         def wanted(record, archived_ones: bool) -> bool:
             seq = record.get("seq") if isinstance(record, dict) else None
@@ -102,8 +105,9 @@ class CosmosQueries(OnContainer, AccountQueries):
         entries = sorted((r for r in doc.get("history") or [] if wanted(r, False)), key=lambda r: -r["seq"])
         if len(entries) <= limit:
             clauses = ["c.accountId = @a", "c.type = @t", "c.seq <= @archived"]
-            parameters = [{"name": "@a", "value": account_id}, {"name": "@t", "value": HISTORY_ITEM},
-                          {"name": "@archived", "value": archived}]
+            parameters: list[dict[str, object]] = [
+                {"name": "@a", "value": account_id}, {"name": "@t", "value": HISTORY_ITEM},
+                {"name": "@archived", "value": archived}]
             if before is not None:
                 clauses.append("c.seq < @before")
                 parameters.append({"name": "@before", "value": before})

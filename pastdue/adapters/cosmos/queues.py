@@ -32,7 +32,7 @@ class CosmosWorkQueues(OnContainer, WorkQueues):
         return self._pages(f"SELECT * FROM c WHERE c.nextActionAt <= @now AND {where}",  # noqa: S608 - our names
                            now, page_size, [{"name": k, "value": v} for k, v in names.items()])
 
-    def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account]]:
+    def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:
         return self._pages("SELECT * FROM c WHERE c.noticesDueAt <= @now", now, page_size)
 
     def _pages(self, query: str, now: datetime, page_size: int,
