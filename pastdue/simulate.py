@@ -24,7 +24,18 @@ from datetime import UTC, datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import Account, Admin, PaymentMethod, Remittance, Subscription
+from pastdue.domain.model import (
+    CARD,
+    DECLINED,
+    INVOICE,
+    SUCCEEDED,
+    Account,
+    Admin,
+    AttemptOutcome,
+    PaymentMethod,
+    Remittance,
+    Subscription,
+)
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy, PolicyError
 
@@ -46,17 +57,17 @@ class Timeline:
 
 def _account(scenario: str, plan: str) -> Account:
     invoice = scenario == "invoice-payer"
-    account = Account("sim-1", Admin("sim", "admin@example.com", "Ada"), payment_mode="invoice" if invoice else "card",
+    account = Account("sim-1", Admin("sim", "admin@example.com", "Ada"), payment_mode=INVOICE if invoice else CARD,
                       payment_method=None if invoice else PaymentMethod("tok_sim", "visa", "4242", 12, 2030),
                       remittance=Remittance("FR7630006000011234567890189", "AGRIFRPP", "INV-1") if invoice else None)
     account.subscriptions["sub-1"] = Subscription("sub-1", "Production", plan)
     return account
 
 
-def _answer(scenario: str, day: int) -> tuple[str, str | None]:
+def _answer(scenario: str, day: int) -> tuple[AttemptOutcome, str | None]:
     if scenario.startswith("recovers-day-") and day >= _recovery_retry(scenario):
-        return "succeeded", None
-    return "declined", CODES.get(scenario, "card_declined")
+        return SUCCEEDED, None
+    return DECLINED, CODES.get(scenario, "card_declined")
 
 
 def _recovery_retry(scenario: str) -> int:

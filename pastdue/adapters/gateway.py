@@ -5,13 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, PaymentMethod
+from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, AttemptOutcome, PaymentMethod
 from pastdue.domain.money import Money
 
 
 @dataclass(frozen=True)
 class ChargeOutcome:
-    outcome: str  # succeeded | declined | error (retryable, nothing was charged) | requires_action
+    outcome: AttemptOutcome  # succeeded | declined | error (retryable, nothing was charged) | requires_action
     code: str | None = None
     amount: Money | None = None  # what was taken, on success
     reference: str | None = None  # the processor's id of this payment (a Stripe PaymentIntent)

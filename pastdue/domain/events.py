@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pastdue.domain.model import Admin, PaymentMethod, Remittance
+from pastdue.domain.model import Admin, AttemptOutcome, PaymentMethod, PaymentMode, Remittance
 from pastdue.domain.money import Money
 
 
 @dataclass(frozen=True)
 class ProfileSet:
     admin: Admin
-    payment_mode: str
+    payment_mode: PaymentMode
     currency: str
     payment_method: PaymentMethod | None
     remittance: Remittance | None
@@ -66,7 +66,7 @@ class AttemptResult:
 
     charge_id: str
     key: str
-    outcome: str
+    outcome: AttemptOutcome
     code: str | None = None
     amount: Money | None = None  # what the processor took, when it says; else the attempt's amount
     reference: str | None = None  # the processor's id of the payment

@@ -6,21 +6,55 @@ from it in one pass each (adapters/documents.py), with no field-by-field code of
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from msgspec import Meta, Struct, field
 
 from pastdue.domain.money import CurrencyMismatch, Money
 
-ACTIVE, PAST_DUE, DISABLED, DELETED = "active", "pastDue", "disabled", "deleted"
-CARD, INVOICE = "card", "invoice"
-OPEN, PAID, WRITTEN_OFF = "open", "paid", "writtenOff"
-SUCCEEDED, DECLINED, ERROR = "succeeded", "declined", "error"
-SKIPPED = "skipped"  # reserved but never sent to the gateway
-REQUIRES_ACTION = "requires_action"  # the bank asks the customer to authenticate (SCA), on-session
-# A result that is no outcome yet: the processor holds the payment (its reference) but has not decided.
-PROCESSING = "processing"
-QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+
+class SubscriptionState(StrEnum):
+    ACTIVE = "active"
+    PAST_DUE = "pastDue"
+    DISABLED = "disabled"
+    DELETED = "deleted"
+
+
+class PaymentMode(StrEnum):
+    CARD = "card"
+    INVOICE = "invoice"
+
+
+class ChargeStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    WRITTEN_OFF = "writtenOff"
+
+
+class AttemptOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    ERROR = "error"
+    SKIPPED = "skipped"  # reserved but never sent to the gateway
+    REQUIRES_ACTION = "requires_action"  # the bank asks the customer to authenticate (SCA), on-session
+    # A result that is no outcome yet: the processor holds the payment (its reference) but has not decided.
+    PROCESSING = "processing"
+
+
+class NoticeStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# The states by their short names, as the transitions use them (each is its enum's member: a str too).
+ACTIVE, PAST_DUE, DISABLED, DELETED = SubscriptionState
+CARD, INVOICE = PaymentMode
+OPEN, PAID, WRITTEN_OFF = ChargeStatus
+SUCCEEDED, DECLINED, ERROR, SKIPPED, REQUIRES_ACTION, PROCESSING = AttemptOutcome
+QUEUED, SENDING, SENT, FAILED = NoticeStatus
 
 
 # Every time of the model is zone-aware (stored in UTC): a stored time without a zone does not load.
@@ -63,7 +97,7 @@ class Attempt(Document):
     token: str
     source: str
     at: Time
-    outcome: str | None = None
+    outcome: AttemptOutcome | None = None
     code: str | None = None
     # What this attempt asks the processor for, fixed when it is reserved: a retry of the same key
     # asks for the same amount, and a success applies what was really taken.
@@ -81,7 +115,7 @@ class Charge(Document):
     failed_at: Time
     decline_code: str | None = None
     hard: bool = False
-    status: str = OPEN
+    status: ChargeStatus = OPEN
     paid: Money | None = None
     paid_at: Time | None = None
     retry_steps_done: int = 0
@@ -111,7 +145,7 @@ class Subscription(Document):
     subscription_id: str
     display_name: str
     plan: str = "default"
-    state: str = ACTIVE
+    state: SubscriptionState = ACTIVE
     past_due_since: Time | None = None
     disabled_at: Time | None = None
     deletion_scheduled_at: Time | None = None
@@ -134,7 +168,7 @@ class Notice(Document):
     created_at: Time
     next_try_at: Time
     subscription_id: str | None = None
-    status: str = QUEUED
+    status: NoticeStatus = QUEUED
     tries: int = 0
     lease_until: Time | None = None
     claim_id: str | None = None
@@ -207,7 +241,7 @@ class Quarantine(Document):
 class Account(Document):
     account_id: str
     admin: Admin
-    payment_mode: str = CARD
+    payment_mode: PaymentMode = CARD
     currency: str = "EUR"
     time_zone: str = "UTC"  # IANA; the account's pay days are in its local time
     # Card-expiry pre-dunning steps done for the card on file (`<token>:<yyyy-mm>:<days>`), so each is sent once.
@@ -244,7 +278,7 @@ class Account(Document):
     dunning_paused: DunningPause | None = None
     # For support's lists (kept by decide from the state): the subscriptions' states, and the earliest
     # disable and deletion to come.
-    states: list[str] = field(default_factory=list)
+    states: list[SubscriptionState] = field(default_factory=list)
     next_disable_at: Time | None = None
     next_deletion_at: Time | None = None
     open_balance: Money | None = None  # what is owed, when something is (revenue at risk)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pastdue.domain.model import CARD, INVOICE, Admin, Remittance
+from pastdue.domain.model import CARD, INVOICE, Admin, PaymentMode, Remittance
 from pastdue.http import strict
 from pastdue.http.endpoint import ID_PATTERN, checked, obj_field, text
 from pastdue.http.problems import BadRequest
@@ -52,11 +52,11 @@ def created_at(body: dict):
     return checked(body, "createdAt", "", strict.timestamp, max_length=40)
 
 
-def payment_mode(body: dict) -> str:
+def payment_mode(body: dict) -> PaymentMode:
     mode = body.get("paymentMode")
     if mode not in (CARD, INVOICE):
         raise BadRequest("'paymentMode' must be 'card' or 'invoice'", field="paymentMode")
-    return mode
+    return PaymentMode(mode)
 
 
 def remittance(body: dict) -> Remittance | None:

@@ -12,7 +12,7 @@ from pastdue import bootstrap
 from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, SmtpSender, Throttled
 from pastdue.adapters.quota import CosmosQuota
-from pastdue.domain.model import Account, Admin, Notice
+from pastdue.domain.model import INVOICE, Account, Admin, Notice, Remittance
 from pastdue.notices.render import render
 from pastdue.services.notices import drain_all
 from tests.support.smtp_sink import Sink
@@ -125,7 +125,8 @@ def test_a_webhook_is_answered_before_its_notice_is_sent_and_the_notice_still_go
     deps = bootstrap.deps()  # as the app has it: notices queued by a call are sent after its answer
     account_id = f"held-{uuid.uuid4().hex[:8]}"
     admin = new_account(account_id).admin
-    put_account(deps, account_id, ev.ProfileSet(admin, "invoice", "EUR", None, None))
+    remittance = Remittance("FR7630006000011234567890189", "AGRIFRPP", f"INV-{account_id}")
+    put_account(deps, account_id, ev.ProfileSet(admin, INVOICE, "EUR", None, remittance))
     put_subscription(deps, account_id, ev.SubscriptionSet("s0", "Production", "default"))
     # The e-mail service does not answer at all, and the webhook is answered all the same.
     answer = record_event(deps, account_id, ev.ChargeFailed("e-held", "s0", "ch-held", Money(900, "EUR"), None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from pastdue.domain import events as ev
 from pastdue.domain import outbox
 from pastdue.domain.lifecycle import decide
@@ -205,3 +207,15 @@ def test_a_processor_event_is_applied_once_and_settles_an_authentication_request
     assert again == once
     late, _ = decide(once, ev.AttemptsResolved((waiting,), "evt_0"), POLICY, T0 + days(2))
     assert late.charges[0].status == PAID and late.charges[0].attempts[-1].outcome == "succeeded"
+
+
+def test_an_invoice_payer_needs_bank_details_given_now_or_kept_from_before():
+    from pastdue.domain.errors import MissingRemittance
+    from pastdue.domain.model import INVOICE, Account
+
+    blank = Account("acct-2", account().admin)
+    with pytest.raises(MissingRemittance):
+        decide(blank, ev.ProfileSet(blank.admin, INVOICE, "EUR", None, None), POLICY, T0)
+    invoiced = account(mode="invoice")  # its remittance is kept: a profile update need not repeat it
+    updated, _ = decide(invoiced, ev.ProfileSet(invoiced.admin, INVOICE, "EUR", None, None), POLICY, T0)
+    assert updated.remittance == invoiced.remittance
