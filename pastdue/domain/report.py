@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pastdue.domain.codec import parse_time
-from pastdue.domain.retries import category
+from pastdue.domain.retries import retry_class
 
 MILESTONES = (1, 3, 7, 14, 21, 30, 60, 90)
 
@@ -21,7 +21,7 @@ def recovery_report(histories: list[list[dict]]) -> dict:
             detail = entry.get("detail") or {}
             key = (n, detail.get("chargeId"))
             if entry.get("kind") == "charge.failed" and key not in failures:
-                failures[key] = (parse_time(entry["at"]), category(detail.get("declineCode")))
+                failures[key] = (parse_time(entry["at"]), retry_class(detail.get("declineCode")))
             elif key in failures and key not in recovered and (
                     (entry.get("kind") == "charge.succeeded" and detail.get("applied", {}).get("value", 0) > 0)
                     or (entry.get("kind") == "charge.settled" and detail.get("paid"))):

@@ -29,7 +29,9 @@ TRY_LATER = frozenset({"processing_error", "try_again_later", "issuer_not_availa
 AUTHENTICATION = frozenset({"authentication_required"})
 
 
-def category(decline_code: str | None) -> str:
+def retry_class(decline_code: str | None) -> str:
+    """How a decline is retried: "funds" (pay days), "tryLater", "authentication" (never by itself) or
+    "generic" (retryDays)."""
     if decline_code in FUNDS:
         return "funds"
     if decline_code in TRY_LATER:
@@ -57,7 +59,7 @@ def pay_days(start: datetime, end: datetime, cal: Calendar, zone: str) -> list[d
 
 def plan(account: Account, charge: Charge, cal: Calendar) -> tuple[datetime, ...]:
     """Every time this charge is to be retried, in order (the latest decline reason decides)."""
-    return _plan(category(charge.decline_code), charge.failed_at, cal, account.time_zone)
+    return _plan(retry_class(charge.decline_code), charge.failed_at, cal, account.time_zone)
 
 
 @lru_cache(maxsize=4096)  # the sweep asks it several times a decision for the same charge

@@ -11,7 +11,7 @@ from pastdue.domain.schedule import cancellation_date, card_expires_at
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog
 from pastdue.notices.formatting import card_label, date, language, money
-from pastdue.notices.reasons import category
+from pastdue.notices.reasons import reader_reason
 
 
 def _actions(account: Account, branding: Branding) -> dict:
@@ -90,7 +90,7 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
             date=date(ends - timedelta(days=1), tag))
     refused = next((c for c in account.open_charges() if c.hard), None)
     if refused is not None and account.payment_mode != INVOICE:
-        reason = catalog(language(tag))["reasons"][category(refused.decline_code)]
+        reason = catalog(language(tag))["reasons"][reader_reason(refused.decline_code)]
         add("cardRefused", "error", actions["pay"], refused.subscription_id, refused.charge_id,
             refused.outstanding, None, reason=reason)
     return found

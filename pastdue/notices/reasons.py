@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
-CATEGORIES = {
-    "insufficient_funds": "funds", "card_velocity_exceeded": "funds", "withdrawal_count_limit_exceeded": "funds",
-    "expired_card": "expired", "invalid_expiry_month": "expired", "invalid_expiry_year": "expired",
-    "restricted_card": "blocked", "do_not_honor": "blocked", "transaction_not_allowed": "blocked",
-    "card_not_supported": "blocked", "currency_not_supported": "blocked", "service_not_allowed": "blocked",
-    "revocation_of_authorization": "blocked", "revocation_of_all_authorizations": "blocked",
-    "stop_payment_order": "blocked", "account_closed": "blocked", "invalid_account": "blocked",
-    "authentication_required": "authentication",
-}
+from pastdue.domain.retries import AUTHENTICATION, FUNDS
+
+EXPIRED = frozenset({"expired_card", "invalid_expiry_month", "invalid_expiry_year"})
+BLOCKED = frozenset({"restricted_card", "do_not_honor", "transaction_not_allowed", "card_not_supported",
+                     "currency_not_supported", "service_not_allowed", "revocation_of_authorization",
+                     "revocation_of_all_authorizations", "stop_payment_order", "account_closed", "invalid_account"})
+# The same "funds" and "authentication" codes as the retry schedule's (domain/retries.py).
+READER_REASONS = {**dict.fromkeys(FUNDS, "funds"), **dict.fromkeys(EXPIRED, "expired"),
+                  **dict.fromkeys(BLOCKED, "blocked"), **dict.fromkeys(AUTHENTICATION, "authentication")}
 # lost_card, stolen_card, pickup_card, fraudulent, merchant_blacklist, security_violation... -> generic
 
 
-def category(code: str | None) -> str:
-    return CATEGORIES.get(code or "", "generic")
+def reader_reason(code: str | None) -> str:
+    """Which of the catalog's reasons (`reasons` in catalog_<lang>.yaml) a customer reads for a decline."""
+    return READER_REASONS.get(code or "", "generic")

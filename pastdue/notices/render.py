@@ -17,7 +17,7 @@ from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog, colon
 from pastdue.notices.formatting import card_label, date, language, local_day, locale_of, money, quoted
 from pastdue.notices.message import Email
-from pastdue.notices.reasons import category
+from pastdue.notices.reasons import reader_reason
 
 HERE = Path(__file__).parent
 # The portal page each action leads to (pastdue/notices/branding.py; settable with PORTAL_LINK_*).
@@ -192,7 +192,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         paidCard=card_label(params["paidCard"]["brand"], params["paidCard"]["last4"])
         if isinstance(params.get("paidCard"), dict) else "",
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
-        declineReason=words["reasons"][category(params.get("declineCode"))],
+        declineReason=words["reasons"][reader_reason(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
         daysPastDueText=_plural(words["days"], params.get("daysPastDue"), tag),
         nextRetryDate=day(params.get("nextRetryAt")),

@@ -36,7 +36,7 @@ def observe(deps: Deps, before: Before, after: Account) -> None:
     try:
         for charge in after.charges + after.archive_charges:
             old = before.paid.get(charge.charge_id)
-            reason = retries.category(charge.decline_code)
+            reason = retries.retry_class(charge.decline_code)
             if old is None and charge.charge_id not in before.handed_over:
                 deps.metrics.emit("pastdue_charges_failed", 1, currency=charge.amount.currency, category=reason)
             collected = (charge.paid.value if charge.paid else 0) - (old[1] if old else 0)
