@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -16,9 +19,37 @@ from pastdue.domain.policy import Policy
 from pastdue.services.deps import Deps
 from pastdue.settings import Settings, load_settings
 
-_lock = threading.Lock()
-_state: dict = {}
-_clock: list[Clock] = [SystemClock()]
+if TYPE_CHECKING:
+    from pastdue.adapters.email import EmailSender
+    from pastdue.adapters.shard_queue import ShardQueue
+
+class _Process:
+    """What this process built, each once, on first use (under one lock): the Cosmos client, the use cases'
+    dependencies, the e-mail sender, the shard queue, and the executor that sends what a request queued."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()  # a build may need another (deps needs the client)
+        self.clock: Clock = SystemClock()
+        self.client: Any = None
+        self.deps: Deps | None = None
+        self.sender: EmailSender | None = None
+        self.shard_queue: ShardQueue | None = None
+        self.background: ThreadPoolExecutor | None = None
+        self.pending: set[Future] = set()
+
+    def once(self, name: str, build: Callable[[], Any]) -> Any:
+        with self.lock:
+            if getattr(self, name) is None:
+                setattr(self, name, build())
+            return getattr(self, name)
+
+    def forget(self) -> None:
+        """Every built client (the clock stays as set)."""
+        with self.lock:
+            self.client = self.deps = self.sender = self.shard_queue = None
+
+
+_process = _Process()
 
 
 @cache
@@ -33,20 +64,20 @@ def load_policy(path: str) -> Policy:
 
 def use_clock(clock: Clock) -> None:
     """The local host's test clock replaces the system clock (business time only)."""
-    _clock[0] = clock
+    _process.clock = clock
 
 
 def clock() -> Clock:
-    return _clock[0]
+    return _process.clock
 
 
 def cosmos_client():
-    with _lock:
-        if "client" not in _state:
-            from pastdue.adapters.cosmos import make_client
+    def build():
+        from pastdue.adapters.cosmos import make_client
 
-            _state["client"] = make_client(settings())
-        return _state["client"]
+        return make_client(settings())
+
+    return _process.once("client", build)
 
 
 def ping_store() -> None:
@@ -59,13 +90,17 @@ def container(name: str):
 
 
 def deps() -> Deps:
-    if "deps" in _state:
-        return _state["deps"]
+    if _process.deps is not None:
+        return _process.deps
+    return _process.once("deps", _build_deps)
+
+
+def _build_deps() -> Deps:
     from pastdue.adapters import telemetry
     from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData
 
     config = settings()
-    built = Deps(
+    return Deps(
         store=CosmosAccountStore(container("accounts"), config.history_retention_days),
         customer_data=CosmosCustomerData(container("customerData")),
         gateway=make_gateway(config),
@@ -75,9 +110,6 @@ def deps() -> Deps:
         branding=config.branding,
         metrics=telemetry.setup(config.insights_connection_string, config.azure_client_id),
     )
-    with _lock:
-        _state.setdefault("deps", built)
-    return _state["deps"]
 
 
 def make_gateway(config: Settings):
@@ -95,47 +127,37 @@ def make_gateway(config: Settings):
     return SandboxGateway(CosmosLedger(container("gatewayLedger")))
 
 
-def email_sender():
-    with _lock:
-        if "sender" not in _state:
-            from pastdue.adapters.email import make_sender
+def email_sender() -> EmailSender:
+    def build():
+        from pastdue.adapters.email import make_sender
 
-            _state["sender"] = make_sender(settings())
-        return _state["sender"]
+        return make_sender(settings())
+
+    return _process.once("sender", build)
 
 
 def reset() -> None:
     """Forget every built client (tests that change settings)."""
-    with _lock:
-        _state.clear()
+    _process.forget()
     settings.cache_clear()
 
 
 class _ClockProxy(Clock):
     def now(self):
-        return _clock[0].now()
-
-
-_background: list = []  # the executor sending notices queued by a request, made on first use
+        return _process.clock.now()
 
 
 def _drain_account(account_id: str) -> None:
     """Send what a request just queued, right after it is answered: the answer never waits for the
     e-mail service. If this process stops first, the notices are still queued (noticesDueAt) and
     send_notices sends them within the minute."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from pastdue.services.notices import drain_account
 
-    with _lock:
-        if not _background:
-            _background.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="notices"))
-            _background.append(set())
-        executor, pending = _background
+    executor = _process.once("background", lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="notices"))
     future = executor.submit(_quietly, drain_account, deps(), email_sender(), notice_quota(), account_id)
-    with _lock:
-        pending.add(future)
-    future.add_done_callback(lambda done: _forget(pending, done))
+    with _process.lock:
+        _process.pending.add(future)
+    future.add_done_callback(_forget)
 
 
 def _quietly(work, *args) -> None:
@@ -145,17 +167,15 @@ def _quietly(work, *args) -> None:
         logging.getLogger("pastdue.notices").exception("sending just-queued notices failed; send_notices retries")
 
 
-def _forget(pending: set, done) -> None:
-    with _lock:
-        pending.discard(done)
+def _forget(done: Future) -> None:
+    with _process.lock:
+        _process.pending.discard(done)
 
 
 def settle(timeout: float = 30) -> None:
     """Wait until the notices queued by earlier requests are sent (the local host's tests ask this)."""
-    from concurrent.futures import wait
-
-    with _lock:
-        pending = list(_background[1]) if _background else []
+    with _process.lock:
+        pending = list(_process.pending)
     wait(pending, timeout=timeout)
 
 
@@ -178,18 +198,19 @@ def sweep_runs():
     return CosmosSweepRuns(container("control"))
 
 
-def shard_queue():
+def shard_queue() -> ShardQueue | None:
     """The sweep's work queue, or None when none is configured (the timer then sweeps every shard itself)."""
     config = settings()
     if not (config.sweep_queue_connection or config.sweep_queue_uri):
         return None
-    with _lock:
-        if "shard_queue" not in _state:
-            from pastdue.adapters.shard_queue import StorageShardQueue
 
-            _state["shard_queue"] = StorageShardQueue(config.sweep_queue, config.sweep_queue_connection,
-                                                      config.sweep_queue_uri, config.azure_client_id)
-        return _state["shard_queue"]
+    def build():
+        from pastdue.adapters.shard_queue import StorageShardQueue
+
+        return StorageShardQueue(config.sweep_queue, config.sweep_queue_connection, config.sweep_queue_uri,
+                                 config.azure_client_id)
+
+    return _process.once("shard_queue", build)
 
 
 @cache

@@ -36,7 +36,9 @@ def verify(header: str | None, method: str, path: str, body: bytes, secrets: tup
 
 def verify_stripe(header: str | None, body: bytes, secrets: tuple[str, ...], now: float | None = None) -> None:
     """Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> (Stripe's documented
-    scheme; v0 and other schemes are ignored). Several endpoint secrets are tried (rotation)."""
+    scheme; v0 and other schemes are ignored). Several endpoint secrets are tried (rotation). Not the SDK's
+    WebhookSignature.verify_header: it takes one secret per call and refuses only timestamps too old (one
+    dated in the future passes); signatures it makes verify here (tests/unit/test_http_security.py)."""
     _verify("Stripe-Signature", header, secrets, lambda t: t.encode() + b"." + body, now)
 
 

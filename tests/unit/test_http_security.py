@@ -99,3 +99,20 @@ def test_stripe_signatures_as_the_sdk_makes_them_verify_and_others_do_not():
             verify_stripe(bad, payload.encode(), secrets, now=now)
     with pytest.raises(Unauthorized):
         verify_stripe(header, payload.encode() + b" ", ("whsec_new",), now=NOW)
+
+
+def test_why_the_stripe_check_is_ours_not_the_sdks_a_signature_dated_in_the_future_is_refused():
+    # stripe.WebhookSignature.verify_header takes one secret per call (no rotation) and only refuses
+    # timestamps too old: a header dated an hour ahead passes it. Ours tries every configured secret and
+    # holds the tolerance both ways.
+    import time
+
+    import stripe
+
+    from pastdue.http.signing import verify_stripe
+
+    payload = '{"id": "evt_2", "type": "payment_intent.succeeded"}'
+    ahead = stripe.WebhookSignature.generate_signature_header(payload, "whsec_new", int(time.time()) + 3600)
+    assert stripe.WebhookSignature.verify_header(payload, ahead, "whsec_new", tolerance=300)
+    with pytest.raises(Unauthorized):
+        verify_stripe(ahead, payload.encode(), ("whsec_new",))
