@@ -7,6 +7,7 @@ from pastdue import bootstrap
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, route_id
 from pastdue.http.problems import json_response
+from pastdue.http.views import confirmation_view
 from pastdue.services.portal import confirmations
 
 bp = func.Blueprint()
@@ -18,4 +19,5 @@ bp = func.Blueprint()
 def payment_confirmations(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
     account = account_for(principal, route_id(req, "accountId"))
-    return json_response({"accountId": account.account_id, "confirmations": confirmations(bootstrap.deps(), account)})
+    found = confirmations(bootstrap.deps(), account)
+    return json_response({"accountId": account.account_id, "confirmations": [confirmation_view(c) for c in found]})

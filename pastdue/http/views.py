@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.model import Account, Subscription
+from pastdue.services.portal import Confirmation
 
 
 def subscription_view(account: Account, sub: Subscription) -> dict:
@@ -58,3 +59,8 @@ def support_summary(account: Account) -> dict:
             "nextDeletionAt": format_time(account.next_deletion_at) if account.next_deletion_at else None,
             "dunningPausedUntil": format_time(account.dunning_paused.until) if account.dunning_paused else None,
             "quarantined": account.quarantine is not None}
+
+
+def confirmation_view(confirmation: Confirmation) -> dict:
+    return {"chargeId": confirmation.charge_id, "subscriptionId": confirmation.subscription_id,
+            "amount": confirmation.amount.to_json(), **confirmation.details}

@@ -16,6 +16,7 @@ from pastdue.domain.model import (
     PaymentMethod,
     SettledCharge,
 )
+from pastdue.domain.money import Money
 from pastdue.services.change import change
 from pastdue.services.deps import AccountNotFound, Deps
 from pastdue.services.effects import charge_all, run_effects
@@ -97,8 +98,19 @@ def start_setup(deps: Deps, account: Account) -> dict:
     return deps.gateway.start_setup(linked_customer(deps, account))
 
 
-def confirmations(deps: Deps, account: Account) -> list[dict]:
-    """Charges waiting for the customer to authenticate them, with what Stripe.js needs to do it."""
+@dataclass(frozen=True)
+class Confirmation:
+    """A charge waiting for the customer to authenticate its payment, and what the processor's client
+    library needs to show the bank's challenge (Stripe.js: the PaymentIntent's client secret)."""
+
+    charge_id: str
+    subscription_id: str
+    amount: Money  # the payment's own (what the customer confirms), not what the charge owes now
+    details: dict
+
+
+def confirmations(deps: Deps, account: Account) -> list[Confirmation]:
+    """Charges waiting for the customer to authenticate them."""
     found = []
     for charge in account.open_charges():
         waiting = charge.awaiting_action
@@ -107,9 +119,8 @@ def confirmations(deps: Deps, account: Account) -> list[dict]:
         details = deps.gateway.confirmation(waiting.reference)
         if details is None:
             continue  # it no longer needs the customer (settled, failed or cancelled): its event follows
-        # The amount is the payment's own (what the customer confirms), not what the charge owes now.
-        found.append({"chargeId": charge.charge_id, "subscriptionId": charge.subscription_id,
-                      "amount": (waiting.amount or charge.outstanding).to_json(), **details})
+        found.append(Confirmation(charge.charge_id, charge.subscription_id, waiting.amount or charge.outstanding,
+                                  details))
     return found
 
 
