@@ -1,6 +1,6 @@
 # Two commands: `make run` (stand-ins + local host on :7071) and `make test` (lint + every test).
-# While changing code: `make unit` (the pure core and the use cases in memory, seconds) and `make fmt` (ruff's fixes: imports
-# sorted, upgrades). The tree keeps its compact hand layout: `ruff format` would restyle 141 files.
+# While changing code: `make unit` (the pure core and the use cases in memory, seconds) and `make fmt` (ruff format,
+# then ruff's fixes: imports sorted, upgrades). `make test` refuses code that is not formatted or not typed.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,6 +11,7 @@ run: deps
 	$(PY) -m devhost
 
 test: deps .venv-checkov/.installed
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	node_modules/.bin/redocly lint --config redocly.yaml docs/openapi.yaml
@@ -21,6 +22,7 @@ unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
 
 fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 deps: $(VENV)/.installed node_modules/.installed

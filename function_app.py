@@ -25,8 +25,26 @@ from functions.update_payment import bp as update_payment
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for blueprint in (health, put_account, put_subscription, charge_failed, payment_received, get_account,
-                  update_payment, reactivate, admin_contact, history, transfer_admin, daily_sweep, sweep_shard,
-                  send_notices, email_events, payment_setup, payment_confirmations, stripe_events,
-                  my_accounts, support):
+for blueprint in (
+    health,
+    put_account,
+    put_subscription,
+    charge_failed,
+    payment_received,
+    get_account,
+    update_payment,
+    reactivate,
+    admin_contact,
+    history,
+    transfer_admin,
+    daily_sweep,
+    sweep_shard,
+    send_notices,
+    email_events,
+    payment_setup,
+    payment_confirmations,
+    stripe_events,
+    my_accounts,
+    support,
+):
     app.register_functions(blueprint)

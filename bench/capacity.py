@@ -44,10 +44,20 @@ def model(accounts: int, failure_rate: float, ru_per_due: float, cpu_ms: float) 
         limits.append(f"Cosmos serverless {SERVERLESS_RU_S:,} RU/s")
     if emails_busy > min(EMAIL_PER_MINUTE * 60, EMAIL_PER_HOUR) * 24:
         limits.append(f"ACS e-mail {EMAIL_PER_MINUTE}/min, {EMAIL_PER_HOUR}/h")
-    return {"accounts": accounts, "dueAverage": due_average, "dueBusy": due_busy, "ruDay": ru_day,
-            "ruPerSecond": ru_s_needed, "perInstance": per_instance, "instances": instances,
-            "serverlessMonth": serverless_month, "provisionedMonth": provisioned_month,
-            "autoscaleMax": autoscale_max, "emailsBusy": emails_busy, "limits": limits or ["none"]}
+    return {
+        "accounts": accounts,
+        "dueAverage": due_average,
+        "dueBusy": due_busy,
+        "ruDay": ru_day,
+        "ruPerSecond": ru_s_needed,
+        "perInstance": per_instance,
+        "instances": instances,
+        "serverlessMonth": serverless_month,
+        "provisionedMonth": provisioned_month,
+        "autoscaleMax": autoscale_max,
+        "emailsBusy": emails_busy,
+        "limits": limits or ["none"],
+    }
 
 
 def main() -> None:
@@ -56,19 +66,27 @@ def main() -> None:
     parser.add_argument("--cpu-ms-per-due", type=float, required=True)
     parser.add_argument("--failure-rate", type=float, default=0.03)
     args = parser.parse_args()
-    print(f"inputs: {args.ru_per_due} RU and {args.cpu_ms_per_due} ms CPU per due account, "
-          f"{args.failure_rate:.0%} of accounts failing a month, {VISITS_PER_EPISODE} sweep visits an episode, "
-          f"busy day = {BUSY_DAY}x average, a run within {WINDOW_S // 60} min")
-    print(f"{'accounts':>10} {'due/day':>9} {'busy day':>9} {'RU/day':>11} {'RU/s busy':>9} {'instances':>9} "
-          f"{'serverless $/mo':>15} {'autoscale $/mo':>14} {'e-mails busy':>12}  first limit")
+    print(
+        f"inputs: {args.ru_per_due} RU and {args.cpu_ms_per_due} ms CPU per due account, "
+        f"{args.failure_rate:.0%} of accounts failing a month, {VISITS_PER_EPISODE} sweep visits an episode, "
+        f"busy day = {BUSY_DAY}x average, a run within {WINDOW_S // 60} min"
+    )
+    print(
+        f"{'accounts':>10} {'due/day':>9} {'busy day':>9} {'RU/day':>11} {'RU/s busy':>9} {'instances':>9} "
+        f"{'serverless $/mo':>15} {'autoscale $/mo':>14} {'e-mails busy':>12}  first limit"
+    )
     for accounts in BOOKS:
         r = model(accounts, args.failure_rate, args.ru_per_due, args.cpu_ms_per_due)
-        print(f"{accounts:>10,} {r['dueAverage']:>9,.0f} {r['dueBusy']:>9,.0f} {r['ruDay']:>11,.0f} "
-              f"{r['ruPerSecond']:>9,.0f} {r['instances']:>9} {r['serverlessMonth']:>15,.2f} "
-              f"{r['provisionedMonth']:>14,.2f} {r['emailsBusy']:>12,.0f}  {', '.join(r['limits'])}")
-    print(f"per instance: {model(1, 0, args.ru_per_due, args.cpu_ms_per_due)['perInstance']:.0f} due accounts/s "
-          f"(the lesser of {INSTANCE_THREADS} threads over {REQUESTS_PER_DUE} round trips of "
-          f"{COSMOS_ROUND_TRIP_S * 1000:.0f} ms, and one core at the CPU per due account)")
+        print(
+            f"{accounts:>10,} {r['dueAverage']:>9,.0f} {r['dueBusy']:>9,.0f} {r['ruDay']:>11,.0f} "
+            f"{r['ruPerSecond']:>9,.0f} {r['instances']:>9} {r['serverlessMonth']:>15,.2f} "
+            f"{r['provisionedMonth']:>14,.2f} {r['emailsBusy']:>12,.0f}  {', '.join(r['limits'])}"
+        )
+    print(
+        f"per instance: {model(1, 0, args.ru_per_due, args.cpu_ms_per_due)['perInstance']:.0f} due accounts/s "
+        f"(the lesser of {INSTANCE_THREADS} threads over {REQUESTS_PER_DUE} round trips of "
+        f"{COSMOS_ROUND_TRIP_S * 1000:.0f} ms, and one core at the CPU per due account)"
+    )
 
 
 if __name__ == "__main__":

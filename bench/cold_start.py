@@ -30,8 +30,10 @@ def main(runs: int) -> None:
     empty = timed("pass", runs)
     app = timed("import function_app", runs) - empty
     sdks = timed(SDKS, runs) - empty
-    print(f"import function_app: {app * 1000:.0f} ms; four SDKs alone: {sdks * 1000:.0f} ms "
-          f"(interpreter start {empty * 1000:.0f} ms subtracted)")
+    print(
+        f"import function_app: {app * 1000:.0f} ms; four SDKs alone: {sdks * 1000:.0f} ms "
+        f"(interpreter start {empty * 1000:.0f} ms subtracted)"
+    )
     print(f"ratio app/SDKs: {app / sdks:.2f} (goal <= 1.2)")
 
 

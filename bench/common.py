@@ -15,8 +15,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def machine() -> str:
-    return (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 class RequestCounter:
@@ -31,7 +33,8 @@ class RequestCounter:
         if self.container and f"/colls/{self.container}/" not in request.url:
             return
         is_query = request.headers.get("x-ms-documentdb-isquery") == "True" or (
-            request.method == "POST" and "application/query+json" in request.headers.get("Content-Type", ""))
+            request.method == "POST" and "application/query+json" in request.headers.get("Content-Type", "")
+        )
         from bench.storage import read_ru, write_ru
 
         self.counts["requests"] += 1
@@ -63,10 +66,18 @@ def start_cosmos():
     if not endpoint:
         standins = StandIns(free_port(), free_port(), free_port(), free_port()).start(Path(tempfile.mkdtemp()))
         endpoint = f"https://localhost:{standins.cosmos_port}"
-    os.environ.update({"COSMOS_ENDPOINT": endpoint, "COSMOS_KEY": LOCAL_COSMOS_KEY, "COSMOS_VERIFY_TLS": "false",
-                       "COSMOS_DATABASE": f"bench_{uuid.uuid4().hex[:8]}", "EMAIL_SENDER": "bench@pastdue.test",
-                       "EMAIL_TRANSPORT": "smtp", "BILLING_WEBHOOK_SECRET": "bench-secret-0123456789",
-                       "PRINCIPAL_MODE": "unverified-local"})
+    os.environ.update(
+        {
+            "COSMOS_ENDPOINT": endpoint,
+            "COSMOS_KEY": LOCAL_COSMOS_KEY,
+            "COSMOS_VERIFY_TLS": "false",
+            "COSMOS_DATABASE": f"bench_{uuid.uuid4().hex[:8]}",
+            "EMAIL_SENDER": "bench@pastdue.test",
+            "EMAIL_TRANSPORT": "smtp",
+            "BILLING_WEBHOOK_SECRET": "bench-secret-0123456789",
+            "PRINCIPAL_MODE": "unverified-local",
+        }
+    )
     import urllib3
 
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -84,7 +95,10 @@ def counted_deps(counter: RequestCounter, database: str):
     client = make_client(bootstrap.settings(), raw_response_hook=counter, read_timeout=900, connection_timeout=60)
     ensure_containers(client, database)
     db = client.get_database_client(database)
-    return Deps(store=CosmosAccountStore(db.get_container_client("accounts")),
-                customer_data=CosmosCustomerData(db.get_container_client("customerData")),
-                gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))),
-                policy=bootstrap.load_policy(bootstrap.settings().policy_file), clock=bootstrap.clock()), db
+    return Deps(
+        store=CosmosAccountStore(db.get_container_client("accounts")),
+        customer_data=CosmosCustomerData(db.get_container_client("customerData")),
+        gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))),
+        policy=bootstrap.load_policy(bootstrap.settings().policy_file),
+        clock=bootstrap.clock(),
+    ), db

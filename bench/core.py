@@ -30,8 +30,11 @@ def realistic_account():
     for day in (1, 3, 5, 7):
         at = T0 + timedelta(days=day, hours=2)
         acc, effects = decide(acc, ev.SweepTick(), policy, at)
-        results = tuple(ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
-                        for e in effects if isinstance(e, ev.TryCharge))
+        results = tuple(
+            ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
+            for e in effects
+            if isinstance(e, ev.TryCharge)
+        )
         acc, _ = decide(acc, ev.AttemptsResolved(results), policy, at)
     return acc, policy, T0 + timedelta(days=14, hours=2)
 
@@ -43,8 +46,15 @@ def as_stored(acc) -> dict:
 
     doc = to_document(acc)
     last = doc["history"][-3:]
-    doc.update(history=last, archivedSeq=last[0]["seq"] - 1, _etag='"00000000-0000-0000-0000-000000000000"',
-               _rid="abc==", _self="dbs/abc==/colls/def=/docs/ghi==/", _ts=1767600000, _attachments="attachments/")
+    doc.update(
+        history=last,
+        archivedSeq=last[0]["seq"] - 1,
+        _etag='"00000000-0000-0000-0000-000000000000"',
+        _rid="abc==",
+        _self="dbs/abc==/colls/def=/docs/ghi==/",
+        _ts=1767600000,
+        _attachments="attachments/",
+    )
     return doc
 
 
@@ -57,9 +67,11 @@ def main(n: int) -> None:
     acc, policy, when = realistic_account()
     raw = json.dumps(as_stored(acc))
     print(f"machine: {machine()}")
-    print(f"inputs: {n} due accounts; each {len(acc.subscriptions)} subscriptions, {len(acc.charges)} charges, "
-          f"{len(acc.outbox)} notices, {len(json.loads(raw)['history'])} history entries in the document, "
-          f"{len(raw)} bytes as JSON")
+    print(
+        f"inputs: {n} due accounts; each {len(acc.subscriptions)} subscriptions, {len(acc.charges)} charges, "
+        f"{len(acc.outbox)} notices, {len(json.loads(raw)['history'])} history entries in the document, "
+        f"{len(raw)} bytes as JSON"
+    )
 
     def floor() -> None:
         json.dumps(json.loads(raw), separators=SDK)  # the least any code that reads and writes it can do
@@ -85,8 +97,10 @@ def main(n: int) -> None:
             timings[name].append((time.process_time() - started) / (n // 5))
     floor_s, path_s = min(timings["floor"]), min(timings["path"])
     print(f"JSON floor (json.loads + json.dumps of the stored document): {floor_s * 1e6:.0f} µs")
-    print(f"CPU per due account (SDK parse + load + decide + dump + SDK serialise): {path_s * 1e6:.0f} µs; "
-          f"{1 / path_s:.0f} decisions/s on one core")
+    print(
+        f"CPU per due account (SDK parse + load + decide + dump + SDK serialise): {path_s * 1e6:.0f} µs; "
+        f"{1 / path_s:.0f} decisions/s on one core"
+    )
     print(f"ratio to the JSON floor: {path_s / floor_s:.2f} (goal <= 2.5)")
 
 

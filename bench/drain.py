@@ -39,8 +39,10 @@ def main(total: int) -> None:
                     break
                 sent += got
             elapsed = time.perf_counter() - started
-        print(f"sent {sent} in {elapsed:.1f} s: {sent / elapsed:.0f} notices/s "
-              f"({elapsed / sent * 1000:.1f} ms each: render + SMTP + share of two Cosmos writes per account)")
+        print(
+            f"sent {sent} in {elapsed:.1f} s: {sent / elapsed:.0f} notices/s "
+            f"({elapsed / sent * 1000:.1f} ms each: render + SMTP + share of two Cosmos writes per account)"
+        )
     finally:
         if standins:
             standins.stop()

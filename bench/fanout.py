@@ -59,8 +59,9 @@ def worker(database: str, queue_name: str, connection: str) -> None:
         sweep_shard(deps, runs, task, budget_seconds=3600, last_try=False)
         queue.delete_message(messages[0])
         shards += 1
-    print(json.dumps({"visited": visited, "counts": counter.counts, "shards": shards,
-                      "cpu": time.process_time() - cpu}))
+    print(
+        json.dumps({"visited": visited, "counts": counter.counts, "shards": shards, "cpu": time.process_time() - cpu})
+    )
 
 
 def seed_database(total: int, now: datetime) -> str:
@@ -88,8 +89,10 @@ def run(processes: int, shard_count: int, total: int, connection: str) -> dict:
     env = {**os.environ, WORKER_ENV: json.dumps([database, queue_name, connection])}
     started = time.perf_counter()
     planned = plan_sweep(deps, runs, queue, shard_count, max_deletions=100)
-    workers = [subprocess.Popen([sys.executable, "-m", "bench.fanout"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                text=True) for _ in range(processes)]
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "bench.fanout"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
     reports = [json.loads(w.communicate(timeout=1800)[0].strip().splitlines()[-1]) for w in workers]
     elapsed = time.perf_counter() - started
     run_doc = db.get_container_client("control").read_item(planned["runId"], partition_key=planned["runId"])
@@ -97,15 +100,22 @@ def run(processes: int, shard_count: int, total: int, connection: str) -> dict:
     counts = sum((Counter(r["counts"]) for r in reports), Counter())
     # The floor: each shard's query pages (at least one, even when empty), and per due account its write and
     # the archive chunk of the records its document held (docs/design.md, Storage).
-    minimum = sum(max(1, math.ceil(s.get("accountsSeen", 0) / PAGE_SIZE)) for s in run_doc["done"].values()) \
-        + 2 * DUE
-    return {"processes": processes, "shards": shard_count, "due": len(visited), "seconds": elapsed,
-            "duePerSecond": len(visited) / elapsed, "itemsPerDue": counts["itemsRead"] / max(1, len(visited)),
-            "requestsRatio": counts["requests"] / minimum, "ruPerDue": counts["estimatedRU"] / max(1, len(visited)),
-            "visitedTwice": sum(1 for n in visited.values() if n > 1),
-            "closed": bool(run_doc["closedAt"]), "counts": dict(counts),
-            "shardsPerWorker": [r["shards"] for r in reports],
-            "cpuPerDueMs": 1000 * sum(r["cpu"] for r in reports) / max(1, len(visited))}
+    minimum = sum(max(1, math.ceil(s.get("accountsSeen", 0) / PAGE_SIZE)) for s in run_doc["done"].values()) + 2 * DUE
+    return {
+        "processes": processes,
+        "shards": shard_count,
+        "due": len(visited),
+        "seconds": elapsed,
+        "duePerSecond": len(visited) / elapsed,
+        "itemsPerDue": counts["itemsRead"] / max(1, len(visited)),
+        "requestsRatio": counts["requests"] / minimum,
+        "ruPerDue": counts["estimatedRU"] / max(1, len(visited)),
+        "visitedTwice": sum(1 for n in visited.values() if n > 1),
+        "closed": bool(run_doc["closedAt"]),
+        "counts": dict(counts),
+        "shardsPerWorker": [r["shards"] for r in reports],
+        "cpuPerDueMs": 1000 * sum(r["cpu"] for r in reports) / max(1, len(visited)),
+    }
 
 
 def main(shard_count: int, processes: list[int], total: int) -> None:
@@ -115,16 +125,22 @@ def main(shard_count: int, processes: list[int], total: int) -> None:
     try:
         connection = standins.queue_connection() if standins else os.environ["SweepQueue"]  # noqa: SIM112
         print(f"machine: {machine()}")
-        print(f"inputs: {DUE} due accounts among {total}, a run of {shard_count} shards on one Azurite queue, "
-              f"worker processes {processes}; one local Cosmos stand-in (single-threaded Node) serves them all")
+        print(
+            f"inputs: {DUE} due accounts among {total}, a run of {shard_count} shards on one Azurite queue, "
+            f"worker processes {processes}; one local Cosmos stand-in (single-threaded Node) serves them all"
+        )
         rows = [run(p, shard_count, total, connection) for p in processes]
-        print(f"{'procs':>5} {'shards':>6} {'due':>5} {'seconds':>7} {'due/s':>6} {'items/due':>9} {'req/min':>7} "
-              f"{'RU/due':>6} {'twice':>5} {'closed':>6} {'CPU ms/due':>10}  shards per worker")
+        print(
+            f"{'procs':>5} {'shards':>6} {'due':>5} {'seconds':>7} {'due/s':>6} {'items/due':>9} {'req/min':>7} "
+            f"{'RU/due':>6} {'twice':>5} {'closed':>6} {'CPU ms/due':>10}  shards per worker"
+        )
         for r in rows:
-            print(f"{r['processes']:>5} {r['shards']:>6} {r['due']:>5} {r['seconds']:>7.1f} {r['duePerSecond']:>6.0f} "
-                  f"{r['itemsPerDue']:>9.2f} {r['requestsRatio']:>7.3f} {r['ruPerDue']:>6.1f} {r['visitedTwice']:>5} "
-                  f"{str(r['closed']):>6} "
-                  f"{r['cpuPerDueMs']:>10.2f}  {r['shardsPerWorker']}")
+            print(
+                f"{r['processes']:>5} {r['shards']:>6} {r['due']:>5} {r['seconds']:>7.1f} {r['duePerSecond']:>6.0f} "
+                f"{r['itemsPerDue']:>9.2f} {r['requestsRatio']:>7.3f} {r['ruPerDue']:>6.1f} {r['visitedTwice']:>5} "
+                f"{str(r['closed']):>6} "
+                f"{r['cpuPerDueMs']:>10.2f}  {r['shardsPerWorker']}"
+            )
         base = rows[0]["duePerSecond"]
         print("requests by kind (first row):", {k: v for k, v in rows[0]["counts"].items() if k != "estimatedRU"})
         ups = [f"{r['processes']} processes {r['duePerSecond'] / base:.2f}" for r in rows]

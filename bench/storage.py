@@ -64,8 +64,15 @@ def burst(deps, db, events: int) -> int:
 
     container, account_id = db.get_container_client("accounts"), f"burst-{uuid.uuid4().hex[:6]}"
     account = deps.store.create(new_account(account_id))
-    drive(deps.store, Policy(), account, 0, events, datetime(2026, 1, 1, tzinfo=UTC),
-          step=timedelta(seconds=86_400 / events))
+    drive(
+        deps.store,
+        Policy(),
+        account,
+        0,
+        events,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        step=timedelta(seconds=86_400 / events),
+    )
     return _doc_size(container, account_id)
 
 
@@ -96,34 +103,70 @@ def operations(deps, db, counter: RequestCounter) -> list[tuple[str, dict, tuple
     # A first write moves what the past settled to the archive (a one-off after a quiet spell): not measured.
     record_event(quiet, account_id, ev.PaymentReceived(f"w-{uuid.uuid4().hex}", Money(1, "EUR"), "warm-up"))
     record_event(quiet, account_id, ev.PaymentReceived(f"w-{uuid.uuid4().hex}", Money(1, "EUR"), "warm-up"))
-    rows.append(("charge-failed webhook", _counted(counter, lambda: record_event(
-        quiet, account_id, ev.ChargeFailed(f"e-{uuid.uuid4().hex}", "s0", "ch-x", Money(990, "EUR"),
-                                           "insufficient_funds", now))), (1, 1)))
-    rows.append(("payment-received webhook", _counted(counter, lambda: record_event(
-        quiet, account_id, ev.PaymentReceived(f"p-{uuid.uuid4().hex}", Money(990, "EUR"), "ref-x"))), (1, 1)))
+    rows.append(
+        (
+            "charge-failed webhook",
+            _counted(
+                counter,
+                lambda: record_event(
+                    quiet,
+                    account_id,
+                    ev.ChargeFailed(
+                        f"e-{uuid.uuid4().hex}", "s0", "ch-x", Money(990, "EUR"), "insufficient_funds", now
+                    ),
+                ),
+            ),
+            (1, 1),
+        )
+    )
+    rows.append(
+        (
+            "payment-received webhook",
+            _counted(
+                counter,
+                lambda: record_event(
+                    quiet, account_id, ev.PaymentReceived(f"p-{uuid.uuid4().hex}", Money(990, "EUR"), "ref-x")
+                ),
+            ),
+            (1, 1),
+        )
+    )
     # A sweep day of one due account: its retry (declined), the notice, the resolve.
     swept = f"sweep-{uuid.uuid4().hex[:6]}"
-    put_account(quiet, swept, ev.ProfileSet(new_account(swept).admin, "card", "EUR",
-                                            deps.gateway.describe("tok_chargeCustomerFail"), None))
+    put_account(
+        quiet,
+        swept,
+        ev.ProfileSet(new_account(swept).admin, "card", "EUR", deps.gateway.describe("tok_chargeCustomerFail"), None),
+    )
     put_subscription(quiet, swept, ev.SubscriptionSet("s0", "Production", "default"))
-    record_event(quiet, swept, ev.ChargeFailed("e-s", "s0", "ch-s", Money(4999, "EUR"), "card_declined",
-                                               now - timedelta(days=1, hours=1)))
+    record_event(
+        quiet,
+        swept,
+        ev.ChargeFailed("e-s", "s0", "ch-s", Money(4999, "EUR"), "card_declined", now - timedelta(days=1, hours=1)),
+    )
     counts = _counted(counter, lambda: run_sweep(quiet, 600))
     rows.append(("a sweep day (1 due account, a retry)", counts, (2, 2)))
     for subs in SIZES:
         payer = f"pay-{subs}-{uuid.uuid4().hex[:6]}"
-        put_account(quiet, payer, ev.ProfileSet(new_account(payer).admin, "card", "EUR",
-                                                deps.gateway.describe("tok_chargeCustomerFail"), None))
+        put_account(
+            quiet,
+            payer,
+            ev.ProfileSet(
+                new_account(payer).admin, "card", "EUR", deps.gateway.describe("tok_chargeCustomerFail"), None
+            ),
+        )
         for n in range(subs):
             put_subscription(quiet, payer, ev.SubscriptionSet(f"s{n}", f"Sub {n}", "default"))
-            record_event(quiet, payer, ev.ChargeFailed(f"e-{n}", f"s{n}", f"{payer}-c{n}", Money(1000 + n, "EUR"),
-                                                       "card_declined", now))
+            record_event(
+                quiet,
+                payer,
+                ev.ChargeFailed(f"e-{n}", f"s{n}", f"{payer}-c{n}", Money(1000 + n, "EUR"), "card_declined", now),
+            )
         method = deps.gateway.describe("tok_visa")
 
         def pay(payer=payer, method=method):
             account = deps.store.get(payer)  # the handler's one read (the caller's rights)
-            answer = update_payment(quiet, payer, f"key-{uuid.uuid4().hex}", "h", method, "user:bench",
-                                    account=account)
+            answer = update_payment(quiet, payer, f"key-{uuid.uuid4().hex}", "h", method, "user:bench", account=account)
             assert answer.status == 200, answer.body
 
         rows.append((f"update_payment, {subs} charge(s)", _counted(counter, pay), (2, 2)))
@@ -148,10 +191,15 @@ def write_cost(deps, db, counter: RequestCounter, events: int) -> tuple[dict, di
             at = deps.clock.now() - timedelta(hours=12 * (past + recent) + 24)
             account, _ = drive(deps.store, Policy(), account, 0, past, at, write_every=10)
         # The same recent activity, written one event at a time as the app does, then the measured event.
-        account, _ = drive(deps.store, Policy(), account, past, past + recent,
-                           deps.clock.now() - timedelta(hours=12 * recent))
-        found[label] = _counted(counter, lambda account_id=account_id: change(
-            quiet, account_id, ev.PaymentReceived(f"m-{uuid.uuid4().hex}", Money(500, "EUR"), "ref-m")))
+        account, _ = drive(
+            deps.store, Policy(), account, past, past + recent, deps.clock.now() - timedelta(hours=12 * recent)
+        )
+        found[label] = _counted(
+            counter,
+            lambda account_id=account_id: change(
+                quiet, account_id, ev.PaymentReceived(f"m-{uuid.uuid4().hex}", Money(500, "EUR"), "ref-m")
+            ),
+        )
     return found["new"], found["old"]
 
 
@@ -165,8 +213,10 @@ def main(events: int) -> None:
         print(f"machine: {machine()}")
         started = time.monotonic()
         found = sizes(deps, db, events)
-        print(f"\naccount document size (3 subscriptions; an event every 12 h: a charge fails, then is paid)"
-              f" [{time.monotonic() - started:.0f} s]")
+        print(
+            f"\naccount document size (3 subscriptions; an event every 12 h: a charge fails, then is paid)"
+            f" [{time.monotonic() - started:.0f} s]"
+        )
         print(f"{'events':>8} {'bytes':>7} {'/ 16 KB goal':>13} {'/ size at 100':>14}")
         for n, size in found.items():
             base = found.get(100)
@@ -179,22 +229,28 @@ def main(events: int) -> None:
             print(f"{n:>8,} {size:>7,} {size / BURST_GOAL_BYTES:>13.2f}")
 
         print("\nCosmos requests per operation (steady state), beside the floor: 1 read + its writes + archive items")
-        print(f"{'operation':<38} {'requests':>8} {'reads':>5} {'writes':>6} {'floor':>5} {'ratio':>5} "
-              f"{'bytes written':>13} {'est. RU':>7}")
+        print(
+            f"{'operation':<38} {'requests':>8} {'reads':>5} {'writes':>6} {'floor':>5} {'ratio':>5} "
+            f"{'bytes written':>13} {'est. RU':>7}"
+        )
         for name, counts, (writes, appended) in operations(deps, db, counter):
             floor = 1 + writes + appended
             requests = counts.get("requests", 0)
-            print(f"{name:<38} {requests:>8} {counts.get('itemsRead', 0) + counts.get('queryPages', 0):>5} "
-                  f"{counts.get('writes', 0):>6} {floor:>5} {requests / floor:>5.2f} "
-                  f"{counts.get('bytesWritten', 0):>13,} {counts.get('estimatedRU', 0):>7.1f}")
+            print(
+                f"{name:<38} {requests:>8} {counts.get('itemsRead', 0) + counts.get('queryPages', 0):>5} "
+                f"{counts.get('writes', 0):>6} {floor:>5} {requests / floor:>5.2f} "
+                f"{counts.get('bytesWritten', 0):>13,} {counts.get('estimatedRU', 0):>7.1f}"
+            )
 
         new, old = write_cost(deps, db, counter, events)
-        print(f"\nwrite cost of one event, same last 20 days of activity: new account "
-              f"{new.get('bytesWritten', 0):,} bytes written "
-              f"({new.get('estimatedRU', 0):.1f} RU est.), after {events:,} events "
-              f"{old.get('bytesWritten', 0):,} bytes ({old.get('estimatedRU', 0):.1f} RU est.); "
-              f"ratio {old.get('bytesWritten', 1) / max(1, new.get('bytesWritten', 1)):.2f} bytes, "
-              f"{old.get('estimatedRU', 1) / max(0.1, new.get('estimatedRU', 1)):.2f} RU (goal ≤ 1.1)")
+        print(
+            f"\nwrite cost of one event, same last 20 days of activity: new account "
+            f"{new.get('bytesWritten', 0):,} bytes written "
+            f"({new.get('estimatedRU', 0):.1f} RU est.), after {events:,} events "
+            f"{old.get('bytesWritten', 0):,} bytes ({old.get('estimatedRU', 0):.1f} RU est.); "
+            f"ratio {old.get('bytesWritten', 1) / max(1, new.get('bytesWritten', 1)):.2f} bytes, "
+            f"{old.get('estimatedRU', 1) / max(0.1, new.get('estimatedRU', 1)):.2f} RU (goal ≤ 1.1)"
+        )
     finally:
         if standins:
             standins.stop()

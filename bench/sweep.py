@@ -29,12 +29,17 @@ def seed(container, total: int, now: datetime) -> None:
     from tests.unit.builders import failed
 
     def make(n: int) -> dict:
-        account = Account(f"bench-{n:06d}", Admin("oid", f"admin{n}@example.com", "Ada"), payment_mode="invoice",
-                          remittance=Remittance("FR76", "AGRIFRPP", f"INV-{n}"))
+        account = Account(
+            f"bench-{n:06d}",
+            Admin("oid", f"admin{n}@example.com", "Ada"),
+            payment_mode="invoice",
+            remittance=Remittance("FR76", "AGRIFRPP", f"INV-{n}"),
+        )
         account.subscriptions["sub-0"] = Subscription("sub-0", "Production")
         if n < DUE:  # past due for 3 days: the day-3 reminder is due
-            account, _ = decide(account, failed(at=now - timedelta(days=3, hours=1)), Policy(),
-                                now - timedelta(days=3, hours=1))
+            account, _ = decide(
+                account, failed(at=now - timedelta(days=3, hours=1)), Policy(), now - timedelta(days=3, hours=1)
+            )
             account.outbox.clear()
             account.notices_due_at = None
             account.processed_events.clear()  # as the store writes it: event ids are items, not in the document
@@ -66,30 +71,47 @@ def run(total: int) -> dict:
     # The floor: the query pages, and for each due account its write plus the archive chunk of the records
     # its document held (the document keeps one write's records; docs/design.md, Storage).
     minimum = math.ceil(DUE / PAGE_SIZE) + 2 * DUE
-    return {"total": total, "due": summary["accountsSeen"], "requests": counter.counts["requests"],
-            "queryPages": counter.counts["queryPages"], "itemsRead": counter.counts["itemsRead"],
-            "writes": counter.counts["writes"], "minimumRequests": minimum,
-            "requestsRatio": counter.counts["requests"] / minimum, "itemsRatio": counter.counts["itemsRead"] / DUE,
-            "peakMiB": peak / 2**20, "seconds": elapsed, "duePerSecond": summary["accountsSeen"] / elapsed,
-            "seedSeconds": seeding}
+    return {
+        "total": total,
+        "due": summary["accountsSeen"],
+        "requests": counter.counts["requests"],
+        "queryPages": counter.counts["queryPages"],
+        "itemsRead": counter.counts["itemsRead"],
+        "writes": counter.counts["writes"],
+        "minimumRequests": minimum,
+        "requestsRatio": counter.counts["requests"] / minimum,
+        "itemsRatio": counter.counts["itemsRead"] / DUE,
+        "peakMiB": peak / 2**20,
+        "seconds": elapsed,
+        "duePerSecond": summary["accountsSeen"] / elapsed,
+        "seedSeconds": seeding,
+    }
 
 
 def main(sizes: list[int]) -> None:
     standins = start_cosmos()
     try:
         print(f"machine: {machine()}")
-        print(f"inputs: {DUE} due accounts (invoice payers at their day-3 reminder) among each total; page size "
-              f"from pastdue.services.sweep")
+        print(
+            f"inputs: {DUE} due accounts (invoice payers at their day-3 reminder) among each total; page size "
+            f"from pastdue.services.sweep"
+        )
         rows = [run(total) for total in sizes]
-        print(f"{'total':>8} {'due':>5} {'requests':>8} {'min':>5} {'req/min':>7} {'items':>6} {'items/due':>9} "
-              f"{'peak MiB':>8} {'due/s':>6}")
+        print(
+            f"{'total':>8} {'due':>5} {'requests':>8} {'min':>5} {'req/min':>7} {'items':>6} {'items/due':>9} "
+            f"{'peak MiB':>8} {'due/s':>6}"
+        )
         for r in rows:
-            print(f"{r['total']:>8} {r['due']:>5} {r['requests']:>8} {r['minimumRequests']:>5} "
-                  f"{r['requestsRatio']:>7.3f} {r['itemsRead']:>6} {r['itemsRatio']:>9.3f} {r['peakMiB']:>8.1f} "
-                  f"{r['duePerSecond']:>6.0f}")
+            print(
+                f"{r['total']:>8} {r['due']:>5} {r['requests']:>8} {r['minimumRequests']:>5} "
+                f"{r['requestsRatio']:>7.3f} {r['itemsRead']:>6} {r['itemsRatio']:>9.3f} {r['peakMiB']:>8.1f} "
+                f"{r['duePerSecond']:>6.0f}"
+            )
         if len(rows) > 1:
-            print(f"peak memory ratio largest/smallest total: {rows[-1]['peakMiB'] / rows[0]['peakMiB']:.2f} "
-                  f"(goal: flat); goals: items/due <= 1.05, req/min <= 1.1")
+            print(
+                f"peak memory ratio largest/smallest total: {rows[-1]['peakMiB'] / rows[0]['peakMiB']:.2f} "
+                f"(goal: flat); goals: items/due <= 1.05, req/min <= 1.1"
+            )
     finally:
         if standins:
             standins.stop()

@@ -55,15 +55,23 @@ def main(per_size: int) -> None:
     create_containers()
     sandbox_host, sandbox_base = start_host(env, Path(tempfile.mkdtemp()) / "host.log")
     stripe = StripeStandIn(STRIPE_KEY).start()
-    stripe_env = {**env, "PAYMENT_GATEWAY": "stripe", "STRIPE_SECRET_KEY": STRIPE_KEY, "STRIPE_API_BASE": stripe.url,
-                  "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK, "COSMOS_DATABASE": f"bench_stripe_{uuid.uuid4().hex[:6]}"}
+    stripe_env = {
+        **env,
+        "PAYMENT_GATEWAY": "stripe",
+        "STRIPE_SECRET_KEY": STRIPE_KEY,
+        "STRIPE_API_BASE": stripe.url,
+        "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK,
+        "COSMOS_DATABASE": f"bench_stripe_{uuid.uuid4().hex[:6]}",
+    }
     stripe_host, stripe_base = start_host(stripe_env, Path(tempfile.mkdtemp()) / "host-stripe.log")
     stripe.state.webhook_url, stripe.state.webhook_secret = f"{stripe_base}/api/webhooks/stripe", STRIPE_WEBHOOK
     gateway = StripeGateway(STRIPE_KEY, stripe.url)
     try:
         print(f"machine: {machine()}")
-        print(f"inputs: {per_size} accounts per size, each paying every outstanding charge with a new card "
-              "(sandbox: tok_visa; Stripe: a pm_ from the setup route, the SDK over HTTP to the local stand-in)")
+        print(
+            f"inputs: {per_size} accounts per size, each paying every outstanding charge with a new card "
+            "(sandbox: tok_visa; Stripe: a pm_ from the setup route, the SDK over HTTP to the local stand-in)"
+        )
 
         def stripe_account(billing, account_id):
             customer = gateway.ensure_customer(account_id, "b@example.com", "Bench", None)
@@ -72,17 +80,21 @@ def main(per_size: int) -> None:
 
         def stripe_card(portal, account_id):
             setup = portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={}).json()
-            return gateway._client.v1.setup_intents.confirm(setup["setupIntentId"],
-                                                             {"payment_method": "pm_card_visa"}).payment_method
+            return gateway._client.v1.setup_intents.confirm(
+                setup["setupIntentId"], {"payment_method": "pm_card_visa"}
+            ).payment_method
 
-        sandbox = _measure(sandbox_base, per_size, lambda b, a: b.account(a, token="tok_chargeCustomerFail"),
-                           lambda p, a: "tok_visa")
+        sandbox = _measure(
+            sandbox_base, per_size, lambda b, a: b.account(a, token="tok_chargeCustomerFail"), lambda p, a: "tok_visa"
+        )
         on_stripe = _measure(stripe_base, per_size, stripe_account, stripe_card)
         print(f"{'subs':>5} {'sandbox p50':>12} {'p99':>6} {'stripe p50':>11} {'p99':>6} {'stripe/sandbox':>15}")
         for subs in SIZES:
             (s50, s99), (t50, t99) = sandbox[subs], on_stripe[subs]
-            print(f"{subs:>5} {s50 * 1000:>10.0f}ms {s99 * 1000:>4.0f}ms {t50 * 1000:>9.0f}ms {t99 * 1000:>4.0f}ms "
-                  f"{t50 / s50:>15.2f}")
+            print(
+                f"{subs:>5} {s50 * 1000:>10.0f}ms {s99 * 1000:>4.0f}ms {t50 * 1000:>9.0f}ms {t99 * 1000:>4.0f}ms "
+                f"{t50 / s50:>15.2f}"
+            )
     finally:
         sandbox_host.terminate()
         stripe_host.terminate()

@@ -69,10 +69,13 @@ def start_stripe_standin(host_port: int) -> None:
     from pastdue import bootstrap
 
     # Stripe's clock follows the host's test clock: a key sent "a day ago" on it is a day old there too.
-    standin = StripeStandIn(os.environ["STRIPE_SECRET_KEY"], port,
-                            f"http://127.0.0.1:{host_port}/api/webhooks/stripe",
-                            os.environ["STRIPE_WEBHOOK_SECRET"].split(",")[0],
-                            clock=lambda: bootstrap.clock().now().timestamp()).start()
+    standin = StripeStandIn(
+        os.environ["STRIPE_SECRET_KEY"],
+        port,
+        f"http://127.0.0.1:{host_port}/api/webhooks/stripe",
+        os.environ["STRIPE_WEBHOOK_SECRET"].split(",")[0],
+        clock=lambda: bootstrap.clock().now().timestamp(),
+    ).start()
     os.environ["STRIPE_API_BASE"] = standin.url
     print(f"  Stripe:      {standin.url}  (stand-in; events to /api/webhooks/stripe)", flush=True)
 
@@ -80,6 +83,7 @@ def start_stripe_standin(host_port: int) -> None:
 def stop_on_signals() -> None:
     """SIGTERM and SIGINT end the host through `finally`, which stops the stand-ins. (uvicorn shuts
     down on them, then raises the signal again once its own handlers are gone: it lands here.)"""
+
     def leave(signum, frame):
         raise SystemExit(0)
 
@@ -113,13 +117,16 @@ def serve(port: int, timers: bool, standins: StandIns) -> int:
 
     origins = [o.strip() for o in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if o.strip()]
     app = build_app(function_app.app, clock, origins, timers=timers)
-    print(f"\n  Functions:   http://localhost:{port}/api/<route>  (health: /api/health; requests logged below)\n"
-          f"  Cosmos:      {os.environ['COSMOS_ENDPOINT']}\n"
-          f"  Mail:        http://localhost:{standins.maildev_web_port}  (SMTP {standins.smtp_port})\n"
-          f"  Queue:       {os.environ['SWEEP_QUEUE']} (sweep shards, Azurite: {_queue_endpoint()})\n"
-          f"  Test clock:  http://localhost:{port}/admin/clock\n"
-          f"  Gateway:     {os.environ.get('PAYMENT_GATEWAY', 'sandbox')}   Principal: {os.environ['PRINCIPAL_MODE']}\n"
-          f"  Tour:        .venv/bin/python -m devhost.tour\n", flush=True)
+    print(
+        f"\n  Functions:   http://localhost:{port}/api/<route>  (health: /api/health; requests logged below)\n"
+        f"  Cosmos:      {os.environ['COSMOS_ENDPOINT']}\n"
+        f"  Mail:        http://localhost:{standins.maildev_web_port}  (SMTP {standins.smtp_port})\n"
+        f"  Queue:       {os.environ['SWEEP_QUEUE']} (sweep shards, Azurite: {_queue_endpoint()})\n"
+        f"  Test clock:  http://localhost:{port}/admin/clock\n"
+        f"  Gateway:     {os.environ.get('PAYMENT_GATEWAY', 'sandbox')}   Principal: {os.environ['PRINCIPAL_MODE']}\n"
+        f"  Tour:        .venv/bin/python -m devhost.tour\n",
+        flush=True,
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     return 0
 

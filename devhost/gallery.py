@@ -22,12 +22,19 @@ from pastdue.notices.render import render
 
 LOCALES = {"en": "en-US", "fr": "fr-FR", "de": "de-DE", "es": "es-ES"}
 # A deployment's settings: brand, logo (inline here, so screenshots need no network), support, legal footer.
-LOGO = ("data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHdpZHRoPSIxNjAiIGhlaWdodD0iMzIi"
-        "PjxyZWN0IHdpZHRoPSIzMiIgaGVpZ2h0PSIzMiIgcng9IjYiIGZpbGw9IiMwZjZjYmQiLz48dGV4dCB4PSI0MCIgeT0iMjMiIGZvbnQtZmFtaWx5"
-        "PSJBcmlhbCIgZm9udC1zaXplPSIxOCIgZmlsbD0iIzBmNmNiZCI+Q29udG9zbyBDbG91ZDwvdGV4dD48L3N2Zz4=")
-BRAND = Branding(portal_url="https://portal.example.com", brand_name="Contoso Cloud", logo_url=LOGO,
-                 support_email="billing-help@contoso.example", support_url="https://contoso.example/support",
-                 legal_footer="Contoso Cloud Ltd · 1 Main Street · Dublin")
+LOGO = (
+    "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHdpZHRoPSIxNjAiIGhlaWdodD0iMzIi"
+    "PjxyZWN0IHdpZHRoPSIzMiIgaGVpZ2h0PSIzMiIgcng9IjYiIGZpbGw9IiMwZjZjYmQiLz48dGV4dCB4PSI0MCIgeT0iMjMiIGZvbnQtZmFtaWx5"
+    "PSJBcmlhbCIgZm9udC1zaXplPSIxOCIgZmlsbD0iIzBmNmNiZCI+Q29udG9zbyBDbG91ZDwvdGV4dD48L3N2Zz4="
+)
+BRAND = Branding(
+    portal_url="https://portal.example.com",
+    brand_name="Contoso Cloud",
+    logo_url=LOGO,
+    support_email="billing-help@contoso.example",
+    support_url="https://contoso.example/support",
+    legal_footer="Contoso Cloud Ltd · 1 Main Street · Dublin",
+)
 
 
 def build(folder: Path) -> list[Path]:
@@ -49,7 +56,8 @@ def build(folder: Path) -> list[Path]:
         "<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>pastdue notices</title>"
         "<body style='font-family: sans-serif'><h1>Every notice, every language</h1>"
         f"<table border='1' cellpadding='6'><tr><th>kind</th>{head}</tr>{''.join(rows)}</table></body></html>",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return pages
 
 
@@ -63,9 +71,22 @@ def screenshots(pages: list[Path], dark: bool = False) -> int:
     schemes = [("", [])] + ([(".dark", dark_flags)] if dark else [])
     for page in pages:
         for suffix, flags in schemes:
-            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *flags,
-                            f"--screenshot={page.with_suffix(suffix + '.png')}", "--window-size=420,900",
-                            page.as_uri()], check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [
+                    browser,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--hide-scrollbars",
+                    *flags,
+                    f"--screenshot={page.with_suffix(suffix + '.png')}",
+                    "--window-size=420,900",
+                    page.as_uri(),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
     return len(pages) * len(schemes)
 
 

@@ -67,8 +67,12 @@ class Job:
 
     def __init__(self, fn):
         trigger = fn.get_trigger()
-        self.name, self.binding, self.call, self.type = (fn.get_function_name(), trigger.name,
-                                                         fn.get_user_function(), trigger.type)
+        self.name, self.binding, self.call, self.type = (
+            fn.get_function_name(),
+            trigger.name,
+            fn.get_user_function(),
+            trigger.type,
+        )
         self.schedule = resolve_setting(getattr(trigger, "schedule", None))
         self.queue_name = resolve_setting(getattr(trigger, "queue_name", None))
         self.connection = getattr(trigger, "connection", None)
@@ -122,11 +126,13 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
             return "-", problem(404, "Not found", f"no function serves /api/{path}")
         for function, match in matches:
             if request.method in function.methods:
-                return function.name, await run_in_threadpool(_call_http, function, request, match.groupdict(),
-                                                              await request.body())
+                return function.name, await run_in_threadpool(
+                    _call_http, function, request, match.groupdict(), await request.body()
+                )
         allowed = sorted(set().union(*(f.methods for f, _ in matches)))
-        return "-", problem(405, "Method not allowed", f"{request.method} is not allowed here",
-                            {"Allow": ", ".join(allowed)})
+        return "-", problem(
+            405, "Method not allowed", f"{request.method} is not allowed here", {"Allow": ", ".join(allowed)}
+        )
 
     async def run_function(request: Request) -> Response:
         job = jobs.get(request.path_params["name"])
@@ -147,9 +153,14 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
             return problem(400, "Bad request", "body is not JSON")
         for raw in events if isinstance(events, list) else [events]:
             event = func.EventGridEvent(
-                id=raw.get("id", ""), data=raw.get("data", {}), topic=raw.get("topic", ""),
-                subject=raw.get("subject", ""), event_type=raw.get("eventType", ""),
-                event_time=None, data_version=raw.get("dataVersion", ""))
+                id=raw.get("id", ""),
+                data=raw.get("data", {}),
+                topic=raw.get("topic", ""),
+                subject=raw.get("subject", ""),
+                event_type=raw.get("eventType", ""),
+                event_time=None,
+                data_version=raw.get("dataVersion", ""),
+            )
             answer = await _run_job(job, event)
             if answer.status_code != 202:
                 return answer
@@ -164,8 +175,11 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         # Unlike Azure's admin endpoint, answer once the work the run queued is done (a sweep's shards):
         # scripts and tests read the run's summary from the answer.
         if job.type == "timerTrigger" and not await run_in_threadpool(wait_idle, listeners, QUEUED_WORK_SECONDS):
-            return problem(504, "Queued work not done", f"{job.name} ran; its queued work is still going after "
-                                                        f"{QUEUED_WORK_SECONDS} s")
+            return problem(
+                504,
+                "Queued work not done",
+                f"{job.name} ran; its queued work is still going after {QUEUED_WORK_SECONDS} s",
+            )
         from pastdue import runs
 
         body = {"function": job.name, "status": "completed", "seconds": round(seconds, 3)}
@@ -176,8 +190,9 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        tasks = [asyncio.create_task(_timer_loop(job)) for job in jobs.values()
-                 if timers and job.type == "timerTrigger"]
+        tasks = [
+            asyncio.create_task(_timer_loop(job)) for job in jobs.values() if timers and job.type == "timerTrigger"
+        ]
         for listener in listeners:
             listener.start()
         yield
@@ -188,8 +203,12 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
 
     async def http_error(request: Request, error: HTTPException) -> Response:
         # Every answer of the host, its own 404/405 included, is problem JSON like the app's.
-        return problem(error.status_code, "Not found" if error.status_code == 404 else "Request refused",
-                       str(error.detail), dict(error.headers or {}) or None)
+        return problem(
+            error.status_code,
+            "Not found" if error.status_code == 404 else "Request refused",
+            str(error.detail),
+            dict(error.headers or {}) or None,
+        )
 
     async def crashed(request: Request, error: Exception) -> Response:
         log.error("local host failed on %s:\n%s", request.url.path, traceback.format_exc())
@@ -203,14 +222,28 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         await run_in_threadpool(bootstrap.settle)
         return JSONResponse({"status": "settled"})
 
-    routes = [Route("/api/{path:anypath}", serve_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-              Route("/admin/functions/{name}", run_function, methods=["POST"]),
-              Route("/admin/settle", settle, methods=["POST"]),
-              Route("/runtime/webhooks/eventgrid", eventgrid, methods=["POST"]), *clock_routes(clock)]
-    middleware = [Middleware(CORSMiddleware, allow_origins=cors_origins, allow_credentials=True,
-                             allow_methods=["GET", "POST", "PUT"], allow_headers=["*"])]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                     exception_handlers={HTTPException: http_error, Exception: crashed})
+    routes = [
+        Route("/api/{path:anypath}", serve_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/admin/functions/{name}", run_function, methods=["POST"]),
+        Route("/admin/settle", settle, methods=["POST"]),
+        Route("/runtime/webhooks/eventgrid", eventgrid, methods=["POST"]),
+        *clock_routes(clock),
+    ]
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["*"],
+        )
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error, Exception: crashed},
+    )
 
 
 requests_log = logging.getLogger("devhost.requests")
@@ -236,16 +269,18 @@ def _call_http(function: HttpFunction, request: Request, route_params: dict, bod
         # As App Service Authentication does: a principal header sent by the client never reaches the app
         # (no sign-in is emulated here, so portal routes answer 401 in this mode).
         headers = {k: v for k, v in headers.items() if not k.lower().startswith("x-ms-client-principal")}
-    req = func.HttpRequest(request.method, url, headers=headers,
-                           params=dict(request.query_params), route_params=route_params, body=body)
+    req = func.HttpRequest(
+        request.method, url, headers=headers, params=dict(request.query_params), route_params=route_params, body=body
+    )
     try:
         answer = function.call(**{function.binding: req})
     except Exception as error:
         log.error("function %s failed:\n%s", function.name, traceback.format_exc())
         return problem(500, "Internal error", f"{function.name} raised {type(error).__name__}")
     headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "content-type")}
-    return Response(answer.get_body(), status_code=answer.status_code, headers=headers,
-                    media_type=answer.mimetype or "text/plain")
+    return Response(
+        answer.get_body(), status_code=answer.status_code, headers=headers, media_type=answer.mimetype or "text/plain"
+    )
 
 
 async def _timer_loop(job: Job) -> None:
@@ -265,6 +300,3 @@ def _safe_run(job: Job) -> None:
         job.run(TimerRequest(past_due=False))
     except Exception:
         log.error("timer %s failed:\n%s", job.name, traceback.format_exc())
-
-
-

@@ -47,20 +47,35 @@ class Flow:
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
         if tries:
             outcome, code = answer
-            self.apply(ev.AttemptsResolved(tuple(
-                ev.AttemptResult(t.charge_id, t.key, outcome, code, t.amount if outcome == "succeeded" else None,
-                                 f"pi_{t.key}") for t in tries)))
+            self.apply(
+                ev.AttemptsResolved(
+                    tuple(
+                        ev.AttemptResult(
+                            t.charge_id,
+                            t.key,
+                            outcome,
+                            code,
+                            t.amount if outcome == "succeeded" else None,
+                            f"pi_{t.key}",
+                        )
+                        for t in tries
+                    )
+                )
+            )
             effects += self.apply(ev.SweepTick())
         for purge in (e for e in effects if isinstance(e, ev.PurgeData)):
             self.apply(ev.DataPurged(purge.subscription_id, 3))
 
 
 def _account(locale: str, mode: str = "card", card: PaymentMethod | None = None) -> Account:
-    account = Account("acct-1042", Admin("oid-ada", "ada@example.com", "Ada Lovelace", locale), payment_mode=mode,
-                      payment_method=(card or PaymentMethod("pm_visa", "visa", "0341", 12, 2030))
-                      if mode == "card" else None,
-                      remittance=Remittance("FR7630006000011234567890189", "AGRIFRPP", "INV-1042")
-                      if mode == "invoice" else None, time_zone="Europe/Paris")
+    account = Account(
+        "acct-1042",
+        Admin("oid-ada", "ada@example.com", "Ada Lovelace", locale),
+        payment_mode=mode,
+        payment_method=(card or PaymentMethod("pm_visa", "visa", "0341", 12, 2030)) if mode == "card" else None,
+        remittance=Remittance("FR7630006000011234567890189", "AGRIFRPP", "INV-1042") if mode == "invoice" else None,
+        time_zone="Europe/Paris",
+    )
     account.subscriptions["sub-prod"] = Subscription("sub-prod", "Production")
     account.subscriptions["sub-stage"] = Subscription("sub-stage", "Staging")
     return account
@@ -94,8 +109,11 @@ def flows(locale: str) -> list[Flow]:
         paid_late.sweep()
     new_card = PaymentMethod("pm_mastercard", "mastercard", "4444", 8, 2031)
     effects = paid_late.apply(ev.PayNowRequested("pay-1", "h", new_card, "user:oid-ada"))
-    results = tuple(ev.AttemptResult(t.charge_id, t.key, "succeeded", None, t.amount, f"pi_{t.key}")
-                    for t in effects if isinstance(t, ev.TryCharge))
+    results = tuple(
+        ev.AttemptResult(t.charge_id, t.key, "succeeded", None, t.amount, f"pi_{t.key}")
+        for t in effects
+        if isinstance(t, ev.TryCharge)
+    )
     paid_late.apply(ev.PayNowCompleted("pay-1", new_card, results, "user:oid-ada"))
 
     invoice = Flow("invoice-payer", _account(locale, mode="invoice"))

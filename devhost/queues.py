@@ -31,8 +31,11 @@ def host_queue_settings() -> dict:
     from pastdue import bootstrap
 
     queues = bootstrap.host_queues()
-    return {"batch": int(queues.get("batchSize", 16)), "tries": bootstrap.queue_tries(),
-            "retry_after": _seconds(queues.get("visibilityTimeout", "00:00:00"))}
+    return {
+        "batch": int(queues.get("batchSize", 16)),
+        "tries": bootstrap.queue_tries(),
+        "retry_after": _seconds(queues.get("visibilityTimeout", "00:00:00")),
+    }
 
 
 def _seconds(span: str) -> int:
@@ -79,8 +82,9 @@ class QueueListener:
         interval = FAST_POLL_SECONDS
         while not self._stop.is_set():
             try:
-                messages = list(self.queue.receive_messages(max_messages=self.settings["batch"],
-                                                            visibility_timeout=self.lease))
+                messages = list(
+                    self.queue.receive_messages(max_messages=self.settings["batch"], visibility_timeout=self.lease)
+                )
             except AzureError as error:
                 log.warning("queue %s not reachable (%s): trying again", self.queue_name, type(error).__name__)
                 self._idle(2)
@@ -95,8 +99,9 @@ class QueueListener:
                 try:
                     self._handle(message)
                 except AzureError as error:  # the queue itself failed us: the message comes back on its own
-                    log.warning("queue %s: message %s not settled (%s)", self.queue_name, message.id,
-                                type(error).__name__)
+                    log.warning(
+                        "queue %s: message %s not settled (%s)", self.queue_name, message.id, type(error).__name__
+                    )
                 finally:
                     self.busy = False
 
@@ -104,16 +109,29 @@ class QueueListener:
         lease = _Lease(self.queue, message, self.lease)
         body = base64.b64decode(message.content)
         # What the Python worker hands a queue-triggered function (its own QueueMessage, with the counts).
-        argument = QueueMessage(id=message.id, body=body, pop_receipt=message.pop_receipt,
-                                dequeue_count=message.dequeue_count, insertion_time=message.inserted_on,
-                                expiration_time=message.expires_on, time_next_visible=message.next_visible_on)
+        argument = QueueMessage(
+            id=message.id,
+            body=body,
+            pop_receipt=message.pop_receipt,
+            dequeue_count=message.dequeue_count,
+            insertion_time=message.inserted_on,
+            expiration_time=message.expires_on,
+            time_next_visible=message.next_visible_on,
+        )
         try:
             self.job.run(argument)
         except Exception as error:
             lease.end()
             # One line, as the host logs a failed invocation; the function logged its own details.
-            log.error("function %s failed on message %s (try %d of %d): %s: %s", self.job.name, message.id,
-                      message.dequeue_count, self.settings["tries"], type(error).__name__, error)
+            log.error(
+                "function %s failed on message %s (try %d of %d): %s: %s",
+                self.job.name,
+                message.id,
+                message.dequeue_count,
+                self.settings["tries"],
+                type(error).__name__,
+                error,
+            )
             if message.dequeue_count >= self.settings["tries"]:
                 self.poison.send_message(message.content)
                 self.queue.delete_message(message.id, lease.receipt)
@@ -139,8 +157,7 @@ class _Lease:
                 if self._done.is_set():
                     return
                 try:
-                    updated = self.queue.update_message(self.message_id, self.receipt,
-                                                        visibility_timeout=self.seconds)
+                    updated = self.queue.update_message(self.message_id, self.receipt, visibility_timeout=self.seconds)
                     self.receipt = updated.pop_receipt
                 except AzureError:
                     log.warning("lease of message %s not renewed", self.message_id)

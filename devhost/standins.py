@@ -37,25 +37,55 @@ class StandIns:
     queue_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(64)).decode())
 
     def start(self, log_dir: Path) -> StandIns:
-        for port, what in ((self.cosmos_port, "Cosmos stand-in (COSMOS_PORT)"),
-                           (self.smtp_port, "maildev SMTP (SMTP_PORT)"),
-                           (self.maildev_web_port, "maildev web (MAILDEV_WEB_PORT)"),
-                           (self.queue_port, "Azurite queue service (QUEUE_PORT)")):
+        for port, what in (
+            (self.cosmos_port, "Cosmos stand-in (COSMOS_PORT)"),
+            (self.smtp_port, "maildev SMTP (SMTP_PORT)"),
+            (self.maildev_web_port, "maildev web (MAILDEV_WEB_PORT)"),
+            (self.queue_port, "Azurite queue service (QUEUE_PORT)"),
+        ):
             if port_in_use(port):
-                raise PortTaken(f"port {port} for the {what} is already taken: stop what uses it or choose "
-                                f"another port with that setting")
+                raise PortTaken(
+                    f"port {port} for the {what} is already taken: stop what uses it or choose "
+                    f"another port with that setting"
+                )
         for cli in (COSMOS_CLI.parent.parent / "node_modules/@vercel/cosmosdb-server", MAILDEV_CLI, AZURITE_QUEUE_CLI):
             if not cli.exists():
                 raise RuntimeError(f"{cli} is missing: run 'npm ci' first")
         log_dir.mkdir(parents=True, exist_ok=True)
         self.processes = [
             _spawn(["node", str(COSMOS_CLI), str(self.cosmos_port)], log_dir / "cosmos.log"),
-            _spawn(["node", str(MAILDEV_CLI), "--smtp", str(self.smtp_port), "--web", str(self.maildev_web_port),
-                    "--ip", "127.0.0.1", "--web-ip", "127.0.0.1"], log_dir / "maildev.log"),
+            _spawn(
+                [
+                    "node",
+                    str(MAILDEV_CLI),
+                    "--smtp",
+                    str(self.smtp_port),
+                    "--web",
+                    str(self.maildev_web_port),
+                    "--ip",
+                    "127.0.0.1",
+                    "--web-ip",
+                    "127.0.0.1",
+                ],
+                log_dir / "maildev.log",
+            ),
             # --skipApiVersionCheck: the SDK asks for a newer service version than Azurite knows of.
-            _spawn(["node", str(AZURITE_QUEUE_CLI), "--queueHost", "127.0.0.1", "--queuePort", str(self.queue_port),
-                    "--inMemoryPersistence", "--disableTelemetry", "--silent", "--skipApiVersionCheck"],
-                   log_dir / "azurite.log", {"AZURITE_ACCOUNTS": f"{AZURITE_ACCOUNT}:{self.queue_key}"}),
+            _spawn(
+                [
+                    "node",
+                    str(AZURITE_QUEUE_CLI),
+                    "--queueHost",
+                    "127.0.0.1",
+                    "--queuePort",
+                    str(self.queue_port),
+                    "--inMemoryPersistence",
+                    "--disableTelemetry",
+                    "--silent",
+                    "--skipApiVersionCheck",
+                ],
+                log_dir / "azurite.log",
+                {"AZURITE_ACCOUNTS": f"{AZURITE_ACCOUNT}:{self.queue_key}"},
+            ),
         ]
         for port in (self.cosmos_port, self.smtp_port, self.maildev_web_port, self.queue_port):
             wait_for_port(port, 30)
@@ -71,19 +101,33 @@ class StandIns:
                 process.kill()
 
     def environment(self) -> dict:
-        return {"COSMOS_ENDPOINT": f"https://localhost:{self.cosmos_port}", "COSMOS_KEY": LOCAL_COSMOS_KEY,
-                "COSMOS_VERIFY_TLS": "false", "EMAIL_TRANSPORT": "smtp", "SMTP_HOST": "127.0.0.1",
-                "SMTP_PORT": str(self.smtp_port), "SweepQueue": self.queue_connection()}
+        return {
+            "COSMOS_ENDPOINT": f"https://localhost:{self.cosmos_port}",
+            "COSMOS_KEY": LOCAL_COSMOS_KEY,
+            "COSMOS_VERIFY_TLS": "false",
+            "EMAIL_TRANSPORT": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.smtp_port),
+            "SweepQueue": self.queue_connection(),
+        }
 
     def queue_connection(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={self.queue_key};"
-                f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/{AZURITE_ACCOUNT};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={self.queue_key};"
+            f"QueueEndpoint=http://127.0.0.1:{self.queue_port}/{AZURITE_ACCOUNT};"
+        )
 
 
 def _spawn(command: list[str], log_file: Path, env: dict | None = None) -> subprocess.Popen:
     handle = open(log_file, "ab")  # noqa: SIM115 - the child keeps it open for its whole life
-    return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=die_with_parent,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        command,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        preexec_fn=die_with_parent,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def die_with_parent() -> None:

@@ -49,8 +49,11 @@ TEST_CARDS = {
     "pm_card_mastercard": ("mastercard", "4444", None),
     "pm_card_amex": ("amex", "8431", None),
     "pm_card_chargeDeclined": ("visa", "0002", ("card_declined", "generic_decline", None)),
-    "pm_card_chargeDeclinedInsufficientFunds": ("visa", "9995", ("card_declined", "insufficient_funds",
-                                                                 "try_again_later")),
+    "pm_card_chargeDeclinedInsufficientFunds": (
+        "visa",
+        "9995",
+        ("card_declined", "insufficient_funds", "try_again_later"),
+    ),
     "pm_card_chargeDeclinedFraudulent": ("visa", "0019", ("card_declined", "fraudulent", "do_not_try_again")),
     "pm_card_chargeDeclinedLostCard": ("visa", "9987", ("card_declined", "lost_card", "do_not_try_again")),
     "pm_card_chargeDeclinedStolenCard": ("visa", "9979", ("card_declined", "stolen_card", "do_not_try_again")),
@@ -58,22 +61,31 @@ TEST_CARDS = {
     "pm_card_chargeDeclinedIncorrectCvc": ("visa", "0127", ("incorrect_cvc", None, None)),
     "pm_card_chargeDeclinedProcessingError": ("visa", "0119", ("processing_error", None, None)),
     "pm_card_chargeCustomerFail": ("visa", "0341", ("card_declined", "generic_decline", None)),
-    "pm_card_authenticationRequired": ("visa", "3184", ("authentication_required", "authentication_required",
-                                                        None)),
+    "pm_card_authenticationRequired": ("visa", "3184", ("authentication_required", "authentication_required", None)),
 }
 # The card networks' own codes that Stripe passes on with a decline (network_decline_code).
-NETWORK_CODES = {"generic_decline": "05", "insufficient_funds": "51", "fraudulent": "59", "lost_card": "41",
-                 "stolen_card": "43", "expired_card": "54", "incorrect_cvc": "N7"}
+NETWORK_CODES = {
+    "generic_decline": "05",
+    "insufficient_funds": "51",
+    "fraudulent": "59",
+    "lost_card": "41",
+    "stolen_card": "43",
+    "expired_card": "54",
+    "incorrect_cvc": "N7",
+}
 # Stripe's decimals (zero- and three-decimal currencies) and a few documented minimum charges (Stripe units).
 THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
 MINIMUM = {"usd": 50, "eur": 50, "gbp": 30, "chf": 50, "jpy": 50, "huf": 17500, "isk": 0}
 API_VERSION = "2026-10-28.endive"  # what events carry: the version the app pins
 IDEMPOTENCY_TTL = 24 * 3600  # seconds a key is remembered
 SEARCH_LAG = 60  # seconds before a new object shows in search results
-MESSAGES = {"card_declined": "Your card was declined.", "expired_card": "Your card has expired.",
-            "incorrect_cvc": "Your card's security code is incorrect.",
-            "processing_error": "An error occurred while processing your card. Try again in a little bit.",
-            "authentication_required": "Your card was declined. This transaction requires authentication."}
+MESSAGES = {
+    "card_declined": "Your card was declined.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "Your card's security code is incorrect.",
+    "processing_error": "An error occurred while processing your card. Try again in a little bit.",
+    "authentication_required": "Your card was declined. This transaction requires authentication.",
+}
 
 
 @dataclass
@@ -131,8 +143,14 @@ def _nest(pairs: list[tuple[str, str]]) -> dict:
 
 
 class StripeStandIn:
-    def __init__(self, api_key: str = "sk_test_standin", port: int = 0, webhook_url: str | None = None,
-                 webhook_secret: str | None = None, clock=None):
+    def __init__(
+        self,
+        api_key: str = "sk_test_standin",
+        port: int = 0,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        clock=None,
+    ):
         self.state = State(api_key, webhook_url, webhook_secret)
         # Stripe's clock, in epoch seconds: key expiry, search lag and `created` follow it (a test points
         # it at the host's test clock, so that "a day later" is a day later here too).
@@ -172,22 +190,49 @@ class StripeStandIn:
         if pm_id in TEST_CARDS:
             brand, last4, _ = TEST_CARDS[pm_id]
             return self._pm_object(pm_id, pm_id, brand, last4, None)
-        raise StripeError(400, {"type": "invalid_request_error", "code": "resource_missing", "param": "payment_method",
-                                "message": f"No such PaymentMethod: '{pm_id}'"})
+        raise StripeError(
+            400,
+            {
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "param": "payment_method",
+                "message": f"No such PaymentMethod: '{pm_id}'",
+            },
+        )
 
     @staticmethod
     def _pm_object(pm_id, kind, brand, last4, customer, exp_month=12, exp_year=2034) -> dict:
-        return {"id": pm_id, "object": "payment_method", "type": "card", "customer": customer, "livemode": False,
-                "card": {"brand": brand, "last4": last4, "exp_month": exp_month, "exp_year": exp_year,
-                         "funding": "credit", "country": "US"}, "metadata": {}, "_kind": kind}
+        return {
+            "id": pm_id,
+            "object": "payment_method",
+            "type": "card",
+            "customer": customer,
+            "livemode": False,
+            "card": {
+                "brand": brand,
+                "last4": last4,
+                "exp_month": exp_month,
+                "exp_year": exp_year,
+                "funding": "credit",
+                "country": "US",
+            },
+            "metadata": {},
+            "_kind": kind,
+        }
 
     def _clone(self, pm_id: str, customer: str | None) -> dict:
         """A test method used with a customer becomes a new, attached PaymentMethod (as in test mode)."""
         source = self._payment_method(pm_id)
         if source["id"] in self.state.payment_methods:
             if customer and source["customer"] not in (None, customer):
-                raise StripeError(400, {"type": "invalid_request_error", "code": "payment_method_unexpected_state",
-                                        "message": "This PaymentMethod is attached to another customer."})
+                raise StripeError(
+                    400,
+                    {
+                        "type": "invalid_request_error",
+                        "code": "payment_method_unexpected_state",
+                        "message": "This PaymentMethod is attached to another customer.",
+                    },
+                )
             source["customer"] = customer or source["customer"]
             return source
         card = source["card"]
@@ -197,8 +242,15 @@ class StripeStandIn:
 
     def _customer(self, customer_id: str) -> dict:
         if customer_id not in self.state.customers:
-            raise StripeError(400, {"type": "invalid_request_error", "code": "resource_missing", "param": "customer",
-                                    "message": f"No such customer: '{customer_id}'"})
+            raise StripeError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "param": "customer",
+                    "message": f"No such customer: '{customer_id}'",
+                },
+            )
         return self.state.customers[customer_id]
 
     # --- routes --------------------------------------------------------------------------------------
@@ -210,9 +262,14 @@ class StripeStandIn:
         resource, rest = parts[1], parts[2:]
         if resource == "customers":
             if method == "POST" and not rest:
-                customer = {"id": state.new_id("cus"), "object": "customer", "email": params.get("email"),
-                            "name": params.get("name"), "metadata": params.get("metadata", {}),
-                            "invoice_settings": {"default_payment_method": None}}
+                customer = {
+                    "id": state.new_id("cus"),
+                    "object": "customer",
+                    "email": params.get("email"),
+                    "name": params.get("name"),
+                    "metadata": params.get("metadata", {}),
+                    "invoice_settings": {"default_payment_method": None},
+                }
                 state.customers[customer["id"]] = customer
                 return 200, customer
             customer = self._customer(rest[0])
@@ -220,8 +277,14 @@ class StripeStandIn:
                 default = params.get("invoice_settings", {}).get("default_payment_method")
                 if default:
                     if self._payment_method(default)["customer"] != customer["id"]:
-                        raise StripeError(400, {"type": "invalid_request_error", "code": "resource_missing",
-                                                "message": "The payment method is not attached to this customer."})
+                        raise StripeError(
+                            400,
+                            {
+                                "type": "invalid_request_error",
+                                "code": "resource_missing",
+                                "message": "The payment method is not attached to this customer.",
+                            },
+                        )
                     customer["invoice_settings"]["default_payment_method"] = default
             return 200, customer
         if resource == "payment_methods":
@@ -235,16 +298,28 @@ class StripeStandIn:
                 if customer:
                     self._customer(customer)
                 seti_id = state.new_id("seti")
-                intent = {"id": seti_id, "object": "setup_intent", "customer": customer, "status":
-                          "requires_payment_method", "usage": params.get("usage", "off_session"),
-                          "client_secret": f"{seti_id}_secret_{hashlib.sha256(seti_id.encode()).hexdigest()[:24]}",
-                          "payment_method": None, "metadata": params.get("metadata", {})}
+                intent = {
+                    "id": seti_id,
+                    "object": "setup_intent",
+                    "customer": customer,
+                    "status": "requires_payment_method",
+                    "usage": params.get("usage", "off_session"),
+                    "client_secret": f"{seti_id}_secret_{hashlib.sha256(seti_id.encode()).hexdigest()[:24]}",
+                    "payment_method": None,
+                    "metadata": params.get("metadata", {}),
+                }
                 state.setup_intents[seti_id] = intent
                 return 200, intent
             intent = state.setup_intents.get(rest[0])
             if intent is None:
-                raise StripeError(404, {"type": "invalid_request_error", "code": "resource_missing",
-                                        "message": f"No such setupintent: '{rest[0]}'"})
+                raise StripeError(
+                    404,
+                    {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "message": f"No such setupintent: '{rest[0]}'",
+                    },
+                )
             if len(rest) == 2 and rest[1] == "confirm":
                 pm = self._clone(params["payment_method"], intent["customer"])
                 intent.update(status="succeeded", payment_method=pm["id"])
@@ -264,27 +339,46 @@ class StripeStandIn:
         if resource == "invoices" and rest:
             invoice = state.invoices.get(rest[0])
             if invoice is None:
-                raise StripeError(404, {"type": "invalid_request_error", "code": "resource_missing", "param": "id",
-                                        "message": f"No such invoice: '{rest[0]}'"})
+                raise StripeError(
+                    404,
+                    {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "param": "id",
+                        "message": f"No such invoice: '{rest[0]}'",
+                    },
+                )
             if method == "POST" and rest[1:] == ["pay"]:
                 return self._pay_invoice(invoice, params.get("payment_method"), params.get("off_session") == "true")
             return 200, invoice
         raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
 
     # --- Stripe Billing: invoices ---------------------------------------------------------------------
-    def create_invoice(self, customer: str, amount: int, currency: str = "eur", subscription: str | None = None,
-                       fail: bool = True) -> dict:
+    def create_invoice(
+        self, customer: str, amount: int, currency: str = "eur", subscription: str | None = None, fail: bool = True
+    ) -> dict:
         """Stripe Billing finalises an invoice and tries the customer's default card; with `fail` the try is
         refused (as with a failing card) and `invoice.payment_failed` is sent."""
         with self.state.lock:
             inv_id = self.state.new_id("in")
-            invoice = {"id": inv_id, "object": "invoice", "customer": customer, "status": "open",
-                       "amount_due": amount, "amount_paid": 0, "amount_remaining": amount, "currency": currency,
-                       "attempt_count": 0, "created": int(self.clock()),
-                       "hosted_invoice_url": f"https://invoice.stripe.example/{inv_id}",
-                       "parent": {"type": "subscription_details",
-                                  "subscription_details": {"subscription": subscription, "metadata": {}}},
-                       "metadata": {}}
+            invoice = {
+                "id": inv_id,
+                "object": "invoice",
+                "customer": customer,
+                "status": "open",
+                "amount_due": amount,
+                "amount_paid": 0,
+                "amount_remaining": amount,
+                "currency": currency,
+                "attempt_count": 0,
+                "created": int(self.clock()),
+                "hosted_invoice_url": f"https://invoice.stripe.example/{inv_id}",
+                "parent": {
+                    "type": "subscription_details",
+                    "subscription_details": {"subscription": subscription, "metadata": {}},
+                },
+                "metadata": {},
+            }
             self.state.invoices[inv_id] = invoice
             if fail:
                 invoice["attempt_count"] += 1
@@ -294,16 +388,23 @@ class StripeStandIn:
     def _pay_invoice(self, invoice: dict, payment_method: str | None, off_session: bool) -> tuple[int, dict]:
         """Pay an open invoice with a card (an invoice is paid once: a paid one answers 400)."""
         if invoice["status"] != "open":
-            raise StripeError(400, {"type": "invalid_request_error", "code": "invoice_not_open" if invoice[
-                "status"] != "paid" else "invoice_already_paid", "message": f"Invoice is {invoice['status']}."})
+            raise StripeError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "invoice_not_open" if invoice["status"] != "paid" else "invoice_already_paid",
+                    "message": f"Invoice is {invoice['status']}.",
+                },
+            )
         customer = self._customer(invoice["customer"])
         pm_id = payment_method or customer["invoice_settings"]["default_payment_method"]
         pm = self._payment_method(pm_id or "")
         invoice["attempt_count"] += 1
         outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
         if outcome is None:
-            intent = self._new_intent(invoice["amount_remaining"], invoice["currency"], customer["id"], pm["id"],
-                                      {"invoice": invoice["id"]})
+            intent = self._new_intent(
+                invoice["amount_remaining"], invoice["currency"], customer["id"], pm["id"], {"invoice": invoice["id"]}
+            )
             self._succeed(intent)
             invoice.update(status="paid", amount_paid=invoice["amount_remaining"], amount_remaining=0)
             self._event("invoice.paid", invoice)
@@ -327,8 +428,15 @@ class StripeStandIn:
     def _intent(self, pi_id: str) -> dict:
         intent = self.state.payment_intents.get(pi_id)
         if intent is None:
-            raise StripeError(404, {"type": "invalid_request_error", "code": "resource_missing", "param": "intent",
-                                    "message": f"No such payment_intent: '{pi_id}'"})
+            raise StripeError(
+                404,
+                {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "param": "intent",
+                    "message": f"No such payment_intent: '{pi_id}'",
+                },
+            )
         return intent
 
     def _check_amount(self, amount: int, currency: str) -> None:
@@ -336,8 +444,10 @@ class StripeStandIn:
         minimum = self.minimum
 
         def refuse(code, message):
-            raise StripeError(400, {"type": "invalid_request_error", "code": code, "param": "amount",
-                                    "message": message})
+            raise StripeError(
+                400, {"type": "invalid_request_error", "code": code, "param": "amount", "message": message}
+            )
+
         if amount < 1:
             refuse("parameter_invalid_integer", "This value must be greater than or equal to 1.")
         if amount > 99_999_999:
@@ -350,12 +460,23 @@ class StripeStandIn:
     def _new_intent(self, amount: int, currency: str, customer: str | None, pm_id: str, metadata: dict) -> dict:
         """A PaymentIntent in Stripe's shape, awaiting confirmation."""
         pi_id = self.state.new_id("pi")
-        intent = {"id": pi_id, "object": "payment_intent", "amount": amount, "amount_received": 0,
-                  "currency": currency.lower(), "customer": customer, "payment_method": pm_id, "metadata": metadata,
-                  "livemode": False,
-                  "client_secret": f"{pi_id}_secret_{hashlib.sha256(pi_id.encode()).hexdigest()[:24]}",
-                  "status": "requires_confirmation", "last_payment_error": None, "next_action": None,
-                  "cancellation_reason": None, "created": int(self.clock())}
+        intent = {
+            "id": pi_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_received": 0,
+            "currency": currency.lower(),
+            "customer": customer,
+            "payment_method": pm_id,
+            "metadata": metadata,
+            "livemode": False,
+            "client_secret": f"{pi_id}_secret_{hashlib.sha256(pi_id.encode()).hexdigest()[:24]}",
+            "status": "requires_confirmation",
+            "last_payment_error": None,
+            "next_action": None,
+            "cancellation_reason": None,
+            "created": int(self.clock()),
+        }
         self.state.payment_intents[pi_id] = intent
         return intent
 
@@ -364,21 +485,30 @@ class StripeStandIn:
         try:
             amount = int(params["amount"])
         except (KeyError, ValueError):
-            raise StripeError(400, {"type": "invalid_request_error", "param": "amount",
-                                    "message": "Missing required param: amount."}) from None
+            raise StripeError(
+                400, {"type": "invalid_request_error", "param": "amount", "message": "Missing required param: amount."}
+            ) from None
         currency = params.get("currency", "")
         if not currency:
-            raise StripeError(400, {"type": "invalid_request_error", "param": "currency",
-                                    "message": "Missing required param: currency."})
+            raise StripeError(
+                400,
+                {"type": "invalid_request_error", "param": "currency", "message": "Missing required param: currency."},
+            )
         self._check_amount(amount, currency)
         customer = params.get("customer")
         if customer:
             self._customer(customer)
         pm = self._payment_method(params.get("payment_method", ""))
         if pm["id"] in state.payment_methods and pm["customer"] != customer:
-            raise StripeError(400, {"type": "invalid_request_error", "code": "payment_method_unexpected_state",
-                                    "param": "payment_method",
-                                    "message": "The provided PaymentMethod does not belong to this customer."})
+            raise StripeError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "payment_method_unexpected_state",
+                    "param": "payment_method",
+                    "message": "The provided PaymentMethod does not belong to this customer.",
+                },
+            )
         intent = self._new_intent(amount, currency, customer, pm["id"], params.get("metadata", {}))
         if params.get("confirm") != "true":
             return 200, intent
@@ -386,9 +516,15 @@ class StripeStandIn:
 
     def _confirm(self, intent: dict, params: dict) -> tuple[int, dict]:
         if intent["status"] not in ("requires_confirmation", "requires_payment_method"):
-            raise StripeError(400, {"type": "invalid_request_error", "code": "payment_intent_unexpected_state",
-                                    "message": f"This PaymentIntent's status is {intent['status']}; it cannot be "
-                                               "confirmed.", "payment_intent": dict(intent)})
+            raise StripeError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "payment_intent_unexpected_state",
+                    "message": f"This PaymentIntent's status is {intent['status']}; it cannot be confirmed.",
+                    "payment_intent": dict(intent),
+                },
+            )
         if params.get("payment_method"):
             intent["payment_method"] = self._payment_method(params["payment_method"])["id"]
         pm = self._payment_method(intent["payment_method"])
@@ -405,8 +541,11 @@ class StripeStandIn:
         code, decline_code, advice_code = outcome
         if code == "authentication_required" and not off_session:
             # On-session: the bank's challenge is shown to the customer by Stripe.js.
-            intent.update(status="requires_action", last_payment_error=None,
-                          next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
+            intent.update(
+                status="requires_action",
+                last_payment_error=None,
+                next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}},
+            )
             self._event("payment_intent.requires_action", intent)
             return 200, intent
         error = {**_card_error(code, decline_code, advice_code), "payment_method": self._public(pm)}
@@ -416,13 +555,26 @@ class StripeStandIn:
         return 402, {"error": error}
 
     def _cancel(self, intent: dict, params: dict) -> tuple[int, dict]:
-        if intent["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action",
-                                    "requires_capture"):
-            raise StripeError(400, {"type": "invalid_request_error", "code": "payment_intent_unexpected_state",
-                                    "message": f"You cannot cancel this PaymentIntent because it has a status of "
-                                               f"{intent['status']}.", "payment_intent": dict(intent)})
-        intent.update(status="canceled", next_action=None,
-                      cancellation_reason=params.get("cancellation_reason") or "requested_by_customer")
+        if intent["status"] not in (
+            "requires_payment_method",
+            "requires_confirmation",
+            "requires_action",
+            "requires_capture",
+        ):
+            raise StripeError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "payment_intent_unexpected_state",
+                    "message": f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
+                    "payment_intent": dict(intent),
+                },
+            )
+        intent.update(
+            status="canceled",
+            next_action=None,
+            cancellation_reason=params.get("cancellation_reason") or "requested_by_customer",
+        )
         self._event("payment_intent.canceled", intent)
         return 200, intent
 
@@ -433,14 +585,29 @@ class StripeStandIn:
 
         clauses = re.findall(r"metadata\['([^']+)'\]:'([^']*)'", query)
         if not clauses:
-            raise StripeError(400, {"type": "invalid_request_error", "code": "parameter_invalid_string",
-                                    "param": "query", "message": "Unsupported search query."})
+            raise StripeError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "parameter_invalid_string",
+                    "param": "query",
+                    "message": "Unsupported search query.",
+                },
+            )
         horizon = self.clock() - SEARCH_LAG
-        found = [pi for pi in self.state.payment_intents.values() if pi["created"] <= horizon
-                 and all(pi["metadata"].get(k) == v for k, v in clauses)]
+        found = [
+            pi
+            for pi in self.state.payment_intents.values()
+            if pi["created"] <= horizon and all(pi["metadata"].get(k) == v for k, v in clauses)
+        ]
         found.sort(key=lambda pi: pi["created"], reverse=True)
-        return {"object": "search_result", "url": "/v1/payment_intents/search", "has_more": False,
-                "next_page": None, "data": found}
+        return {
+            "object": "search_result",
+            "url": "/v1/payment_intents/search",
+            "has_more": False,
+            "next_page": None,
+            "data": found,
+        }
 
     def authenticate(self, pi_id: str, succeed: bool = True) -> dict:
         """What the customer's on-session confirmation does: 3-D Secure passed, or failed (the PaymentIntent
@@ -452,11 +619,17 @@ class StripeStandIn:
             if succeed:
                 self._succeed(intent)
             else:
-                intent.update(status="requires_payment_method", next_action=None, last_payment_error={
-                    "type": "invalid_request_error", "code": "payment_intent_authentication_failure",
-                    "message": "The provided PaymentMethod has failed authentication. You can provide "
-                               "payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent "
-                               "again."})
+                intent.update(
+                    status="requires_payment_method",
+                    next_action=None,
+                    last_payment_error={
+                        "type": "invalid_request_error",
+                        "code": "payment_intent_authentication_failure",
+                        "message": "The provided PaymentMethod has failed authentication. You can provide "
+                        "payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent "
+                        "again.",
+                    },
+                )
                 self._event("payment_intent.payment_failed", intent)
             return intent
 
@@ -469,22 +642,43 @@ class StripeStandIn:
             if succeed:
                 self._succeed(intent)
             else:
-                intent.update(status="requires_payment_method", last_payment_error={
-                    "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
-                    "network_decline_code": "05", "message": "Your card was declined."})
+                intent.update(
+                    status="requires_payment_method",
+                    last_payment_error={
+                        "type": "card_error",
+                        "code": "card_declined",
+                        "decline_code": "generic_decline",
+                        "network_decline_code": "05",
+                        "message": "Your card was declined.",
+                    },
+                )
                 self._event("payment_intent.payment_failed", intent)
             return intent
 
     def _succeed(self, intent: dict) -> None:
         """The money is taken: a Charge object (with the PaymentIntent's metadata, as Stripe copies it), then
         the event."""
-        charge = {"id": self.state.new_id("ch"), "object": "charge", "amount": intent["amount"],
-                  "amount_refunded": 0, "refunded": False, "disputed": False, "currency": intent["currency"],
-                  "payment_intent": intent["id"], "metadata": dict(intent["metadata"]), "status": "succeeded",
-                  "created": int(self.clock())}
+        charge = {
+            "id": self.state.new_id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_refunded": 0,
+            "refunded": False,
+            "disputed": False,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "metadata": dict(intent["metadata"]),
+            "status": "succeeded",
+            "created": int(self.clock()),
+        }
         self.state.charges[charge["id"]] = charge
-        intent.update(status="succeeded", amount_received=intent["amount"], last_payment_error=None,
-                      next_action=None, latest_charge=charge["id"])
+        intent.update(
+            status="succeeded",
+            amount_received=intent["amount"],
+            last_payment_error=None,
+            next_action=None,
+            latest_charge=charge["id"],
+        )
         self._event("payment_intent.succeeded", intent)
 
     def refund(self, pi_id: str, amount: int | None = None) -> dict:
@@ -502,9 +696,17 @@ class StripeStandIn:
         with self.state.lock:
             intent = self.state.payment_intents[pi_id]
             charge = self.state.charges[intent["latest_charge"]]
-            dispute = {"id": self.state.new_id("dp"), "object": "dispute", "amount": charge["amount"],
-                       "currency": charge["currency"], "charge": charge["id"], "payment_intent": pi_id,
-                       "reason": reason, "status": "needs_response", "metadata": {}}
+            dispute = {
+                "id": self.state.new_id("dp"),
+                "object": "dispute",
+                "amount": charge["amount"],
+                "currency": charge["currency"],
+                "charge": charge["id"],
+                "payment_intent": pi_id,
+                "reason": reason,
+                "status": "needs_response",
+                "metadata": {},
+            }
             charge["disputed"] = True
             self._event("charge.dispute.created", dispute)
             if outcome:
@@ -523,9 +725,11 @@ class StripeStandIn:
     def taken(self, account_id: str | None = None) -> int:
         """What Stripe holds: the sum of what the succeeded PaymentIntents received (of one account)."""
         with self.state.lock:
-            return sum(pi["amount_received"] for pi in self.state.payment_intents.values()
-                       if pi["status"] == "succeeded"
-                       and (account_id is None or pi["metadata"].get("accountId") == account_id))
+            return sum(
+                pi["amount_received"]
+                for pi in self.state.payment_intents.values()
+                if pi["status"] == "succeeded" and (account_id is None or pi["metadata"].get("accountId") == account_id)
+            )
 
     def update_card(self, pm_id: str, exp_month: int = 12, exp_year: int = 2036, last4: str | None = None) -> dict:
         """The card updater refreshed a saved card: same PaymentMethod id, new details, an event."""
@@ -538,8 +742,15 @@ class StripeStandIn:
 
     # --- events --------------------------------------------------------------------------------------
     def _event(self, kind: str, obj: dict) -> None:
-        event = {"id": self.state.new_id("evt"), "object": "event", "type": kind, "api_version": API_VERSION,
-                 "created": int(self.clock()), "livemode": False, "data": {"object": json.loads(json.dumps(obj))}}
+        event = {
+            "id": self.state.new_id("evt"),
+            "object": "event",
+            "type": kind,
+            "api_version": API_VERSION,
+            "created": int(self.clock()),
+            "livemode": False,
+            "data": {"object": json.loads(json.dumps(obj))},
+        }
         if not self.state.webhook_url:
             return
         if self.state.delivery == "before":
@@ -556,9 +767,15 @@ class StripeStandIn:
             stamp = int(time.time())
             digest = hmac.new(self.state.webhook_secret.encode(), f"{stamp}.".encode() + raw, hashlib.sha256)
             try:
-                answer = httpx.post(self.state.webhook_url, content=raw, timeout=60, headers={
-                    "Content-Type": "application/json; charset=utf-8",
-                    "Stripe-Signature": f"t={stamp},v1={digest.hexdigest()}"})
+                answer = httpx.post(
+                    self.state.webhook_url,
+                    content=raw,
+                    timeout=60,
+                    headers={
+                        "Content-Type": "application/json; charset=utf-8",
+                        "Stripe-Signature": f"t={stamp},v1={digest.hexdigest()}",
+                    },
+                )
                 answers.append(answer.status_code)
             except httpx.HTTPError:
                 answers.append(0)
@@ -585,8 +802,12 @@ class StripeStandIn:
             def _answer(self, status: int, body: dict, headers: dict | None = None):
                 raw = json.dumps(body).encode()
                 self.send_response(status)
-                for key, value in {"Content-Type": "application/json", "Content-Length": str(len(raw)),
-                                   "Request-Id": f"req_{time.monotonic_ns()}", **(headers or {})}.items():
+                for key, value in {
+                    "Content-Type": "application/json",
+                    "Content-Length": str(len(raw)),
+                    "Request-Id": f"req_{time.monotonic_ns()}",
+                    **(headers or {}),
+                }.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(raw)
@@ -607,14 +828,18 @@ class StripeStandIn:
                     return self._helper(path, raw)
                 state = standin.state
                 if self.headers.get("Authorization") != f"Bearer {state.api_key}":
-                    return self._answer(401, {"error": {"type": "invalid_request_error",
-                                                        "message": "Invalid API Key provided."}})
+                    return self._answer(
+                        401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided."}}
+                    )
                 params = _nest(parse_qsl(raw.decode() if method == "POST" else url.query, keep_blank_values=True))
                 key = self.headers.get("Idempotency-Key") if method == "POST" else None
                 fault = self._fault(method, path)
                 if fault in ("429",):  # refused before anything ran: nothing is saved
-                    return self._answer(429, {"error": {"type": "rate_limit_error", "message": "scripted 429"}},
-                                        {"Stripe-Should-Retry": "true"})
+                    return self._answer(
+                        429,
+                        {"error": {"type": "rate_limit_error", "message": "scripted 429"}},
+                        {"Stripe-Should-Retry": "true"},
+                    )
                 if fault and fault.startswith("slow:"):
                     time.sleep(float(fault.split(":")[1]))
                 try:
@@ -642,8 +867,11 @@ class StripeStandIn:
                 with state.lock:
                     if not state.faults:
                         return None
-                    target, _, fault = state.faults[0].partition(":") if state.faults[0].split(":")[0] in (
-                        "create", "confirm", "cancel", "retrieve") else ("", "", state.faults[0])
+                    target, _, fault = (
+                        state.faults[0].partition(":")
+                        if state.faults[0].split(":")[0] in ("create", "confirm", "cancel", "retrieve")
+                        else ("", "", state.faults[0])
+                    )
                     if (target and target != kind) or (not target and method != "POST"):
                         return None
                     state.faults.pop(0)
@@ -662,16 +890,26 @@ class StripeStandIn:
                 if saved is not None:
                     saved_fingerprint, status, body, _ = saved
                     if saved_fingerprint != fingerprint:
-                        raise StripeError(400, {"type": "idempotency_error", "message": (
-                            "Keys for idempotent requests can only be used with the same parameters they were "
-                            f"first used with. Try using a key other than '{key}' if you meant to execute a "
-                            "different request.")})
+                        raise StripeError(
+                            400,
+                            {
+                                "type": "idempotency_error",
+                                "message": (
+                                    "Keys for idempotent requests can only be used with the same parameters they were "
+                                    f"first used with. Try using a key other than '{key}' if you meant to execute a "
+                                    "different request."
+                                ),
+                            },
+                        )
                     return status, body, True
                 try:
                     status, body = standin.handle(method, path, params)
                 except StripeError as error:
-                    if error.status >= 500 or (error.status == 400 and error.error.get("type") != "card_error"
-                                               and error.error.get("code") != "payment_intent_unexpected_state"):
+                    if error.status >= 500 or (
+                        error.status == 400
+                        and error.error.get("type") != "card_error"
+                        and error.error.get("code") != "payment_intent_unexpected_state"
+                    ):
                         raise  # refused before the endpoint ran (validation): nothing is saved
                     status, body = error.status, {"error": error.error}
                 if fail_after:  # it ran, then failed on Stripe's side: the 500 is what the key answers now
@@ -691,8 +929,9 @@ class StripeStandIn:
                     state.delivery = data["mode"]
                     return self._answer(200, {"delivery": state.delivery})
                 if parts[1] == "events":
-                    return self._answer(200, {"delivered": standin.deliver_held(int(data.get("times", 1)),
-                                                                                bool(data.get("reverse")))})
+                    return self._answer(
+                        200, {"delivered": standin.deliver_held(int(data.get("times", 1)), bool(data.get("reverse")))}
+                    )
                 if parts[1] == "payment_intents" and parts[3] == "authenticate":
                     return self._answer(200, standin.authenticate(parts[2], bool(data.get("succeed", True))))
                 if parts[1] == "invoices" and len(parts) == 2:
@@ -709,8 +948,10 @@ class StripeStandIn:
                     return self._answer(200, standin._public(standin.update_card(parts[2], **data)))
                 if parts[1] == "state":
                     with state.lock:
-                        return self._answer(200, {"payment_intents": list(state.payment_intents.values()),
-                                                  "requests": len(state.requests)})
+                        return self._answer(
+                            200,
+                            {"payment_intents": list(state.payment_intents.values()), "requests": len(state.requests)},
+                        )
                 return self._answer(404, {"error": {"message": "no such helper"}})
 
         return Handler

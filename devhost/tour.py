@@ -42,13 +42,17 @@ class Tour:
     # --- talking to the host -----------------------------------------------------------------------------
     def billing(self, method: str, path: str, body: dict) -> dict:
         raw = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json",
-                   "Webhook-Signature": sign(self.secret, method, f"/api{path}", raw, int(time.time()))}
+        headers = {
+            "Content-Type": "application/json",
+            "Webhook-Signature": sign(self.secret, method, f"/api{path}", raw, int(time.time())),
+        }
         answer = self.http.request(method, f"/api{path}", content=raw, headers=headers)
         if answer.status_code == 401:
-            raise TourError("the local host refused the tour's signature: its BILLING_WEBHOOK_SECRET differs from "
-                            "the one the tour read (environment, then local.settings.json). "
-                            "Use the same value in both.")
+            raise TourError(
+                "the local host refused the tour's signature: its BILLING_WEBHOOK_SECRET differs from "
+                "the one the tour read (environment, then local.settings.json). "
+                "Use the same value in both."
+            )
         if answer.status_code >= 400:
             raise TourError(f"{method} /api{path} answered {answer.status_code}: {answer.text}")
         return answer.json()
@@ -57,8 +61,9 @@ class Tour:
         return self.http.get(f"/api/accounts/{self.account}", headers=self.portal).json()
 
     def history(self) -> list[dict]:
-        entries = self.http.get(f"/api/accounts/{self.account}/history", params={"limit": 500},
-                                headers=self.portal).json()["entries"]
+        entries = self.http.get(
+            f"/api/accounts/{self.account}/history", params={"limit": 500}, headers=self.portal
+        ).json()["entries"]
         return list(reversed(entries))
 
     def clock(self, **change) -> str:
@@ -84,7 +89,7 @@ class Tour:
     def news(self, day: int) -> None:
         """What the day brought, from the account's history."""
         entries = self.history()
-        new, self.seen = entries[self.seen:], len(entries)
+        new, self.seen = entries[self.seen :], len(entries)
         lines = []
         for entry in new:
             kind, detail = entry["kind"], entry["detail"]
@@ -94,8 +99,13 @@ class Tour:
                 lines.append(f"charged {detail['amount']['value'] / 100:.2f} {detail['amount']['currency']}")
             elif kind == "notice.queued":
                 lines.append(f"notice queued: {detail['notice']}")
-            elif kind in ("subscription.disabled", "subscription.reactivated", "subscription.data.deleted",
-                          "subscription.recovered", "payment.method.updated"):
+            elif kind in (
+                "subscription.disabled",
+                "subscription.reactivated",
+                "subscription.data.deleted",
+                "subscription.recovered",
+                "payment.method.updated",
+            ):
                 lines.append(kind.replace("subscription.", "subscription ").replace(".", " "))
         if lines:
             self.say(f"  day {day:>3}: " + "; ".join(lines))
@@ -104,8 +114,10 @@ class Tour:
         try:
             health = self.http.get("/api/health")
         except httpx.HTTPError:
-            raise TourError(f"nothing answers at {self.base}: start the local host with `make run` "
-                            "(or set PASTDUE_URL / FUNCTIONS_PORT)") from None
+            raise TourError(
+                f"nothing answers at {self.base}: start the local host with `make run` "
+                "(or set PASTDUE_URL / FUNCTIONS_PORT)"
+            ) from None
         if health.status_code != 200:
             raise TourError(f"{self.base}/api/health answered {health.status_code}")
         start = self.clock(set=datetime.now(UTC).isoformat())
@@ -114,22 +126,44 @@ class Tour:
         finally:
             self.clock(set=datetime.now(UTC).isoformat())
             header = self.portal["X-MS-CLIENT-PRINCIPAL"]
-            self.say(f"\nThe test clock is back to now. Look around: the inbox {self.mail_base}, the account\n"
-                     f"  curl -s {self.base}/api/accounts/{self.account} -H 'X-MS-CLIENT-PRINCIPAL: {header}'\n"
-                     f"  and its history at /api/accounts/{self.account}/history.")
+            self.say(
+                f"\nThe test clock is back to now. Look around: the inbox {self.mail_base}, the account\n"
+                f"  curl -s {self.base}/api/accounts/{self.account} -H 'X-MS-CLIENT-PRINCIPAL: {header}'\n"
+                f"  and its history at /api/accounts/{self.account}/history."
+            )
 
     def story(self, ending: str, start: str) -> None:
-        self.say(f"Business time starts at {start[:16]}. The billing system creates account {self.account} "
-                 "(admin Ada, French) with a card that will keep failing, and a subscription 'Production'.")
-        self.billing("PUT", f"/accounts/{self.account}", {
-            "admin": {"principalId": ADMIN, "email": self.email, "name": "Ada", "locale": "fr-FR"},
-            "paymentMode": "card", "paymentMethodToken": "tok_chargeCustomerFail"})
+        self.say(
+            f"Business time starts at {start[:16]}. The billing system creates account {self.account} "
+            "(admin Ada, French) with a card that will keep failing, and a subscription 'Production'."
+        )
+        self.billing(
+            "PUT",
+            f"/accounts/{self.account}",
+            {
+                "admin": {"principalId": ADMIN, "email": self.email, "name": "Ada", "locale": "fr-FR"},
+                "paymentMode": "card",
+                "paymentMethodToken": "tok_chargeCustomerFail",
+            },
+        )
         self.billing("PUT", f"/accounts/{self.account}/subscriptions/sub-prod", {"displayName": "Production"})
         self.say("\nDay 0: the monthly charge of 1 234,56 EUR fails (POST /api/webhooks/charge-failed).")
-        self.billing("POST", "/webhooks/charge-failed", {
-            "id": f"evt_{uuid.uuid4().hex}", "type": "charge.failed", "createdAt": start[:19] + "Z",
-            "data": {"accountId": self.account, "subscriptionId": "sub-prod", "chargeId": f"{self.account}-ch1",
-                     "amount": {"value": 123456, "currency": "EUR"}, "declineCode": "card_declined"}})
+        self.billing(
+            "POST",
+            "/webhooks/charge-failed",
+            {
+                "id": f"evt_{uuid.uuid4().hex}",
+                "type": "charge.failed",
+                "createdAt": start[:19] + "Z",
+                "data": {
+                    "accountId": self.account,
+                    "subscriptionId": "sub-prod",
+                    "chargeId": f"{self.account}-ch1",
+                    "amount": {"value": 123456, "currency": "EUR"},
+                    "declineCode": "card_declined",
+                },
+            },
+        )
         self.news(0)
         mails = self.emails()
         if mails:
@@ -144,14 +178,18 @@ class Tour:
             self.sweep()
             self.news(day)
         state = self.view()["subscriptions"][0]
-        self.say(f"\nDay 30: the subscription is {state['state']}; its data is to be deleted on "
-                 f"{state.get('deletionScheduledAt', '?')[:10]}.")
+        self.say(
+            f"\nDay 30: the subscription is {state['state']}; its data is to be deleted on "
+            f"{state.get('deletionScheduledAt', '?')[:10]}."
+        )
         if ending == "pay":
             self.say("\nDay 31: Ada adds a working card (PUT /api/accounts/{id}/payment-method): everything is paid.")
             self.clock(advance="P1D")
-            answer = self.http.put(f"/api/accounts/{self.account}/payment-method",
-                                   json={"paymentMethodToken": "tok_visa"},
-                                   headers={**self.portal, "Idempotency-Key": f"tour-{uuid.uuid4().hex}"})
+            answer = self.http.put(
+                f"/api/accounts/{self.account}/payment-method",
+                json={"paymentMethodToken": "tok_visa"},
+                headers={**self.portal, "Idempotency-Key": f"tour-{uuid.uuid4().hex}"},
+            )
             self.news(31)
             after = answer.json()["account"]["subscriptions"][0]
             self.say(f"  pay-now answered {answer.status_code}; the subscription is {after['state']} again.")
@@ -160,13 +198,16 @@ class Tour:
             self.clock(advance="P1D")
             self.sweep()
             self.news(day)
-        self.say(f"\nDay 120: the subscription is {self.view()['subscriptions'][0]['state']}: its data is gone, "
-                 "after three deletion warnings.")
+        self.say(
+            f"\nDay 120: the subscription is {self.view()['subscriptions'][0]['state']}: its data is gone, "
+            "after three deletion warnings."
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devhost.tour", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devhost.tour", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--ending", choices=("pay", "delete"), default="pay")
     args = parser.parse_args(argv)
     try:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pastdue.adapters.email import EmailSender
     from pastdue.adapters.shard_queue import ShardQueue
 
+
 class _Process:
     """What this process built, each once, on first use (under one lock): the Cosmos client, the use cases'
     dependencies, the e-mail sender, the shard queue, and the executor that sends what a request queued."""
@@ -207,8 +208,9 @@ def shard_queue() -> ShardQueue | None:
     def build():
         from pastdue.adapters.shard_queue import StorageShardQueue
 
-        return StorageShardQueue(config.sweep_queue, config.sweep_queue_connection, config.sweep_queue_uri,
-                                 config.azure_client_id)
+        return StorageShardQueue(
+            config.sweep_queue, config.sweep_queue_connection, config.sweep_queue_uri, config.azure_client_id
+        )
 
     return _process.once("shard_queue", build)
 

@@ -71,15 +71,45 @@ DEFAULT = {f.name: f.default for f in fields(Settings) if f.default is not MISSI
 
 # Every app setting the app reads; infra tests check the Bicep sets each required one.
 REQUIRED = ("COSMOS_ENDPOINT", "EMAIL_SENDER", "BILLING_WEBHOOK_SECRET", "PRINCIPAL_MODE")
-OPTIONAL = ("COSMOS_DATABASE", "COSMOS_KEY", "COSMOS_VERIFY_TLS", "EMAIL_TRANSPORT", "ACS_ENDPOINT",
-            "ACS_CONNECTION_STRING", "SMTP_HOST", "SMTP_PORT", "SWEEP_SCHEDULE", "SWEEP_TIME_BUDGET_SECONDS",
-            "DUNNING_POLICY_FILE", "SWEEP_MAX_DELETIONS", "SWEEP_DELETION_DRY_RUN", "SWEEP_SHARDS", "SWEEP_QUEUE",
-            "SweepQueue", "SweepQueue__queueServiceUri", "EMAIL_QUOTA_PER_MINUTE",
-            "EMAIL_QUOTA_PER_HOUR", "PAYMENT_GATEWAY", "HISTORY_RETENTION_DAYS",
-            "APPLICATIONINSIGHTS_CONNECTION_STRING", "AZURE_CLIENT_ID",
-            "SUPPORT_ROLE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "STRIPE_API_BASE",
-            "PORTAL_BASE_URL", "BRAND_NAME", "BRAND_LOGO_URL", "SUPPORT_URL", "SUPPORT_EMAIL", "EMAIL_SENDER_NAME",
-            "LEGAL_FOOTER", "PAYEE_NAME", *(f"PORTAL_LINK_{action.upper()}" for action in DEFAULT_LINKS))
+OPTIONAL = (
+    "COSMOS_DATABASE",
+    "COSMOS_KEY",
+    "COSMOS_VERIFY_TLS",
+    "EMAIL_TRANSPORT",
+    "ACS_ENDPOINT",
+    "ACS_CONNECTION_STRING",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SWEEP_SCHEDULE",
+    "SWEEP_TIME_BUDGET_SECONDS",
+    "DUNNING_POLICY_FILE",
+    "SWEEP_MAX_DELETIONS",
+    "SWEEP_DELETION_DRY_RUN",
+    "SWEEP_SHARDS",
+    "SWEEP_QUEUE",
+    "SweepQueue",
+    "SweepQueue__queueServiceUri",
+    "EMAIL_QUOTA_PER_MINUTE",
+    "EMAIL_QUOTA_PER_HOUR",
+    "PAYMENT_GATEWAY",
+    "HISTORY_RETENTION_DAYS",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "AZURE_CLIENT_ID",
+    "SUPPORT_ROLE",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_API_BASE",
+    "PORTAL_BASE_URL",
+    "BRAND_NAME",
+    "BRAND_LOGO_URL",
+    "SUPPORT_URL",
+    "SUPPORT_EMAIL",
+    "EMAIL_SENDER_NAME",
+    "LEGAL_FOOTER",
+    "PAYEE_NAME",
+    *(f"PORTAL_LINK_{action.upper()}" for action in DEFAULT_LINKS),
+)
 GATEWAYS = ("sandbox", "stripe")
 
 
@@ -150,11 +180,16 @@ def _sweep_queue(env: Mapping[str, str]) -> dict:
         raise SettingsError(f"SWEEP_SHARDS must be at most {MAX_SHARDS}")
     name = (env.get("SWEEP_QUEUE") or DEFAULT["sweep_queue"]).strip()
     if not re.fullmatch(r"[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]", name):
-        raise SettingsError("SWEEP_QUEUE must be a Storage queue name: 3 to 56 lowercase letters, digits and "
-                            "single hyphens (its poison queue adds -poison)")
-    return {"sweep_shards": count, "sweep_queue": name,
-            "sweep_queue_connection": (env.get("SweepQueue") or "").strip() or None,
-            "sweep_queue_uri": _url(env, "SweepQueue__queueServiceUri")}
+        raise SettingsError(
+            "SWEEP_QUEUE must be a Storage queue name: 3 to 56 lowercase letters, digits and "
+            "single hyphens (its poison queue adds -poison)"
+        )
+    return {
+        "sweep_shards": count,
+        "sweep_queue": name,
+        "sweep_queue_connection": (env.get("SweepQueue") or "").strip() or None,
+        "sweep_queue_uri": _url(env, "SweepQueue__queueServiceUri"),
+    }
 
 
 def _url(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
@@ -191,19 +226,28 @@ def _branding(env: Mapping[str, str]) -> Branding:
         if any(ord(c) < 32 for c in value) or len(value) > 300:
             raise SettingsError(f"{name} must be one line of at most 300 characters")
         texts[name] = value or None
-    return Branding(portal_url=_url(env, "PORTAL_BASE_URL", "http://localhost:5173") or "http://localhost:5173",
-                    brand_name=texts["BRAND_NAME"] or "pastdue", logo_url=_url(env, "BRAND_LOGO_URL"),
-                    support_url=_url(env, "SUPPORT_URL"), support_email=support_email,
-                    sender_name=texts["EMAIL_SENDER_NAME"], legal_footer=texts["LEGAL_FOOTER"],
-                    payee_name=texts["PAYEE_NAME"], links=links)
+    return Branding(
+        portal_url=_url(env, "PORTAL_BASE_URL", "http://localhost:5173") or "http://localhost:5173",
+        brand_name=texts["BRAND_NAME"] or "pastdue",
+        logo_url=_url(env, "BRAND_LOGO_URL"),
+        support_url=_url(env, "SUPPORT_URL"),
+        support_email=support_email,
+        sender_name=texts["EMAIL_SENDER_NAME"],
+        legal_footer=texts["LEGAL_FOOTER"],
+        payee_name=texts["PAYEE_NAME"],
+        links=links,
+    )
 
 
 def _stripe(env: Mapping[str, str]) -> dict:
     missing = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if not env.get(name, "").strip()]
     if missing:
         raise SettingsError(f"PAYMENT_GATEWAY=stripe needs {', '.join(missing)}")
-    unresolved = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
-                  if KEY_VAULT_REFERENCE.lower() in env[name].lower()]
+    unresolved = [
+        name
+        for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+        if KEY_VAULT_REFERENCE.lower() in env[name].lower()
+    ]
     if unresolved:
         return {"stripe_secret_error": unresolved_reference(" and ".join(unresolved))}
     key = env["STRIPE_SECRET_KEY"].strip()
@@ -217,8 +261,12 @@ def _stripe(env: Mapping[str, str]) -> dict:
         parsed = urlparse(base)
         if parsed.scheme != "https" and parsed.hostname not in ("localhost", "127.0.0.1"):
             raise SettingsError("STRIPE_API_BASE must be https (http only for a localhost stand-in)")
-    return {"stripe_secret_key": key, "stripe_webhook_secrets": secrets, "stripe_api_base": base,
-            "stripe_publishable_key": (env.get("STRIPE_PUBLISHABLE_KEY") or "").strip() or None}
+    return {
+        "stripe_secret_key": key,
+        "stripe_webhook_secrets": secrets,
+        "stripe_api_base": base,
+        "stripe_publishable_key": (env.get("STRIPE_PUBLISHABLE_KEY") or "").strip() or None,
+    }
 
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
@@ -226,8 +274,10 @@ KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 
 def unresolved_reference(names: str) -> str:
     """The one message of an unresolved secret (the alert `secret-unresolved` matches its words)."""
-    return (f"{names}: unresolved Key Vault reference; check that the app's identity holds Key Vault "
-            "Secrets User on the vault and that the secret exists")
+    return (
+        f"{names}: unresolved Key Vault reference; check that the app's identity holds Key Vault "
+        "Secrets User on the vault and that the secret exists"
+    )
 
 
 def _webhook_secrets(raw: str) -> tuple[tuple[str, ...], str | None]:

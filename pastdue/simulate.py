@@ -40,10 +40,21 @@ from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy, PolicyError
 
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday; every run starts here, so runs compare
-DEFAULT_SCENARIOS = ("recovers-day-5", "never-pays", "insufficient-funds", "try-later", "hard-decline",
-                     "invoice-payer", "card-expiring")
-CODES = {"hard-decline": "expired_card", "insufficient-funds": "insufficient_funds", "try-later": "processing_error",
-         "invoice-payer": None}
+DEFAULT_SCENARIOS = (
+    "recovers-day-5",
+    "never-pays",
+    "insufficient-funds",
+    "try-later",
+    "hard-decline",
+    "invoice-payer",
+    "card-expiring",
+)
+CODES = {
+    "hard-decline": "expired_card",
+    "insufficient-funds": "insufficient_funds",
+    "try-later": "processing_error",
+    "invoice-payer": None,
+}
 
 
 @dataclass
@@ -57,9 +68,13 @@ class Timeline:
 
 def _account(scenario: str, plan: str) -> Account:
     invoice = scenario == "invoice-payer"
-    account = Account("sim-1", Admin("sim", "admin@example.com", "Ada"), payment_mode=INVOICE if invoice else CARD,
-                      payment_method=None if invoice else PaymentMethod("tok_sim", "visa", "4242", 12, 2030),
-                      remittance=Remittance("FR7630006000011234567890189", "AGRIFRPP", "INV-1") if invoice else None)
+    account = Account(
+        "sim-1",
+        Admin("sim", "admin@example.com", "Ada"),
+        payment_mode=INVOICE if invoice else CARD,
+        payment_method=None if invoice else PaymentMethod("tok_sim", "visa", "4242", 12, 2030),
+        remittance=Remittance("FR7630006000011234567890189", "AGRIFRPP", "INV-1") if invoice else None,
+    )
     account.subscriptions["sub-1"] = Subscription("sub-1", "Production", plan)
     return account
 
@@ -76,18 +91,21 @@ def _recovery_retry(scenario: str) -> int:
 
 def run(policy: Policy, scenario: str, days: int = 130, plan: str = "default") -> Timeline:
     """One scenario, a sweep a day at START's hour, through the real decide()."""
-    if scenario not in DEFAULT_SCENARIOS and not (scenario.startswith("recovers-day-")
-                                                  and scenario.removeprefix("recovers-day-").isdigit()):
+    if scenario not in DEFAULT_SCENARIOS and not (
+        scenario.startswith("recovers-day-") and scenario.removeprefix("recovers-day-").isdigit()
+    ):
         raise ValueError(f"unknown scenario {scenario}: {', '.join(DEFAULT_SCENARIOS)} or recovers-day-N")
     code = CODES.get(scenario, "card_declined")
     account, timeline = _account(scenario, plan), Timeline(scenario)
     if scenario == "card-expiring":  # healthy, paying by a card that expires at the end of next month
-        account.payment_method = PaymentMethod("tok_sim", "visa", "4242", (START.month % 12) + 1,
-                                               START.year + (START.month == 12))
+        account.payment_method = PaymentMethod(
+            "tok_sim", "visa", "4242", (START.month % 12) + 1, START.year + (START.month == 12)
+        )
         timeline.add(0, "card on file expires next month")
     else:
-        account, _ = decide(account, ev.ChargeFailed("evt-1", "sub-1", "ch-1", Money(4999, "EUR"), code, START),
-                            policy, START)
+        account, _ = decide(
+            account, ev.ChargeFailed("evt-1", "sub-1", "ch-1", Money(4999, "EUR"), code, START), policy, START
+        )
         timeline.add(0, "charge failed" + (f" ({code})" if code else ""))
     _notices(account, timeline, 0, set())
     seen = {n.notice_id for n in account.outbox}
@@ -100,8 +118,15 @@ def run(policy: Policy, scenario: str, days: int = 130, plan: str = "default") -
             answers = []
             for attempt in tries:
                 outcome, decline = _answer(scenario, retry)
-                answers.append(ev.AttemptResult(attempt.charge_id, attempt.key, outcome, decline,
-                                                attempt.amount if outcome == "succeeded" else None))
+                answers.append(
+                    ev.AttemptResult(
+                        attempt.charge_id,
+                        attempt.key,
+                        outcome,
+                        decline,
+                        attempt.amount if outcome == "succeeded" else None,
+                    )
+                )
                 timeline.add(day, f"retry: {outcome}")
             account, effects = decide(account, ev.AttemptsResolved(tuple(answers)), policy, now)
             account, more = decide(account, ev.SweepTick(), policy, now)
@@ -142,9 +167,15 @@ def table(timelines: list[Timeline]) -> str:
     return "\n".join(lines)
 
 
-MARKERS = {"charge failed": ("x", "black"), "retry: declined": ("v", "tab:orange"),
-           "retry: succeeded": ("^", "tab:green"), "notice": ("o", "tab:blue"), "disabled": ("s", "tab:red"),
-           "data deleted": ("X", "darkred"), "paid: active": ("*", "tab:green")}
+MARKERS = {
+    "charge failed": ("x", "black"),
+    "retry: declined": ("v", "tab:orange"),
+    "retry: succeeded": ("^", "tab:green"),
+    "notice": ("o", "tab:blue"),
+    "disabled": ("s", "tab:red"),
+    "data deleted": ("X", "darkred"),
+    "paid: active": ("*", "tab:green"),
+}
 
 
 def chart(timelines: list[Timeline], path: str, title: str) -> None:
@@ -162,8 +193,9 @@ def chart(timelines: list[Timeline], path: str, title: str) -> None:
                 key = "notice" if step.startswith("notice") else step.split(" (")[0]
                 marker, colour = MARKERS.get(key, ("d", "grey"))
                 lane = 0.22 if key == "notice" else (-0.22 if key.startswith("retry") else 0)  # no overlaps
-                axes.scatter(day, row + lane, marker=marker, color=colour, s=60, zorder=2,
-                             label=None if key in labelled else key)
+                axes.scatter(
+                    day, row + lane, marker=marker, color=colour, s=60, zorder=2, label=None if key in labelled else key
+                )
                 labelled.add(key)
     axes.set_yticks(range(len(timelines)), [t.scenario for t in reversed(timelines)])
     axes.set_xlabel("days since the charge failed, or since day 0 (retries below each line, notices above)")
@@ -175,8 +207,9 @@ def chart(timelines: list[Timeline], path: str, title: str) -> None:
 
 
 def main(argv: list[str] | None = None, out=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pastdue.simulate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m pastdue.simulate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--policy", help="a policy YAML file (default: the one the app ships)")
     parser.add_argument("--plan", default="default")
     parser.add_argument("--scenario", action="append", help="repeatable; default: all four")

@@ -73,7 +73,7 @@ def _money(amount: dict | None) -> str:
     from babel.numbers import get_currency_precision
 
     digits = get_currency_precision(amount["currency"])
-    return f"{amount['value'] / 10 ** digits:,.{digits}f} {amount['currency']}"
+    return f"{amount['value'] / 10**digits:,.{digits}f} {amount['currency']}"
 
 
 def _day(value: str | None) -> str:
@@ -94,14 +94,28 @@ def _within(days: float | None) -> str | None:
 
 def run(args, client: Client, out) -> int:
     if args.command == "list":
-        query = {"state": args.state, "disableBefore": _within(args.disable_within),
-                 "deleteBefore": _within(args.delete_within), "email": args.email, "limit": 200}
+        query = {
+            "state": args.state,
+            "disableBefore": _within(args.disable_within),
+            "deleteBefore": _within(args.delete_within),
+            "email": args.email,
+            "limit": 200,
+        }
         rows, cursor = [], None
         while True:
             page = client.call("GET", "/support/accounts", query={**query, "cursor": cursor})
-            rows += [[a["accountId"], a["adminEmail"], ",".join(a["states"]), _money(a["balance"]),
-                      _day(a["nextDisableAt"]), _day(a["nextDeletionAt"]), _day(a["dunningPausedUntil"])]
-                     for a in page["accounts"]]
+            rows += [
+                [
+                    a["accountId"],
+                    a["adminEmail"],
+                    ",".join(a["states"]),
+                    _money(a["balance"]),
+                    _day(a["nextDisableAt"]),
+                    _day(a["nextDeletionAt"]),
+                    _day(a["dunningPausedUntil"]),
+                ]
+                for a in page["accounts"]
+            ]
             cursor = page["next"]
             if not cursor:
                 break
@@ -112,17 +126,47 @@ def run(args, client: Client, out) -> int:
     if args.command == "show":
         view = client.call("GET", f"/accounts/{urllib.parse.quote(account)}")
         admin = view["admin"]
-        print(f"{view['accountId']}  admin {admin['name']} <{admin['email']}>  {view['paymentMode']}  "
-              f"balance {_money(view['balance'])}  credit {_money(view.get('credit'))}", file=out)
-        print(table([[s["subscriptionId"], s["displayName"], s["state"], _money(s["balance"]),
-                      _day(s.get("pastDueSince")), _day(s.get("deletionScheduledAt"))] for s in view["subscriptions"]],
-                    ["subscription", "name", "state", "balance", "past due since", "deletion"]), file=out)
+        print(
+            f"{view['accountId']}  admin {admin['name']} <{admin['email']}>  {view['paymentMode']}  "
+            f"balance {_money(view['balance'])}  credit {_money(view.get('credit'))}",
+            file=out,
+        )
+        print(
+            table(
+                [
+                    [
+                        s["subscriptionId"],
+                        s["displayName"],
+                        s["state"],
+                        _money(s["balance"]),
+                        _day(s.get("pastDueSince")),
+                        _day(s.get("deletionScheduledAt")),
+                    ]
+                    for s in view["subscriptions"]
+                ],
+                ["subscription", "name", "state", "balance", "past due since", "deletion"],
+            ),
+            file=out,
+        )
         for alert in view["alerts"]:
             print(f"alert {alert['kind']}: {alert['message']}", file=out)
         timeline = client.call("GET", f"/accounts/{urllib.parse.quote(account)}/history", query={"limit": args.limit})
-        print(table([[e["at"][:19].replace("T", " "), e["kind"], e["actor"], e.get("subscriptionId") or "",
-                      json.dumps(e["detail"], ensure_ascii=False)[:70]] for e in timeline["entries"]],
-                    ["at", "what", "who", "subscription", "detail"]), file=out)
+        print(
+            table(
+                [
+                    [
+                        e["at"][:19].replace("T", " "),
+                        e["kind"],
+                        e["actor"],
+                        e.get("subscriptionId") or "",
+                        json.dumps(e["detail"], ensure_ascii=False)[:70],
+                    ]
+                    for e in timeline["entries"]
+                ],
+                ["at", "what", "who", "subscription", "detail"],
+            ),
+            file=out,
+        )
         return 0
     base = f"/support/accounts/{urllib.parse.quote(account)}"
     if args.command == "resend":
@@ -132,18 +176,25 @@ def run(args, client: Client, out) -> int:
     elif args.command == "resume":
         client.call("POST", f"{base}/dunning/resume", {})
     elif args.command == "extend":
-        client.call("POST", f"{base}/subscriptions/{urllib.parse.quote(args.subscription)}/extend-grace",
-                    {"days": args.days, "reason": args.reason})
+        client.call(
+            "POST",
+            f"{base}/subscriptions/{urllib.parse.quote(args.subscription)}/extend-grace",
+            {"days": args.days, "reason": args.reason},
+        )
     elif args.command == "write-off":
-        client.call("POST", f"{base}/charges/{urllib.parse.quote(args.charge)}/write-off",
-                    {"reason": args.reason, "notifyAdmin": not args.no_notice})
+        client.call(
+            "POST",
+            f"{base}/charges/{urllib.parse.quote(args.charge)}/write-off",
+            {"reason": args.reason, "notifyAdmin": not args.no_notice},
+        )
     print(f"{args.command}: done (see `show {account}`)", file=out)
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m pastdue.support", description=__doc__,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = argparse.ArgumentParser(
+        prog="python -m pastdue.support", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     top.add_argument("--api", default=os.environ.get("PASTDUE_API", "http://localhost:7071/api"))
     top.add_argument("--scope", default=os.environ.get("PASTDUE_SCOPE"))
     top.add_argument("--local-principal", default=os.environ.get("PASTDUE_LOCAL_PRINCIPAL"))

@@ -51,57 +51,105 @@ class Smoke:
     def signed(self, method: str, route: str, body: dict) -> httpx.Response:
         raw = json.dumps(body).encode()
         header = sign(self.secret, method, f"{self.prefix}{route}", raw, int(time.time()))
-        return self.http.request(method, f"{self.base}{route}", content=raw,
-                                 headers={"Content-Type": "application/json", "Webhook-Signature": header})
+        return self.http.request(
+            method,
+            f"{self.base}{route}",
+            content=raw,
+            headers={"Content-Type": "application/json", "Webhook-Signature": header},
+        )
 
     def run(self) -> int:
         try:
             health = self.http.get(f"{self.base}/health")
             body = health.json() if health.status_code == 200 else {}
-            self.check("health answers, Cosmos DB reachable",
-                       health.status_code == 200 and body.get("cosmos", {}).get("reachable") is True,
-                       f"{health.status_code} {health.text[:200]}")
+            self.check(
+                "health answers, Cosmos DB reachable",
+                health.status_code == 200 and body.get("cosmos", {}).get("reachable") is True,
+                f"{health.status_code} {health.text[:200]}",
+            )
         except httpx.HTTPError as error:
             self.check("health answers", False, f"{type(error).__name__}: {error}")
             return 1
         forged = base64.b64encode(json.dumps({"claims": [{"typ": "oid", "val": "forged-admin"}]}).encode()).decode()
         answer = self.http.get(f"{self.base}/accounts/{self.account_id}", headers={"X-MS-CLIENT-PRINCIPAL": forged})
-        self.check("a forged X-MS-CLIENT-PRINCIPAL is refused (401)", answer.status_code == 401,
-                   f"{answer.status_code}: the app trusts a principal header the client sent")
-        answer = self.http.post(f"{self.base}/webhooks/charge-failed", content=b"{}",
-                                headers={"Content-Type": "application/json"})
+        self.check(
+            "a forged X-MS-CLIENT-PRINCIPAL is refused (401)",
+            answer.status_code == 401,
+            f"{answer.status_code}: the app trusts a principal header the client sent",
+        )
+        answer = self.http.post(
+            f"{self.base}/webhooks/charge-failed", content=b"{}", headers={"Content-Type": "application/json"}
+        )
         self.check("an unsigned webhook is refused (401)", answer.status_code == 401, str(answer.status_code))
         if self.dry:
-            print(f"{'all checks passed' if not self.failures else f'{self.failures} check(s) failed'}"
-                  " (--dry: nothing written)")
+            print(
+                f"{'all checks passed' if not self.failures else f'{self.failures} check(s) failed'}"
+                " (--dry: nothing written)"
+            )
             return 1 if self.failures else 0
         self.events()
         if self.mail_api:
             self.inbox()
-        print(f"{'all checks passed' if not self.failures else f'{self.failures} check(s) failed'}"
-              f" (test account {self.account_id})")
+        print(
+            f"{'all checks passed' if not self.failures else f'{self.failures} check(s) failed'}"
+            f" (test account {self.account_id})"
+        )
         return 1 if self.failures else 0
 
     def events(self) -> None:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         steps = [
-            ("PUT", f"/accounts/{self.account_id}", {
-                "admin": {"principalId": "smoke-test", "email": self.admin_email, "name": "Smoke test"},
-                "paymentMode": "card", "synthetic": True}, (200, 201)),
+            (
+                "PUT",
+                f"/accounts/{self.account_id}",
+                {
+                    "admin": {"principalId": "smoke-test", "email": self.admin_email, "name": "Smoke test"},
+                    "paymentMode": "card",
+                    "synthetic": True,
+                },
+                (200, 201),
+            ),
             ("PUT", f"/accounts/{self.account_id}/subscriptions/smoke", {"displayName": "Smoke test"}, (200, 201)),
-            ("POST", "/webhooks/charge-failed", {
-                "id": f"evt_{self.account_id}_failed", "type": "charge.failed", "createdAt": now,
-                "data": {"accountId": self.account_id, "subscriptionId": "smoke", "chargeId": f"{self.account_id}-ch",
-                         "amount": {"value": 100, "currency": "EUR"}, "declineCode": "card_declined"}}, (200,)),
-            ("POST", "/webhooks/payment-received", {
-                "id": f"evt_{self.account_id}_paid", "type": "payment.received", "createdAt": now,
-                "data": {"accountId": self.account_id, "amount": {"value": 100, "currency": "EUR"},
-                         "reference": "smoke test"}}, (200,)),
+            (
+                "POST",
+                "/webhooks/charge-failed",
+                {
+                    "id": f"evt_{self.account_id}_failed",
+                    "type": "charge.failed",
+                    "createdAt": now,
+                    "data": {
+                        "accountId": self.account_id,
+                        "subscriptionId": "smoke",
+                        "chargeId": f"{self.account_id}-ch",
+                        "amount": {"value": 100, "currency": "EUR"},
+                        "declineCode": "card_declined",
+                    },
+                },
+                (200,),
+            ),
+            (
+                "POST",
+                "/webhooks/payment-received",
+                {
+                    "id": f"evt_{self.account_id}_paid",
+                    "type": "payment.received",
+                    "createdAt": now,
+                    "data": {
+                        "accountId": self.account_id,
+                        "amount": {"value": 100, "currency": "EUR"},
+                        "reference": "smoke test",
+                    },
+                },
+                (200,),
+            ),
         ]
         for method, route, body, expected in steps:
             answer = self.signed(method, route, body)
-            self.check(f"signed {method} {route} accepted", answer.status_code in expected,
-                       f"{answer.status_code} {answer.text[:200]}")
+            self.check(
+                f"signed {method} {route} accepted",
+                answer.status_code in expected,
+                f"{answer.status_code} {answer.text[:200]}",
+            )
 
     def inbox(self) -> None:
         deadline = time.monotonic() + 30
@@ -114,11 +162,15 @@ class Smoke:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.smoke", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", required=True, help="the API base, e.g. https://func-pastdue-x.azurewebsites.net/api")
-    parser.add_argument("--secret", required=True,
-                        help="BILLING_WEBHOOK_SECRET as set (while rotating, 'new,old': the first signs)")
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.smoke", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--base-url", required=True, help="the API base, e.g. https://func-pastdue-x.azurewebsites.net/api"
+    )
+    parser.add_argument(
+        "--secret", required=True, help="BILLING_WEBHOOK_SECRET as set (while rotating, 'new,old': the first signs)"
+    )
     parser.add_argument("--admin-email", required=True, help="your address: the test notices go there")
     parser.add_argument("--mail-api", help="local runs: the local maildev inbox, e.g. http://localhost:1080")
     parser.add_argument("--dry", action="store_true", help="the checks that write nothing (no test account)")

@@ -120,10 +120,10 @@ def pytest_sessionfinish(session, exitstatus):
         return
     found = []
     for log in sorted(RUN_ROOT.glob("**/host*.log")):
-        text = log.read_bytes()[_HOST_LOGS_AT_START.get(log, 0):].decode("utf-8", "replace")
+        text = log.read_bytes()[_HOST_LOGS_AT_START.get(log, 0) :].decode("utf-8", "replace")
         at = text.find("Traceback")
         if at >= 0:
-            found.append(f"{log.relative_to(RUN_ROOT)}:\n{text[max(0, at - 400): at + 1600]}")
+            found.append(f"{log.relative_to(RUN_ROOT)}:\n{text[max(0, at - 400) : at + 1600]}")
     if found:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

@@ -29,4 +29,3 @@ def charge_failed(req: func.HttpRequest) -> func.HttpResponse:
         invoice_url=parse.invoice_url(data, bootstrap.settings().branding.portal_url),
     )
     return json_response({"status": record_event(bootstrap.deps(), account_id, event)})
-

@@ -18,8 +18,14 @@ def daily_sweep(timer: func.TimerRequest) -> None:
 
     settings, deps, queue = bootstrap.settings(), bootstrap.deps(), bootstrap.shard_queue()
     if queue is not None:
-        planned = plan_sweep(deps, bootstrap.sweep_runs(), queue, settings.sweep_shards,
-                             settings.sweep_max_deletions, settings.sweep_deletion_dry_run)
+        planned = plan_sweep(
+            deps,
+            bootstrap.sweep_runs(),
+            queue,
+            settings.sweep_shards,
+            settings.sweep_max_deletions,
+            settings.sweep_deletion_dry_run,
+        )
         log.info("daily_sweep planned %s", json.dumps(planned, sort_keys=True))
         return
     # No queue configured (a single instance): this run sweeps its shards itself, one after the other.
@@ -29,5 +35,12 @@ def daily_sweep(timer: func.TimerRequest) -> None:
     tasks = shards.plan(deps.clock.now(), 1, settings.sweep_deletion_dry_run)
     ledger.open(tasks[0].run_id, 1, deps.clock.now(), settings.sweep_max_deletions)
     # A failure is recorded and the run closed; the timer's failure is what alerts.
-    sweep_and_close(deps, ledger, tasks[0], settings.sweep_time_budget_seconds, True, bootstrap.drain_all,
-                    lambda summary: runs.record("daily_sweep", summary))
+    sweep_and_close(
+        deps,
+        ledger,
+        tasks[0],
+        settings.sweep_time_budget_seconds,
+        True,
+        bootstrap.drain_all,
+        lambda summary: runs.record("daily_sweep", summary),
+    )

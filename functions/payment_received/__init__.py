@@ -21,6 +21,5 @@ def payment_received(req: func.HttpRequest) -> func.HttpResponse:
     body, data, account_id = billing_event(req, "payment.received", parse.PAYMENT_RECEIVED_DATA)
     event_id = text(body, "id", pattern=ID_PATTERN)
     created_at(body)  # required by the contract; the transfer is applied when it is reported
-    event = PaymentReceived(event_id, amount(data, "amount", "data."),
-                            text(data, "reference", "data.", max_length=140))
+    event = PaymentReceived(event_id, amount(data, "amount", "data."), text(data, "reference", "data.", max_length=140))
     return json_response({"status": record_event(bootstrap.deps(), account_id, event)})

@@ -27,11 +27,20 @@ def put_account(req: func.HttpRequest) -> func.HttpResponse:
     try:
         method = deps.gateway.describe(token) if token else None
     except UnknownToken:
-        raise BadRequest("'paymentMethodToken' is not a payment method this gateway knows",
-                         field="paymentMethodToken") from None
+        raise BadRequest(
+            "'paymentMethodToken' is not a payment method this gateway knows", field="paymentMethodToken"
+        ) from None
     admin = parse.admin(obj_field(body, "admin", fields=parse.ADMIN))
-    event = ProfileSet(admin, mode, parse.currency(body), method, remittance, parse.gateway_customer(body),
-                       parse.time_zone(body), parse.synthetic(body))
+    event = ProfileSet(
+        admin,
+        mode,
+        parse.currency(body),
+        method,
+        remittance,
+        parse.gateway_customer(body),
+        parse.time_zone(body),
+        parse.synthetic(body),
+    )
     try:
         account, created = save(deps, account_id, event)
     except MissingRemittance as missing:

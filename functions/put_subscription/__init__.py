@@ -15,15 +15,16 @@ bp = func.Blueprint()
 
 
 @bp.function_name("put_subscription")
-@bp.route(route="accounts/{accountId}/subscriptions/{subscriptionId}", methods=["PUT"],
-          auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(
+    route="accounts/{accountId}/subscriptions/{subscriptionId}", methods=["PUT"], auth_level=func.AuthLevel.ANONYMOUS
+)
 @endpoint
 def put_subscription(req: func.HttpRequest) -> func.HttpResponse:
     billing_system(req)
     account_id, subscription_id = route_id(req, "accountId"), route_id(req, "subscriptionId")
     body = read_json(req, parse.SUBSCRIPTION_PUT)
-    event = SubscriptionSet(subscription_id, text(body, "displayName"),
-                            text(body, "plan", required=False, max_length=64) or "default")
+    event = SubscriptionSet(
+        subscription_id, text(body, "displayName"), text(body, "plan", required=False, max_length=64) or "default"
+    )
     account, created = save(bootstrap.deps(), account_id, event)
-    return json_response(subscription_view(account, account.subscriptions[subscription_id]),
-                         201 if created else 200)
+    return json_response(subscription_view(account, account.subscriptions[subscription_id]), 201 if created else 200)

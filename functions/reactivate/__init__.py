@@ -14,8 +14,11 @@ bp = func.Blueprint()
 
 
 @bp.function_name("reactivate")
-@bp.route(route="accounts/{accountId}/subscriptions/{subscriptionId}/reactivate", methods=["POST"],
-          auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(
+    route="accounts/{accountId}/subscriptions/{subscriptionId}/reactivate",
+    methods=["POST"],
+    auth_level=func.AuthLevel.ANONYMOUS,
+)
 @endpoint
 def reactivate(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)

@@ -29,8 +29,7 @@ def stripe_events(req: func.HttpRequest) -> func.HttpResponse:
     if settings.stripe_secret_error:
         log.error("stripe event refused: %s", settings.stripe_secret_error)
         # Stripe delivers it again (with backoff, for up to three days) once the secret resolves.
-        raise Unavailable("the Stripe secrets are not available; nothing was accepted",
-                          headers={"Retry-After": "60"})
+        raise Unavailable("the Stripe secrets are not available; nothing was accepted", headers={"Retry-After": "60"})
     raw = req.get_body()
     if len(raw) > MAX_EVENT_BYTES:  # refused before the signature is computed over it
         raise PayloadTooLarge(f"a Stripe event is at most {MAX_EVENT_BYTES} bytes")

@@ -81,14 +81,18 @@ def support_resume_dunning(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.function_name("support_extend_grace")
-@bp.route(route="support/accounts/{accountId}/subscriptions/{subscriptionId}/extend-grace", methods=["POST"],
-          auth_level=ANONYMOUS)
+@bp.route(
+    route="support/accounts/{accountId}/subscriptions/{subscriptionId}/extend-grace",
+    methods=["POST"],
+    auth_level=ANONYMOUS,
+)
 @endpoint
 def support_extend_grace(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
     body = read_json(req, parse.EXTEND_GRACE)
-    event = ev.GraceExtended(route_id(req, "subscriptionId"), parse.grace_days(body), parse.reason(body),
-                             principal.actor)
+    event = ev.GraceExtended(
+        route_id(req, "subscriptionId"), parse.grace_days(body), parse.reason(body), principal.actor
+    )
     return _answer(route_id(req, "accountId"), event)
 
 

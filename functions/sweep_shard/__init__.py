@@ -18,5 +18,12 @@ def sweep_shard(message: func.QueueMessage) -> None:
     task = read_task(message.get_body())  # BadTask: retried, then the poison queue (and its alert)
     last_try = (message.dequeue_count or 1) >= bootstrap.queue_tries()
     # A shard that gives up on its last try raises on: the host moves the message to the poison queue.
-    sweep_and_close(bootstrap.deps(), bootstrap.sweep_runs(), task, bootstrap.settings().sweep_time_budget_seconds,
-                    last_try, bootstrap.drain_all, lambda summary: runs.record("daily_sweep", summary))
+    sweep_and_close(
+        bootstrap.deps(),
+        bootstrap.sweep_runs(),
+        task,
+        bootstrap.settings().sweep_time_budget_seconds,
+        last_try,
+        bootstrap.drain_all,
+        lambda summary: runs.record("daily_sweep", summary),
+    )

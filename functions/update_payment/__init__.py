@@ -27,29 +27,46 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     account = account_for(principal, route_id(req, "accountId"))
     key = req.headers.get("Idempotency-Key", "")
     if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise BadRequest("header 'Idempotency-Key' is required: 8-128 letters, digits, '_', '.', ':' or '-'",
-                         field="Idempotency-Key")
+        raise BadRequest(
+            "header 'Idempotency-Key' is required: 8-128 letters, digits, '_', '.', ':' or '-'", field="Idempotency-Key"
+        )
     body = read_json(req, parse.PAYMENT_METHOD_PUT)
     token = parse.token(body)
     deps = bootstrap.deps()
     try:
         method = payment_method(deps, account, token)
     except UnknownToken:
-        raise BadRequest("'paymentMethodToken' is not a payment method this gateway knows",
-                         field="paymentMethodToken") from None
+        raise BadRequest(
+            "'paymentMethodToken' is not a payment method this gateway knows", field="paymentMethodToken"
+        ) from None
     # The account read for the caller's rights is the one read: a stale copy (a customer linked just now)
     # is refused by the If-Match write and read again.
     answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor, account=account)
     if answer.outcome == AUTHENTICATION_REQUIRED:
         # The card is saved; the charge waits for the admin to pass the bank's challenge (Stripe.js).
-        return problem(402, "Authentication required", "the bank asks you to confirm this payment; the card "
-                       "is saved", "authentication-required", declineCode=answer.code,
-                       confirmation=answer.confirmation)
+        return problem(
+            402,
+            "Authentication required",
+            "the bank asks you to confirm this payment; the card is saved",
+            "authentication-required",
+            declineCode=answer.code,
+            confirmation=answer.confirmation,
+        )
     if answer.outcome == CARD_DECLINED:
-        return problem(402, "Payment method declined", "the new payment method was declined; nothing changed",
-                       "card-declined", declineCode=answer.code)
+        return problem(
+            402,
+            "Payment method declined",
+            "the new payment method was declined; nothing changed",
+            "card-declined",
+            declineCode=answer.code,
+        )
     if answer.outcome == OUTCOME_UNKNOWN:
-        return problem(503, "Payment outcome unknown", "the payment outcome is not known yet; retry with the "
-                       "same Idempotency-Key", "outcome-unknown", {"Retry-After": "5"})
+        return problem(
+            503,
+            "Payment outcome unknown",
+            "the payment outcome is not known yet; retry with the same Idempotency-Key",
+            "outcome-unknown",
+            {"Retry-After": "5"},
+        )
     settled = [{"chargeId": c.charge_id, "amount": c.amount.to_json()} for c in answer.settled]
     return json_response({"settled": settled, "account": account_view(answer.account, deps)})

@@ -21,8 +21,12 @@ from pastdue.domain.quarantine import after_failure
 from pastdue.domain.shards import slot_of
 
 # The times the store queries on (`c.nextActionAt <= @now`): written fixed-width so they compare as strings.
-QUERIED_TIMES = (("nextActionAt", "next_action_at"), ("noticesDueAt", "notices_due_at"),
-                 ("nextDisableAt", "next_disable_at"), ("nextDeletionAt", "next_deletion_at"))
+QUERIED_TIMES = (
+    ("nextActionAt", "next_action_at"),
+    ("noticesDueAt", "notices_due_at"),
+    ("nextDisableAt", "next_disable_at"),
+    ("nextDeletionAt", "next_deletion_at"),
+)
 RECORD_FIELDS = ("seq", "at", "kind", "actor", "detail", "subscriptionId")
 
 
@@ -87,11 +91,16 @@ class Stored(NamedTuple):
     document: dict | None = None
 
     @classmethod
-    def of(cls, account: Account, events: frozenset[tuple[str, str]] = frozenset(),
-           document: dict | None = None) -> Stored:
-        return cls(account.history_seq, frozenset(c.charge_id for c in account.archive_charges),
-                   frozenset(n.notice_id for n in account.archive_notices), events,
-                   None if document is None else {k: v for k, v in document.items() if not k.startswith("_")})
+    def of(
+        cls, account: Account, events: frozenset[tuple[str, str]] = frozenset(), document: dict | None = None
+    ) -> Stored:
+        return cls(
+            account.history_seq,
+            frozenset(c.charge_id for c in account.archive_charges),
+            frozenset(n.notice_id for n in account.archive_notices),
+            events,
+            None if document is None else {k: v for k, v in document.items() if not k.startswith("_")},
+        )
 
 
 class Write(NamedTuple):
@@ -130,10 +139,13 @@ def plan_write(account: Account) -> Write | None:
         doc["archivedSeq"] = archived
     # What is written is what was decided, less what went to the archive: no second load.
     written = structs.replace(
-        account, history=[r for r in account.history if r["seq"] > stored.seq] if records else account.history,
+        account,
+        history=[r for r in account.history if r["seq"] > stored.seq] if records else account.history,
         archive_charges=[c for c in account.archive_charges if c.charge_id not in stored.charges],
         archive_notices=[n for n in account.archive_notices if n.notice_id not in stored.notices],
-        archived_seq=archived, processed_events={})
+        archived_seq=archived,
+        processed_events={},
+    )
     written.stored = Stored.of(written, document=doc)
     return Write(doc, records, settled, sent, earlier, new_events, written)
 
@@ -147,16 +159,19 @@ def count_failure(doc: dict, where: str, reason: str, now: datetime, permanent: 
     decision = after_failure(previous if type(previous) is int else 0, now, permanent)
     doc["failures"] = decision.failures
     if decision.quarantined:
-        doc["quarantine"] = {"at": format_time(now), "where": where, "reason": reason,
-                             "failures": decision.failures}
+        doc["quarantine"] = {"at": format_time(now), "where": where, "reason": reason, "failures": decision.failures}
         doc["nextActionAt"] = doc["noticesDueAt"] = None
         if "history" not in doc:  # left out while empty: none yet, or all archived (historySeq kept)
             doc["history"] = []
             doc.setdefault("historySeq", 0)
         if isinstance(doc.get("history"), list):
-            entry = {"at": format_time(now), "kind": "account.quarantined", "actor": "system",
-                     "detail": {"where": where, "reason": reason, "failures": decision.failures},
-                     "subscriptionId": None}
+            entry = {
+                "at": format_time(now),
+                "kind": "account.quarantined",
+                "actor": "system",
+                "detail": {"where": where, "reason": reason, "failures": decision.failures},
+                "subscriptionId": None,
+            }
             if type(doc.get("historySeq")) is int:  # else upgrade() numbers it with the others
                 doc["historySeq"] += 1
                 entry["seq"] = doc["historySeq"]

@@ -56,8 +56,7 @@ class SmtpSender(EmailSender):
 
 
 class AcsSender(EmailSender):
-    def __init__(self, sender: str, endpoint: str | None = None, connection_string: str | None = None,
-                 **client_kwargs):
+    def __init__(self, sender: str, endpoint: str | None = None, connection_string: str | None = None, **client_kwargs):
         from azure.communication.email import EmailClient
 
         if connection_string:
@@ -100,6 +99,5 @@ def _retry_after(error) -> float:
 
 def make_sender(settings: Settings) -> EmailSender:
     if settings.email_transport == "smtp":
-        return SmtpSender(settings.email_sender, settings.smtp_host, settings.smtp_port,
-                          settings.branding.sender_name)
+        return SmtpSender(settings.email_sender, settings.smtp_host, settings.smtp_port, settings.branding.sender_name)
     return AcsSender(settings.email_sender, settings.acs_endpoint, settings.acs_connection_string)

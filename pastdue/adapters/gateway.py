@@ -51,9 +51,17 @@ class PaymentGateway(ABC):
         return existing
 
     @abstractmethod
-    def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
-               metadata: dict | None = None, reference: str | None = None, resume: bool = False,
-               on_session: bool = False) -> ChargeOutcome:
+    def charge(
+        self,
+        token: str,
+        amount: Money,
+        idempotency_key: str,
+        customer: str | None = None,
+        metadata: dict | None = None,
+        reference: str | None = None,
+        resume: bool = False,
+        on_session: bool = False,
+    ) -> ChargeOutcome:
         """Charge once per idempotency key: the same key returns the first outcome, never a new charge.
         `reference` is the processor's payment for this key when known, `resume` says the key was sent
         before (its answer may have been lost), `on_session` that the customer is present (pay now)."""
@@ -129,12 +137,23 @@ class SandboxGateway(PaymentGateway):
     def start_setup(self, customer: str | None) -> dict:
         import uuid
 
-        return {"gateway": "sandbox", "clientSecret": f"sandbox_seti_{uuid.uuid4().hex}_secret",
-                "testPaymentMethods": sorted(SANDBOX_CARDS)}
+        return {
+            "gateway": "sandbox",
+            "clientSecret": f"sandbox_seti_{uuid.uuid4().hex}_secret",
+            "testPaymentMethods": sorted(SANDBOX_CARDS),
+        }
 
-    def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
-               metadata: dict | None = None, reference: str | None = None, resume: bool = False,
-               on_session: bool = False) -> ChargeOutcome:
+    def charge(
+        self,
+        token: str,
+        amount: Money,
+        idempotency_key: str,
+        customer: str | None = None,
+        metadata: dict | None = None,
+        reference: str | None = None,
+        resume: bool = False,
+        on_session: bool = False,
+    ) -> ChargeOutcome:
         self.describe(token)
         _, _, outcome, code = SANDBOX_CARDS[token]
         entry = {"token": token, "amount": amount.to_json(), "outcome": outcome, "code": code}

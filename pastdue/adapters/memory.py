@@ -92,24 +92,32 @@ class MemoryAccounts(AccountRepository, WorkQueues):
     def archived_charge(self, account_id: str, charge_id: str) -> bool:
         return charge_id in self.charges.get(account_id, set())
 
-    def _pages(self, field: str, now: datetime, page_size: int,
-               slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
-        due = sorted(account_id for account_id, doc in self.documents.items()
-                     if isinstance(doc.get(field), str) and parse_time(doc[field]) <= now
-                     and (slots is None or doc.get("sweepSlot", 0) in slots))
+    def _pages(
+        self, field: str, now: datetime, page_size: int, slots: tuple[int, ...] | None = None
+    ) -> Iterator[list[Account | Unreadable]]:
+        due = sorted(
+            account_id
+            for account_id, doc in self.documents.items()
+            if isinstance(doc.get(field), str)
+            and parse_time(doc[field]) <= now
+            and (slots is None or doc.get("sweepSlot", 0) in slots)
+        )
         for start in range(0, len(due), page_size):
-            yield [load_or_mark(_copy(self.documents[a])) for a in due[start:start + page_size]
-                   if a in self.documents]
+            yield [
+                load_or_mark(_copy(self.documents[a])) for a in due[start : start + page_size] if a in self.documents
+            ]
 
-    def due(self, now: datetime, page_size: int,
-            slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
+    def due(
+        self, now: datetime, page_size: int, slots: tuple[int, ...] | None = None
+    ) -> Iterator[list[Account | Unreadable]]:
         return self._pages("nextActionAt", now, page_size, slots)
 
     def notices_due(self, now: datetime, page_size: int) -> Iterator[list[Account | Unreadable]]:
         return self._pages("noticesDueAt", now, page_size)
 
-    def record_failure(self, account_id: str, where: str, reason: str, now: datetime,
-                       permanent: bool = False) -> dict | None:
+    def record_failure(
+        self, account_id: str, where: str, reason: str, now: datetime, permanent: bool = False
+    ) -> dict | None:
         doc = self.documents.get(account_id)
         if doc is None:
             return None

@@ -39,13 +39,17 @@ class CosmosQuota:
                     granted = max(0, min(wanted, self.per_minute - used_minute, self.per_hour - used_hour))
                     if granted == 0:
                         return 0
-                    doc.update(minute=minute, sentInMinute=used_minute + granted, hour=hour,
-                               sentInHour=used_hour + granted)
+                    doc.update(
+                        minute=minute, sentInMinute=used_minute + granted, hour=hour, sentInHour=used_hour + granted
+                    )
                     doc.pop("sent", None)  # the list of send times an earlier release kept
                     self._write(doc)
                 return granted
-            except (exceptions.CosmosAccessConditionFailedError, exceptions.CosmosResourceExistsError,
-                    StoreUnavailable):
+            except (
+                exceptions.CosmosAccessConditionFailedError,
+                exceptions.CosmosResourceExistsError,
+                StoreUnavailable,
+            ):
                 continue  # another drain took quota first, or the answer was lost: count again
         return 0
 
@@ -54,7 +58,8 @@ class CosmosQuota:
 
     def _write(self, doc: dict) -> None:
         if "_etag" in doc:
-            self._container.replace_item(self._id, doc, etag=doc["_etag"],
-                                         match_condition=MatchConditions.IfNotModified)
+            self._container.replace_item(
+                self._id, doc, etag=doc["_etag"], match_condition=MatchConditions.IfNotModified
+            )
         else:
             self._container.create_item(doc)

@@ -25,8 +25,13 @@ class ShardQueue(ABC):
 
 
 class StorageShardQueue(ShardQueue):
-    def __init__(self, queue_name: str, connection_string: str | None = None, service_uri: str | None = None,
-                 client_id: str | None = None):
+    def __init__(
+        self,
+        queue_name: str,
+        connection_string: str | None = None,
+        service_uri: str | None = None,
+        client_id: str | None = None,
+    ):
         from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
         def client(name: str) -> QueueClient:
@@ -38,8 +43,12 @@ class StorageShardQueue(ShardQueue):
             if service_uri is None:
                 raise ValueError("the shard queue needs its service URI (managed identity) or a connection string")
 
-            return QueueClient(service_uri, name, credential=ManagedIdentityCredential(client_id=client_id),
-                               message_encode_policy=encode)
+            return QueueClient(
+                service_uri,
+                name,
+                credential=ManagedIdentityCredential(client_id=client_id),
+                message_encode_policy=encode,
+            )
 
         self._queue, self._poison = client(queue_name), client(f"{queue_name}-poison")
 

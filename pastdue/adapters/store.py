@@ -101,8 +101,9 @@ class AccountQueries(ABC):
     """Reads across accounts or across an account's archive, for the API's lists and the dashboard."""
 
     @abstractmethod
-    def history(self, account_id: str, subscription_id: str | None = None, before: int | None = None,
-                limit: int = 100) -> HistoryPage | None:
+    def history(
+        self, account_id: str, subscription_id: str | None = None, before: int | None = None, limit: int = 100
+    ) -> HistoryPage | None:
         """The account's audit records older than `before` (a seq), newest first, from the document and
         its archive alike; None when the account does not exist."""
 
@@ -132,8 +133,9 @@ class WorkQueues(ABC):
     """The accounts with work due (the sweep's, the notice drain's), and the failures counted on them."""
 
     @abstractmethod
-    def due(self, now: datetime, page_size: int,
-            slots: tuple[int, ...] | None = None) -> Iterator[list[Account | Unreadable]]:
+    def due(
+        self, now: datetime, page_size: int, slots: tuple[int, ...] | None = None
+    ) -> Iterator[list[Account | Unreadable]]:
         """Pages of accounts whose nextActionAt has come; with `slots`, only those in these slots (one
         shard of a fanned-out sweep, domain/shards.py)."""
 
@@ -142,8 +144,9 @@ class WorkQueues(ABC):
         """Pages of accounts with a notice to send."""
 
     @abstractmethod
-    def record_failure(self, account_id: str, where: str, reason: str, now: datetime,
-                       permanent: bool = False) -> dict | None:
+    def record_failure(
+        self, account_id: str, where: str, reason: str, now: datetime, permanent: bool = False
+    ) -> dict | None:
         """Count a failed run on the stored document as it is (it may not load), with If-Match: back off
         (the due time of `where`, "sweep" or "notices", moves later) or quarantine it
         (domain/quarantine.py). Returns {"failures", "quarantined"}, or None if it is gone."""

@@ -14,19 +14,64 @@ from __future__ import annotations
 
 from pastdue.domain.money import Money
 
-ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
-                          "VUV", "XAF", "XOF", "XPF"})
+ZERO_DECIMAL = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+)
 THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 # ISO 4217 exponents that are not 2 (for the currencies Stripe charges in).
-ISO_EXPONENT = {**dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND",
-                                 "VUV", "XAF", "XOF", "XPF"), 0),
-                **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3)}
+ISO_EXPONENT = {
+    **dict.fromkeys(
+        (
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
 MAX_AMOUNT = 99_999_999
 # Stripe's minimum charge per currency, in Stripe units (others: the equivalent of USD 0.50, which
 # depends on the day's rate: left to Stripe, whose refusal is an operator alert, not a decline).
-MINIMUM = {"USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50, "CZK": 1500,
-           "DKK": 250, "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50, "JPY": 50, "MXN": 1000,
-           "MYR": 200, "NOK": 300, "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300, "SGD": 50, "THB": 1000}
+MINIMUM = {
+    "USD": 50,
+    "AED": 200,
+    "AUD": 50,
+    "BGN": 100,
+    "BRL": 50,
+    "CAD": 50,
+    "CHF": 50,
+    "CZK": 1500,
+    "DKK": 250,
+    "EUR": 50,
+    "GBP": 30,
+    "HKD": 400,
+    "HUF": 17500,
+    "INR": 50,
+    "JPY": 50,
+    "MXN": 1000,
+    "MYR": 200,
+    "NOK": 300,
+    "NZD": 50,
+    "PLN": 200,
+    "RON": 200,
+    "SEK": 300,
+    "SGD": 50,
+    "THB": 1000,
+}
 
 
 class NotChargeable(ValueError):
@@ -52,12 +97,14 @@ def to_stripe(amount: Money) -> int:
     """Stripe's `amount` for this Money; raises NotChargeable where Stripe cannot take it exactly."""
     shift = stripe_exponent(amount.currency) - iso_exponent(amount.currency)
     if shift >= 0:
-        value = amount.value * 10 ** shift
+        value = amount.value * 10**shift
     else:
-        value, rest = divmod(amount.value, 10 ** -shift)
+        value, rest = divmod(amount.value, 10**-shift)
         if rest:
-            raise NotChargeable("amount_not_representable", f"{amount.currency} is charged in whole units at "
-                                                            f"Stripe; {amount.value} minor units is not")
+            raise NotChargeable(
+                "amount_not_representable",
+                f"{amount.currency} is charged in whole units at Stripe; {amount.value} minor units is not",
+            )
     check(value, amount.currency)
     return value
 
@@ -67,8 +114,8 @@ def from_stripe(value: int, currency: str) -> Money:
     currency = currency.upper()
     shift = iso_exponent(currency) - stripe_exponent(currency)
     if shift >= 0:
-        return Money(value * 10 ** shift, currency)
-    whole, rest = divmod(value, 10 ** -shift)
+        return Money(value * 10**shift, currency)
+    whole, rest = divmod(value, 10**-shift)
     if rest:  # Stripe never takes a fraction of ISO's smallest unit: this would be a broken answer
         raise ValueError(f"{value} {currency} at Stripe is not a whole number of ISO minor units")
     return Money(whole, currency)

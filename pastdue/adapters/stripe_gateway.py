@@ -35,15 +35,25 @@ API_VERSION = "2026-10-28.endive"
 class StripeGateway(PaymentGateway):
     name = "stripe"
 
-    def __init__(self, api_key: str, api_base: str | None = None, publishable_key: str | None = None,
-                 max_network_retries: int = 2, timeout_seconds: float = 20):
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str | None = None,
+        publishable_key: str | None = None,
+        max_network_retries: int = 2,
+        timeout_seconds: float = 20,
+    ):
         import stripe
 
         self._stripe = stripe
         self._publishable_key = publishable_key
         self._client = stripe.StripeClient(
-            api_key, base_addresses={"api": api_base} if api_base else None, stripe_version=API_VERSION,
-            max_network_retries=max_network_retries, http_client=stripe.RequestsClient(timeout=timeout_seconds))
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            stripe_version=API_VERSION,
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+        )
 
     # --- payment methods and customers -----------------------------------------------------------------
     def describe(self, token: str) -> PaymentMethod:
@@ -91,15 +101,20 @@ class StripeGateway(PaymentGateway):
             return existing
         customer = self._client.v1.customers.create(
             {"email": email, "name": name, "metadata": {"accountId": account_id}},
-            {"idempotency_key": f"customer:{account_id}"})
+            {"idempotency_key": f"customer:{account_id}"},
+        )
         return customer.id
 
     def start_setup(self, customer: str | None) -> dict:
         # Our parameters are plain dicts (Any): the SDK's TypedDicts add nothing the stand-in tests miss.
         params: Any = {"customer": customer, "usage": "off_session", "payment_method_types": ["card"]}
         intent = self._client.v1.setup_intents.create(params)
-        return {"gateway": "stripe", "setupIntentId": intent.id, "clientSecret": intent.client_secret,
-                "publishableKey": self._publishable_key}
+        return {
+            "gateway": "stripe",
+            "setupIntentId": intent.id,
+            "clientSecret": intent.client_secret,
+            "publishableKey": self._publishable_key,
+        }
 
     def payment_metadata(self, reference: str) -> dict:
         metadata = self._retrieve(reference).get("metadata")
@@ -112,22 +127,37 @@ class StripeGateway(PaymentGateway):
             invoice = self._client.v1.invoices.retrieve(reference).to_dict()
             if invoice.get("status") != "open":
                 return None
-            return {"invoiceId": reference, "hostedInvoiceUrl": invoice.get("hosted_invoice_url"),
-                    "status": "requires_action",
-                    "amount": from_stripe(int(invoice["amount_remaining"]), str(invoice["currency"])).to_json()}
+            return {
+                "invoiceId": reference,
+                "hostedInvoiceUrl": invoice.get("hosted_invoice_url"),
+                "status": "requires_action",
+                "amount": from_stripe(int(invoice["amount_remaining"]), str(invoice["currency"])).to_json(),
+            }
         intent = self._client.v1.payment_intents.retrieve(reference).to_dict()
         if intent.get("status") not in ("requires_action", "requires_payment_method", "requires_confirmation"):
             return None
         method = intent.get("payment_method")
-        return {"paymentIntentId": intent["id"], "clientSecret": intent.get("client_secret"),
-                "status": intent["status"], "publishableKey": self._publishable_key,
-                "paymentMethodId": method if isinstance(method, str) else (method or {}).get("id"),
-                "amount": from_stripe(int(intent["amount"]), str(intent["currency"])).to_json()}
+        return {
+            "paymentIntentId": intent["id"],
+            "clientSecret": intent.get("client_secret"),
+            "status": intent["status"],
+            "publishableKey": self._publishable_key,
+            "paymentMethodId": method if isinstance(method, str) else (method or {}).get("id"),
+            "amount": from_stripe(int(intent["amount"]), str(intent["currency"])).to_json(),
+        }
 
     # --- charges --------------------------------------------------------------------------------------
-    def charge(self, token: str, amount: Money, idempotency_key: str, customer: str | None = None,
-               metadata: dict | None = None, reference: str | None = None, resume: bool = False,
-               on_session: bool = False) -> ChargeOutcome:
+    def charge(
+        self,
+        token: str,
+        amount: Money,
+        idempotency_key: str,
+        customer: str | None = None,
+        metadata: dict | None = None,
+        reference: str | None = None,
+        resume: bool = False,
+        on_session: bool = False,
+    ) -> ChargeOutcome:
         invoice = str((metadata or {}).get("chargeId") or "")
         if invoice.startswith("in_"):
             return self._pay_invoice(invoice, token, idempotency_key, on_session)
@@ -163,8 +193,9 @@ class StripeGateway(PaymentGateway):
         if invoice.get("status") == "open":
             params = _payment_params(token, on_session)
             try:
-                invoice = self._call(lambda: self._client.v1.invoices.pay(invoice_id, params,
-                                                                          {"idempotency_key": key}), invoice_id)
+                invoice = self._call(
+                    lambda: self._client.v1.invoices.pay(invoice_id, params, {"idempotency_key": key}), invoice_id
+                )
             except stripe.CardError as error:
                 body = dict((error.json_body or {}).get("error", {}))
                 if body.get("code") == "invoice_payment_intent_requires_action":
@@ -175,8 +206,11 @@ class StripeGateway(PaymentGateway):
                     return _invalid(error, invoice_id)
                 invoice = self._retrieve_invoice(invoice_id)
         if invoice.get("status") == "paid":
-            return ChargeOutcome(SUCCEEDED, amount=from_stripe(int(invoice["amount_paid"]), str(invoice["currency"])),
-                                 reference=invoice_id)
+            return ChargeOutcome(
+                SUCCEEDED,
+                amount=from_stripe(int(invoice["amount_paid"]), str(invoice["currency"])),
+                reference=invoice_id,
+            )
         log.error("Stripe invoice %s is %s: not collectable", invoice_id, invoice.get("status"))
         return ChargeOutcome(ERROR, f"invoice_{invoice.get('status')}", reference=invoice_id, invalid=True)
 
@@ -190,8 +224,14 @@ class StripeGateway(PaymentGateway):
             return of_intent(intent)
 
     def _create(self, token, value, currency, key, customer, metadata) -> dict:
-        params: Any = {"amount": value, "currency": currency.lower(), "payment_method": token, "confirm": False,
-                       "payment_method_types": ["card"], "metadata": metadata or {}}
+        params: Any = {
+            "amount": value,
+            "currency": currency.lower(),
+            "payment_method": token,
+            "confirm": False,
+            "payment_method_types": ["card"],
+            "metadata": metadata or {},
+        }
         if customer:
             params["customer"] = customer
         stripe = self._stripe
@@ -227,8 +267,9 @@ class StripeGateway(PaymentGateway):
 
     def _find(self, key: str) -> dict | None:
         """The PaymentIntent created for an attempt, by its metadata (Stripe's search)."""
-        found = self._call(lambda: self._client.v1.payment_intents.search(
-            {"query": f"metadata['attempt']:'{key}'", "limit": 10}))
+        found = self._call(
+            lambda: self._client.v1.payment_intents.search({"query": f"metadata['attempt']:'{key}'", "limit": 10})
+        )
         intents = sorted(found.get("data") or [], key=lambda i: i.get("created") or 0)
         return intents[0] if intents else None
 
@@ -272,5 +313,10 @@ def _invalid(error, reference: str | None) -> ChargeOutcome:
 
 def _method(method) -> PaymentMethod:
     card = method.to_dict().get("card") or {}
-    return PaymentMethod(method.id, str(card.get("brand") or "card"), str(card.get("last4") or "????"),
-                         int(card.get("exp_month") or 0), int(card.get("exp_year") or 0))
+    return PaymentMethod(
+        method.id,
+        str(card.get("brand") or "card"),
+        str(card.get("last4") or "????"),
+        int(card.get("exp_month") or 0),
+        int(card.get("exp_year") or 0),
+    )

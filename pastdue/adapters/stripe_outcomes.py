@@ -40,8 +40,9 @@ def of_intent(intent: dict) -> ChargeOutcome | None:
     status, reference = intent.get("status"), intent.get("id")
     if status == "succeeded":
         received = intent.get("amount_received") or intent.get("amount") or 0
-        return ChargeOutcome(SUCCEEDED, amount=from_stripe(int(received), str(intent.get("currency"))),
-                             reference=reference)
+        return ChargeOutcome(
+            SUCCEEDED, amount=from_stripe(int(received), str(intent.get("currency"))), reference=reference
+        )
     if status in ACTION_STATUSES:
         return ChargeOutcome(REQUIRES_ACTION, AUTHENTICATION, reference=reference)
     if status == "canceled":

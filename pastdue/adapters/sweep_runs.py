@@ -42,8 +42,14 @@ class SweepRuns(ABC):
         """Has this shard of this run been recorded (done or failed)? A redelivered message is skipped."""
 
     @abstractmethod
-    def finish(self, run_id: str, shard: int, summary: dict | None = None, failure: str | None = None,
-               at: datetime | None = None) -> dict | None:
+    def finish(
+        self,
+        run_id: str,
+        shard: int,
+        summary: dict | None = None,
+        failure: str | None = None,
+        at: datetime | None = None,
+    ) -> dict | None:
         """Record a shard's summary (or why it failed for good). Returns the run document when this write
         closed the run (every shard recorded), else None."""
 
@@ -55,10 +61,19 @@ class CosmosSweepRuns(SweepRuns):
     def open(self, run_id: str, shards: int, at: datetime, max_deletions: int) -> bool:
         try:
             with transient_as_unavailable():
-                self._container.create_item({"id": run_id, "type": "sweepRun", "shards": shards,
-                                             "plannedAt": format_time(at), "done": {}, "failed": {},
-                                             "closedAt": None, "deletionsLeft": max_deletions,
-                                             "ttl": RUN_TTL_SECONDS})
+                self._container.create_item(
+                    {
+                        "id": run_id,
+                        "type": "sweepRun",
+                        "shards": shards,
+                        "plannedAt": format_time(at),
+                        "done": {},
+                        "failed": {},
+                        "closedAt": None,
+                        "deletionsLeft": max_deletions,
+                        "ttl": RUN_TTL_SECONDS,
+                    }
+                )
             return True
         except exceptions.CosmosResourceExistsError:
             return False
@@ -84,8 +99,14 @@ class CosmosSweepRuns(SweepRuns):
             doc = read_or_none(self._container, run_id, run_id)
         return doc is not None and (str(shard) in doc["done"] or str(shard) in doc["failed"])
 
-    def finish(self, run_id: str, shard: int, summary: dict | None = None, failure: str | None = None,
-               at: datetime | None = None) -> dict | None:
+    def finish(
+        self,
+        run_id: str,
+        shard: int,
+        summary: dict | None = None,
+        failure: str | None = None,
+        at: datetime | None = None,
+    ) -> dict | None:
         def record(doc: dict) -> tuple[bool, dict | None]:
             if doc.get("closedAt") or str(shard) in doc["done"]:
                 return False, None  # this shard was recorded by an earlier try, or the run is closed
@@ -115,8 +136,9 @@ class CosmosSweepRuns(SweepRuns):
                 return answer
             try:
                 with transient_as_unavailable():
-                    self._container.replace_item(run_id, doc, etag=doc["_etag"],
-                                                 match_condition=MatchConditions.IfNotModified)
+                    self._container.replace_item(
+                        run_id, doc, etag=doc["_etag"], match_condition=MatchConditions.IfNotModified
+                    )
             except exceptions.CosmosAccessConditionFailedError:
                 continue  # another shard wrote meanwhile: read its change and make ours again
             return answer

@@ -81,8 +81,11 @@ class OpenTelemetryMetrics(Metrics):
         with self._lock:
             instrument: Any = self._instruments.get(name)
             if instrument is None:
-                make = {"counter": self._meter.create_counter, "gauge": self._meter.create_gauge,
-                        "histogram": self._meter.create_histogram}[kind]
+                make = {
+                    "counter": self._meter.create_counter,
+                    "gauge": self._meter.create_gauge,
+                    "histogram": self._meter.create_histogram,
+                }[kind]
                 instrument = self._instruments[name] = make(name, unit=unit, description=description)
         if kind == "counter":
             instrument.add(value, attributes)
@@ -109,8 +112,7 @@ def setup(connection_string: str | None, client_id: str | None = None) -> Metric
             from azure.monitor.opentelemetry import configure_azure_monitor
 
             credential = ManagedIdentityCredential(client_id=client_id) if client_id else None
-            configure_azure_monitor(connection_string=connection_string, logger_name=APP_LOGGER,
-                                    credential=credential)
+            configure_azure_monitor(connection_string=connection_string, logger_name=APP_LOGGER, credential=credential)
             one_path_for_app_logs()
             _configured.append(True)
     return OpenTelemetryMetrics()

@@ -54,7 +54,8 @@ def subscription_set(account: Account, event: ev.SubscriptionSet, policy: Policy
     sub = account.subscriptions.get(event.subscription_id)
     if sub is None:
         account.subscriptions[event.subscription_id] = Subscription(
-            event.subscription_id, event.display_name, event.plan)
+            event.subscription_id, event.display_name, event.plan
+        )
         record(account, now, "subscription.created", "billing", event.subscription_id, plan=event.plan)
     else:
         sub.display_name, sub.plan = event.display_name, event.plan
@@ -73,8 +74,9 @@ def reactivate(account: Account, event: ev.Reactivate, policy: Policy, now: date
         raise BalanceOutstanding(f"{due.value} {due.currency} (minor units) is still due", amount=due)
     if sub.state == DISABLED:
         settle_states(account, now, event.actor, reactivate_disabled=True, only=sub.subscription_id)
-        queue_notice(account, now, "reactivated", f"{sub.subscription_id}:{now.isoformat()}:reactivated",
-                     sub.subscription_id)
+        queue_notice(
+            account, now, "reactivated", f"{sub.subscription_id}:{now.isoformat()}:reactivated", sub.subscription_id
+        )
     return []
 
 
@@ -84,22 +86,37 @@ def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Pol
     account.admin.locale = event.locale or account.admin.locale
     account.admin.email_undeliverable = False
     record(account, now, "admin.contact.changed", event.actor, previous=previous, email=event.email)
-    queue_notice(account, now, "admin_email_changed", f"contact:{now.isoformat()}:{event.email}",
-                 previousEmail=previous)
+    queue_notice(
+        account, now, "admin_email_changed", f"contact:{now.isoformat()}:{event.email}", previousEmail=previous
+    )
     if previous.lower() != event.email.lower():
         # The address left is told too: if someone else made the change, its owner learns of it there.
-        queue_notice(account, now, "admin_email_replaced", f"contact:{now.isoformat()}:{event.email}:previous",
-                     to=previous, newEmail=event.email)
+        queue_notice(
+            account,
+            now,
+            "admin_email_replaced",
+            f"contact:{now.isoformat()}:{event.email}:previous",
+            to=previous,
+            newEmail=event.email,
+        )
     return []
 
 
 def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Policy, now: datetime):
     previous = account.admin.principal_id
     account.admin = replace(event.admin)
-    record(account, now, "admin.transferred", event.actor, previousPrincipalId=previous,
-           principalId=event.admin.principal_id, email=event.admin.email)
-    queue_notice(account, now, "admin_email_changed", f"transfer:{now.isoformat()}:{event.admin.principal_id}",
-                 transferred=True)
+    record(
+        account,
+        now,
+        "admin.transferred",
+        event.actor,
+        previousPrincipalId=previous,
+        principalId=event.admin.principal_id,
+        email=event.admin.email,
+    )
+    queue_notice(
+        account, now, "admin_email_changed", f"transfer:{now.isoformat()}:{event.admin.principal_id}", transferred=True
+    )
     return []
 
 
@@ -107,8 +124,13 @@ def email_bounced(account: Account, event: ev.EmailBounced, policy: Policy, now:
     if event.address.lower() != account.admin.email.lower() or account.admin.email_undeliverable:
         return []  # an old address, or already marked: once, whatever the order of reports
     account.admin.email_undeliverable = True
-    record(account, now, "admin.email.undeliverable", "system", address=event.address,
-           status=event.status, messageId=event.message_id)
+    record(
+        account,
+        now,
+        "admin.email.undeliverable",
+        "system",
+        address=event.address,
+        status=event.status,
+        messageId=event.message_id,
+    )
     return []
-
-

@@ -252,9 +252,32 @@ class RunSucceeded:
     """A sweep or drain finished on this account without an error: its count of failures restarts."""
 
 
-Command = (ProfileSet | SubscriptionSet | PayNowRequested | Reactivate | AdminContactChanged | AdminTransferred
-           | SweepTick | ClaimNotices | NoticeResent | DunningPaused | DunningResumed | GraceExtended
-           | ChargeWrittenOff)
-Event = (ChargeFailed | GatewayCustomerLinked | AttemptsResolved | PayNowCompleted | PaymentReceived
-         | PaymentReversed | ChargeSettled | DataPurged | EmailBounced | NoticesSent | RunSucceeded)
+Command = (
+    ProfileSet
+    | SubscriptionSet
+    | PayNowRequested
+    | Reactivate
+    | AdminContactChanged
+    | AdminTransferred
+    | SweepTick
+    | ClaimNotices
+    | NoticeResent
+    | DunningPaused
+    | DunningResumed
+    | GraceExtended
+    | ChargeWrittenOff
+)
+Event = (
+    ChargeFailed
+    | GatewayCustomerLinked
+    | AttemptsResolved
+    | PayNowCompleted
+    | PaymentReceived
+    | PaymentReversed
+    | ChargeSettled
+    | DataPurged
+    | EmailBounced
+    | NoticesSent
+    | RunSucceeded
+)
 Effect = TryCharge | PurgeData | NoticesQueued

@@ -27,8 +27,9 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
     existing = account.charge(event.charge_id)
     if existing is not None and existing.subscription_id != sub.subscription_id:
         raise InvalidEvent(f"charge {event.charge_id} belongs to another subscription")
-    archived = existing is None and (event.archived or any(c.charge_id == event.charge_id
-                                                           for c in account.archive_charges))
+    archived = existing is None and (
+        event.archived or any(c.charge_id == event.charge_id for c in account.archive_charges)
+    )
     if sub.state == DELETED and existing is None and not archived:
         raise InvalidEvent(f"subscription {sub.subscription_id} is deleted; no charge can be added")
     seen(account, event.event_id, now)
@@ -37,15 +38,39 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
         # The same charge reported again: keep the newest decline code, never a second notice.
         if existing is not None and existing.status == OPEN:
             existing.decline_code, existing.hard = event.decline_code, existing.hard or hard
-        record(account, now, "charge.failed.repeated", "billing", sub.subscription_id,
-               chargeId=event.charge_id, eventId=event.event_id)
+        record(
+            account,
+            now,
+            "charge.failed.repeated",
+            "billing",
+            sub.subscription_id,
+            chargeId=event.charge_id,
+            eventId=event.event_id,
+        )
         return []
     failed_at = min(event.occurred_at, now)
-    charge = Charge(event.charge_id, sub.subscription_id, event.amount, failed_at, event.decline_code, hard,
-                    invoice_url=event.invoice_url)
+    charge = Charge(
+        event.charge_id,
+        sub.subscription_id,
+        event.amount,
+        failed_at,
+        event.decline_code,
+        hard,
+        invoice_url=event.invoice_url,
+    )
     account.charges.append(charge)
-    record(account, now, "charge.failed", "billing", sub.subscription_id, chargeId=charge.charge_id,
-           amount=event.amount, declineCode=event.decline_code, hardDecline=hard, eventId=event.event_id)
+    record(
+        account,
+        now,
+        "charge.failed",
+        "billing",
+        sub.subscription_id,
+        chargeId=charge.charge_id,
+        amount=event.amount,
+        declineCode=event.decline_code,
+        hardDecline=hard,
+        eventId=event.event_id,
+    )
     apply_credit(account, charge, now)
     if charge.status != OPEN:
         return []
@@ -56,9 +81,18 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
     cal = policy.for_plan(sub.plan)
     kind = "invoice_overdue" if account.payment_mode == "invoice" else "payment_failed"
     next_retry, retries_left = retries.outlook(account, charge, cal, now)
-    queue_notice(account, now, kind, f"{charge.charge_id}:failed", sub.subscription_id,
-                 amount=charge.amount, declineCode=event.decline_code, hardDecline=hard,
-                 balance=account.balance(sub.subscription_id),
-                 cancellationDate=schedule.cancellation_date(sub, cal), nextRetryAt=next_retry,
-                 retriesLeft=retries_left or None)
+    queue_notice(
+        account,
+        now,
+        kind,
+        f"{charge.charge_id}:failed",
+        sub.subscription_id,
+        amount=charge.amount,
+        declineCode=event.decline_code,
+        hardDecline=hard,
+        balance=account.balance(sub.subscription_id),
+        cancellationDate=schedule.cancellation_date(sub, cal),
+        nextRetryAt=next_retry,
+        retriesLeft=retries_left or None,
+    )
     return []

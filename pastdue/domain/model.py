@@ -295,8 +295,11 @@ class Account(Document):
 
     def open_charges(self, subscription_id: str | None = None) -> list[Charge]:
         return sorted(
-            (c for c in self.charges if c.status == OPEN
-             and (subscription_id is None or c.subscription_id == subscription_id)),
+            (
+                c
+                for c in self.charges
+                if c.status == OPEN and (subscription_id is None or c.subscription_id == subscription_id)
+            ),
             key=lambda c: (c.failed_at, c.charge_id),
         )
 

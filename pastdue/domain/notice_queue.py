@@ -14,16 +14,27 @@ from pastdue.domain.money import Money
 NOTICE_CHARGE_ROWS = 10
 
 
-def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
-                 subscription_id: str | None = None, to: str | None = None, **params) -> bool:
+def queue_notice(
+    account: Account,
+    now: datetime,
+    kind: str,
+    notice_id: str,
+    subscription_id: str | None = None,
+    to: str | None = None,
+    **params,
+) -> bool:
     """Queue once: a notice id already in the outbox (or in its history) is never queued again. It goes to
     the admin, or to `to` (the address a change of contact left)."""
     if any(n.notice_id == notice_id for n in account.outbox):
         return False
     sub = account.subscriptions.get(subscription_id) if subscription_id else None
-    base: dict[str, Any] = {"accountId": account.account_id, "paymentMode": account.payment_mode,
-                            "timeZone": account.time_zone, "adminName": account.admin.name,
-                            "subscriptionName": sub.display_name if sub else None}
+    base: dict[str, Any] = {
+        "accountId": account.account_id,
+        "paymentMode": account.payment_mode,
+        "timeZone": account.time_zone,
+        "adminName": account.admin.name,
+        "subscriptionName": sub.display_name if sub else None,
+    }
     if account.payment_method:
         base["card"] = {"brand": account.payment_method.brand, "last4": account.payment_method.last4}
     if account.remittance:
@@ -35,8 +46,16 @@ def queue_notice(account: Account, now: datetime, kind: str, notice_id: str,
         base.update(paidAt=now, receiptNumber=receipt_number(account.account_id, notice_id))
         if "transferReference" not in params and "card" in base:
             base["paidCard"] = base["card"]
-    notice = Notice(notice_id, kind, to or account.admin.email, account.admin.locale,
-                    dump({**base, **params}), now, now, subscription_id)
+    notice = Notice(
+        notice_id,
+        kind,
+        to or account.admin.email,
+        account.admin.locale,
+        dump({**base, **params}),
+        now,
+        now,
+        subscription_id,
+    )
     account.outbox.append(notice)
     record(account, now, "notice.queued", "system", subscription_id, noticeId=notice_id, notice=kind)
     return True
@@ -54,9 +73,14 @@ def owed_rows(account: Account) -> list[dict]:
     rows = []
     for charge in account.open_charges()[:NOTICE_CHARGE_ROWS]:
         sub = account.subscriptions.get(charge.subscription_id)
-        rows.append({"subscriptionName": sub.display_name if sub else charge.subscription_id,
-                     "amount": dump(charge.outstanding), "since": format_time(charge.failed_at),
-                     "state": sub.state if sub else None})
+        rows.append(
+            {
+                "subscriptionName": sub.display_name if sub else charge.subscription_id,
+                "amount": dump(charge.outstanding),
+                "since": format_time(charge.failed_at),
+                "state": sub.state if sub else None,
+            }
+        )
     return rows
 
 
@@ -66,7 +90,12 @@ def paid_for(account: Account, paid: dict[str, Money]) -> list[dict]:
     rows = []
     for subscription_id, amount in paid.items():
         sub = account.subscriptions.get(subscription_id)
-        rows.append({"subscriptionName": sub.display_name if sub else subscription_id, "amount": dump(amount),
-                     "state": sub.state if sub else None,
-                     "deletedAt": format_time(sub.deleted_at) if sub and sub.deleted_at else None})
+        rows.append(
+            {
+                "subscriptionName": sub.display_name if sub else subscription_id,
+                "amount": dump(amount),
+                "state": sub.state if sub else None,
+                "deletedAt": format_time(sub.deleted_at) if sub and sub.deleted_at else None,
+            }
+        )
     return rows

@@ -30,7 +30,7 @@ def claim(account: Account, event: ClaimNotices, policy: Policy, now: datetime) 
 
 
 def backoff(tries: int) -> timedelta:
-    return timedelta(minutes=min(2 ** tries, 240))
+    return timedelta(minutes=min(2**tries, 240))
 
 
 def sent(account: Account, event: NoticesSent, policy: Policy, now: datetime) -> list:
@@ -42,19 +42,44 @@ def sent(account: Account, event: NoticesSent, policy: Policy, now: datetime) ->
         notice.lease_until = None
         if result.outcome == "sent":
             notice.status, notice.sent_at, notice.last_error = SENT, now, None
-            record(account, now, "notice.sent", "system", notice.subscription_id, noticeId=notice.notice_id,
-                   notice=notice.kind, to=notice.to)
+            record(
+                account,
+                now,
+                "notice.sent",
+                "system",
+                notice.subscription_id,
+                noticeId=notice.notice_id,
+                notice=notice.kind,
+                to=notice.to,
+            )
         elif result.outcome == "throttled":
             # Not the notice's fault: it keeps its place and its count of tries.
             notice.status, notice.tries = QUEUED, notice.tries - 1
             notice.next_try_at = now + timedelta(seconds=result.retry_after_seconds)
         elif result.permanent or notice.tries >= MAX_TRIES:
             notice.status, notice.last_error = FAILED, result.error
-            record(account, now, "notice.failed", "system", notice.subscription_id, noticeId=notice.notice_id,
-                   notice=notice.kind, reason=result.error, tries=notice.tries)
+            record(
+                account,
+                now,
+                "notice.failed",
+                "system",
+                notice.subscription_id,
+                noticeId=notice.notice_id,
+                notice=notice.kind,
+                reason=result.error,
+                tries=notice.tries,
+            )
         else:
             notice.status, notice.last_error = QUEUED, result.error
             notice.next_try_at = now + backoff(notice.tries)
-            record(account, now, "notice.retry", "system", notice.subscription_id, noticeId=notice.notice_id,
-                   reason=result.error, tries=notice.tries)
+            record(
+                account,
+                now,
+                "notice.retry",
+                "system",
+                notice.subscription_id,
+                noticeId=notice.notice_id,
+                reason=result.error,
+                tries=notice.tries,
+            )
     return []

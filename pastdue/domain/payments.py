@@ -54,8 +54,7 @@ def _reserved(charge: Charge, key: str) -> Attempt:
     return attempt
 
 
-def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime,
-             actor: str) -> Charge | None:
+def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str) -> Charge | None:
     charge = account.charge(result.charge_id)
     attempt = charge.attempt(result.key) if charge is not None else None
     if charge is None or attempt is None:
@@ -64,8 +63,16 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         # No outcome yet, but the processor's payment is known: kept, so the attempt is resolved from it.
         if attempt.outcome is None and result.reference and attempt.reference != result.reference:
             attempt.reference = result.reference
-            record(account, now, "charge.processing", actor, charge.subscription_id, chargeId=charge.charge_id,
-                   attempt=attempt.n, reference=result.reference)
+            record(
+                account,
+                now,
+                "charge.processing",
+                actor,
+                charge.subscription_id,
+                chargeId=charge.charge_id,
+                attempt=attempt.n,
+                reference=result.reference,
+            )
         return None
     # Money the processor took is always applied: a success is taken whatever the attempt said before (a
     # failed authentication the customer tried again, a decline or an error answered first), once.
@@ -80,8 +87,14 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
     attempt.reference = result.reference or attempt.reference
     if result.outcome == SKIPPED:
         return None
-    detail = dict(chargeId=charge.charge_id, attempt=attempt.n, source=attempt.source,
-                  outcome=result.outcome, code=result.code, **result.detail)
+    detail = dict(
+        chargeId=charge.charge_id,
+        attempt=attempt.n,
+        source=attempt.source,
+        outcome=result.outcome,
+        code=result.code,
+        **result.detail,
+    )
     if result.outcome == SUCCEEDED:
         # Apply what the processor took, not what is owed now: if the charge was settled meanwhile
         # (a transfer, credit, another attempt), the surplus is kept as credit, never lost.
@@ -91,18 +104,41 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
             detail["unexpected"] = True  # after a decline or an error: operators are alerted (a metric)
         if late is not None:
             detail["previousOutcome"] = late
-        record(account, now, "charge.succeeded", actor, charge.subscription_id, amount=taken,
-               applied=taken - surplus, **detail)
+        record(
+            account,
+            now,
+            "charge.succeeded",
+            actor,
+            charge.subscription_id,
+            amount=taken,
+            applied=taken - surplus,
+            **detail,
+        )
         if surplus.value > 0:
-            add_credit(account, surplus, now, actor, "overpayment", charge.subscription_id,
-                       chargeId=charge.charge_id, attempt=attempt.n)
+            add_credit(
+                account,
+                surplus,
+                now,
+                actor,
+                "overpayment",
+                charge.subscription_id,
+                chargeId=charge.charge_id,
+                attempt=attempt.n,
+            )
         return charge
     if result.outcome == REQUIRES_ACTION:
         record(account, now, "charge.action_required", actor, charge.subscription_id, **detail)
         if charge.status == OPEN:
-            queue_notice(account, now, "confirm_payment", f"{attempt.key}:confirm", charge.subscription_id,
-                         amount=charge.outstanding, balance=account.balance(charge.subscription_id),
-                         cancellationDate=_deadline(account, charge, policy))
+            queue_notice(
+                account,
+                now,
+                "confirm_payment",
+                f"{attempt.key}:confirm",
+                charge.subscription_id,
+                amount=charge.outstanding,
+                balance=account.balance(charge.subscription_id),
+                cancellationDate=_deadline(account, charge, policy),
+            )
         return None
     if result.outcome == DECLINED:
         charge.decline_code = result.code
@@ -111,9 +147,18 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         if hard and not charge.hard and attempt.source == "retry":
             charge.hard = True
             # The account's whole balance is what a new card pays; the date is when the service stops.
-            queue_notice(account, now, "card_declined", f"{charge.charge_id}:hard", charge.subscription_id,
-                         amount=charge.outstanding, declineCode=result.code, hardDecline=True,
-                         balance=account.balance(), cancellationDate=_deadline(account, charge, policy))
+            queue_notice(
+                account,
+                now,
+                "card_declined",
+                f"{charge.charge_id}:hard",
+                charge.subscription_id,
+                amount=charge.outstanding,
+                declineCode=result.code,
+                hardDecline=True,
+                balance=account.balance(),
+                cancellationDate=_deadline(account, charge, policy),
+            )
     elif result.outcome == ERROR:
         if result.invalid:
             detail["refusedByProcessor"] = True  # the request, not the card: an operator alert (a metric)
@@ -143,8 +188,15 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
         seen(account, event.event_id, now)  # kept only when it did something: no idle writes
     settle_states(account, now, "system", reactivate_disabled=False)
     for paid in receipts:  # after the states settled: the receipt says where each subscription stands now
-        _receipt(account, now, f"{paid.charge_id}:paid", paid.amount, {paid.subscription_id: paid.amount}, [paid],
-                 paid.subscription_id)
+        _receipt(
+            account,
+            now,
+            f"{paid.charge_id}:paid",
+            paid.amount,
+            {paid.subscription_id: paid.amount},
+            [paid],
+            paid.subscription_id,
+        )
     return []
 
 
@@ -164,8 +216,10 @@ def _waits(account: Account, charge, token: str, on_session: bool, policy: Polic
 
 def _in_pay_now(account: Account, result: ev.AttemptResult) -> bool:
     """The attempt belongs to a pay-now still in progress: its one receipt covers this charge too."""
-    return any(entry.status == KEY_PROCESSING and (result.charge_id, result.key) in entry.attempts
-               for entry in account.idempotency.values())
+    return any(
+        entry.status == KEY_PROCESSING and (result.charge_id, result.key) in entry.attempts
+        for entry in account.idempotency.values()
+    )
 
 
 def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Policy, now: datetime):
@@ -176,15 +230,24 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
     else:
         entry = PayNowKey(event.request_hash, now, on_session=event.on_session)
         account.idempotency[event.idempotency_key] = entry
-        record(account, now, "payment.method.submitted", event.actor,
-               brand=event.method.brand, last4=event.method.last4)
+        record(
+            account, now, "payment.method.submitted", event.actor, brand=event.method.brand, last4=event.method.last4
+        )
         for charge in account.open_charges():
             # An attempt already in flight (a sweep retry) is resolved first, with its own key.
-            waits = None if charge.pending else _waits(account, charge, event.method.token, event.on_session,
-                                                       policy, now)
+            waits = (
+                None if charge.pending else _waits(account, charge, event.method.token, event.on_session, policy, now)
+            )
             if waits is not None:
-                record(account, now, "charge.not_tried", event.actor, charge.subscription_id,
-                       chargeId=charge.charge_id, reason=waits)
+                record(
+                    account,
+                    now,
+                    "charge.not_tried",
+                    event.actor,
+                    charge.subscription_id,
+                    chargeId=charge.charge_id,
+                    reason=waits,
+                )
                 continue
             reserved = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
             entry.attempts.append((charge.charge_id, reserved.key))
@@ -214,10 +277,11 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         # the confirmation (Stripe's event settles it), and the answer says what the front end needs.
         charge_id = next(cid for cid, a in ours if a is first_new)
         account.payment_method = event.method
-        record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
-               last4=event.method.last4)
-        entry.status, entry.response = KEY_DONE, PayNowOutcome(AUTHENTICATION_REQUIRED, "authentication_required",
-                                                               charge_id)
+        record(account, now, "payment.method.updated", event.actor, brand=event.method.brand, last4=event.method.last4)
+        entry.status, entry.response = (
+            KEY_DONE,
+            PayNowOutcome(AUTHENTICATION_REQUIRED, "authentication_required", charge_id),
+        )
         return []
     if first_new is not None and first_new.outcome != SUCCEEDED:
         entry.status, entry.response = KEY_DONE, PayNowOutcome(CARD_DECLINED, first_new.code or "card_declined")
@@ -227,16 +291,21 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     # card), or whose try was skipped while the new card's first answer was unknown, gets the new card
     # now: one more round, then done.
     tried = {cid for cid, a in ours if a.source == "update" and a.token == token and a.outcome != SKIPPED}
-    again = [c for c in account.open_charges() if c.charge_id not in tried and c.pending is None
-             and _waits(account, c, token, entry.on_session is not False, policy, now) is None]
+    again = [
+        c
+        for c in account.open_charges()
+        if c.charge_id not in tried
+        and c.pending is None
+        and _waits(account, c, token, entry.on_session is not False, policy, now) is None
+    ]
     if again:
         for charge in again:
-            entry.attempts.append((charge.charge_id, new_attempt(charge, token, "update", now,
-                                                                 bool(entry.on_session)).key))
+            entry.attempts.append(
+                (charge.charge_id, new_attempt(charge, token, "update", now, bool(entry.on_session)).key)
+            )
         return [try_charge(charge, now) for charge in again]
     account.payment_method = event.method
-    record(account, now, "payment.method.updated", event.actor, brand=event.method.brand,
-           last4=event.method.last4)
+    record(account, now, "payment.method.updated", event.actor, brand=event.method.brand, last4=event.method.last4)
     settle_states(account, now, event.actor, reactivate_disabled=True)
     settled = list({cid: account.charge_of(cid) for cid, a in ours if a.outcome == SUCCEEDED}.values())
     if settled:
@@ -244,11 +313,14 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         for cid, a in ours:
             if a.outcome == SUCCEEDED:
                 charge = account.charge_of(cid)
-                taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) \
-                    + (a.amount or charge.amount)
+                taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) + (
+                    a.amount or charge.amount
+                )
         _receipt(account, now, f"pay:{event.idempotency_key}", _total(account, settled), taken, settled)
-    entry.status, entry.response = KEY_DONE, PayNowOutcome(SETTLED, settled=[SettledCharge(c.charge_id, c.amount)
-                                                                          for c in settled])
+    entry.status, entry.response = (
+        KEY_DONE,
+        PayNowOutcome(SETTLED, settled=[SettledCharge(c.charge_id, c.amount) for c in settled]),
+    )
     return []
 
 
@@ -267,31 +339,76 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
         before = remaining
         remaining = pay(account, charge, remaining, now)
         if before != remaining:
-            applied[charge.subscription_id] = applied.get(charge.subscription_id, Money.zero(account.currency)) \
-                + (before - remaining)
+            applied[charge.subscription_id] = applied.get(charge.subscription_id, Money.zero(account.currency)) + (
+                before - remaining
+            )
             # Which charge the money went to, and whether that paid it: the history says so.
-            record(account, now, "charge.settled", "billing", charge.subscription_id, chargeId=charge.charge_id,
-                   amount=before - remaining, paid=charge.status == PAID, eventId=event.event_id)
+            record(
+                account,
+                now,
+                "charge.settled",
+                "billing",
+                charge.subscription_id,
+                chargeId=charge.charge_id,
+                amount=before - remaining,
+                paid=charge.status == PAID,
+                eventId=event.event_id,
+            )
             covered.append(charge)
     if remaining.value > 0:
         account.credit = (account.credit or Money.zero(remaining.currency)) + remaining
-    record(account, now, "payment.received", "billing", amount=event.amount, reference=event.reference,
-           credit=account.credit, eventId=event.event_id)
+    record(
+        account,
+        now,
+        "payment.received",
+        "billing",
+        amount=event.amount,
+        reference=event.reference,
+        credit=account.credit,
+        eventId=event.event_id,
+    )
     settle_states(account, now, "billing", reactivate_disabled=True)
-    _receipt(account, now, f"{event.event_id}:receipt", event.amount, applied, covered, surplus=remaining,
-             transferReference=event.reference)
+    _receipt(
+        account,
+        now,
+        f"{event.event_id}:receipt",
+        event.amount,
+        applied,
+        covered,
+        surplus=remaining,
+        transferReference=event.reference,
+    )
     return []
 
 
-def _receipt(account: Account, now: datetime, notice_id: str, amount: Money, paid: dict[str, Money], charges,
-             subscription_id: str | None = None, surplus: Money | None = None, **extra) -> None:
+def _receipt(
+    account: Account,
+    now: datetime,
+    notice_id: str,
+    amount: Money,
+    paid: dict[str, Money],
+    charges,
+    subscription_id: str | None = None,
+    surplus: Money | None = None,
+    **extra,
+) -> None:
     """Queue the receipt of a payment: what was received, the balance now, what it paid per subscription,
     the invoice pages of the charges it covered (in order, once), and a surplus kept as credit."""
     invoices = list(dict.fromkeys(c.invoice_url for c in charges if c.invoice_url)) or None
     if surplus is not None and surplus.value > 0:
         extra["credit"] = surplus
-    queue_notice(account, now, "payment_received", notice_id, subscription_id, amount=amount,
-                 balance=account.balance(), paidFor=paid_for(account, paid), invoiceUrls=invoices, **extra)
+    queue_notice(
+        account,
+        now,
+        "payment_received",
+        notice_id,
+        subscription_id,
+        amount=amount,
+        balance=account.balance(),
+        paidFor=paid_for(account, paid),
+        invoiceUrls=invoices,
+        **extra,
+    )
 
 
 def _total(account: Account, charges):
@@ -301,8 +418,12 @@ def _total(account: Account, charges):
     return total
 
 
-REVERSAL_RECORDS = {"refunded": "payment.refunded", "dispute_opened": "payment.disputed",
-                    "dispute_won": "payment.dispute_won", "dispute_lost": "payment.dispute_lost"}
+REVERSAL_RECORDS = {
+    "refunded": "payment.refunded",
+    "dispute_opened": "payment.disputed",
+    "dispute_won": "payment.dispute_won",
+    "dispute_lost": "payment.dispute_lost",
+}
 
 
 def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy, now: datetime):
@@ -321,17 +442,37 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
         already = account.reversed.get(event.processor_id, 0)
         given_back = Money(max(0, event.amount.value - already), account.currency)
         account.reversed[event.processor_id] = already + given_back.value
-    reopen = (policy.reopen_refunds if event.kind == "refunded" else policy.reopen_lost_disputes) \
-        and given_back.value > 0 and event.subscription_id in account.subscriptions
-    record(account, now, REVERSAL_RECORDS[event.kind], "stripe", event.subscription_id, chargeId=event.charge_id,
-           payment=event.reference, processorId=event.processor_id, amount=event.amount, givenBack=given_back,
-           reason=event.reason, reopened=reopen)
+    reopen = (
+        (policy.reopen_refunds if event.kind == "refunded" else policy.reopen_lost_disputes)
+        and given_back.value > 0
+        and event.subscription_id in account.subscriptions
+    )
+    record(
+        account,
+        now,
+        REVERSAL_RECORDS[event.kind],
+        "stripe",
+        event.subscription_id,
+        chargeId=event.charge_id,
+        payment=event.reference,
+        processorId=event.processor_id,
+        amount=event.amount,
+        givenBack=given_back,
+        reason=event.reason,
+        reopened=reopen,
+    )
     if not reopen or event.subscription_id is None:
         return []
     code = "refunded" if event.kind == "refunded" else "dispute_lost"
     total = (account.reversed or {}).get(event.processor_id, 0)
-    owed = ev.ChargeFailed(f"{event.event_id}:owed", event.subscription_id,
-                           f"{event.charge_id or event.reference}~{code}~{total}", given_back, code, now)
+    owed = ev.ChargeFailed(
+        f"{event.event_id}:owed",
+        event.subscription_id,
+        f"{event.charge_id or event.reference}~{code}~{total}",
+        given_back,
+        code,
+        now,
+    )
     return charge_failed(account, owed, policy, now)
 
 
@@ -350,12 +491,29 @@ def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, no
         return attempts_resolved(account, ev.AttemptsResolved((result,), event.event_id), policy, now)
     seen(account, event.event_id, now)
     surplus = pay(account, charge, event.amount, now)
-    record(account, now, "charge.settled", "stripe", charge.subscription_id, chargeId=charge.charge_id,
-           amount=event.amount - surplus, paid=charge.status == PAID, reference=event.reference,
-           eventId=event.event_id)
+    record(
+        account,
+        now,
+        "charge.settled",
+        "stripe",
+        charge.subscription_id,
+        chargeId=charge.charge_id,
+        amount=event.amount - surplus,
+        paid=charge.status == PAID,
+        reference=event.reference,
+        eventId=event.event_id,
+    )
     if surplus.value > 0:
         add_credit(account, surplus, now, "stripe", "overpayment", charge.subscription_id, chargeId=charge.charge_id)
     settle_states(account, now, "stripe", reactivate_disabled=True)
-    _receipt(account, now, f"{event.event_id}:receipt", event.amount, {charge.subscription_id: event.amount - surplus},
-             [charge], charge.subscription_id, surplus=surplus)
+    _receipt(
+        account,
+        now,
+        f"{event.event_id}:receipt",
+        event.amount,
+        {charge.subscription_id: event.amount - surplus},
+        [charge],
+        charge.subscription_id,
+        surplus=surplus,
+    )
     return []

@@ -11,12 +11,31 @@ from pastdue.domain.codec import camel
 # a new card or the cardholder calling the bank (plus card-network equivalents). Stripe's advice_code
 # do_not_try_again makes any decline hard as well (adapters/stripe_gateway.py).
 DEFAULT_HARD_DECLINES = (
-    "expired_card", "lost_card", "stolen_card", "pickup_card", "restricted_card",
-    "account_closed", "invalid_account", "incorrect_number", "invalid_number", "do_not_honor_permanent",
-    "fraudulent", "revocation_of_authorization", "revocation_of_all_authorizations", "stop_payment_order",
-    "card_not_supported", "currency_not_supported", "merchant_blacklist", "security_violation",
-    "service_not_allowed", "transaction_not_allowed", "new_account_information_available",
-    "invalid_expiry_month", "invalid_expiry_year", "payment_method_unusable", "resource_missing",
+    "expired_card",
+    "lost_card",
+    "stolen_card",
+    "pickup_card",
+    "restricted_card",
+    "account_closed",
+    "invalid_account",
+    "incorrect_number",
+    "invalid_number",
+    "do_not_honor_permanent",
+    "fraudulent",
+    "revocation_of_authorization",
+    "revocation_of_all_authorizations",
+    "stop_payment_order",
+    "card_not_supported",
+    "currency_not_supported",
+    "merchant_blacklist",
+    "security_violation",
+    "service_not_allowed",
+    "transaction_not_allowed",
+    "new_account_information_available",
+    "invalid_expiry_month",
+    "invalid_expiry_year",
+    "payment_method_unusable",
+    "resource_missing",
     "dispute_lost",  # the cardholder disputed a payment of this card and won: not charged again
 )
 
@@ -59,29 +78,47 @@ class Calendar:
             return value
 
     def validate(self, where: str) -> Calendar:
-        for name in ("retry_days", "reminder_days", "deletion_warning_days", "retry_days_try_later",
-                     "expiry_notice_days"):
+        for name in (
+            "retry_days",
+            "reminder_days",
+            "deletion_warning_days",
+            "retry_days_try_later",
+            "expiry_notice_days",
+        ):
             days = getattr(self, name)
             if any(not _is_day(d) for d in days) or len(set(days)) != len(days):
                 raise PolicyError(f"{where}.{camel(name)} must be distinct positive whole days")
-        for name in ("final_notice_day", "disable_day", "delete_after_days", "max_grace_extension_days",
-                     "max_pause_days"):
+        for name in (
+            "final_notice_day",
+            "disable_day",
+            "delete_after_days",
+            "max_grace_extension_days",
+            "max_pause_days",
+        ):
             if not _is_day(getattr(self, name)):
                 raise PolicyError(f"{where}.{camel(name)} must be a positive whole number of days")
         if self.final_notice_day >= self.disable_day:
             raise PolicyError(f"{where}.finalNoticeDay must come before disableDay")
         if any(d >= self.disable_day for d in self.retry_days + self.reminder_days + self.retry_days_try_later):
             raise PolicyError(f"{where}: retries and reminders must come before disableDay")
-        if not self.pay_days or any(not _is_day(d) or d > 28 for d in self.pay_days) \
-                or len(set(self.pay_days)) != len(self.pay_days):
+        if (
+            not self.pay_days
+            or any(not _is_day(d) or d > 28 for d in self.pay_days)
+            or len(set(self.pay_days)) != len(self.pay_days)
+        ):
             raise PolicyError(f"{where}.payDays must be distinct days of the month from 1 to 28")
-        if not isinstance(self.pay_day_hour, int) or isinstance(self.pay_day_hour, bool) \
-                or not 0 <= self.pay_day_hour <= 23:
+        if (
+            not isinstance(self.pay_day_hour, int)
+            or isinstance(self.pay_day_hour, bool)
+            or not 0 <= self.pay_day_hour <= 23
+        ):
             raise PolicyError(f"{where}.payDayHour must be an hour from 0 to 23")
         if not _is_day(self.max_attempts_30_days) or self.max_attempts_30_days > 15:
             raise PolicyError(f"{where}.maxAttempts30Days must be from 1 to 15 (the card networks' limit)")
-        if len(self.retry_days) > self.max_attempts_30_days or \
-                len(self.retry_days_try_later) > self.max_attempts_30_days:
+        if (
+            len(self.retry_days) > self.max_attempts_30_days
+            or len(self.retry_days_try_later) > self.max_attempts_30_days
+        ):
             raise PolicyError(f"{where}: more retry days than maxAttempts30Days allows")
         if any(d >= self.delete_after_days for d in self.deletion_warning_days):
             raise PolicyError(f"{where}.deletionWarningDays must be fewer than deleteAfterDays")

@@ -22,9 +22,14 @@ def recovery_report(histories: list[list[dict]]) -> dict:
             key = (n, detail.get("chargeId"))
             if entry.get("kind") == "charge.failed" and key not in failures:
                 failures[key] = (parse_time(entry["at"]), retry_class(detail.get("declineCode")))
-            elif key in failures and key not in recovered and (
+            elif (
+                key in failures
+                and key not in recovered
+                and (
                     (entry.get("kind") == "charge.succeeded" and detail.get("applied", {}).get("value", 0) > 0)
-                    or (entry.get("kind") == "charge.settled" and detail.get("paid"))):
+                    or (entry.get("kind") == "charge.settled" and detail.get("paid"))
+                )
+            ):
                 recovered[key] = parse_time(entry["at"])
     groups: dict[str, list] = defaultdict(list)
     for key, (failed_at, kind) in failures.items():
@@ -34,8 +39,12 @@ def recovery_report(histories: list[list[dict]]) -> dict:
 
     def summary(days: list) -> dict:
         total = len(days)
-        return {"failed": total, "recovered": sum(1 for d in days if d is not None),
-                "recoveredByDay": {str(m): round(sum(1 for d in days if d is not None and d <= m) / total, 3)
-                                   for m in MILESTONES}}
+        return {
+            "failed": total,
+            "recovered": sum(1 for d in days if d is not None),
+            "recoveredByDay": {
+                str(m): round(sum(1 for d in days if d is not None and d <= m) / total, 3) for m in MILESTONES
+            },
+        }
 
     return {kind: summary(days) for kind, days in sorted(groups.items())}

@@ -40,7 +40,7 @@ def trim(account: Account, now: datetime) -> None:
     # Past the count, the oldest settled charges no answer can still concern (every attempt has its final
     # word) leave early; the archive is then asked about any failure reported again for a while.
     early = sorted((c for c in settled if c not in old and _final(c)), key=lambda c: (c.paid_at, c.charge_id))
-    early = early[:max(0, len(settled) - len(old) - KEEP_SETTLED_COUNT)]
+    early = early[: max(0, len(settled) - len(old) - KEEP_SETTLED_COUNT)]
     if early:
         old += early
         account.archived_early_at = now
@@ -51,9 +51,12 @@ def trim(account: Account, now: datetime) -> None:
     if account.expiry_notified:  # only the card on file's steps matter: a new card starts again
         token = account.payment_method.token if account.payment_method else None
         account.expiry_notified = [n for n in account.expiry_notified if token and n.startswith(f"{token}:")]
-    outbox = [n for n in account.outbox
-              if not (n.status == SENT and n.sent_at is not None and now - n.sent_at >= KEEP_SENT_NOTICES)
-              and not (n.status == FAILED and now - n.created_at >= KEEP_FAILED_NOTICES)]
+    outbox = [
+        n
+        for n in account.outbox
+        if not (n.status == SENT and n.sent_at is not None and now - n.sent_at >= KEEP_SENT_NOTICES)
+        and not (n.status == FAILED and now - n.created_at >= KEEP_FAILED_NOTICES)
+    ]
     sent = sorted((n for n in outbox if n.status == SENT), key=lambda n: (n.sent_at or n.created_at, n.notice_id))
     if len(sent) > KEEP_SENT_COUNT:
         leaving = {id(n) for n in sent[:-KEEP_SENT_COUNT]}
@@ -64,8 +67,7 @@ def trim(account: Account, now: datetime) -> None:
             # A sent notice is kept for its id only (never queued twice): no parameters, no address.
             notice.params, notice.to, notice.claim_id = {}, "", None
     account.outbox = outbox
-    account.idempotency = {k: v for k, v in account.idempotency.items()
-                           if now - v.at < KEEP_IDEMPOTENCY}
+    account.idempotency = {k: v for k, v in account.idempotency.items() if now - v.at < KEEP_IDEMPOTENCY}
 
 
 def _paid(charge: Charge) -> datetime:

@@ -24,8 +24,9 @@ from pastdue.domain.policy import Calendar
 DAY = timedelta(days=1)
 WINDOW = timedelta(days=30)
 FUNDS = frozenset({"insufficient_funds", "card_velocity_exceeded", "withdrawal_count_limit_exceeded"})
-TRY_LATER = frozenset({"processing_error", "try_again_later", "issuer_not_available", "reenter_transaction",
-                       "approve_with_id"})
+TRY_LATER = frozenset(
+    {"processing_error", "try_again_later", "issuer_not_available", "reenter_transaction", "approve_with_id"}
+)
 AUTHENTICATION = frozenset({"authentication_required"})
 
 
@@ -76,14 +77,21 @@ def _plan(kind: str, failed_at: datetime, cal: Calendar, zone: str) -> tuple[dat
 
 
 def attempts_within(account: Account, now: datetime, charge: Charge | None = None, token: str | None = None) -> int:
-    return sum(1 for c in account.charges if charge is None or c is charge for a in c.attempts
-               if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome != "skipped")
+    return sum(
+        1
+        for c in account.charges
+        if charge is None or c is charge
+        for a in c.attempts
+        if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome != "skipped"
+    )
 
 
 def capped(account: Account, charge: Charge, token: str, cal: Calendar, now: datetime) -> bool:
     """The charge, or the card on all of the account's charges, has had its attempts for 30 days."""
-    return (attempts_within(account, now, charge=charge) >= cal.max_attempts_30_days
-            or attempts_within(account, now, token=token) >= cal.max_attempts_30_days)
+    return (
+        attempts_within(account, now, charge=charge) >= cal.max_attempts_30_days
+        or attempts_within(account, now, token=token) >= cal.max_attempts_30_days
+    )
 
 
 def last_retry(charge: Charge) -> datetime:
@@ -93,8 +101,11 @@ def last_retry(charge: Charge) -> datetime:
 def due(account: Account, charge: Charge, cal: Calendar, now: datetime) -> bool:
     """A retry time has come since the last retry (missed ones fold into one) and the caps allow it."""
     since, method = last_retry(charge), account.payment_method
-    return method is not None and any(since < at <= now for at in plan(account, charge, cal)) and \
-        not capped(account, charge, method.token, cal, now)
+    return (
+        method is not None
+        and any(since < at <= now for at in plan(account, charge, cal))
+        and not capped(account, charge, method.token, cal, now)
+    )
 
 
 def next_time(account: Account, charge: Charge, cal: Calendar) -> datetime | None:

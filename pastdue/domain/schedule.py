@@ -38,13 +38,13 @@ def subscription_steps(sub: Subscription, cal: Calendar) -> tuple[Step, ...]:
 
 
 @lru_cache(maxsize=4096)  # the sweep asks this several times a decision, for the same few episodes
-def _steps(state: str, since: datetime | None, grace_days: int, deletion_at: datetime | None,
-           cal: Calendar) -> tuple[Step, ...]:
+def _steps(
+    state: str, since: datetime | None, grace_days: int, deletion_at: datetime | None, cal: Calendar
+) -> tuple[Step, ...]:
     if state == PAST_DUE and since:
         steps = [Step(f"reminder:{d}", since + d * DAY, "reminder") for d in cal.reminder_days]
         grace = grace_days * DAY  # what support added moves the final notice and the disable alike
-        steps.append(Step(f"final:{cal.final_notice_day}", since + cal.final_notice_day * DAY + grace,
-                          "final_notice"))
+        steps.append(Step(f"final:{cal.final_notice_day}", since + cal.final_notice_day * DAY + grace, "final_notice"))
         steps.append(Step("disable", since + cal.disable_day * DAY + grace, "disable"))
         return tuple(sorted(steps, key=lambda s: s.due))
     if state == DISABLED and deletion_at:
@@ -75,8 +75,11 @@ def expiry_steps(account: Account, cal: Calendar) -> list[Step]:
     """Card-expiry pre-dunning: a notice `expiryNoticeDays` before the card expires, for card payers with an
     active subscription; each once for this card (a new card, or new dates, starts again)."""
     method = account.payment_method
-    if account.payment_mode != CARD or method is None or not any(s.state == ACTIVE
-                                                                  for s in account.subscriptions.values()):
+    if (
+        account.payment_mode != CARD
+        or method is None
+        or not any(s.state == ACTIVE for s in account.subscriptions.values())
+    ):
         return []
     steps = _expiry_steps(method.token, method.exp_year, method.exp_month, cal)
     return [s for s in steps if s.name not in account.expiry_notified]
@@ -88,8 +91,12 @@ def _expiry_steps(token: str, exp_year: int, exp_month: int, cal: Calendar) -> t
     if ends is None:
         return ()
     prefix = f"{token}:{exp_year:04d}-{exp_month:02d}"
-    return tuple(sorted((Step(f"{prefix}:{d}", ends - d * DAY, "expiry_notice") for d in cal.expiry_notice_days),
-                        key=lambda s: s.due))
+    return tuple(
+        sorted(
+            (Step(f"{prefix}:{d}", ends - d * DAY, "expiry_notice") for d in cal.expiry_notice_days),
+            key=lambda s: s.due,
+        )
+    )
 
 
 def cancellation_date(sub: Subscription, cal: Calendar) -> datetime | None:
@@ -98,9 +105,16 @@ def cancellation_date(sub: Subscription, cal: Calendar) -> datetime | None:
 
 def retry_eligible(account: Account, charge: Charge) -> bool:
     sub = account.subscriptions.get(charge.subscription_id)
-    return (account.payment_mode == CARD and account.payment_method is not None
-            and charge.status == OPEN and not charge.hard and charge.pending is None
-            and sub is not None and sub.state == PAST_DUE and not _awaits_customer(account, charge))
+    return (
+        account.payment_mode == CARD
+        and account.payment_method is not None
+        and charge.status == OPEN
+        and not charge.hard
+        and charge.pending is None
+        and sub is not None
+        and sub.state == PAST_DUE
+        and not _awaits_customer(account, charge)
+    )
 
 
 def _awaits_customer(account: Account, charge: Charge) -> bool:
@@ -110,15 +124,20 @@ def _awaits_customer(account: Account, charge: Charge) -> bool:
     return waiting is not None and method is not None and waiting.token == method.token
 
 
-
-
 def summarise(account: Account, policy: Policy) -> None:
     """What support's lists query: the states, and the earliest disable and deletion to come."""
     account.states = sorted({s.state for s in account.subscriptions.values()})
-    disables = [at for s in account.subscriptions.values() if s.state == PAST_DUE and s.past_due_since
-                if (at := cancellation_date(s, policy.for_plan(s.plan))) is not None]
-    deletions = [s.deletion_scheduled_at for s in account.subscriptions.values()
-                 if s.state == DISABLED and s.deletion_scheduled_at]
+    disables = [
+        at
+        for s in account.subscriptions.values()
+        if s.state == PAST_DUE and s.past_due_since
+        if (at := cancellation_date(s, policy.for_plan(s.plan))) is not None
+    ]
+    deletions = [
+        s.deletion_scheduled_at
+        for s in account.subscriptions.values()
+        if s.state == DISABLED and s.deletion_scheduled_at
+    ]
     account.next_disable_at = min(disables, default=None)
     account.next_deletion_at = min(deletions, default=None)
     owed = account.balance()
@@ -160,5 +179,11 @@ def notices_due_at(account: Account) -> datetime | None:
 
 def purges_due(account: Account, policy: Policy, now: datetime) -> int:
     """How many subscriptions a sweep now would start deleting (the run's deletion cap counts these)."""
-    return sum(1 for sub in account.subscriptions.values() if sub.state == DISABLED and sub.deletion_scheduled_at
-               and sub.deletion_scheduled_at <= now and not account.balance(sub.subscription_id).is_zero)
+    return sum(
+        1
+        for sub in account.subscriptions.values()
+        if sub.state == DISABLED
+        and sub.deletion_scheduled_at
+        and sub.deletion_scheduled_at <= now
+        and not account.balance(sub.subscription_id).is_zero
+    )

@@ -19,8 +19,9 @@ def pay(account: Account, charge: Charge, amount: Money, now: datetime) -> Money
     return amount - applied
 
 
-def settle_states(account: Account, now: datetime, actor: str, reactivate_disabled: bool,
-                  only: str | None = None) -> list[str]:
+def settle_states(
+    account: Account, now: datetime, actor: str, reactivate_disabled: bool, only: str | None = None
+) -> list[str]:
     """Past-due subscriptions with nothing owed are active again; disabled ones too when asked
     (all of them, or `only` the one named)."""
     restored = []
@@ -35,8 +36,14 @@ def settle_states(account: Account, now: datetime, actor: str, reactivate_disabl
         sub.state = ACTIVE
         sub.past_due_since = sub.disabled_at = sub.deletion_scheduled_at = None
         sub.steps_done = []
-        record(account, now, "subscription.reactivated" if was == DISABLED else "subscription.recovered",
-               actor, sub.subscription_id, previous=was)
+        record(
+            account,
+            now,
+            "subscription.reactivated" if was == DISABLED else "subscription.recovered",
+            actor,
+            sub.subscription_id,
+            previous=was,
+        )
         restored.append(sub.subscription_id)
     return restored
 
@@ -45,16 +52,40 @@ def apply_credit(account: Account, charge: Charge, now: datetime) -> None:
     if account.credit and account.credit.value > 0 and charge.status == OPEN:
         before = account.credit
         account.credit = pay(account, charge, account.credit, now)
-        record(account, now, "credit.applied", "system", charge.subscription_id, chargeId=charge.charge_id,
-               amount=before - account.credit, credit=account.credit)
+        record(
+            account,
+            now,
+            "credit.applied",
+            "system",
+            charge.subscription_id,
+            chargeId=charge.charge_id,
+            amount=before - account.credit,
+            credit=account.credit,
+        )
 
 
-def add_credit(account: Account, amount: Money, now: datetime, actor: str, reason: str,
-               subscription_id: str | None = None, **detail) -> None:
+def add_credit(
+    account: Account,
+    amount: Money,
+    now: datetime,
+    actor: str,
+    reason: str,
+    subscription_id: str | None = None,
+    **detail,
+) -> None:
     """Money taken that no charge owes any more is kept as credit, and the history says so."""
     account.credit = (account.credit or Money.zero(amount.currency)) + amount
-    record(account, now, "credit.added", actor, subscription_id, amount=amount, reason=reason,
-           credit=account.credit, **detail)
+    record(
+        account,
+        now,
+        "credit.added",
+        actor,
+        subscription_id,
+        amount=amount,
+        reason=reason,
+        credit=account.credit,
+        **detail,
+    )
     for charge in account.open_charges():
         if charge.pending is None:  # a charge being collected right now keeps its own attempt
             apply_credit(account, charge, now)
@@ -62,8 +93,9 @@ def add_credit(account: Account, amount: Money, now: datetime, actor: str, reaso
 
 def new_attempt(charge: Charge, token: str, source: str, now: datetime, on_session: bool = False) -> Attempt:
     n = len(charge.attempts) + 1
-    attempt = Attempt(n, f"{charge.charge_id}:{n}", token, source, now, amount=charge.outstanding,
-                      on_session=on_session or None)
+    attempt = Attempt(
+        n, f"{charge.charge_id}:{n}", token, source, now, amount=charge.outstanding, on_session=on_session or None
+    )
     charge.attempts.append(attempt)
     return attempt
 
@@ -76,8 +108,19 @@ def try_charge(charge: Charge, now: datetime) -> TryCharge:
     if pending is None:
         raise ValueError(f"charge {charge.charge_id} has no attempt in flight")
     earlier = charge.attempts[-2] if len(charge.attempts) > 1 else None
-    supersedes = (earlier.key, earlier.reference) if earlier is not None and earlier.reference \
-        and earlier.outcome == REQUIRES_ACTION else None
-    return TryCharge(charge.charge_id, pending.key, pending.token, pending.amount or charge.outstanding,
-                     charge.subscription_id, reference=pending.reference, resume=pending.at < now,
-                     on_session=bool(pending.on_session), supersedes=supersedes)
+    supersedes = (
+        (earlier.key, earlier.reference)
+        if earlier is not None and earlier.reference and earlier.outcome == REQUIRES_ACTION
+        else None
+    )
+    return TryCharge(
+        charge.charge_id,
+        pending.key,
+        pending.token,
+        pending.amount or charge.outstanding,
+        charge.subscription_id,
+        reference=pending.reference,
+        resume=pending.at < now,
+        on_session=bool(pending.on_session),
+        supersedes=supersedes,
+    )

@@ -47,8 +47,11 @@ def read_task(body: str | bytes) -> ShardTask:
         task = msgspec.json.decode(body, type=ShardTask)
     except msgspec.DecodeError as error:
         raise BadTask(f"not a sweep shard message: {error}") from None
-    if not 1 <= task.shards <= MAX_SHARDS or not 0 <= task.shard < task.shards \
-            or task.slots != slots_of(task.shard, task.shards):
+    if (
+        not 1 <= task.shards <= MAX_SHARDS
+        or not 0 <= task.shard < task.shards
+        or task.slots != slots_of(task.shard, task.shards)
+    ):
         raise BadTask(f"shard {task.shard} of {task.shards} with slots {list(task.slots)} is not a shard of a run")
     return task
 

@@ -25,8 +25,15 @@ def notice_resent(account: Account, event: ev.NoticeResent, policy: Policy, now:
     if notice.status != FAILED:
         raise Conflict(f"only a failed notice can be sent again; this one is {notice.status}")
     notice.status, notice.tries, notice.next_try_at, notice.last_error = QUEUED, 0, now, None
-    record(account, now, "notice.resent", event.actor, notice.subscription_id, noticeId=notice.notice_id,
-           notice=notice.kind)
+    record(
+        account,
+        now,
+        "notice.resent",
+        event.actor,
+        notice.subscription_id,
+        noticeId=notice.notice_id,
+        notice=notice.kind,
+    )
     return []
 
 
@@ -55,14 +62,25 @@ def grace_extended(account: Account, event: ev.GraceExtended, policy: Policy, no
         raise InvalidEvent("only a past-due subscription (not yet disabled) has a grace period to extend")
     cal = policy.for_plan(sub.plan)
     if event.days < 1 or sub.grace_days + event.days > cal.max_grace_extension_days:
-        raise InvalidEvent(f"the grace period can be extended by {cal.max_grace_extension_days} days at most "
-                           f"in all ({sub.grace_days} already)")
+        raise InvalidEvent(
+            f"the grace period can be extended by {cal.max_grace_extension_days} days at most "
+            f"in all ({sub.grace_days} already)"
+        )
     from pastdue.domain.schedule import cancellation_date
 
     before = cancellation_date(sub, cal)
     sub.grace_days += event.days
-    record(account, now, "subscription.grace.extended", event.actor, sub.subscription_id, days=event.days,
-           reason=event.reason, disableBefore=before, disableOn=cancellation_date(sub, cal))
+    record(
+        account,
+        now,
+        "subscription.grace.extended",
+        event.actor,
+        sub.subscription_id,
+        days=event.days,
+        reason=event.reason,
+        disableBefore=before,
+        disableOn=cancellation_date(sub, cal),
+    )
     return []
 
 
@@ -73,14 +91,31 @@ def charge_written_off(account: Account, event: ev.ChargeWrittenOff, policy: Pol
     if charge.status != OPEN:
         raise InvalidEvent(f"charge {event.charge_id} is {charge.status}, not open")
     if charge.pending is not None:
-        raise Conflict("a payment attempt on this charge is waiting for the processor's answer; "
-                                 "try again when it is answered")
+        raise Conflict(
+            "a payment attempt on this charge is waiting for the processor's answer; try again when it is answered"
+        )
     written_off = charge.outstanding
     charge.status = WRITTEN_OFF
-    record(account, now, "charge.written_off", event.actor, charge.subscription_id, chargeId=charge.charge_id,
-           amount=written_off, paidBefore=charge.paid, reason=event.reason)
+    record(
+        account,
+        now,
+        "charge.written_off",
+        event.actor,
+        charge.subscription_id,
+        chargeId=charge.charge_id,
+        amount=written_off,
+        paidBefore=charge.paid,
+        reason=event.reason,
+    )
     settle_states(account, now, event.actor, reactivate_disabled=False)
     if event.notify:
-        queue_notice(account, now, "charge_written_off", f"{charge.charge_id}:written_off", charge.subscription_id,
-                     amount=written_off, balance=account.balance())
+        queue_notice(
+            account,
+            now,
+            "charge_written_off",
+            f"{charge.charge_id}:written_off",
+            charge.subscription_id,
+            amount=written_off,
+            balance=account.balance(),
+        )
     return []

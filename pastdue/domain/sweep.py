@@ -60,22 +60,40 @@ def _expiry_notices(account: Account, policy: Policy, now: datetime) -> None:
         return  # expired already: the failure notices take over
     days_left = max(1, math.ceil((ends - now) / DAY))  # 6 days 21 hours is "7 days"
     queue_notice(account, now, "card_expiring", due[-1].name, expiryDate=ends - DAY, daysLeft=days_left)
-    record(account, now, "card.expiring.notified", "system", brand=method.brand, last4=method.last4,
-           expiresAt=ends, daysLeft=days_left)
+    record(
+        account,
+        now,
+        "card.expiring.notified",
+        "system",
+        brand=method.brand,
+        last4=method.last4,
+        expiresAt=ends,
+        daysLeft=days_left,
+    )
 
 
-def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, unanswered: bool,
-             event: ev.SweepTick) -> list:
-    due = [s for s in schedule.pending_steps(sub, cal) if s.due <= now
-           and not (unanswered and s.kind in ("disable", "purge"))]
+def _advance(
+    account: Account, sub: Subscription, cal: Calendar, now: datetime, unanswered: bool, event: ev.SweepTick
+) -> list:
+    due = [
+        s
+        for s in schedule.pending_steps(sub, cal)
+        if s.due <= now and not (unanswered and s.kind in ("disable", "purge"))
+    ]
     if not event.allow_purge and any(s.kind == "purge" for s in due):
         # Held by the run's deletion cap or a dry run: the purge stays due for a later run.
         due = [s for s in due if s.kind != "purge"]
         today = format_time(now)[:10]
         if event.dry_run and sub.dry_run_noted != today:  # once a day is enough to say it
             sub.dry_run_noted = today
-            record(account, now, "subscription.deletion.dry_run", "system", sub.subscription_id,
-                   scheduledFor=sub.deletion_scheduled_at)
+            record(
+                account,
+                now,
+                "subscription.deletion.dry_run",
+                "system",
+                sub.subscription_id,
+                scheduledFor=sub.deletion_scheduled_at,
+            )
     if not due:
         return []
     sub.steps_done += [s.name for s in due]
@@ -86,12 +104,19 @@ def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
     if final.kind == "purge":
         if account.balance(sub.subscription_id).is_zero:
             sub.deletion_scheduled_at = None  # paid while disabled: keep the data, await reactivation
-            record(account, now, "subscription.deletion.cancelled", "system", sub.subscription_id,
-                   reason="balance paid")
+            record(
+                account, now, "subscription.deletion.cancelled", "system", sub.subscription_id, reason="balance paid"
+            )
             return []
         sub.state, sub.deleted_at = DELETED, now
-        record(account, now, "subscription.deletion.started", "system", sub.subscription_id,
-               scheduledFor=sub.deletion_scheduled_at)
+        record(
+            account,
+            now,
+            "subscription.deletion.started",
+            "system",
+            sub.subscription_id,
+            scheduledFor=sub.deletion_scheduled_at,
+        )
         return [ev.PurgeData(sub.subscription_id)]
     # Several notice steps due at once (a late run): send the latest, the others are superseded.
     for skipped in due[:-1]:
@@ -110,8 +135,9 @@ def _advance(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
         if final.kind == "final_notice" and params["cancellationDate"] is not None:
             # What follows the suspension: the data is deleted delete_after_days later, on this date.
             params["deletionDate"] = params["cancellationDate"] + cal.delete_after_days * DAY
-    queue_notice(account, now, final.kind, f"{sub.subscription_id}:{episode}:{final.name}",
-                 sub.subscription_id, **params)
+    queue_notice(
+        account, now, final.kind, f"{sub.subscription_id}:{episode}:{final.name}", sub.subscription_id, **params
+    )
     return []
 
 
@@ -122,12 +148,24 @@ def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime) 
     # Counted from the real disable time, so a late sweep can only delete later, never earlier.
     sub.deletion_scheduled_at = now + cal.delete_after_days * DAY
     sub.steps_done = []
-    record(account, now, "subscription.disabled", "system", sub.subscription_id,
-           reason="grace period over: service cancelled, resources unavailable",
-           deletionScheduledAt=sub.deletion_scheduled_at)
-    queue_notice(account, now, "service_cancelled", f"{sub.subscription_id}:e{sub.episode}:disabled",
-                 sub.subscription_id, balance=account.balance(sub.subscription_id),
-                 deletionDate=sub.deletion_scheduled_at)
+    record(
+        account,
+        now,
+        "subscription.disabled",
+        "system",
+        sub.subscription_id,
+        reason="grace period over: service cancelled, resources unavailable",
+        deletionScheduledAt=sub.deletion_scheduled_at,
+    )
+    queue_notice(
+        account,
+        now,
+        "service_cancelled",
+        f"{sub.subscription_id}:e{sub.episode}:disabled",
+        sub.subscription_id,
+        balance=account.balance(sub.subscription_id),
+        deletionDate=sub.deletion_scheduled_at,
+    )
     return []
 
 
@@ -136,8 +174,21 @@ def data_purged(account: Account, event: ev.DataPurged, policy: Policy, now: dat
     if sub is None or sub.state != DELETED or sub.purged_at is not None:
         return []
     sub.purged_at = now
-    record(account, now, "subscription.data.deleted", "system", sub.subscription_id,
-           itemsDeleted=event.items_deleted, disabledAt=sub.disabled_at)
-    queue_notice(account, now, "data_deleted", f"{sub.subscription_id}:data_deleted", sub.subscription_id,
-                 balance=account.balance(sub.subscription_id))
+    record(
+        account,
+        now,
+        "subscription.data.deleted",
+        "system",
+        sub.subscription_id,
+        itemsDeleted=event.items_deleted,
+        disabledAt=sub.disabled_at,
+    )
+    queue_notice(
+        account,
+        now,
+        "data_deleted",
+        f"{sub.subscription_id}:data_deleted",
+        sub.subscription_id,
+        balance=account.balance(sub.subscription_id),
+    )
     return []

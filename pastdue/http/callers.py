@@ -23,10 +23,12 @@ def billing_system(req: func.HttpRequest) -> str:
     settings = bootstrap.settings()
     if settings.webhook_secret_error:
         log.error("signed request refused: %s", settings.webhook_secret_error)
-        raise Unavailable("the billing webhook secret is not available; nothing was accepted",
-                          headers={"Retry-After": "60"})
-    verify(req.headers.get("Webhook-Signature"), req.method, signed_path(req.url), req.get_body(),
-           settings.webhook_secrets)
+        raise Unavailable(
+            "the billing webhook secret is not available; nothing was accepted", headers={"Retry-After": "60"}
+        )
+    verify(
+        req.headers.get("Webhook-Signature"), req.method, signed_path(req.url), req.get_body(), settings.webhook_secrets
+    )
     return "billing"
 
 
@@ -62,7 +64,8 @@ def account_for(principal: Principal, account_id: str, support_allowed: bool = F
     """The account if the principal is its admin (or support, where allowed); 404 otherwise."""
     account = find_account(bootstrap.deps(), account_id)
     allowed = account is not None and (
-        account.admin.principal_id == principal.object_id or (support_allowed and is_support(principal)))
+        account.admin.principal_id == principal.object_id or (support_allowed and is_support(principal))
+    )
     if account is None or not allowed:
         raise NotFound("no such account")  # the same answer whether it exists or not
     return account

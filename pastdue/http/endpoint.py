@@ -47,8 +47,12 @@ def endpoint(handler):
             return rejected(error)
         except UnreadableAccount as error:
             log.error("unreadable account document %s: %s", error.account_id, error.reason)
-            return problem(500, "Account unavailable", "this account's record needs repair; support has been "
-                           "alerted by the log", "account-unreadable")
+            return problem(
+                500,
+                "Account unavailable",
+                "this account's record needs repair; support has been alerted by the log",
+                "account-unreadable",
+            )
         except AccountNotFound:
             return problem(404, "Not found", "no such account", "not-found")
         except StoreUnavailable:
@@ -57,8 +61,13 @@ def endpoint(handler):
             return problem(503, "Try again", str(error), "contention", {"Retry-After": "1"})
         except GatewayUnavailable as error:
             log.error("payment refused before it was sent: %s", error)
-            return problem(503, "Payments unavailable", "the payment processor cannot be used right now; nothing "
-                           "was charged or changed: retry later", "payments-unavailable", {"Retry-After": "60"})
+            return problem(
+                503,
+                "Payments unavailable",
+                "the payment processor cannot be used right now; nothing was charged or changed: retry later",
+                "payments-unavailable",
+                {"Retry-After": "60"},
+            )
         except SettingsError as error:
             log.error("configuration error: %s", error)
             return problem(500, "Server misconfigured", "the service is misconfigured", "misconfigured")
@@ -74,8 +83,7 @@ def require_json(req: func.HttpRequest) -> None:
     multipart) cannot send it without a CORS preflight, so no state changes by CSRF."""
     media = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if media != "application/json":
-        raise UnsupportedMediaType("send the request with 'Content-Type: application/json'",
-                                   field="Content-Type")
+        raise UnsupportedMediaType("send the request with 'Content-Type: application/json'", field="Content-Type")
 
 
 def read_json(req: func.HttpRequest, fields: frozenset[str] | None = None) -> dict:
@@ -112,17 +120,35 @@ def no_fields(req: func.HttpRequest) -> None:
 
 
 @overload
-def text(obj: dict, name: str, path: str = "", required: Literal[True] = True, max_length: int = 256,
-         pattern: re.Pattern | None = None) -> str: ...
+def text(
+    obj: dict,
+    name: str,
+    path: str = "",
+    required: Literal[True] = True,
+    max_length: int = 256,
+    pattern: re.Pattern | None = None,
+) -> str: ...
 
 
 @overload
-def text(obj: dict, name: str, path: str = "", required: bool = True, max_length: int = 256,
-         pattern: re.Pattern | None = None) -> str | None: ...
+def text(
+    obj: dict,
+    name: str,
+    path: str = "",
+    required: bool = True,
+    max_length: int = 256,
+    pattern: re.Pattern | None = None,
+) -> str | None: ...
 
 
-def text(obj: dict, name: str, path: str = "", required: bool = True, max_length: int = 256,
-         pattern: re.Pattern | None = None) -> str | None:
+def text(
+    obj: dict,
+    name: str,
+    path: str = "",
+    required: bool = True,
+    max_length: int = 256,
+    pattern: re.Pattern | None = None,
+) -> str | None:
     where = f"{path}{name}"
     value = obj.get(name)
     if value is None:
@@ -152,17 +178,20 @@ def checked(obj: dict, name: str, path: str, rule, required: bool = True, max_le
 
 
 @overload
-def obj_field(obj: dict, name: str, path: str = "", required: Literal[True] = True,
-              fields: frozenset[str] | None = None) -> dict: ...
+def obj_field(
+    obj: dict, name: str, path: str = "", required: Literal[True] = True, fields: frozenset[str] | None = None
+) -> dict: ...
 
 
 @overload
-def obj_field(obj: dict, name: str, path: str = "", required: bool = True,
-              fields: frozenset[str] | None = None) -> dict | None: ...
+def obj_field(
+    obj: dict, name: str, path: str = "", required: bool = True, fields: frozenset[str] | None = None
+) -> dict | None: ...
 
 
-def obj_field(obj: dict, name: str, path: str = "", required: bool = True,
-              fields: frozenset[str] | None = None) -> dict | None:
+def obj_field(
+    obj: dict, name: str, path: str = "", required: bool = True, fields: frozenset[str] | None = None
+) -> dict | None:
     value = obj.get(name)
     if value is None and not required:
         return None
@@ -177,8 +206,7 @@ def amount(obj: dict, name: str, path: str = "") -> Money:
     if isinstance(data, dict):
         only(data, AMOUNT_FIELDS, f"{where}.")
     if not isinstance(data, dict) or set(data) != AMOUNT_FIELDS:
-        raise BadRequest(f"'{where}' must be {{\"value\": <integer minor units>, \"currency\": \"EUR\"}}",
-                         field=where)
+        raise BadRequest(f'\'{where}\' must be {{"value": <integer minor units>, "currency": "EUR"}}', field=where)
     try:
         return Money(strict.amount_value(data["value"]), strict.currency(data["currency"]))
     except ValueError as error:

@@ -12,8 +12,18 @@ from pastdue.http.problems import BadRequest
 # The fields each request body may have (docs/openapi.yaml, additionalProperties: false).
 ADMIN = frozenset({"principalId", "email", "name", "locale"})
 REMITTANCE = frozenset({"iban", "bic", "reference"})
-ACCOUNT_PUT = frozenset({"admin", "paymentMode", "paymentMethodToken", "gatewayCustomerId", "remittance",
-                         "currency", "timeZone", "synthetic"})
+ACCOUNT_PUT = frozenset(
+    {
+        "admin",
+        "paymentMode",
+        "paymentMethodToken",
+        "gatewayCustomerId",
+        "remittance",
+        "currency",
+        "timeZone",
+        "synthetic",
+    }
+)
 SUBSCRIPTION_PUT = frozenset({"displayName", "plan"})
 EVENT = frozenset({"id", "type", "createdAt", "data"})
 CHARGE_FAILED_DATA = frozenset({"accountId", "subscriptionId", "chargeId", "amount", "declineCode", "invoiceUrl"})
@@ -63,9 +73,11 @@ def remittance(body: dict) -> Remittance | None:
     data = obj_field(body, "remittance", required=False, fields=REMITTANCE)
     if data is None:
         return None
-    return Remittance(text(data, "iban", "remittance.", max_length=34),
-                      text(data, "bic", "remittance.", max_length=11),
-                      text(data, "reference", "remittance.", max_length=140))
+    return Remittance(
+        text(data, "iban", "remittance.", max_length=34),
+        text(data, "bic", "remittance.", max_length=11),
+        text(data, "reference", "remittance.", max_length=140),
+    )
 
 
 def token(body: dict) -> str:
@@ -85,8 +97,10 @@ def invoice_url(data: dict, portal_url: str) -> str | None:
         return None
     portal, given = urlsplit(portal_url), urlsplit(value)
     if (given.scheme, given.netloc) != (portal.scheme, portal.netloc) or any(c in value for c in " \"'<>"):
-        raise BadRequest(f"'data.invoiceUrl' must be a page of the portal ({portal.scheme}://{portal.netloc}/...)",
-                         field="data.invoiceUrl")
+        raise BadRequest(
+            f"'data.invoiceUrl' must be a page of the portal ({portal.scheme}://{portal.netloc}/...)",
+            field="data.invoiceUrl",
+        )
     return value
 
 
@@ -149,15 +163,22 @@ def support_filter(params):
     """GET /support/accounts: ?state=&disableBefore=&deleteBefore=&email=&limit=&cursor="""
     from pastdue.adapters.store import AccountFilter
 
-    limit, cursor = _paging(params, {"state", "disableBefore", "deleteBefore", "email"}, SUPPORT_LIST_LIMIT,
-                            SUPPORT_LIST_MAX, SUPPORT_CURSOR)
+    limit, cursor = _paging(
+        params,
+        {"state", "disableBefore", "deleteBefore", "email"},
+        SUPPORT_LIST_LIMIT,
+        SUPPORT_LIST_MAX,
+        SUPPORT_CURSOR,
+    )
     if cursor is not None:
         continuation(cursor)
     state = params.get("state")
     if state is not None and state not in STATES:
         raise BadRequest(f"'state' must be one of {', '.join(STATES)}", field="state")
-    disable, delete = (checked(params, name, "", strict.timestamp, required=False, max_length=40)
-                       for name in ("disableBefore", "deleteBefore"))
+    disable, delete = (
+        checked(params, name, "", strict.timestamp, required=False, max_length=40)
+        for name in ("disableBefore", "deleteBefore")
+    )
     mail = email(params, "email") if params.get("email") is not None else None
     return AccountFilter(state, disable, delete, mail), limit, cursor
 

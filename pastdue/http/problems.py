@@ -71,11 +71,11 @@ def rejected(error: errors.Rejected) -> func.HttpResponse:
     return problem(status, title, error.detail, slug, **extra)
 
 
-def problem(status: int, title: str, detail: str, slug: str, headers: dict | None = None,
-            **extra) -> func.HttpResponse:
+def problem(status: int, title: str, detail: str, slug: str, headers: dict | None = None, **extra) -> func.HttpResponse:
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
-    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers or {},
-                             mimetype="application/problem+json")
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, headers=headers or {}, mimetype="application/problem+json"
+    )
 
 
 def from_exception(error: HttpProblem) -> func.HttpResponse:
@@ -83,5 +83,4 @@ def from_exception(error: HttpProblem) -> func.HttpResponse:
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers or {},
-                             mimetype="application/json")
+    return func.HttpResponse(json.dumps(body), status_code=status, headers=headers or {}, mimetype="application/json")

@@ -28,8 +28,9 @@ def sign(secret: str, method: str, path: str, body: bytes, timestamp: int) -> st
     return f"t={timestamp},v1={digest}"
 
 
-def verify(header: str | None, method: str, path: str, body: bytes, secrets: tuple[str, ...],
-           now: float | None = None) -> None:
+def verify(
+    header: str | None, method: str, path: str, body: bytes, secrets: tuple[str, ...], now: float | None = None
+) -> None:
     """Raise Unauthorized unless one v1 matches one secret. Uses the real clock, never business time."""
     _verify("Webhook-Signature", header, secrets, lambda t: signed_string(t, method, path, body), now)
 

@@ -29,10 +29,13 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _PAN_CANDIDATE = re.compile(
     r"(?<!\d)(?:[1-9]\d{12,18}"
     r"|[1-9]\d{3}([ -])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?"
-    r"|[1-9]\d{3}([ -])\d{6}\2\d{4,5})(?!\d)")
+    r"|[1-9]\d{3}([ -])\d{6}\2\d{4,5})(?!\d)"
+)
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})")
-_MAILBOX = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+")
+_MAILBOX = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+"
+)
 
 
 class TooLarge(ValueError):
@@ -213,7 +216,13 @@ def mailbox(value: str) -> str:
     except (HeaderParseError, IndexError, ValueError, TypeError):
         addresses = ()
         header = None
-    if (header is None or header.defects or len(addresses) != 1 or addresses[0].display_name
-            or addresses[0].addr_spec != value or not _MAILBOX.fullmatch(value)):
+    if (
+        header is None
+        or header.defects
+        or len(addresses) != 1
+        or addresses[0].display_name
+        or addresses[0].addr_spec != value
+        or not _MAILBOX.fullmatch(value)
+    ):
         raise ValueError("must be one e-mail address such as admin@example.com")
     return value

@@ -17,16 +17,30 @@ from pastdue.notices.reasons import reader_reason
 def _actions(account: Account, branding: Branding) -> dict:
     """What clears each alert: the API call the portal makes (method + route) and the portal page."""
     base = f"/api/accounts/{account.account_id}"
-    pay = ({"kind": "sendTransfer", "link": branding.link("transfer_details", account.account_id)}
-           if account.payment_mode == INVOICE else
-           {"kind": "updatePaymentMethod", "method": "PUT", "route": f"{base}/payment-method",
-            "link": branding.link("update_payment", account.account_id)})
+    pay = (
+        {"kind": "sendTransfer", "link": branding.link("transfer_details", account.account_id)}
+        if account.payment_mode == INVOICE
+        else {
+            "kind": "updatePaymentMethod",
+            "method": "PUT",
+            "route": f"{base}/payment-method",
+            "link": branding.link("update_payment", account.account_id),
+        }
+    )
     return {
         "pay": pay,
-        "confirm": {"kind": "confirmPayment", "method": "GET", "route": f"{base}/payment-confirmations",
-                    "link": branding.link("confirm_payment", account.account_id)},
-        "verify": {"kind": "verifyEmail", "method": "PUT", "route": f"{base}/admin-contact",
-                   "link": branding.link("verify_email", account.account_id)},
+        "confirm": {
+            "kind": "confirmPayment",
+            "method": "GET",
+            "route": f"{base}/payment-confirmations",
+            "link": branding.link("confirm_payment", account.account_id),
+        },
+        "verify": {
+            "kind": "verifyEmail",
+            "method": "PUT",
+            "route": f"{base}/admin-contact",
+            "link": branding.link("verify_email", account.account_id),
+        },
     }
 
 
@@ -39,13 +53,29 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
     actions = _actions(account, branding)
     found = []
 
-    def add(kind: str, severity: str, action: dict, subscription_id: str | None = None,
-            charge_id: str | None = None, amount=None, deadline=None, **values):
-        item = {"id": ":".join(filter(None, (kind, subscription_id, charge_id))), "kind": kind,
-                "severity": severity, "message": words[kind].format(**values), "action": action}
-        for key, value in (("subscriptionId", subscription_id), ("chargeId", charge_id),
-                           ("amount", dump(amount) if amount else None),
-                           ("deadline", format_time(deadline) if deadline else None)):
+    def add(
+        kind: str,
+        severity: str,
+        action: dict,
+        subscription_id: str | None = None,
+        charge_id: str | None = None,
+        amount=None,
+        deadline=None,
+        **values,
+    ):
+        item = {
+            "id": ":".join(filter(None, (kind, subscription_id, charge_id))),
+            "kind": kind,
+            "severity": severity,
+            "message": words[kind].format(**values),
+            "action": action,
+        }
+        for key, value in (
+            ("subscriptionId", subscription_id),
+            ("chargeId", charge_id),
+            ("amount", dump(amount) if amount else None),
+            ("deadline", format_time(deadline) if deadline else None),
+        ):
             if value:
                 item[key] = value
         found.append(item)
@@ -58,39 +88,118 @@ def alerts(account: Account, policy: Policy | None = None, branding: Branding | 
         name, amount = sub.display_name, money(dump(owed), tag)
         cancel = cancellation_date(sub, policy.for_plan(sub.plan))
         if sub.state == PAST_DUE and account.payment_mode == INVOICE:
-            add("pastDueInvoice", "error", actions["pay"], sub.subscription_id, None, owed, cancel, name=name,
-                amount_text=amount, **remit)
+            add(
+                "pastDueInvoice",
+                "error",
+                actions["pay"],
+                sub.subscription_id,
+                None,
+                owed,
+                cancel,
+                name=name,
+                amount_text=amount,
+                **remit,
+            )
         elif sub.state == PAST_DUE:
-            add("pastDue", "error", actions["pay"], sub.subscription_id, None, owed, cancel, name=name,
-                amount_text=amount)
+            add(
+                "pastDue",
+                "error",
+                actions["pay"],
+                sub.subscription_id,
+                None,
+                owed,
+                cancel,
+                name=name,
+                amount_text=amount,
+            )
         elif sub.state == DISABLED and not owed.is_zero:
-            add("disabled", "critical", actions["pay"], sub.subscription_id, None, owed, sub.deletion_scheduled_at,
-                name=name, amount_text=amount, date=date(sub.deletion_scheduled_at, tag))
+            add(
+                "disabled",
+                "critical",
+                actions["pay"],
+                sub.subscription_id,
+                None,
+                owed,
+                sub.deletion_scheduled_at,
+                name=name,
+                amount_text=amount,
+                date=date(sub.deletion_scheduled_at, tag),
+            )
         elif sub.state == DELETED and not owed.is_zero:
-            add("deletedOwed", "warning", actions["pay"], sub.subscription_id, None, owed, None, name=name,
-                amount_text=amount)
+            add(
+                "deletedOwed",
+                "warning",
+                actions["pay"],
+                sub.subscription_id,
+                None,
+                owed,
+                None,
+                name=name,
+                amount_text=amount,
+            )
         elif sub.state == DISABLED:
-            reactivate = {"kind": "reactivate", "method": "POST",
-                          "route": f"/api/accounts/{account.account_id}/subscriptions/{sub.subscription_id}/reactivate",
-                          "link": branding.link("reactivate", account.account_id, sub.subscription_id)}
-            add("paidDisabled", "warning", reactivate, sub.subscription_id, None, None, sub.deletion_scheduled_at,
-                name=name)
+            reactivate = {
+                "kind": "reactivate",
+                "method": "POST",
+                "route": f"/api/accounts/{account.account_id}/subscriptions/{sub.subscription_id}/reactivate",
+                "link": branding.link("reactivate", account.account_id, sub.subscription_id),
+            }
+            add(
+                "paidDisabled",
+                "warning",
+                reactivate,
+                sub.subscription_id,
+                None,
+                None,
+                sub.deletion_scheduled_at,
+                name=name,
+            )
     for charge in account.open_charges():
         if charge.awaiting_action is not None and account.payment_mode != INVOICE:
             owner = account.subscriptions.get(charge.subscription_id)
-            add("confirmPayment", "error", actions["confirm"], charge.subscription_id, charge.charge_id,
-                charge.outstanding, None, name=owner.display_name if owner else charge.subscription_id,
-                amount_text=money(dump(charge.outstanding), tag))
+            add(
+                "confirmPayment",
+                "error",
+                actions["confirm"],
+                charge.subscription_id,
+                charge.charge_id,
+                charge.outstanding,
+                None,
+                name=owner.display_name if owner else charge.subscription_id,
+                amount_text=money(dump(charge.outstanding), tag),
+            )
     method, ends = account.payment_method, card_expires_at(account)
-    if account.payment_mode != INVOICE and method is not None and ends is not None and \
-            any(n.startswith(f"{method.token}:{method.exp_year:04d}-{method.exp_month:02d}:")
-                for n in account.expiry_notified):
-        add("cardExpiring", "warning", actions["pay"], None, None, None, ends,
+    if (
+        account.payment_mode != INVOICE
+        and method is not None
+        and ends is not None
+        and any(
+            n.startswith(f"{method.token}:{method.exp_year:04d}-{method.exp_month:02d}:")
+            for n in account.expiry_notified
+        )
+    ):
+        add(
+            "cardExpiring",
+            "warning",
+            actions["pay"],
+            None,
+            None,
+            None,
+            ends,
             card=card_label(method.brand, method.last4),
-            date=date(ends - timedelta(days=1), tag))
+            date=date(ends - timedelta(days=1), tag),
+        )
     refused = next((c for c in account.open_charges() if c.hard), None)
     if refused is not None and account.payment_mode != INVOICE:
         reason = catalog(language(tag))["reasons"][reader_reason(refused.decline_code)]
-        add("cardRefused", "error", actions["pay"], refused.subscription_id, refused.charge_id,
-            refused.outstanding, None, reason=reason)
+        add(
+            "cardRefused",
+            "error",
+            actions["pay"],
+            refused.subscription_id,
+            refused.charge_id,
+            refused.outstanding,
+            None,
+            reason=reason,
+        )
     return found

@@ -31,5 +31,6 @@ class Branding:
 
     def link(self, action: str, account_id: str | None, subscription_id: str | None = None) -> str:
         path = self.links.get(action) or self.links["account"]
-        return self.portal_url.rstrip("/") + path.format(accountId=quote(account_id or "", safe=""),
-                                                         subscriptionId=quote(subscription_id or "", safe=""))
+        return self.portal_url.rstrip("/") + path.format(
+            accountId=quote(account_id or "", safe=""), subscriptionId=quote(subscription_id or "", safe="")
+        )

@@ -11,8 +11,16 @@ from babel.numbers import format_currency, get_currency_precision
 
 from pastdue.notices.catalog import LANGUAGES  # the languages notices are written in, listed once
 
-BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express", "discover": "Discover",
-          "jcb": "JCB", "diners": "Diners Club", "unionpay": "UnionPay", "cartes_bancaires": "Cartes Bancaires"}
+BRANDS = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "amex": "American Express",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "diners": "Diners Club",
+    "unionpay": "UnionPay",
+    "cartes_bancaires": "Cartes Bancaires",
+}
 
 
 def locale_of(tag: str | None) -> Locale:
@@ -66,8 +74,12 @@ def date(value: str | datetime | None, tag: str | None) -> str:
     return text.replace(" ", "\u00a0")  # a date never breaks across lines ("1. Mai 2027")
 
 
-QUOTES = {"en": ("\u201c", "\u201d"), "fr": ("\u00ab\u00a0", "\u00a0\u00bb"), "de": ("\u201e", "\u201c"),
-          "es": ("\u00ab", "\u00bb")}
+QUOTES = {
+    "en": ("\u201c", "\u201d"),
+    "fr": ("\u00ab\u00a0", "\u00a0\u00bb"),
+    "de": ("\u201e", "\u201c"),
+    "es": ("\u00ab", "\u00bb"),
+}
 
 
 def quoted(name: str | None, lang: str) -> str:

@@ -6,12 +6,28 @@ from __future__ import annotations
 from pastdue.domain.retries import AUTHENTICATION, FUNDS
 
 EXPIRED = frozenset({"expired_card", "invalid_expiry_month", "invalid_expiry_year"})
-BLOCKED = frozenset({"restricted_card", "do_not_honor", "transaction_not_allowed", "card_not_supported",
-                     "currency_not_supported", "service_not_allowed", "revocation_of_authorization",
-                     "revocation_of_all_authorizations", "stop_payment_order", "account_closed", "invalid_account"})
+BLOCKED = frozenset(
+    {
+        "restricted_card",
+        "do_not_honor",
+        "transaction_not_allowed",
+        "card_not_supported",
+        "currency_not_supported",
+        "service_not_allowed",
+        "revocation_of_authorization",
+        "revocation_of_all_authorizations",
+        "stop_payment_order",
+        "account_closed",
+        "invalid_account",
+    }
+)
 # The same "funds" and "authentication" codes as the retry schedule's (domain/retries.py).
-READER_REASONS = {**dict.fromkeys(FUNDS, "funds"), **dict.fromkeys(EXPIRED, "expired"),
-                  **dict.fromkeys(BLOCKED, "blocked"), **dict.fromkeys(AUTHENTICATION, "authentication")}
+READER_REASONS = {
+    **dict.fromkeys(FUNDS, "funds"),
+    **dict.fromkeys(EXPIRED, "expired"),
+    **dict.fromkeys(BLOCKED, "blocked"),
+    **dict.fromkeys(AUTHENTICATION, "authentication"),
+}
 # lost_card, stolen_card, pickup_card, fraudulent, merchant_blacklist, security_violation... -> generic
 
 

@@ -22,15 +22,26 @@ from pastdue.notices.reasons import reader_reason
 HERE = Path(__file__).parent
 # The portal page each action leads to (pastdue/notices/branding.py; settable with PORTAL_LINK_*).
 LINK_FOR = {"card": "update_payment", "invoice": "transfer_details", "confirm": "confirm_payment", "pay": "pay"}
-ACTION_FOR = {"confirm_payment": "confirm", "card_expiring": "card",
-              "payment_failed": "pay", "card_declined": "card", "invoice_overdue": "invoice", "reminder": "pay",
-              "final_notice": "pay", "service_cancelled": "pay", "deletion_warning": "pay"}
+ACTION_FOR = {
+    "confirm_payment": "confirm",
+    "card_expiring": "card",
+    "payment_failed": "pay",
+    "card_declined": "card",
+    "invoice_overdue": "invoice",
+    "reminder": "pay",
+    "final_notice": "pay",
+    "service_cancelled": "pay",
+    "deletion_warning": "pay",
+}
 
 
 @cache
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(HERE / "templates"), undefined=StrictUndefined,
-                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False))
+    return Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+    )
 
 
 # Where a region writes a word otherwise than its language's catalog (en-US "center", en-GB "centre").
@@ -99,17 +110,25 @@ def _owed_table(params: dict, words: dict, tag: str) -> dict | None:
     rows, total = params.get("openCharges"), _owed_total(params)
     if total is None:
         return None
-    return {"labels": words["owed"], "total": money(total, tag),
-            "rows": [{"name": r["subscriptionName"], "since": date(r["since"], tag), "amount": money(r["amount"], tag)}
-                     for r in rows or []]}
+    return {
+        "labels": words["owed"],
+        "total": money(total, tag),
+        "rows": [
+            {"name": r["subscriptionName"], "since": date(r["since"], tag), "amount": money(r["amount"], tag)}
+            for r in rows or []
+        ],
+    }
 
 
 def _paid_lines(params: dict, words: dict, tag: str) -> list[str]:
     lines = []
     for row in params.get("paidFor") or []:
         state = row.get("state") if row.get("state") in ("active", "pastDue", "disabled", "deleted") else "active"
-        lines.append(words["paid"][state].format(name=row["subscriptionName"], amount=money(row["amount"], tag),
-                                                 date=date(row.get("deletedAt"), tag)))
+        lines.append(
+            words["paid"][state].format(
+                name=row["subscriptionName"], amount=money(row["amount"], tag), date=date(row.get("deletedAt"), tag)
+            )
+        )
     if params.get("credit"):
         lines.append(words["paid"]["credit"].format(amount=money(params["credit"], tag)))
     return lines
@@ -122,7 +141,7 @@ def _unbroken(text: str, ident: str):
     if not ident or ident not in text:
         return escape(text)
     before, _, after = text.partition(ident)
-    return Markup("{}<span style=\"white-space: nowrap;\">{}</span>{}").format(before, ident, after)
+    return Markup('{}<span style="white-space: nowrap;">{}</span>{}').format(before, ident, after)
 
 
 def _filled(line: str, values: dict) -> bool:
@@ -144,11 +163,18 @@ def _transfer(params: dict, branding: Branding, total: str, words: dict) -> dict
     balance = params.get("balance")
     owed = _owed_total(params) or (balance if isinstance(balance, dict) else {})
     value, currency = owed.get("value"), owed.get("currency")
-    return {"payee": payee, "iban": " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)),
-            "bic": details.get("bic"), "reference": details.get("reference"), "amount": total,
-            "qr": _epc_qr(payee, iban, details.get("bic"), details.get("reference"), value)
-            if currency == "EUR" and value else None,
-            "qr_alt": words["transfer"]["qr"], "safety": words["transfer"]["safety"]}
+    return {
+        "payee": payee,
+        "iban": " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)),
+        "bic": details.get("bic"),
+        "reference": details.get("reference"),
+        "amount": total,
+        "qr": _epc_qr(payee, iban, details.get("bic"), details.get("reference"), value)
+        if currency == "EUR" and value
+        else None,
+        "qr_alt": words["transfer"]["qr"],
+        "safety": words["transfer"]["safety"],
+    }
 
 
 def _epc_qr(payee: str, iban: str, bic: str | None, reference: str | None, cents: int) -> str | None:
@@ -158,8 +184,13 @@ def _epc_qr(payee: str, iban: str, bic: str | None, reference: str | None, cents
 
         import segno.helpers
 
-        code = segno.helpers.make_epc_qr(name=payee[:70], iban=iban, amount=Decimal(cents).scaleb(-2),
-                                         text=(reference or "")[:140] or None, bic=bic or None)
+        code = segno.helpers.make_epc_qr(
+            name=payee[:70],
+            iban=iban,
+            amount=Decimal(cents).scaleb(-2),
+            text=(reference or "")[:140] or None,
+            bic=bic or None,
+        )
         return code.png_data_uri(scale=3, border=2)
     except (ValueError, TypeError):
         return None
@@ -169,8 +200,9 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     branding = branding or Branding()
     params, replaced = sendable(notice.params)
     if replaced:
-        log.warning("notice %s: %d character(s) of stored text no e-mail can carry were replaced",
-                    notice.notice_id, replaced)
+        log.warning(
+            "notice %s: %d character(s) of stored text no e-mail can carry were replaced", notice.notice_id, replaced
+        )
     lang, tag = language(notice.locale), notice.locale
     words = {**catalog(lang), **REGIONAL.get(tag, {})}
     entry = words["notices"][notice.kind]
@@ -184,13 +216,17 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         return date(local_day(value, zone, before), tag) if value else ""
 
     values.update(
-        amount=money(params.get("amount"), tag), balance=money(params.get("balance"), tag),
-        cancellationDate=day(params.get("cancellationDate")), deletionDate=day(params.get("deletionDate")),
-        expiryDate=date(params.get("expiryDate"), tag), paidAt=day(params.get("paidAt")),
+        amount=money(params.get("amount"), tag),
+        balance=money(params.get("balance"), tag),
+        cancellationDate=day(params.get("cancellationDate")),
+        deletionDate=day(params.get("deletionDate")),
+        expiryDate=date(params.get("expiryDate"), tag),
+        paidAt=day(params.get("paidAt")),
         payByDate=day(params.get("cancellationDate"), before=True),
         card=card_label(card["brand"], card["last4"]) if card else "",
         paidCard=card_label(params["paidCard"]["brand"], params["paidCard"]["last4"])
-        if isinstance(params.get("paidCard"), dict) else "",
+        if isinstance(params.get("paidCard"), dict)
+        else "",
         subscriptionName=params.get("subscriptionName") or params.get("accountId"),
         declineReason=words["reasons"][reader_reason(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
@@ -215,40 +251,60 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     # "Pay €X now" pays the whole balance with the card on file (the portal's pay page); "Use another card"
     # beside it. Where a new card is the only way (a card refused for good, one expiring), that is the action.
     action = words["actions"][action_kind].format(amount=total) if action_kind else None
-    secondary = (words["actions"]["another_card"], branding.link("update_payment", params.get("accountId"),
-                                                                notice.subscription_id)) \
-        if action_kind == "pay" else None
+    secondary = (
+        (
+            words["actions"]["another_card"],
+            branding.link("update_payment", params.get("accountId"), notice.subscription_id),
+        )
+        if action_kind == "pay"
+        else None
+    )
     # In sentences a subscription's name stands in the language's quotation marks ("your subscription
     # “Production”"); subjects keep it bare, to stay short.
     subject = entry["subject"].format_map(values)
     values["subscriptionName"] = quoted(values["subscriptionName"], lang)
     context = {
         # The brand opens every subject: the reader sees who writes before what about.
-        "lang": lang, "subject": f"{branding.brand_name}{colon(lang)} {subject}",
-        "greeting": words["greeting"].format_map(values), "footer": words["footer"].format_map(values),
+        "lang": lang,
+        "subject": f"{branding.brand_name}{colon(lang)} {subject}",
+        "greeting": words["greeting"].format_map(values),
+        "footer": words["footer"].format_map(values),
         "footer_html": _unbroken(words["footer"].format_map(values), str(params.get("accountId") or "")),
         "lines": [line.format_map(values) for line in entry["lines"] if _filled(line, values)]
         + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),
-        "labels": words["labels"], "colon": colon(lang), "owed": owed,
-        "paid": _paid_lines(params, words, tag), "paid_title": words["paid"]["title"],
+        "labels": words["labels"],
+        "colon": colon(lang),
+        "owed": owed,
+        "paid": _paid_lines(params, words, tag),
+        "paid_title": words["paid"]["title"],
         "invoices": [u for u in params.get("invoiceUrls") or [] if isinstance(u, str)],
         "remittance": _transfer(params, branding, total, words) if show_remittance else None,
         # The bank details' amount is what to transfer: the whole table's total when there is one (the
         # account's open charges), so the block never shows another figure than the total just above it.
         "amount": total,
-        "action": action, "secondary": secondary,
-        "action_url": branding.link(LINK_FOR.get(action_kind or "", "account"), params.get("accountId"),
-                                    notice.subscription_id),
-        "brand": branding.brand_name, "logo_url": branding.logo_url, "legal": branding.legal_footer,
+        "action": action,
+        "secondary": secondary,
+        "action_url": branding.link(
+            LINK_FOR.get(action_kind or "", "account"), params.get("accountId"), notice.subscription_id
+        ),
+        "brand": branding.brand_name,
+        "logo_url": branding.logo_url,
+        "legal": branding.legal_footer,
         # The footer's links say where they go: a mailto link reads as the address, the web link as
         # "Help centre" (or the URL itself when it is the only contact).
-        "support_email": branding.support_email, "support_url": branding.support_url, "help": words["help"],
+        "support_email": branding.support_email,
+        "support_url": branding.support_url,
+        "help": words["help"],
         "support_prefix": words["support"].split("{supportContact}")[0],
         "support_suffix": words["support"].split("{supportContact}")[-1],
     }
     context["preheader"] = context["lines"][0] if context["lines"] else context["subject"]
     env = _environment()
     operation_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"pastdue:{params.get('accountId')}/{notice.notice_id}"))
-    return Email(operation_id, notice.to, context["subject"],
-                 env.get_template("email.txt.j2").render(context),
-                 env.get_template("email.html.j2").render(context))
+    return Email(
+        operation_id,
+        notice.to,
+        context["subject"],
+        env.get_template("email.txt.j2").render(context),
+        env.get_template("email.html.j2").render(context),
+    )

@@ -34,8 +34,13 @@ class Changed(NamedTuple):
 Decidable = Command | Event
 
 
-def change(deps: Deps, account_id: str, event: Decidable | Callable[[Account], Decidable],
-           account: Account | None = None, tries: int = MAX_CONFLICTS) -> Changed:
+def change(
+    deps: Deps,
+    account_id: str,
+    event: Decidable | Callable[[Account], Decidable],
+    account: Account | None = None,
+    tries: int = MAX_CONFLICTS,
+) -> Changed:
     """Decide and save; on a 412 re-read and decide again (at most `tries` times). `event` may be a callable
     of the account."""
     current_account.set(account_id)  # on every log line from here on (adapters/telemetry.py)
@@ -63,8 +68,13 @@ def change(deps: Deps, account_id: str, event: Decidable | Callable[[Account], D
     raise Contention(f"account {account_id} could not be updated after {tries} tries (busy or unavailable)")
 
 
-def change_once(deps: Deps, account_id: str, event_id: str, event: Decidable | Callable[[Account], Decidable],
-                account: Account | None = None) -> Changed | None:
+def change_once(
+    deps: Deps,
+    account_id: str,
+    event_id: str,
+    event: Decidable | Callable[[Account], Decidable],
+    account: Account | None = None,
+) -> Changed | None:
     """change() for an event that carries an id: None when the id was processed before. No read is spent on
     asking first: the write of a decision creates the id's item with the document (one batch), and an id
     stored before (a redelivery, or a concurrent delivery that wrote first) fails it whole, EventSeen.

@@ -54,8 +54,11 @@ def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_
         answer = _charge_one(deps, account, first)
         results += [answer] if answer else []
         if answer is None or answer.outcome != "succeeded":
-            results += [ev.AttemptResult(t.charge_id, t.key, SKIPPED) for t in tries
-                        if t is not first and t.token == first.token]
+            results += [
+                ev.AttemptResult(t.charge_id, t.key, SKIPPED)
+                for t in tries
+                if t is not first and t.token == first.token
+            ]
             tries = [t for t in tries if t.token != first.token]
         else:
             tries = [t for t in tries if t is not first]
@@ -78,10 +81,20 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
     for n in range(GATEWAY_TRIES):
         try:
             outcome = deps.gateway.charge(
-                attempt.token, attempt.amount, attempt.key, customer=account.gateway_customer_id,
-                metadata={"accountId": account.account_id, "subscriptionId": attempt.subscription_id or "",
-                          "chargeId": attempt.charge_id, "attempt": attempt.key},
-                reference=reference, resume=resume, on_session=attempt.on_session)
+                attempt.token,
+                attempt.amount,
+                attempt.key,
+                customer=account.gateway_customer_id,
+                metadata={
+                    "accountId": account.account_id,
+                    "subscriptionId": attempt.subscription_id or "",
+                    "chargeId": attempt.charge_id,
+                    "attempt": attempt.key,
+                },
+                reference=reference,
+                resume=resume,
+                on_session=attempt.on_session,
+            )
         except GatewayUnavailable as error:
             # Nothing was sent: the attempt stays reserved and is sent by a later run, with its key.
             log.error("payment %s not sent: %s", attempt.key, error)
@@ -101,8 +114,17 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
 
 def answer_of(charge_id: str, key: str, outcome: ChargeOutcome, reference: str | None = None) -> ev.AttemptResult:
     """A gateway's outcome (an API answer or an event, through the one mapper) as the attempt's answer."""
-    return ev.AttemptResult(charge_id, key, outcome.outcome, outcome.code, outcome.amount,
-                            outcome.reference or reference, outcome.hard, dict(outcome.detail), outcome.invalid)
+    return ev.AttemptResult(
+        charge_id,
+        key,
+        outcome.outcome,
+        outcome.code,
+        outcome.amount,
+        outcome.reference or reference,
+        outcome.hard,
+        dict(outcome.detail),
+        outcome.invalid,
+    )
 
 
 def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:

@@ -62,12 +62,21 @@ def intent_result(kind: str, intent: dict) -> tuple[str, ev.AttemptResult] | Non
     the API's answers (adapters/stripe_outcomes.py)."""
     metadata = _object(intent.get("metadata"))
     account_id, charge_id, key = metadata.get("accountId"), metadata.get("chargeId"), metadata.get("attempt")
-    if not (isinstance(account_id, str) and isinstance(charge_id, str) and isinstance(key, str)
-            and account_id and charge_id and key):
+    if not (
+        isinstance(account_id, str)
+        and isinstance(charge_id, str)
+        and isinstance(key, str)
+        and account_id
+        and charge_id
+        and key
+    ):
         return None
     try:
-        outcome = of_intent(intent) if kind == "payment_intent.succeeded" else \
-            decline(intent.get("last_payment_error") or {"code": "card_declined"}, intent.get("id"))
+        outcome = (
+            of_intent(intent)
+            if kind == "payment_intent.succeeded"
+            else decline(intent.get("last_payment_error") or {"code": "card_declined"}, intent.get("id"))
+        )
     except (TypeError, ValueError):
         return None
     if outcome is None or (kind == "payment_intent.succeeded" and outcome.outcome != SUCCEEDED):
@@ -106,12 +115,16 @@ def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
     customer, token = method.get("customer"), method.get("id")
     if not isinstance(customer, str) or not isinstance(token, str):
         return "ignored"
-    accounts = [a for a in deps.store.by_gateway_customer(customer)
-                if a.payment_method is not None and a.payment_method.token == token]
+    accounts = [
+        a
+        for a in deps.store.by_gateway_customer(customer)
+        if a.payment_method is not None and a.payment_method.token == token
+    ]
     for account in accounts:
         described = deps.gateway.describe(token)
-        answer = update_payment(deps, account.account_id, f"stripe:{event_id}", event_id, described,
-                                "stripe:card-updater", on_session=False)
+        answer = update_payment(
+            deps, account.account_id, f"stripe:{event_id}", event_id, described, "stripe:card-updater", on_session=False
+        )
         log.info("card updated for %s: pay-now came to %s", account.account_id, answer.outcome)
     return "paid" if accounts else "unknown"
 
@@ -143,9 +156,16 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         return "ignored"  # a dispute closed otherwise (warning_closed and the like): no money moved
     processor_id = str(obj.get("id"))  # the refunded charge (ch_), or the dispute (dp_)
     try:
-        event = ev.PaymentReversed(event_id, reversal, processor_id, reference, metadata.get("chargeId"),
-                                   metadata.get("subscriptionId") or None, from_stripe(amount, currency),
-                                   obj.get("reason") if isinstance(obj.get("reason"), str) else None)
+        event = ev.PaymentReversed(
+            event_id,
+            reversal,
+            processor_id,
+            reference,
+            metadata.get("chargeId"),
+            metadata.get("subscriptionId") or None,
+            from_stripe(amount, currency),
+            obj.get("reason") if isinstance(obj.get("reason"), str) else None,
+        )
         done = change_once(deps, account_id, event_id, event)
     except AccountNotFound:
         return "unknown"
@@ -164,8 +184,12 @@ def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
     the customer on the hosted page, or pastdue's attempt whose answer is on its way)."""
     invoice_id, customer = invoice.get("id"), invoice.get("customer")
     currency = str(invoice.get("currency") or "").upper()
-    if not isinstance(invoice_id, str) or not invoice_id.startswith("in_") or not isinstance(customer, str) \
-            or len(currency) != 3:
+    if (
+        not isinstance(invoice_id, str)
+        or not invoice_id.startswith("in_")
+        or not isinstance(customer, str)
+        or len(currency) != 3
+    ):
         return "ignored"
     accounts = deps.store.by_gateway_customer(customer)
     if not accounts:
@@ -194,6 +218,7 @@ def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
     try:
         return record_event(deps, account_id, failed)
     except UnknownSubscription:
-        log.warning("stripe invoice %s: subscription %s is not known for account %s", invoice_id, subscription,
-                    account_id)
+        log.warning(
+            "stripe invoice %s: subscription %s is not known for account %s", invoice_id, subscription, account_id
+        )
         return "unknown"

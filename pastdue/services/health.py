@@ -14,9 +14,15 @@ log = logging.getLogger("pastdue")
 
 def check(ping_store: Callable[[], object]) -> dict:
     """`ping_store` reads the database (the composition root hands it in); any failure is reported."""
-    body = {"status": "ok", "version": pastdue.__version__, "python": platform.python_version(),
-            "packages": {name: version(name) for name in
-                         ("azure-functions", "azure-cosmos", "azure-communication-email", "azure-identity")}}
+    body = {
+        "status": "ok",
+        "version": pastdue.__version__,
+        "python": platform.python_version(),
+        "packages": {
+            name: version(name)
+            for name in ("azure-functions", "azure-cosmos", "azure-communication-email", "azure-identity")
+        },
+    }
     try:
         ping_store()
         body["cosmos"] = {"reachable": True}

@@ -111,8 +111,9 @@ def _drain(deps: Deps, sender: EmailSender, quota, account: Account, stats: dict
             log.exception("notice %s of account %s cannot be rendered", notice.notice_id, account.account_id)
             stats["failed"] += 1
             metrics.emit("pastdue_notices_failed", 1, kind=notice.kind, why="render")
-            results.append(SendResult(notice.notice_id, "failed", f"render: {type(error).__name__}: {error}"[:300],
-                                      permanent=True))
+            results.append(
+                SendResult(notice.notice_id, "failed", f"render: {type(error).__name__}: {error}"[:300], permanent=True)
+            )
             continue
         try:
             sender.send(email)

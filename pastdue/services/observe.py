@@ -23,9 +23,11 @@ class Before(NamedTuple):
 
     @classmethod
     def of(cls, account: Account) -> Before:
-        return cls(account.history_seq,
-                   {c.charge_id: (c.status, c.paid.value if c.paid else 0) for c in account.charges},
-                   frozenset(c.charge_id for c in account.archive_charges))
+        return cls(
+            account.history_seq,
+            {c.charge_id: (c.status, c.paid.value if c.paid else 0) for c in account.charges},
+            frozenset(c.charge_id for c in account.archive_charges),
+        )
 
 
 def observe(deps: Deps, before: Before, after: Account) -> None:
@@ -46,8 +48,11 @@ def observe(deps: Deps, before: Before, after: Account) -> None:
                 days = (charge.paid_at - charge.failed_at).days if charge.paid_at else 0
                 deps.metrics.emit("pastdue_charges_recovered", 1, daysSinceFailure=max(0, days), category=reason)
         for entry in after.history:
-            if entry["seq"] > before.history_seq and entry["kind"] == "charge.succeeded" \
-                    and entry["detail"].get("unexpected"):
+            if (
+                entry["seq"] > before.history_seq
+                and entry["kind"] == "charge.succeeded"
+                and entry["detail"].get("unexpected")
+            ):
                 # Money taken after a decline or an error was answered: applied, and operators look at why.
                 deps.metrics.emit("pastdue_unexpected_success", 1, previous=entry["detail"].get("previousOutcome"))
     except Exception:

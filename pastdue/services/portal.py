@@ -44,13 +44,22 @@ def request_hash(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def update_payment(deps: Deps, account_id: str, key: str, body_hash: str, method: PaymentMethod,
-                   actor: str, account: Account | None = None, on_session: bool = True) -> PayNowAnswer:
+def update_payment(
+    deps: Deps,
+    account_id: str,
+    key: str,
+    body_hash: str,
+    method: PaymentMethod,
+    actor: str,
+    account: Account | None = None,
+    on_session: bool = True,
+) -> PayNowAnswer:
     """Save the method and collect every outstanding charge now, once per Idempotency-Key. With the
     `account` the caller read, that is the one read: then the reserve write, the gateway calls (in
     parallel), the resolve write; the receipt goes out after the answer."""
-    account, effects, _ = change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor, on_session),
-                              account=account)
+    account, effects, _ = change(
+        deps, account_id, ev.PayNowRequested(key, body_hash, method, actor, on_session), account=account
+    )
     # Rounds: attempts already in flight are answered first, then the new card pays what is left.
     for _ in range(ROUNDS):
         if account.idempotency[key].status != KEY_PROCESSING:
@@ -86,8 +95,9 @@ def payment_method(deps: Deps, account: Account, token: str) -> PaymentMethod:
 
 
 def linked_customer(deps: Deps, account: Account) -> str | None:
-    customer = deps.gateway.ensure_customer(account.account_id, account.admin.email, account.admin.name,
-                                            account.gateway_customer_id)
+    customer = deps.gateway.ensure_customer(
+        account.account_id, account.admin.email, account.admin.name, account.gateway_customer_id
+    )
     if customer and customer != account.gateway_customer_id:
         change(deps, account.account_id, ev.GatewayCustomerLinked(customer))
     return customer
@@ -119,8 +129,9 @@ def confirmations(deps: Deps, account: Account) -> list[Confirmation]:
         details = deps.gateway.confirmation(waiting.reference)
         if details is None:
             continue  # it no longer needs the customer (settled, failed or cancelled): its event follows
-        found.append(Confirmation(charge.charge_id, charge.subscription_id, waiting.amount or charge.outstanding,
-                                  details))
+        found.append(
+            Confirmation(charge.charge_id, charge.subscription_id, waiting.amount or charge.outstanding, details)
+        )
     return found
 
 
@@ -133,8 +144,9 @@ def find_account(deps: Deps, account_id: str) -> Account | None:
     return deps.store.get(account_id)
 
 
-def history_page(deps: Deps, account_id: str, subscription_id: str | None, before: int | None,
-                 limit: int) -> HistoryPage:
+def history_page(
+    deps: Deps, account_id: str, subscription_id: str | None, before: int | None, limit: int
+) -> HistoryPage:
     page = deps.store.history(account_id, subscription_id, before, limit)
     if page is None:
         raise AccountNotFound(account_id)

@@ -34,11 +34,18 @@ WORKERS = 8
 PASSES = 3  # resolve answers left pending, then advance the steps they unblock
 QUERY_TRIES = 4  # a due-accounts query cut by a transient error is asked again
 
-COUNTED = {"charge.succeeded": "chargesRecovered", "charge.declined": "chargesDeclined",
-           "charge.error": "chargeErrors", "charge.action_required": "chargesAwaitingCustomer",
-           "notice.queued": "noticesQueued", "subscription.disabled": "subscriptionsDisabled",
-           "subscription.deletion.started": "deletionsStarted", "subscription.data.deleted": "dataPurged",
-           "subscription.deletion.dry_run": "deletionsDryRun", "subscription.recovered": "subscriptionsRecovered"}
+COUNTED = {
+    "charge.succeeded": "chargesRecovered",
+    "charge.declined": "chargesDeclined",
+    "charge.error": "chargeErrors",
+    "charge.action_required": "chargesAwaitingCustomer",
+    "notice.queued": "noticesQueued",
+    "subscription.disabled": "subscriptionsDisabled",
+    "subscription.deletion.started": "deletionsStarted",
+    "subscription.data.deleted": "dataPurged",
+    "subscription.deletion.dry_run": "deletionsDryRun",
+    "subscription.recovered": "subscriptionsRecovered",
+}
 
 
 class DeletionBudget:
@@ -80,8 +87,9 @@ class RunDeletionBudget(DeletionBudget):
         self.runs.give_back_deletions(self.run_id, unused)
 
 
-def plan_sweep(deps: Deps, runs: SweepRuns, queue: ShardQueue, shard_count: int, max_deletions: int,
-               dry_run: bool = False) -> dict:
+def plan_sweep(
+    deps: Deps, runs: SweepRuns, queue: ShardQueue, shard_count: int, max_deletions: int, dry_run: bool = False
+) -> dict:
     """Record the run and put one message per shard on the queue. Every plan is a run of its own (a timer
     fired again plans a second one): a shard swept by two runs, or twice by one, finds only what is still
     due, and a shard already recorded in its run is skipped."""
@@ -102,8 +110,9 @@ class ShardGaveUp(Exception):
         self.summary = summary
 
 
-def sweep_shard(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seconds: float,
-                last_try: bool) -> dict | None:
+def sweep_shard(
+    deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seconds: float, last_try: bool
+) -> dict | None:
     """Sweep one shard and record it; returns the run's summary when this shard closed the run. A shard
     recorded before (a redelivered message) is not swept again. On the queue's last try a failure is
     recorded as the shard's, so the run still closes, and raised as ShardGaveUp (to the poison queue)."""
@@ -111,22 +120,33 @@ def sweep_shard(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seco
         log.info("sweep %s shard %d already recorded: skipped", task.run_id, task.shard)
         return None
     try:
-        summary = run_sweep(deps, budget_seconds, dry_run=task.dry_run, slots=task.slots,
-                            deletions=RunDeletionBudget(runs, task.run_id, task.dry_run))
+        summary = run_sweep(
+            deps,
+            budget_seconds,
+            dry_run=task.dry_run,
+            slots=task.slots,
+            deletions=RunDeletionBudget(runs, task.run_id, task.dry_run),
+        )
     except Exception as error:
         if not last_try:
             raise  # the queue hands the message out again after its visibility timeout
         reason = f"{type(error).__name__}: {error}"
-        log.error("sweep %s shard %d failed on its last try, to the poison queue: %s", task.run_id, task.shard,
-                  reason)
+        log.error("sweep %s shard %d failed on its last try, to the poison queue: %s", task.run_id, task.shard, reason)
         closed = runs.finish(task.run_id, task.shard, failure=reason[:300], at=deps.clock.now())
         raise ShardGaveUp(reason, run_summary(closed) if closed is not None else None) from error
     closed = runs.finish(task.run_id, task.shard, summary, at=deps.clock.now())
     return run_summary(closed) if closed is not None else None
 
 
-def sweep_and_close(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_seconds: float, last_try: bool,
-                    drain_notices: Callable[[], dict], record: Callable[[dict], None]) -> None:
+def sweep_and_close(
+    deps: Deps,
+    runs: SweepRuns,
+    task: shards.ShardTask,
+    budget_seconds: float,
+    last_try: bool,
+    drain_notices: Callable[[], dict],
+    record: Callable[[dict], None],
+) -> None:
     """sweep_shard, then, if this shard closed the run, close_run and hand its summary to `record`; a shard
     that gave up on its last try closes the run first when it was the last, then raises on."""
     try:
@@ -141,8 +161,12 @@ def sweep_and_close(deps: Deps, runs: SweepRuns, task: shards.ShardTask, budget_
 
 def run_summary(run: dict) -> dict:
     """One summary for a fanned-out run: its shards' counts added up."""
-    summary = {"accountsSeen": 0, **shards.combine(list(run["done"].values())), "runId": run["id"],
-               "shards": run["shards"]}
+    summary = {
+        "accountsSeen": 0,
+        **shards.combine(list(run["done"].values())),
+        "runId": run["id"],
+        "shards": run["shards"],
+    }
     if run["failed"]:
         summary["shardsFailed"] = len(run["failed"])
         log.error("sweep %s closed with %d failed shard(s): %s", run["id"], len(run["failed"]), run["failed"])
@@ -157,9 +181,16 @@ def close_run(deps: Deps, summary: dict, drain_notices: Callable[[], dict]) -> d
     return summary
 
 
-def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, workers: int = WORKERS,
-              max_deletions: int = 100, dry_run: bool = False, slots: tuple[int, ...] | None = None,
-              deletions: DeletionBudget | None = None) -> dict:
+def run_sweep(
+    deps: Deps,
+    budget_seconds: float,
+    page_size: int = PAGE_SIZE,
+    workers: int = WORKERS,
+    max_deletions: int = 100,
+    dry_run: bool = False,
+    slots: tuple[int, ...] | None = None,
+    deletions: DeletionBudget | None = None,
+) -> dict:
     """Sweep what is due now (only these slots when given: one shard), within the time budget and the
     deletion cap (`max_deletions`, or the run's shared one)."""
     started = time.monotonic()
@@ -177,12 +208,12 @@ def run_sweep(deps: Deps, budget_seconds: float, page_size: int = PAGE_SIZE, wor
                 log.warning("sweep query interrupted (try %d), asking again", query_try + 1)
                 time.sleep(0.5 * (query_try + 1))
     summary = {"accountsSeen": 0, **stats, "seconds": round(time.monotonic() - started, 3)}
-    summary["chargesRetried"] = sum(summary.get(k, 0) for k in ("chargesRecovered", "chargesDeclined", "chargeErrors",
-                                                                  "chargesAwaitingCustomer"))
+    summary["chargesRetried"] = sum(
+        summary.get(k, 0) for k in ("chargesRecovered", "chargesDeclined", "chargeErrors", "chargesAwaitingCustomer")
+    )
     if deletions.held and not dry_run:
         summary["deletionsHeld"] = deletions.held
-        log.error("sweep deletion cap reached: %d subscription(s) to delete wait for the next run",
-                  deletions.held)
+        log.error("sweep deletion cap reached: %d subscription(s) to delete wait for the next run", deletions.held)
     log.info("sweep done: %s", summary)
     deps.metrics.emit("pastdue_sweep_duration", summary["seconds"])
     return summary

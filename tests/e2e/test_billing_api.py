@@ -13,9 +13,13 @@ from tests.support.history import full_history
 
 
 def _doc(account_id):
-    found = list(bootstrap.container("accounts").query_items(
-        "SELECT * FROM c WHERE c.accountId = @a AND c.id = @a", parameters=[{"name": "@a", "value": account_id}],
-        partition_key=account_id))
+    found = list(
+        bootstrap.container("accounts").query_items(
+            "SELECT * FROM c WHERE c.accountId = @a AND c.id = @a",
+            parameters=[{"name": "@a", "value": account_id}],
+            partition_key=account_id,
+        )
+    )
     return found[0] if found else None
 
 
@@ -54,8 +58,9 @@ def test_the_same_event_five_times_at_once_changes_state_once(billing, card_acco
     account_id, sub_id = card_account
     event_id, charge_id = new_id("evt"), new_id("ch")
     with ThreadPoolExecutor(5) as pool:
-        answers = list(pool.map(lambda _: billing.charge_failed(account_id, sub_id, charge_id, 700, event_id=event_id),
-                                range(5)))
+        answers = list(
+            pool.map(lambda _: billing.charge_failed(account_id, sub_id, charge_id, 700, event_id=event_id), range(5))
+        )
     statuses = sorted(a.json()["status"] for a in answers)
     assert statuses == ["duplicate"] * 4 + ["processed"]
     doc = _doc(account_id)
@@ -79,27 +84,60 @@ def test_two_writers_racing_on_one_account_both_land(billing, new_id):
 
 
 def _bad_requests(billing, account_id, sub_id):
-    good = {"id": "evt_bad", "type": "charge.failed", "createdAt": "2026-11-24T00:00:00Z",
-            "data": {"accountId": account_id, "subscriptionId": sub_id, "chargeId": "ch_bad",
-                     "amount": {"value": 100, "currency": "EUR"}, "declineCode": "card_declined"}}
+    good = {
+        "id": "evt_bad",
+        "type": "charge.failed",
+        "createdAt": "2026-11-24T00:00:00Z",
+        "data": {
+            "accountId": account_id,
+            "subscriptionId": sub_id,
+            "chargeId": "ch_bad",
+            "amount": {"value": 100, "currency": "EUR"},
+            "declineCode": "card_declined",
+        },
+    }
     post = "/api/webhooks/charge-failed"
     yield "bad signature", 401, billing.send("POST", post, good, secret="not-the-secret-0123456789")
     yield "stale timestamp", 401, billing.send("POST", post, good, timestamp=int(time.time()) - 301)
-    yield "no signature", 401, billing.http.post(post, content=json.dumps(good),
-                                                 headers={"Content-Type": "application/json"})
+    yield (
+        "no signature",
+        401,
+        billing.http.post(post, content=json.dumps(good), headers={"Content-Type": "application/json"}),
+    )
     for field, value in (("type", "charge.succeeded"), ("createdAt", "yesterday"), ("id", None)):
         yield f"bad {field}", 400, billing.send("POST", post, {**good, field: value})
-    for field, value in (("amount", {"value": 1.5, "currency": "EUR"}), ("amount", {"value": 100}),
-                         ("chargeId", ""), ("subscriptionId", None)):
+    for field, value in (
+        ("amount", {"value": 1.5, "currency": "EUR"}),
+        ("amount", {"value": 100}),
+        ("chargeId", ""),
+        ("subscriptionId", None),
+    ):
         yield f"bad data.{field}", 400, billing.send("POST", post, {**good, "data": {**good["data"], field: value}})
-    yield "not json", 400, billing.http.post(post, content=b"{", headers={
-        "Webhook-Signature": __import__("pastdue.http.signing", fromlist=["sign"]).sign(
-            billing.secret, "POST", post, b"{", int(time.time())), "Content-Type": "application/json"})
+    yield (
+        "not json",
+        400,
+        billing.http.post(
+            post,
+            content=b"{",
+            headers={
+                "Webhook-Signature": __import__("pastdue.http.signing", fromlist=["sign"]).sign(
+                    billing.secret, "POST", post, b"{", int(time.time())
+                ),
+                "Content-Type": "application/json",
+            },
+        ),
+    )
     yield "unknown account", 404, billing.send("POST", post, {**good, "data": {**good["data"], "accountId": "nope-1"}})
-    yield "unknown subscription", 404, billing.send(
-        "POST", post, {**good, "data": {**good["data"], "subscriptionId": "sub-nope"}})
-    yield "wrong currency", 422, billing.send(
-        "POST", post, {**good, "data": {**good["data"], "amount": {"value": 100, "currency": "USD"}}})
+    yield (
+        "unknown subscription",
+        404,
+        billing.send("POST", post, {**good, "data": {**good["data"], "subscriptionId": "sub-nope"}}),
+    )
+    yield (
+        "wrong currency",
+        422,
+        billing.send("POST", post, {**good, "data": {**good["data"], "amount": {"value": 100, "currency": "USD"}}}),
+    )
 
 
 def test_bad_input_gets_its_4xx_as_problem_json_and_writes_nothing(billing, card_account):
@@ -116,13 +154,17 @@ def test_bad_input_gets_its_4xx_as_problem_json_and_writes_nothing(billing, card
 
 def test_billing_routes_refuse_bad_bodies_with_the_field_named(billing, new_id):
     account_id = new_id()
-    answer = billing.send("PUT", f"/api/accounts/{account_id}", {"admin": {"email": "x@example.com"},
-                                                                  "paymentMode": "card"})
+    answer = billing.send(
+        "PUT", f"/api/accounts/{account_id}", {"admin": {"email": "x@example.com"}, "paymentMode": "card"}
+    )
     assert answer.status_code == 400 and "admin.principalId" in answer.json()["detail"]
     answer = billing.account(account_id, token="tok_unknownCard")
     assert answer.status_code == 400 and answer.json()["field"] == "paymentMethodToken"
-    answer = billing.send("PUT", f"/api/accounts/{account_id}", {"admin": {"principalId": "p", "email": "a@b.co",
-                                                                           "name": "n"}, "paymentMode": "invoice"})
+    answer = billing.send(
+        "PUT",
+        f"/api/accounts/{account_id}",
+        {"admin": {"principalId": "p", "email": "a@b.co", "name": "n"}, "paymentMode": "invoice"},
+    )
     assert answer.status_code == 400 and answer.json()["field"] == "remittance"
     assert billing.send("PUT", "/api/accounts/bad%20id", {}).status_code == 400
     assert _doc(account_id) is None
@@ -158,17 +200,23 @@ def test_the_portal_finds_the_accounts_of_the_signed_in_admin(billing, portal, n
     assert account_id not in [a["accountId"] for a in portal.http.get("/api/me/accounts").json()["accounts"]]
 
 
-def test_a_charges_invoice_page_is_kept_for_its_receipt_and_must_be_on_the_portal(billing, card_account, new_id,
-                                                                                   tools):
+def test_a_charges_invoice_page_is_kept_for_its_receipt_and_must_be_on_the_portal(billing, card_account, new_id, tools):
     account_id, sub_id = card_account
     charge_id = new_id("ch")
 
     def failed(url):
-        body = {"id": f"evt_{new_id('e')}", "type": "charge.failed", "createdAt": time.strftime(
-            "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "data": {"accountId": account_id, "subscriptionId": sub_id,
-                                                           "chargeId": charge_id,
-                                                           "amount": {"value": 1500, "currency": "EUR"},
-                                                           "invoiceUrl": url}}
+        body = {
+            "id": f"evt_{new_id('e')}",
+            "type": "charge.failed",
+            "createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "data": {
+                "accountId": account_id,
+                "subscriptionId": sub_id,
+                "chargeId": charge_id,
+                "amount": {"value": 1500, "currency": "EUR"},
+                "invoiceUrl": url,
+            },
+        }
         return billing.send("POST", "/api/webhooks/charge-failed", body)
 
     for elsewhere in ("https://evil.example/invoice/1", "javascript:alert(1)", "http://localhost:5173 /x"):

@@ -44,8 +44,9 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     # The one action leads to the portal's page for it, and the deadline is a date.
     assert f"http://localhost:5173/billing/{account_id}/payment-method" in mails[0]["text"]
     # Suspended 30 days after the failure: "pay by" the last full day before (the account's zone is UTC).
-    disable_on = format_date((datetime.now(UTC) + timedelta(days=29)).date(), format="long",
-                             locale="en_US").replace(" ", "\u00a0")  # dates keep to one line
+    disable_on = format_date((datetime.now(UTC) + timedelta(days=29)).date(), format="long", locale="en_US").replace(
+        " ", "\u00a0"
+    )  # dates keep to one line
     assert f"Pay by {disable_on} to keep the service" in mails[0]["text"]
 
     retries_by_day, notices_by_day = {}, {}
@@ -58,8 +59,13 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
         notices_by_day[day] = len(_notices(portal, account_id))
         if day == 29:
             assert _sub(portal, account_id)["state"] == "pastDue"
-            assert list(data.query_items("SELECT * FROM c WHERE c.subscriptionId = @s",
-                                         parameters=[{"name": "@s", "value": sub_id}], partition_key=sub_id))
+            assert list(
+                data.query_items(
+                    "SELECT * FROM c WHERE c.subscriptionId = @s",
+                    parameters=[{"name": "@s", "value": sub_id}],
+                    partition_key=sub_id,
+                )
+            )
         if day == 30:
             sub = _sub(portal, account_id)
             assert sub["state"] == "disabled" and "deletionScheduledAt" in sub
@@ -72,28 +78,48 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     assert steps == [1, 3, 5, 7, 14, 21]
     assert retries_by_day[120] == 6
     assert _notices(portal, account_id) == [
-        "payment_failed", "reminder", "reminder", "reminder", "reminder", "final_notice", "service_cancelled",
-        "deletion_warning", "deletion_warning", "deletion_warning", "data_deleted"]
+        "payment_failed",
+        "reminder",
+        "reminder",
+        "reminder",
+        "reminder",
+        "final_notice",
+        "service_cancelled",
+        "deletion_warning",
+        "deletion_warning",
+        "deletion_warning",
+        "data_deleted",
+    ]
     notice_days = [d for d in range(1, 121) if notices_by_day[d] != notices_by_day.get(d - 1, 1)]
     assert notice_days == [3, 7, 14, 21, 28, 30, 90, 113, 119, 120]
     sub = _sub(portal, account_id)
     assert sub["state"] == "deleted"
-    assert not list(data.query_items("SELECT * FROM c WHERE c.subscriptionId = @s",
-                                     parameters=[{"name": "@s", "value": sub_id}], partition_key=sub_id))
+    assert not list(
+        data.query_items(
+            "SELECT * FROM c WHERE c.subscriptionId = @s",
+            parameters=[{"name": "@s", "value": sub_id}],
+            partition_key=sub_id,
+        )
+    )
     purge = [e for e in portal.history(account_id).json()["entries"] if e["kind"] == "subscription.data.deleted"]
     assert purge and purge[0]["detail"]["itemsDeleted"] == 3
     tools.run("send_notices")
     subjects = [m["subject"] for m in tools.emails_to(f"admin@{account_id}.example")]
-    expected = [r"^pastdue: Payment failed for Production$", *[r"^pastdue: Reminder: €49\.99 past due$"] * 4,
-                r"^pastdue: Final notice: pay by ", r"^pastdue: Production is suspended$",
-                *[r"^pastdue: Data of Production deleted in \d+\sdays?$"] * 3,
-                r"^pastdue: The data of Production was deleted$"]
+    expected = [
+        r"^pastdue: Payment failed for Production$",
+        *[r"^pastdue: Reminder: €49\.99 past due$"] * 4,
+        r"^pastdue: Final notice: pay by ",
+        r"^pastdue: Production is suspended$",
+        *[r"^pastdue: Data of Production deleted in \d+\sdays?$"] * 3,
+        r"^pastdue: The data of Production was deleted$",
+    ]
     assert len(subjects) == len(expected)
     assert all(re.search(p, s) for p, s in zip(expected, subjects, strict=True)), subjects
     # Every delivered mail leads to the portal page that settles it, says what is owed for which
     # subscription, and names its deadline as a date: the disable date until day 30, then the deletion date.
-    delete_on = format_date((datetime.now(UTC) + timedelta(days=120)).date(), format="long",
-                            locale="en_US").replace(" ", "\u00a0")
+    delete_on = format_date((datetime.now(UTC) + timedelta(days=120)).date(), format="long", locale="en_US").replace(
+        " ", "\u00a0"
+    )
     for n, mail in enumerate(tools.emails_to(f"admin@{account_id}.example")):
         for part in (mail["text"], mail["html"]):
             assert f"http://localhost:5173/billing/{account_id}/payment-method" in part, (n, part)

@@ -30,8 +30,15 @@ def test_history_pages_newest_first_and_filters_by_subscription(billing, portal,
 def test_a_bad_history_query_is_a_400_problem(billing, portal, new_id):
     account_id = new_id()
     billing.account(account_id)
-    for params in ({"limit": "0"}, {"limit": "501"}, {"limit": "ten"}, {"cursor": "h0"}, {"cursor": "x1"},
-                   {"subscriptionId": "bad id"}, {"page": "2"}):
+    for params in (
+        {"limit": "0"},
+        {"limit": "501"},
+        {"limit": "ten"},
+        {"cursor": "h0"},
+        {"cursor": "x1"},
+        {"subscriptionId": "bad id"},
+        {"page": "2"},
+    ):
         answer = portal.history_page(account_id, **params)
         assert answer.status_code == 400, (params, answer.text)
         assert answer.headers["content-type"].startswith("application/problem+json")

@@ -31,9 +31,13 @@ ROUTES_WITH_BODY = [
 
 
 def _doc(account_id):
-    found = list(bootstrap.container("accounts").query_items(
-        "SELECT * FROM c WHERE c.accountId = @a AND c.id = @a", parameters=[{"name": "@a", "value": account_id}],
-        partition_key=account_id))
+    found = list(
+        bootstrap.container("accounts").query_items(
+            "SELECT * FROM c WHERE c.accountId = @a AND c.id = @a",
+            parameters=[{"name": "@a", "value": account_id}],
+            partition_key=account_id,
+        )
+    )
     return found[0] if found else None
 
 
@@ -41,12 +45,20 @@ class Caller:
     def __init__(self, host: str):
         self.http = httpx.Client(base_url=host, timeout=60)
 
-    def send(self, method, path, raw: bytes, who: str, content_type="application/json", extra=None,
-             sign_path=None, sign_method=None):
+    def send(
+        self,
+        method,
+        path,
+        raw: bytes,
+        who: str,
+        content_type="application/json",
+        extra=None,
+        sign_path=None,
+        sign_method=None,
+    ):
         headers = {"Content-Type": content_type} if content_type else {}
         if who == "billing":
-            headers["Webhook-Signature"] = sign(SECRET, sign_method or method, sign_path or path, raw,
-                                                int(time.time()))
+            headers["Webhook-Signature"] = sign(SECRET, sign_method or method, sign_path or path, raw, int(time.time()))
         elif who == "portal":
             headers.update(portal_headers(ADMIN_OID))
             headers["Idempotency-Key"] = f"key-{uuid.uuid4().hex}"
@@ -59,15 +71,29 @@ class Caller:
 def _good_bodies(account_id, sub_id):
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     return {
-        "/api/accounts/{a}": {"admin": {"principalId": ADMIN_OID, "email": f"admin@{account_id}.example",
-                                        "name": "Ada"}, "paymentMode": "card", "paymentMethodToken": "tok_visa"},
+        "/api/accounts/{a}": {
+            "admin": {"principalId": ADMIN_OID, "email": f"admin@{account_id}.example", "name": "Ada"},
+            "paymentMode": "card",
+            "paymentMethodToken": "tok_visa",
+        },
         "/api/accounts/{a}/subscriptions/{s}": {"displayName": "Production"},
-        "/api/webhooks/charge-failed": {"id": f"evt_{uuid.uuid4().hex}", "type": "charge.failed", "createdAt": now,
-                                        "data": {"accountId": account_id, "subscriptionId": sub_id,
-                                                 "chargeId": "ch-x", "amount": {"value": 100, "currency": "EUR"}}},
-        "/api/webhooks/payment-received": {"id": f"evt_{uuid.uuid4().hex}", "type": "payment.received",
-                                           "createdAt": now, "data": {"accountId": account_id, "reference": "r",
-                                                                      "amount": {"value": 100, "currency": "EUR"}}},
+        "/api/webhooks/charge-failed": {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "charge.failed",
+            "createdAt": now,
+            "data": {
+                "accountId": account_id,
+                "subscriptionId": sub_id,
+                "chargeId": "ch-x",
+                "amount": {"value": 100, "currency": "EUR"},
+            },
+        },
+        "/api/webhooks/payment-received": {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "payment.received",
+            "createdAt": now,
+            "data": {"accountId": account_id, "reference": "r", "amount": {"value": 100, "currency": "EUR"}},
+        },
         "/api/accounts/{a}/payment-method": {"paymentMethodToken": "tok_visa"},
         "/api/accounts/{a}/admin-contact": {"email": f"admin@{account_id}.example"},
         "/api/accounts/{a}/transfer-admin": {"principalId": ADMIN_OID, "email": "new@example.com", "name": "New"},
@@ -98,12 +124,13 @@ def test_deep_json_is_a_400_on_every_route_with_a_body(host, victim):
 def test_a_body_over_the_limit_is_a_413(host, victim):
     account_id, sub_id = victim
     raw = json.dumps({"displayName": "x" * 70_000}).encode()
-    _assert_refused(Caller(host).send("PUT", f"/api/accounts/{account_id}/subscriptions/{sub_id}", raw, "billing"),
-                    413)
+    _assert_refused(Caller(host).send("PUT", f"/api/accounts/{account_id}/subscriptions/{sub_id}", raw, "billing"), 413)
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", "application/xml"])
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"],
+)
 def test_state_changes_need_application_json(host, victim, content_type):
     """A cross-site form (no preflight) can send text/plain, urlencoded or multipart: all refused."""
     account_id, sub_id = victim
@@ -111,8 +138,9 @@ def test_state_changes_need_application_json(host, victim, content_type):
     bodies = _good_bodies(account_id, sub_id)
     for method, template, who in ROUTES_WITH_BODY:
         raw = json.dumps(bodies[template]).encode()
-        _assert_refused(caller.send(method, template.format(a=account_id, s=sub_id), raw, who,
-                                    content_type=content_type), 415)
+        _assert_refused(
+            caller.send(method, template.format(a=account_id, s=sub_id), raw, who, content_type=content_type), 415
+        )
     reactivate = f"/api/accounts/{account_id}/subscriptions/{sub_id}/reactivate"
     _assert_refused(caller.send("POST", reactivate, b"", "support", content_type=content_type), 415)
     _unchanged(account_id, before)
@@ -121,30 +149,38 @@ def test_state_changes_need_application_json(host, victim, content_type):
 def test_a_signed_request_replayed_to_another_account_or_method_is_refused(host, victim, new_id):
     account_id, _ = victim
     caller, before = Caller(host), _doc(account_id)
-    body = json.dumps({"admin": {"principalId": "attacker-oid", "email": "evil@example.com", "name": "Mallory"},
-                       "paymentMode": "card"}).encode()
+    body = json.dumps(
+        {
+            "admin": {"principalId": "attacker-oid", "email": "evil@example.com", "name": "Mallory"},
+            "paymentMode": "card",
+        }
+    ).encode()
     other = new_id()
     # Signed for another account's path, sent to the victim's.
-    _assert_refused(caller.send("PUT", f"/api/accounts/{account_id}", body, "billing",
-                                sign_path=f"/api/accounts/{other}"), 401)
+    _assert_refused(
+        caller.send("PUT", f"/api/accounts/{account_id}", body, "billing", sign_path=f"/api/accounts/{other}"), 401
+    )
     _assert_refused(caller.send("PUT", f"/api/accounts/{account_id}", body, "billing", sign_method="POST"), 401)
     _unchanged(account_id, before)
     assert _doc(other) is None
 
 
-@pytest.mark.parametrize("field, value", [
-    ("amount", {"value": 10**21, "currency": "EUR"}),
-    ("amount", {"value": 2**63, "currency": "EUR"}),
-    ("amount", {"value": 2**53, "currency": "EUR"}),
-    ("amount", {"value": 10.0, "currency": "EUR"}),
-    ("amount", {"value": -100, "currency": "EUR"}),
-    ("amount", {"value": True, "currency": "EUR"}),
-    ("amount", {"value": 100, "currency": "ZZZ"}),
-    ("chargeId", "ch-1\n"),
-    ("chargeId", "ch-1\u2028"),
-    ("declineCode", PAN),
-    ("declineCode", "card\r\ndeclined"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("amount", {"value": 10**21, "currency": "EUR"}),
+        ("amount", {"value": 2**63, "currency": "EUR"}),
+        ("amount", {"value": 2**53, "currency": "EUR"}),
+        ("amount", {"value": 10.0, "currency": "EUR"}),
+        ("amount", {"value": -100, "currency": "EUR"}),
+        ("amount", {"value": True, "currency": "EUR"}),
+        ("amount", {"value": 100, "currency": "ZZZ"}),
+        ("chargeId", "ch-1\n"),
+        ("chargeId", "ch-1\u2028"),
+        ("declineCode", PAN),
+        ("declineCode", "card\r\ndeclined"),
+    ],
+)
 def test_bad_charge_failed_fields_are_a_400_naming_the_field(host, victim, field, value):
     account_id, sub_id = victim
     before = _doc(account_id)
@@ -156,8 +192,17 @@ def test_bad_charge_failed_fields_are_a_400_naming_the_field(host, victim, field
     _unchanged(account_id, before)
 
 
-@pytest.mark.parametrize("created_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
-                                        "2026-11-25T10:00:00", "2026-11-25T10:00:00Z\n", "yesterday", None])
+@pytest.mark.parametrize(
+    "created_at",
+    [
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "2026-11-25T10:00:00",
+        "2026-11-25T10:00:00Z\n",
+        "yesterday",
+        None,
+    ],
+)
 def test_event_times_outside_the_documented_range_are_a_400(host, victim, created_at):
     account_id, sub_id = victim
     before = _doc(account_id)
@@ -170,15 +215,18 @@ def test_event_times_outside_the_documented_range_are_a_400(host, victim, create
     _unchanged(account_id, before)
 
 
-@pytest.mark.parametrize("path, body", [
-    ("admin.name", {"name": f"Card {PAN}"}),
-    ("admin.name", {"name": "4242 4242 4242 4242"}),
-    ("admin.email", {"email": "a,x@y.example"}),
-    ("admin.email", {"email": "Ada <ada@example.com>"}),
-    ("admin.email", {"email": "ada@example.com\n"}),
-    ("admin.locale", {"locale": "fr-FR\n"}),
-    ("admin.principalId", {"principalId": "oid\u0000"}),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("admin.name", {"name": f"Card {PAN}"}),
+        ("admin.name", {"name": "4242 4242 4242 4242"}),
+        ("admin.email", {"email": "a,x@y.example"}),
+        ("admin.email", {"email": "Ada <ada@example.com>"}),
+        ("admin.email", {"email": "ada@example.com\n"}),
+        ("admin.locale", {"locale": "fr-FR\n"}),
+        ("admin.principalId", {"principalId": "oid\u0000"}),
+    ],
+)
 def test_bad_admin_fields_are_refused_and_never_echoed(host, victim, path, body):
     account_id, _ = victim
     before = _doc(account_id)
@@ -194,13 +242,17 @@ def test_pan_like_text_and_unknown_tokens_are_never_stored_or_echoed(host, victi
     account_id, sub_id = victim
     caller, before = Caller(host), _doc(account_id)
     sub_path = f"/api/accounts/{account_id}/subscriptions/{sub_id}"
-    for body in ({"displayName": f"Prod {PAN}"}, {"displayName": "Prod", "plan": PAN},
-                 {"displayName": "Prod\r\nBcc: x@evil.example"}):
+    for body in (
+        {"displayName": f"Prod {PAN}"},
+        {"displayName": "Prod", "plan": PAN},
+        {"displayName": "Prod\r\nBcc: x@evil.example"},
+    ):
         _assert_refused(caller.send("PUT", sub_path, json.dumps(body).encode(), "billing"), 400)
     received = _good_bodies(account_id, sub_id)["/api/webhooks/payment-received"]
     received["data"]["reference"] = f"ref {PAN}"
-    _assert_refused(caller.send("POST", "/api/webhooks/payment-received", json.dumps(received).encode(),
-                                "billing"), 400)
+    _assert_refused(
+        caller.send("POST", "/api/webhooks/payment-received", json.dumps(received).encode(), "billing"), 400
+    )
     token = json.dumps({"paymentMethodToken": f"tok_{PAN}"}).encode()
     _assert_refused(caller.send("PUT", f"/api/accounts/{account_id}/payment-method", token, "portal"), 400)
     _unchanged(account_id, before)
@@ -214,54 +266,74 @@ def test_duplicate_keys_and_missing_required_fields_are_a_400(host, victim):
     _assert_refused(caller.send("PUT", sub_path, b'{"displayName": "A", "displayName": "B"}', "billing"), 400)
     received = _good_bodies(account_id, sub_id)["/api/webhooks/payment-received"]
     del received["createdAt"]
-    _assert_refused(caller.send("POST", "/api/webhooks/payment-received", json.dumps(received).encode(),
-                                "billing"), 400)
+    _assert_refused(
+        caller.send("POST", "/api/webhooks/payment-received", json.dumps(received).encode(), "billing"), 400
+    )
     _unchanged(account_id, before)
 
 
-@pytest.mark.parametrize("route, headers", [
-    ("billing", {"Webhook-Signature": "t=\u00b2,v1=" + "0" * 64}),  # "²".isdigit() is True
-    ("billing", {"Webhook-Signature": "t=1,v1=zz"}),
-    ("billing", {"Webhook-Signature": "x" * 10_000}),
-    ("portal", {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(b"[" * 3000 + b"]" * 3000).decode()}),
-    ("portal", {"X-MS-CLIENT-PRINCIPAL": "A" * 50_000}),
-    ("portal", {"X-MS-CLIENT-PRINCIPAL": "\u00e9t\u00e9"}),
-    ("pay", {"Idempotency-Key": "\u00e9" * 20}),
-    ("pay", {"Idempotency-Key": "short"}),
-    ("pay", {"Content-Type": "application/jsonx"}),
-    ("billing", {"Content-Type": "text/json"}),
-])
+@pytest.mark.parametrize(
+    "route, headers",
+    [
+        ("billing", {"Webhook-Signature": "t=\u00b2,v1=" + "0" * 64}),  # "²".isdigit() is True
+        ("billing", {"Webhook-Signature": "t=1,v1=zz"}),
+        ("billing", {"Webhook-Signature": "x" * 10_000}),
+        ("portal", {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(b"[" * 3000 + b"]" * 3000).decode()}),
+        ("portal", {"X-MS-CLIENT-PRINCIPAL": "A" * 50_000}),
+        ("portal", {"X-MS-CLIENT-PRINCIPAL": "\u00e9t\u00e9"}),
+        ("pay", {"Idempotency-Key": "\u00e9" * 20}),
+        ("pay", {"Idempotency-Key": "short"}),
+        ("pay", {"Content-Type": "application/jsonx"}),
+        ("billing", {"Content-Type": "text/json"}),
+    ],
+)
 def test_malformed_headers_are_a_4xx(host, victim, route, headers):
     account_id, _ = victim
     caller, before = Caller(host), _doc(account_id)
     raw_headers = {k: v.encode("utf-8") for k, v in headers.items()}  # bytes, as a hostile client sends them
-    method, path, who = {"billing": ("POST", "/api/webhooks/charge-failed", "billing"),
-                         "portal": ("GET", f"/api/accounts/{account_id}", "portal"),
-                         "pay": ("PUT", f"/api/accounts/{account_id}/payment-method", "portal")}[route]
+    method, path, who = {
+        "billing": ("POST", "/api/webhooks/charge-failed", "billing"),
+        "portal": ("GET", f"/api/accounts/{account_id}", "portal"),
+        "pay": ("PUT", f"/api/accounts/{account_id}/payment-method", "portal"),
+    }[route]
     body = json.dumps({"paymentMethodToken": "tok_visa"}).encode()
     _assert_refused(caller.send(method, path, body, who, extra=raw_headers), 400, 401, 415)
     _unchanged(account_id, before)
 
 
 ids = st.text(alphabet=st.characters(codec="utf-8"), min_size=0, max_size=40)
-amounts = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False),
-                    st.text(max_size=5), st.booleans(), st.none())
+amounts = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=5),
+    st.booleans(),
+    st.none(),
+)
 content_types = st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded", ""])
 
 
 @st.composite
 def hostile_events(draw, account_id, sub_id):
-    body = {"id": draw(st.one_of(ids, st.just(f"evt_{uuid.uuid4().hex}"))), "type": "charge.failed",
-            "createdAt": draw(st.one_of(st.just("2026-11-25T10:00:00Z"), ids)),
-            "data": {"accountId": account_id, "subscriptionId": draw(st.one_of(st.just(sub_id), ids)),
-                     "chargeId": draw(st.one_of(st.just("ch-ok"), ids)),
-                     "amount": {"value": draw(amounts), "currency": draw(st.sampled_from(["EUR", "ZZZ", "eur"]))},
-                     "declineCode": draw(st.one_of(st.none(), ids))}}
+    body = {
+        "id": draw(st.one_of(ids, st.just(f"evt_{uuid.uuid4().hex}"))),
+        "type": "charge.failed",
+        "createdAt": draw(st.one_of(st.just("2026-11-25T10:00:00Z"), ids)),
+        "data": {
+            "accountId": account_id,
+            "subscriptionId": draw(st.one_of(st.just(sub_id), ids)),
+            "chargeId": draw(st.one_of(st.just("ch-ok"), ids)),
+            "amount": {"value": draw(amounts), "currency": draw(st.sampled_from(["EUR", "ZZZ", "eur"]))},
+            "declineCode": draw(st.one_of(st.none(), ids)),
+        },
+    }
     raw = json.dumps(body).encode()
     if draw(st.booleans()):  # wrap in deep nesting or repeat a key
         raw = draw(st.sampled_from([b"[" * 50 + raw + b"]" * 50, raw[:-1] + b', "type": "charge.failed"}']))
-    return raw, draw(content_types), draw(st.sampled_from(["/api/webhooks/charge-failed",
-                                                           "/api/webhooks/payment-received"]))
+    return (
+        raw,
+        draw(content_types),
+        draw(st.sampled_from(["/api/webhooks/charge-failed", "/api/webhooks/payment-received"])),
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
@@ -270,8 +342,9 @@ def test_fuzzed_failed_charges_never_answer_5xx_and_bad_ones_change_nothing(host
     account_id, sub_id = victim
     raw, content_type, sign_for = data.draw(hostile_events(account_id, sub_id))
     before = _doc(account_id)
-    answer = Caller(host).send("POST", "/api/webhooks/charge-failed", raw, "billing", content_type=content_type,
-                               sign_path=sign_for)
+    answer = Caller(host).send(
+        "POST", "/api/webhooks/charge-failed", raw, "billing", content_type=content_type, sign_path=sign_for
+    )
     assert answer.status_code < 500, answer.text[:300]
     if answer.status_code >= 400:
         assert answer.headers["content-type"].startswith("application/problem+json")
@@ -281,4 +354,4 @@ def test_fuzzed_failed_charges_never_answer_5xx_and_bad_ones_change_nothing(host
 def test_the_host_log_has_no_traceback_after_the_hostile_run(host, victim, log_start):
     """Runs last in this module: everything above answered without an unhandled error."""
     log = (RUN_DIR / "host.log").read_bytes()[log_start:].decode("utf-8", "replace")
-    assert "Traceback" not in log, log[log.find("Traceback") - 500: log.find("Traceback") + 2000]
+    assert "Traceback" not in log, log[log.find("Traceback") - 500 : log.find("Traceback") + 2000]

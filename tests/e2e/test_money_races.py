@@ -25,6 +25,7 @@ def test_a_transfer_racing_a_new_card_never_loses_the_surplus(billing, portal, n
         assert billing.subscription(account_id, "sub-1").status_code == 201
         assert billing.charge_failed(account_id, "sub-1", f"{account_id}-ch", 1000).status_code == 200
         accounts.append(account_id)
+
     def pay(account_id, start, answers):
         start.wait()
         answers["card"] = portal.pay(account_id, "tok_visa").status_code
@@ -53,7 +54,8 @@ def test_a_transfer_racing_a_new_card_never_loses_the_surplus(billing, portal, n
             overpaid += 1
             history = full_history(bootstrap.deps().store, account_id)
             kinds = [h["kind"] for h in history]
-            assert "credit.added" in kinds or any(h["kind"] == "payment.received" and h["detail"]["credit"]
-                                                  for h in history)
+            assert "credit.added" in kinds or any(
+                h["kind"] == "payment.received" and h["detail"]["credit"] for h in history
+            )
             assert portal.account(account_id).json()["credit"] == {"value": credit, "currency": "EUR"}
     print(f"{overpaid} of {ACCOUNTS} accounts: the card and the transfer both paid; the surplus is credit")

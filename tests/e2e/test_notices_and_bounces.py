@@ -6,12 +6,22 @@ import uuid
 
 
 def _report(recipient: str, status: str, when: str) -> dict:
-    return {"id": str(uuid.uuid4()), "eventType": "Microsoft.Communication.EmailDeliveryReportReceived",
-            "subject": f"sender/billing@pastdue.test/message/{uuid.uuid4()}", "dataVersion": "1.0",
-            "eventTime": when, "topic": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Communication/x",
-            "data": {"sender": "billing@pastdue.test", "recipient": recipient, "messageId": str(uuid.uuid4()),
-                     "status": status, "deliveryAttemptTimeStamp": when,
-                     "deliveryStatusDetails": {"statusMessage": "mailbox unavailable"}}}
+    return {
+        "id": str(uuid.uuid4()),
+        "eventType": "Microsoft.Communication.EmailDeliveryReportReceived",
+        "subject": f"sender/billing@pastdue.test/message/{uuid.uuid4()}",
+        "dataVersion": "1.0",
+        "eventTime": when,
+        "topic": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Communication/x",
+        "data": {
+            "sender": "billing@pastdue.test",
+            "recipient": recipient,
+            "messageId": str(uuid.uuid4()),
+            "status": status,
+            "deliveryAttemptTimeStamp": when,
+            "deliveryStatusDetails": {"statusMessage": "mailbox unavailable"},
+        },
+    }
 
 
 def test_a_french_admin_gets_a_french_notice_with_french_amounts(billing, tools, new_id):
@@ -43,8 +53,10 @@ def test_a_bounce_reported_twice_and_out_of_order_marks_the_address_once(billing
     billing.account(account_id)
     address = f"admin@{account_id}.example"
     hook = f"{host}/runtime/webhooks/eventgrid?functionName=email_events"
-    later, earlier = _report(address, "Bounced", "2026-11-24T10:00:00Z"), _report(address, "Bounced",
-                                                                                  "2026-11-24T09:00:00Z")
+    later, earlier = (
+        _report(address, "Bounced", "2026-11-24T10:00:00Z"),
+        _report(address, "Bounced", "2026-11-24T09:00:00Z"),
+    )
     for event in (later, earlier, later):
         assert tools.http.post(hook, json=[event]).status_code == 202
     assert tools.http.post(hook, json=[_report(address, "Delivered", "2026-11-24T11:00:00Z")]).status_code == 202
@@ -61,5 +73,10 @@ def test_a_bounce_reported_twice_and_out_of_order_marks_the_address_once(billing
 def test_a_malformed_delivery_report_is_dropped_not_retried(tools, host):
     hook = f"{host}/runtime/webhooks/eventgrid?functionName=email_events"
     assert tools.http.post(hook, json=[{"eventType": "Something.Else", "data": "x"}]).status_code == 202
-    assert tools.http.post(hook, json=[{"eventType": "Microsoft.Communication.EmailDeliveryReportReceived",
-                                        "data": {"status": "Bounced"}}]).status_code == 202
+    assert (
+        tools.http.post(
+            hook,
+            json=[{"eventType": "Microsoft.Communication.EmailDeliveryReportReceived", "data": {"status": "Bounced"}}],
+        ).status_code
+        == 202
+    )

@@ -35,13 +35,20 @@ def test_every_served_route_is_documented_and_every_documented_route_is_served()
         if trigger.type == "httpTrigger":
             served |= {(f"/{trigger.route}", str(getattr(m, "value", m)).lower()) for m in trigger.methods}
     document = yaml.safe_load(DOC.read_text())
-    documented = {(path, method) for path, item in document["paths"].items() for method in item
-                  if method in ("get", "put", "post", "delete", "patch")}
+    documented = {
+        (path, method)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch")
+    }
     assert served == documented
-    operation_ids = {op["operationId"] for item in document["paths"].values() for k, op in item.items()
-                     if k in ("get", "put", "post")}
-    assert operation_ids == {fn.get_function_name() for fn in functions()
-                             if fn.get_trigger().type == "httpTrigger"}
+    operation_ids = {
+        op["operationId"]
+        for item in document["paths"].values()
+        for k, op in item.items()
+        if k in ("get", "put", "post")
+    }
+    assert operation_ids == {fn.get_function_name() for fn in functions() if fn.get_trigger().type == "httpTrigger"}
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +70,11 @@ def test_the_app_keeps_to_its_openapi_document(case, host, known_account):
     if case.operation.definition.raw.get("operationId") in SIGNED:
         plain = isinstance(case.body, dict | list | str | int | float | bool)  # not the "no body" marker
         raw = json.dumps(case.body).encode() if plain else b""
-        headers = {"Content-Type": "application/json",
-                   "Webhook-Signature": sign(SECRET, case.method, f"/api{case.formatted_path}", raw,
-                                                  int(time.time()))}
-        response = requests.request(case.method, f"{base}{case.formatted_path}", data=raw, headers=headers,
-                                    timeout=60)
+        headers = {
+            "Content-Type": "application/json",
+            "Webhook-Signature": sign(SECRET, case.method, f"/api{case.formatted_path}", raw, int(time.time())),
+        }
+        response = requests.request(case.method, f"{base}{case.formatted_path}", data=raw, headers=headers, timeout=60)
         case.validate_response(response, checks=CHECKS)
     else:
         case.call_and_validate(base_url=base, headers=portal_headers(), checks=CHECKS)

@@ -8,8 +8,11 @@ def _kinds(portal, account_id):
 
 
 def _notices(portal, account_id):
-    return [e["detail"]["notice"] for e in reversed(portal.history(account_id).json()["entries"])
-            if e["kind"] == "notice.queued"]
+    return [
+        e["detail"]["notice"]
+        for e in reversed(portal.history(account_id).json()["entries"])
+        if e["kind"] == "notice.queued"
+    ]
 
 
 def _past_due(billing, new_id, value: int, code: str, mode: str = "card", token: str | None = None):
@@ -56,8 +59,15 @@ def test_an_invoice_payer_is_never_retried_and_a_transfer_settles_and_reactivate
     _days(tools, 31)
     assert "charge.declined" not in _kinds(portal, account_id)
     assert portal.account(account_id).json()["subscriptions"][0]["state"] == "disabled"
-    assert _notices(portal, account_id) == ["invoice_overdue", "reminder", "reminder", "reminder", "reminder",
-                                            "final_notice", "service_cancelled"]
+    assert _notices(portal, account_id) == [
+        "invoice_overdue",
+        "reminder",
+        "reminder",
+        "reminder",
+        "reminder",
+        "final_notice",
+        "service_cancelled",
+    ]
     reminder = [m for m in tools.emails_to(f"admin@{account_id}.example") if "Final notice" in m["subject"]][0]
     assert f"INV-{account_id}" in reminder["text"] and "See your invoices" in reminder["text"]
     assert billing.payment_received(account_id, 15000).json() == {"status": "processed"}
@@ -74,12 +84,14 @@ def test_insufficient_funds_are_retried_on_the_pay_days_in_the_accounts_time_zon
     tools.set_clock("2027-03-09T23:30:00Z")
     billing.account(account_id, token="tok_chargeDeclinedInsufficientFunds", timeZone="Asia/Tokyo")
     billing.subscription(account_id, sub_id)
-    billing.charge_failed(account_id, sub_id, new_id("ch"), value=900, code="insufficient_funds",
-                          created_at="2027-03-09T23:30:00Z")
+    billing.charge_failed(
+        account_id, sub_id, new_id("ch"), value=900, code="insufficient_funds", created_at="2027-03-09T23:30:00Z"
+    )
     for day in range(1, 24):
         tools.set_clock(f"2027-03-{9 + day:02d}T03:00:00Z" if 9 + day <= 31 else f"2027-04-{day - 22:02d}T03:00:00Z")
         tools.run("daily_sweep")
-    declined = [e["at"][:10] for e in reversed(portal.history(account_id).json()["entries"])
-                if e["kind"] == "charge.declined"]
+    declined = [
+        e["at"][:10] for e in reversed(portal.history(account_id).json()["entries"]) if e["kind"] == "charge.declined"
+    ]
     # Pay days 1 and 15 at 10:00 in Tokyo are 01:00 UTC: the 03:00 sweeps of March 15 and April 1.
     assert declined == ["2027-03-15", "2027-04-01"]

@@ -28,13 +28,23 @@ def _accounts():
     return bootstrap.deps().store.snapshot(datetime.now(UTC), timedelta(days=7))
 
 
-def test_the_smoke_script_passes_against_a_good_deployment_and_its_account_counts_nowhere(appservice_host,
-                                                                                          standins, capsys):
+def test_the_smoke_script_passes_against_a_good_deployment_and_its_account_counts_nowhere(
+    appservice_host, standins, capsys
+):
     before = _accounts()
     # The setting as it is while rotating ("new,old"): the first secret signs.
-    code = smoke.main(["--base-url", f"{appservice_host}/api", "--secret", f"{SECRET},an-older-secret-0123456789",
-                       "--admin-email", "smoke-admin@example.com",
-                       "--mail-api", f"http://127.0.0.1:{standins.maildev_web_port}"])
+    code = smoke.main(
+        [
+            "--base-url",
+            f"{appservice_host}/api",
+            "--secret",
+            f"{SECRET},an-older-secret-0123456789",
+            "--admin-email",
+            "smoke-admin@example.com",
+            "--mail-api",
+            f"http://127.0.0.1:{standins.maildev_web_port}",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.count("ok  ") == 8 and "FAIL" not in out
@@ -46,8 +56,9 @@ def test_the_smoke_script_passes_against_a_good_deployment_and_its_account_count
 
 
 def test_the_dry_smoke_run_writes_nothing(appservice_host, capsys):
-    code = smoke.main(["--base-url", f"{appservice_host}/api", "--secret", SECRET,
-                       "--admin-email", "smoke-dry@example.com", "--dry"])
+    code = smoke.main(
+        ["--base-url", f"{appservice_host}/api", "--secret", SECRET, "--admin-email", "smoke-dry@example.com", "--dry"]
+    )
     out = capsys.readouterr().out
     assert code == 0 and out.count("ok  ") == 3 and "nothing written" in out, out
     assert not bootstrap.deps().store.by_admin_email("smoke-dry@example.com")
@@ -61,7 +72,15 @@ def test_the_smoke_script_fails_when_the_principal_header_is_trusted(host, stand
 
 
 def test_the_smoke_script_fails_with_the_wrong_secret(appservice_host, capsys):
-    code = smoke.main(["--base-url", f"{appservice_host}/api", "--secret", "not-the-secret-0123456789",
-                       "--admin-email", "smoke3@example.com"])
+    code = smoke.main(
+        [
+            "--base-url",
+            f"{appservice_host}/api",
+            "--secret",
+            "not-the-secret-0123456789",
+            "--admin-email",
+            "smoke3@example.com",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1 and "FAIL signed PUT" in out

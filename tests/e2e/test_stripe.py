@@ -30,9 +30,15 @@ def standin():
 
 @pytest.fixture(scope="module")
 def stripe_env(app_env, standin):
-    return {**app_env, "PAYMENT_GATEWAY": "stripe", "STRIPE_SECRET_KEY": KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_API_BASE": standin.url, "STRIPE_PUBLISHABLE_KEY": "pk_test_e2e",
-            "COSMOS_DATABASE": f"stripe_{uuid.uuid4().hex[:8]}"}
+    return {
+        **app_env,
+        "PAYMENT_GATEWAY": "stripe",
+        "STRIPE_SECRET_KEY": KEY,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": standin.url,
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_e2e",
+        "COSMOS_DATABASE": f"stripe_{uuid.uuid4().hex[:8]}",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +98,11 @@ def _wait(predicate, seconds=20):
 
 def test_a_failing_card_is_retried_through_stripe_on_the_policy_days_then_disabled_then_deleted(s, stripe_env):
     account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
-    data = bootstrap.cosmos_client().get_database_client(stripe_env["COSMOS_DATABASE"]).get_container_client(
-        "customerData")
+    data = (
+        bootstrap.cosmos_client()
+        .get_database_client(stripe_env["COSMOS_DATABASE"])
+        .get_container_client("customerData")
+    )
     data.create_item({"id": f"{sub_id}-{account_id}", "subscriptionId": f"{sub_id}", "payload": 1})
     assert s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 4999).json() == {"status": "processed"}
     declined, states = {}, {}
@@ -109,8 +118,13 @@ def test_a_failing_card_is_retried_through_stripe_on_the_policy_days_then_disabl
     assert {pi["metadata"]["attempt"] for pi in intents} == {f"{account_id}-ch:{n}" for n in range(1, 7)}
     assert states[29] == "pastDue" and states[30] == "disabled" and states[119] == "disabled"
     assert states[120] == "deleted"
-    assert not list(data.query_items("SELECT * FROM c WHERE c.subscriptionId = @s",
-                                     parameters=[{"name": "@s", "value": sub_id}], partition_key=sub_id))
+    assert not list(
+        data.query_items(
+            "SELECT * FROM c WHERE c.subscriptionId = @s",
+            parameters=[{"name": "@s", "value": sub_id}],
+            partition_key=sub_id,
+        )
+    )
 
 
 def test_a_hard_decline_through_stripe_stops_the_retries(s):
@@ -161,8 +175,13 @@ def test_an_authentication_request_asks_the_admin_and_stripes_event_settles_it(s
     assert confirm["clientSecret"].startswith(confirm["paymentIntentId"])
     s.host.advance("P2D")
     s.host.run("daily_sweep")  # day 3: no automatic retry of a charge waiting for its customer
-    assert _kinds(s, account_id)["charge.action_required"] == 1 and len(
-        [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("accountId") == account_id]) == 1
+    assert (
+        _kinds(s, account_id)["charge.action_required"] == 1
+        and len(
+            [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("accountId") == account_id]
+        )
+        == 1
+    )
     # The admin confirms in the portal (Stripe.js); Stripe then sends payment_intent.succeeded.
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{confirm['paymentIntentId']}/authenticate", json={})
     assert _wait(lambda: s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active")
@@ -192,16 +211,22 @@ def test_the_card_updater_pays_everything_outstanding_with_one_receipt(s):
     for n, sub_id in enumerate(subs):
         s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch{n}", 700)
     assert s.portal.account(account_id).json()["balance"]["value"] == 1400
-    method = [pm for pm in s.standin.state.payment_methods.values() if pm["customer"]
-              and s.standin.state.customers[pm["customer"]]["metadata"].get("accountId") == account_id]
+    method = [
+        pm
+        for pm in s.standin.state.payment_methods.values()
+        if pm["customer"] and s.standin.state.customers[pm["customer"]]["metadata"].get("accountId") == account_id
+    ]
     assert len(method) == 1
-    httpx.post(f"{s.standin.url}/_standin/payment_methods/{method[0]['id']}/update_card",
-               json={"exp_month": 11, "exp_year": 2031})
+    httpx.post(
+        f"{s.standin.url}/_standin/payment_methods/{method[0]['id']}/update_card",
+        json={"exp_month": 11, "exp_year": 2031},
+    )
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
     view = s.portal.account(account_id).json()
     assert view["paymentMethod"]["expYear"] == 2031
-    assert _wait(lambda: any("received" in m["subject"].lower()
-                             for m in s.host.emails_to(f"admin@{account_id}.example")))
+    assert _wait(
+        lambda: any("received" in m["subject"].lower() for m in s.host.emails_to(f"admin@{account_id}.example"))
+    )
     receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
     assert len(receipts) == 1, [m["subject"] for m in s.host.emails_to(f"admin@{account_id}.example")]
 
@@ -213,18 +238,28 @@ def test_stripe_events_are_verified_and_checked(s, stripe_host):
     good = f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, event)}"
     answer = httpx.post(url, content=event, headers={"Content-Type": "application/json", "Stripe-Signature": good})
     assert answer.status_code == 200 and answer.json() == {"status": "ignored"}  # not one of ours
-    for header in ("", f"t={stamp},v1={_sig('whsec_other', stamp, event)}", f"t={stamp - 400},v1="
-                   f"{_sig(WEBHOOK_SECRET, stamp - 400, event)}"):
-        refused = httpx.post(url, content=event,
-                             headers={"Content-Type": "application/json", "Stripe-Signature": header})
+    for header in (
+        "",
+        f"t={stamp},v1={_sig('whsec_other', stamp, event)}",
+        f"t={stamp - 400},v1={_sig(WEBHOOK_SECRET, stamp - 400, event)}",
+    ):
+        refused = httpx.post(
+            url, content=event, headers={"Content-Type": "application/json", "Stripe-Signature": header}
+        )
         assert refused.status_code == 401
     bad = b'{"id": "nope", "type": "x", "data": {}}'
     signed = f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, bad)}"
     answer = httpx.post(url, content=bad, headers={"Content-Type": "application/json", "Stripe-Signature": signed})
     assert answer.status_code == 400
     unknown = b'{"id": "evt_2", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}'
-    answer = httpx.post(url, content=unknown, headers={
-        "Content-Type": "application/json", "Stripe-Signature": f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, unknown)}"})
+    answer = httpx.post(
+        url,
+        content=unknown,
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, unknown)}",
+        },
+    )
     assert answer.json() == {"status": "ignored"}
 
 
@@ -240,8 +275,9 @@ def test_a_stripe_event_is_at_most_512_kib_as_the_contract_says(s, stripe_host):
         body = event(size)
         assert len(body) == size
         signature = f"t={stamp},v1={_sig(WEBHOOK_SECRET, stamp, body)}"
-        answer = httpx.post(url, content=body, timeout=60,
-                            headers={"Content-Type": "application/json", "Stripe-Signature": signature})
+        answer = httpx.post(
+            url, content=body, timeout=60, headers={"Content-Type": "application/json", "Stripe-Signature": signature}
+        )
         assert answer.status_code == status, (size, answer.text[:200])
         if status == 413:
             assert answer.headers["content-type"].startswith("application/problem+json")
@@ -343,7 +379,8 @@ def test_a_success_after_a_failed_3d_secure_is_applied_never_ignored(s):
     assert _wait(lambda: _kinds(s, account_id)["charge.declined"] == 1)
     history = s.portal.history(account_id).json()["entries"]
     assert [e["detail"]["code"] for e in history if e["kind"] == "charge.declined"] == [
-        "payment_intent_authentication_failure"]
+        "payment_intent_authentication_failure"
+    ]
     # The customer tries again on the same PaymentIntent, and it succeeds: Stripe holds the money.
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/authenticate", json={"succeed": True})
     assert _wait(lambda: s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active")
@@ -437,21 +474,26 @@ def test_a_refund_or_a_lost_dispute_is_recorded_and_owed_again_a_won_dispute_is_
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
     by_charge = {pi["metadata"]["chargeId"]: pi["id"] for pi in _intents_of(s, account_id)}
     s.host.advance("P3D")
-    httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge[f'{account_id}-ch0']}/refund",
-               json={"amount": 400})
+    httpx.post(
+        f"{s.standin.url}/_standin/payment_intents/{by_charge[f'{account_id}-ch0']}/refund", json={"amount": 400}
+    )
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 400)
     view = s.portal.account(account_id).json()
     assert {sub["subscriptionId"]: sub["state"] for sub in view["subscriptions"]} == {
-        subs[0]: "pastDue", subs[1]: "active"}
+        subs[0]: "pastDue",
+        subs[1]: "active",
+    }
     # The second payment is disputed: opened changes nothing; lost, it is owed again (not on that card).
-    httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge[f'{account_id}-ch1']}/dispute",
-               json={"outcome": "lost"})
+    httpx.post(
+        f"{s.standin.url}/_standin/payment_intents/{by_charge[f'{account_id}-ch1']}/dispute", json={"outcome": "lost"}
+    )
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 1900)
     kinds = _kinds(s, account_id)
     assert kinds["payment.refunded"] == 1 and kinds["payment.disputed"] == 1 and kinds["payment.dispute_lost"] == 1
     (refund,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "payment.refunded"]
-    assert refund["detail"]["givenBack"]["value"] == 400 and refund["detail"]["payment"] == by_charge[
-        f"{account_id}-ch0"]
+    assert (
+        refund["detail"]["givenBack"]["value"] == 400 and refund["detail"]["payment"] == by_charge[f"{account_id}-ch0"]
+    )
     # A dispute won: recorded, nothing owed.
     other_id, (other_sub,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(other_id, other_sub, f"{other_id}-ch", 800)
@@ -466,7 +508,8 @@ def test_a_refund_or_a_lost_dispute_is_recorded_and_owed_again_a_won_dispute_is_
 def _invoice_account(s, token):
     account_id, _ = _account(s, token, subs=0)
     customer = s.portal.account(account_id).json().get("gatewayCustomerId") or next(
-        c for c, v in s.standin.state.customers.items() if v["metadata"].get("accountId") == account_id)
+        c for c, v in s.standin.state.customers.items() if v["metadata"].get("accountId") == account_id
+    )
     sub_id = f"sub_{uuid.uuid4().hex[:12]}"  # Stripe Billing's subscription id is pastdue's
     assert s.billing.subscription(account_id, sub_id).status_code == 201
     return account_id, customer, sub_id
@@ -480,8 +523,9 @@ def test_stripe_billing_invoices_are_dunned_and_paid_once_whoever_pays_them(s):
     """Stripe Billing: invoice.payment_failed is the failure; retries and pay-now pay that invoice (never a
     PaymentIntent of pastdue's own), and invoice.paid from Stripe's own retry settles it: one debit."""
     account_id, customer, sub_id = _invoice_account(s, "pm_card_chargeCustomerFail")
-    invoice = httpx.post(f"{s.standin.url}/_standin/invoices",
-                         json={"customer": customer, "amount": 2000, "subscription": sub_id}).json()
+    invoice = httpx.post(
+        f"{s.standin.url}/_standin/invoices", json={"customer": customer, "amount": 2000, "subscription": sub_id}
+    ).json()
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 2000)
     assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "pastDue"
     s.host.advance("P1D")
@@ -498,8 +542,10 @@ def test_stripe_billing_invoices_are_dunned_and_paid_once_whoever_pays_them(s):
 
     # Stripe's own retry pays another invoice: invoice.paid settles it, and pastdue never charges it again.
     other_id, other_customer, other_sub = _invoice_account(s, "pm_card_visa")
-    second = httpx.post(f"{s.standin.url}/_standin/invoices",
-                        json={"customer": other_customer, "amount": 1500, "subscription": other_sub}).json()
+    second = httpx.post(
+        f"{s.standin.url}/_standin/invoices",
+        json={"customer": other_customer, "amount": 1500, "subscription": other_sub},
+    ).json()
     assert _wait(lambda: s.portal.account(other_id).json()["balance"]["value"] == 1500)
     httpx.post(f"{s.standin.url}/_standin/invoices/{second['id']}/retry", json={})
     assert _wait(lambda: s.portal.account(other_id).json()["balance"]["value"] == 0)
@@ -523,8 +569,9 @@ def test_declines_keep_stripes_advice_and_network_codes_and_events_carry_the_pin
     assert (declined["detail"]["adviceCode"], declined["detail"]["networkDeclineCode"]) == ("try_again_later", "51")
     from pastdue.adapters.stripe_gateway import API_VERSION
 
-    held = [e for e in s.standin.state.held_events if e["data"]["object"].get("metadata", {}).get("accountId")
-            == account_id]
+    held = [
+        e for e in s.standin.state.held_events if e["data"]["object"].get("metadata", {}).get("accountId") == account_id
+    ]
     assert held and {e["api_version"] for e in held} == {API_VERSION}
     assert s.standin.deliver_held() == [200] * len(held)  # the same decline again: nothing changes
     assert _kinds(s, account_id)["charge.declined"] == 1
@@ -536,8 +583,9 @@ def test_an_idempotency_error_is_unknown_then_resolved_without_a_second_debit(s)
     account_id, (sub_id,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2100)
     s.host.advance("P1D")
-    s.client.v1.payment_intents.create({"amount": 999, "currency": "eur", "payment_method": "pm_card_visa"},
-                                       {"idempotency_key": f"{account_id}-ch:1"})
+    s.client.v1.payment_intents.create(
+        {"amount": 999, "currency": "eur", "payment_method": "pm_card_visa"}, {"idempotency_key": f"{account_id}-ch:1"}
+    )
     s.host.run("daily_sweep")
     assert s.portal.account(account_id).json()["balance"]["value"] == 2100
     assert _kinds(s, account_id)["charge.error"] == 0 and _kinds(s, account_id)["charge.declined"] == 0
@@ -569,12 +617,17 @@ def test_the_card_updater_waits_while_support_paused_dunning(s):
     account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
     s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 700)
     until = (datetime.fromisoformat(s.host.now().replace("Z", "+00:00")) + timedelta(days=10)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     assert Support(s.host.http.base_url).pause(account_id, until).status_code == 200
-    (method,) = [pm for pm in s.standin.state.payment_methods.values() if pm["customer"]
-                 and s.standin.state.customers[pm["customer"]]["metadata"].get("accountId") == account_id]
-    httpx.post(f"{s.standin.url}/_standin/payment_methods/{method['id']}/update_card",
-               json={"exp_month": 11, "exp_year": 2031})
+    (method,) = [
+        pm
+        for pm in s.standin.state.payment_methods.values()
+        if pm["customer"] and s.standin.state.customers[pm["customer"]]["metadata"].get("accountId") == account_id
+    ]
+    httpx.post(
+        f"{s.standin.url}/_standin/payment_methods/{method['id']}/update_card", json={"exp_month": 11, "exp_year": 2031}
+    )
     assert _wait(lambda: _kinds(s, account_id)["charge.not_tried"] == 1)
     assert _intents_of(s, account_id) == [] and s.portal.account(account_id).json()["balance"]["value"] == 700
     assert s.portal.account(account_id).json()["paymentMethod"]["expYear"] == 2031  # the card is refreshed

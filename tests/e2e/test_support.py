@@ -55,7 +55,8 @@ def test_support_lists_pauses_extends_resends_and_writes_off(billing, portal, su
     assert answer.status_code == 200, answer.text
     after = answer.json()["alerts"][0]["deadline"]
     assert datetime.fromisoformat(after.replace("Z", "+00:00")) - datetime.fromisoformat(
-        before.replace("Z", "+00:00")) == timedelta(days=7)
+        before.replace("Z", "+00:00")
+    ) == timedelta(days=7)
     # A write-off: the balance and the alerts follow, and the service is back.
     answer = support.write_off(forgiven, forgiven_charge, "goodwill after an outage")
     assert answer.status_code == 200, answer.text
@@ -86,12 +87,26 @@ def test_support_lists_pauses_extends_resends_and_writes_off(billing, portal, su
     # A notice that ended failed (its six tries refused by the mail server) is sent again, and delivered once.
     container, now = bootstrap.container("accounts"), tools.now()
     doc = container.read_item(doomed, partition_key=doomed)
-    notice = {"noticeId": f"{doomed_sub}:resend-check", "kind": "final_notice", "to": f"admin@{doomed}.example",
-              "locale": "en-US", "createdAt": now, "nextTryAt": now, "subscriptionId": doomed_sub,
-              "status": "failed", "tries": 6, "lastError": "smtp: 550 mailbox unavailable",
-              "params": {"accountId": doomed, "paymentMode": "card", "adminName": "Ada Admin",
-                         "subscriptionName": "Production", "balance": {"value": 4999, "currency": "EUR"},
-                         "cancellationDate": now}}
+    notice = {
+        "noticeId": f"{doomed_sub}:resend-check",
+        "kind": "final_notice",
+        "to": f"admin@{doomed}.example",
+        "locale": "en-US",
+        "createdAt": now,
+        "nextTryAt": now,
+        "subscriptionId": doomed_sub,
+        "status": "failed",
+        "tries": 6,
+        "lastError": "smtp: 550 mailbox unavailable",
+        "params": {
+            "accountId": doomed,
+            "paymentMode": "card",
+            "adminName": "Ada Admin",
+            "subscriptionName": "Production",
+            "balance": {"value": 4999, "currency": "EUR"},
+            "cancellationDate": now,
+        },
+    }
     doc["outbox"].append(notice)
     container.replace_item(doomed, doc)
 
@@ -110,11 +125,18 @@ def test_support_lists_pauses_extends_resends_and_writes_off(billing, portal, su
 
 def test_everyone_but_support_gets_403_on_each_support_route(host, billing, new_id, tools):
     account_id, sub_id, charge_id = _past_due(billing, new_id)
-    for stranger in (Support(host, roles=()), Support(host, object_id="00000000-0000-0000-0000-0000000000aa",
-                                                        roles=("Billing.Reader",))):
-        answers = [stranger.accounts(), stranger.resend(account_id, f"{charge_id}:failed"),
-                   stranger.pause(account_id, _later(tools, 3)), stranger.resume(account_id),
-                   stranger.extend(account_id, sub_id, 3), stranger.write_off(account_id, charge_id)]
+    for stranger in (
+        Support(host, roles=()),
+        Support(host, object_id="00000000-0000-0000-0000-0000000000aa", roles=("Billing.Reader",)),
+    ):
+        answers = [
+            stranger.accounts(),
+            stranger.resend(account_id, f"{charge_id}:failed"),
+            stranger.pause(account_id, _later(tools, 3)),
+            stranger.resume(account_id),
+            stranger.extend(account_id, sub_id, 3),
+            stranger.write_off(account_id, charge_id),
+        ]
         assert [a.status_code for a in answers] == [403] * 6
         assert all(a.headers["content-type"].startswith("application/problem+json") for a in answers)
 

@@ -103,8 +103,12 @@ def test_a_shard_worker_killed_mid_shard_is_finished_by_another_with_nothing_don
 
     # Every shard recorded once, none failed.
     assert sorted(closed["done"]) == ["0", "1", "2", "3"] and closed["failed"] == {}
-    summaries = [line for log in (first_log, second_log) for line in log.read_text().splitlines()
-                 if "daily_sweep summary" in line]
+    summaries = [
+        line
+        for log in (first_log, second_log)
+        for line in log.read_text().splitlines()
+        if "daily_sweep summary" in line
+    ]
     assert len(summaries) == 1, "one run, one summary"
     # The killed worker's message came back when its lease ran out (not as a failure), and the second
     # instance swept what was left of the shard: the accounts the first one had not finished.

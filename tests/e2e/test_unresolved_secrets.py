@@ -22,8 +22,12 @@ LOG = RUN_DIR / "host-unresolved.log"
 def unresolved_host(app_env, standins):
     from tests.support.stack import start_host
 
-    env = {**app_env, "PAYMENT_GATEWAY": "stripe", "STRIPE_SECRET_KEY": UNRESOLVED,
-           "STRIPE_WEBHOOK_SECRET": UNRESOLVED.replace("stripe-secret-key", "stripe-webhook-secret")}
+    env = {
+        **app_env,
+        "PAYMENT_GATEWAY": "stripe",
+        "STRIPE_SECRET_KEY": UNRESOLVED,
+        "STRIPE_WEBHOOK_SECRET": UNRESOLVED.replace("stripe-secret-key", "stripe-webhook-secret"),
+    }
     process, base = start_host(env, LOG)
     yield base
     process.terminate()
@@ -41,16 +45,25 @@ def test_unresolved_stripe_secrets_stop_payments_not_the_app(unresolved_host, st
     HostTools(base, standins.maildev_web_port).settle()
     before = portal.account(account_id).json()
     # Paying, or setting up a card, needs Stripe: 503 + Retry-After, and nothing changes.
-    for answer in (portal.pay(account_id, "pm_card_visa"),
-                   portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", content=b"{}",
-                                    headers={"Content-Type": "application/json"})):
+    for answer in (
+        portal.pay(account_id, "pm_card_visa"),
+        portal.http.post(
+            f"/api/accounts/{account_id}/payment-method/setup",
+            content=b"{}",
+            headers={"Content-Type": "application/json"},
+        ),
+    ):
         assert answer.status_code == 503, answer.text
         assert answer.headers["Retry-After"] and answer.json()["type"].endswith("/payments-unavailable")
         assert "Traceback" not in answer.text and "KeyVault" not in answer.text
     assert portal.account(account_id).json() == before
     # Stripe's events are refused, to be delivered again once the secret resolves.
-    refused = httpx.post(f"{base}/api/webhooks/stripe", content=b'{"id": "evt_1"}', timeout=30,
-                         headers={"Content-Type": "application/json", "Stripe-Signature": "t=1,v1=00"})
+    refused = httpx.post(
+        f"{base}/api/webhooks/stripe",
+        content=b'{"id": "evt_1"}',
+        timeout=30,
+        headers={"Content-Type": "application/json", "Stripe-Signature": "t=1,v1=00"},
+    )
     assert refused.status_code == 503 and refused.headers["Retry-After"]
     # The sweep runs.
     assert HostTools(base, standins.maildev_web_port).run("daily_sweep")

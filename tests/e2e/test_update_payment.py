@@ -15,7 +15,9 @@ def _ledger_charges(account_id: str) -> int:
     """What the sandbox processor really charged for this account's charges."""
     items = bootstrap.container("gatewayLedger").query_items(
         "SELECT * FROM c WHERE STARTSWITH(c.id, @p) AND c.outcome = 'succeeded'",
-        parameters=[{"name": "@p", "value": f"ch-{account_id}"}], enable_cross_partition_query=True)
+        parameters=[{"name": "@p", "value": f"ch-{account_id}"}],
+        enable_cross_partition_query=True,
+    )
     return len(list(items))
 
 
@@ -44,7 +46,8 @@ def test_a_new_card_settles_everything_and_reactivates_the_disabled(portal, trou
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert sorted(s["chargeId"] for s in body["settled"]) == sorted(
-        [f"ch-{account_id}-old"] + [f"ch-{account_id}-{n}" for n in range(3)])
+        [f"ch-{account_id}-old"] + [f"ch-{account_id}-{n}" for n in range(3)]
+    )
     assert body["settled"][0]["chargeId"] == f"ch-{account_id}-old"  # oldest first
     assert body["account"]["balance"]["value"] == 0
     assert {s["state"] for s in body["account"]["subscriptions"]} == {"active"}
@@ -79,31 +82,35 @@ def test_the_same_key_five_times_at_once_charges_once(portal, troubled):
     assert other.status_code == 422
 
 
-def test_thirty_pay_nows_at_once_charge_each_charge_once_and_the_log_has_no_traceback(host, portal, troubled,
-                                                                                     tools):
+def test_thirty_pay_nows_at_once_charge_each_charge_once_and_the_log_has_no_traceback(host, portal, troubled, tools):
     """Thirty admins' tabs press "pay" together (thirty keys): the writers race on one account, the
     background notice sender with them. Contention is expected, retried and logged without a traceback."""
     account_id, _ = troubled
     log = RUN_DIR / "host.log"
     start = log.stat().st_size
     with ThreadPoolExecutor(30) as pool:
-        answers = list(pool.map(lambda n: portal.pay(account_id, "tok_visa", key=f"race-{n:02d}-{account_id}"),
-                                range(30)))
+        answers = list(
+            pool.map(lambda n: portal.pay(account_id, "tok_visa", key=f"race-{n:02d}-{account_id}"), range(30))
+        )
     assert {a.status_code for a in answers} <= {200, 409, 503}, [a.text for a in answers]
     assert any(a.status_code == 200 for a in answers)
     tools.settle()
     assert _ledger_charges(account_id) == 4  # each open charge taken once, however many paid at once
     assert portal.account(account_id).json()["balance"]["value"] == 0
     text = log.read_bytes()[start:].decode("utf-8", "replace")
-    assert "Traceback" not in text, text[text.find("Traceback") - 300: text.find("Traceback") + 1500]
+    assert "Traceback" not in text, text[text.find("Traceback") - 300 : text.find("Traceback") + 1500]
 
 
 def test_user_a_cannot_read_or_change_user_b_account(host, troubled, billing, new_id):
     account_id, subs = troubled
     stranger = Portal(host, object_id="00000000-0000-0000-0000-0000000000bb")
-    for answer in (stranger.account(account_id), stranger.history(account_id), stranger.pay(account_id, "tok_visa"),
-                   stranger.reactivate(account_id, subs[3]),
-                   stranger.http.put(f"/api/accounts/{account_id}/admin-contact", json={"email": "x@evil.example"})):
+    for answer in (
+        stranger.account(account_id),
+        stranger.history(account_id),
+        stranger.pay(account_id, "tok_visa"),
+        stranger.reactivate(account_id, subs[3]),
+        stranger.http.put(f"/api/accounts/{account_id}/admin-contact", json={"email": "x@evil.example"}),
+    ):
         assert answer.status_code == 404, answer.text
     assert stranger.account("does-not-exist").status_code == 404
     anonymous = Portal(host)
@@ -111,8 +118,12 @@ def test_user_a_cannot_read_or_change_user_b_account(host, troubled, billing, ne
     assert anonymous.account(account_id).status_code == 401
     anonymous.http.headers["X-MS-CLIENT-PRINCIPAL"] = "%%%not-base64"
     assert anonymous.account(account_id).status_code == 401
-    assert stranger.http.post(f"/api/accounts/{account_id}/transfer-admin",
-                              json={"principalId": "x", "email": "x@y.zz", "name": "X"}).status_code == 403
+    assert (
+        stranger.http.post(
+            f"/api/accounts/{account_id}/transfer-admin", json={"principalId": "x", "email": "x@y.zz", "name": "X"}
+        ).status_code
+        == 403
+    )
 
 
 def test_support_transfers_the_admin_and_reactivates(host, portal, troubled, billing):
@@ -121,8 +132,10 @@ def test_support_transfers_the_admin_and_reactivates(host, portal, troubled, bil
     blocked = support.reactivate(account_id, subs[3])
     assert blocked.status_code == 409 and blocked.json()["amountDue"] == {"value": 3000, "currency": "EUR"}
     billing.payment_received(account_id, 3000)  # settles the oldest charge: the disabled subscription
-    moved = support.http.post(f"/api/accounts/{account_id}/transfer-admin",
-                              json={"principalId": "new-admin-oid", "email": "new@example.com", "name": "New"})
+    moved = support.http.post(
+        f"/api/accounts/{account_id}/transfer-admin",
+        json={"principalId": "new-admin-oid", "email": "new@example.com", "name": "New"},
+    )
     assert moved.status_code == 200 and moved.json()["admin"]["email"] == "new@example.com"
     assert portal.account(account_id).status_code == 404  # the old admin no longer sees it
     new_admin = Portal(host, object_id="new-admin-oid")

@@ -34,12 +34,25 @@ def _open(deps, token: str | None, mode: str = "card", charges: int = 1, value: 
     account_id = f"flt-{uuid.uuid4().hex[:10]}"
     method = deps.gateway.describe(token) if token else None
     remittance = Remittance("FR76", "AGRIFRPP", f"INV-{account_id}") if mode == "invoice" else None
-    put_account(deps, account_id, ev.ProfileSet(Admin("oid", f"{account_id}@example.com", "Ada"), mode, "EUR",
-                                                method, remittance))
+    put_account(
+        deps,
+        account_id,
+        ev.ProfileSet(Admin("oid", f"{account_id}@example.com", "Ada"), mode, "EUR", method, remittance),
+    )
     for n in range(charges):
         put_subscription(deps, account_id, ev.SubscriptionSet(f"sub-{n}", f"Sub {n}", "default"))
-        record_event(deps, account_id, ev.ChargeFailed(f"evt-{account_id}-{n}", f"sub-{n}", f"{account_id}-ch{n}",
-                                                       Money(value + n, "EUR"), "card_declined", deps.clock.now()))
+        record_event(
+            deps,
+            account_id,
+            ev.ChargeFailed(
+                f"evt-{account_id}-{n}",
+                f"sub-{n}",
+                f"{account_id}-ch{n}",
+                Money(value + n, "EUR"),
+                "card_declined",
+                deps.clock.now(),
+            ),
+        )
     return account_id
 
 
@@ -65,8 +78,9 @@ def _check_invariants(account_id: str, expect_paid: bool | None = None):
     assert len(ids) == len(set(ids)), "a notice was queued twice"
     for sub in account.subscriptions.values():
         if sub.state in ("disabled", "deleted"):
-            assert any(h["kind"] == "subscription.disabled" and h["subscriptionId"] == sub.subscription_id
-                       for h in history)
+            assert any(
+                h["kind"] == "subscription.disabled" and h["subscriptionId"] == sub.subscription_id for h in history
+            )
         if sub.state == "active":
             assert account.balance(sub.subscription_id).is_zero
     if expect_paid is not None:
@@ -102,8 +116,9 @@ def test_a_full_lifecycle_with_20_percent_429_and_503(clock, app_env):
             answer = update_payment(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"), "user:1")
             assert answer.outcome in (SETTLED, OUTCOME_UNKNOWN)
             if answer.outcome == OUTCOME_UNKNOWN:  # the same key resumes it
-                answer = update_payment(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"),
-                                        "user:1")
+                answer = update_payment(
+                    deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"), "user:1"
+                )
             assert answer.outcome == SETTLED
         if day == 35:
             record_event(deps, invoice, ev.PaymentReceived("evt-wire-1", Money(5000, "EUR"), "INV"))
@@ -137,10 +152,20 @@ def test_every_kind_of_cosmos_fault_at_10_percent(clock, app_env):
         assert account.subscriptions["sub-0"].state == "disabled"
         assert len(account.charges[0].attempts) == 6
         # Sent notices leave the document after 10 days; the history keeps every one queued.
-        kinds = [h["detail"]["notice"] for h in full_history(bootstrap.deps().store, account_id)
-                 if h["kind"] == "notice.queued"]
-        assert kinds == ["payment_failed", "reminder", "reminder", "reminder", "reminder", "final_notice",
-                         "service_cancelled"], kinds
+        kinds = [
+            h["detail"]["notice"]
+            for h in full_history(bootstrap.deps().store, account_id)
+            if h["kind"] == "notice.queued"
+        ]
+        assert kinds == [
+            "payment_failed",
+            "reminder",
+            "reminder",
+            "reminder",
+            "reminder",
+            "final_notice",
+            "service_cancelled",
+        ], kinds
     assert max(sender.delivered.values()) == 1
 
 
@@ -174,8 +199,10 @@ def test_a_crash_after_the_notices_were_queued_loses_none(clock, app_env):
     with pytest.raises(Crash):
         update_payment(deps, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"), "user:1")
     quiet = dataclasses.replace(deps, after_notices_queued=None)
-    assert update_payment(quiet, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"),
-                          "user:1").outcome == SETTLED
+    assert (
+        update_payment(quiet, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"), "user:1").outcome
+        == SETTLED
+    )
     sender = FlakySender(0.0)
     drain_all(quiet, sender, CosmosQuota(bootstrap.container("control"), 10**4, 10**6, f"q-{uuid.uuid4()}"))
     account = _check_invariants(account_id, expect_paid=True)
@@ -200,8 +227,7 @@ def test_a_crash_mid_sweep_then_a_second_run(clock, app_env):
 
 @pytest.mark.parametrize("after", [False, True])
 @pytest.mark.parametrize("at", [1, 2, 3, 4, 5, 6])
-def test_a_crash_at_each_write_of_an_archiving_update_loses_no_record_and_writes_none_twice(clock, app_env, at,
-                                                                                            after):
+def test_a_crash_at_each_write_of_an_archiving_update_loses_no_record_and_writes_none_twice(clock, app_env, at, after):
     """An account of the earlier shape with 465 records: its next write is three archive chunks and the
     document; then one more event (its chunk, the document). The process dies at each of those writes;
     the event is then delivered again to a healthy process."""
@@ -226,9 +252,13 @@ def test_a_crash_at_each_write_of_an_archiving_update_loses_no_record_and_writes
     assert [e["kind"] for e in entries[:465]] == [r["kind"] for r in earlier["history"]]
     assert sum(1 for e in entries[465:] if e["kind"] == "payment.received") == 2
     assert account.balance() == Money(600, "EUR")  # each payment applied once: 800 - 2 x 100
-    chunks = list(bootstrap.container("accounts").query_items(
-        "SELECT c.seq, c.lastSeq FROM c WHERE c.accountId = @a AND c.type = 'history'",
-        parameters=[{"name": "@a", "value": account_id}], partition_key=account_id))
+    chunks = list(
+        bootstrap.container("accounts").query_items(
+            "SELECT c.seq, c.lastSeq FROM c WHERE c.accountId = @a AND c.type = 'history'",
+            parameters=[{"name": "@a", "value": account_id}],
+            partition_key=account_id,
+        )
+    )
     spans = sorted((c["seq"], c["lastSeq"]) for c in chunks)
     # The archived chunks never overlap: each archived record is in exactly one of them.
     assert all(a_last < b_first for (_, a_last), (b_first, _) in zip(spans, spans[1:], strict=False)), spans

@@ -39,8 +39,12 @@ def _calls(store, customer_data):
 
 
 def _port_methods() -> set[str]:
-    return {name for port in (AccountStore, CustomerData) for name, member in inspect.getmembers(port)
-            if getattr(member, "__isabstractmethod__", False)}
+    return {
+        name
+        for port in (AccountStore, CustomerData)
+        for name, member in inspect.getmembers(port)
+        if getattr(member, "__isabstractmethod__", False)
+    }
 
 
 def test_every_method_of_the_storage_ports_is_called_here(app_env):

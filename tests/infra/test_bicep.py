@@ -72,22 +72,38 @@ def test_local_auth_is_off_on_every_resource_that_has_the_switch_at_an_api_versi
 
 
 def test_only_ga_api_versions():
-    previews = [(file, name, item["api_version"]) for file, name, item in all_resources()
-                if "preview" in item["api_version"]]
+    previews = [
+        (file, name, item["api_version"]) for file, name, item in all_resources() if "preview" in item["api_version"]
+    ]
     assert previews == []
 
 
 # The Azure Functions app settings reference, "Flex Consumption plan deprecations": site properties and
 # app settings a Flex Consumption app must not set (ARM rejects some, others are replaced).
 FLEX_UNSUPPORTED_PROPERTIES = {
-    "ftpsState", "use32BitWorkerProcess", "isReserved", "IsXenon", "windowsFxVersion", "alwaysOn",
-    "preWarmedInstanceCount", "functionAppScaleLimit", "containerSize", "javaVersion", "powerShellVersion",
-    "netFrameworkVersion", "LinuxFxVersion",
+    "ftpsState",
+    "use32BitWorkerProcess",
+    "isReserved",
+    "IsXenon",
+    "windowsFxVersion",
+    "alwaysOn",
+    "preWarmedInstanceCount",
+    "functionAppScaleLimit",
+    "containerSize",
+    "javaVersion",
+    "powerShellVersion",
+    "netFrameworkVersion",
+    "LinuxFxVersion",
 }
 FLEX_UNSUPPORTED_SETTINGS = {
-    "WEBSITE_NODE_DEFAULT_VERSION", "FUNCTIONS_EXTENSION_VERSION", "FUNCTIONS_WORKER_RUNTIME",
-    "FUNCTIONS_WORKER_RUNTIME_VERSION", "FUNCTIONS_MAX_HTTP_CONCURRENCY", "FUNCTIONS_WORKER_PROCESS_COUNT",
-    "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_NODE_DEFAULT_VERSION",
+    "FUNCTIONS_EXTENSION_VERSION",
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_WORKER_RUNTIME_VERSION",
+    "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+    "FUNCTIONS_WORKER_PROCESS_COUNT",
+    "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
     "WEBSITE_CONTENTSHARE",
 }
 
@@ -119,8 +135,12 @@ def test_the_app_starts_after_the_roles_it_needs():
 
 def test_only_the_storage_roles_the_host_uses():
     rbac = parsed("modules/rbac.bicep")
-    assert set(rbac["variables"]["roles"]["value"]) == {"storageBlobDataOwner", "storageQueueDataContributor",
-                                                       "keyVaultSecretsUser", "monitoringMetricsPublisher"}
+    assert set(rbac["variables"]["roles"]["value"]) == {
+        "storageBlobDataOwner",
+        "storageQueueDataContributor",
+        "keyVaultSecretsUser",
+        "monitoringMetricsPublisher",
+    }
     text = "".join(p.read_text() for p in FILES)
     assert "tableServiceUri" not in text
 
@@ -136,8 +156,11 @@ def test_the_sweep_queue_its_poison_queue_and_the_identity_based_trigger_connect
     # The trigger's connection is the setting prefix the queue trigger names, identity-based: no key anywhere.
     trigger = next(f.get_trigger() for f in functions() if f.get_function_name() == "sweep_shard")
     app = (INFRA / "modules/functionapp.bicep").read_text()
-    for suffix in ("queueServiceUri: storageQueueEndpoint", "credential: 'managedidentity'",
-                   "clientId: identityClientId"):
+    for suffix in (
+        "queueServiceUri: storageQueueEndpoint",
+        "credential: 'managedidentity'",
+        "clientId: identityClientId",
+    ):
         assert f"{trigger.connection}__{suffix}" in app
     assert trigger.queue_name == "%SWEEP_QUEUE%"
     main = (INFRA / "main.bicep").read_text()
@@ -148,8 +171,10 @@ def test_the_sweep_queue_its_poison_queue_and_the_identity_based_trigger_connect
 
 def test_email_quota_defaults_follow_the_domain_kind():
     main = parsed("main.bicep")
-    assert main["variables"]["quotaDefaults"]["value"] == {"AzureManaged": {"perMinute": 5, "perHour": 10},
-                                                          "CustomerManaged": {"perMinute": 30, "perHour": 100}}
+    assert main["variables"]["quotaDefaults"]["value"] == {
+        "AzureManaged": {"perMinute": 5, "perHour": 10},
+        "CustomerManaged": {"perMinute": 30, "perHour": 100},
+    }
     assert main["parameters"]["emailQuotaPerMinute"]["default"] == 0
     assert main["parameters"]["emailQuotaPerHour"]["default"] == 0
     text = (INFRA / "main.bicep").read_text()
@@ -176,8 +201,11 @@ def _accepted(claims: dict) -> bool:
     """App Service Authentication's documented checks of a bearer token, with what the Bicep configures:
     its `aud` is one of allowedAudiences, and the client it was issued to (`azp` in v2 tokens, `appid` in
     v1) one of defaultAuthorizationPolicy.allowedApplications (the portal's, then supportClientIds)."""
-    auth = next(r["config"] for r in parsed("modules/functionapp.bicep")["resources"].values()
-                if r["type"] == "Microsoft.Web/sites/config")
+    auth = next(
+        r["config"]
+        for r in parsed("modules/functionapp.bicep")["resources"].values()
+        if r["type"] == "Microsoft.Web/sites/config"
+    )
     validation = auth["properties"]["identityProviders"]["azureActiveDirectory"]["validation"]
     text = (INFRA / "modules/functionapp.bicep").read_text()
     assert "allowedApplications: union([portalClientId], supportClientIds)" in text
@@ -196,8 +224,9 @@ def test_portal_tokens_and_the_support_clis_are_accepted_and_no_other_apps():
     assert _accepted({"aud": PORTAL, "azp": PORTAL, "ver": "2.0", "oid": "admin-oid"})
     # `az login` then `python -m pastdue.support --scope api://<portal>/.default`: azure-identity asks the
     # Azure CLI for a token, which is issued to the Azure CLI's client (v1 token: appid; v2: azp).
-    assert _accepted({"aud": f"api://{PORTAL}", "appid": AZURE_CLI, "ver": "1.0", "oid": "agent-oid",
-                      "roles": ["Billing.Support"]})
+    assert _accepted(
+        {"aud": f"api://{PORTAL}", "appid": AZURE_CLI, "ver": "1.0", "oid": "agent-oid", "roles": ["Billing.Support"]}
+    )
     assert _accepted({"aud": PORTAL, "azp": AZURE_CLI, "ver": "2.0", "oid": "agent-oid"})
     # Any other app of the tenant, or a token for another API, is refused.
     assert not _accepted({"aud": PORTAL, "azp": "99999999-0000-0000-0000-000000000000", "ver": "2.0"})
@@ -216,16 +245,20 @@ def test_the_key_vault_name_can_change_to_avoid_a_soft_deleted_one():
 def test_tls_https_and_ftp():
     storage = resource("modules/storage.bicep", "Microsoft.Storage/storageAccounts")["properties"]
     assert storage["minimumTlsVersion"] == "TLS1_2" and storage["supportsHttpsTrafficOnly"] is True
-    assert resource("modules/cosmos.bicep", "Microsoft.DocumentDB/databaseAccounts")["properties"][
-        "minimalTlsVersion"] == "Tls12"
+    assert (
+        resource("modules/cosmos.bicep", "Microsoft.DocumentDB/databaseAccounts")["properties"]["minimalTlsVersion"]
+        == "Tls12"
+    )
     site = resource("modules/functionapp.bicep", "Microsoft.Web/sites")
     assert site["properties"]["httpsOnly"] is True
     config = site["properties"]["siteConfig"]
     assert config["minTlsVersion"] == "1.2"
-    policies = [r["config"] for r in parsed("modules/functionapp.bicep")["resources"].values()
-                if r["type"] == "Microsoft.Web/sites/basicPublishingCredentialsPolicies"]
-    assert {p["name"] for p in policies} == {"ftp", "scm"} and all(p["properties"]["allow"] is False
-                                                                   for p in policies)
+    policies = [
+        r["config"]
+        for r in parsed("modules/functionapp.bicep")["resources"].values()
+        if r["type"] == "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
+    ]
+    assert {p["name"] for p in policies} == {"ftp", "scm"} and all(p["properties"]["allow"] is False for p in policies)
 
 
 def test_flex_consumption_python_311_with_identity_based_storage():
@@ -244,8 +277,9 @@ def test_flex_consumption_python_311_with_identity_based_storage():
 def test_the_cosmos_data_plane_role_and_the_key_vault_reference():
     rbac = parsed("modules/rbac.bicep")
     assert rbac["variables"]["cosmosDataContributor"]["value"] == "00000000-0000-0000-0000-000000000002"
-    assignment = next(r for r in rbac["resources"].values()
-                      if r["type"] == "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")
+    assignment = next(
+        r for r in rbac["resources"].values() if r["type"] == "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments"
+    )
     assert "guid" in json.dumps(assignment["config"]["name"])
     roles = rbac["variables"]["roles"]["value"]
     assert roles["keyVaultSecretsUser"] == "4633458b-17de-408a-b874-0445c86b69e6"
@@ -256,8 +290,12 @@ def test_the_cosmos_data_plane_role_and_the_key_vault_reference():
 
 
 def test_no_secret_has_a_default_and_cors_is_never_a_wildcard():
-    secure = [(f.name, n, p) for f in FILES for n, p in BicepParser().parse(file_path=f)["parameters"].items()
-              if any(d["type"] == "secure" for d in p["decorators"])]
+    secure = [
+        (f.name, n, p)
+        for f in FILES
+        for n, p in BicepParser().parse(file_path=f)["parameters"].items()
+        if any(d["type"] == "secure" for d in p["decorators"])
+    ]
     # No secret has a value by default; the optional Stripe ones default to empty ("not used"), which the
     # app refuses at start if PAYMENT_GATEWAY=stripe.
     assert secure and all(p["default"] in (None, "") for _, _, p in secure)
@@ -302,8 +340,8 @@ def test_the_containers_and_the_indexes_the_code_needs():
 
 def test_every_setting_the_app_reads_at_start_is_set_by_the_bicep():
     main = (INFRA / "main.bicep").read_text()
-    block = main[main.index("appSettings: union(stripeSettings, {"):]
-    stripe = main[main.index("var stripeSettings"):]
+    block = main[main.index("appSettings: union(stripeSettings, {") :]
+    stripe = main[main.index("var stripeSettings") :]
     set_by_bicep = set(re.findall(r"^\s+([A-Z][A-Z0-9_]+):", block[: block.index("})\n")], re.M))
     set_by_bicep |= set(re.findall(r"^\s+([A-Z][A-Z0-9_]+):", stripe[: stripe.index("} : {}")], re.M))
     assert set(REQUIRED) <= set_by_bicep, set(REQUIRED) - set_by_bicep
@@ -315,11 +353,32 @@ def test_every_setting_the_app_reads_at_start_is_set_by_the_bicep():
     assert "STRIPE_WEBHOOK_URL" in parsed("main.bicep")["outputs"]
 
 
-DEV_TOOLING = [".run/host.log", ".pytest_cache/v/cache/nodeids", ".ruff_cache/0.1/x", ".hypothesis/examples/x",
-               ".venv/bin/python", ".venv-checkov/bin/python", "node_modules/maildev/package.json", "tests/conftest.py",
-               "bench/sweep.py", "devhost/host.py", "docs/design.md", "infra/main.bicep", ".ci/run", "Makefile",
-               "local.settings.json", "requirements-dev.txt", "package.json", ".git/HEAD", ".github/x.yml",
-               "pastdue/__pycache__/x.pyc", "scripts/smoke.py", "README.md", ".coverage", "htmlcov/index.html"]
+DEV_TOOLING = [
+    ".run/host.log",
+    ".pytest_cache/v/cache/nodeids",
+    ".ruff_cache/0.1/x",
+    ".hypothesis/examples/x",
+    ".venv/bin/python",
+    ".venv-checkov/bin/python",
+    "node_modules/maildev/package.json",
+    "tests/conftest.py",
+    "bench/sweep.py",
+    "devhost/host.py",
+    "docs/design.md",
+    "infra/main.bicep",
+    ".ci/run",
+    "Makefile",
+    "local.settings.json",
+    "requirements-dev.txt",
+    "package.json",
+    ".git/HEAD",
+    ".github/x.yml",
+    "pastdue/__pycache__/x.pyc",
+    "scripts/smoke.py",
+    "README.md",
+    ".coverage",
+    "htmlcov/index.html",
+]
 
 
 def test_the_deployment_package_holds_the_app_and_none_of_the_dev_tooling():
@@ -338,8 +397,9 @@ def test_the_deployment_package_holds_the_app_and_none_of_the_dev_tooling():
     assert any(f.startswith("functions/charge_failed/") for f in package)
     assert any(f.startswith("pastdue/notices/templates/") for f in package)
     assert "pastdue/policy/default.yaml" in package
-    assert all(f.split("/")[0] in {"function_app.py", "host.json", "requirements.txt", "functions", "pastdue"}
-               for f in package), package
+    assert all(
+        f.split("/")[0] in {"function_app.py", "host.json", "requirements.txt", "functions", "pastdue"} for f in package
+    ), package
 
 
 def _metric_names(query: str) -> set[str]:
@@ -358,12 +418,20 @@ def test_the_workbook_shows_the_funnel_the_risk_the_states_and_what_comes_next_f
     assert {"recovery-funnel", "revenue-at-risk", "accounts-by-state", "upcoming"} <= set(queries)
     read = set().union(*(_metric_names(q) for q in queries.values()))
     assert read and read <= set(METRICS), read - set(METRICS)  # nothing the code does not emit
-    assert {"pastdue_charges_failed", "pastdue_charges_recovered", "pastdue_revenue_at_risk",
-            "pastdue_accounts_by_state", "pastdue_upcoming_disables", "pastdue_upcoming_deletions"} <= read
+    assert {
+        "pastdue_charges_failed",
+        "pastdue_charges_recovered",
+        "pastdue_revenue_at_risk",
+        "pastdue_accounts_by_state",
+        "pastdue_upcoming_disables",
+        "pastdue_upcoming_deletions",
+    } <= read
     assert "daysSinceFailure" in queries["recovery-funnel"]
     alerts = (INFRA / "modules/alerts.bicep").read_text()
-    assert "replace(loadTextContent('workbook.json'), '\"fallbackResourceIds\": []', " \
-           "'\"fallbackResourceIds\": [\"${insights.id}\"]')" in alerts
+    assert (
+        "replace(loadTextContent('workbook.json'), '\"fallbackResourceIds\": []', "
+        '\'"fallbackResourceIds": ["${insights.id}"]\')' in alerts
+    )
     assert '"fallbackResourceIds": []' in (INFRA / "modules/workbook.json").read_text()
 
 
@@ -372,8 +440,16 @@ def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_a
 
     module = parsed("modules/alerts.bicep")
     rules = {r["name"]: r for r in module["variables"]["rules"]["value"]}
-    assert {"sweep-missing-or-failed", "notices-failing", "accounts-quarantined", "server-errors",
-            "email-throttled", "deletions-held", "payments-unexpected", "secret-unresolved"} <= set(rules)
+    assert {
+        "sweep-missing-or-failed",
+        "notices-failing",
+        "accounts-quarantined",
+        "server-errors",
+        "email-throttled",
+        "deletions-held",
+        "payments-unexpected",
+        "secret-unresolved",
+    } <= set(rules)
     assert "ago(26h)" in rules["sweep-missing-or-failed"]["query"]
     assert "daily_sweep summary" in rules["sweep-missing-or-failed"]["query"]
     for rule in rules.values():
@@ -402,7 +478,7 @@ def test_the_brand_customers_see_must_be_given_at_deployment():
     assert "@minLength(1)\nparam brandName string\n" in (INFRA / "main.bicep").read_text()
     values = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
     assert values["brandName"]["value"] == "${BRAND_NAME}"
-    assert 'azd env set BRAND_NAME' in (INFRA.parent / "README.md").read_text()
+    assert "azd env set BRAND_NAME" in (INFRA.parent / "README.md").read_text()
 
 
 def test_secrets_are_referenced_by_version_so_a_rotation_reaches_the_app_within_minutes():
@@ -412,8 +488,11 @@ def test_secrets_are_referenced_by_version_so_a_rotation_reaches_the_app_within_
     for name in ("webhookSecretUri", "stripeSecretKeyUri", "stripeWebhookSecretUri"):
         assert "secretUriWithVersion" in json.dumps(outputs[name]["value"]), name
     main = (INFRA / "main.bicep").read_text()
-    for setting, output in (("BILLING_WEBHOOK_SECRET", "webhookSecretUri"), ("STRIPE_SECRET_KEY", "stripeSecretKeyUri"),
-                            ("STRIPE_WEBHOOK_SECRET", "stripeWebhookSecretUri")):
+    for setting, output in (
+        ("BILLING_WEBHOOK_SECRET", "webhookSecretUri"),
+        ("STRIPE_SECRET_KEY", "stripeSecretKeyUri"),
+        ("STRIPE_WEBHOOK_SECRET", "stripeWebhookSecretUri"),
+    ):
         assert f"{setting}: '@Microsoft.KeyVault(SecretUri=${{keyVault.outputs.{output}}})'" in main
     assert "'${vault.properties.vaultUri}secrets/" not in (INFRA / "modules/keyvault.bicep").read_text()
     assert "*version*" in (INFRA.parent / "README.md").read_text()
@@ -439,8 +518,9 @@ def test_the_no_sweep_alert_is_quiet_until_the_app_has_run_26_hours():
 
 
 def test_the_cosmos_capacity_mode_is_said_to_be_fixed_at_creation():
-    description = next(d for d in parsed("main.bicep")["parameters"]["cosmosCapacityMode"]["decorators"]
-                       if d["type"] == "description")
+    description = next(
+        d for d in parsed("main.bicep")["parameters"]["cosmosCapacityMode"]["decorators"] if d["type"] == "description"
+    )
     assert "cannot change it on an existing account" in json.dumps(description)
     assert "never change it on an existing environment" in (INFRA.parent / "README.md").read_text()
 
@@ -454,7 +534,10 @@ def test_delivery_reports_that_cannot_be_delivered_are_dead_lettered_to_blob_sto
     assert topic["identity"] == {"type": "SystemAssigned"}
     text = (INFRA / "modules/deliveryreports.bicep").read_text()
     assert "ba92f5b4-2d11-453d-a403-e96b0029c9fe" in text and "principalId: topic.identity.principalId" in text
-    containers = [r for r in parsed("modules/storage.bicep")["resources"].values()
-                  if r["type"] == "Microsoft.Storage/storageAccounts/blobServices/containers"]
+    containers = [
+        r
+        for r in parsed("modules/storage.bicep")["resources"].values()
+        if r["type"] == "Microsoft.Storage/storageAccounts/blobServices/containers"
+    ]
     assert any(c["config"]["name"] == "deliveryreports-deadletter" for c in containers)
     assert "deadLetterContainer: storage.outputs.deadLetterContainer" in (INFRA / "main.bicep").read_text()

@@ -14,8 +14,12 @@ EMAIL = Email("6f1c1a52-7d1e-5a8e-9f4b-0c1d2e3f4a5b", "ada@example.com", "Subjec
 
 def _sender(fake: FakeAcs) -> AcsSender:
     key = base64.b64encode(b"local-acs-test-key").decode()
-    return AcsSender("billing@pastdue.test", connection_string=f"endpoint={fake.endpoint};accesskey={key}",
-                     retry_total=0, connection_verify=False)
+    return AcsSender(
+        "billing@pastdue.test",
+        connection_string=f"endpoint={fake.endpoint};accesskey={key}",
+        retry_total=0,
+        connection_verify=False,
+    )
 
 
 def test_the_sdk_sends_sender_recipient_both_bodies_and_the_operation_id():

@@ -31,10 +31,16 @@ def cleanup(app_env):
     yield
     container = bootstrap.container("accounts")
     for prefix in ("bulk-", "drainbulk-", "render-", "refused-"):
-        for item in list(container.query_items("SELECT c.id FROM c WHERE STARTSWITH(c.id, @p)",
-                                               parameters=[{"name": "@p", "value": prefix}],
-                                               enable_cross_partition_query=True)):
+        for item in list(
+            container.query_items(
+                "SELECT c.id FROM c WHERE STARTSWITH(c.id, @p)",
+                parameters=[{"name": "@p", "value": prefix}],
+                enable_cross_partition_query=True,
+            )
+        ):
             container.delete_item(item["id"], partition_key=item["id"])
+
+
 FAILING = PaymentMethod("tok_chargeCustomerFail", "visa", "0341", 12, 2034)
 
 
@@ -56,8 +62,14 @@ def _seed_due(now, run: str, accounts: int, poisoned: int) -> tuple[list[str], l
     for n in range(accounts):
         account = Account(f"bulk-{run}-{n}", Admin("oid", f"a{n}@example.com", "Ada"), payment_method=FAILING)
         account.subscriptions["s"] = Subscription("s", "Production")
-        account, _ = decide(account, ev.ChargeFailed(f"e-{n}", "s", f"c-{run}-{n}", Money(1000, "EUR"),
-                                                     "card_declined", now - timedelta(days=3, hours=1)), policy, now)
+        account, _ = decide(
+            account,
+            ev.ChargeFailed(
+                f"e-{n}", "s", f"c-{run}-{n}", Money(1000, "EUR"), "card_declined", now - timedelta(days=3, hours=1)
+            ),
+            policy,
+            now,
+        )
         account.outbox = []  # only the sweep's own work is looked at
         account.notices_due_at = None
         doc = to_document(account)
@@ -113,8 +125,7 @@ def test_an_account_that_keeps_failing_backs_off_then_is_quarantined(clock, app_
         if attempt < MAX_FAILURES:
             assert summary["accountsFailed"] >= 1 and "quarantine" not in doc or doc["quarantine"] is None
             waits.append(doc["nextActionAt"])
-            clock.set(max(clock.now(), deps.store.get(account_id).next_action_at or clock.now())
-                      + timedelta(seconds=1))
+            clock.set(max(clock.now(), deps.store.get(account_id).next_action_at or clock.now()) + timedelta(seconds=1))
         else:
             assert summary["accountsQuarantined"] == 1 and doc["quarantine"]["reason"].startswith("Broken")
     assert waits == sorted(waits) and len(set(waits)) == MAX_FAILURES - 1  # later each time
@@ -136,8 +147,17 @@ def _seed_notices(now, run: str, accounts: int, poisoned: int) -> tuple[list[str
     container, good, bad = bootstrap.container("accounts"), [], []
     for n in range(accounts):
         account = Account(f"drainbulk-{run}-{n}", Admin("oid", f"d{n}@example.com", "Ada"))
-        account.outbox.append(Notice("n-1", "reminder", account.admin.email, "en-US",
-                                     {"accountId": account.account_id, "paymentMode": "card"}, now, now))
+        account.outbox.append(
+            Notice(
+                "n-1",
+                "reminder",
+                account.admin.email,
+                "en-US",
+                {"accountId": account.account_id, "paymentMode": "card"},
+                now,
+                now,
+            )
+        )
         account.notices_due_at = now
         doc = to_document(account)
         if poisoned and n % (accounts // poisoned) == 0 and len(bad) < poisoned:
@@ -168,13 +188,24 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     now, store = clock.now(), bootstrap.deps().store
     account = Account(f"render-{uuid.uuid4().hex[:8]}", Admin("oid", "r@example.com", "Ada"))
     params = {"accountId": account.account_id, "paymentMode": "card"}
-    account.outbox += [Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),
-                       Notice("fine", "reminder", "r@example.com", "en-US", params, now, now)]
+    account.outbox += [
+        Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),
+        Notice("fine", "reminder", "r@example.com", "en-US", params, now, now),
+    ]
     account.notices_due_at = now
     bootstrap.container("accounts").create_item(to_document(account))
     other = Account(f"refused-{uuid.uuid4().hex[:8]}", Admin("oid", "refused@example.com", "Ada"))
-    other.outbox.append(Notice("n", "reminder", "refused@example.com", "en-US",
-                               {"accountId": other.account_id, "paymentMode": "card"}, now, now))
+    other.outbox.append(
+        Notice(
+            "n",
+            "reminder",
+            "refused@example.com",
+            "en-US",
+            {"accountId": other.account_id, "paymentMode": "card"},
+            now,
+            now,
+        )
+    )
     other.notices_due_at = now
     bootstrap.container("accounts").create_item(to_document(other))
     quota = CosmosQuota(bootstrap.container("control"), 10**6, 10**7, quota_id=f"quota-{uuid.uuid4().hex}")

@@ -28,8 +28,9 @@ def _disabled_past_deletion(now, run: str) -> list[str]:
         account = Account(f"cap-{run}-{n}", Admin("oid", f"c{n}@example.com", "Ada"), payment_mode="invoice")
         account.subscriptions["s"] = Subscription("s", "Lab")
         start = now - timedelta(days=125)
-        account, _ = decide(account, ev.ChargeFailed(f"e{n}", "s", f"c{n}", Money(100, "EUR"), None, start),
-                            policy, start)
+        account, _ = decide(
+            account, ev.ChargeFailed(f"e{n}", "s", f"c{n}", Money(100, "EUR"), None, start), policy, start
+        )
         account, _ = decide(account, ev.SweepTick(allow_purge=False), policy, start + timedelta(days=31))
         account.outbox = []
         bootstrap.container("accounts").create_item(to_document(account))
@@ -41,8 +42,11 @@ def _disabled_past_deletion(now, run: str) -> list[str]:
 def deps(app_env):
     yield dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
     container = bootstrap.container("accounts")
-    for item in list(container.query_items("SELECT c.id, c.accountId FROM c WHERE STARTSWITH(c.accountId, 'cap-')",
-                                           enable_cross_partition_query=True)):
+    for item in list(
+        container.query_items(
+            "SELECT c.id, c.accountId FROM c WHERE STARTSWITH(c.accountId, 'cap-')", enable_cross_partition_query=True
+        )
+    ):
         container.delete_item(item["id"], partition_key=item["accountId"])  # the accounts and their archives
 
 
@@ -80,8 +84,11 @@ def test_a_fanned_out_run_shares_one_cap_between_its_shards(clock, deps):
     from pastdue.domain.shards import plan, slot_of
     from pastdue.services.sweep import sweep_shard
 
-    run = next(r for r in (uuid.uuid4().hex[:6] for _ in range(1000))
-               if len({slot_of(f"cap-{r}-{n}") % 4 for n in range(DUE)}) >= 3)  # accounts in several shards
+    run = next(
+        r
+        for r in (uuid.uuid4().hex[:6] for _ in range(1000))
+        if len({slot_of(f"cap-{r}-{n}") % 4 for n in range(DUE)}) >= 3
+    )  # accounts in several shards
     ids = _disabled_past_deletion(clock.now(), run)
     runs = CosmosSweepRuns(bootstrap.container("control"))
 

@@ -38,8 +38,10 @@ def test_a_transfer_reported_again_months_later_is_a_duplicate_and_is_not_applie
         clock.advance(timedelta(days=days))
         record_event(deps, account_id, ev.PaymentReceived(f"pr-other-{days}", Money(1, "EUR"), "VIR-x"))
         assert record_event(deps, account_id, ev.PaymentReceived("pr-1", Money(3000, "EUR"), "VIR-1")) == "duplicate"
-        assert record_event(deps, account_id, ev.ChargeFailed("cf-1", "s0", "ch-1", Money(5000, "EUR"), None,
-                                                              clock.now())) == "duplicate"
+        assert (
+            record_event(deps, account_id, ev.ChargeFailed("cf-1", "s0", "ch-1", Money(5000, "EUR"), None, clock.now()))
+            == "duplicate"
+        )
     account = deps.store.get(account_id)
     assert account.balance() == Money(5000 - 3000 - 3, "EUR")
     assert account.processed_events == {}  # none in the document: items of their own

@@ -34,8 +34,7 @@ HTTP = {
 
 
 def _bindings():
-    return {f.get_function_name(): json.loads(f.get_function_json())["bindings"]
-            for f in functions()}
+    return {f.get_function_name(): json.loads(f.get_function_json())["bindings"] for f in functions()}
 
 
 def test_every_function_is_indexed_with_the_expected_trigger():
@@ -55,10 +54,23 @@ def test_every_function_is_indexed_with_the_expected_trigger():
 
 
 def test_importing_the_app_builds_no_azure_client():
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import function_app"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stderr
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import function_app"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     imported = {line.split("|")[-1].strip() for line in out.splitlines() if "|" in line}
-    for heavy in ("azure.cosmos", "azure.identity", "azure.communication.email", "jinja2", "babel", "stripe",
-                  "opentelemetry", "azure.monitor.opentelemetry"):
+    for heavy in (
+        "azure.cosmos",
+        "azure.identity",
+        "azure.communication.email",
+        "jinja2",
+        "babel",
+        "stripe",
+        "opentelemetry",
+        "azure.monitor.opentelemetry",
+    ):
         assert heavy not in imported, f"{heavy} is imported at cold start"
     assert "azure.functions" in imported

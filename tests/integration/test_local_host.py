@@ -43,8 +43,14 @@ def nightly(timer: func.TimerRequest) -> None:
 @pytest.fixture(scope="module")
 def base():
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(probe, AdjustableClock(), ["http://localhost:5173"]),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(probe, AdjustableClock(), ["http://localhost:5173"]),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -72,8 +78,10 @@ def test_an_exception_becomes_a_problem_500_without_a_trace(base):
 
 def test_requests_are_served_side_by_side(base):
     with httpx.Client(timeout=30) as client:
-        threads = [threading.Thread(target=lambda: results.append(client.get(f"{base}/api/together").status_code))
-                   for _ in range(3)]
+        threads = [
+            threading.Thread(target=lambda: results.append(client.get(f"{base}/api/together").status_code))
+            for _ in range(3)
+        ]
         results: list[int] = []
         for t in threads:
             t.start()
@@ -125,8 +133,11 @@ def test_timers_run_on_their_ncrontab_schedule_and_on_startup_when_asked():
     def once_a_year(timer: func.TimerRequest) -> None:
         ran.append("yearly")
 
-    server = uvicorn.Server(uvicorn.Config(build_app(ticking, AdjustableClock(), []), host="127.0.0.1",
-                                           port=free_port(), log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(ticking, AdjustableClock(), []), host="127.0.0.1", port=free_port(), log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

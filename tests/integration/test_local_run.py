@@ -32,8 +32,9 @@ def _listeners(port: int) -> set[str]:
 
 def _start(tmp_env: dict) -> subprocess.Popen:
     log = open(RUN_DIR / "local-run.log", "ab")  # noqa: SIM115
-    return subprocess.Popen([sys.executable, "-m", "devhost"], cwd=ROOT, env=tmp_env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "devhost"], cwd=ROOT, env=tmp_env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 @pytest.fixture()

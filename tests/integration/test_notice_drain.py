@@ -26,8 +26,15 @@ def _seed(now, accounts=ACCOUNTS, per_account=PER_ACCOUNT) -> set[str]:
     for a in range(accounts):
         account = Account(f"drain-{run}-{a}", Admin("oid", f"admin{a}@example.com", "Ada"))
         for n in range(per_account):
-            notice = Notice(f"n-{n}", "reminder", account.admin.email, "en-US",
-                            {"accountId": account.account_id, "paymentMode": "card"}, now, now)
+            notice = Notice(
+                f"n-{n}",
+                "reminder",
+                account.admin.email,
+                "en-US",
+                {"accountId": account.account_id, "paymentMode": "card"},
+                now,
+                now,
+            )
             account.outbox.append(notice)
             expected.add(render(notice).operation_id)
         account.notices_due_at = now
@@ -129,8 +136,9 @@ def test_a_webhook_is_answered_before_its_notice_is_sent_and_the_notice_still_go
     put_account(deps, account_id, ev.ProfileSet(admin, INVOICE, "EUR", None, remittance))
     put_subscription(deps, account_id, ev.SubscriptionSet("s0", "Production", "default"))
     # The e-mail service does not answer at all, and the webhook is answered all the same.
-    answer = record_event(deps, account_id, ev.ChargeFailed("e-held", "s0", "ch-held", Money(900, "EUR"), None,
-                                                          clock.now()))
+    answer = record_event(
+        deps, account_id, ev.ChargeFailed("e-held", "s0", "ch-held", Money(900, "EUR"), None, clock.now())
+    )
     assert answer == "processed" and held.sent == []
     assert [n.status for n in deps.store.get(account_id).outbox] in (["queued"], ["sending"])
     held.release.set()
@@ -153,8 +161,11 @@ def test_stored_text_no_email_can_carry_is_replaced_logged_and_the_notice_still_
     account.admin.name = "Ada \ud800"
     account.subscriptions = {"s0": Subscription("s0", "Prod\ud800\nBcc: x@evil.example")}
     deps.store.create(account)
-    record_event(dataclasses.replace(deps, after_notices_queued=None), account.account_id,
-                 ev.ChargeFailed("e-lone", "s0", "ch-lone", Money(1200, "EUR"), "card_declined", clock.now()))
+    record_event(
+        dataclasses.replace(deps, after_notices_queued=None),
+        account.account_id,
+        ev.ChargeFailed("e-lone", "s0", "ch-lone", Money(1200, "EUR"), "card_declined", clock.now()),
+    )
     quota = CosmosQuota(bootstrap.container("control"), 1000, 10**6, quota_id=f"quota-{uuid.uuid4().hex}")
     with Sink() as sink:
         stats = drain_all(deps, SmtpSender("billing@pastdue.test", "127.0.0.1", sink.port), quota)
@@ -186,8 +197,18 @@ def test_writers_racing_on_the_account_leave_its_notices_queued_without_a_traceb
 
     now, account_id = clock.now(), f"busy-{uuid.uuid4().hex[:8]}"
     account = Account(account_id, Admin("oid", f"{account_id}@example.com", "Ada"), notices_due_at=now)
-    account.outbox = [Notice(f"n-{n}", "reminder", account.admin.email, "en-US",
-                             {"accountId": account_id, "paymentMode": "card"}, now, now) for n in range(2)]
+    account.outbox = [
+        Notice(
+            f"n-{n}",
+            "reminder",
+            account.admin.email,
+            "en-US",
+            {"accountId": account_id, "paymentMode": "card"},
+            now,
+            now,
+        )
+        for n in range(2)
+    ]
     expected = {render(notice).operation_id for notice in account.outbox}
     bootstrap.container("accounts").create_item(to_document(account))
     store = Busy(bootstrap.container("accounts"))

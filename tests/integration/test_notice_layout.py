@@ -17,9 +17,11 @@ pytestmark = pytest.mark.skipif(BROWSER is None, reason="headless Chromium is no
 # Headless Chromium's window is at least 500 px wide: each notice is laid out in a 360 px frame instead, all
 # in one page (one browser start per scheme), and each frame's document reports how wide its content is.
 FRAME = "<iframe id='f{n}' style='width:360px;height:900px;border:0;display:block' srcdoc=\"{srcdoc}\"></iframe>"
-SCRIPT = ("<script>window.onload = function () { var out = {}; document.querySelectorAll('iframe').forEach("
-          "function (f) { var d = f.contentDocument; out[f.id] = Math.max(d.documentElement.scrollWidth,"
-          " d.body.scrollWidth); }); document.body.setAttribute('data-widths', JSON.stringify(out)); };</script>")
+SCRIPT = (
+    "<script>window.onload = function () { var out = {}; document.querySelectorAll('iframe').forEach("
+    "function (f) { var d = f.contentDocument; out[f.id] = Math.max(d.documentElement.scrollWidth,"
+    " d.body.scrollWidth); }); document.body.setAttribute('data-widths', JSON.stringify(out)); };</script>"
+)
 SCHEMES = {"light": [], "dark": ["--force-dark-mode", "--blink-settings=preferredColorScheme=0"]}
 
 
@@ -32,14 +34,33 @@ def _widths(pages, flags) -> dict:
     import html
     import json
 
-    frames = "".join(FRAME.format(n=n, srcdoc=html.escape(page.read_text(encoding="utf-8"), quote=True))
-                     for n, page in enumerate(pages))
+    frames = "".join(
+        FRAME.format(n=n, srcdoc=html.escape(page.read_text(encoding="utf-8"), quote=True))
+        for n, page in enumerate(pages)
+    )
     probe = pages[0].with_name("all.probe.html")
     probe.write_text(f"<!DOCTYPE html><html><body style='margin:0'>{frames}{SCRIPT}</body></html>", encoding="utf-8")
-    dom = subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                          "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                          "--window-size=800,1000", "--virtual-time-budget=5000", *flags, "--dump-dom",
-                          probe.as_uri()], check=True, capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [
+            BROWSER,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--window-size=800,1000",
+            "--virtual-time-budget=5000",
+            *flags,
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     found = json.loads(html.unescape(re.search(r'data-widths="([^"]+)"', dom).group(1)))
     return {page.name: found[f"f{n}"] for n, page in enumerate(pages)}
 

@@ -28,9 +28,12 @@ def own(app_env, clock):
     ensure_containers(client, name)
     db = client.get_database_client(name)
     yield dataclasses.replace(
-        bootstrap.deps(), store=CosmosAccountStore(db.get_container_client("accounts")),
+        bootstrap.deps(),
+        store=CosmosAccountStore(db.get_container_client("accounts")),
         customer_data=CosmosCustomerData(db.get_container_client("customerData")),
-        gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))), after_notices_queued=None)
+        gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))),
+        after_notices_queued=None,
+    )
     client.delete_database(name)
 
 
@@ -40,8 +43,13 @@ def _open(deps, token: str | None, mode: str = "card", at=None) -> str:
     remittance = new_account(account_id).remittance
     put_account(deps, account_id, ev.ProfileSet(new_account(account_id).admin, mode, "EUR", method, remittance))
     put_subscription(deps, account_id, ev.SubscriptionSet("s0", "Production", "default"))
-    record_event(deps, account_id, ev.ChargeFailed(f"e-{account_id}", "s0", f"c-{account_id}", Money(2500, "EUR"),
-                                                   "card_declined", at or deps.clock.now()))
+    record_event(
+        deps,
+        account_id,
+        ev.ChargeFailed(
+            f"e-{account_id}", "s0", f"c-{account_id}", Money(2500, "EUR"), "card_declined", at or deps.clock.now()
+        ),
+    )
     return account_id
 
 
@@ -55,8 +63,11 @@ def test_the_sweep_summary_counts_what_the_histories_say_it_did(own, clock):
     summary = run_sweep(own, 600)
     did: Counter = Counter()
     for account_id in declined + recovered + disabled:
-        did.update(COUNTED[e["kind"]] for e in full_history(own.store, account_id)
-                   if e["kind"] in COUNTED and e["at"] >= since.isoformat().replace("+00:00", "Z")[:19])
+        did.update(
+            COUNTED[e["kind"]]
+            for e in full_history(own.store, account_id)
+            if e["kind"] in COUNTED and e["at"] >= since.isoformat().replace("+00:00", "Z")[:19]
+        )
     for key, value in did.items():
         assert summary.get(key, 0) == value, (key, summary, did)
     assert summary["chargesRecovered"] == 2 and summary["chargesDeclined"] == 4  # 3, and the 31-day-old one

@@ -60,7 +60,8 @@ def _seqs(entries):
 
 
 def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pages_through_every_record(
-        own_database, clock):
+    own_database, clock
+):
     container = own_database.get_container_client("accounts")
     store = CosmosAccountStore(container, retention_days=2557)
     account = store.create(new_account("busy-10k"))
@@ -97,8 +98,7 @@ def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pag
 BURST_GOAL_BYTES = 64 * 1024
 
 
-def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in_the_archive(burst_database,
-                                                                                             clock):
+def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in_the_archive(burst_database, clock):
     """A burst: 600 billing events (300 failures, 300 transfers) within one day on one account, each written
     as the app writes it. The document keeps the newest settled charges and sent notices by count; the
     rest, and every event id, are items of their own."""
@@ -112,22 +112,37 @@ def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in
     assert len(doc["charges"]) <= KEEP_SETTLED_COUNT + 1 and len(doc["outbox"]) <= KEEP_SENT_COUNT + 1
     assert doc.get("processedEvents", {}) == {}  # no event id kept in the document (left out when empty)
     # Nothing was lost: every charge is in the document or archived, every event id is an item.
-    archived = {i["chargeId"] for i in container.query_items(
-        "SELECT c.chargeId FROM c WHERE c.accountId = @a AND c.type = 'settledCharge'",
-        parameters=[{"name": "@a", "value": "burst-600"}], partition_key="burst-600")}
+    archived = {
+        i["chargeId"]
+        for i in container.query_items(
+            "SELECT c.chargeId FROM c WHERE c.accountId = @a AND c.type = 'settledCharge'",
+            parameters=[{"name": "@a", "value": "burst-600"}],
+            partition_key="burst-600",
+        )
+    }
     in_document = {c["chargeId"] for c in doc["charges"] + doc["archiveCharges"]}  # the latter: archived next
     assert archived | in_document == {f"c{i}" for i in range(300)}
-    events = list(container.query_items(
-        "SELECT VALUE COUNT(1) FROM c WHERE c.accountId = @a AND c.type = 'processedEvent'",
-        parameters=[{"name": "@a", "value": "burst-600"}], partition_key="burst-600"))
+    events = list(
+        container.query_items(
+            "SELECT VALUE COUNT(1) FROM c WHERE c.accountId = @a AND c.type = 'processedEvent'",
+            parameters=[{"name": "@a", "value": "burst-600"}],
+            partition_key="burst-600",
+        )
+    )
     assert events == [600]
     assert _seqs(full_history(store, "burst-600")) == list(range(1, account.history_seq + 1))
     # A charge archived early (within its ten days) reported again under a new id: found in the archive,
     # a repeat, no new debt.
     assert "c5" in archived
     deps = dataclasses.replace(bootstrap.deps(), store=store, after_notices_queued=None)
-    assert record_event(deps, "burst-600", ev.ChargeFailed("late-e5", "s2", "c5", Money(1005, "EUR"),
-                                                           "insufficient_funds", clock.now())) == "processed"
+    assert (
+        record_event(
+            deps,
+            "burst-600",
+            ev.ChargeFailed("late-e5", "s2", "c5", Money(1005, "EUR"), "insufficient_funds", clock.now()),
+        )
+        == "processed"
+    )
     assert store.get("burst-600").balance().is_zero
     assert full_history(store, "burst-600")[-1]["kind"] == "charge.failed.repeated"
 
@@ -168,8 +183,9 @@ def test_a_settled_charge_moves_to_the_archive_and_a_late_report_of_it_is_a_repe
     account_id = f"arch-{uuid.uuid4().hex[:8]}"
     deps.store.create(new_account(account_id))
     failed_at = clock.now()
-    record_event(deps, account_id, ev.ChargeFailed("e-1", "s0", "ch-old", Money(700, "EUR"), "card_declined",
-                                                   failed_at))
+    record_event(
+        deps, account_id, ev.ChargeFailed("e-1", "s0", "ch-old", Money(700, "EUR"), "card_declined", failed_at)
+    )
     record_event(deps, account_id, ev.PaymentReceived("p-1", Money(700, "EUR"), "ref-1"))
     clock.advance(SETTLED_KEEP + timedelta(hours=1))
     record_event(deps, account_id, ev.PaymentReceived("p-2", Money(100, "EUR"), "ref-2"))  # moves it out
@@ -179,8 +195,12 @@ def test_a_settled_charge_moves_to_the_archive_and_a_late_report_of_it_is_a_repe
     item = bootstrap.container("accounts").read_item(charge_item_id("ch-old"), partition_key=account_id)
     assert item["status"] == "paid" and item["paid"] == {"value": 700, "currency": "EUR"}
     # The billing system reports the same charge again, late and under a new event id: a repeat, no debt.
-    assert record_event(deps, account_id, ev.ChargeFailed("e-2", "s0", "ch-old", Money(700, "EUR"),
-                                                          "card_declined", failed_at)) == "processed"
+    assert (
+        record_event(
+            deps, account_id, ev.ChargeFailed("e-2", "s0", "ch-old", Money(700, "EUR"), "card_declined", failed_at)
+        )
+        == "processed"
+    )
     account = deps.store.get(account_id)
     assert account.balance().is_zero and account.subscriptions["s0"].state == "active"
     assert full_history(deps.store, account_id)[-1]["kind"] == "charge.failed.repeated"
@@ -224,11 +244,18 @@ def test_a_write_archives_an_earlier_document_in_chunks_of_a_fixed_size(app_env,
     earlier.update(id=account_id, accountId=account_id, history=earlier["history"] * 15)  # 465 records
     bootstrap.container("accounts").create_item({k: v for k, v in earlier.items() if not k.startswith("_")})
     change(deps, account_id, ev.PaymentReceived("evt-big", Money(800, "EUR"), "VIR-BIG"))
-    chunks = list(bootstrap.container("accounts").query_items(
-        "SELECT c.id, c.seq, c.lastSeq FROM c WHERE c.accountId = @a AND c.type = 'history'",
-        parameters=[{"name": "@a", "value": account_id}], partition_key=account_id))
-    assert sorted((c["seq"], c["lastSeq"]) for c in chunks) == [(1, CHUNK), (CHUNK + 1, 2 * CHUNK),
-                                                                 (2 * CHUNK + 1, 465)]
+    chunks = list(
+        bootstrap.container("accounts").query_items(
+            "SELECT c.id, c.seq, c.lastSeq FROM c WHERE c.accountId = @a AND c.type = 'history'",
+            parameters=[{"name": "@a", "value": account_id}],
+            partition_key=account_id,
+        )
+    )
+    assert sorted((c["seq"], c["lastSeq"]) for c in chunks) == [
+        (1, CHUNK),
+        (CHUNK + 1, 2 * CHUNK),
+        (2 * CHUNK + 1, 465),
+    ]
     assert _seqs(full_history(deps.store, account_id))[:466] == list(range(1, 467))
 
 
@@ -238,20 +265,34 @@ def test_an_idempotency_record_keeps_the_outcome_only_and_a_replay_answers_the_s
 
     deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
     account_id = f"idem-{uuid.uuid4().hex[:8]}"
-    put_account(deps, account_id, ev.ProfileSet(new_account(account_id).admin, "card", "EUR",
-                                                deps.gateway.describe("tok_chargeCustomerFail"), None))
+    put_account(
+        deps,
+        account_id,
+        ev.ProfileSet(
+            new_account(account_id).admin, "card", "EUR", deps.gateway.describe("tok_chargeCustomerFail"), None
+        ),
+    )
     for n in range(40):
         put_subscription(deps, account_id, ev.SubscriptionSet(f"s{n}", f"Subscription {n}", "default"))
-        record_event(deps, account_id, ev.ChargeFailed(f"e{n}", f"s{n}", f"{account_id}-c{n}", Money(1000 + n, "EUR"),
-                                                       "card_declined", clock.now()))
+        record_event(
+            deps,
+            account_id,
+            ev.ChargeFailed(
+                f"e{n}", f"s{n}", f"{account_id}-c{n}", Money(1000 + n, "EUR"), "card_declined", clock.now()
+            ),
+        )
     method = deps.gateway.describe("tok_visa")
     first = update_payment(deps, account_id, "idem-key-0001", "h", method, "user:1")
     again = update_payment(deps, account_id, "idem-key-0001", "h", method, "user:1")
     assert first.outcome == again.outcome == SETTLED and len(first.settled) == 40
     # The same outcome, and the same account, as nothing changed since.
-    assert (again.settled, again.code, account_view(again.account)) == (first.settled, first.code,
-                                                                          account_view(first.account))
+    assert (again.settled, again.code, account_view(again.account)) == (
+        first.settled,
+        first.code,
+        account_view(first.account),
+    )
     entry = bootstrap.container("accounts").read_item(account_id, partition_key=account_id)["idempotency"][
-        "idem-key-0001"]
+        "idem-key-0001"
+    ]
     assert "account" not in entry["response"]
     assert len(json.dumps(entry)) < 6_000  # the outcome of 40 charges; the view was 10.6 kB alone

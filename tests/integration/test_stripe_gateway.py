@@ -36,8 +36,7 @@ _STANDIN: list = []
 
 
 def _intents(standin, key=None):
-    return [pi for pi in standin.state.payment_intents.values()
-            if key is None or pi["metadata"].get("attempt") == key]
+    return [pi for pi in standin.state.payment_intents.values() if key is None or pi["metadata"].get("attempt") == key]
 
 
 def test_customers_are_created_once_and_cards_attached_as_their_default(standin, gateway):
@@ -93,9 +92,16 @@ def test_a_key_reused_after_stripes_24_hours_is_a_new_request_so_a_resume_finds_
     standin.advance(25 * 3600)
     # The old path (create under the same key, a day later) would charge again: the stand-in is strict.
     raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
-    raw.v1.payment_intents.create({"amount": 1234, "currency": "eur", "payment_method": method.token,
-                                   "customer": customer, "metadata": {"attempt": "probe"}},
-                                  {"idempotency_key": "ch-5:1"})
+    raw.v1.payment_intents.create(
+        {
+            "amount": 1234,
+            "currency": "eur",
+            "payment_method": method.token,
+            "customer": customer,
+            "metadata": {"attempt": "probe"},
+        },
+        {"idempotency_key": "ch-5:1"},
+    )
     assert len(_intents(standin, "probe")) == 1  # a new PaymentIntent: the key was forgotten
     # The gateway, resuming without the reference (say the write that kept it was lost), finds it.
     found = gateway.charge(method.token, EUR, "ch-5:1", customer, metadata, resume=True)
@@ -147,11 +153,16 @@ def test_processing_stays_in_flight_and_is_resolved_by_retrieving_it(standin, ga
     assert len(_intents(standin, "ch-8:1")) == 1
 
 
-@pytest.mark.parametrize("amount, code", [
-    (Money(49, "EUR"), "amount_too_small"), (Money(29, "GBP"), "amount_too_small"),
-    (Money(100_000_000, "EUR"), "amount_too_large"), (Money(1005, "KWD"), "invalid_amount"),
-    (Money(150, "MGA"), "amount_not_representable"),
-])
+@pytest.mark.parametrize(
+    "amount, code",
+    [
+        (Money(49, "EUR"), "amount_too_small"),
+        (Money(29, "GBP"), "amount_too_small"),
+        (Money(100_000_000, "EUR"), "amount_too_large"),
+        (Money(1005, "KWD"), "invalid_amount"),
+        (Money(150, "MGA"), "amount_not_representable"),
+    ],
+)
 def test_amounts_stripe_refuses_are_not_sent_and_are_not_the_cards_fault(standin, gateway, amount, code):
     customer, method = _card(gateway)
     answer = gateway.charge(method.token, amount, "ch-10:1", customer, {"attempt": "ch-10:1"})
@@ -161,11 +172,16 @@ def test_amounts_stripe_refuses_are_not_sent_and_are_not_the_cards_fault(standin
 
 def test_the_stand_in_refuses_those_amounts_as_stripe_does(standin):
     raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
-    for amount, currency, code in ((49, "eur", "amount_too_small"), (100_000_000, "eur", "amount_too_large"),
-                                   (1005, "kwd", "invalid_amount")):
+    for amount, currency, code in (
+        (49, "eur", "amount_too_small"),
+        (100_000_000, "eur", "amount_too_large"),
+        (1005, "kwd", "invalid_amount"),
+    ):
         with pytest.raises(stripe.InvalidRequestError) as refused:
-            raw.v1.payment_intents.create({"amount": amount, "currency": currency, "payment_method": "pm_card_visa"},
-                                          {"idempotency_key": f"probe-{code}-{currency}"})
+            raw.v1.payment_intents.create(
+                {"amount": amount, "currency": currency, "payment_method": "pm_card_visa"},
+                {"idempotency_key": f"probe-{code}-{currency}"},
+            )
         assert (refused.value.code, refused.value.param, refused.value.http_status) == (code, "amount", 400)
 
 
@@ -181,11 +197,19 @@ def test_an_invalid_request_stripe_refuses_anyway_is_an_operator_problem(standin
     assert (gone.outcome, gone.code, gone.hard, gone.invalid) == (DECLINED, "payment_method_unusable", True, False)
 
 
-@pytest.mark.parametrize("iso, stripe_value", [
-    (Money(500, "ISK"), 50000), (Money(1000, "JPY"), 1000), (Money(20050, "HUF"), 20050),
-    (Money(5000, "TWD"), 5000), (Money(5000, "UGX"), 5000), (Money(1230, "KWD"), 1230), (Money(4200, "MGA"), 42),
-    (Money(1234, "EUR"), 1234),
-])
+@pytest.mark.parametrize(
+    "iso, stripe_value",
+    [
+        (Money(500, "ISK"), 50000),
+        (Money(1000, "JPY"), 1000),
+        (Money(20050, "HUF"), 20050),
+        (Money(5000, "TWD"), 5000),
+        (Money(5000, "UGX"), 5000),
+        (Money(1230, "KWD"), 1230),
+        (Money(4200, "MGA"), 42),
+        (Money(1234, "EUR"), 1234),
+    ],
+)
 def test_amounts_are_sent_in_stripes_decimals_and_read_back_in_isos(standin, gateway, iso, stripe_value):
     customer, method = _card(gateway)
     key = f"ch-{iso.currency}:1"
@@ -195,15 +219,18 @@ def test_amounts_are_sent_in_stripes_decimals_and_read_back_in_isos(standin, gat
     assert (answer.outcome, answer.amount) == (SUCCEEDED, iso)
 
 
-@pytest.mark.parametrize("token, outcome, code, hard", [
-    ("pm_card_chargeDeclinedInsufficientFunds", DECLINED, "insufficient_funds", False),
-    ("pm_card_chargeCustomerFail", DECLINED, "generic_decline", False),
-    ("pm_card_chargeDeclinedStolenCard", DECLINED, "stolen_card", True),
-    ("pm_card_chargeDeclinedFraudulent", DECLINED, "fraudulent", True),
-    ("pm_card_chargeDeclinedExpiredCard", DECLINED, "expired_card", False),
-    ("pm_card_chargeDeclinedProcessingError", ERROR, "processing_error", False),
-    ("pm_card_authenticationRequired", REQUIRES_ACTION, "authentication_required", False),
-])
+@pytest.mark.parametrize(
+    "token, outcome, code, hard",
+    [
+        ("pm_card_chargeDeclinedInsufficientFunds", DECLINED, "insufficient_funds", False),
+        ("pm_card_chargeCustomerFail", DECLINED, "generic_decline", False),
+        ("pm_card_chargeDeclinedStolenCard", DECLINED, "stolen_card", True),
+        ("pm_card_chargeDeclinedFraudulent", DECLINED, "fraudulent", True),
+        ("pm_card_chargeDeclinedExpiredCard", DECLINED, "expired_card", False),
+        ("pm_card_chargeDeclinedProcessingError", ERROR, "processing_error", False),
+        ("pm_card_authenticationRequired", REQUIRES_ACTION, "authentication_required", False),
+    ],
+)
 def test_stripe_answers_become_outcomes(standin, gateway, token, outcome, code, hard):
     customer, method = _card(gateway, token)
     answer = gateway.charge(method.token, EUR, "ch-9:1", customer, {"attempt": "ch-9:1"})
@@ -290,8 +317,7 @@ def test_a_failed_3d_secure_is_a_decline_and_the_customer_may_try_again_on_the_s
     answer = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"})
     assert answer.outcome == REQUIRES_ACTION  # off-session: the card error says authentication is needed
     standin.authenticate(answer.reference, succeed=False)
-    failed = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"},
-                            reference=answer.reference)
+    failed = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"}, reference=answer.reference)
     assert (failed.outcome, failed.code) == (DECLINED, "payment_intent_authentication_failure")
     standin.authenticate(answer.reference, succeed=True)
     paid = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"}, reference=answer.reference)
@@ -330,10 +356,12 @@ def test_a_new_card_is_a_succeeded_off_session_setup_intent_of_this_customer(sta
     assert gateway.adopt(good.token, customer) == good
     raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
     unconfirmed = raw.v1.setup_intents.create({"customer": customer, "usage": "off_session"}).id
-    for refused in (unconfirmed,  # not succeeded
-                    standin.set_up_card(other, "pm_card_visa"),  # another customer's
-                    standin.set_up_card(customer, "pm_card_visa", usage="on_session"),  # not for later payments
-                    "pm_card_visa",  # a bare method never set up for this customer
-                    gateway.adopt(standin.set_up_card(other, "pm_card_visa"), other).token):  # attached elsewhere
+    for refused in (
+        unconfirmed,  # not succeeded
+        standin.set_up_card(other, "pm_card_visa"),  # another customer's
+        standin.set_up_card(customer, "pm_card_visa", usage="on_session"),  # not for later payments
+        "pm_card_visa",  # a bare method never set up for this customer
+        gateway.adopt(standin.set_up_card(other, "pm_card_visa"), other).token,
+    ):  # attached elsewhere
         with pytest.raises(UnknownToken):
             gateway.adopt(refused, customer)

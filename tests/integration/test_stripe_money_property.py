@@ -35,8 +35,12 @@ from pastdue.services.gateway_events import INTENT_EVENTS, intent_result
 
 KEY = "sk_test_property"
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-CARDS = ["pm_card_visa", "pm_card_chargeCustomerFail", "pm_card_authenticationRequired",
-         "pm_card_chargeDeclinedInsufficientFunds"]
+CARDS = [
+    "pm_card_visa",
+    "pm_card_chargeCustomerFail",
+    "pm_card_authenticationRequired",
+    "pm_card_chargeDeclinedInsufficientFunds",
+]
 FAULTS = ["create:drop", "confirm:drop", "create:500", "confirm:500", "429", "processing", "retrieve:drop"]
 
 step = st.one_of(
@@ -69,14 +73,21 @@ class Story:
         account_id = f"prop-{n}"
         customer = gateway.ensure_customer(account_id, "a@example.com", "Ada", None)
         method = gateway.adopt(standin.set_up_card(customer, card), customer)
-        self.account = Account(account_id, Admin("oid", "a@example.com", "Ada"), gateway_customer_id=customer,
-                               payment_method=PaymentMethod(method.token, method.brand, method.last4, 12, 2034))
+        self.account = Account(
+            account_id,
+            Admin("oid", "a@example.com", "Ada"),
+            gateway_customer_id=customer,
+            payment_method=PaymentMethod(method.token, method.brand, method.last4, 12, 2034),
+        )
         self.account.subscriptions["sub-0"] = Subscription("sub-0", "Sub 0")
         self.transferred = 0
         self.events_seen: set[str] = set()
         for i, value in enumerate(charges):
-            self.decide(ev.ChargeFailed(f"evt-f{i}", "sub-0", f"{account_id}-ch{i}", Money(value, "EUR"),
-                                        "card_declined", self.now))
+            self.decide(
+                ev.ChargeFailed(
+                    f"evt-f{i}", "sub-0", f"{account_id}-ch{i}", Money(value, "EUR"), "card_declined", self.now
+                )
+            )
 
     def decide(self, event) -> list:
         self.account, effects = decide(self.account, event, Policy(), self.now)
@@ -107,8 +118,11 @@ class Story:
                 self.decide(ev.AttemptsResolved((found[1],), event["id"]))
 
     def waiting(self, status: str) -> list[str]:
-        return [pi["id"] for pi in self.standin.state.payment_intents.values()
-                if pi["status"] == status and pi["metadata"].get("accountId") == self.account.account_id]
+        return [
+            pi["id"]
+            for pi in self.standin.state.payment_intents.values()
+            if pi["status"] == status and pi["metadata"].get("accountId") == self.account.account_id
+        ]
 
     def play(self, action: str, arg) -> None:
         if action == "sweep":
@@ -125,13 +139,18 @@ class Story:
         elif action == "authenticate":
             for pi in self.waiting("requires_action") + self.waiting("requires_payment_method"):
                 intent = self.standin.state.payment_intents[pi]
-                if (intent.get("last_payment_error") or {}).get("code") in ("authentication_required",
-                                                                           "payment_intent_authentication_failure"):
+                if (intent.get("last_payment_error") or {}).get("code") in (
+                    "authentication_required",
+                    "payment_intent_authentication_failure",
+                ):
                     self.standin.authenticate(pi, succeed=arg)
         elif action == "transfer":
             self.transferred += arg
-            self.decide(ev.PaymentReceived(f"evt-t{self.transferred}-{len(self.account.history)}",
-                                           Money(arg, "EUR"), "transfer"))
+            self.decide(
+                ev.PaymentReceived(
+                    f"evt-t{self.transferred}-{len(self.account.history)}", Money(arg, "EUR"), "transfer"
+                )
+            )
 
     def finish(self) -> None:
         """Let everything still open end: no more faults, processing settled, events delivered, and
@@ -146,18 +165,23 @@ class Story:
         self.deliver("in_order")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
-@given(card=st.sampled_from(CARDS), charges=st.lists(st.integers(50, 3000), min_size=1, max_size=3),
-       steps=st.lists(step, min_size=1, max_size=14))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    card=st.sampled_from(CARDS),
+    charges=st.lists(st.integers(50, 3000), min_size=1, max_size=3),
+    steps=st.lists(step, min_size=1, max_size=14),
+)
 def test_money_taken_at_stripe_is_applied_or_credited_and_never_taken_twice(standin, card, charges, steps):
     story = Story(standin, card, charges, n=len(standin.state.customers))
     for action, arg in steps:
         story.play(action, arg)
     story.finish()
     account = story.account
-    intents = [pi for pi in standin.state.payment_intents.values()
-               if pi["metadata"].get("accountId") == account.account_id]
+    intents = [
+        pi for pi in standin.state.payment_intents.values() if pi["metadata"].get("accountId") == account.account_id
+    ]
     taken = sum(pi["amount_received"] for pi in intents if pi["status"] == "succeeded")
     charges_all = account.charges + account.archive_charges
     applied = sum(c.paid.value for c in charges_all if c.paid)

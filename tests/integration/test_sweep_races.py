@@ -21,12 +21,27 @@ from tests.support.faulty_deps import ledger_entries
 
 def _past_due(deps, subs: int = 3) -> str:
     account_id = f"race-{uuid.uuid4().hex[:10]}"
-    put_account(deps, account_id, ev.ProfileSet(Admin("oid", "a@example.com", "Ada"), "card", "EUR",
-                                                deps.gateway.describe("tok_chargeCustomerFail"), None))
+    put_account(
+        deps,
+        account_id,
+        ev.ProfileSet(
+            Admin("oid", "a@example.com", "Ada"), "card", "EUR", deps.gateway.describe("tok_chargeCustomerFail"), None
+        ),
+    )
     for n in range(subs):
         put_subscription(deps, account_id, ev.SubscriptionSet(f"s{n}", f"S{n}", "default"))
-        record_event(deps, account_id, ev.ChargeFailed(f"e{n}-{account_id}", f"s{n}", f"{account_id}-c{n}",
-                                                       Money(100 + n, "EUR"), "card_declined", deps.clock.now()))
+        record_event(
+            deps,
+            account_id,
+            ev.ChargeFailed(
+                f"e{n}-{account_id}",
+                f"s{n}",
+                f"{account_id}-c{n}",
+                Money(100 + n, "EUR"),
+                "card_declined",
+                deps.clock.now(),
+            ),
+        )
     return account_id
 
 
@@ -42,8 +57,10 @@ class HoldsTheSweep(PaymentGateway):
 
     def events(self, account_id: str):
         with self.lock:
-            return (self.held.setdefault(account_id, threading.Event()),
-                    self.release.setdefault(account_id, threading.Event()))
+            return (
+                self.held.setdefault(account_id, threading.Event()),
+                self.release.setdefault(account_id, threading.Event()),
+            )
 
     def describe(self, token):
         return self.inner.describe(token)
@@ -75,8 +92,11 @@ def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, 
         held, _ = gateway.events(account_id)
         assert held.wait(30), "the sweep never retried this account"
         # The sweep's retry is at the processor now: the admin gives a new card.
-        payer = threading.Thread(target=lambda a=account_id: answers.__setitem__(a, update_payment(
-            deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").outcome))
+        payer = threading.Thread(
+            target=lambda a=account_id: answers.__setitem__(
+                a, update_payment(deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").outcome
+            )
+        )
         payer.start()
         payers.append(payer)
     for thread in [sweep, *payers]:

@@ -82,8 +82,11 @@ def test_runs_planned_back_to_back_do_nothing_twice(deps, clock):
     acc.account_id = f"hourly-{clock.now().timestamp():.0f}-{id(acc) % 10000}"
     deps.store.create(acc)
     failed_at = clock.now() - timedelta(days=3, hours=1)  # the day-1 and day-3 retries and the day-3 reminder
-    change(deps, acc.account_id, ev.ChargeFailed("e-hourly", "sub-0", "c-hourly", Money(700, "EUR"), "card_declined",
-                                                 failed_at))
+    change(
+        deps,
+        acc.account_id,
+        ev.ChargeFailed("e-hourly", "sub-0", "c-hourly", Money(700, "EUR"), "card_declined", failed_at),
+    )
     runs = CosmosSweepRuns(bootstrap.container("control"))
 
     def run() -> list:

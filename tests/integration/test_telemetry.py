@@ -46,12 +46,18 @@ def test_a_failure_its_recovery_the_notices_and_the_book_become_metrics(clock, a
     metrics = OpenTelemetryMetrics(MeterProvider(metric_readers=[reader]))
     deps = dataclasses.replace(bootstrap.deps(), metrics=metrics, after_notices_queued=None)
     account_id = f"otel-{uuid.uuid4().hex[:8]}"
-    put_account(deps, account_id, ev.ProfileSet(new_account(account_id).admin, "card", "EUR",
-                                                deps.gateway.describe("tok_visa"), None))
+    put_account(
+        deps,
+        account_id,
+        ev.ProfileSet(new_account(account_id).admin, "card", "EUR", deps.gateway.describe("tok_visa"), None),
+    )
     put_subscription(deps, account_id, ev.SubscriptionSet("s0", "Production", "default"))
     with caplog.at_level(logging.DEBUG, logger="pastdue"):
-        record_event(deps, account_id, ev.ChargeFailed("e-otel", "s0", "ch-otel", Money(4200, "EUR"),
-                                                       "card_declined", clock.now()))
+        record_event(
+            deps,
+            account_id,
+            ev.ChargeFailed("e-otel", "s0", "ch-otel", Money(4200, "EUR"), "card_declined", clock.now()),
+        )
     clock.advance(timedelta(days=1, hours=1))
     run_sweep(deps, 600)  # the day-1 retry on a card that now pays
     quota = CosmosQuota(bootstrap.container("control"), 10**4, 10**6, quota_id=f"q-{uuid.uuid4().hex}")
@@ -64,8 +70,12 @@ def test_a_failure_its_recovery_the_notices_and_the_book_become_metrics(clock, a
     assert points[("pastdue_notices_sent", (("kind", "payment_failed"),))] >= 1
     assert ("pastdue_accounts_by_state", (("state", "active"),)) in points
     assert {name for name, _ in points} <= set(METRICS)
-    assert {"pastdue_sweep_duration", "pastdue_sweep_backlog", "pastdue_upcoming_disables",
-            "pastdue_upcoming_deletions"} <= {name for name, _ in points}
+    assert {
+        "pastdue_sweep_duration",
+        "pastdue_sweep_backlog",
+        "pastdue_upcoming_disables",
+        "pastdue_upcoming_deletions",
+    } <= {name for name, _ in points}
     # Every log line written while an account was worked on names it.
     assert any(getattr(r, "accountId", "") == account_id for r in caplog.records)
 

@@ -21,8 +21,9 @@ def test_a_sweep_without_the_processor_keeps_its_retries_reserved_then_sends_the
     deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
     account_id = f"nogw-{uuid.uuid4().hex[:8]}"
     deps.store.create(new_account(account_id))
-    record_event(deps, account_id, ev.ChargeFailed("e-1", "s0", "ch-1", Money(1500, "EUR"), "card_declined",
-                                                   clock.now()))
+    record_event(
+        deps, account_id, ev.ChargeFailed("e-1", "s0", "ch-1", Money(1500, "EUR"), "card_declined", clock.now())
+    )
     clock.advance(timedelta(days=3, hours=1))
     down = dataclasses.replace(deps, gateway=UnavailableGateway("stripe", "STRIPE_SECRET_KEY: unresolved"))
     run_sweep(down, 600)

@@ -18,8 +18,11 @@ STEP = timedelta(hours=12)
 
 
 def new_account(account_id: str) -> Account:
-    account = Account(account_id, Admin("oid-busy", f"{account_id}@example.com", "Ada"),
-                      payment_method=PaymentMethod("tok_visa", "visa", "4242", 12, 2034))
+    account = Account(
+        account_id,
+        Admin("oid-busy", f"{account_id}@example.com", "Ada"),
+        payment_method=PaymentMethod("tok_visa", "visa", "4242", 12, 2034),
+    )
     for n in range(SUBSCRIPTIONS):
         account.subscriptions[f"s{n}"] = Subscription(f"s{n}", f"Subscription {n}")
     return account
@@ -29,8 +32,9 @@ def nth_event(n: int, now: datetime):
     """Events alternate: a charge fails (on one of the three subscriptions), then a transfer pays it."""
     i, value = n // 2, 1000 + (n // 2) % 7
     if n % 2 == 0:
-        return ev.ChargeFailed(f"e{i}", f"s{i % SUBSCRIPTIONS}", f"c{i}", Money(value, "EUR"),
-                               "insufficient_funds", now)
+        return ev.ChargeFailed(
+            f"e{i}", f"s{i % SUBSCRIPTIONS}", f"c{i}", Money(value, "EUR"), "insufficient_funds", now
+        )
     return ev.PaymentReceived(f"p{i}", Money(value, "EUR"), f"ref-{i}")
 
 
@@ -43,9 +47,17 @@ def drain(account: Account, policy, now: datetime) -> Account:
     return account
 
 
-def drive(store, policy, account: Account, start: int, stop: int, at: datetime, write_every: int = 1,
-          after_write: Callable[[Account, int], None] | None = None,
-          step: timedelta = STEP) -> tuple[Account, datetime]:
+def drive(
+    store,
+    policy,
+    account: Account,
+    start: int,
+    stop: int,
+    at: datetime,
+    write_every: int = 1,
+    after_write: Callable[[Account, int], None] | None = None,
+    step: timedelta = STEP,
+) -> tuple[Account, datetime]:
     """Apply events start..stop-1, `step` apart (12 hours), writing the document every `write_every` events (and
     draining the notices before each write). Returns the stored account and the time reached."""
     for n in range(start, stop):

@@ -55,17 +55,28 @@ class FakeAcs:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
                 operation = self.headers.get("Operation-Id")
-                fake.requests.append({"path": self.path, "operationId": operation, "body": body,
-                                      "authorization": self.headers.get("Authorization", "")})
+                fake.requests.append(
+                    {
+                        "path": self.path,
+                        "operationId": operation,
+                        "body": body,
+                        "authorization": self.headers.get("Authorization", ""),
+                    }
+                )
                 if fake.script:
                     status, headers = fake.script.pop(0)
                     if status != 202:
-                        error = {"error": {"code": "TooManyRequests" if status == 429 else "InternalError",
-                                           "message": "scripted failure"}}
+                        error = {
+                            "error": {
+                                "code": "TooManyRequests" if status == 429 else "InternalError",
+                                "message": "scripted failure",
+                            }
+                        }
                         return self._answer(status, error, headers)
                 location = f"{fake.endpoint}emails/operations/{operation}?api-version=2023-03-31"
-                self._answer(202, {"id": operation, "status": "Running"},
-                             {"Operation-Location": location, "Retry-After": "0"})
+                self._answer(
+                    202, {"id": operation, "status": "Running"}, {"Operation-Location": location, "Retry-After": "0"}
+                )
 
             def do_GET(self):
                 operation = self.path.split("/emails/operations/")[-1].split("?")[0]

@@ -54,8 +54,14 @@ class FaultyTransport(RequestsTransport):
     def _fake(request, status: int):
         fake = requests.Response()
         fake.status_code, fake.url = status, request.url
-        fake.headers = CaseInsensitiveDict({"Content-Type": "application/json", "x-ms-retry-after-ms": "5",
-                                            "x-ms-activity-id": "injected", "x-ms-substatus": "0"})
+        fake.headers = CaseInsensitiveDict(
+            {
+                "Content-Type": "application/json",
+                "x-ms-retry-after-ms": "5",
+                "x-ms-activity-id": "injected",
+                "x-ms-substatus": "0",
+            }
+        )
         fake._content = b'{"code": "Injected", "message": "injected fault"}'
         return RequestsTransportResponse(request, fake)
 
@@ -69,8 +75,9 @@ class CrashingTransport(RequestsTransport):
         self.at, self.after, self.writes = at, after, 0
 
     def send(self, request, **kwargs):
-        query = request.headers.get("x-ms-documentdb-isquery") == "True" or \
-            "application/query+json" in request.headers.get("Content-Type", "")
+        query = request.headers.get(
+            "x-ms-documentdb-isquery"
+        ) == "True" or "application/query+json" in request.headers.get("Content-Type", "")
         if request.method in ("POST", "PUT") and not query and "/docs" in request.url:
             self.writes += 1
             if self.writes == self.at:

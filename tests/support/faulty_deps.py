@@ -15,10 +15,13 @@ def faulty_deps(rate: float, seed: int = 7, **transport_options) -> tuple[Deps, 
     transport = FaultyTransport(rate, seed, connection_verify=False, **transport_options)
     client = make_client(bootstrap.settings(), transport=transport)
     db = client.get_database_client(bootstrap.settings().cosmos_database)
-    deps = Deps(store=CosmosAccountStore(db.get_container_client("accounts")),
-                customer_data=CosmosCustomerData(db.get_container_client("customerData")),
-                gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))),
-                policy=bootstrap.deps().policy, clock=bootstrap.deps().clock)
+    deps = Deps(
+        store=CosmosAccountStore(db.get_container_client("accounts")),
+        customer_data=CosmosCustomerData(db.get_container_client("customerData")),
+        gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))),
+        policy=bootstrap.deps().policy,
+        clock=bootstrap.deps().clock,
+    )
     return deps, transport
 
 
@@ -27,6 +30,10 @@ def with_gateway(deps: Deps, gateway) -> Deps:
 
 
 def ledger_entries(prefix: str) -> list[dict]:
-    return list(bootstrap.container("gatewayLedger").query_items(
-        "SELECT * FROM c WHERE STARTSWITH(c.id, @p)", parameters=[{"name": "@p", "value": prefix}],
-        enable_cross_partition_query=True))
+    return list(
+        bootstrap.container("gatewayLedger").query_items(
+            "SELECT * FROM c WHERE STARTSWITH(c.id, @p)",
+            parameters=[{"name": "@p", "value": prefix}],
+            enable_cross_partition_query=True,
+        )
+    )

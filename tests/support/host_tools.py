@@ -21,6 +21,7 @@ class HostTools:
 
         def now() -> float:
             return datetime.fromisoformat(client.get("/admin/clock").json()["now"].replace("Z", "+00:00")).timestamp()
+
         return now
 
     def advance(self, duration: str) -> str:

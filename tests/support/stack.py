@@ -23,12 +23,18 @@ def free_port() -> int:
 
 
 def test_environment(standins: StandIns) -> dict:
-    return {**standins.environment(), "COSMOS_DATABASE": f"test_{uuid.uuid4().hex[:8]}",
-            "EMAIL_SENDER": "billing@pastdue.test", "BILLING_WEBHOOK_SECRET": f"old-secret-0123456789,{SECRET}",
-            "PRINCIPAL_MODE": "unverified-local", "SWEEP_SCHEDULE": "0 0 2 * * *",
-            "SWEEP_SHARDS": "4",
-            "EMAIL_QUOTA_PER_MINUTE": "100000", "EMAIL_QUOTA_PER_HOUR": "1000000",
-            "CORS_ALLOWED_ORIGINS": "http://localhost:5173"}
+    return {
+        **standins.environment(),
+        "COSMOS_DATABASE": f"test_{uuid.uuid4().hex[:8]}",
+        "EMAIL_SENDER": "billing@pastdue.test",
+        "BILLING_WEBHOOK_SECRET": f"old-secret-0123456789,{SECRET}",
+        "PRINCIPAL_MODE": "unverified-local",
+        "SWEEP_SCHEDULE": "0 0 2 * * *",
+        "SWEEP_SHARDS": "4",
+        "EMAIL_QUOTA_PER_MINUTE": "100000",
+        "EMAIL_QUOTA_PER_HOUR": "1000000",
+        "CORS_ALLOWED_ORIGINS": "http://localhost:5173",
+    }
 
 
 def start_standins(log_dir) -> StandIns:
@@ -42,8 +48,13 @@ def start_host(env: dict, log_file) -> tuple[subprocess.Popen, str]:
     # take each other's shards. Two hosts given one queue compete for it, as instances do.
     env = {"SWEEP_QUEUE": f"sweep-{port}", **env}
     handle = open(log_file, "ab")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "devhost", "--no-standins", "--no-timers", "--port", str(port)],
-                               cwd=ROOT, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devhost", "--no-standins", "--no-timers", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
     wait_for_port(port, 60)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -17,16 +17,26 @@ FAILING = PaymentMethod("tok_chargeCustomerFail", "visa", "0341", 12, 2034)
 
 
 def account(mode: str = "card", subs: int = 1, method: PaymentMethod | None = FAILING, locale="en-US") -> Account:
-    acc = Account("acct-1", Admin("oid-1", "admin@example.com", "Ada", locale), payment_mode=mode,
-                  payment_method=method if mode == "card" else None,
-                  remittance=Remittance("FR76300060000112345", "AGRIFRPP", "INV-1") if mode == "invoice" else None)
+    acc = Account(
+        "acct-1",
+        Admin("oid-1", "admin@example.com", "Ada", locale),
+        payment_mode=mode,
+        payment_method=method if mode == "card" else None,
+        remittance=Remittance("FR76300060000112345", "AGRIFRPP", "INV-1") if mode == "invoice" else None,
+    )
     for n in range(subs):
         acc.subscriptions[f"sub-{n}"] = Subscription(f"sub-{n}", f"Sub {n}")
     return acc
 
 
-def failed(charge: str = "ch-1", sub: str = "sub-0", value: int = 1000, code: str = "card_declined",
-           at: datetime = T0, event_id: str | None = None) -> ev.ChargeFailed:
+def failed(
+    charge: str = "ch-1",
+    sub: str = "sub-0",
+    value: int = 1000,
+    code: str = "card_declined",
+    at: datetime = T0,
+    event_id: str | None = None,
+) -> ev.ChargeFailed:
     return ev.ChargeFailed(event_id or f"evt-{charge}", sub, charge, Money(value, "EUR"), code, at)
 
 

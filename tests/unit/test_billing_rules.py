@@ -23,8 +23,7 @@ def tick(acc, day: float):
 
 
 def answer(acc, effects, day: float, outcome: str = "declined", code: str | None = "card_declined"):
-    results = tuple(ev.AttemptResult(e.charge_id, e.key, outcome, code)
-                    for e in effects if isinstance(e, ev.TryCharge))
+    results = tuple(ev.AttemptResult(e.charge_id, e.key, outcome, code) for e in effects if isinstance(e, ev.TryCharge))
     return decide(acc, ev.AttemptsResolved(results), POLICY, T0 + days(day) + SWEEP_HOUR)[0] if results else acc
 
 
@@ -125,7 +124,7 @@ def test_a_failed_send_is_retried_with_backoff_then_ends_failed_with_its_reason(
             waits.append(notice.next_try_at - now)
             assert notice.last_error == "smtp: connection refused" and acc.notices_due_at == notice.next_try_at
             now = notice.next_try_at
-    assert waits == [timedelta(minutes=2 ** n) for n in range(1, outbox.MAX_TRIES)]
+    assert waits == [timedelta(minutes=2**n) for n in range(1, outbox.MAX_TRIES)]
     assert acc.outbox[0].status == FAILED and acc.outbox[0].last_error == "smtp: connection refused"
     assert [h["detail"]["tries"] for h in acc.history if h["kind"] == "notice.failed"] == [outbox.MAX_TRIES]
 
@@ -193,8 +192,9 @@ def test_a_processor_event_is_applied_once_and_settles_an_authentication_request
     acc, _ = apply(account(), failed())
     acc, effects = tick(acc, 1)
     (attempt,) = [e for e in effects if isinstance(e, ev.TryCharge)]
-    waiting = ev.AttemptResult(attempt.charge_id, attempt.key, "requires_action", "authentication_required",
-                               reference="pi_1")
+    waiting = ev.AttemptResult(
+        attempt.charge_id, attempt.key, "requires_action", "authentication_required", reference="pi_1"
+    )
     acc, _ = decide(acc, ev.AttemptsResolved((waiting,)), POLICY, T0 + days(1))
     assert acc.charges[0].awaiting_action is not None and notice_kinds(acc)[-1] == "confirm_payment"
     assert [a["kind"] for a in alerts(acc)] == ["pastDue", "confirmPayment"]

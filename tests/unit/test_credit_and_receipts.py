@@ -68,8 +68,11 @@ def test_the_pay_now_receipt_shows_what_was_taken_per_subscription_not_what_is_l
     acc, _ = _step(acc, failed("ch-1", "sub-0", 1250), T0)
     acc, _ = _step(acc, failed("ch-2", "sub-1", 4999), T0)
     acc, effects = _step(acc, ev.PayNowRequested("key-1", "h", VISA, "user:1"), T0 + days(1))
-    results = tuple(ev.AttemptResult(t.charge_id, t.key, "succeeded", None, t.amount, f"pi_{t.charge_id}")
-                    for t in effects if isinstance(t, ev.TryCharge))
+    results = tuple(
+        ev.AttemptResult(t.charge_id, t.key, "succeeded", None, t.amount, f"pi_{t.charge_id}")
+        for t in effects
+        if isinstance(t, ev.TryCharge)
+    )
     acc, _ = _step(acc, ev.PayNowCompleted("key-1", VISA, results, "user:1"), T0 + days(1))
     (receipt,) = [n for n in acc.outbox if n.kind == "payment_received"]
     email = render(receipt)

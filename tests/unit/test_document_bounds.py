@@ -25,17 +25,34 @@ from tests.unit.builders import T0, account
 
 def _paid(n: int, outcomes=(DECLINED, SUCCEEDED)) -> Charge:
     at = T0 + timedelta(minutes=n)
-    charge = Charge(f"ch-{n:03d}", "sub-0", Money(1000, "EUR"), at, status=PAID, paid=Money(1000, "EUR"),
-                    paid_at=at + timedelta(seconds=30))
-    charge.attempts = [Attempt(i + 1, f"ch-{n:03d}:{i + 1}", "tok", "retry", at, outcome)
-                       for i, outcome in enumerate(outcomes)]
+    charge = Charge(
+        f"ch-{n:03d}",
+        "sub-0",
+        Money(1000, "EUR"),
+        at,
+        status=PAID,
+        paid=Money(1000, "EUR"),
+        paid_at=at + timedelta(seconds=30),
+    )
+    charge.attempts = [
+        Attempt(i + 1, f"ch-{n:03d}:{i + 1}", "tok", "retry", at, outcome) for i, outcome in enumerate(outcomes)
+    ]
     return charge
 
 
 def _notice(n: int, status: str = SENT) -> Notice:
     at = T0 + timedelta(minutes=n)
-    return Notice(f"n-{n:03d}", "payment_received", "a@example.com", "en-US", {}, at, at, status=status,
-                  sent_at=at if status == SENT else None)
+    return Notice(
+        f"n-{n:03d}",
+        "payment_received",
+        "a@example.com",
+        "en-US",
+        {},
+        at,
+        at,
+        status=status,
+        sent_at=at if status == SENT else None,
+    )
 
 
 def test_past_the_count_the_oldest_settled_charges_leave_at_once_and_the_archive_is_asked_after():

@@ -25,20 +25,23 @@ def test_a_valid_signature_passes_and_rotation_accepts_either_secret():
     verify(both, "PUT", PATH, BODY, ("new-secret-0123456789", "old-secret-0123456789"), now=NOW + 299)
 
 
-@pytest.mark.parametrize("header, method, path, body, now", [
-    (None, "PUT", PATH, BODY, NOW),
-    ("garbage", "PUT", PATH, BODY, NOW),
-    ("t=abc,v1=00", "PUT", PATH, BODY, NOW),
-    ("t=\u00b2,v1=" + "0" * 64, "PUT", PATH, BODY, NOW),  # "²".isdigit() is True, int("²") fails
-    ("t=" + "9" * 5000 + ",v1=" + "0" * 64, "PUT", PATH, BODY, NOW),
-    (good(), "PUT", PATH, BODY + b" ", NOW),
-    (good(secret="another-secret-0123456"), "PUT", PATH, BODY, NOW),
-    (good(at=NOW - 301), "PUT", PATH, BODY, NOW),
-    (good(at=NOW + 301), "PUT", PATH, BODY, NOW),
-    (good(), "PUT", "/api/accounts/acct-2", BODY, NOW),  # replayed to another account
-    (good(), "POST", PATH, BODY, NOW),  # replayed with another method
-    (good(), "PUT", PATH + "?x=1", BODY, NOW),
-])
+@pytest.mark.parametrize(
+    "header, method, path, body, now",
+    [
+        (None, "PUT", PATH, BODY, NOW),
+        ("garbage", "PUT", PATH, BODY, NOW),
+        ("t=abc,v1=00", "PUT", PATH, BODY, NOW),
+        ("t=\u00b2,v1=" + "0" * 64, "PUT", PATH, BODY, NOW),  # "²".isdigit() is True, int("²") fails
+        ("t=" + "9" * 5000 + ",v1=" + "0" * 64, "PUT", PATH, BODY, NOW),
+        (good(), "PUT", PATH, BODY + b" ", NOW),
+        (good(secret="another-secret-0123456"), "PUT", PATH, BODY, NOW),
+        (good(at=NOW - 301), "PUT", PATH, BODY, NOW),
+        (good(at=NOW + 301), "PUT", PATH, BODY, NOW),
+        (good(), "PUT", "/api/accounts/acct-2", BODY, NOW),  # replayed to another account
+        (good(), "POST", PATH, BODY, NOW),  # replayed with another method
+        (good(), "PUT", PATH + "?x=1", BODY, NOW),
+    ],
+)
 def test_bad_missing_stale_or_replayed_signatures_are_refused(header, method, path, body, now):
     with pytest.raises(Unauthorized):
         verify(header, method, path, body, (KEY,), now=now)
@@ -48,8 +51,9 @@ def _secret_comparisons(tree: ast.AST):
     """Equality tests between two computed values in the signing module (a comparison with a literal,
     such as a header key, is fine): digests must be compared in constant time."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Compare) and any(isinstance(op, ast.Eq | ast.NotEq | ast.In | ast.NotIn)
-                                                 for op in node.ops):
+        if isinstance(node, ast.Compare) and any(
+            isinstance(op, ast.Eq | ast.NotEq | ast.In | ast.NotIn) for op in node.ops
+        ):
             sides = [node.left, *node.comparators]
             if not any(isinstance(side, ast.Constant) for side in sides):
                 yield ast.unparse(node)
@@ -70,16 +74,23 @@ def test_the_principal_is_parsed_with_its_roles():
     assert principal.object_id == "oid-7" and principal.has_role("Billing.Support")
 
 
-@pytest.mark.parametrize("header", [
-    None, "", "not base64!", base64.b64encode(b"not json").decode(), base64.b64encode(b"[]").decode(),
-    base64.b64encode(json.dumps({"claims": [{"typ": "name", "val": "x"}]}).encode()).decode(),
-    base64.b64encode(json.dumps({"claims": "x"}).encode()).decode(),
-    base64.b64encode(json.dumps({"claims": [{"typ": OBJECT_ID, "val": ""}]}).encode()).decode(),
-    base64.b64encode(json.dumps({"claims": [{"typ": OBJECT_ID, "val": "a\nb"}]}).encode()).decode(),
-    base64.b64encode(b"[" * 3000 + b"]" * 3000).decode(),
-    base64.b64encode(b'{"claims": [], "claims": []}').decode(),
-    "A" * 20000,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "not base64!",
+        base64.b64encode(b"not json").decode(),
+        base64.b64encode(b"[]").decode(),
+        base64.b64encode(json.dumps({"claims": [{"typ": "name", "val": "x"}]}).encode()).decode(),
+        base64.b64encode(json.dumps({"claims": "x"}).encode()).decode(),
+        base64.b64encode(json.dumps({"claims": [{"typ": OBJECT_ID, "val": ""}]}).encode()).decode(),
+        base64.b64encode(json.dumps({"claims": [{"typ": OBJECT_ID, "val": "a\nb"}]}).encode()).decode(),
+        base64.b64encode(b"[" * 3000 + b"]" * 3000).decode(),
+        base64.b64encode(b'{"claims": [], "claims": []}').decode(),
+        "A" * 20000,
+    ],
+)
 def test_a_missing_or_malformed_principal_is_a_401(header):
     with pytest.raises(Unauthorized):
         parse_principal(header)
@@ -93,8 +104,12 @@ def test_stripe_signatures_as_the_sdk_makes_them_verify_and_others_do_not():
     payload = '{"id": "evt_1", "type": "payment_intent.succeeded"}'
     header = stripe.WebhookSignature.generate_signature_header(payload, "whsec_new", NOW)
     verify_stripe(header, payload.encode(), ("whsec_old", "whsec_new"), now=NOW + 299)
-    for bad, secrets, now in ((header, ("whsec_other",), NOW), (header, ("whsec_new",), NOW + 301),
-                              (header.replace("t=", "t=1"), ("whsec_new",), NOW), ("", ("whsec_new",), NOW)):
+    for bad, secrets, now in (
+        (header, ("whsec_other",), NOW),
+        (header, ("whsec_new",), NOW + 301),
+        (header.replace("t=", "t=1"), ("whsec_new",), NOW),
+        ("", ("whsec_new",), NOW),
+    ):
         with pytest.raises(Unauthorized):
             verify_stripe(bad, payload.encode(), secrets, now=now)
     with pytest.raises(Unauthorized):

@@ -30,8 +30,9 @@ class Processor:
             outcome = self.cards[attempt.token]
             self.ledger[attempt.key] = (outcome, attempt.amount if outcome == "succeeded" else None)
         outcome, taken = self.ledger[attempt.key]
-        return ev.AttemptResult(attempt.charge_id, attempt.key, outcome,
-                                None if outcome == "succeeded" else "card_declined", taken)
+        return ev.AttemptResult(
+            attempt.charge_id, attempt.key, outcome, None if outcome == "succeeded" else "card_declined", taken
+        )
 
     def taken(self) -> int:
         return sum(taken.value for outcome, taken in self.ledger.values() if outcome == "succeeded")
@@ -104,10 +105,11 @@ def _interleavings():
     return sorted(set(itertools.permutations(steps)))
 
 
-CASES = [(order, pay_ok, sweep_ok, value)
-         for order in _interleavings()
-         for pay_ok, sweep_ok, value in ((True, False, 1000), (True, True, 1500), (False, True, 400),
-                                         (True, False, 2000))]
+CASES = [
+    (order, pay_ok, sweep_ok, value)
+    for order in _interleavings()
+    for pay_ok, sweep_ok, value in ((True, False, 1000), (True, True, 1500), (False, True, 400), (True, False, 2000))
+]
 
 
 def test_there_are_at_least_two_hundred_interleavings():
@@ -126,6 +128,9 @@ def test_money_taken_is_always_applied_or_credited(order, pay_ok, sweep_ok, valu
         if charge.status == PAID:
             assert charge.outstanding.is_zero
     if credit:  # the history says where the surplus came from: a card overpayment or a transfer
-        sources = [h for h in acc.history if h["kind"] == "credit.added"
-                   or (h["kind"] == "payment.received" and h["detail"]["credit"])]
+        sources = [
+            h
+            for h in acc.history
+            if h["kind"] == "credit.added" or (h["kind"] == "payment.received" and h["detail"]["credit"])
+        ]
         assert sources, "credit with no record of where it came from"

@@ -17,42 +17,83 @@ from pastdue.settings import SettingsError, load_settings
 from tests.unit.builders import T0
 from tests.unit.test_settings import GOOD
 
-BRAND = Branding(portal_url="https://billing.contoso.example", brand_name="Contoso Cloud",
-                 support_email="help@contoso.example", support_url="https://contoso.example/support",
-                 legal_footer="Contoso Ltd, 1 Main Street, Dublin",
-                 links={"update_payment": "/pay/{accountId}", "confirm_payment": "/confirm/{accountId}",
-                        "transfer_details": "/invoices/{accountId}", "reactivate": "/subs/{subscriptionId}",
-                        "verify_email": "/contact/{accountId}", "account": "/home/{accountId}"})
+BRAND = Branding(
+    portal_url="https://billing.contoso.example",
+    brand_name="Contoso Cloud",
+    support_email="help@contoso.example",
+    support_url="https://contoso.example/support",
+    legal_footer="Contoso Ltd, 1 Main Street, Dublin",
+    links={
+        "update_payment": "/pay/{accountId}",
+        "confirm_payment": "/confirm/{accountId}",
+        "transfer_details": "/invoices/{accountId}",
+        "reactivate": "/subs/{subscriptionId}",
+        "verify_email": "/contact/{accountId}",
+        "account": "/home/{accountId}",
+    },
+)
 DEADLINE = "2027-05-01T02:00:00.000000Z"
 KINDS = {  # kind -> (the portal page its action opens, or None; the deadline it names)
-    "payment_failed": ("/pay/acct-1", "cancellationDate"), "card_declined": ("/pay/acct-1", None),
-    "confirm_payment": ("/confirm/acct-1", None), "reminder": ("/pay/acct-1", "cancellationDate"),
-    "final_notice": ("/pay/acct-1", "cancellationDate"), "service_cancelled": ("/pay/acct-1", "deletionDate"),
-    "deletion_warning": ("/pay/acct-1", "deletionDate"), "data_deleted": ("/pay/acct-1", None),
-    "payment_received": (None, None), "reactivated": (None, None), "admin_email_changed": (None, None),
-    "charge_written_off": (None, None), "card_expiring": ("/pay/acct-1", "expiryDate"),
+    "payment_failed": ("/pay/acct-1", "cancellationDate"),
+    "card_declined": ("/pay/acct-1", None),
+    "confirm_payment": ("/confirm/acct-1", None),
+    "reminder": ("/pay/acct-1", "cancellationDate"),
+    "final_notice": ("/pay/acct-1", "cancellationDate"),
+    "service_cancelled": ("/pay/acct-1", "deletionDate"),
+    "deletion_warning": ("/pay/acct-1", "deletionDate"),
+    "data_deleted": ("/pay/acct-1", None),
+    "payment_received": (None, None),
+    "reactivated": (None, None),
+    "admin_email_changed": (None, None),
+    "charge_written_off": (None, None),
+    "card_expiring": ("/pay/acct-1", "expiryDate"),
 }
 
 
 def _notice(kind, locale, mode="card", **params):
-    base = {"accountId": "acct-1", "paymentMode": mode, "adminName": "Ada", "subscriptionName": "Prod",
-            "card": {"brand": "visa", "last4": "4242"}, "amount": dump(Money(123456, "EUR")),
-            "balance": dump(Money(123456, "EUR")), "declineCode": "stolen_card", "daysPastDue": 7,
-            "cancellationDate": DEADLINE, "deletionDate": DEADLINE, "daysLeft": 7, "expiryDate": DEADLINE,
-            "openCharges": [{"subscriptionName": "Prod", "amount": dump(Money(100000, "EUR")),
-                             "since": "2027-04-01T09:00:00.000000Z", "state": "pastDue"},
-                            {"subscriptionName": "Staging", "amount": dump(Money(23456, "EUR")),
-                             "since": "2027-04-03T09:00:00.000000Z", "state": "pastDue"}]}
+    base = {
+        "accountId": "acct-1",
+        "paymentMode": mode,
+        "adminName": "Ada",
+        "subscriptionName": "Prod",
+        "card": {"brand": "visa", "last4": "4242"},
+        "amount": dump(Money(123456, "EUR")),
+        "balance": dump(Money(123456, "EUR")),
+        "declineCode": "stolen_card",
+        "daysPastDue": 7,
+        "cancellationDate": DEADLINE,
+        "deletionDate": DEADLINE,
+        "daysLeft": 7,
+        "expiryDate": DEADLINE,
+        "openCharges": [
+            {
+                "subscriptionName": "Prod",
+                "amount": dump(Money(100000, "EUR")),
+                "since": "2027-04-01T09:00:00.000000Z",
+                "state": "pastDue",
+            },
+            {
+                "subscriptionName": "Staging",
+                "amount": dump(Money(23456, "EUR")),
+                "since": "2027-04-03T09:00:00.000000Z",
+                "state": "pastDue",
+            },
+        ],
+    }
     if mode == "invoice":
         base["remittance"] = {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "INV-9"}
     return Notice("n-1", kind, "ada@example.com", locale, {**base, **params}, T0, T0, "sub-1")
 
 
-PAY_BY = {"en-US": "April 30, 2027", "fr-FR": "30 avril 2027", "de-DE": "30. April 2027",
-          "es-ES": "30 de abril de 2027"}
-PAY_BY = {k: v.replace(' ', '\u00a0') for k, v in PAY_BY.items()}
+PAY_BY = {
+    "en-US": "April 30, 2027",
+    "fr-FR": "30 avril 2027",
+    "de-DE": "30. April 2027",
+    "es-ES": "30 de abril de 2027",
+}
+PAY_BY = {k: v.replace(" ", "\u00a0") for k, v in PAY_BY.items()}
 DATES = {"en-US": "May 1, 2027", "fr-FR": "1er mai 2027", "de-DE": "1. Mai 2027", "es-ES": "1 de mayo de 2027"}
-DATES = {k: v.replace(' ', '\u00a0') for k, v in DATES.items()}
+DATES = {k: v.replace(" ", "\u00a0") for k, v in DATES.items()}
 
 
 @pytest.mark.parametrize("locale", sorted(DATES))
@@ -78,9 +119,13 @@ def test_every_notice_is_branded_signed_and_leads_to_its_page(kind, locale):
             assert TOTALS[locale] in part and catalog(locale[:2])["owed"]["title"] in part
 
 
-FIRST_OF_APRIL = {"en-US": "April 1, 2027", "fr-FR": "1er avril 2027", "de-DE": "1. April 2027",
-                  "es-ES": "1 de abril de 2027"}
-FIRST_OF_APRIL = {k: v.replace(' ', '\u00a0') for k, v in FIRST_OF_APRIL.items()}
+FIRST_OF_APRIL = {
+    "en-US": "April 1, 2027",
+    "fr-FR": "1er avril 2027",
+    "de-DE": "1. April 2027",
+    "es-ES": "1 de abril de 2027",
+}
+FIRST_OF_APRIL = {k: v.replace(" ", "\u00a0") for k, v in FIRST_OF_APRIL.items()}
 TOTALS = {"en-US": "€1,234.56", "fr-FR": "1\u202f234,56\u00a0€", "de-DE": "1.234,56\u00a0€", "es-ES": "1.234,56\u00a0€"}
 
 
@@ -94,12 +139,19 @@ def test_french_puts_a_no_break_space_before_colons_and_question_marks(kind):
 
 
 def test_a_receipt_says_what_it_paid_for_and_where_each_subscription_stands():
-    paid_for = [{"subscriptionName": "Prod", "amount": dump(Money(5000, "EUR")), "state": "active"},
-                {"subscriptionName": "Old", "amount": dump(Money(900, "EUR")), "state": "deleted",
-                 "deletedAt": "2027-05-01T09:00:00.000000Z"},
-                {"subscriptionName": "Test", "amount": dump(Money(100, "EUR")), "state": "disabled"}]
-    email = render(_notice("payment_received", "en-US", paidFor=paid_for, credit=dump(Money(50, "EUR")),
-                           openCharges=[]), BRAND)
+    paid_for = [
+        {"subscriptionName": "Prod", "amount": dump(Money(5000, "EUR")), "state": "active"},
+        {
+            "subscriptionName": "Old",
+            "amount": dump(Money(900, "EUR")),
+            "state": "deleted",
+            "deletedAt": "2027-05-01T09:00:00.000000Z",
+        },
+        {"subscriptionName": "Test", "amount": dump(Money(100, "EUR")), "state": "disabled"},
+    ]
+    email = render(
+        _notice("payment_received", "en-US", paidFor=paid_for, credit=dump(Money(50, "EUR")), openCharges=[]), BRAND
+    )
     for part in (email.text, email.html):
         assert "This payment covers" in part and "Prod: €50.00. The subscription is active." in part
         assert "Old: €9.00. This settles what was owed for it; its data was deleted on May\u00a01,\u00a02027" in part
@@ -122,14 +174,23 @@ def test_a_declined_card_reads_as_a_reason_and_fraud_signals_as_a_generic_one():
 
 
 def test_branding_comes_from_validated_settings():
-    env = {**GOOD, "PORTAL_BASE_URL": "https://billing.contoso.example", "BRAND_NAME": "Contoso Cloud",
-           "SUPPORT_EMAIL": "help@contoso.example", "PORTAL_LINK_UPDATE_PAYMENT": "/pay/{accountId}"}
+    env = {
+        **GOOD,
+        "PORTAL_BASE_URL": "https://billing.contoso.example",
+        "BRAND_NAME": "Contoso Cloud",
+        "SUPPORT_EMAIL": "help@contoso.example",
+        "PORTAL_LINK_UPDATE_PAYMENT": "/pay/{accountId}",
+    }
     branding = load_settings(env).branding
     assert branding.link("update_payment", "acct 1") == "https://billing.contoso.example/pay/acct%201"
     assert branding.link("reactivate", "a", "s") == "https://billing.contoso.example/billing/a/subscriptions/s"
-    for change in ({"PORTAL_BASE_URL": "http://billing.contoso.example"}, {"PORTAL_LINK_ACCOUNT": "x/{accountId}"},
-                   {"PORTAL_LINK_ACCOUNT": "/{password}"}, {"SUPPORT_EMAIL": "a, b@x.y"},
-                   {"BRAND_NAME": "Contoso\nBcc: x"}):
+    for change in (
+        {"PORTAL_BASE_URL": "http://billing.contoso.example"},
+        {"PORTAL_LINK_ACCOUNT": "x/{accountId}"},
+        {"PORTAL_LINK_ACCOUNT": "/{password}"},
+        {"SUPPORT_EMAIL": "a, b@x.y"},
+        {"BRAND_NAME": "Contoso\nBcc: x"},
+    ):
         with pytest.raises(SettingsError):
             load_settings({**env, **change})
 
@@ -144,13 +205,19 @@ def test_alerts_are_structured_with_amount_deadline_and_the_action_that_clears_t
     (alert,) = alerts(acc, POLICY, BRAND)
     assert alert["id"] == "pastDue:sub-0" and alert["amount"] == {"value": 2500, "currency": "EUR"}
     assert alert["deadline"] == "2026-02-04T09:00:00.000000Z"  # failed on Jan 5 + 30 days
-    assert alert["action"] == {"kind": "updatePaymentMethod", "method": "PUT",
-                               "route": "/api/accounts/acct-1/payment-method",
-                               "link": "https://billing.contoso.example/pay/acct-1"}
+    assert alert["action"] == {
+        "kind": "updatePaymentMethod",
+        "method": "PUT",
+        "route": "/api/accounts/acct-1/payment-method",
+        "link": "https://billing.contoso.example/pay/acct-1",
+    }
     acc.admin.email_undeliverable = True
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(31))
-    answers = tuple(ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
-                    for e in effects if isinstance(e, ev.TryCharge))
+    answers = tuple(
+        ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
+        for e in effects
+        if isinstance(e, ev.TryCharge)
+    )
     acc, _ = decide(acc, ev.AttemptsResolved(answers), POLICY, T0 + days(31))
     acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(31))
     kinds = {a["kind"]: a for a in alerts(acc, POLICY, BRAND)}
@@ -197,7 +264,9 @@ def test_a_transfer_receipt_names_the_deleted_subscription_it_paid_for_and_the_s
     receipt = next(n for n in acc.outbox if n.kind == "payment_received")
     names = [acc.subscriptions[s].display_name for s in ("sub-0", "sub-1")]
     assert [(r["subscriptionName"], r["amount"]["value"], r["state"]) for r in receipt.params["paidFor"]] == [
-        (names[0], 900, "deleted"), (names[1], 500, "active")]
+        (names[0], 900, "deleted"),
+        (names[1], 500, "active"),
+    ]
     assert receipt.params["credit"] == {"value": 100, "currency": "EUR"} and receipt.params["openCharges"] == []
     text = render(receipt, BRAND).text
     assert "its data was deleted on May\u00a05,\u00a02026 and cannot be restored" in text

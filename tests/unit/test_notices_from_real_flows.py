@@ -44,8 +44,9 @@ def test_what_a_customer_reads_is_whole(tag, kind):
         where = f"{flow}/{kind}/{tag}: {line!r}"
         assert not re.search(r"[{}]", line), where  # an unfilled placeholder
         assert not re.search(r"\S {2,}\S", line), where  # a doubled space (a blank value between two words)
-        assert not re.search(r"\s[.,;:!?)]", line.replace("\u00a0", "").replace("\u202f", "")) \
-            or tag.startswith("fr"), where  # a blank value before punctuation
+        assert not re.search(r"\s[.,;:!?)]", line.replace("\u00a0", "").replace("\u202f", "")) or tag.startswith(
+            "fr"
+        ), where  # a blank value before punctuation
         assert not re.search(r"\s[.,)]", line), where
         assert "()" not in line and "( )" not in line, where
         for sentence in _sentences(line.lstrip("-• ")):
@@ -151,8 +152,8 @@ def test_notices_are_accessible_a_data_table_one_heading_and_no_repeated_logo_te
     html = render(notice, BRAND).html
     assert len(re.findall(r"<h1\b", html)) == 1 and not re.search(r"<h[2-6]\b", html)
     if 'class="owed"' in html:
-        table = html[html.index('class="owed"') - 7:]
-        table = table[:table.index("</table>")]
+        table = html[html.index('class="owed"') - 7 :]
+        table = table[: table.index("</table>")]
         assert "presentation" not in table and table.count('scope="col"') == 3
     branded = render(notice, replace(BRAND, logo_url="https://contoso.example/logo.png")).html
     heading = re.search(r"<h1[^>]*>(.*?)</h1>", branded, re.S).group(1)
@@ -217,9 +218,15 @@ def test_failure_and_reminder_notices_say_the_reason_the_next_retry_and_how_many
     assert "nextRetryAt" not in hard.params and retry_line not in render(hard, BRAND).text  # no retry promised
 
 
-@pytest.mark.parametrize("tag, pay_by", [("en-US", "April\u00a029,\u00a02027"), ("fr-FR", "29\u00a0avril\u00a02027"),
-                                         ("de-DE", "29.\u00a0April\u00a02027"),
-                                         ("es-ES", "29\u00a0de\u00a0abril\u00a0de\u00a02027")])
+@pytest.mark.parametrize(
+    "tag, pay_by",
+    [
+        ("en-US", "April\u00a029,\u00a02027"),
+        ("fr-FR", "29\u00a0avril\u00a02027"),
+        ("de-DE", "29.\u00a0April\u00a02027"),
+        ("es-ES", "29\u00a0de\u00a0abril\u00a0de\u00a02027"),
+    ],
+)
 def test_the_deadline_is_the_last_full_day_before_the_suspension_in_the_accounts_time_zone(tag, pay_by):
     """Failed on March 31 at 09:00 UTC; suspended 30 days later, April 30 at 11:00 in Paris: pay by April 29."""
     flow, notice = _queued(tag)["final_notice"]
@@ -274,8 +281,15 @@ def test_british_admins_get_british_dates():
     assert "29\u00a0April\u00a02027" in email.subject and "April\u00a029" not in email.text
 
 
-@pytest.mark.parametrize("tag, name", [("en-US", "\u201cStaging\u201d"), ("fr-FR", "\u00ab\u00a0Staging\u00a0\u00bb"),
-                                       ("de-DE", "\u201eStaging\u201c"), ("es-ES", "\u00abStaging\u00bb")])
+@pytest.mark.parametrize(
+    "tag, name",
+    [
+        ("en-US", "\u201cStaging\u201d"),
+        ("fr-FR", "\u00ab\u00a0Staging\u00a0\u00bb"),
+        ("de-DE", "\u201eStaging\u201c"),
+        ("es-ES", "\u00abStaging\u00bb"),
+    ],
+)
 def test_subscription_names_stand_in_the_languages_quotation_marks(tag, name):
     email = render(_queued(tag)["payment_failed"][1], BRAND)
     assert name in email.text and name not in email.subject

@@ -38,8 +38,11 @@ def _examples():
                 response = _resolve_ref(response)
                 for content in response.get("content", {}).values():
                     for name, example in content.get("examples", {}).items():
-                        yield (f"{method.upper()} {path} {status} {name}", content["schema"],
-                               _resolve_ref(example)["value"])
+                        yield (
+                            f"{method.upper()} {path} {status} {name}",
+                            content["schema"],
+                            _resolve_ref(example)["value"],
+                        )
 
 
 def _resolve_ref(node):

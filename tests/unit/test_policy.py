@@ -14,16 +14,19 @@ def test_the_shipped_policy_has_the_documented_defaults():
     assert policy.is_hard("expired_card") and not policy.is_hard("insufficient_funds")
 
 
-@pytest.mark.parametrize("doc, field", [
-    ({"default": {"disableDay": 0}}, "default.disableDay"),
-    ({"default": {"retryDays": [1, 1]}}, "default.retryDays"),
-    ({"default": {"finalNoticeDay": 31}}, "default.finalNoticeDay"),
-    ({"plans": {"gold": {"reminderDays": [40]}}}, "plans.gold"),
-    ({"plans": {"gold": {"nope": 1}}}, "plans.gold: unknown field(s) nope"),
-    ({"default": {"deletionWarningDays": [90]}}, "default.deletionWarningDays"),
-    ({"extra": 1}, "unknown policy field(s): extra"),
-    ({"hardDeclineCodes": "expired_card"}, "hardDeclineCodes"),
-])
+@pytest.mark.parametrize(
+    "doc, field",
+    [
+        ({"default": {"disableDay": 0}}, "default.disableDay"),
+        ({"default": {"retryDays": [1, 1]}}, "default.retryDays"),
+        ({"default": {"finalNoticeDay": 31}}, "default.finalNoticeDay"),
+        ({"plans": {"gold": {"reminderDays": [40]}}}, "plans.gold"),
+        ({"plans": {"gold": {"nope": 1}}}, "plans.gold: unknown field(s) nope"),
+        ({"default": {"deletionWarningDays": [90]}}, "default.deletionWarningDays"),
+        ({"extra": 1}, "unknown policy field(s): extra"),
+        ({"hardDeclineCodes": "expired_card"}, "hardDeclineCodes"),
+    ],
+)
 def test_an_invalid_policy_is_refused_naming_the_field(doc, field):
     with pytest.raises(PolicyError, match=field.replace("(", r"\(").replace(")", r"\)")):
         Policy.from_document(doc)

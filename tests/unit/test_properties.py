@@ -16,8 +16,13 @@ from tests.unit.builders import POLICY, T0, VISA, account
 
 SUBS = 3
 step = st.one_of(
-    st.tuples(st.just("fail"), st.integers(0, SUBS - 1), st.integers(0, 5), st.integers(1, 100_000),
-              st.sampled_from(["card_declined", "insufficient_funds", "expired_card"])),
+    st.tuples(
+        st.just("fail"),
+        st.integers(0, SUBS - 1),
+        st.integers(0, 5),
+        st.integers(1, 100_000),
+        st.sampled_from(["card_declined", "insufficient_funds", "expired_card"]),
+    ),
     st.tuples(st.just("tick"), st.floats(0.1, 40)),
     st.tuples(st.just("answer"), st.sampled_from(["succeeded", "declined", "error", None])),
     st.tuples(st.just("transfer"), st.integers(1, 150_000)),
@@ -40,8 +45,9 @@ class Processor:
             final = self.outcomes.setdefault(e.key, outcome)
             if final == "succeeded":
                 self.taken.setdefault(e.key, e.amount.value)
-            results.append(ev.AttemptResult(e.charge_id, e.key, final,
-                                            None if final == "succeeded" else "card_declined"))
+            results.append(
+                ev.AttemptResult(e.charge_id, e.key, final, None if final == "succeeded" else "card_declined")
+            )
         return tuple(results)
 
 
@@ -49,8 +55,7 @@ def _events(action, n, inflight, processor):
     kind = action[0]
     if kind == "fail":
         _, sub, charge, value, code = action
-        yield ev.ChargeFailed(f"evt-{charge}-{sub}", f"sub-{sub}", f"ch-{sub}-{charge}", Money(value, "EUR"), code,
-                              T0)
+        yield ev.ChargeFailed(f"evt-{charge}-{sub}", f"sub-{sub}", f"ch-{sub}-{charge}", Money(value, "EUR"), code, T0)
     elif kind == "tick":
         yield ev.SweepTick()
     elif kind == "answer" and action[1] and inflight:
@@ -78,8 +83,9 @@ def test_lifecycle_invariants(actions):
                 if isinstance(event, ev.PayNowRequested):
                     tries = [e for e in effects if isinstance(e, ev.TryCharge)]
                     results = processor.answer(tries, "succeeded" if action[1] else "declined")
-                    new, effects = decide(new, ev.PayNowCompleted(event.idempotency_key, VISA, results, "user:1"),
-                                          POLICY, now)
+                    new, effects = decide(
+                        new, ev.PayNowCompleted(event.idempotency_key, VISA, results, "user:1"), POLICY, now
+                    )
                     answered = {t.key for t in tries}
                     inflight = [t for t in inflight if t.key not in answered]
             except Rejected:

@@ -35,8 +35,11 @@ def _daily(acc, start, days_, answer=("declined", "insufficient_funds"), hour=2,
 
 
 @settings(max_examples=60, deadline=None)
-@given(offset=st.integers(0, 365 * 24 * 60), zone=st.sampled_from(ZONES),
-       pay_days=st.sets(st.integers(1, 28), min_size=1, max_size=3))
+@given(
+    offset=st.integers(0, 365 * 24 * 60),
+    zone=st.sampled_from(ZONES),
+    pay_days=st.sets(st.integers(1, 28), min_size=1, max_size=3),
+)
 def test_insufficient_funds_are_retried_on_the_pay_days_whatever_the_failure_time_and_zone(offset, zone, pay_days):
     policy = Policy(Calendar(pay_days=tuple(sorted(pay_days))))
     when = T0 + timedelta(minutes=offset)
@@ -61,8 +64,7 @@ def test_insufficient_funds_are_retried_on_the_pay_days_whatever_the_failure_tim
 
 
 @settings(max_examples=40, deadline=None)
-@given(code=st.sampled_from(sorted(POLICY.hard_decline_codes) + ["authentication_required"]),
-       at_retry=st.booleans())
+@given(code=st.sampled_from(sorted(POLICY.hard_decline_codes) + ["authentication_required"]), at_retry=st.booleans())
 def test_no_automatic_retry_ever_follows_a_do_not_retry_or_authentication_decline(code, at_retry):
     acc, _ = decide(account(), failed(code="card_declined" if at_retry else code), POLICY, T0)
     if at_retry:  # the first retry is refused for good: nothing after it
@@ -75,8 +77,12 @@ def test_no_automatic_retry_ever_follows_a_do_not_retry_or_authentication_declin
 
 
 @settings(max_examples=40, deadline=None)
-@given(charges=st.integers(1, 6), spread=st.integers(0, 20), cap=st.integers(3, 15),
-       days_=st.lists(st.integers(1, 29), min_size=3, max_size=3, unique=True))
+@given(
+    charges=st.integers(1, 6),
+    spread=st.integers(0, 20),
+    cap=st.integers(3, 15),
+    days_=st.lists(st.integers(1, 29), min_size=3, max_size=3, unique=True),
+)
 def test_no_charge_and_no_card_is_tried_more_than_the_cap_in_any_30_days(charges, spread, cap, days_):
     cal = Calendar(retry_days=tuple(sorted(days_)), retry_days_try_later=(1, 2), max_attempts_30_days=cap)
     policy = Policy(cal)

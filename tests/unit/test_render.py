@@ -7,9 +7,15 @@ from tests.unit.builders import T0
 
 
 def _notice(kind, locale="en-US", mode="card", **params):
-    base = {"accountId": "acct-1", "paymentMode": mode, "adminName": "Ada", "subscriptionName": "Prod",
-            "card": {"brand": "visa", "last4": "4242"}, "amount": dump(Money(123456, "EUR")),
-            "balance": dump(Money(123456, "EUR"))}
+    base = {
+        "accountId": "acct-1",
+        "paymentMode": mode,
+        "adminName": "Ada",
+        "subscriptionName": "Prod",
+        "card": {"brand": "visa", "last4": "4242"},
+        "amount": dump(Money(123456, "EUR")),
+        "balance": dump(Money(123456, "EUR")),
+    }
     if mode == "invoice":
         base["remittance"] = {"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP", "reference": "INV-9"}
     return Notice("n-1", kind, "ada@example.com", locale, {**base, **params}, T0, T0)
@@ -46,8 +52,19 @@ def test_invoice_payers_get_remittance_details_never_update_your_card():
 
 
 def test_every_kind_renders_in_both_languages_and_html_is_escaped():
-    kinds = ["payment_failed", "card_declined", "invoice_overdue", "reminder", "final_notice", "service_cancelled",
-             "deletion_warning", "data_deleted", "payment_received", "reactivated", "admin_email_changed"]
+    kinds = [
+        "payment_failed",
+        "card_declined",
+        "invoice_overdue",
+        "reminder",
+        "final_notice",
+        "service_cancelled",
+        "deletion_warning",
+        "data_deleted",
+        "payment_received",
+        "reactivated",
+        "admin_email_changed",
+    ]
     for locale in ("en-GB", "fr-CA", "de-DE"):
         for kind in kinds:
             email = render(_notice(kind, locale, subscriptionName="<b>Prod</b>"))

@@ -2,9 +2,13 @@ import pytest
 
 from pastdue.settings import SettingsError, load_settings
 
-GOOD = {"COSMOS_ENDPOINT": "https://db.documents.azure.com:443/", "EMAIL_SENDER": "billing@example.com",
-        "BILLING_WEBHOOK_SECRET": "a-long-enough-secret", "PRINCIPAL_MODE": "appservice",
-        "ACS_ENDPOINT": "https://acs.communication.azure.com"}
+GOOD = {
+    "COSMOS_ENDPOINT": "https://db.documents.azure.com:443/",
+    "EMAIL_SENDER": "billing@example.com",
+    "BILLING_WEBHOOK_SECRET": "a-long-enough-secret",
+    "PRINCIPAL_MODE": "appservice",
+    "ACS_ENDPOINT": "https://acs.communication.azure.com",
+}
 
 
 def test_good_settings_load_with_defaults():
@@ -15,19 +19,22 @@ def test_good_settings_load_with_defaults():
     assert "secret" not in repr(settings)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"COSMOS_ENDPOINT": ""}, "COSMOS_ENDPOINT"),
-    ({"COSMOS_ENDPOINT": "http://db"}, "COSMOS_ENDPOINT must be an https"),
-    ({"COSMOS_VERIFY_TLS": "false"}, "localhost endpoint only"),
-    ({"PRINCIPAL_MODE": "off"}, "PRINCIPAL_MODE must be one of"),
-    ({"PRINCIPAL_MODE": ""}, "PRINCIPAL_MODE"),
-    ({"BILLING_WEBHOOK_SECRET": "short"}, "at least 16"),
-    ({"EMAIL_TRANSPORT": "pigeon"}, "EMAIL_TRANSPORT"),
-    ({"ACS_ENDPOINT": ""}, "ACS_ENDPOINT"),
-    ({"SMTP_PORT": "abc"}, "SMTP_PORT must be a whole number"),
-    ({"EMAIL_QUOTA_PER_MINUTE": "0"}, "EMAIL_QUOTA_PER_MINUTE must be positive"),
-    ({"DUNNING_POLICY_FILE": "/nope.yaml"}, "DUNNING_POLICY_FILE"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"COSMOS_ENDPOINT": ""}, "COSMOS_ENDPOINT"),
+        ({"COSMOS_ENDPOINT": "http://db"}, "COSMOS_ENDPOINT must be an https"),
+        ({"COSMOS_VERIFY_TLS": "false"}, "localhost endpoint only"),
+        ({"PRINCIPAL_MODE": "off"}, "PRINCIPAL_MODE must be one of"),
+        ({"PRINCIPAL_MODE": ""}, "PRINCIPAL_MODE"),
+        ({"BILLING_WEBHOOK_SECRET": "short"}, "at least 16"),
+        ({"EMAIL_TRANSPORT": "pigeon"}, "EMAIL_TRANSPORT"),
+        ({"ACS_ENDPOINT": ""}, "ACS_ENDPOINT"),
+        ({"SMTP_PORT": "abc"}, "SMTP_PORT must be a whole number"),
+        ({"EMAIL_QUOTA_PER_MINUTE": "0"}, "EMAIL_QUOTA_PER_MINUTE must be positive"),
+        ({"DUNNING_POLICY_FILE": "/nope.yaml"}, "DUNNING_POLICY_FILE"),
+    ],
+)
 def test_a_missing_or_bad_setting_is_named(change, message):
     with pytest.raises(SettingsError, match=message):
         load_settings({**GOOD, **change})
@@ -58,8 +65,7 @@ def test_signed_routes_answer_503_while_the_secret_is_unresolved(monkeypatch):
     body, path = b"{}", "/api/webhooks/charge-failed"
     # Even a request signed with the reference text itself (which anyone could compute) is refused.
     header = sign(UNRESOLVED, "POST", path, body, int(time.time()))
-    request = func.HttpRequest("POST", f"https://func.example{path}", headers={"Webhook-Signature": header},
-                               body=body)
+    request = func.HttpRequest("POST", f"https://func.example{path}", headers={"Webhook-Signature": header}, body=body)
     with pytest.raises(Unavailable) as refused:
         billing_system(request)
     assert refused.value.status == 503 and refused.value.headers["Retry-After"]
@@ -75,22 +81,31 @@ def test_the_stripe_gateway_is_selected_with_its_settings():
     assert load_settings(GOOD).payment_gateway == "sandbox"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"STRIPE_SECRET_KEY": ""}, "PAYMENT_GATEWAY=stripe needs STRIPE_SECRET_KEY"),
-    ({"STRIPE_WEBHOOK_SECRET": ""}, "PAYMENT_GATEWAY=stripe needs STRIPE_WEBHOOK_SECRET"),
-    ({"STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET"),
-    ({"STRIPE_SECRET_KEY": "pk_test_123"}, "sk_"),
-    ({"STRIPE_WEBHOOK_SECRET": "secret"}, "whsec_"),
-    ({"STRIPE_API_BASE": "http://stripe.example"}, "STRIPE_API_BASE"),
-    ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY must be one of"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"STRIPE_SECRET_KEY": ""}, "PAYMENT_GATEWAY=stripe needs STRIPE_SECRET_KEY"),
+        ({"STRIPE_WEBHOOK_SECRET": ""}, "PAYMENT_GATEWAY=stripe needs STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_SECRET_KEY": "pk_test_123"}, "sk_"),
+        ({"STRIPE_WEBHOOK_SECRET": "secret"}, "whsec_"),
+        ({"STRIPE_API_BASE": "http://stripe.example"}, "STRIPE_API_BASE"),
+        ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY must be one of"),
+    ],
+)
 def test_a_stripe_gateway_without_its_settings_fails_naming_them(change, message):
     with pytest.raises(SettingsError, match=message):
         load_settings({**GOOD, **STRIPE, **change})
 
 
-@pytest.mark.parametrize("change", [{"STRIPE_SECRET_KEY": UNRESOLVED}, {"STRIPE_WEBHOOK_SECRET": UNRESOLVED},
-                                    {"STRIPE_SECRET_KEY": UNRESOLVED, "STRIPE_WEBHOOK_SECRET": UNRESOLVED}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"STRIPE_SECRET_KEY": UNRESOLVED},
+        {"STRIPE_WEBHOOK_SECRET": UNRESOLVED},
+        {"STRIPE_SECRET_KEY": UNRESOLVED, "STRIPE_WEBHOOK_SECRET": UNRESOLVED},
+    ],
+)
 def test_unresolved_stripe_secrets_are_treated_as_the_billing_secret_is(change):
     """The app starts (no SettingsError); Stripe is refused before anything is sent to it."""
     from pastdue.adapters.gateway import GatewayUnavailable, UnavailableGateway

@@ -37,14 +37,20 @@ def test_a_message_reads_back_as_the_task_it_was():
     assert read_task(task.encode()) == task and read_task(task.encode().encode()) == task
 
 
-@pytest.mark.parametrize("body", [
-    "", "not json", "[]", '{"runId": "r"}',
-    '{"runId": "r", "shard": 0, "shards": 2, "slots": [0, 2]}',  # not shard 0's slots of 2
-    '{"runId": "r", "shard": 2, "shards": 2, "slots": []}',
-    '{"runId": "r", "shard": 0, "shards": 65, "slots": []}',
-    '{"runId": "r", "shard": -1, "shards": 1, "slots": []}',
-    '{"runId": 5, "shard": 0, "shards": 1, "slots": []}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "not json",
+        "[]",
+        '{"runId": "r"}',
+        '{"runId": "r", "shard": 0, "shards": 2, "slots": [0, 2]}',  # not shard 0's slots of 2
+        '{"runId": "r", "shard": 2, "shards": 2, "slots": []}',
+        '{"runId": "r", "shard": 0, "shards": 65, "slots": []}',
+        '{"runId": "r", "shard": -1, "shards": 1, "slots": []}',
+        '{"runId": 5, "shard": 0, "shards": 1, "slots": []}',
+    ],
+)
 def test_a_message_that_is_not_a_shard_of_a_run_is_refused(body):
     with pytest.raises(BadTask):
         read_task(body)
@@ -57,6 +63,11 @@ def test_an_unknown_field_is_refused():
 
 
 def test_a_runs_summary_adds_its_shards_counts_and_keeps_the_longest_time():
-    total = combine([{"accountsSeen": 3, "noticesQueued": 1, "seconds": 2.5},
-                     {"accountsSeen": 4, "chargesRecovered": 2, "seconds": 4.0}, {"seconds": 0.1}])
+    total = combine(
+        [
+            {"accountsSeen": 3, "noticesQueued": 1, "seconds": 2.5},
+            {"accountsSeen": 4, "chargesRecovered": 2, "seconds": 4.0},
+            {"seconds": 0.1},
+        ]
+    )
     assert total == {"accountsSeen": 7, "noticesQueued": 1, "chargesRecovered": 2, "seconds": 4.0}

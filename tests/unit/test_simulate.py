@@ -48,8 +48,14 @@ def test_the_recovery_report_from_exported_histories(tmp_path):
     from tests.unit.builders import POLICY, T0, account, days, failed
 
     histories = []
-    for n, (code, paid_on, how) in enumerate([("insufficient_funds", 12, "retry"), ("insufficient_funds", None, None),
-                                               ("card_declined", 3, "transfer"), ("processing_error", 1, "retry")]):
+    for n, (code, paid_on, how) in enumerate(
+        [
+            ("insufficient_funds", 12, "retry"),
+            ("insufficient_funds", None, None),
+            ("card_declined", 3, "transfer"),
+            ("processing_error", 1, "retry"),
+        ]
+    ):
         acc, _ = decide(account(), failed(f"ch-{n}", code=code), POLICY, T0)
         if how == "transfer":
             acc, _ = decide(acc, ev.PaymentReceived(f"p-{n}", Money(1000, "EUR"), "r"), POLICY, T0 + days(paid_on))
@@ -62,8 +68,11 @@ def test_the_recovery_report_from_exported_histories(tmp_path):
     report = recovery_report([h["entries"] for h in histories])
     assert report["all"]["failed"] == 4 and report["all"]["recovered"] == 3
     assert report["all"]["recoveredByDay"]["1"] == 0.25 and report["all"]["recoveredByDay"]["14"] == 0.75
-    assert report["funds"] == {"failed": 2, "recovered": 1, "recoveredByDay": {
-        "1": 0.0, "3": 0.0, "7": 0.0, "14": 0.5, "21": 0.5, "30": 0.5, "60": 0.5, "90": 0.5}}
+    assert report["funds"] == {
+        "failed": 2,
+        "recovered": 1,
+        "recoveredByDay": {"1": 0.0, "3": 0.0, "7": 0.0, "14": 0.5, "21": 0.5, "30": 0.5, "60": 0.5, "90": 0.5},
+    }
     export = tmp_path / "export.json"
     export.write_text(json.dumps(histories))
     out = io.StringIO()

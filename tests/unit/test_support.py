@@ -15,8 +15,11 @@ SUPPORT = "support:oid-s"
 
 def _tick(acc, at):
     acc, effects = decide(acc, ev.SweepTick(), POLICY, at)
-    answers = tuple(ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
-                    for e in effects if isinstance(e, ev.TryCharge))
+    answers = tuple(
+        ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
+        for e in effects
+        if isinstance(e, ev.TryCharge)
+    )
     if answers:
         acc, _ = decide(acc, ev.AttemptsResolved(answers), POLICY, at)
     return acc

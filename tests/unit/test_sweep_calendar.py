@@ -8,8 +8,11 @@ from tests.unit.builders import POLICY, T0, account, apply, days, failed, notice
 
 
 def _resolve_declined(acc, effects, at):
-    results = tuple(ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
-                    for e in effects if isinstance(e, ev.TryCharge))
+    results = tuple(
+        ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
+        for e in effects
+        if isinstance(e, ev.TryCharge)
+    )
     return decide(acc, ev.AttemptsResolved(results), POLICY, at)[0] if results else acc
 
 
@@ -32,10 +35,19 @@ def test_the_default_calendar_day_by_day():
     assert len({t[0].key for t in tries.values() if t}) == 6  # a new key for each attempt
     queued = [(h["at"][:10], h["detail"]["notice"]) for h in acc.history if h["kind"] == "notice.queued"]
     day = {n: (T0 + days(n)).date().isoformat() for n in range(121)}
-    assert queued == [(day[0], "payment_failed"), (day[3], "reminder"), (day[7], "reminder"),
-                      (day[14], "reminder"), (day[21], "reminder"), (day[28], "final_notice"),
-                      (day[30], "service_cancelled"), (day[90], "deletion_warning"),
-                      (day[113], "deletion_warning"), (day[119], "deletion_warning"), (day[120], "data_deleted")]
+    assert queued == [
+        (day[0], "payment_failed"),
+        (day[3], "reminder"),
+        (day[7], "reminder"),
+        (day[14], "reminder"),
+        (day[21], "reminder"),
+        (day[28], "final_notice"),
+        (day[30], "service_cancelled"),
+        (day[90], "deletion_warning"),
+        (day[113], "deletion_warning"),
+        (day[119], "deletion_warning"),
+        (day[120], "data_deleted"),
+    ]
     sub = acc.subscriptions["sub-0"]
     disabled = T0 + days(30) + timedelta(hours=1)
     assert sub.state == DELETED and sub.disabled_at == disabled
@@ -89,8 +101,9 @@ def test_an_unanswered_attempt_is_retried_with_the_same_key_and_blocks_disable()
 def test_a_paid_subscription_is_never_disabled():
     acc, _ = apply(account(), failed())
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
-    acc, _ = decide(acc, ev.AttemptsResolved((ev.AttemptResult("ch-1", effects[0].key, "succeeded"),)),
-                    POLICY, T0 + days(1))
+    acc, _ = decide(
+        acc, ev.AttemptsResolved((ev.AttemptResult("ch-1", effects[0].key, "succeeded"),)), POLICY, T0 + days(1)
+    )
     acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(45))
     assert acc.subscriptions["sub-0"].state == "active"
     assert notice_kinds(acc) == ["payment_failed", "payment_received"]

@@ -78,8 +78,13 @@ class Unanswered(SandboxGateway):
 
 def world(gateway_class=SandboxGateway) -> tuple[Deps, MemoryAccounts, MemoryLedger]:
     store, ledger = MemoryAccounts(), MemoryLedger()
-    deps = Deps(store=store, customer_data=NoData(), gateway=gateway_class(ledger), policy=POLICY,  # type: ignore[arg-type]
-                clock=Clocked(T0))
+    deps = Deps(
+        store=store,
+        customer_data=NoData(),
+        gateway=gateway_class(ledger),
+        policy=POLICY,  # type: ignore[arg-type]
+        clock=Clocked(T0),
+    )
     return deps, store, ledger
 
 
@@ -130,7 +135,10 @@ def test_pay_now_settles_every_charge_of_every_subscription_once_per_key():
     answer = update_payment(deps, "acct-1", "key-00000001", "h", VISA, "user:1")
     assert answer.outcome == SETTLED
     assert sorted((s.charge_id, s.amount) for s in answer.settled) == [
-        ("ch-0", Money(1000, "EUR")), ("ch-1", Money(1001, "EUR")), ("ch-2", Money(1002, "EUR"))]
+        ("ch-0", Money(1000, "EUR")),
+        ("ch-1", Money(1001, "EUR")),
+        ("ch-2", Money(1002, "EUR")),
+    ]
     assert all(c.status == PAID for c in answer.account.charges) and answer.account.balance().is_zero
     assert len(ledger.entries) == 3
     again = update_payment(deps, "acct-1", "key-00000001", "h", VISA, "user:1")

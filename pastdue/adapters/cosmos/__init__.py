@@ -13,8 +13,14 @@ from pastdue.adapters.cosmos.queries import CosmosQueries
 from pastdue.adapters.cosmos.queues import CosmosWorkQueues
 from pastdue.adapters.store import AccountStore
 
-__all__ = ["CosmosAccountStore", "CosmosCustomerData", "ensure_containers", "make_client", "read_or_none",
-           "transient_as_unavailable"]
+__all__ = [
+    "CosmosAccountStore",
+    "CosmosCustomerData",
+    "ensure_containers",
+    "make_client",
+    "read_or_none",
+    "transient_as_unavailable",
+]
 
 
 class CosmosAccountStore(CosmosAccounts, CosmosQueries, CosmosWorkQueues, AccountStore):

@@ -74,8 +74,9 @@ class CosmosAccounts(OnContainer, AccountRepository):
             return account  # the decision changed nothing: no write
         self._archive(account.account_id, write.records, write.settled, write.sent, write.earlier_events)
         doc = write.document
-        etag = self._write_with_events(account, doc, write.new_events) if write.new_events \
-            else self._write(account, doc)
+        etag = (
+            self._write_with_events(account, doc, write.new_events) if write.new_events else self._write(account, doc)
+        )
         write.written.etag = etag
         return write.written
 
@@ -84,8 +85,12 @@ class CosmosAccounts(OnContainer, AccountRepository):
             with transient_as_unavailable():
                 # No body in the answer (Prefer: return=minimal): its etag is all that is new.
                 saved = self._container.replace_item(
-                    account.account_id, doc, etag=account.etag, match_condition=MatchConditions.IfNotModified,
-                    no_response=True)
+                    account.account_id,
+                    doc,
+                    etag=account.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                    no_response=True,
+                )
         except exceptions.CosmosAccessConditionFailedError:
             raise ConcurrencyConflict(account.account_id) from None
         return saved.get_response_headers().get("etag") or saved.get("_etag")
@@ -96,8 +101,7 @@ class CosmosAccounts(OnContainer, AccountRepository):
         if len(events) >= BATCH_MAX:
             raise ValueError(f"one decision marks {len(events)} events processed; a batch holds {BATCH_MAX - 1}")
         names = list(events)
-        operations: list = [("create", (self._event_item(account.account_id, name, events[name]),))
-                            for name in names]
+        operations: list = [("create", (self._event_item(account.account_id, name, events[name]),)) for name in names]
         operations.append(("replace", (account.account_id, doc), {"if_match_etag": account.etag}))
         try:
             with transient_as_unavailable():
@@ -114,29 +118,55 @@ class CosmosAccounts(OnContainer, AccountRepository):
         return last.get("eTag") or (last.get("resourceBody") or {}).get("_etag")
 
     def _event_item(self, account_id: str, event_id: str, at: str) -> dict:
-        return {"id": event_item_id(event_id), "accountId": account_id, "type": EVENT_ITEM, "eventId": event_id,
-                "at": at, "ttl": self._ttl}
+        return {
+            "id": event_item_id(event_id),
+            "accountId": account_id,
+            "type": EVENT_ITEM,
+            "eventId": event_id,
+            "at": at,
+            "ttl": self._ttl,
+        }
 
     def seen_event(self, account_id: str, event_id: str) -> bool:
         with transient_as_unavailable():
             return read_or_none(self._container, event_item_id(event_id), account_id) is not None
 
-    def _archive(self, account_id: str, records: list[dict], settled: list, sent: list,
-                 events: dict[str, str]) -> None:
+    def _archive(self, account_id: str, records: list[dict], settled: list, sent: list, events: dict[str, str]) -> None:
         with transient_as_unavailable():
             for start in range(0, len(records), CHUNK):
-                chunk = records[start:start + CHUNK]
-                self._container.upsert_item({
-                    "id": history_item_id(chunk[0]["seq"]), "accountId": account_id, "type": HISTORY_ITEM,
-                    "seq": chunk[0]["seq"], "lastSeq": chunk[-1]["seq"], "records": chunk,
-                    "subscriptionIds": sorted({r["subscriptionId"] for r in chunk if r.get("subscriptionId")}),
-                    "ttl": self._ttl})
+                chunk = records[start : start + CHUNK]
+                self._container.upsert_item(
+                    {
+                        "id": history_item_id(chunk[0]["seq"]),
+                        "accountId": account_id,
+                        "type": HISTORY_ITEM,
+                        "seq": chunk[0]["seq"],
+                        "lastSeq": chunk[-1]["seq"],
+                        "records": chunk,
+                        "subscriptionIds": sorted({r["subscriptionId"] for r in chunk if r.get("subscriptionId")}),
+                        "ttl": self._ttl,
+                    }
+                )
             for charge in settled:
-                self._container.upsert_item({**dump(charge), "id": charge_item_id(charge.charge_id),
-                                             "accountId": account_id, "type": CHARGE_ITEM, "ttl": self._ttl})
+                self._container.upsert_item(
+                    {
+                        **dump(charge),
+                        "id": charge_item_id(charge.charge_id),
+                        "accountId": account_id,
+                        "type": CHARGE_ITEM,
+                        "ttl": self._ttl,
+                    }
+                )
             for notice in sent:
-                self._container.upsert_item({**dump(notice), "id": notice_item_id(notice.notice_id),
-                                             "accountId": account_id, "type": NOTICE_ITEM, "ttl": self._ttl})
+                self._container.upsert_item(
+                    {
+                        **dump(notice),
+                        "id": notice_item_id(notice.notice_id),
+                        "accountId": account_id,
+                        "type": NOTICE_ITEM,
+                        "ttl": self._ttl,
+                    }
+                )
             for event_id, at in events.items():  # ids a document of an earlier release kept
                 self._container.upsert_item(self._event_item(account_id, event_id, at))
 

@@ -54,10 +54,13 @@ def read_or_none(container: ContainerProxy, item_id: str, partition_value: str) 
     # The local stand-in answers a point read of a missing item with a 500 (a known gap); a
     # single-partition query, naming the partition key as the stand-in needs, answers the same everywhere.
     partition_field = CONTAINERS[container.id].lstrip("/")  # one of our own names, never input
-    found = list(container.query_items(
-        f"SELECT * FROM c WHERE c.{partition_field} = @p AND c.id = @id",  # noqa: S608
-        parameters=[{"name": "@p", "value": partition_value}, {"name": "@id", "value": item_id}],
-        partition_key=partition_value))
+    found = list(
+        container.query_items(
+            f"SELECT * FROM c WHERE c.{partition_field} = @p AND c.id = @id",  # noqa: S608
+            parameters=[{"name": "@p", "value": partition_value}, {"name": "@id", "value": item_id}],
+            partition_key=partition_value,
+        )
+    )
     return found[0] if found else None
 
 
@@ -69,8 +72,9 @@ def make_client(settings: Settings, **kwargs) -> CosmosClient:
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-    return CosmosClient(settings.cosmos_endpoint, credential=credential,
-                        connection_verify=settings.cosmos_verify_tls, **kwargs)
+    return CosmosClient(
+        settings.cosmos_endpoint, credential=credential, connection_verify=settings.cosmos_verify_tls, **kwargs
+    )
 
 
 # Containers whose items may expire: TTL on with no default (-1), so only items with a ttl of their own do.
@@ -81,5 +85,6 @@ def ensure_containers(client: CosmosClient, database: str) -> None:
     """Local runs and tests only: in Azure the data-plane identity may not create these."""
     db = client.create_database_if_not_exists(database)
     for name, path in CONTAINERS.items():
-        db.create_container_if_not_exists(name, partition_key=PartitionKey(path),
-                                          default_ttl=-1 if name in TTL_CONTAINERS else None)
+        db.create_container_if_not_exists(
+            name, partition_key=PartitionKey(path), default_ttl=-1 if name in TTL_CONTAINERS else None
+        )

@@ -16,9 +16,13 @@ class CosmosCustomerData(CustomerData):
         deleted = 0
         with transient_as_unavailable():
             # The local stand-in needs the partition key named in the WHERE clause of a single-partition query.
-            ids = list(self._container.query_items(
-                "SELECT c.id FROM c WHERE c.subscriptionId = @s",
-                parameters=[{"name": "@s", "value": subscription_id}], partition_key=subscription_id))
+            ids = list(
+                self._container.query_items(
+                    "SELECT c.id FROM c WHERE c.subscriptionId = @s",
+                    parameters=[{"name": "@s", "value": subscription_id}],
+                    partition_key=subscription_id,
+                )
+            )
             for item in ids:
                 try:
                     self._container.delete_item(item["id"], partition_key=subscription_id)

@@ -28,10 +28,11 @@ class CosmosQueries(OnContainer, AccountQueries):
         clauses: list[str] = ["c.type = 'account'"]
         parameters: list[dict[str, object]] = []
         for clause, name, value in (
-                ("ARRAY_CONTAINS(c.states, @state)", "@state", where.state),
-                ("c.nextDisableAt <= @disable", "@disable", where.disable_before and format_time(where.disable_before)),
-                ("c.nextDeletionAt <= @delete", "@delete", where.delete_before and format_time(where.delete_before)),
-                ("c.admin.email = @email", "@email", where.admin_email)):
+            ("ARRAY_CONTAINS(c.states, @state)", "@state", where.state),
+            ("c.nextDisableAt <= @disable", "@disable", where.disable_before and format_time(where.disable_before)),
+            ("c.nextDeletionAt <= @delete", "@delete", where.delete_before and format_time(where.delete_before)),
+            ("c.admin.email = @email", "@email", where.admin_email),
+        ):
             if value is not None:
                 clauses.append(clause)
                 parameters.append({"name": name, "value": value})
@@ -45,8 +46,9 @@ class CosmosQueries(OnContainer, AccountQueries):
         query = f"SELECT * FROM c WHERE {' AND '.join(clauses)}"  # noqa: S608 - clauses are our own
         try:
             with transient_as_unavailable():
-                pages = self._container.query_items(query, parameters=parameters, enable_cross_partition_query=True,
-                                                    max_item_count=limit).by_page(continuation)
+                pages = self._container.query_items(
+                    query, parameters=parameters, enable_cross_partition_query=True, max_item_count=limit
+                ).by_page(continuation)
                 docs = list(next(pages, []))
                 token = pages.continuation_token  # type: ignore[attr-defined]  # the SDK's pager has it
         except exceptions.CosmosHttpResponseError as error:
@@ -60,9 +62,13 @@ class CosmosQueries(OnContainer, AccountQueries):
         def count(where: str, **values) -> int:
             parameters = [{"name": f"@{k}", "value": v} for k, v in values.items()]
             with transient_as_unavailable():
-                found: list[Any] = list(self._container.query_items(  # VALUE COUNT(1): numbers
-                    f"SELECT VALUE COUNT(1) FROM c WHERE c.type = 'account' AND {REAL} AND {where}",  # noqa: S608
-                    parameters=parameters, enable_cross_partition_query=True))
+                found: list[Any] = list(
+                    self._container.query_items(  # VALUE COUNT(1): numbers
+                        f"SELECT VALUE COUNT(1) FROM c WHERE c.type = 'account' AND {REAL} AND {where}",  # noqa: S608
+                        parameters=parameters,
+                        enable_cross_partition_query=True,
+                    )
+                )
             return int(sum(found))
 
         horizon = format_time(now + within)
@@ -71,21 +77,28 @@ class CosmosQueries(OnContainer, AccountQueries):
             # Only the small openBalance of each past-due or disabled account is read (no GROUP BY: the
             # local stand-in has none).
             for owed in self._container.query_items(
-                    f"SELECT VALUE c.openBalance FROM c WHERE c.type = 'account' AND {REAL} AND "  # noqa: S608
-                    "IS_DEFINED(c.openBalance) AND "
-                    "(ARRAY_CONTAINS(c.states, 'pastDue') OR ARRAY_CONTAINS(c.states, 'disabled'))",
-                    enable_cross_partition_query=True, max_item_count=1000):
+                f"SELECT VALUE c.openBalance FROM c WHERE c.type = 'account' AND {REAL} AND "  # noqa: S608
+                "IS_DEFINED(c.openBalance) AND "
+                "(ARRAY_CONTAINS(c.states, 'pastDue') OR ARRAY_CONTAINS(c.states, 'disabled'))",
+                enable_cross_partition_query=True,
+                max_item_count=1000,
+            ):
                 if isinstance(owed, dict) and isinstance(owed.get("value"), int):
                     at_risk[owed["currency"]] = at_risk.get(owed["currency"], 0) + owed["value"]
-        return {"byState": {state: count("ARRAY_CONTAINS(c.states, @s)", s=state)
-                            for state in ("active", "pastDue", "disabled", "deleted")},
-                "atRisk": at_risk,
-                "disablesSoon": count("c.nextDisableAt <= @t", t=horizon),
-                "deletionsSoon": count("c.nextDeletionAt <= @t", t=horizon),
-                "stillDue": count("c.nextActionAt <= @t", t=format_time(now))}
+        return {
+            "byState": {
+                state: count("ARRAY_CONTAINS(c.states, @s)", s=state)
+                for state in ("active", "pastDue", "disabled", "deleted")
+            },
+            "atRisk": at_risk,
+            "disablesSoon": count("c.nextDisableAt <= @t", t=horizon),
+            "deletionsSoon": count("c.nextDeletionAt <= @t", t=horizon),
+            "stillDue": count("c.nextActionAt <= @t", t=format_time(now)),
+        }
 
-    def history(self, account_id: str, subscription_id: str | None = None, before: int | None = None,
-                limit: int = 100) -> HistoryPage | None:
+    def history(
+        self, account_id: str, subscription_id: str | None = None, before: int | None = None, limit: int = 100
+    ) -> HistoryPage | None:
         with transient_as_unavailable():
             doc = read_or_none(self._container, account_id, account_id)
         if doc is None or doc.get("type", "account") != "account":
@@ -96,9 +109,12 @@ class CosmosQueries(OnContainer, AccountQueries):
 
         def wanted(record, archived_ones: bool) -> bool:
             seq = record.get("seq") if isinstance(record, dict) else None
-            return type(seq) is int and (seq <= archived if archived_ones else seq > archived) \
-                and (before is None or seq < before) \
+            return (
+                type(seq) is int
+                and (seq <= archived if archived_ones else seq > archived)
+                and (before is None or seq < before)
                 and (subscription_id is None or record.get("subscriptionId") == subscription_id)
+            )
 
         # The newest, still in the document; then the archived chunks, only up to the archivedSeq read with
         # this document: a record being archived right now is seen once (here or there), never twice or lost.
@@ -106,8 +122,10 @@ class CosmosQueries(OnContainer, AccountQueries):
         if len(entries) <= limit:
             clauses = ["c.accountId = @a", "c.type = @t", "c.seq <= @archived"]
             parameters: list[dict[str, object]] = [
-                {"name": "@a", "value": account_id}, {"name": "@t", "value": HISTORY_ITEM},
-                {"name": "@archived", "value": archived}]
+                {"name": "@a", "value": account_id},
+                {"name": "@t", "value": HISTORY_ITEM},
+                {"name": "@archived", "value": archived},
+            ]
             if before is not None:
                 clauses.append("c.seq < @before")
                 parameters.append({"name": "@before", "value": before})
@@ -116,8 +134,9 @@ class CosmosQueries(OnContainer, AccountQueries):
                 parameters.append({"name": "@s", "value": subscription_id})
             query = f"SELECT c.records FROM c WHERE {' AND '.join(clauses)} ORDER BY c.seq DESC"  # noqa: S608
             with transient_as_unavailable():
-                pages = self._container.query_items(query, parameters=parameters, partition_key=account_id,
-                                                    max_item_count=50).by_page()
+                pages = self._container.query_items(
+                    query, parameters=parameters, partition_key=account_id, max_item_count=50
+                ).by_page()
                 for page in pages:
                     for chunk in page:
                         entries += sorted((r for r in chunk["records"] if wanted(r, True)), key=lambda r: -r["seq"])
@@ -141,8 +160,11 @@ class CosmosQueries(OnContainer, AccountQueries):
         longer load are left out."""
         with transient_as_unavailable():
             items = self._container.query_items(
-                f"SELECT * FROM c WHERE {field} = @v", parameters=[{"name": "@v", "value": value}],  # noqa: S608
-                enable_cross_partition_query=True, max_item_count=limit)
+                f"SELECT * FROM c WHERE {field} = @v",  # noqa: S608 - `field` is one of our own paths
+                parameters=[{"name": "@v", "value": value}],
+                enable_cross_partition_query=True,
+                max_item_count=limit,
+            )
             docs = list(itertools.islice(items, limit))
         loaded = [load_or_mark(doc) for doc in docs]
         return [account for account in loaded if isinstance(account, Account)]
