@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import threading
 from abc import ABC, abstractmethod
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -32,9 +34,14 @@ class EmailSender(ABC):
 
 
 class SmtpSender(EmailSender):
+    """Local runs (maildev) and tests: one SMTP connection per thread, kept open between messages and opened
+    again when the server has closed it (a message counts as sent only on the server's 250, so sending it
+    again on a new connection after a disconnect never delivers it twice)."""
+
     def __init__(self, sender: str, host: str, port: int, display_name: str | None = None):
         self._sender = formataddr((display_name, sender)) if display_name else sender
         self._host, self._port = host, port
+        self._local = threading.local()
 
     def send(self, email: Email) -> None:
         try:
@@ -47,12 +54,28 @@ class SmtpSender(EmailSender):
         except (ValueError, TypeError) as error:  # e.g. a line break in a header: no retry can help
             raise SendFailed(f"message cannot be built: {error}", permanent=True) from None
         try:
-            with smtplib.SMTP(self._host, self._port, timeout=10) as smtp:
-                smtp.send_message(message)
+            try:
+                self._connection(reuse=True).send_message(message)
+            except (smtplib.SMTPServerDisconnected, ConnectionError):  # closed while idle: a new one
+                self._connection(reuse=False).send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             raise SendFailed(f"recipient refused: {error}", permanent=True) from None
         except (OSError, smtplib.SMTPException) as error:
+            self._close()
             raise SendFailed(f"smtp: {type(error).__name__}: {error}") from None
+
+    def _connection(self, reuse: bool) -> smtplib.SMTP:
+        smtp = getattr(self._local, "smtp", None)
+        if smtp is None or not reuse:
+            self._close()
+            smtp = self._local.smtp = smtplib.SMTP(self._host, self._port, timeout=10)
+        return smtp
+
+    def _close(self) -> None:
+        smtp, self._local.smtp = getattr(self._local, "smtp", None), None
+        if smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.close()
 
 
 class AcsSender(EmailSender):

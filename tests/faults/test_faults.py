@@ -29,6 +29,9 @@ from tests.support.faults import Crash, CrashingGateway, CrashingTransport, Flak
 from tests.support.faulty_deps import faulty_deps, ledger_entries, with_gateway
 from tests.support.history import full_history
 
+# Each test on a database of its own (tests/conftest.py, app_database): no scan of other tests' accounts.
+pytestmark = pytest.mark.usefixtures("app_database")
+
 
 def _open(deps, token: str | None, mode: str = "card", charges: int = 1, value: int = 1000) -> str:
     account_id = f"flt-{uuid.uuid4().hex[:10]}"

@@ -22,23 +22,10 @@ from pastdue.services.sweep import run_sweep
 from tests.support.history import full_history
 from tests.support.smtp_sink import Sink
 
-ACCOUNTS, POISONED = 1000, 10
+# Each test on a database of its own (tests/conftest.py, app_database): no scan of other tests' accounts.
+pytestmark = pytest.mark.usefixtures("app_database")
 
-
-@pytest.fixture(autouse=True)
-def cleanup(app_env):
-    """These tests write thousands of accounts: remove them, so later sweeps in the session stay small."""
-    yield
-    container = bootstrap.container("accounts")
-    for prefix in ("bulk-", "drainbulk-", "render-", "refused-"):
-        for item in list(
-            container.query_items(
-                "SELECT c.id FROM c WHERE STARTSWITH(c.id, @p)",
-                parameters=[{"name": "@p", "value": prefix}],
-                enable_cross_partition_query=True,
-            )
-        ):
-            container.delete_item(item["id"], partition_key=item["id"])
+ACCOUNTS, POISONED = 400, 10  # four of the sweep's pages, a poisoned document in each tenth
 
 
 FAILING = PaymentMethod("tok_chargeCustomerFail", "visa", "0341", 12, 2034)
