@@ -4,6 +4,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Test workers: one more than the cores. The tests wait on stand-ins and hosts (a run keeps ~1.6 cores busy
+# with two workers), and each worker has stand-ins of its own.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 .PHONY: run test unit fmt deps lint bench clean
 
@@ -16,7 +19,7 @@ test: deps .venv-checkov/.installed
 	$(VENV)/bin/mypy
 	node_modules/.bin/redocly lint --config redocly.yaml docs/openapi.yaml
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework bicep -d infra
-	$(PY) -m pytest -n auto --dist load
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit

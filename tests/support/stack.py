@@ -14,12 +14,31 @@ from devhost.standins import ROOT, StandIns, port_in_use, wait_for_port
 from tests.support.clients import SECRET
 
 
+_HANDED_OUT: set[int] = set()
+PORTS_PER_WORKER = 1000
+
+
 def free_port() -> int:
+    """A port no one listens on, from a block of this pytest-xdist worker's own (20000 + 1000 per worker,
+    below Linux's ephemeral range): two workers never pick the same one, and one process never picks one
+    twice (asking the OS for port 0 twice may answer the same port, once the first is released)."""
+    import random
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = 20000 + (int(worker) % 12 if worker.isdigit() else 0) * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        port = base + random.randrange(PORTS_PER_WORKER)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free port in {base}-{base + PORTS_PER_WORKER - 1}")
 
 
 def test_environment(standins: StandIns) -> dict:
