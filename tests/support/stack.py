@@ -13,7 +13,6 @@ import httpx
 from devhost.standins import ROOT, StandIns, port_in_use, wait_for_port
 from tests.support.clients import SECRET
 
-
 _HANDED_OUT: set[int] = set()
 PORTS_PER_WORKER = 1000
 
