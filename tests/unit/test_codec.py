@@ -17,3 +17,50 @@ def test_an_account_survives_a_round_trip_through_its_document():
     doc = dump(acc)
     assert "etag" not in doc and doc["charges"][0]["amount"] == {"value": 1000, "currency": "EUR"}
     assert load(Account, doc) == acc
+
+
+def test_records_written_before_they_were_typed_still_load_and_mean_the_same():
+    from pastdue.domain.model import AUTHENTICATION_REQUIRED, CARD_DECLINED, SETTLED
+
+    doc = dump(account())
+    doc["idempotency"] = {
+        "k-ok": {
+            "hash": "h",
+            "status": "done",
+            "at": "2026-01-05T09:00:00.000000Z",
+            "attempts": [["ch-1", "ch-1:1"]],
+            "onSession": True,
+            "response": {
+                "status": 200,
+                "settled": [{"chargeId": "ch-1", "amount": {"value": 1000, "currency": "EUR"}}],
+            },
+        },
+        "k-sca": {
+            "hash": "h",
+            "status": "done",
+            "at": "2026-01-05T09:00:00Z",
+            "attempts": [],
+            "response": {"status": 402, "code": "authentication_required", "chargeId": "ch-2"},
+        },
+        "k-no": {
+            "hash": "h",
+            "status": "done",
+            "at": "2026-01-05T09:00:00Z",
+            "attempts": [],
+            "response": {"status": 402, "code": "insufficient_funds"},
+        },
+    }
+    doc["dunningPaused"] = {
+        "until": "2026-02-01T00:00:00.000000Z",
+        "reason": "call",
+        "actor": "s:1",
+        "at": "2026-01-05T09:00:00.000000Z",
+    }
+    doc["quarantine"] = {"at": "2026-01-05T09:00:00.000000Z", "where": "sweep", "reason": "Broken", "failures": 5}
+    acc = load(Account, doc)
+    keys = acc.idempotency
+    assert keys["k-ok"].response.kind == SETTLED and keys["k-ok"].attempts == [("ch-1", "ch-1:1")]
+    assert keys["k-ok"].response.settled[0].amount.value == 1000
+    assert (keys["k-sca"].response.kind, keys["k-sca"].response.charge_id) == (AUTHENTICATION_REQUIRED, "ch-2")
+    assert (keys["k-no"].response.kind, keys["k-no"].response.code) == (CARD_DECLINED, "insufficient_funds")
+    assert acc.dunning_paused.until == datetime(2026, 2, 1, tzinfo=UTC) and acc.quarantine.failures == 5
