@@ -43,15 +43,10 @@ def _attempt(account: Account, charge_id: str, key: str) -> Attempt | None:
 
 
 def _ours(account: Account, entry: PayNowKey) -> list[tuple[str, Attempt]]:
-    """The attempts a pay-now reserved (each on a charge of the account), in the order it reserved them."""
-    return [(cid, _reserved(account.charge_of(cid), key)) for cid, key in entry.attempts]
-
-
-def _reserved(charge: Charge, key: str) -> Attempt:
-    attempt = charge.attempt(key)
-    if attempt is None:
-        raise KeyError(f"attempt {key} is not on charge {charge.charge_id}")
-    return attempt
+    """The attempts a pay-now reserved, in the order it reserved them. One whose charge has left the
+    document (answered for good, settled and archived while the key waited) is no longer the key's."""
+    found = ((cid, _attempt(account, cid, key)) for cid, key in entry.attempts)
+    return [(cid, attempt) for cid, attempt in found if attempt is not None]
 
 
 def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str) -> Charge | None:

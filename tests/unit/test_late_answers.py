@@ -6,7 +6,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import DECLINED, OPEN, PAID, PROCESSING
 from pastdue.domain.money import Money
-from tests.unit.builders import POLICY, T0, account, days, failed
+from tests.unit.builders import POLICY, T0, VISA, account, apply, days, failed
 
 
 def _retry(value=1500):
@@ -91,3 +91,15 @@ def test_the_card_updater_respects_the_cards_30_day_attempt_cap_but_the_admin_ma
 
     acc, effects = decide(acc, ev.PayNowRequested("key-admin", "h", VISA, "user:1"), POLICY, T0 + days(2))
     assert [e.charge_id for e in effects if isinstance(e, ev.TryCharge)] == ["ch-1"]
+
+
+def test_a_pay_now_resumed_after_its_charge_left_the_document_finishes_without_it():
+    # The key waited (an answer unknown) while the charge was settled otherwise and archived: resuming
+    # the key neither fails nor charges anything again.
+    acc, effects = apply(account(), failed("ch-1"))
+    acc, effects = apply(acc, ev.PayNowRequested("key-00000009", "h", VISA, "user:1", True))
+    assert [type(e).__name__ for e in effects] == ["TryCharge"]
+    acc.charges = []  # settled and archived meanwhile
+    acc, effects = apply(acc, ev.PayNowCompleted("key-00000009", VISA, (), "user:1"))
+    entry = acc.idempotency["key-00000009"]
+    assert effects == [] and entry.status == "done" and entry.response.settled == []
