@@ -22,9 +22,7 @@ from pastdue.services.deps import AccountNotFound, Deps
 from pastdue.services.effects import charge_all, run_effects
 
 ROUNDS = 3
-
-
-OUTCOME_UNKNOWN = "unknown"
+OUTCOME_UNKNOWN = "unknown"  # a pay-now's answer while a gateway answer is still unknown
 
 
 @dataclass(frozen=True)
