@@ -11,8 +11,6 @@ from datetime import timedelta
 import pytest
 
 from pastdue import bootstrap
-from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData, ensure_containers
-from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
 from pastdue.domain import events as ev
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
@@ -22,19 +20,9 @@ from tests.support.history import full_history
 
 
 @pytest.fixture()
-def own(app_env, clock):
-    name = f"summary_{uuid.uuid4().hex[:8]}"
-    client = bootstrap.cosmos_client()
-    ensure_containers(client, name)
-    db = client.get_database_client(name)
-    yield dataclasses.replace(
-        bootstrap.deps(),
-        store=CosmosAccountStore(db.get_container_client("accounts")),
-        customer_data=CosmosCustomerData(db.get_container_client("customerData")),
-        gateway=SandboxGateway(CosmosLedger(db.get_container_client("gatewayLedger"))),
-        after_notices_queued=None,
-    )
-    client.delete_database(name)
+def own(app_database, clock):
+    """The app's dependencies on a database of its own (tests/conftest.py), notices sent by the test."""
+    return dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
 
 
 def _open(deps, token: str | None, mode: str = "card", at=None) -> str:
