@@ -192,9 +192,12 @@ def _sweep_queue(env: Mapping[str, str]) -> dict:
     }
 
 
-def _url(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
-    raw = (env.get(name) or "").strip() or default
-    if raw is None:
+LOCAL_PORTAL = "http://localhost:5173"  # the portal's address when PORTAL_BASE_URL is not set (local runs)
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
         return None
     parsed = urlparse(raw)
     local = parsed.hostname in ("localhost", "127.0.0.1")
@@ -227,7 +230,7 @@ def _branding(env: Mapping[str, str]) -> Branding:
             raise SettingsError(f"{name} must be one line of at most 300 characters")
         texts[name] = value or None
     return Branding(
-        portal_url=_url(env, "PORTAL_BASE_URL", "http://localhost:5173") or "http://localhost:5173",
+        portal_url=_url(env, "PORTAL_BASE_URL") or LOCAL_PORTAL,
         brand_name=texts["BRAND_NAME"] or "pastdue",
         logo_url=_url(env, "BRAND_LOGO_URL"),
         support_url=_url(env, "SUPPORT_URL"),

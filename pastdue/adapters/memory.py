@@ -38,7 +38,7 @@ def _copy(doc: dict) -> dict:
 class MemoryAccounts(AccountRepository, WorkQueues):
     def __init__(self) -> None:
         self.documents: dict[str, dict] = {}
-        self.records: dict[str, list[dict]] = {}  # archived history records, per account
+        self.records: dict[str, dict[int, dict]] = {}  # archived history records, per account, by seq
         self.charges: dict[str, set[str]] = {}  # archived settled charges
         self.events: dict[str, set[str]] = {}  # processed event ids
         self.writes = 0  # documents written (a decision that changes nothing is none)
@@ -78,8 +78,7 @@ class MemoryAccounts(AccountRepository, WorkQueues):
         again = next((e for e in write.new_events if e in seen), None)
         if again is not None:
             raise EventSeen(again)
-        known = {r["seq"] for r in self.records.get(account.account_id, [])}
-        self.records.setdefault(account.account_id, []).extend(r for r in write.records if r["seq"] not in known)
+        self.records.setdefault(account.account_id, {}).update((r["seq"], r) for r in write.records)
         self.charges.setdefault(account.account_id, set()).update(c.charge_id for c in write.settled)
         seen.update(write.earlier_events)
         seen.update(write.new_events)
