@@ -281,3 +281,5 @@ Event = (
     | RunSucceeded
 )
 Effect = TryCharge | PurgeData | NoticesQueued
+# What lifecycle.decide takes.
+Decidable = Command | Event

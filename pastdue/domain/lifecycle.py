@@ -46,15 +46,13 @@ _HANDLERS: dict[type, Handler] = {
 }
 
 
-def decide(
-    account: Account, event: ev.Command | ev.Event, policy: Policy, now: datetime
-) -> tuple[Account, list[ev.Effect]]:
+def decide(account: Account, event: ev.Decidable, policy: Policy, now: datetime) -> tuple[Account, list[ev.Effect]]:
     """Apply one event to a copy of the account; return the new account and the effects to run."""
     return decide_in_place(_copy(account), event, policy, now)
 
 
 def decide_in_place(
-    account: Account, event: ev.Command | ev.Event, policy: Policy, now: datetime
+    account: Account, event: ev.Decidable, policy: Policy, now: datetime
 ) -> tuple[Account, list[ev.Effect]]:
     """decide() on the account itself, for a caller that owns it and keeps what it needs of the state
     before (services/change.change: the money it held); if this raises, the account is left half-changed and

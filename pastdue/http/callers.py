@@ -63,9 +63,8 @@ def is_support(principal: Principal) -> bool:
 def account_for(principal: Principal, account_id: str, support_allowed: bool = False) -> Account:
     """The account if the principal is its admin (or support, where allowed); 404 otherwise."""
     account = find_account(bootstrap.deps(), account_id)
-    allowed = account is not None and (
+    if account is None or not (
         account.admin.principal_id == principal.object_id or (support_allowed and is_support(principal))
-    )
-    if account is None or not allowed:
+    ):
         raise NotFound("no such account")  # the same answer whether it exists or not
     return account

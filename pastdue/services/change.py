@@ -12,7 +12,7 @@ from typing import NamedTuple
 from pastdue.adapters.store import ConcurrencyConflict, EventSeen, StoreUnavailable
 from pastdue.adapters.telemetry import current_account
 from pastdue.domain.errors import Rejected
-from pastdue.domain.events import Command, Effect, Event
+from pastdue.domain.events import Decidable, Effect
 from pastdue.domain.lifecycle import decide_in_place
 from pastdue.domain.model import Account
 from pastdue.services.deps import AccountNotFound, Contention, Deps
@@ -29,9 +29,6 @@ class Changed(NamedTuple):
     account: Account
     effects: list[Effect]
     records: list[dict]
-
-
-Decidable = Command | Event
 
 
 def change(
