@@ -64,15 +64,12 @@ def app_database(app_env):
     every cross-partition query (the sweep's, the drain's, the book's counts) scans every item of the
     container, so a test that seeds a thousand accounts, or sweeps day by day for months, runs on its own
     instead of scanning (and sweeping) every other test's accounts on this worker, and frees what it wrote."""
-    import uuid
-
     from pastdue import bootstrap
-    from pastdue.adapters.cosmos import ensure_containers
+    from tests.support.stack import new_database
 
-    name, shared = f"t_{uuid.uuid4().hex[:12]}", os.environ["COSMOS_DATABASE"]
+    name, shared = new_database("t"), os.environ["COSMOS_DATABASE"]
     os.environ["COSMOS_DATABASE"] = name
     bootstrap.reset()
-    ensure_containers(bootstrap.cosmos_client(), name)
     yield name
     try:
         bootstrap.cosmos_client().delete_database(name)

@@ -10,7 +10,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from pastdue.adapters.cosmos import CosmosAccountStore, ensure_containers
+from pastdue.adapters.cosmos import CosmosAccountStore
 from pastdue.adapters.documents import to_document
 from pastdue.adapters.shard_queue import StorageShardQueue
 from pastdue.adapters.sweep_runs import CosmosSweepRuns
@@ -66,12 +66,10 @@ def wait_for(predicate, seconds: float, what: str):
 def test_a_shard_worker_killed_mid_shard_is_finished_by_another_with_nothing_done_twice(app_env, standins):
     from pastdue import bootstrap
     from pastdue.services.sweep import plan_sweep
-    from tests.support.stack import start_host
+    from tests.support.stack import new_database, start_host
 
-    database, queue_name = f"fanout_{uuid.uuid4().hex[:8]}", f"kill-{uuid.uuid4().hex[:8]}"
-    client = bootstrap.cosmos_client()
-    ensure_containers(client, database)
-    db = client.get_database_client(database)
+    database, queue_name = new_database("fanout"), f"kill-{uuid.uuid4().hex[:8]}"
+    db = bootstrap.cosmos_client().get_database_client(database)
     queue = StorageShardQueue(queue_name, standins.queue_connection())
     queue.create()
     ids = seed(db.get_container_client("accounts"), datetime.now(UTC))

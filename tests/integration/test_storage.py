@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pastdue import bootstrap
-from pastdue.adapters.cosmos import CosmosAccountStore, ensure_containers
+from pastdue.adapters.cosmos import CosmosAccountStore
 from pastdue.adapters.cosmos.accounts import CHUNK, charge_item_id, event_item_id, history_item_id
 from pastdue.domain import events as ev
 from pastdue.domain.model import SETTLED
@@ -26,23 +26,17 @@ from pastdue.services.billing import record_event
 from pastdue.services.change import change
 from tests.support.busy import drive, new_account, stored_size
 from tests.support.history import full_history
+from tests.support.stack import new_database
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "account_2026_11.json"
 GOAL_BYTES = 16 * 1024
-
-
-def _database(prefix: str):
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    client = bootstrap.cosmos_client()
-    ensure_containers(client, name)
-    return client, name
 
 
 @pytest.fixture(scope="module")
 def own_database(app_env):
     """A database of its own: the 10,000-event account leaves thousands of archive items, which the local
     stand-in (no indexes) would scan in every other test's sweep query."""
-    client, name = _database("storage")
+    client, name = bootstrap.cosmos_client(), new_database("storage")
     yield client.get_database_client(name)
     client.delete_database(name)
 
@@ -50,7 +44,7 @@ def own_database(app_env):
 @pytest.fixture()
 def burst_database(app_env):
     """Another: the burst's 600 writes should not scan what the 10,000-event account left."""
-    client, name = _database("burst")
+    client, name = bootstrap.cosmos_client(), new_database("burst")
     yield client.get_database_client(name)
     client.delete_database(name)
 

@@ -40,6 +40,16 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {base}-{base + PORTS_PER_WORKER - 1}")
 
 
+def new_database(prefix: str) -> str:
+    """A database of its own on the worker's Cosmos stand-in, with the app's containers; its name."""
+    from pastdue import bootstrap
+    from pastdue.adapters.cosmos import ensure_containers
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    ensure_containers(bootstrap.cosmos_client(), name)
+    return name
+
+
 def test_environment(standins: StandIns) -> dict:
     return {
         **standins.environment(),
