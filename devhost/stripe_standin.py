@@ -101,6 +101,9 @@ class State:
     payment_intents: dict = field(default_factory=dict)
     charges: dict = field(default_factory=dict)
     invoices: dict = field(default_factory=dict)
+    subscriptions: dict = field(default_factory=dict)
+    # Resources the API key may not use (a restricted key without that permission): answered 403.
+    forbidden: set = field(default_factory=set)
     idempotency: dict = field(default_factory=dict)
     faults: list = field(default_factory=list)
     held_events: list = field(default_factory=list)
@@ -336,6 +339,8 @@ class StripeStandIn:
             if method == "POST" and rest[1:] == ["cancel"]:
                 return self._cancel(intent, params)
             return 200, intent
+        if resource == "subscriptions":
+            return self._subscriptions(method, rest, params)
         if resource == "invoices" and rest:
             invoice = state.invoices.get(rest[0])
             if invoice is None:
@@ -352,6 +357,61 @@ class StripeStandIn:
                 return self._pay_invoice(invoice, params.get("payment_method"), params.get("off_session") == "true")
             return 200, invoice
         raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
+
+    # --- Stripe Billing: subscriptions ----------------------------------------------------------------
+    def create_subscription(self, customer: str, default_payment_method: str | None = None) -> dict:
+        """A subscription the billing system made; its own default payment method, when set, is what its
+        invoices are charged with, before the customer's invoice_settings default (as at Stripe)."""
+        with self.state.lock:
+            self._customer(customer)
+            sub = {
+                "id": self.state.new_id("sub"),
+                "object": "subscription",
+                "customer": customer,
+                "status": "active",
+                "default_payment_method": default_payment_method,
+                "created": int(self.clock()),
+                "metadata": {},
+            }
+            self.state.subscriptions[sub["id"]] = sub
+            return sub
+
+    def _subscriptions(self, method: str, rest: list, params: dict) -> tuple[int, dict]:
+        state = self.state
+        if not rest:
+            status = params.get("status", "active")
+            found = [
+                sub
+                for sub in state.subscriptions.values()
+                if sub["customer"] == params.get("customer", sub["customer"])
+                and (status == "all" or sub["status"] == status)
+            ]
+            return 200, {"object": "list", "url": "/v1/subscriptions", "has_more": False, "data": found}
+        sub = state.subscriptions.get(rest[0])
+        if sub is None:
+            raise StripeError(
+                404,
+                {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "param": "id",
+                    "message": f"No such subscription: '{rest[0]}'",
+                },
+            )
+        if method == "POST" and "default_payment_method" in params:
+            default = params["default_payment_method"] or None
+            if default and self._payment_method(default)["customer"] != sub["customer"]:
+                raise StripeError(
+                    400,
+                    {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "param": "default_payment_method",
+                        "message": "The payment method is not attached to this subscription's customer.",
+                    },
+                )
+            sub["default_payment_method"] = default
+        return 200, sub
 
     # --- Stripe Billing: invoices ---------------------------------------------------------------------
     def create_invoice(
@@ -397,7 +457,14 @@ class StripeStandIn:
                 },
             )
         customer = self._customer(invoice["customer"])
-        pm_id = payment_method or customer["invoice_settings"]["default_payment_method"]
+        sub_id = ((invoice.get("parent") or {}).get("subscription_details") or {}).get("subscription")
+        sub = self.state.subscriptions.get(sub_id) or {}
+        # A subscription's own default comes before the customer's, as Stripe charges its invoices.
+        pm_id = (
+            payment_method
+            or sub.get("default_payment_method")
+            or customer["invoice_settings"]["default_payment_method"]
+        )
         pm = self._payment_method(pm_id or "")
         invoice["attempt_count"] += 1
         outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
@@ -830,6 +897,20 @@ class StripeStandIn:
                 if self.headers.get("Authorization") != f"Bearer {state.api_key}":
                     return self._answer(
                         401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided."}}
+                    )
+                resource = path.split("/")[2] if path.count("/") >= 2 else ""
+                if resource in state.forbidden:
+                    return self._answer(
+                        403,
+                        {
+                            "error": {
+                                "type": "invalid_request_error",
+                                "message": (
+                                    f"The provided key does not have the required permissions for this endpoint "
+                                    f"({resource})."
+                                ),
+                            }
+                        },
                     )
                 params = _nest(parse_qsl(raw.decode() if method == "POST" else url.query, keep_blank_values=True))
                 key = self.headers.get("Idempotency-Key") if method == "POST" else None

@@ -48,8 +48,8 @@ MUTANTS = [
     Mutant(
         "card charged the full amount after a partial transfer",
         "pastdue/domain/settlement.py",
-        "token, source, now, amount=charge.outstanding,",
-        "token, source, now, amount=charge.amount,",
+        "        amount=charge.outstanding,\n        on_session=on_session or None,",
+        "        amount=charge.amount,\n        on_session=on_session or None,",
         (UNIT,),
     ),
     Mutant(

@@ -11,7 +11,9 @@ from pastdue.domain.money import Money
 
 @dataclass(frozen=True)
 class ChargeOutcome:
-    outcome: AttemptOutcome  # succeeded | declined | error (retryable, nothing was charged) | requires_action
+    # succeeded | declined | error (retryable, nothing was charged) | requires_action | not_sent (refused
+    # before sending: an amount the processor cannot take)
+    outcome: AttemptOutcome
     code: str | None = None
     amount: Money | None = None  # what was taken, on success
     reference: str | None = None  # the processor's id of this payment (a Stripe PaymentIntent)
@@ -45,6 +47,12 @@ class PaymentGateway(ABC):
     def adopt(self, token: str, customer: str | None) -> PaymentMethod:
         """Make the method the customer's default for charges off-session; returns what to store."""
         return self.describe(token)
+
+    def make_default(self, token: str, customer: str | None) -> None:
+        """The method has paid: the processor charges it from now on, for the customer's invoices and each
+        of its subscriptions that names a default of its own (called once the card has paid, never before).
+        A processor without saved defaults (the sandbox) has nothing to change."""
+        return None
 
     def ensure_customer(self, account_id: str, email: str, name: str, existing: str | None) -> str | None:
         """The processor's customer of the account, created on first use; None if it has no customers."""
@@ -98,7 +106,9 @@ class UnavailableGateway(PaymentGateway):
     def _refuse(self, *args, **kwargs):
         raise GatewayUnavailable(self.reason)
 
-    describe = adopt = ensure_customer = charge = cancel = payment_metadata = start_setup = confirmation = _refuse
+    describe = adopt = make_default = ensure_customer = charge = cancel = payment_metadata = start_setup = (
+        confirmation
+    ) = _refuse
 
 
 class Ledger(ABC):
@@ -156,9 +166,14 @@ class SandboxGateway(PaymentGateway):
     ) -> ChargeOutcome:
         self.describe(token)
         _, _, outcome, code = SANDBOX_CARDS[token]
-        entry = {"token": token, "amount": amount.to_json(), "outcome": outcome, "code": code}
+        account = (metadata or {}).get("accountId")
+        entry = {"token": token, "amount": amount.to_json(), "outcome": outcome, "code": code, "account": account}
         # The key answers what it did the first time, whatever is asked now (a processor's replay).
         stored = self._ledger.record_once(idempotency_key, entry)
+        if stored.get("account", account) != account:
+            # Another account's payment under this key (a key reserved before keys named their account):
+            # its answer is never this account's. Left unknown, as a processor's key conflict would be.
+            raise OutcomeUnknown(f"sandbox: key {idempotency_key} belongs to another account")
         taken = Money.from_json(stored["amount"]) if stored["outcome"] == SUCCEEDED else None
         return ChargeOutcome(stored["outcome"], stored["code"], taken)
 

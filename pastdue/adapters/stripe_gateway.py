@@ -13,23 +13,49 @@ A charge never debits twice and never loses an answer:
 - Amounts are converted to Stripe's decimals and checked against Stripe's limits before sending; a
   request Stripe still refuses as invalid is an operator's problem (`invalid`), not a card decline.
 - Declines, authentication and advice codes: one mapper (stripe_outcomes) for answers and events.
+- A key Stripe refuses (401: rotated or revoked; 403: a restricted key without a permission) is the
+  gateway being unavailable (GatewayUnavailable): nothing was sent, no account is at fault, so none is
+  failed or quarantined; operators are alerted once (an error log) until the key works again.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
-from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, PaymentGateway, UnknownToken
+from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown, PaymentGateway, UnknownToken
 from pastdue.adapters.stripe_amounts import NotChargeable, from_stripe, to_stripe
 from pastdue.adapters.stripe_outcomes import decline, of_intent
-from pastdue.domain.model import DECLINED, ERROR, SUCCEEDED, PaymentMethod
+from pastdue.domain.model import DECLINED, ERROR, NOT_SENT, SUCCEEDED, PaymentMethod
 from pastdue.domain.money import Money
 
 log = logging.getLogger("pastdue.gateway")
 UNKNOWN_STATUSES = {409, 429}
 # The API version every request asks for (the SDK's own pin); webhook endpoints must use the same one.
 API_VERSION = "2026-10-28.endive"
+
+
+def _key_checked(method):
+    """Stripe refused the key itself (401/403): the gateway is unavailable, whichever account asked."""
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        stripe = self._stripe
+        try:
+            answer = method(self, *args, **kwargs)
+        except (stripe.AuthenticationError, stripe.PermissionError) as error:
+            status = getattr(error, "http_status", None)
+            if not self._key_refused:
+                self._key_refused = True
+                log.error("Stripe refused the API key (%s): no request is sent until it works again", status)
+            raise GatewayUnavailable(f"stripe: the API key was refused ({status})") from None
+        if self._key_refused:
+            self._key_refused = False
+            log.warning("Stripe accepts the API key again")
+        return answer
+
+    return checked
 
 
 class StripeGateway(PaymentGateway):
@@ -47,6 +73,7 @@ class StripeGateway(PaymentGateway):
 
         self._stripe = stripe
         self._publishable_key = publishable_key
+        self._key_refused = False  # Stripe refused the key (401/403): alerted once, until it works again
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -56,6 +83,7 @@ class StripeGateway(PaymentGateway):
         )
 
     # --- payment methods and customers -----------------------------------------------------------------
+    @_key_checked
     def describe(self, token: str) -> PaymentMethod:
         stripe = self._stripe
         try:
@@ -64,8 +92,10 @@ class StripeGateway(PaymentGateway):
             raise UnknownToken("unknown payment method") from None
         return _method(method)
 
+    @_key_checked
     def adopt(self, token: str, customer: str | None) -> PaymentMethod:
-        """The card the admin just set up, made the customer's default for invoices and off-session charges.
+        """The card the admin just set up, checked as usable for this customer's off-session charges. It
+        becomes the default at Stripe only once it has paid (make_default), never before a declined pay-now.
 
         The token is the SetupIntent the front end confirmed with the setup route's client secret (`seti_`):
         it must have succeeded, for this account's customer, for off-session use, with a card. A bare
@@ -91,11 +121,28 @@ class StripeGateway(PaymentGateway):
                     raise UnknownToken("send the SetupIntent the card was set up with (seti_...)")
             if method.type != "card":
                 raise UnknownToken("only cards are taken for these payments")
-            self._client.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": method.id}})
         except stripe.InvalidRequestError:
             raise UnknownToken("unknown or unusable payment method") from None
         return _method(method)
 
+    @_key_checked
+    def make_default(self, token: str, customer: str | None) -> None:
+        """The customer's default for invoices, and the default of each of its live subscriptions that names
+        one of its own (Stripe charges a subscription's invoices with its own default first, so renewals
+        would keep using the old card)."""
+        if not customer:
+            return
+        self._client.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": token}})
+        params: Any = {"customer": customer, "status": "all", "limit": 100}
+        for found in self._client.v1.subscriptions.list(params).auto_paging_iter():
+            sub = found.to_dict()
+            current = sub.get("default_payment_method")
+            current = current.get("id") if isinstance(current, dict) else current
+            if sub.get("status") in ("canceled", "incomplete_expired") or current in (None, token):
+                continue
+            self._client.v1.subscriptions.update(sub["id"], {"default_payment_method": token})
+
+    @_key_checked
     def ensure_customer(self, account_id: str, email: str, name: str, existing: str | None) -> str | None:
         if existing:
             return existing
@@ -105,6 +152,7 @@ class StripeGateway(PaymentGateway):
         )
         return customer.id
 
+    @_key_checked
     def start_setup(self, customer: str | None) -> dict:
         # Our parameters are plain dicts (Any): the SDK's TypedDicts add nothing the stand-in tests miss.
         params: Any = {"customer": customer, "usage": "off_session", "payment_method_types": ["card"]}
@@ -116,10 +164,12 @@ class StripeGateway(PaymentGateway):
             "publishableKey": self._publishable_key,
         }
 
+    @_key_checked
     def payment_metadata(self, reference: str) -> dict:
         metadata = self._retrieve(reference).get("metadata")
         return metadata if isinstance(metadata, dict) else {}
 
+    @_key_checked
     def confirmation(self, reference: str) -> dict | None:
         """What Stripe.js needs to let the customer confirm the payment, while it still needs them. A Stripe
         Billing invoice is confirmed on its hosted page."""
@@ -147,6 +197,7 @@ class StripeGateway(PaymentGateway):
         }
 
     # --- charges --------------------------------------------------------------------------------------
+    @_key_checked
     def charge(
         self,
         token: str,
@@ -165,17 +216,23 @@ class StripeGateway(PaymentGateway):
             value = to_stripe(amount)
         except NotChargeable as refused:
             log.error("not sent to Stripe (%s): %s", idempotency_key, refused)
-            return ChargeOutcome(ERROR, refused.code, invalid=True)
+            return ChargeOutcome(NOT_SENT, refused.code, invalid=True)
         intent: dict | None
+        metadata = metadata or {}
         if reference:
             intent = self._retrieve(reference)
         else:
-            intent = self._find(idempotency_key) if resume else None
+            intent = self._find(metadata, customer) if resume else None
             if intent is None:
                 try:
                     intent = self._create(token, value, amount.currency, idempotency_key, customer, metadata)
                 except self._stripe.InvalidRequestError as error:
                     return _invalid(error, None)
+            if not _ours(intent, metadata, customer):
+                # The key answered another account's payment (a key sent before keys named their account):
+                # never this attempt's answer. Unknown until Stripe forgets the key or the search finds ours.
+                log.error("stripe: key %s answered a payment of another account", idempotency_key)
+                raise OutcomeUnknown("stripe: the idempotency key answered another account's payment")
         outcome = of_intent(intent)
         if outcome is not None:
             return outcome
@@ -214,6 +271,7 @@ class StripeGateway(PaymentGateway):
         log.error("Stripe invoice %s is %s: not collectable", invoice_id, invoice.get("status"))
         return ChargeOutcome(ERROR, f"invoice_{invoice.get('status')}", reference=invoice_id, invalid=True)
 
+    @_key_checked
     def cancel(self, reference: str) -> ChargeOutcome | None:
         stripe = self._stripe
         try:
@@ -238,7 +296,7 @@ class StripeGateway(PaymentGateway):
         try:
             return self._call(lambda: self._client.v1.payment_intents.create(params, {"idempotency_key": key}))
         except stripe.IdempotencyError:
-            found = self._find(key)  # the key was used otherwise: what it created is what counts
+            found = self._find(metadata or {}, customer)  # the key was used otherwise: what it made counts
             if found is None:
                 raise OutcomeUnknown("stripe: idempotency key in use with other parameters") from None
             return found
@@ -265,12 +323,18 @@ class StripeGateway(PaymentGateway):
     def _retrieve_invoice(self, invoice_id: str) -> dict:
         return self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id)
 
-    def _find(self, key: str) -> dict | None:
-        """The PaymentIntent created for an attempt, by its metadata (Stripe's search)."""
-        found = self._call(
-            lambda: self._client.v1.payment_intents.search({"query": f"metadata['attempt']:'{key}'", "limit": 10})
+    def _find(self, metadata: dict, customer: str | None) -> dict | None:
+        """The PaymentIntent created for an attempt, by its metadata (Stripe's search): the attempt's key is
+        unique only within its account, so the account is part of the query, and what is found must be of
+        this account's customer."""
+        clauses = [
+            f"metadata['{name}']:'{_quoted(metadata[name])}'" for name in ("attempt", "accountId") if metadata.get(name)
+        ]
+        query = " AND ".join(clauses)
+        found = self._call(lambda: self._client.v1.payment_intents.search({"query": query, "limit": 10}))
+        intents = sorted(
+            (i for i in found.get("data") or [] if _ours(i, metadata, customer)), key=lambda i: i.get("created") or 0
         )
-        intents = sorted(found.get("data") or [], key=lambda i: i.get("created") or 0)
         return intents[0] if intents else None
 
     def _call(self, request, reference: str | None = None) -> dict:
@@ -286,6 +350,22 @@ class StripeGateway(PaymentGateway):
             if (error.http_status or 500) >= 500 or error.http_status in UNKNOWN_STATUSES:
                 raise OutcomeUnknown(f"stripe: {error.http_status}", reference) from None
             raise
+
+
+def _quoted(value: object) -> str:
+    """A value inside a search query's single quotes (Stripe escapes a quote with a backslash)."""
+    return str(value or "").replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _ours(intent: dict, metadata: dict, customer: str | None) -> bool:
+    """The PaymentIntent was made for this attempt of this account (and this account's customer)."""
+    theirs = intent.get("metadata")
+    theirs = theirs if isinstance(theirs, dict) else {}
+    if any(theirs.get(name) != metadata.get(name) for name in ("accountId", "attempt") if metadata.get(name)):
+        return False
+    made_for = intent.get("customer")
+    made_for = made_for.get("id") if isinstance(made_for, dict) else made_for
+    return customer is None or made_for == customer
 
 
 def _payment_params(token: str, on_session: bool) -> Any:

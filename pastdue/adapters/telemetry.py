@@ -25,6 +25,11 @@ METRICS = {
     "pastdue_unexpected_success": ("counter", "1", "payments taken after a decline or an error was answered (applied)"),
     "pastdue_payments_reversed": ("counter", "1", "collected payments refunded or disputed (attribute kind)"),
     "pastdue_gateway_refused": ("counter", "1", "charge requests the processor refused as invalid (not the card)"),
+    "pastdue_gateway_default_not_set": (
+        "counter",
+        "1",
+        "new cards that paid but could not be made the processor's default (renewals may use the old card)",
+    ),
     "pastdue_accounts_quarantined": ("counter", "1", "accounts set aside after repeated failures"),
     "pastdue_sweep_duration": ("histogram", "s", "seconds one daily sweep took"),
     "pastdue_sweep_backlog": ("gauge", "1", "due accounts a sweep left for the next run (time budget, deletion cap)"),

@@ -178,6 +178,8 @@ class TryCharge:
     # A payment of an earlier attempt that waits for the customer (key, reference): cancelled first, so a
     # charge never has two live payments at the processor.
     supersedes: tuple[str, str] | None = None
+    # The key the processor knows the attempt by (scoped to the account); the attempt's own key if not given.
+    processor_key: str | None = None
 
 
 @dataclass(frozen=True)

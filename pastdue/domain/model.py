@@ -40,6 +40,9 @@ class AttemptOutcome(StrEnum):
     REQUIRES_ACTION = "requires_action"  # the bank asks the customer to authenticate (SCA), on-session
     # A result that is no outcome yet: the processor holds the payment (its reference) but has not decided.
     PROCESSING = "processing"
+    # Refused before it was sent (an amount the processor cannot take): it never reached the card, so it
+    # counts toward no attempt cap and says nothing of the card; operators are alerted.
+    NOT_SENT = "not_sent"
 
 
 class NoticeStatus(StrEnum):
@@ -53,7 +56,7 @@ class NoticeStatus(StrEnum):
 ACTIVE, PAST_DUE, DISABLED, DELETED = SubscriptionState
 CARD, INVOICE = PaymentMode
 OPEN, PAID, WRITTEN_OFF = ChargeStatus
-SUCCEEDED, DECLINED, ERROR, SKIPPED, REQUIRES_ACTION, PROCESSING = AttemptOutcome
+SUCCEEDED, DECLINED, ERROR, SKIPPED, REQUIRES_ACTION, PROCESSING, NOT_SENT = AttemptOutcome
 QUEUED, SENDING, SENT, FAILED = NoticeStatus
 
 
@@ -106,6 +109,14 @@ class Attempt(Document):
     # True when sent while the customer is present (pay-now): authentication is asked then and there. None
     # (not stored) otherwise.
     on_session: bool | None = None
+    # True when the processor knows this attempt by a key scoped to its account (`processor_key`): a charge
+    # id is unique only within its account (every tenant has an INV-0001). None on attempts reserved before,
+    # which keep the key they were sent with.
+    scoped: bool | None = None
+
+    def processor_key(self, account_id: str) -> str:
+        """The key the processor knows this attempt by: its Idempotency-Key, and the sandbox ledger's id."""
+        return f"{account_id}:{self.key}" if self.scoped else self.key
 
 
 class Charge(Document):

@@ -16,6 +16,7 @@ from pastdue.domain.model import (
     ERROR,
     KEY_DONE,
     KEY_PROCESSING,
+    NOT_SENT,
     OPEN,
     PAID,
     PROCESSING,
@@ -154,7 +155,9 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
                 balance=account.balance(),
                 cancellationDate=_deadline(account, charge, policy),
             )
-    elif result.outcome == ERROR:
+    elif result.outcome in (ERROR, NOT_SENT):
+        if result.outcome == NOT_SENT:
+            detail["notSent"] = True  # never reached the card: no attempt cap counts it
         if result.invalid:
             detail["refusedByProcessor"] = True  # the request, not the card: an operator alert (a metric)
         record(account, now, "charge.error", actor, charge.subscription_id, **detail)
@@ -252,7 +255,7 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
     for charge_id, key in entry.attempts:
         attempt = _attempt(account, charge_id, key)
         if attempt is not None and attempt.outcome is None:
-            effects.append(try_charge(account.charge_of(charge_id), now))
+            effects.append(try_charge(account, account.charge_of(charge_id), now))
     return effects
 
 
@@ -266,7 +269,8 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     if any(a.outcome is None for _, a in ours):
         return []  # an answer is still unknown: the same key resumes it
     token = event.method.token
-    first_new = next((a for _, a in ours if a.source == "update" and a.token == token), None)
+    # The new card's first answer (an attempt never sent, refused for its amount, says nothing of the card).
+    first_new = next((a for _, a in ours if a.source == "update" and a.token == token and a.outcome != NOT_SENT), None)
     if first_new is not None and first_new.outcome == REQUIRES_ACTION:
         # The bank asks the admin to authenticate this payment now: the card is saved, the charge waits for
         # the confirmation (Stripe's event settles it), and the answer says what the front end needs.
@@ -298,7 +302,7 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
             entry.attempts.append(
                 (charge.charge_id, new_attempt(charge, token, "update", now, bool(entry.on_session)).key)
             )
-        return [try_charge(charge, now) for charge in again]
+        return [try_charge(account, charge, now) for charge in again]
     account.payment_method = event.method
     record(account, now, "payment.method.updated", event.actor, brand=event.method.brand, last4=event.method.last4)
     settle_states(account, now, event.actor, reactivate_disabled=True)

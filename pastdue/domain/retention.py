@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pastdue.domain.codec import format_time
-from pastdue.domain.model import DECLINED, FAILED, PAID, REQUIRES_ACTION, SENT, SKIPPED, SUCCEEDED, Account, Charge
+from pastdue.domain.model import (
+    DECLINED,
+    FAILED,
+    NOT_SENT,
+    PAID,
+    REQUIRES_ACTION,
+    SENT,
+    SKIPPED,
+    SUCCEEDED,
+    Account,
+    Charge,
+)
 
 # How long the account document remembers what it needs to decide (docs/design.md, "Storage").
 # Event ids: beyond the 3 days in which Stripe (and the billing system) deliver an event again.
@@ -77,4 +88,4 @@ def _paid(charge: Charge) -> datetime:
 def _final(charge: Charge) -> bool:
     """Every attempt of the charge has an answer no later one can change (an error or an authentication
     asked may still turn into money taken)."""
-    return all(a.outcome in (SUCCEEDED, DECLINED, SKIPPED) for a in charge.attempts)
+    return all(a.outcome in (SUCCEEDED, DECLINED, SKIPPED, NOT_SENT) for a in charge.attempts)

@@ -82,7 +82,7 @@ def attempts_within(account: Account, now: datetime, charge: Charge | None = Non
         for c in account.charges
         if charge is None or c is charge
         for a in c.attempts
-        if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome != "skipped"
+        if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome not in ("skipped", "not_sent")
     )
 
 

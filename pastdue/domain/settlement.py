@@ -94,13 +94,20 @@ def add_credit(
 def new_attempt(charge: Charge, token: str, source: str, now: datetime, on_session: bool = False) -> Attempt:
     n = len(charge.attempts) + 1
     attempt = Attempt(
-        n, f"{charge.charge_id}:{n}", token, source, now, amount=charge.outstanding, on_session=on_session or None
+        n,
+        f"{charge.charge_id}:{n}",
+        token,
+        source,
+        now,
+        amount=charge.outstanding,
+        on_session=on_session or None,
+        scoped=True,
     )
     charge.attempts.append(attempt)
     return attempt
 
 
-def try_charge(charge: Charge, now: datetime) -> TryCharge:
+def try_charge(account: Account, charge: Charge, now: datetime) -> TryCharge:
     """The gateway call for the charge's attempt in flight. One reserved in an earlier decision is a
     resume (its payment may exist at the processor); a payment still waiting for the customer on the
     attempt before is superseded (cancelled first)."""
@@ -123,4 +130,5 @@ def try_charge(charge: Charge, now: datetime) -> TryCharge:
         resume=pending.at < now,
         on_session=bool(pending.on_session),
         supersedes=supersedes,
+        processor_key=pending.processor_key(account.account_id),
     )

@@ -28,7 +28,7 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
     settle_states(account, now, "system", reactivate_disabled=False)
     for charge in account.charges:
         if charge.pending is not None:
-            effects.append(try_charge(charge, now))  # an earlier run left no answer: same key again
+            effects.append(try_charge(account, charge, now))  # an earlier run left no answer: same key again
             continue
         if not schedule.retry_eligible(account, charge):
             continue
@@ -36,7 +36,7 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
         if retries.due(account, charge, cal, now) and account.payment_method is not None:
             charge.retry_steps_done += 1
             new_attempt(charge, account.payment_method.token, "retry", now)
-            effects.append(try_charge(charge, now))
+            effects.append(try_charge(account, charge, now))
     _expiry_notices(account, policy, now)
     for sub in account.subscriptions.values():
         # An answer is outstanding: notices may go, but never disable or purge on a guess.

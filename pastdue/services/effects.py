@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown
 from pastdue.domain import events as ev
-from pastdue.domain.model import PROCESSING, SKIPPED, SUCCEEDED, Account
+from pastdue.domain.model import NOT_SENT, PROCESSING, SKIPPED, SUCCEEDED, Account
 from pastdue.services.change import Changed, change
 from pastdue.services.deps import Deps
 
@@ -49,10 +49,17 @@ def charge_all(deps: Deps, account: Account, tries: list[ev.TryCharge], stop_on_
         results += earlier
         if any(a.key == attempt.key for a in earlier):
             tries = [t for t in tries if t is not attempt]
-    first = next((t for t in tries if t.token == stop_on_decline_token), None) if stop_on_decline_token else None
-    if first is not None:
-        answer = _charge_one(deps, account, first)
+    first, answer = None, None
+    for candidate in [t for t in tries if t.token == stop_on_decline_token] if stop_on_decline_token else []:
+        # One refused before it was sent (an amount the processor cannot take) says nothing of the card:
+        # the next charge is the card's first try.
+        first, answer = candidate, _charge_one(deps, account, candidate)
         results += [answer] if answer else []
+        if answer is None or answer.outcome != NOT_SENT:
+            break
+        tries = [t for t in tries if t is not candidate]
+        first = None
+    if first is not None:
         if answer is None or answer.outcome != "succeeded":
             results += [
                 ev.AttemptResult(t.charge_id, t.key, SKIPPED)
@@ -83,7 +90,7 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
             outcome = deps.gateway.charge(
                 attempt.token,
                 attempt.amount,
-                attempt.key,
+                attempt.processor_key or attempt.key,
                 customer=account.gateway_customer_id,
                 metadata={
                     "accountId": account.account_id,
@@ -96,8 +103,9 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
                 on_session=attempt.on_session,
             )
         except GatewayUnavailable as error:
-            # Nothing was sent: the attempt stays reserved and is sent by a later run, with its key.
-            log.error("payment %s not sent: %s", attempt.key, error)
+            # Nothing was sent: the attempt stays reserved and is sent by a later run, with its key. The
+            # gateway alerts operators (once); no account is at fault.
+            log.warning("payment %s not sent: %s", attempt.key, error)
             return None
         except OutcomeUnknown as unknown:
             log.warning("gateway outcome unknown for %s (try %d): %s", attempt.key, n + 1, unknown)

@@ -21,7 +21,7 @@ from pastdue.services.billing import record_event
 from pastdue.services.change import change_once
 from pastdue.services.deps import AccountNotFound, Deps
 from pastdue.services.effects import answer_of, run_effects
-from pastdue.services.portal import update_payment
+from pastdue.services.portal import card_has_paid, update_payment
 
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
@@ -97,6 +97,11 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     attempt = charge.attempt(key) if charge else None
     if attempt is None:
         return "unknown"
+    if attempt.reference and result.reference and attempt.reference != result.reference:
+        # Not the payment this attempt made (one made elsewhere in the Stripe account with the same
+        # metadata): never this attempt's answer.
+        log.warning("stripe event %s: payment %s is not attempt %s's", event_id, result.reference, key)
+        return "ignored"
     if attempt.outcome is None and deps.clock.now() - attempt.at < IN_FLIGHT_GRACE:
         raise EventTooEarly(f"attempt {key} is still in flight")
     try:
@@ -106,6 +111,11 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     if done is None:
         return "duplicate"
     run_effects(deps, done)
+    if attempt.source == "update" and attempt.on_session and result.outcome == SUCCEEDED:
+        # The admin confirmed the new card's payment with the bank: the card has paid.
+        paid = done.account
+        if paid.payment_method is not None and paid.payment_method.token == attempt.token:
+            card_has_paid(deps, paid, attempt.token)
     return "resolved"
 
 

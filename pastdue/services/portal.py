@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
 from pastdue.adapters.store import HistoryPage
@@ -12,6 +13,7 @@ from pastdue.domain.model import (
     AUTHENTICATION_REQUIRED,
     KEY_DONE,
     KEY_PROCESSING,
+    SETTLED,
     Account,
     PaymentMethod,
     SettledCharge,
@@ -21,6 +23,7 @@ from pastdue.services.change import change
 from pastdue.services.deps import AccountNotFound, Deps
 from pastdue.services.effects import charge_all, run_effects
 
+log = logging.getLogger("pastdue")
 ROUNDS = 3
 OUTCOME_UNKNOWN = "unknown"  # a pay-now's answer while a gateway answer is still unknown
 
@@ -58,6 +61,7 @@ def update_payment(
     account, effects, _ = change(
         deps, account_id, ev.PayNowRequested(key, body_hash, method, actor, on_session), account=account
     )
+    fresh = account.idempotency[key].status == KEY_PROCESSING  # not a replay of a key already answered
     # Rounds: attempts already in flight are answered first, then the new card pays what is left.
     for _ in range(ROUNDS):
         if account.idempotency[key].status != KEY_PROCESSING:
@@ -75,6 +79,8 @@ def update_payment(
     # The key keeps the outcome only (what was settled, or the decline code): a replay answers the same
     # outcome, with the account as it is now.
     outcome = entry.response
+    if fresh and on_session and outcome.kind == SETTLED:
+        card_has_paid(deps, account, method.token)
     confirmation = None
     if outcome.kind == AUTHENTICATION_REQUIRED:
         charge = account.charge(outcome.charge_id or "")
@@ -83,6 +89,17 @@ def update_payment(
             details = deps.gateway.confirmation(waiting.reference) or {}
             confirmation = {"chargeId": charge.charge_id, **details}
     return PayNowAnswer(outcome.kind, account, outcome.code, tuple(outcome.settled), confirmation)
+
+
+def card_has_paid(deps: Deps, account: Account, token: str) -> None:
+    """The admin's new card paid: the processor charges it from now on (its invoices and subscriptions).
+    The payment stands whatever this answers: a failure is logged for operators, and the next card that
+    pays sets the default again."""
+    try:
+        deps.gateway.make_default(token, account.gateway_customer_id)
+    except Exception:  # the money is taken: only the processor's default is behind
+        log.exception("the new card of account %s could not be made the processor's default", account.account_id)
+        deps.metrics.emit("pastdue_gateway_default_not_set", 1)
 
 
 def payment_method(deps: Deps, account: Account, token: str) -> PaymentMethod:

@@ -74,6 +74,8 @@ def _account(s, token: str, subs: int = 1, **extra) -> tuple[str, list[str]]:
     account_id = f"stripe-{uuid.uuid4().hex[:10]}"
     customer = s.gateway.ensure_customer(account_id, "x@example.com", "Ada", None)
     method = s.gateway.adopt(s.standin.set_up_card(customer, token), customer) if token else None
+    if method is not None:
+        s.gateway.make_default(method.token, customer)  # the billing system's saved card is Stripe's default
     extra = {"gatewayCustomerId": customer, **extra}
     answer = s.billing.account(account_id, token=method.token if method else None, **extra)
     assert answer.status_code == 201, answer.text
@@ -104,7 +106,7 @@ def test_a_failing_card_is_retried_through_stripe_on_the_policy_days_then_disabl
         .get_container_client("customerData")
     )
     data.create_item({"id": f"{sub_id}-{account_id}", "subscriptionId": f"{sub_id}", "payload": 1})
-    assert s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 4999).json() == {"status": "processed"}
+    assert s.billing.charge_failed(account_id, sub_id, "INV-0001", 4999).json() == {"status": "processed"}
     declined, states = {}, {}
     for day in range(1, 121):
         s.host.advance("P1D")
@@ -115,7 +117,7 @@ def test_a_failing_card_is_retried_through_stripe_on_the_policy_days_then_disabl
     assert steps == [1, 3, 5, 7, 14, 21]
     intents = [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("accountId") == account_id]
     assert len(intents) == 6 and {pi["amount"] for pi in intents} == {4999}
-    assert {pi["metadata"]["attempt"] for pi in intents} == {f"{account_id}-ch:{n}" for n in range(1, 7)}
+    assert {pi["metadata"]["attempt"] for pi in intents} == {f"INV-0001:{n}" for n in range(1, 7)}
     assert states[29] == "pastDue" and states[30] == "disabled" and states[119] == "disabled"
     assert states[120] == "deleted"
     assert not list(
@@ -129,7 +131,7 @@ def test_a_failing_card_is_retried_through_stripe_on_the_policy_days_then_disabl
 
 def test_a_hard_decline_through_stripe_stops_the_retries(s):
     account_id, (sub_id,) = _account(s, "pm_card_chargeDeclinedStolenCard")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1000, code="card_declined")
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 1000, code="card_declined")
     for _ in range(1, 10):
         s.host.advance("P1D")
         s.host.run("daily_sweep")
@@ -141,7 +143,7 @@ def test_a_hard_decline_through_stripe_stops_the_retries(s):
 def test_pay_now_of_three_subscriptions_with_a_card_from_the_setup_route(s):
     account_id, subs = _account(s, "pm_card_chargeCustomerFail", subs=3)
     for n, sub_id in enumerate(subs):
-        s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch{n}", 1000 + n)
+        s.billing.charge_failed(account_id, sub_id, f"INV-{n:04d}", 1000 + n)
     setup = s.portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={})
     assert setup.status_code == 200, setup.text
     body = setup.json()
@@ -151,7 +153,7 @@ def test_pay_now_of_three_subscriptions_with_a_card_from_the_setup_route(s):
     confirmed = s.client.v1.setup_intents.confirm(body["setupIntentId"], {"payment_method": "pm_card_visa"})
     paid = s.portal.pay(account_id, confirmed.payment_method)
     assert paid.status_code == 200, paid.text
-    assert sorted(c["chargeId"] for c in paid.json()["settled"]) == [f"{account_id}-ch{n}" for n in range(3)]
+    assert sorted(c["chargeId"] for c in paid.json()["settled"]) == [f"INV-{n:04d}" for n in range(3)]
     view = paid.json()["account"]
     assert view["paymentMethod"]["last4"] == "4242" and view["balance"]["value"] == 0
     assert {sub["state"] for sub in view["subscriptions"]} == {"active"}
@@ -163,12 +165,12 @@ def test_pay_now_of_three_subscriptions_with_a_card_from_the_setup_route(s):
 
 def test_an_authentication_request_asks_the_admin_and_stripes_event_settles_it(s):
     account_id, (sub_id,) = _account(s, "pm_card_authenticationRequired")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2500)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 2500)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     view = s.portal.account(account_id).json()
     assert [a["kind"] for a in view["alerts"]] == ["pastDue", "confirmPayment"]
-    assert view["alerts"][1]["chargeId"] == f"{account_id}-ch"
+    assert view["alerts"][1]["chargeId"] == "INV-0001"
     subjects = [m["subject"] for m in s.host.emails_to(f"admin@{account_id}.example")]
     assert any("Confirm your payment of €25.00" in subject for subject in subjects), subjects
     (confirm,) = s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"]
@@ -192,7 +194,7 @@ def test_an_authentication_request_asks_the_admin_and_stripes_event_settles_it(s
 @pytest.mark.parametrize("delivery, times", [("before", 1), ("manual", 1), ("manual", 2)])
 def test_a_payment_event_before_after_or_twice_settles_once(s, delivery, times):
     account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1500)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 1500)
     setup = s.portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={}).json()
     card = s.client.v1.setup_intents.confirm(setup["setupIntentId"], {"payment_method": "pm_card_visa"})
     s.standin.state.delivery = delivery  # "before": the event reaches the host before the API answer
@@ -209,7 +211,7 @@ def test_a_payment_event_before_after_or_twice_settles_once(s, delivery, times):
 def test_the_card_updater_pays_everything_outstanding_with_one_receipt(s):
     account_id, subs = _account(s, "pm_card_chargeCustomerFail", subs=2)
     for n, sub_id in enumerate(subs):
-        s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch{n}", 700)
+        s.billing.charge_failed(account_id, sub_id, f"INV-{n:04d}", 700)
     assert s.portal.account(account_id).json()["balance"]["value"] == 1400
     method = [
         pm
@@ -296,19 +298,24 @@ def test_an_answer_dropped_after_stripe_charged_stays_in_flight_and_is_collected
     refused while the attempt is young (Stripe delivers it again later), then settles it; the next sweep
     has nothing left to ask."""
     account_id, (sub_id,) = _account(s, "pm_card_visa")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 3000)
     s.standin.state.delivery = "manual"
     # The confirm and its SDK retries dropped, then the sweep's two retrieves (x3 by the SDK) dropped too.
     s.standin.state.faults.extend(["confirm:drop"] * 3 + ["retrieve:drop"] * 6)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
-    key = f"{account_id}-ch:1"
-    intents = [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key]
+    key = "INV-0001:1"
+    intents = [pi for pi in _intents_of(s, account_id) if pi["metadata"].get("attempt") == key]
     assert len(intents) == 1 and intents[0]["status"] == "succeeded"  # Stripe charged...
     assert _kinds(s, account_id)["charge.succeeded"] == 0  # ...but nobody here knows yet
     assert _kinds(s, account_id)["charge.processing"] == 1  # the PaymentIntent's id is kept
     assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "pastDue"
-    events = [e for e in s.standin.state.held_events if e["data"]["object"]["metadata"].get("attempt") == key]
+    events = [
+        e
+        for e in s.standin.state.held_events
+        if e["data"]["object"]["metadata"].get("attempt") == key
+        and e["data"]["object"]["metadata"].get("accountId") == account_id
+    ]
     s.standin.state.held_events.clear()
     assert [s.standin.deliver(e) for e in events] == [[503]]  # too early: the attempt is in flight
     s.host.advance("PT3M")
@@ -317,12 +324,12 @@ def test_an_answer_dropped_after_stripe_charged_stays_in_flight_and_is_collected
     assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active"
     s.host.run("daily_sweep")
     assert _kinds(s, account_id)["charge.succeeded"] == 1
-    assert [pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key] == intents
+    assert [pi for pi in _intents_of(s, account_id) if pi["metadata"].get("attempt") == key] == intents
 
 
 def test_an_unanswered_attempt_with_no_event_is_collected_by_the_next_sweep_with_the_same_key(s):
     account_id, (sub_id,) = _account(s, "pm_card_visa")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 3000)
     s.standin.state.delivery = "manual"
     s.standin.state.faults.extend(["confirm:drop"] * 3 + ["retrieve:drop"] * 6)
     s.host.advance("P1D")
@@ -330,8 +337,8 @@ def test_an_unanswered_attempt_with_no_event_is_collected_by_the_next_sweep_with
     assert _kinds(s, account_id)["charge.succeeded"] == 0
     s.host.run("daily_sweep")  # the unanswered attempt is resolved from its PaymentIntent, retrieved by id
     assert _kinds(s, account_id)["charge.succeeded"] == 1
-    key = f"{account_id}-ch:1"
-    assert len([pi for pi in s.standin.state.payment_intents.values() if pi["metadata"].get("attempt") == key]) == 1
+    key = "INV-0001:1"
+    assert len([pi for pi in _intents_of(s, account_id) if pi["metadata"].get("attempt") == key]) == 1
     s.standin.state.held_events.clear()
 
 
@@ -349,7 +356,7 @@ def test_a_create_whose_answer_was_lost_is_found_a_day_later_after_stripe_forgot
     """The create ran but its answers were lost (no id kept). A day later Stripe has pruned the key, so
     sending it again would be a new payment: the sweep finds the first one by its metadata instead."""
     account_id, (sub_id,) = _account(s, "pm_card_visa")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 3000)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 3000)
     s.standin.state.faults.extend(["create:drop"] * 9)  # 3 tries by the sweep x 3 by the SDK
     s.host.advance("P1D")
     s.host.run("daily_sweep")
@@ -365,7 +372,7 @@ def test_a_create_whose_answer_was_lost_is_found_a_day_later_after_stripe_forgot
 def _retried_a_day_later(s, token: str, value: int) -> tuple[str, dict]:
     """An account whose charge failed, then the day-1 sweep retried it: its one PaymentIntent."""
     account_id, (sub_id,) = _account(s, token)
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", value)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", value)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     (intent,) = _intents_of(s, account_id)
@@ -392,7 +399,7 @@ def test_a_success_after_a_failed_3d_secure_is_applied_never_ignored(s):
 
 def test_pay_now_asks_the_present_admin_to_authenticate_and_keeps_the_card(s):
     account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1800)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 1800)
     card = _new_card(s, account_id, "pm_card_authenticationRequired")
     answer = s.portal.pay(account_id, card)
     assert answer.status_code == 402 and answer.json()["declineCode"] == "authentication_required", answer.text
@@ -426,7 +433,7 @@ def test_a_payment_waiting_for_the_customer_is_cancelled_when_a_new_card_pays(s)
 
 def test_a_processing_payment_stays_in_flight_until_its_event(s):
     account_id, (sub_id,) = _account(s, "pm_card_visa")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2600)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 2600)
     s.standin.state.faults.append("processing")
     s.host.advance("P1D")
     s.host.run("daily_sweep")
@@ -442,7 +449,7 @@ def test_a_processing_payment_stays_in_flight_until_its_event(s):
 
 def test_an_amount_stripe_cannot_take_is_never_sent_nor_told_as_a_card_refusal(s):
     account_id, (sub_id,) = _account(s, "pm_card_visa")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 30)  # below Stripe's EUR 0.50
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 30)  # below Stripe's EUR 0.50
     before = len(s.host.emails_to(f"admin@{account_id}.example"))
     s.host.advance("P1D")
     s.host.run("daily_sweep")
@@ -455,7 +462,7 @@ def test_an_amount_stripe_cannot_take_is_never_sent_nor_told_as_a_card_refusal(s
 
 def test_pay_now_takes_a_set_up_card_and_refuses_a_bare_method_it_never_saw_set_up(s):
     account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1200)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 1200)
     refused = s.portal.pay(account_id, "pm_card_visa")
     assert refused.status_code == 400 and refused.json()["field"] == "paymentMethodToken", refused.text
     unconfirmed = s.portal.http.post(f"/api/accounts/{account_id}/payment-method/setup", json={}).json()
@@ -468,15 +475,13 @@ def test_pay_now_takes_a_set_up_card_and_refuses_a_bare_method_it_never_saw_set_
 def test_a_refund_or_a_lost_dispute_is_recorded_and_owed_again_a_won_dispute_is_not(s):
     account_id, subs = _account(s, "pm_card_visa", subs=2)
     for n, sub_id in enumerate(subs):
-        s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch{n}", 1000 + n * 500)
+        s.billing.charge_failed(account_id, sub_id, f"INV-{n:04d}", 1000 + n * 500)
     s.host.advance("P1D")
     s.host.run("daily_sweep")  # both collected by their day-1 retries
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
     by_charge = {pi["metadata"]["chargeId"]: pi["id"] for pi in _intents_of(s, account_id)}
     s.host.advance("P3D")
-    httpx.post(
-        f"{s.standin.url}/_standin/payment_intents/{by_charge[f'{account_id}-ch0']}/refund", json={"amount": 400}
-    )
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge['INV-0000']}/refund", json={"amount": 400})
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 400)
     view = s.portal.account(account_id).json()
     assert {sub["subscriptionId"]: sub["state"] for sub in view["subscriptions"]} == {
@@ -484,16 +489,12 @@ def test_a_refund_or_a_lost_dispute_is_recorded_and_owed_again_a_won_dispute_is_
         subs[1]: "active",
     }
     # The second payment is disputed: opened changes nothing; lost, it is owed again (not on that card).
-    httpx.post(
-        f"{s.standin.url}/_standin/payment_intents/{by_charge[f'{account_id}-ch1']}/dispute", json={"outcome": "lost"}
-    )
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge['INV-0001']}/dispute", json={"outcome": "lost"})
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 1900)
     kinds = _kinds(s, account_id)
     assert kinds["payment.refunded"] == 1 and kinds["payment.disputed"] == 1 and kinds["payment.dispute_lost"] == 1
     (refund,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "payment.refunded"]
-    assert (
-        refund["detail"]["givenBack"]["value"] == 400 and refund["detail"]["payment"] == by_charge[f"{account_id}-ch0"]
-    )
+    assert refund["detail"]["givenBack"]["value"] == 400 and refund["detail"]["payment"] == by_charge["INV-0000"]
     # A dispute won: recorded, nothing owed.
     other_id, (other_sub,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(other_id, other_sub, f"{other_id}-ch", 800)
@@ -560,7 +561,7 @@ def test_stripe_billing_invoices_are_dunned_and_paid_once_whoever_pays_them(s):
 
 def test_declines_keep_stripes_advice_and_network_codes_and_events_carry_the_pinned_version(s):
     account_id, (sub_id,) = _account(s, "pm_card_chargeDeclinedInsufficientFunds")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 1000)  # no reason given: retried on day 1
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 1000)  # no reason given: retried on day 1
     s.standin.state.delivery = "manual"
     s.host.advance("P1D")
     s.host.run("daily_sweep")
@@ -581,10 +582,11 @@ def test_an_idempotency_error_is_unknown_then_resolved_without_a_second_debit(s)
     """Someone used the retry's key with other parameters: Stripe answers an IdempotencyError. Nothing is
     assumed: the attempt stays in flight; a day later (the key forgotten) it is charged, once."""
     account_id, (sub_id,) = _account(s, "pm_card_visa")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 2100)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 2100)
     s.host.advance("P1D")
     s.client.v1.payment_intents.create(
-        {"amount": 999, "currency": "eur", "payment_method": "pm_card_visa"}, {"idempotency_key": f"{account_id}-ch:1"}
+        {"amount": 999, "currency": "eur", "payment_method": "pm_card_visa"},
+        {"idempotency_key": f"{account_id}:INV-0001:1"},
     )
     s.host.run("daily_sweep")
     assert s.portal.account(account_id).json()["balance"]["value"] == 2100
@@ -597,7 +599,7 @@ def test_an_idempotency_error_is_unknown_then_resolved_without_a_second_debit(s)
 
 def test_amounts_go_to_stripe_in_its_decimals_and_the_receipt_is_in_the_accounts(s):
     account_id, (sub_id,) = _account(s, "pm_card_visa", currency="ISK")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 4990, currency="ISK")  # ISK 4,990
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 4990, currency="ISK")  # ISK 4,990
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     (intent,) = _intents_of(s, account_id)
@@ -615,7 +617,7 @@ def test_the_card_updater_waits_while_support_paused_dunning(s):
     from tests.support.clients import Support
 
     account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
-    s.billing.charge_failed(account_id, sub_id, f"{account_id}-ch", 700)
+    s.billing.charge_failed(account_id, sub_id, "INV-0001", 700)
     until = (datetime.fromisoformat(s.host.now().replace("Z", "+00:00")) + timedelta(days=10)).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
@@ -631,3 +633,41 @@ def test_the_card_updater_waits_while_support_paused_dunning(s):
     assert _wait(lambda: _kinds(s, account_id)["charge.not_tried"] == 1)
     assert _intents_of(s, account_id) == [] and s.portal.account(account_id).json()["balance"]["value"] == 700
     assert s.portal.account(account_id).json()["paymentMethod"]["expYear"] == 2031  # the card is refreshed
+
+
+@pytest.mark.parametrize("declined_first", [True, False], ids=["declined-card-first", "good-card-first"])
+def test_two_tenants_invoice_0001_each_get_their_own_cards_answer(s, declined_first):
+    """Billing systems number invoices per tenant: both accounts owe an INV-0001. Each pay-now is answered
+    by its own card at Stripe, whichever pays first."""
+    x, (x_sub,) = _account(s, "pm_card_chargeCustomerFail")
+    y, (y_sub,) = _account(s, "pm_card_chargeCustomerFail")
+    s.billing.charge_failed(x, x_sub, "INV-0001", 49000)
+    s.billing.charge_failed(y, y_sub, "INV-0001", 4900)
+    order = [(x, "pm_card_chargeDeclined"), (y, "pm_card_visa")]
+    answers = {}
+    for account_id, card in order if declined_first else order[::-1]:
+        answers[account_id] = s.portal.pay(account_id, _new_card(s, account_id, card))
+    assert answers[x].status_code == 402 and answers[x].json()["declineCode"] == "generic_decline", answers[x].text
+    assert answers[y].status_code == 200 and answers[y].json()["account"]["balance"]["value"] == 0, answers[y].text
+    assert s.portal.account(x).json()["balance"]["value"] == 49000
+    assert s.standin.taken(x) == 0 and s.standin.taken(y) == 4900
+    (x_intent,) = _intents_of(s, x)
+    (y_intent,) = _intents_of(s, y)
+    assert x_intent["id"] != y_intent["id"] and (x_intent["amount"], y_intent["amount"]) == (49000, 4900)
+
+
+def test_an_amount_stripe_cannot_take_does_not_block_pay_now_of_the_rest_and_the_card_is_saved(s):
+    """A 0.30 remainder (below Stripe's EUR 0.50) is never sent: the new card still pays the other charges,
+    is saved, and the remainder stays owed with an operator alert, never told as the card's refusal."""
+    account_id, subs = _account(s, "pm_card_chargeCustomerFail", subs=2)
+    s.billing.charge_failed(account_id, subs[0], "INV-0001", 30)
+    s.billing.charge_failed(account_id, subs[1], "INV-0002", 4900)
+    paid = s.portal.pay(account_id, _new_card(s, account_id, "pm_card_visa"))
+    assert paid.status_code == 200, paid.text
+    assert [c["chargeId"] for c in paid.json()["settled"]] == ["INV-0002"]
+    view = paid.json()["account"]
+    assert view["balance"]["value"] == 30 and view["paymentMethod"]["last4"] == "4242"
+    assert [pi["amount"] for pi in _intents_of(s, account_id)] == [4900]
+    (error,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "charge.error"]
+    assert error["detail"]["code"] == "amount_too_small" and error["detail"]["notSent"] is True
+    assert _kinds(s, account_id)["payment.method.declined"] == 0

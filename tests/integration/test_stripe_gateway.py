@@ -8,7 +8,7 @@ import stripe
 from devhost.stripe_standin import StripeStandIn
 from pastdue.adapters.gateway import OutcomeUnknown, UnknownToken
 from pastdue.adapters.stripe_gateway import StripeGateway
-from pastdue.domain.model import DECLINED, ERROR, REQUIRES_ACTION, SUCCEEDED
+from pastdue.domain.model import DECLINED, ERROR, NOT_SENT, REQUIRES_ACTION, SUCCEEDED
 from pastdue.domain.money import Money
 
 KEY = "sk_test_standin_gateway"
@@ -39,7 +39,7 @@ def _intents(standin, key=None):
     return [pi for pi in standin.state.payment_intents.values() if key is None or pi["metadata"].get("attempt") == key]
 
 
-def test_customers_are_created_once_and_cards_attached_as_their_default(standin, gateway):
+def test_customers_are_created_once_and_cards_made_their_default_once_they_have_paid(standin, gateway):
     customer = gateway.ensure_customer("acct-1", "a@example.com", "Ada", None)
     assert customer.startswith("cus_")
     assert gateway.ensure_customer("acct-1", "a@example.com", "Ada", None) == customer  # same idempotency key
@@ -47,6 +47,9 @@ def test_customers_are_created_once_and_cards_attached_as_their_default(standin,
     method = gateway.adopt(standin.set_up_card(customer, "pm_card_mastercard"), customer)
     assert method.token.startswith("pm_") and method.token != "pm_card_mastercard"
     assert (method.brand, method.last4, method.exp_month, method.exp_year) == ("mastercard", "4444", 12, 2034)
+    # Checked, not yet the default: a card becomes it once it has paid (the portal calls make_default then).
+    assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] is None
+    gateway.make_default(method.token, customer)
     assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] == method.token
     assert gateway.describe(method.token) == method
     with pytest.raises(UnknownToken):
@@ -166,7 +169,7 @@ def test_processing_stays_in_flight_and_is_resolved_by_retrieving_it(standin, ga
 def test_amounts_stripe_refuses_are_not_sent_and_are_not_the_cards_fault(standin, gateway, amount, code):
     customer, method = _card(gateway)
     answer = gateway.charge(method.token, amount, "ch-10:1", customer, {"attempt": "ch-10:1"})
-    assert (answer.outcome, answer.code, answer.invalid, answer.hard) == (ERROR, code, True, False)
+    assert (answer.outcome, answer.code, answer.invalid, answer.hard) == (NOT_SENT, code, True, False)
     assert _intents(standin, "ch-10:1") == []
 
 
@@ -351,7 +354,7 @@ def test_a_new_card_is_a_succeeded_off_session_setup_intent_of_this_customer(sta
     other = gateway.ensure_customer("acct-21", "b@example.com", "Bo", None)
     good = gateway.adopt(standin.set_up_card(customer, "pm_card_visa"), customer)
     assert good.last4 == "4242"
-    assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] == good.token
+    assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] is None  # not paid yet
     # The pm_ it set up is attached to the customer: taken too (a billing system's saved card).
     assert gateway.adopt(good.token, customer) == good
     raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})

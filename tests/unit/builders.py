@@ -16,9 +16,11 @@ VISA = PaymentMethod("tok_visa", "visa", "4242", 12, 2034)
 FAILING = PaymentMethod("tok_chargeCustomerFail", "visa", "0341", 12, 2034)
 
 
-def account(mode: str = "card", subs: int = 1, method: PaymentMethod | None = FAILING, locale="en-US") -> Account:
+def account(
+    mode: str = "card", subs: int = 1, method: PaymentMethod | None = FAILING, locale="en-US", account_id="acct-1"
+) -> Account:
     acc = Account(
-        "acct-1",
+        account_id,
         Admin("oid-1", "admin@example.com", "Ada", locale),
         payment_mode=mode,
         payment_method=method if mode == "card" else None,

@@ -103,3 +103,35 @@ def test_a_pay_now_resumed_after_its_charge_left_the_document_finishes_without_i
     acc, effects = apply(acc, ev.PayNowCompleted("key-00000009", VISA, (), "user:1"))
     entry = acc.idempotency["key-00000009"]
     assert effects == [] and entry.status == "done" and entry.response.settled == []
+
+
+def test_attempts_never_sent_count_toward_no_cap_and_say_nothing_of_the_card():
+    from pastdue.domain.model import NOT_SENT
+    from pastdue.domain.settlement import new_attempt
+
+    acc, _ = decide(account(), failed("ch-1", value=30), POLICY, T0)
+    charge = acc.charge("ch-1")
+    for n in range(POLICY.default.max_attempts_30_days + 2):
+        new_attempt(charge, "tok_visa", "retry", T0 + days(n * 0.1))
+        charge.attempts[-1].outcome = NOT_SENT
+    acc, effects = _updater(acc, T0 + days(2))
+    assert [e.charge_id for e in effects if isinstance(e, ev.TryCharge)] == ["ch-1"]
+    assert not [h for h in acc.history if h["kind"] == "charge.not_tried"]
+
+
+def test_a_charge_refused_before_sending_leaves_the_new_cards_answer_to_the_next_charge():
+    from pastdue.domain.model import NOT_SENT, SETTLED, SUCCEEDED
+
+    acc, _ = apply(account(subs=2), failed("INV-0001", "sub-0", 30), failed("INV-0002", "sub-1", 4900))
+    acc, effects = apply(acc, ev.PayNowRequested("key-00000010", "h", VISA, "user:1", True))
+    keys = {e.charge_id: e.key for e in effects if isinstance(e, ev.TryCharge)}
+    results = (
+        ev.AttemptResult("INV-0001", keys["INV-0001"], NOT_SENT, "amount_too_small", invalid=True),
+        ev.AttemptResult("INV-0002", keys["INV-0002"], SUCCEEDED, None, Money(4900, "EUR"), "pi_1"),
+    )
+    acc, effects = apply(acc, ev.PayNowCompleted("key-00000010", VISA, results, "user:1"))
+    entry = acc.idempotency["key-00000010"]
+    assert not [e for e in effects if isinstance(e, ev.TryCharge)] and entry.response.kind == SETTLED
+    assert [c.charge_id for c in entry.response.settled] == ["INV-0002"]
+    assert acc.payment_method == VISA and acc.balance() == Money(30, "EUR")
+    assert not [h for h in acc.history if h["kind"] == "payment.method.declined"]

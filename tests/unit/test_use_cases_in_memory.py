@@ -168,7 +168,7 @@ def test_an_unknown_outcome_is_resumed_by_the_same_key_without_a_second_charge()
     assert answer.outcome == SETTLED and len(answer.settled) == 2
     first = answer.account.charge("ch-0")
     assert first is not None and [a.key for a in first.attempts if a.outcome == SUCCEEDED] == ["ch-0:1"]
-    assert "ch-0:1" in ledger.entries and len(ledger.entries) == 2  # the reserved key, sent again; no new one
+    assert "acct-1:ch-0:1" in ledger.entries and len(ledger.entries) == 2  # the reserved key, sent again
 
 
 def test_the_sweep_visits_a_due_account_once_and_disables_it_at_the_end_of_grace():
