@@ -28,9 +28,12 @@ class OutcomeUnknown(Exception):
     """Timeout, lost answer, or a payment still processing: the charge may or may not have happened. It is
     resolved later from what the processor holds (its payment `reference` when known), never by charging anew."""
 
-    def __init__(self, message: str, reference: str | None = None):
+    def __init__(self, message: str, reference: str | None = None, retry_after: float | None = None):
         super().__init__(message)
         self.reference = reference
+        # The processor asked to slow down (a 429: its rate limit or a lock on the object): seconds to wait
+        # before the same request is sent again, growing with each try.
+        self.retry_after = retry_after
 
 
 class UnknownToken(ValueError):

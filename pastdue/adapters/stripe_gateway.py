@@ -25,6 +25,7 @@ import logging
 from typing import Any
 
 from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown, PaymentGateway, UnknownToken
+from pastdue.adapters.pacing import Pacer
 from pastdue.adapters.stripe_amounts import NotChargeable, from_stripe, to_stripe
 from pastdue.adapters.stripe_outcomes import decline, of_intent
 from pastdue.domain.model import DECLINED, ERROR, NOT_SENT, SUCCEEDED, PaymentMethod
@@ -32,6 +33,12 @@ from pastdue.domain.money import Money
 
 log = logging.getLogger("pastdue.gateway")
 UNKNOWN_STATUSES = {409, 429}
+# Stripe's documented rate limits: 25 requests a second per endpoint (in live mode, on top of the 100 in
+# total) and 20 a second for search. Requests are paced under them in each process, and a 429 that still
+# comes (a lock on the object, another process) is retried after RATE_LIMITED_PAUSE seconds, doubling.
+PER_ENDPOINT_PER_SECOND = 25
+SEARCH_PER_SECOND = 20
+RATE_LIMITED_PAUSE = 1.0
 # The API version every request asks for (the SDK's own pin); webhook endpoints must use the same one.
 API_VERSION = "2026-10-28.endive"
 
@@ -74,6 +81,7 @@ class StripeGateway(PaymentGateway):
         self._stripe = stripe
         self._publishable_key = publishable_key
         self._key_refused = False  # Stripe refused the key (401/403): alerted once, until it works again
+        self._pacer = Pacer(PER_ENDPOINT_PER_SECOND, {"search": SEARCH_PER_SECOND})
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -294,7 +302,9 @@ class StripeGateway(PaymentGateway):
             params["customer"] = customer
         stripe = self._stripe
         try:
-            return self._call(lambda: self._client.v1.payment_intents.create(params, {"idempotency_key": key}))
+            return self._call(
+                lambda: self._client.v1.payment_intents.create(params, {"idempotency_key": key}), endpoint="create"
+            )
         except stripe.IdempotencyError:
             found = self._find(metadata or {}, customer)  # the key was used otherwise: what it made counts
             if found is None:
@@ -307,7 +317,9 @@ class StripeGateway(PaymentGateway):
         params = _payment_params(token, on_session)
         try:
             # A PaymentIntent succeeds at most once: a confirm sent again cannot take the money twice.
-            confirmed = self._call(lambda: self._client.v1.payment_intents.confirm(reference, params), reference)
+            confirmed = self._call(
+                lambda: self._client.v1.payment_intents.confirm(reference, params), reference, "confirm"
+            )
         except stripe.CardError as error:
             body = (error.json_body or {}).get("error", {})
             return decline(body, reference)
@@ -318,10 +330,10 @@ class StripeGateway(PaymentGateway):
         return _answered(confirmed)
 
     def _retrieve(self, reference: str) -> dict:
-        return self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference)
+        return self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference, "retrieve")
 
     def _retrieve_invoice(self, invoice_id: str) -> dict:
-        return self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id)
+        return self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id, "invoices")
 
     def _find(self, metadata: dict, customer: str | None) -> dict | None:
         """The PaymentIntent created for an attempt, by its metadata (Stripe's search): the attempt's key is
@@ -331,24 +343,31 @@ class StripeGateway(PaymentGateway):
             f"metadata['{name}']:'{_quoted(metadata[name])}'" for name in ("attempt", "accountId") if metadata.get(name)
         ]
         query = " AND ".join(clauses)
-        found = self._call(lambda: self._client.v1.payment_intents.search({"query": query, "limit": 10}))
+        found = self._call(
+            lambda: self._client.v1.payment_intents.search({"query": query, "limit": 10}), endpoint="search"
+        )
         intents = sorted(
             (i for i in found.get("data") or [] if _ours(i, metadata, customer)), key=lambda i: i.get("created") or 0
         )
         return intents[0] if intents else None
 
-    def _call(self, request, reference: str | None = None) -> dict:
-        """One API request; whatever leaves its outcome unknown raises OutcomeUnknown."""
+    def _call(self, request, reference: str | None = None, endpoint: str = "other") -> dict:
+        """One API request, paced under Stripe's rate limits; whatever leaves its outcome unknown raises
+        OutcomeUnknown."""
         stripe = self._stripe
+        self._pacer.wait(endpoint)
         try:
             return request().to_dict()
-        except (stripe.APIConnectionError, stripe.RateLimitError) as error:
+        except stripe.RateLimitError as error:
+            raise OutcomeUnknown(f"stripe: {type(error).__name__}", reference, RATE_LIMITED_PAUSE) from None
+        except stripe.APIConnectionError as error:
             raise OutcomeUnknown(f"stripe: {type(error).__name__}", reference) from None
         except (stripe.CardError, stripe.IdempotencyError, stripe.InvalidRequestError):
             raise
         except stripe.APIError as error:
             if (error.http_status or 500) >= 500 or error.http_status in UNKNOWN_STATUSES:
-                raise OutcomeUnknown(f"stripe: {error.http_status}", reference) from None
+                pause = RATE_LIMITED_PAUSE if error.http_status == 429 else None
+                raise OutcomeUnknown(f"stripe: {error.http_status}", reference, pause) from None
             raise
 
 

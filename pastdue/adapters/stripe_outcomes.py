@@ -4,6 +4,8 @@ API's answers and the webhook's events alike.
 Declines are read `decline_code` first, then `code`, then `advice_code`:
 - `authentication_required` (as a decline code or an error code) means the bank wants the customer to
   authenticate on-session: requires_action, never a hard decline;
+- `payment_intent_authentication_failure` (3-D Secure failed) is not final either: the PaymentIntent waits
+  for a payment method again and the customer may confirm it once more, so it still requires action;
 - `processing_error` is an error at the processor: nothing was charged, retried later;
 - `advice_code` `do_not_try_again` and `confirm_card_data` make it hard (only a new card or new card data
   helps); `try_again_later` keeps it soft;
@@ -19,6 +21,7 @@ from pastdue.domain.model import DECLINED, ERROR, REQUIRES_ACTION, SUCCEEDED
 ACTION_STATUSES = {"requires_action"}
 HARD_ADVICE = {"do_not_try_again", "confirm_card_data"}
 AUTHENTICATION = "authentication_required"
+AUTHENTICATION_FAILED = "payment_intent_authentication_failure"
 
 
 def decline(error: dict, reference: str | None) -> ChargeOutcome:
@@ -29,6 +32,8 @@ def decline(error: dict, reference: str | None) -> ChargeOutcome:
     detail = {k: v for k, v in (("adviceCode", advice), ("networkDeclineCode", network)) if isinstance(v, str)}
     if AUTHENTICATION in (decline_code, code):
         return ChargeOutcome(REQUIRES_ACTION, AUTHENTICATION, reference=reference, detail=detail)
+    if code == AUTHENTICATION_FAILED:
+        return ChargeOutcome(REQUIRES_ACTION, AUTHENTICATION_FAILED, reference=reference, detail=detail)
     if code == "processing_error":
         return ChargeOutcome(ERROR, "processing_error", reference=reference, detail=detail)
     reason = decline_code or code or "card_declined"

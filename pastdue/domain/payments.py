@@ -74,6 +74,21 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
     # failed authentication the customer tried again, a decline or an error answered first), once.
     # Otherwise an attempt waiting for the customer's authentication takes the processor's final word
     # once more, and any other answered attempt is final: applying it again changes nothing.
+    if result.outcome == attempt.outcome == REQUIRES_ACTION and result.code not in (None, attempt.code):
+        # Still waiting for the customer, for another reason (their bank's challenge failed): they may
+        # confirm the same payment again, so nothing is final; the history says what happened.
+        attempt.code = result.code
+        record(
+            account,
+            now,
+            "charge.authentication_failed",
+            actor,
+            charge.subscription_id,
+            chargeId=charge.charge_id,
+            attempt=attempt.n,
+            code=result.code,
+        )
+        return None
     late = None
     if result.outcome == SUCCEEDED and attempt.outcome not in (None, SUCCEEDED):
         late = attempt.outcome

@@ -4,6 +4,7 @@ answer fed back as an event through change()."""
 from __future__ import annotations
 
 import logging
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -110,7 +111,8 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
         except OutcomeUnknown as unknown:
             log.warning("gateway outcome unknown for %s (try %d): %s", attempt.key, n + 1, unknown)
             reference, resume = unknown.reference or reference, True
-            time.sleep(0.05 * (n + 1))
+            if n + 1 < GATEWAY_TRIES:
+                time.sleep(_pause(unknown, n))
             continue
         if outcome.invalid:
             deps.metrics.emit("pastdue_gateway_refused", 1, code=outcome.code or "invalid")
@@ -118,6 +120,14 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
     if reference and reference != attempt.reference:
         return ev.AttemptResult(attempt.charge_id, attempt.key, PROCESSING, reference=reference)
     return None
+
+
+def _pause(unknown: OutcomeUnknown, n: int) -> float:
+    """How long to wait before the n+1-th try: a 429 is spaced by what the processor asked (doubling, with
+    jitter so that parallel charges do not come back together); a lost answer is asked again soon."""
+    if unknown.retry_after:
+        return unknown.retry_after * 2**n * random.uniform(1.0, 1.5)
+    return 0.05 * (n + 1)
 
 
 def answer_of(charge_id: str, key: str, outcome: ChargeOutcome, reference: str | None = None) -> ev.AttemptResult:

@@ -23,7 +23,7 @@ def test_a_transfer_racing_a_new_card_never_loses_the_surplus(billing, portal, n
         account_id = new_id("race")
         assert billing.account(account_id, token="tok_chargeCustomerFail").status_code == 201
         assert billing.subscription(account_id, "sub-1").status_code == 201
-        assert billing.charge_failed(account_id, "sub-1", f"{account_id}-ch", 1000).status_code == 200
+        assert billing.charge_failed(account_id, "sub-1", "INV-0001", 1000).status_code == 200
         accounts.append(account_id)
 
     def pay(account_id, start, answers):

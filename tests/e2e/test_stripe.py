@@ -383,17 +383,18 @@ def test_a_success_after_a_failed_3d_secure_is_applied_never_ignored(s):
     account_id, intent = _retried_a_day_later(s, "pm_card_authenticationRequired", 2500)
     s.host.advance("PT3M")
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/authenticate", json={"succeed": False})
-    assert _wait(lambda: _kinds(s, account_id)["charge.declined"] == 1)
+    assert _wait(lambda: _kinds(s, account_id)["charge.authentication_failed"] == 1)
     history = s.portal.history(account_id).json()["entries"]
-    assert [e["detail"]["code"] for e in history if e["kind"] == "charge.declined"] == [
+    assert [e["detail"]["code"] for e in history if e["kind"] == "charge.authentication_failed"] == [
         "payment_intent_authentication_failure"
     ]
+    assert _kinds(s, account_id)["charge.declined"] == 0  # not final: the customer may confirm it again
     # The customer tries again on the same PaymentIntent, and it succeeds: Stripe holds the money.
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/authenticate", json={"succeed": True})
     assert _wait(lambda: s.portal.account(account_id).json()["subscriptions"][0]["state"] == "active")
     (paid,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "charge.succeeded"]
-    assert paid["detail"]["applied"]["value"] == 2500 and paid["detail"]["previousOutcome"] == "declined"
-    assert paid["detail"]["unexpected"] is True
+    assert paid["detail"]["applied"]["value"] == 2500 and paid["detail"]["previousOutcome"] == "requires_action"
+    assert "unexpected" not in paid["detail"]
     assert s.standin.taken(account_id) == 2500 and s.portal.account(account_id).json()["balance"]["value"] == 0
 
 

@@ -15,7 +15,7 @@ def _ledger_charges(account_id: str) -> int:
     """What the sandbox processor really charged for this account's charges."""
     items = bootstrap.container("gatewayLedger").query_items(
         "SELECT * FROM c WHERE STARTSWITH(c.id, @p) AND c.outcome = 'succeeded'",
-        parameters=[{"name": "@p", "value": f"ch-{account_id}"}],
+        parameters=[{"name": "@p", "value": f"{account_id}:"}],
         enable_cross_partition_query=True,
     )
     return len(list(items))
@@ -29,11 +29,11 @@ def troubled(billing, tools, new_id):
     subs = [f"sub-{account_id}-{n}" for n in range(4)]
     for sub in subs:
         billing.subscription(account_id, sub)
-    billing.charge_failed(account_id, subs[3], f"ch-{account_id}-old", 3000)
+    billing.charge_failed(account_id, subs[3], "INV-0001", 3000)
     tools.advance("P31D")
     tools.run("daily_sweep")
     for n, sub in enumerate(subs[:3]):
-        billing.charge_failed(account_id, sub, f"ch-{account_id}-{n}", 1000 + n, created_at=tools.now())
+        billing.charge_failed(account_id, sub, f"INV-{n + 2:04d}", 1000 + n, created_at=tools.now())
     return account_id, subs
 
 
@@ -46,9 +46,9 @@ def test_a_new_card_settles_everything_and_reactivates_the_disabled(portal, trou
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert sorted(s["chargeId"] for s in body["settled"]) == sorted(
-        [f"ch-{account_id}-old"] + [f"ch-{account_id}-{n}" for n in range(3)]
+        ["INV-0001"] + [f"INV-{n + 2:04d}" for n in range(3)]
     )
-    assert body["settled"][0]["chargeId"] == f"ch-{account_id}-old"  # oldest first
+    assert body["settled"][0]["chargeId"] == "INV-0001"  # oldest first
     assert body["account"]["balance"]["value"] == 0
     assert {s["state"] for s in body["account"]["subscriptions"]} == {"active"}
     assert "deletionScheduledAt" not in body["account"]["subscriptions"][3]

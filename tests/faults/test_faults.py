@@ -50,7 +50,7 @@ def _open(deps, token: str | None, mode: str = "card", charges: int = 1, value: 
             ev.ChargeFailed(
                 f"evt-{account_id}-{n}",
                 f"sub-{n}",
-                f"{account_id}-ch{n}",
+                f"INV-{n:04d}",
                 Money(value + n, "EUR"),
                 "card_declined",
                 deps.clock.now(),
@@ -187,7 +187,7 @@ def test_a_crash_at_each_step_of_update_payment_then_the_same_key_again(clock, a
     first = update_payment(deps, account_id, "crash-key-123", "h", method, "user:1")
     again = update_payment(deps, account_id, "crash-key-123", "h", method, "user:1")
     assert first.outcome == again.outcome == SETTLED and again.settled == first.settled
-    assert sorted(s.charge_id for s in first.settled) == [f"{account_id}-ch{n}" for n in range(3)]
+    assert sorted(s.charge_id for s in first.settled) == [f"INV-{n:04d}" for n in range(3)]
     account = _check_invariants(account_id, expect_paid=True)
     assert {s.state for s in account.subscriptions.values()} == {"active"}
     assert len([e for e in ledger_entries(account_id) if e["outcome"] == "succeeded"]) == 3

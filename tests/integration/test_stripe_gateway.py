@@ -315,13 +315,13 @@ def test_on_session_authentication_waits_for_the_customer_then_a_superseded_paym
     assert (late.outcome, late.amount) == (SUCCEEDED, EUR)
 
 
-def test_a_failed_3d_secure_is_a_decline_and_the_customer_may_try_again_on_the_same_payment(standin, gateway):
+def test_a_failed_3d_secure_is_not_final_the_customer_may_try_again_on_the_same_payment(standin, gateway):
     customer, method = _card(gateway, "pm_card_authenticationRequired")
     answer = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"})
     assert answer.outcome == REQUIRES_ACTION  # off-session: the card error says authentication is needed
     standin.authenticate(answer.reference, succeed=False)
     failed = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"}, reference=answer.reference)
-    assert (failed.outcome, failed.code) == (DECLINED, "payment_intent_authentication_failure")
+    assert (failed.outcome, failed.code) == (REQUIRES_ACTION, "payment_intent_authentication_failure")
     standin.authenticate(answer.reference, succeed=True)
     paid = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"}, reference=answer.reference)
     assert (paid.outcome, paid.amount) == (SUCCEEDED, EUR) and len(_intents(standin, "ch-16:1")) == 1

@@ -40,7 +40,12 @@ from pastdue.domain.money import Money
         ),
         ({"code": "expired_card"}, DECLINED, "expired_card", False),  # hard by the policy's list, not here
         ({"code": "processing_error"}, ERROR, "processing_error", False),
-        ({"code": "payment_intent_authentication_failure"}, DECLINED, "payment_intent_authentication_failure", False),
+        (
+            {"code": "payment_intent_authentication_failure"},
+            REQUIRES_ACTION,
+            "payment_intent_authentication_failure",
+            False,
+        ),
         ({}, DECLINED, "card_declined", False),
     ],
 )
