@@ -63,7 +63,12 @@ def _check_invariants(account_id: str, expect_paid: bool | None = None):
     account = bootstrap.deps().store.get(account_id)
     history = full_history(bootstrap.deps().store, account_id)
     ledger = ledger_entries(account_id)
-    by_charge = Counter(entry["id"].rsplit(":", 1)[0] for entry in ledger if entry["outcome"] == "succeeded")
+    # The ledger knows each attempt by `<accountId>:<chargeId>:<n>`: charge ids repeat across accounts.
+    by_charge = Counter(
+        entry["id"].removeprefix(f"{account_id}:").rsplit(":", 1)[0]
+        for entry in ledger
+        if entry["outcome"] == "succeeded"
+    )
     assert all(n == 1 for n in by_charge.values()), f"a charge was collected twice: {by_charge}"
     for charge in account.charges:
         keys = [a.key for a in charge.attempts]

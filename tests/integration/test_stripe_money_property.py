@@ -1,6 +1,7 @@
 """Money is never lost or doubled at Stripe, whatever happens around a payment.
 
-Hypothesis draws a story for one account: sweeps on later days, lost answers (a create or a confirm run
+Hypothesis draws a story for several accounts in one Stripe account, whose invoice numbers collide as
+real billing systems' do (each tenant has an INV-0000): sweeps on later days, lost answers (a create or a confirm run
 then dropped, a 500 saved under its key, a 429, a retrieve dropped), `processing` payments settled either
 way, Stripe's events delivered at once, late, twice or in reverse order, days passing (Stripe forgets a
 key after 24 hours), transfers that pay part of the debt, and a customer who passes or fails 3-D Secure.
@@ -10,7 +11,8 @@ open is let to finish, then:
 
 - what Stripe took + what was transferred == what was applied to charges + credit (to the cent);
 - each attempt has at most one PaymentIntent, and so at most one debit;
-- no charge is paid by two card payments unless the surplus shows as credit.
+- no charge is paid by two card payments unless the surplus shows as credit;
+- no account's payment is applied to another's charge of the same number.
 """
 
 from __future__ import annotations
@@ -60,8 +62,10 @@ def standin():
         yield running
 
 
-class Story:
-    def __init__(self, standin: StripeStandIn, card: str, charges: list[int], n: int):
+class World:
+    """The accounts of one story, their shared Stripe account, and the time they all live in."""
+
+    def __init__(self, standin: StripeStandIn, tenants: list[tuple[str, list[int]]], n: int):
         self.standin = standin
         self.now = T0
         self.base = standin.clock()
@@ -70,39 +74,7 @@ class Story:
         standin.state.held_events, standin.state.faults, standin.state.processing_next = [], [], 0
         gateway = StripeGateway(KEY, standin.url, max_network_retries=0)
         self.deps = SimpleNamespace(gateway=gateway, metrics=Metrics())
-        account_id = f"prop-{n}"
-        customer = gateway.ensure_customer(account_id, "a@example.com", "Ada", None)
-        method = gateway.adopt(standin.set_up_card(customer, card), customer)
-        self.account = Account(
-            account_id,
-            Admin("oid", "a@example.com", "Ada"),
-            gateway_customer_id=customer,
-            payment_method=PaymentMethod(method.token, method.brand, method.last4, 12, 2034),
-        )
-        self.account.subscriptions["sub-0"] = Subscription("sub-0", "Sub 0")
-        self.transferred = 0
-        self.events_seen: set[str] = set()
-        for i, value in enumerate(charges):
-            self.decide(
-                ev.ChargeFailed(
-                    f"evt-f{i}", "sub-0", f"{account_id}-ch{i}", Money(value, "EUR"), "card_declined", self.now
-                )
-            )
-
-    def decide(self, event) -> list:
-        self.account, effects = decide(self.account, event, Policy(), self.now)
-        return effects
-
-    def run_effects(self, effects) -> None:
-        tries = [e for e in effects if isinstance(e, ev.TryCharge)]
-        if tries:
-            results = charge_all(self.deps, self.account, tries)
-            if results:
-                self.decide(ev.AttemptsResolved(tuple(results)))
-
-    def sweep(self, days: int = 1) -> None:
-        self.now += timedelta(days=days)
-        self.run_effects(self.decide(ev.SweepTick()))
+        self.stories = [Story(self, card, charges, f"prop-{n}-{t}") for t, (card, charges) in enumerate(tenants)]
 
     def deliver(self, mode: str) -> None:
         held, self.standin.state.held_events = self.standin.state.held_events, []
@@ -110,23 +82,28 @@ class Story:
             held.reverse()
         if mode == "drop_some":  # a lost delivery: Stripe sends it again later
             self.standin.state.held_events, held = held[::2], held[1::2]
+        by_id = {story.account.account_id: story for story in self.stories}
         for event in held * (2 if mode == "twice" else 1):
             if event["type"] not in INTENT_EVENTS:
                 continue
             found = intent_result(event["type"], event["data"]["object"])
-            if found is not None and found[0] == self.account.account_id:
-                self.decide(ev.AttemptsResolved((found[1],), event["id"]))
+            if found is not None and found[0] in by_id:
+                by_id[found[0]].decide(ev.AttemptsResolved((found[1],), event["id"]))
 
     def waiting(self, status: str) -> list[str]:
+        ours = {story.account.account_id for story in self.stories}
         return [
             pi["id"]
             for pi in self.standin.state.payment_intents.values()
-            if pi["status"] == status and pi["metadata"].get("accountId") == self.account.account_id
+            if pi["status"] == status and pi["metadata"].get("accountId") in ours
         ]
 
-    def play(self, action: str, arg) -> None:
+    def play(self, action: str, arg, tenant: int) -> None:
+        story = self.stories[tenant % len(self.stories)]
         if action == "sweep":
-            self.sweep(arg)
+            self.now += timedelta(days=arg)
+            for each in self.stories:
+                each.sweep()
         elif action == "fault":
             self.standin.state.faults.extend(arg)
         elif action == "events":
@@ -145,12 +122,7 @@ class Story:
                 ):
                     self.standin.authenticate(pi, succeed=arg)
         elif action == "transfer":
-            self.transferred += arg
-            self.decide(
-                ev.PaymentReceived(
-                    f"evt-t{self.transferred}-{len(self.account.history)}", Money(arg, "EUR"), "transfer"
-                )
-            )
+            story.transfer(arg)
 
     def finish(self) -> None:
         """Let everything still open end: no more faults, processing settled, events delivered, and
@@ -161,23 +133,76 @@ class Story:
                 self.standin.settle(pi, succeed=True)
             self.deliver("in_order")
             self.now += timedelta(minutes=2)
-            self.sweep(1)
+            self.now += timedelta(days=1)
+            for story in self.stories:
+                story.sweep()
         self.deliver("in_order")
+
+
+class Story:
+    """One tenant: its account, decided by the pure core, charged through the real gateway."""
+
+    def __init__(self, world: World, card: str, charges: list[int], account_id: str):
+        self.world = world
+        gateway = world.deps.gateway
+        standin = world.standin
+        customer = gateway.ensure_customer(account_id, "a@example.com", "Ada", None)
+        method = gateway.adopt(standin.set_up_card(customer, card), customer)
+        self.account = Account(
+            account_id,
+            Admin("oid", "a@example.com", "Ada"),
+            gateway_customer_id=customer,
+            payment_method=PaymentMethod(method.token, method.brand, method.last4, 12, 2034),
+        )
+        self.account.subscriptions["sub-0"] = Subscription("sub-0", "Sub 0")
+        self.transferred = 0
+        for i, value in enumerate(charges):
+            self.decide(
+                ev.ChargeFailed(f"evt-f{i}", "sub-0", f"INV-{i:04d}", Money(value, "EUR"), "card_declined", world.now)
+            )
+
+    def decide(self, event) -> list:
+        self.account, effects = decide(self.account, event, Policy(), self.world.now)
+        return effects
+
+    def run_effects(self, effects) -> None:
+        tries = [e for e in effects if isinstance(e, ev.TryCharge)]
+        if tries:
+            results = charge_all(self.world.deps, self.account, tries)
+            if results:
+                self.decide(ev.AttemptsResolved(tuple(results)))
+
+    def sweep(self) -> None:
+        self.run_effects(self.decide(ev.SweepTick()))
+
+    def transfer(self, value: int) -> None:
+        self.transferred += value
+        self.decide(
+            ev.PaymentReceived(f"evt-t{self.transferred}-{len(self.account.history)}", Money(value, "EUR"), "transfer")
+        )
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(
-    card=st.sampled_from(CARDS),
-    charges=st.lists(st.integers(50, 3000), min_size=1, max_size=3),
-    steps=st.lists(step, min_size=1, max_size=14),
+    tenants=st.lists(
+        st.tuples(st.sampled_from(CARDS), st.lists(st.integers(50, 3000), min_size=1, max_size=3)),
+        min_size=2,
+        max_size=3,
+    ),
+    steps=st.lists(st.tuples(step, st.integers(0, 2)), min_size=1, max_size=14),
 )
-def test_money_taken_at_stripe_is_applied_or_credited_and_never_taken_twice(standin, card, charges, steps):
-    story = Story(standin, card, charges, n=len(standin.state.customers))
-    for action, arg in steps:
-        story.play(action, arg)
-    story.finish()
+def test_money_taken_at_stripe_is_applied_or_credited_and_never_taken_twice(standin, tenants, steps):
+    world = World(standin, tenants, n=len(standin.state.customers))
+    for (action, arg), tenant in steps:
+        world.play(action, arg, tenant)
+    world.finish()
+    for story in world.stories:
+        _holds(standin, story, steps)
+
+
+def _holds(standin, story: Story, steps) -> None:
     account = story.account
     intents = [
         pi for pi in standin.state.payment_intents.values() if pi["metadata"].get("accountId") == account.account_id

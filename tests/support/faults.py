@@ -102,7 +102,7 @@ class FlakyGateway(PaymentGateway):
             roll = self.random.random()
         if roll < self.rate / 2:
             raise OutcomeUnknown("injected timeout before the processor saw it")
-        outcome = self.inner.charge(token, amount, idempotency_key)
+        outcome = self.inner.charge(token, amount, idempotency_key, customer, metadata, **resolution)
         if roll < self.rate:
             raise OutcomeUnknown("injected timeout after the processor charged")
         return outcome
@@ -124,7 +124,7 @@ class CrashingGateway(PaymentGateway):
             call = self.calls
         if call == self.at and not self.after:
             raise Crash(f"killed before charge call {self.at}")
-        outcome = self.inner.charge(token, amount, idempotency_key)
+        outcome = self.inner.charge(token, amount, idempotency_key, customer, metadata, **resolution)
         if call == self.at:
             raise Crash(f"killed after charge call {self.at}")
         return outcome
