@@ -81,9 +81,10 @@ def invoice_settled_there(account: Account, event: ev.InvoiceSettledThere, polic
 
 def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, now: datetime):
     """The processor's invoice was paid there (`invoice.paid`): whoever paid it (its own retry, the customer on
-    its hosted page, our attempt whose answer is on its way), only what is new since we last counted is
-    money. A charge still open is paid with it; one already settled here turns it into credit and an alert.
-    An invoice marked paid outside the processor moved no money: an open charge is then settled elsewhere."""
+    its hosted page, our attempt whose answer is on its way), only what it holds paid there beyond what is
+    counted here is new money. A charge still open is paid with it (by our attempt in flight, if one is);
+    whatever it still owes then is no longer owed (a credit note lowered the invoice, or it was marked paid
+    outside the processor). For a charge already settled here, new money is credit and an operator alert."""
     charge = account.charge(event.charge_id)
     if event.event_id in account.processed_events or charge is None:
         return []
@@ -91,55 +92,53 @@ def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, no
         raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
     known = charge.processor_paid or Money.zero(account.currency)
     new = Money(max(0, event.amount.value - known.value), account.currency)
-    if event.out_of_band:
-        charge.processor_paid = Money(max(known.value, event.amount.value), account.currency)
-        if charge.status != OPEN or charge.pending is not None:
-            return []
-        seen(account, event.event_id, now)
-        _close(account, charge, now, "charge.settled_elsewhere", reason="marked paid outside the processor")
-        return []
-    if new.value == 0:
-        return []  # the echo of a payment counted already (our own attempt), or nothing paid
     if charge.status != OPEN:
-        seen(account, event.event_id, now)
-        _paid_after_settled(account, charge, event.amount, event.reference, now, event.event_id)
-        return []
+        if new.value > 0:
+            seen(account, event.event_id, now)
+            _paid_after_settled(account, charge, event.amount, event.reference, now, event.event_id)
+        return []  # otherwise the echo of what was counted (our own payment, or our marking it paid there)
     pending = charge.pending
-    if pending is not None:
-        result = ev.AttemptResult(charge.charge_id, pending.key, SUCCEEDED, None, new, event.reference)
-        return attempts_resolved(account, ev.AttemptsResolved((result,), event.event_id), policy, now)
-    seen(account, event.event_id, now)
-    charge.processor_paid = event.amount
-    surplus = pay(account, charge, new, now)
-    record(
-        account,
-        now,
-        "charge.settled",
-        "stripe",
-        charge.subscription_id,
-        chargeId=charge.charge_id,
-        amount=new - surplus,
-        paid=charge.status == PAID,
-        reference=event.reference,
-        eventId=event.event_id,
-    )
-    if charge.status == OPEN:
-        # The invoice is paid in full there, for less than was owed here (a credit note lowered it): the rest
-        # is no longer owed.
-        _close(account, charge, now, "charge.reduced", reason="the processor's invoice was paid for less")
-    if surplus.value > 0:
-        add_credit(account, surplus, now, "stripe", "overpayment", charge.subscription_id, chargeId=charge.charge_id)
-    settle_states(account, now, "stripe", reactivate_disabled=True)
-    receipt(
-        account,
-        now,
-        f"{event.event_id}:receipt",
-        new,
-        {charge.subscription_id: new - surplus},
-        [charge],
-        charge.subscription_id,
-        surplus=surplus,
-    )
+    if pending is not None and new.value > 0:
+        result = ev.AttemptResult(charge.charge_id, pending.key, SUCCEEDED, None, event.amount, event.reference)
+        attempts_resolved(account, ev.AttemptsResolved((result,), event.event_id), policy, now)
+    elif new.value > 0:
+        seen(account, event.event_id, now)
+        charge.processor_paid = known + new
+        surplus = pay(account, charge, new, now)
+        record(
+            account,
+            now,
+            "charge.settled",
+            "stripe",
+            charge.subscription_id,
+            chargeId=charge.charge_id,
+            amount=new - surplus,
+            paid=charge.status == PAID,
+            reference=event.reference,
+            eventId=event.event_id,
+        )
+        if surplus.value > 0:
+            add_credit(
+                account, surplus, now, "stripe", "overpayment", charge.subscription_id, chargeId=charge.charge_id
+            )
+        settle_states(account, now, "stripe", reactivate_disabled=True)
+        receipt(
+            account,
+            now,
+            f"{event.event_id}:receipt",
+            new,
+            {charge.subscription_id: new - surplus},
+            [charge],
+            charge.subscription_id,
+            surplus=surplus,
+        )
+    else:
+        seen(account, event.event_id, now)
+    if charge.status == OPEN and charge.pending is None:
+        if event.out_of_band:
+            _close(account, charge, now, "charge.settled_elsewhere", reason="marked paid outside the processor")
+        else:
+            _close(account, charge, now, "charge.reduced", reason="the processor's invoice was paid for less")
     return []
 
 

@@ -119,8 +119,12 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         # Apply what the processor took, not what is owed now: if the charge was settled meanwhile
         # (a transfer, credit, another attempt), the surplus is kept as credit, never lost.
         taken = result.amount or attempt.amount or charge.outstanding
-        if charge.is_processor_invoice:  # the invoice's payment: counted, so its echo (invoice.paid) is not new
-            charge.processor_paid = (charge.processor_paid or Money.zero(taken.currency)) + taken
+        if charge.is_processor_invoice and result.amount is not None:
+            # A processor's invoice answers what it holds paid there in all: only what is new since we last
+            # counted is this payment's (not a partial payment made before, nor one counted from its event).
+            known = charge.processor_paid or Money.zero(taken.currency)
+            taken = Money(max(0, result.amount.value - known.value), taken.currency)
+            charge.processor_paid = known + taken
         surplus = pay(account, charge, taken, now)
         if late not in (None, REQUIRES_ACTION):
             detail["unexpected"] = True  # after a decline or an error: operators are alerted (a metric)
