@@ -29,6 +29,8 @@ def gateway(standin):
 def _customer(standin, gateway, account_id, token="pm_card_visa"):
     customer = gateway.ensure_customer(account_id, f"{account_id}@example.com", "Ada", None)
     method = gateway.adopt(standin.set_up_card(customer, token), customer)
+    # The customer's default card at Stripe (what Stripe Billing's own tries use).
+    standin.state.customers[customer]["invoice_settings"]["default_payment_method"] = method.token
     return customer, method.token
 
 
