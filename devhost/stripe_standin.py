@@ -104,6 +104,9 @@ class State:
     subscriptions: dict = field(default_factory=dict)
     # Resources the API key may not use (a restricted key without that permission): answered 403.
     forbidden: set = field(default_factory=set)
+    invoice_payments: dict = field(default_factory=dict)  # Stripe Billing's payments of its invoices
+    credit_notes: dict = field(default_factory=dict)
+    refunds: dict = field(default_factory=dict)
     idempotency: dict = field(default_factory=dict)
     faults: list = field(default_factory=list)
     held_events: list = field(default_factory=list)
@@ -160,6 +163,8 @@ class StripeStandIn:
         self.clock = clock or (lambda: time.time() + self._offset)
         self._offset = 0.0
         self.minimum = dict(MINIMUM)  # Stripe's minimum charges (a test may add one the app does not know)
+        self._disputes: dict = {}
+        self._paid_off_stripe: dict = {}  # invoice id -> what was marked paid outside Stripe
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -353,9 +358,9 @@ class StripeStandIn:
                         "message": f"No such invoice: '{rest[0]}'",
                     },
                 )
-            if method == "POST" and rest[1:] == ["pay"]:
-                return self._pay_invoice(invoice, params.get("payment_method"), params.get("off_session") == "true")
-            return 200, invoice
+            return self._invoice_route(invoice, method, rest[1:], params)
+        if resource in ("invoice_payments", "credit_notes"):
+            return self._billing_route(resource, method, params)
         raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
 
     # --- Stripe Billing: subscriptions ----------------------------------------------------------------
@@ -415,12 +420,22 @@ class StripeStandIn:
 
     # --- Stripe Billing: invoices ---------------------------------------------------------------------
     def create_invoice(
-        self, customer: str, amount: int, currency: str = "eur", subscription: str | None = None, fail: bool = True
+        self,
+        customer: str,
+        amount: int,
+        currency: str = "eur",
+        subscription: str | None = None,
+        fail: bool = True,
+        number: str | None = None,
+        paid: int = 0,
     ) -> dict:
         """Stripe Billing finalises an invoice and tries the customer's default card; with `fail` the try is
-        refused (as with a failing card) and `invoice.payment_failed` is sent."""
+        refused (as with a failing card) and `invoice.payment_failed` is sent. Invoices are numbered per
+        customer (INV-0001, INV-0002...), so numbers repeat across customers, as with customer-level
+        numbering; `paid` is a partial payment made on it before the failing try."""
         with self.state.lock:
             inv_id = self.state.new_id("in")
+            count = sum(1 for i in self.state.invoices.values() if i["customer"] == customer)
             invoice = {
                 "id": inv_id,
                 "object": "invoice",
@@ -433,6 +448,10 @@ class StripeStandIn:
                 "attempt_count": 0,
                 "created": int(self.clock()),
                 "hosted_invoice_url": f"https://invoice.stripe.example/{inv_id}",
+                "number": number or f"INV-{count + 1:04d}",
+                "amount_overpaid": 0,
+                "collection_method": "charge_automatically",
+                "livemode": False,
                 "parent": {
                     "type": "subscription_details",
                     "subscription_details": {"subscription": subscription, "metadata": {}},
@@ -440,14 +459,17 @@ class StripeStandIn:
                 "metadata": {},
             }
             self.state.invoices[inv_id] = invoice
+            if paid:
+                self.pay_part(inv_id, paid)
             if fail:
                 invoice["attempt_count"] += 1
                 self._event("invoice.payment_failed", invoice)
             return invoice
 
     def _pay_invoice(self, invoice: dict, payment_method: str | None, off_session: bool) -> tuple[int, dict]:
-        """Pay an open invoice with a card (an invoice is paid once: a paid one answers 400)."""
-        if invoice["status"] != "open":
+        """Pay an open (or uncollectible) invoice with a card (an invoice is paid once: a paid one answers
+        400)."""
+        if invoice["status"] not in ("open", "uncollectible"):
             raise StripeError(
                 400,
                 {
@@ -469,19 +491,164 @@ class StripeStandIn:
         invoice["attempt_count"] += 1
         outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
         if outcome is None:
-            intent = self._new_intent(
-                invoice["amount_remaining"], invoice["currency"], customer["id"], pm["id"], {"invoice": invoice["id"]}
-            )
+            # Stripe Billing's own PaymentIntent: no metadata of ours (PaymentIntents carry no `invoice` in the
+            # API version pinned: the Invoice Payments list maps them).
+            intent = self._new_intent(invoice["amount_remaining"], invoice["currency"], customer["id"], pm["id"], {})
             self._succeed(intent)
-            invoice.update(status="paid", amount_paid=invoice["amount_remaining"], amount_remaining=0)
+            self._invoice_payment(invoice, intent, "paid")
+            invoice.update(
+                status="paid", amount_paid=invoice["amount_paid"] + invoice["amount_remaining"], amount_remaining=0
+            )
             self._event("invoice.paid", invoice)
             return 200, invoice
         code, decline_code, advice_code = outcome
-        if code == "authentication_required":
-            code = decline_code = "invoice_payment_intent_requires_action" if not off_session else code
+        if code == "authentication_required" and not off_session:
+            # On-session: the invoice's PaymentIntent waits for the customer (Stripe.js, or the hosted page).
+            intent = self._new_intent(invoice["amount_remaining"], invoice["currency"], customer["id"], pm["id"], {})
+            intent.update(status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
+            self._invoice_payment(invoice, intent, "open")
+            code = decline_code = "invoice_payment_intent_requires_action"
         error = _card_error(code, decline_code, advice_code)
         self._event("invoice.payment_failed", invoice)
         return 402, {"error": error}
+
+    def _invoice_route(self, invoice: dict, method: str, action: list, params: dict) -> tuple[int, dict]:
+        """/v1/invoices/{id}: retrieve (`expand[]=amount_paid_off_stripe`), pay (by card, off-session unless
+        `off_session=false`, as Stripe defaults it; or `paid_out_of_band`), void, mark_uncollectible."""
+        if method == "GET" or not action:
+            answer = dict(invoice)
+            if "amount_paid_off_stripe" in str(params.get("expand", "")):
+                answer["amount_paid_off_stripe"] = self._paid_off_stripe.get(invoice["id"], 0)
+            return 200, answer
+        if action == ["pay"] and params.get("paid_out_of_band") == "true":
+            return self._pay_out_of_band(invoice)
+        if action == ["pay"]:
+            return self._pay_invoice(invoice, params.get("payment_method"), params.get("off_session", "true") == "true")
+        if action == ["void"]:
+            # Only a finalised invoice not paid: open or uncollectible.
+            self._invoice_must_be(invoice, ("open", "uncollectible"))
+            invoice.update(status="void")
+            self._event("invoice.voided", invoice)
+            return 200, invoice
+        if action == ["mark_uncollectible"]:
+            self._invoice_must_be(invoice, ("open",))
+            invoice.update(status="uncollectible")
+            self._event("invoice.marked_uncollectible", invoice)
+            return 200, invoice
+        raise StripeError(404, {"type": "invalid_request_error", "message": "Unrecognized request URL"})
+
+    @staticmethod
+    def _invoice_must_be(invoice: dict, statuses: tuple) -> None:
+        if invoice["status"] not in statuses:
+            raise StripeError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "invoice_already_paid" if invoice["status"] == "paid" else "invoice_not_open",
+                    "message": f"This invoice is {invoice['status']}.",
+                },
+            )
+
+    def _pay_out_of_band(self, invoice: dict) -> tuple[int, dict]:
+        """Marked paid outside Stripe: no charge is made; `amount_paid_off_stripe` says how much."""
+        self._invoice_must_be(invoice, ("open", "uncollectible"))
+        self._paid_off_stripe[invoice["id"]] = self._paid_off_stripe.get(invoice["id"], 0) + invoice["amount_remaining"]
+        invoice.update(
+            status="paid", amount_paid=invoice["amount_paid"] + invoice["amount_remaining"], amount_remaining=0
+        )
+        self._event("invoice.paid", invoice)
+        return 200, invoice
+
+    def _invoice_payment(self, invoice: dict, intent: dict, status: str) -> dict:
+        """An Invoice Payment: which PaymentIntent paid (or tries to pay) which invoice."""
+        payment = {
+            "id": self.state.new_id("inpay"),
+            "object": "invoice_payment",
+            "amount_paid": intent["amount"] if status == "paid" else None,
+            "amount_requested": intent["amount"],
+            "created": int(self.clock()),
+            "currency": intent["currency"],
+            "invoice": invoice["id"],
+            "is_default": True,
+            "livemode": False,
+            "payment": {"type": "payment_intent", "payment_intent": intent["id"]},
+            "status": status,
+            "status_transitions": {"canceled_at": None, "paid_at": int(self.clock()) if status == "paid" else None},
+        }
+        self.state.invoice_payments[payment["id"]] = payment
+        return payment
+
+    def _billing_route(self, resource: str, method: str, params: dict) -> tuple[int, dict]:
+        """GET /v1/invoice_payments (by `invoice`, or `payment[payment_intent]`); POST /v1/credit_notes."""
+        if resource == "invoice_payments" and method == "GET":
+            wanted = params.get("payment", {}).get("payment_intent")
+            found = [
+                p
+                for p in self.state.invoice_payments.values()
+                if (not params.get("invoice") or p["invoice"] == params["invoice"])
+                and (not wanted or p["payment"]["payment_intent"] == wanted)
+            ]
+            found.sort(key=lambda p: p["created"], reverse=True)
+            limit = int(params.get("limit", 10))
+            return 200, {
+                "object": "list",
+                "url": "/v1/invoice_payments",
+                "has_more": len(found) > limit,
+                "data": found[:limit],
+            }
+        if resource == "credit_notes" and method == "POST":
+            return 200, self.credit_note(params["invoice"], int(params["amount"]))
+        raise StripeError(404, {"type": "invalid_request_error", "message": "Unrecognized request URL"})
+
+    def credit_note(self, inv_id: str, amount: int) -> dict:
+        """A credit note issued on an open invoice before it is paid: it lowers what the invoice asks."""
+        with self.state.lock:
+            invoice = self.state.invoices[inv_id]
+            self._invoice_must_be(invoice, ("open", "uncollectible"))
+            amount = min(amount, invoice["amount_remaining"])
+            note = {
+                "id": self.state.new_id("cn"),
+                "object": "credit_note",
+                "amount": amount,
+                "currency": invoice["currency"],
+                "customer": invoice["customer"],
+                "invoice": inv_id,
+                "status": "issued",
+                "type": "pre_payment",
+                "created": int(self.clock()),
+                "livemode": False,
+            }
+            self.state.credit_notes[note["id"]] = note
+            invoice.update(
+                amount_due=invoice["amount_due"] - amount, amount_remaining=invoice["amount_remaining"] - amount
+            )
+            self._event("credit_note.created", note)
+            return note
+
+    def pay_part(self, inv_id: str, amount: int) -> dict:
+        """A partial payment of an invoice (Stripe's partial payments): a PaymentIntent of Stripe Billing's for
+        part of what it asks, paid; the invoice stays open for the rest."""
+        with self.state.lock:
+            invoice = self.state.invoices[inv_id]
+            customer = self._customer(invoice["customer"])
+            pm_id = customer["invoice_settings"]["default_payment_method"] or "pm_card_visa"
+            intent = self._new_intent(amount, invoice["currency"], customer["id"], pm_id, {})
+            self._succeed(intent)
+            self._invoice_payment(invoice, intent, "paid")
+            invoice.update(
+                amount_paid=invoice["amount_paid"] + amount, amount_remaining=invoice["amount_remaining"] - amount
+            )
+            return invoice
+
+    def billing_payment(self, customer: str, amount: int, currency: str = "eur", metadata: dict | None = None) -> dict:
+        """A PaymentIntent the billing system makes itself in the same Stripe account, with its own metadata
+        (which may hold an `accountId` too), paid: none of pastdue's."""
+        with self.state.lock:
+            customer_obj = self._customer(customer)
+            pm_id = customer_obj["invoice_settings"]["default_payment_method"] or "pm_card_visa"
+            intent = self._new_intent(amount, currency, customer, pm_id, dict(metadata or {}))
+            self._succeed(intent)
+            return intent
 
     def retry_invoice(self, inv_id: str) -> tuple[int, dict]:
         """Stripe Billing's own retry (Smart Retries) with the customer's default card."""
@@ -749,31 +916,83 @@ class StripeStandIn:
         self._event("payment_intent.succeeded", intent)
 
     def refund(self, pi_id: str, amount: int | None = None) -> dict:
-        """A refund made in the dashboard (in part or whole): `charge.refunded` with the total refunded."""
+        """A refund made in the dashboard (in part or whole): a Refund, and `charge.refunded` with the total
+        refunded."""
         with self.state.lock:
             charge = self.state.charges[self.state.payment_intents[pi_id]["latest_charge"]]
-            charge["amount_refunded"] = min(charge["amount"], charge["amount_refunded"] + (amount or charge["amount"]))
+            given = min(charge["amount"] - charge["amount_refunded"], amount or charge["amount"])
+            charge["amount_refunded"] += given
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+            refund = {
+                "id": self.state.new_id("re"),
+                "object": "refund",
+                "amount": given,
+                "charge": charge["id"],
+                "currency": charge["currency"],
+                "payment_intent": pi_id,
+                "status": "succeeded",
+                "failure_reason": None,
+                "reason": None,
+                "metadata": {},
+                "created": int(self.clock()),
+            }
+            self.state.refunds[refund["id"]] = refund
             self._event("charge.refunded", charge)
-            return charge
+            return {**charge, "refund": refund["id"]}
 
-    def dispute(self, pi_id: str, outcome: str | None = None, reason: str = "fraudulent") -> dict:
-        """The cardholder disputes the payment (`charge.dispute.created`); with `outcome` (won | lost) it is
-        closed too (`charge.dispute.closed`). A dispute carries no metadata: only its charge and payment."""
+    def fail_refund(self, re_id: str, reason: str = "expired_or_canceled_card") -> dict:
+        """The bank could not return a refund (`refund.failed`): the money is back on the balance and the
+        charge's total refunded goes down."""
+        with self.state.lock:
+            refund = self.state.refunds[re_id]
+            charge = self.state.charges[refund["charge"]]
+            refund.update(status="failed", failure_reason=reason)
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+            self._event("refund.failed", refund)
+            return refund
+
+    def dispute_step(self, dp_id: str, step: str) -> dict:
+        """A dispute's later steps: `funds_withdrawn`, `funds_reinstated`, or closed as `won`, `lost` or (an
+        inquiry) `warning_closed`."""
+        with self.state.lock:
+            dispute = self._disputes[dp_id]
+            if step in ("funds_withdrawn", "funds_reinstated"):
+                self._event(f"charge.dispute.{step}", dispute)
+            else:
+                dispute["status"] = step
+                self._event("charge.dispute.closed", dispute)
+            return dispute
+
+    def dispute(
+        self,
+        pi_id: str,
+        outcome: str | None = None,
+        reason: str = "fraudulent",
+        amount: int | None = None,
+        inquiry: bool = False,
+    ) -> dict:
+        """The cardholder disputes the payment (`charge.dispute.created`), all of it or `amount` (a partial
+        dispute), or only asks (`inquiry`: `warning_needs_response`, no funds move); with `outcome` (won | lost
+        | warning_closed) it is closed too (`charge.dispute.closed`). A dispute carries no metadata: only its
+        charge and payment."""
         with self.state.lock:
             intent = self.state.payment_intents[pi_id]
             charge = self.state.charges[intent["latest_charge"]]
             dispute = {
                 "id": self.state.new_id("dp"),
                 "object": "dispute",
-                "amount": charge["amount"],
+                "amount": min(amount or charge["amount"], charge["amount"]),
                 "currency": charge["currency"],
                 "charge": charge["id"],
                 "payment_intent": pi_id,
                 "reason": reason,
-                "status": "needs_response",
+                "status": "warning_needs_response" if inquiry else "needs_response",
                 "metadata": {},
+                "created": int(self.clock()),
+                "livemode": False,
             }
+            self._disputes[dispute["id"]] = dispute
             charge["disputed"] = True
             self._event("charge.dispute.created", dispute)
             if outcome:
@@ -806,6 +1025,21 @@ class StripeStandIn:
             pm["_kind"] = "pm_card_visa"  # the refreshed card works
             self._event("payment_method.automatically_updated", self._public(pm))
             return pm
+
+    def billing_helper(self, parts: list, data: dict) -> dict:
+        """/_standin/ helpers for Stripe Billing and reversals: refunds/{re}/fail, disputes/{dp}/{step},
+        billing/payment_intents (the billing system's own), invoices/{in}/partial, invoices/{in}/credit_note."""
+        if parts[0] == "refunds":
+            return self.fail_refund(parts[1], data.get("reason", "expired_or_canceled_card"))
+        if parts[0] == "disputes":
+            return self.dispute_step(parts[1], parts[2])
+        if parts[0] == "billing":
+            return self.billing_payment(
+                data["customer"], int(data["amount"]), data.get("currency", "eur"), data.get("metadata")
+            )
+        if parts[2] == "partial":
+            return self.pay_part(parts[1], int(data["amount"]))
+        return self.credit_note(parts[1], int(data["amount"]))
 
     # --- events --------------------------------------------------------------------------------------
     def _event(self, kind: str, obj: dict) -> None:
@@ -1022,7 +1256,9 @@ class StripeStandIn:
                 if parts[1] == "payment_intents" and parts[3] == "refund":
                     return self._answer(200, standin.refund(parts[2], data.get("amount")))
                 if parts[1] == "payment_intents" and parts[3] == "dispute":
-                    return self._answer(200, standin.dispute(parts[2], data.get("outcome")))
+                    return self._answer(200, standin.dispute(parts[2], **data))
+                if parts[1] in ("refunds", "disputes", "billing") or parts[3:4] in (["partial"], ["credit_note"]):
+                    return self._answer(200, standin.billing_helper(parts[1:], data))
                 if parts[1] == "payment_intents" and parts[3] == "settle":
                     return self._answer(200, standin.settle(parts[2], bool(data.get("succeed", True))))
                 if parts[1] == "payment_methods" and parts[3] == "update_card":

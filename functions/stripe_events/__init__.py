@@ -44,7 +44,8 @@ def stripe_events(req: func.HttpRequest) -> func.HttpResponse:
     kind = text(event, "type", max_length=100, pattern=EVENT_TYPE)
     obj = obj_field(obj_field(event, "data"), "object", "data.")
     try:
-        return json_response({"status": handle_event(bootstrap.deps(), event_id, kind, obj)})
+        created = event.get("created") if isinstance(event.get("created"), int) else None
+        return json_response({"status": handle_event(bootstrap.deps(), event_id, kind, obj, created)})
     except EventTooEarly as early:
         # Stripe delivers a refused event again later (with backoff, for up to three days).
         raise Unavailable(f"{early}; deliver the event again later", headers={"Retry-After": "60"}) from None

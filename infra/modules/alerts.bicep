@@ -54,10 +54,10 @@ var rules = [
   {
     name: 'payments-unexpected'
     severity: 2
-    description: 'Money was taken after a decline or an error had been recorded (pastdue_unexpected_success), the processor refused a charge request as invalid (pastdue_gateway_refused), or a collected payment was refunded or disputed (pastdue_payments_reversed): applied, retried or re-opened, but look at why.'
+    description: 'Money was taken after a decline or an error had been recorded (pastdue_unexpected_success), the processor refused a charge request as invalid (pastdue_gateway_refused), a collected payment was refunded or disputed (pastdue_payments_reversed), money was taken for a charge already settled (pastdue_unexpected_payment, kept as credit), or a Stripe customer is linked to several accounts (pastdue_stripe_customer_shared, its invoice events refused): applied, retried or re-opened, but look at why.'
     frequency: 'PT15M'
     window: 'PT1H'
-    query: 'customMetrics | where name in ("pastdue_unexpected_success", "pastdue_gateway_refused", "pastdue_payments_reversed") | summarize events = sum(valueSum) | where events > 0'
+    query: 'customMetrics | where name in ("pastdue_unexpected_success", "pastdue_gateway_refused", "pastdue_payments_reversed", "pastdue_unexpected_payment", "pastdue_stripe_customer_shared") | summarize events = sum(valueSum) | where events > 0'
   }
   {
     name: 'server-errors'

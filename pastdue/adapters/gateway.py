@@ -40,6 +40,28 @@ class UnknownToken(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class ProcessorInvoice:
+    """A processor's own invoice (Stripe Billing) as it is there now."""
+
+    invoice_id: str
+    status: str  # draft | open | paid | uncollectible | void
+    customer: str | None
+    amount_remaining: Money
+    paid_there: Money  # paid with money the processor took (not marked paid outside it)
+    paid_elsewhere: Money  # marked paid outside the processor (paid out of band)
+
+
+@dataclass(frozen=True)
+class InvoiceSettled:
+    """What the processor did with a settlement of its invoice (paid out of band, voided, uncollectible), or
+    what it found (already paid, void...). `paid_there` is the invoice's money taken there, after it."""
+
+    outcome: str
+    paid_there: Money | None = None
+    refused: bool = False  # the processor refused the request: an operator's problem
+
+
 class PaymentGateway(ABC):
     name = "sandbox"
 
@@ -82,6 +104,24 @@ class PaymentGateway(ABC):
         already had if it can no longer be cancelled (None when cancelled)."""
         return None
 
+    def pay_invoice(self, invoice_id: str, token: str, idempotency_key: str, on_session: bool = False) -> ChargeOutcome:
+        """Collect a charge that is the processor's own invoice by paying that invoice (never a payment of
+        our own): on-session when the customer is present. A processor without invoices refuses it."""
+        return ChargeOutcome(ERROR, "invoices_unsupported", invalid=True)
+
+    def read_invoice(self, invoice_id: str) -> ProcessorInvoice | None:
+        """The processor's invoice as it is now; None if it has no such invoice."""
+        return None
+
+    def settle_invoice(self, invoice_id: str, action: str, idempotency_key: str, partly_paid: bool) -> InvoiceSettled:
+        """Settle the processor's invoice of a charge settled here: paid out of band (money received here),
+        or for a write-off voided (open, and never partly paid) or marked uncollectible."""
+        return InvoiceSettled("no_invoices")
+
+    def invoice_of_payment(self, reference: str) -> str | None:
+        """The processor's invoice a payment of its own paid (Stripe Billing's), if any."""
+        return None
+
     def payment_metadata(self, reference: str) -> dict:
         """The metadata a payment was made with (account, charge, attempt); {} if the processor has none."""
         return {}
@@ -112,6 +152,7 @@ class UnavailableGateway(PaymentGateway):
     describe = adopt = make_default = ensure_customer = charge = cancel = payment_metadata = start_setup = (
         confirmation
     ) = _refuse
+    pay_invoice = read_invoice = settle_invoice = invoice_of_payment = _refuse
 
 
 class Ledger(ABC):

@@ -27,8 +27,8 @@ from pastdue.adapters.store import (
     Unreadable,
     WorkQueues,
 )
-from pastdue.domain.codec import parse_time
-from pastdue.domain.model import Account
+from pastdue.domain.codec import dump, load, parse_time
+from pastdue.domain.model import Account, Charge
 
 
 def _copy(doc: dict) -> dict:
@@ -39,7 +39,7 @@ class MemoryAccounts(AccountRepository, WorkQueues):
     def __init__(self) -> None:
         self.documents: dict[str, dict] = {}
         self.records: dict[str, dict[int, dict]] = {}  # archived history records, per account, by seq
-        self.charges: dict[str, set[str]] = {}  # archived settled charges
+        self.charges: dict[str, dict[str, dict]] = {}  # archived settled charges, as stored
         self.events: dict[str, set[str]] = {}  # processed event ids
         self.writes = 0  # documents written (a decision that changes nothing is none)
         self.before_replace: Callable[[str], None] | None = None
@@ -79,7 +79,7 @@ class MemoryAccounts(AccountRepository, WorkQueues):
         if again is not None:
             raise EventSeen(again)
         self.records.setdefault(account.account_id, {}).update((r["seq"], r) for r in write.records)
-        self.charges.setdefault(account.account_id, set()).update(c.charge_id for c in write.settled)
+        self.charges.setdefault(account.account_id, {}).update((c.charge_id, dump(c)) for c in write.settled)
         seen.update(write.earlier_events)
         seen.update(write.new_events)
         write.written.etag = self._store(account.account_id, write.document)
@@ -89,7 +89,11 @@ class MemoryAccounts(AccountRepository, WorkQueues):
         return event_id in self.events.get(account_id, set())
 
     def archived_charge(self, account_id: str, charge_id: str) -> bool:
-        return charge_id in self.charges.get(account_id, set())
+        return charge_id in self.charges.get(account_id, {})
+
+    def archived_charge_of(self, account_id: str, charge_id: str) -> Charge | None:
+        stored = self.charges.get(account_id, {}).get(charge_id)
+        return load(Charge, stored) if stored is not None else None
 
     def _pages(
         self, field: str, now: datetime, page_size: int, slots: tuple[int, ...] | None = None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pastdue.domain.model import Account
+from pastdue.domain.model import Account, Charge
 
 
 class ConcurrencyConflict(Exception):
@@ -95,6 +95,10 @@ class AccountRepository(ABC):
     @abstractmethod
     def archived_charge(self, account_id: str, charge_id: str) -> bool:
         """Is this charge in the account's archive (settled and moved out of the document)?"""
+
+    def archived_charge_of(self, account_id: str, charge_id: str) -> Charge | None:
+        """The charge as the account's archive holds it (settled and moved out of the document), or None."""
+        return None
 
 
 class AccountQueries(ABC):

@@ -24,11 +24,19 @@ import functools
 import logging
 from typing import Any
 
-from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown, PaymentGateway, UnknownToken
+from pastdue.adapters.gateway import (
+    ChargeOutcome,
+    GatewayUnavailable,
+    InvoiceSettled,
+    OutcomeUnknown,
+    PaymentGateway,
+    ProcessorInvoice,
+    UnknownToken,
+)
 from pastdue.adapters.pacing import Pacer
 from pastdue.adapters.stripe_amounts import NotChargeable, from_stripe, to_stripe
 from pastdue.adapters.stripe_outcomes import decline, of_intent
-from pastdue.domain.model import DECLINED, ERROR, NOT_SENT, SUCCEEDED, PaymentMethod
+from pastdue.domain.model import DECLINED, ERROR, NOT_SENT, PAID_OUT_OF_BAND, SUCCEEDED, WRITE_OFF, PaymentMethod
 from pastdue.domain.money import Money
 
 log = logging.getLogger("pastdue.gateway")
@@ -41,6 +49,7 @@ SEARCH_PER_SECOND = 20
 RATE_LIMITED_PAUSE = 1.0
 # The API version every request asks for (the SDK's own pin); webhook endpoints must use the same one.
 API_VERSION = "2026-10-28.endive"
+PAYABLE = ("open", "uncollectible")  # the invoice statuses Stripe still takes a payment for
 
 
 def _key_checked(method):
@@ -181,16 +190,25 @@ class StripeGateway(PaymentGateway):
     def confirmation(self, reference: str) -> dict | None:
         """What Stripe.js needs to let the customer confirm the payment, while it still needs them. A Stripe
         Billing invoice is confirmed on its hosted page."""
-        if reference.startswith("in_"):
+        if reference.startswith("in_"):  # a Stripe object id: an invoice (the attempt paid one)
             invoice = self._client.v1.invoices.retrieve(reference).to_dict()
-            if invoice.get("status") != "open":
+            if invoice.get("status") not in PAYABLE:
                 return None
-            return {
+            details = {
                 "invoiceId": reference,
                 "hostedInvoiceUrl": invoice.get("hosted_invoice_url"),
                 "status": "requires_action",
                 "amount": from_stripe(int(invoice["amount_remaining"]), str(invoice["currency"])).to_json(),
             }
+            # The invoice's own PaymentIntent, when it waits for the customer: Stripe.js confirms it in place.
+            intent = self._invoice_intent(reference)
+            if intent is not None and intent.get("status") == "requires_action":
+                details.update(
+                    paymentIntentId=intent["id"],
+                    clientSecret=intent.get("client_secret"),
+                    publishableKey=self._publishable_key,
+                )
+            return details
         intent = self._client.v1.payment_intents.retrieve(reference).to_dict()
         if intent.get("status") not in ("requires_action", "requires_payment_method", "requires_confirmation"):
             return None
@@ -217,9 +235,6 @@ class StripeGateway(PaymentGateway):
         resume: bool = False,
         on_session: bool = False,
     ) -> ChargeOutcome:
-        invoice = str((metadata or {}).get("chargeId") or "")
-        if invoice.startswith("in_"):
-            return self._pay_invoice(invoice, token, idempotency_key, on_session)
         try:
             value = to_stripe(amount)
         except NotChargeable as refused:
@@ -248,18 +263,27 @@ class StripeGateway(PaymentGateway):
             raise OutcomeUnknown("stripe: payment processing", intent["id"])
         return self._confirm(intent, token, on_session)
 
-    def _pay_invoice(self, invoice_id: str, token: str, key: str, on_session: bool) -> ChargeOutcome:
-        """Stripe Billing: a charge named by its invoice (`in_...`) is collected by paying that invoice, never
-        with a PaymentIntent of its own, so Stripe's record is what gets paid and an invoice is paid once
-        whoever pays it (pastdue, Stripe's own retries, the customer on the hosted page). What the invoice
-        is now answers a resume: paid (what it took), or still open (pay it)."""
+    # --- Stripe Billing's invoices ---------------------------------------------------------------------
+    @_key_checked
+    def pay_invoice(self, invoice_id: str, token: str, idempotency_key: str, on_session: bool = False) -> ChargeOutcome:
+        """Stripe Billing: a charge that is its invoice is collected by paying that invoice, never with a
+        PaymentIntent of its own, so Stripe's record is what gets paid and an invoice is paid once whoever pays
+        it (pastdue, Stripe's own retries, the customer on the hosted page). An uncollectible invoice can still
+        be paid. `off_session` is always sent: Stripe takes its absence as off-session, and a customer present
+        (pay-now) is asked to authenticate on-session. What the invoice is now answers a resume: paid, or still
+        payable (pay it). A success answers what the invoice holds paid there in all (the core counts only
+        what is new of it: a partial payment made before, or one counted from its event, is not this one's)."""
         stripe = self._stripe
-        invoice = self._retrieve_invoice(invoice_id)
-        if invoice.get("status") == "open":
-            params = _payment_params(token, on_session)
+        invoice = self.read_invoice(invoice_id)
+        if invoice is None:
+            return ChargeOutcome(ERROR, "invoice_missing", reference=invoice_id, invalid=True)
+        if invoice.status in PAYABLE:
+            params: Any = {"payment_method": token, "off_session": not on_session}
             try:
-                invoice = self._call(
-                    lambda: self._client.v1.invoices.pay(invoice_id, params, {"idempotency_key": key}), invoice_id
+                self._call(
+                    lambda: self._client.v1.invoices.pay(invoice_id, params, {"idempotency_key": idempotency_key}),
+                    invoice_id,
+                    "invoices",
                 )
             except stripe.CardError as error:
                 body = dict((error.json_body or {}).get("error", {}))
@@ -269,15 +293,87 @@ class StripeGateway(PaymentGateway):
             except stripe.InvalidRequestError as error:
                 if error.code != "invoice_already_paid":
                     return _invalid(error, invoice_id)
-                invoice = self._retrieve_invoice(invoice_id)
-        if invoice.get("status") == "paid":
-            return ChargeOutcome(
-                SUCCEEDED,
-                amount=from_stripe(int(invoice["amount_paid"]), str(invoice["currency"])),
-                reference=invoice_id,
+            invoice = self.read_invoice(invoice_id) or invoice
+        if invoice.status == "paid":
+            return ChargeOutcome(SUCCEEDED, amount=invoice.paid_there, reference=invoice_id)
+        log.error("Stripe invoice %s is %s: not collectable", invoice_id, invoice.status)
+        return ChargeOutcome(ERROR, f"invoice_{invoice.status}", reference=invoice_id, invalid=True)
+
+    @_key_checked
+    def read_invoice(self, invoice_id: str) -> ProcessorInvoice | None:
+        stripe = self._stripe
+        try:
+            invoice = self._call(
+                lambda: self._client.v1.invoices.retrieve(invoice_id, {"expand": ["amount_paid_off_stripe"]}),
+                invoice_id,
+                "invoices",
             )
-        log.error("Stripe invoice %s is %s: not collectable", invoice_id, invoice.get("status"))
-        return ChargeOutcome(ERROR, f"invoice_{invoice.get('status')}", reference=invoice_id, invalid=True)
+        except stripe.InvalidRequestError:
+            return None
+        return _invoice(invoice)
+
+    @_key_checked
+    def settle_invoice(self, invoice_id: str, action: str, idempotency_key: str, partly_paid: bool) -> InvoiceSettled:
+        """Money received here: paid out of band (Stripe then stops collecting it). A write-off: an open invoice
+        never partly paid (here or there) is voided (it is no longer owed, with its paper trail); otherwise it
+        is marked uncollectible (bad debt: Stripe's automatic collection stops, the customer may still pay).
+        An invoice already paid, void or uncollectible is left as it is, and that is the answer."""
+        stripe = self._stripe
+        invoice = self.read_invoice(invoice_id)
+        if invoice is None:
+            return InvoiceSettled("missing", refused=True)
+        if invoice.status not in PAYABLE or (action == WRITE_OFF and invoice.status == "uncollectible"):
+            return InvoiceSettled(f"already_{invoice.status}", invoice.paid_there)
+        invoices = self._client.v1.invoices
+        options: Any = {"idempotency_key": idempotency_key}
+        if action == PAID_OUT_OF_BAND:
+            request, outcome = (lambda: invoices.pay(invoice_id, {"paid_out_of_band": True}, options)), action
+        elif invoice.paid_there.value == 0 and invoice.paid_elsewhere.value == 0 and not partly_paid:
+            request, outcome = (lambda: invoices.void_invoice(invoice_id, None, options)), "voided"
+        else:
+            request, outcome = (lambda: invoices.mark_uncollectible(invoice_id, None, options)), "uncollectible"
+        try:
+            self._call(request, invoice_id, "invoices")
+        except (stripe.InvalidRequestError, stripe.CardError) as error:
+            now = self.read_invoice(invoice_id)
+            if now is not None and now.status not in PAYABLE:  # settled meanwhile (paid there, voided...)
+                return InvoiceSettled(f"already_{now.status}", now.paid_there)
+            log.error("Stripe refused to settle invoice %s (%s): %s", invoice_id, error.code, error.user_message)
+            return InvoiceSettled(error.code or "invalid_request", refused=True)
+        after = self.read_invoice(invoice_id)
+        return InvoiceSettled(outcome, after.paid_there if after else None)
+
+    @_key_checked
+    def invoice_of_payment(self, reference: str) -> str | None:
+        """Stripe Billing's payments carry no invoice (PaymentIntents and Charges lost `invoice` in the API
+        version pinned): the Invoice Payments list maps a PaymentIntent to the invoice it paid."""
+        found = self._call(
+            lambda: self._client.v1.invoice_payments.list(
+                {"payment": {"type": "payment_intent", "payment_intent": reference}, "limit": 1}
+            ),
+            reference,
+            "invoice_payments",
+        )
+        for payment in found.get("data") or []:
+            invoice = payment.get("invoice")
+            invoice = invoice.get("id") if isinstance(invoice, dict) else invoice
+            if isinstance(invoice, str) and invoice:
+                return invoice
+        return None
+
+    def _invoice_intent(self, invoice_id: str) -> dict | None:
+        """The PaymentIntent Stripe made to collect the invoice (its newest payment), for Stripe.js."""
+        found = self._call(
+            lambda: self._client.v1.invoice_payments.list({"invoice": invoice_id, "limit": 10}),
+            None,
+            "invoice_payments",
+        )
+        for payment in sorted(found.get("data") or [], key=lambda p: p.get("created") or 0, reverse=True):
+            intent = (payment.get("payment") or {}).get("payment_intent")
+            intent = intent.get("id") if isinstance(intent, dict) else intent
+            if isinstance(intent, str) and intent:
+                return self._retrieve(intent)
+        return None
 
     @_key_checked
     def cancel(self, reference: str) -> ChargeOutcome | None:
@@ -331,9 +427,6 @@ class StripeGateway(PaymentGateway):
 
     def _retrieve(self, reference: str) -> dict:
         return self._call(lambda: self._client.v1.payment_intents.retrieve(reference), reference, "retrieve")
-
-    def _retrieve_invoice(self, invoice_id: str) -> dict:
-        return self._call(lambda: self._client.v1.invoices.retrieve(invoice_id), invoice_id, "invoices")
 
     def _find(self, metadata: dict, customer: str | None) -> dict | None:
         """The PaymentIntent created for an attempt, by its metadata (Stripe's search): the attempt's key is
@@ -418,4 +511,17 @@ def _method(method) -> PaymentMethod:
         str(card.get("last4") or "????"),
         int(card.get("exp_month") or 0),
         int(card.get("exp_year") or 0),
+    )
+
+
+def _invoice(invoice: dict) -> ProcessorInvoice:
+    currency = str(invoice["currency"])
+    elsewhere = int(invoice.get("amount_paid_off_stripe") or 0)
+    return ProcessorInvoice(
+        str(invoice["id"]),
+        str(invoice.get("status")),
+        invoice.get("customer") if isinstance(invoice.get("customer"), str) else None,
+        from_stripe(int(invoice.get("amount_remaining") or 0), currency),
+        from_stripe(max(0, int(invoice.get("amount_paid") or 0) - elsewhere), currency),
+        from_stripe(elsewhere, currency),
     )

@@ -23,6 +23,12 @@ METRICS = {
     "pastdue_notices_failed": ("counter", "1", "failed sends (each try; the sixth ends the notice failed)"),
     "pastdue_notices_throttled": ("counter", "1", "sends refused by the e-mail quota or the service's 429"),
     "pastdue_unexpected_success": ("counter", "1", "payments taken after a decline or an error was answered (applied)"),
+    "pastdue_unexpected_payment": ("counter", "1", "money taken for a charge already settled here (kept as credit)"),
+    "pastdue_stripe_customer_shared": (
+        "counter",
+        "1",
+        "Stripe events refused: their customer is linked to several accounts",
+    ),
     "pastdue_payments_reversed": ("counter", "1", "collected payments refunded or disputed (attribute kind)"),
     "pastdue_gateway_refused": ("counter", "1", "charge requests the processor refused as invalid (not the card)"),
     "pastdue_gateway_default_not_set": (

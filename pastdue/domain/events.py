@@ -49,6 +49,10 @@ class ChargeFailed:
     # ago): the report is then a repeat, never a new debt.
     archived: bool = False
     invoice_url: str | None = None  # the charge's invoice in the portal, for the receipt
+    # The charge is the processor's own invoice (Stripe Billing's invoice event), and what that invoice's
+    # `amount_paid` held when it failed (a partial payment already made there).
+    processor_invoice: bool = False
+    processor_paid: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,44 @@ class ChargeSettled:
 
     event_id: str
     charge_id: str
+    amount: Money  # the invoice's `amount_paid`, all its payments so far: only what is new counts
+    reference: str
+    out_of_band: bool = False  # marked paid outside the processor (our own settlement there): no money moved
+
+
+@dataclass(frozen=True)
+class InvoiceStatusChanged:
+    """The processor's invoice behind a charge was voided (no longer owed) or marked uncollectible (still
+    payable there)."""
+
+    event_id: str
+    charge_id: str
+    status: str  # void | uncollectible
+
+
+@dataclass(frozen=True)
+class InvoiceSettledThere:
+    """The processor's answer to an invoice settlement reserved here (model.InvoiceSettlement)."""
+
+    charge_id: str
+    key: str
+    outcome: str  # paid_out_of_band | voided | uncollectible | already_paid | already_void | ... | refused
+    amount_paid: Money | None = None  # the invoice's `amount_paid` after it
+    refused: bool = False  # the processor refused the request: an operator's problem
+
+
+@dataclass(frozen=True)
+class PaymentUnexpected:
+    """Money the processor took for a charge already settled here (a second payment of an attempt, a late
+    success of an archived charge, an invoice paid there after it was settled here): kept as credit, and
+    operators are alerted."""
+
+    event_id: str
     amount: Money
     reference: str
+    charge_id: str
+    subscription_id: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -123,13 +163,18 @@ class PaymentReversed:
     """The processor gave collected money back, or may: a refund, or a dispute opened, won or lost."""
 
     event_id: str
-    kind: str  # refunded | dispute_opened | dispute_won | dispute_lost
-    processor_id: str  # refunds: the processor's charge (its amount refunded is cumulative); disputes: the dispute
+    # refunded | refund_failed | dispute_opened | dispute_won | dispute_lost | inquiry_opened | inquiry_closed
+    # | funds_withdrawn | funds_reinstated
+    kind: str
+    # refunds: the processor's charge (its amount refunded is cumulative; a failed refund names its charge
+    # too, with the refund's own amount); disputes: the dispute
+    processor_id: str
     reference: str | None  # the payment (a Stripe PaymentIntent)
     charge_id: str | None  # the charge it paid, from the payment's metadata
     subscription_id: str | None
-    amount: Money  # refunded: the total refunded so far; disputes: the amount disputed
+    amount: Money  # refunded: the total refunded so far; refund_failed: that refund's; disputes: the amount disputed
     reason: str | None = None
+    refund_id: str | None = None  # refund_failed: the refund (each fails once)
 
 
 @dataclass(frozen=True)
@@ -180,6 +225,19 @@ class TryCharge:
     supersedes: tuple[str, str] | None = None
     # The key the processor knows the attempt by (scoped to the account); the attempt's own key if not given.
     processor_key: str | None = None
+    # The processor's invoice this charge is (Stripe Billing): collected by paying it, never a payment of ours.
+    invoice: str | None = None
+
+
+@dataclass(frozen=True)
+class SettleInvoice:
+    """Settle the processor's invoice of a charge settled here by other means (model.InvoiceSettlement)."""
+
+    charge_id: str
+    invoice: str
+    action: str  # paid_out_of_band | write_off
+    key: str
+    partly_paid: bool = False
 
 
 @dataclass(frozen=True)
@@ -277,11 +335,14 @@ Event = (
     | PaymentReceived
     | PaymentReversed
     | ChargeSettled
+    | InvoiceStatusChanged
+    | InvoiceSettledThere
+    | PaymentUnexpected
     | DataPurged
     | EmailBounced
     | NoticesSent
     | RunSucceeded
 )
-Effect = TryCharge | PurgeData | NoticesQueued
+Effect = TryCharge | SettleInvoice | PurgeData | NoticesQueued
 # What lifecycle.decide takes.
 Decidable = Command | Event

@@ -8,7 +8,7 @@ from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.errors import InvalidEvent, UnknownSubscription
 from pastdue.domain.history import record, seen
-from pastdue.domain.model import ACTIVE, DELETED, OPEN, PAST_DUE, Account, Charge
+from pastdue.domain.model import ACTIVE, DELETED, OPEN, PAST_DUE, Account, Charge, looks_like_processor_invoice
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import apply_credit
@@ -57,6 +57,8 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
         event.decline_code,
         hard,
         invoice_url=event.invoice_url,
+        processor_invoice=_processor_invoice(event),
+        processor_paid=event.processor_paid if event.processor_invoice else None,
     )
     account.charges.append(charge)
     record(
@@ -96,3 +98,11 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
         retriesLeft=retries_left or None,
     )
     return []
+
+
+def _processor_invoice(event: ev.ChargeFailed) -> bool | None:
+    """Marked on the charge: True for a processor's invoice; False for a charge of the billing system whose id
+    would be read as one if it were not marked (model.Charge.is_processor_invoice); None otherwise."""
+    if event.processor_invoice:
+        return True
+    return False if looks_like_processor_invoice(event.charge_id, event.subscription_id) else None

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from msgspec import structs
 
-from pastdue.domain import admin_events, failures, outbox, payments, quarantine, schedule, support, sweep
+from pastdue.domain import admin_events, failures, invoices, outbox, payments, quarantine, schedule, support, sweep
 from pastdue.domain import events as ev
 from pastdue.domain.model import Account
 from pastdue.domain.policy import Policy
@@ -34,7 +34,10 @@ _HANDLERS: dict[type, Handler] = {
     ev.PayNowCompleted: payments.pay_now_completed,
     ev.PaymentReceived: payments.payment_received,
     ev.PaymentReversed: payments.payment_reversed,
-    ev.ChargeSettled: payments.charge_settled,
+    ev.ChargeSettled: invoices.charge_settled,
+    ev.InvoiceStatusChanged: invoices.invoice_status_changed,
+    ev.InvoiceSettledThere: invoices.invoice_settled_there,
+    ev.PaymentUnexpected: invoices.payment_unexpected,
     ev.ClaimNotices: outbox.claim,
     ev.NoticesSent: outbox.sent,
     ev.RunSucceeded: quarantine.run_succeeded,
@@ -58,8 +61,11 @@ def decide_in_place(
     before (services/change.change: the money it held); if this raises, the account is left half-changed and
     must be thrown away."""
     known = {n.notice_id for n in account.outbox}
+    settling = invoices.pending_settlements(account)
     handler = _HANDLERS[type(event)]
     effects = list(handler(account, event, policy, now) or [])
+    if not isinstance(event, ev.SweepTick):  # (the sweep sends every settlement still due itself)
+        effects += invoices.new_settlements(account, settling)
     trim(account, now)
     # A quarantined account is left out of the sweep and the drain until it is released.
     quarantined = account.quarantine is not None

@@ -119,6 +119,23 @@ class Attempt(Document):
         return f"{account_id}:{self.key}" if self.scoped else self.key
 
 
+class InvoiceSettlement(Document):
+    """A processor's invoice (Stripe Billing) settled here by other means (a transfer, credit, a write-off),
+    to be settled there too so that the processor stops collecting it: reserved in the decision that settled
+    the charge, with its idempotency key, and recorded once the processor answered (`outcome`). Until then
+    the sweep sends it again (schedule.next_action_at)."""
+
+    action: str  # PAID_OUT_OF_BAND (money received here) | WRITE_OFF (void, or uncollectible)
+    key: str
+    at: Time
+    partly_paid: bool = False  # money was received for the charge: a write-off never voids the invoice then
+    outcome: str | None = None  # what the processor did (voided, uncollectible, paid_out_of_band, already_paid...)
+    done_at: Time | None = None
+
+
+PAID_OUT_OF_BAND, WRITE_OFF = "paid_out_of_band", "write_off"
+
+
 class Charge(Document):
     charge_id: str
     subscription_id: str
@@ -132,6 +149,27 @@ class Charge(Document):
     retry_steps_done: int = 0
     attempts: list[Attempt] = field(default_factory=list)
     invoice_url: str | None = None  # the billing system's invoice page in the portal (receipts link to it)
+    # True: the charge is a processor's own invoice (Stripe Billing's, opened by its invoice event): it is
+    # collected by paying that invoice and settled there when settled here. False: a charge of the billing
+    # system whose id merely looks like one. None: stored before the field (see `is_processor_invoice`).
+    processor_invoice: bool | None = None
+    # Of the processor's invoice, what its `amount_paid` held that is already counted here (paid before the
+    # failure, or applied since): only a payment beyond it is new money.
+    processor_paid: Money | None = None
+    settle_at_processor: InvoiceSettlement | None = None
+
+    @property
+    def is_processor_invoice(self) -> bool:
+        if self.processor_invoice is not None:
+            return self.processor_invoice
+        # A charge stored before the field: Stripe Billing's invoice events were then the only way to an
+        # `in_` charge on a `sub_` subscription (docs/design.md, "Payment processors").
+        return looks_like_processor_invoice(self.charge_id, self.subscription_id)
+
+    @property
+    def settlement_pending(self) -> InvoiceSettlement | None:
+        sync = self.settle_at_processor
+        return sync if sync is not None and sync.outcome is None else None
 
     @property
     def outstanding(self) -> Money:
@@ -150,6 +188,10 @@ class Charge(Document):
         """The last attempt waits for the customer to authenticate it on-session."""
         last = self.attempts[-1] if self.attempts else None
         return last if self.status == OPEN and last is not None and last.outcome == REQUIRES_ACTION else None
+
+
+def looks_like_processor_invoice(charge_id: str, subscription_id: str) -> bool:
+    return charge_id.startswith("in_") and subscription_id.startswith("sub_")
 
 
 class Subscription(Document):

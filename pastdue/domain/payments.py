@@ -19,6 +19,7 @@ from pastdue.domain.model import (
     NOT_SENT,
     OPEN,
     PAID,
+    PAID_OUT_OF_BAND,
     PROCESSING,
     REQUIRES_ACTION,
     SETTLED,
@@ -34,7 +35,7 @@ from pastdue.domain.model import (
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import paid_for, queue_notice
 from pastdue.domain.policy import Policy
-from pastdue.domain.settlement import add_credit, new_attempt, pay, settle_states, try_charge
+from pastdue.domain.settlement import add_credit, new_attempt, pay, reserve_settlement, settle_states, try_charge
 from pastdue.domain.support import paused
 
 
@@ -90,6 +91,14 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         )
         return None
     late = None
+    if _another_payment(attempt, result):
+        # A second payment answered for an attempt that already took money (another PaymentIntent made for
+        # the same attempt): real money, which no charge owes any more.
+        amount = result.amount or attempt.amount or charge.amount
+        unexpected_payment(
+            account, now, amount, result.reference or "", charge.charge_id, charge.subscription_id, "secondSuccess"
+        )
+        return None
     if result.outcome == SUCCEEDED and attempt.outcome not in (None, SUCCEEDED):
         late = attempt.outcome
     elif attempt.outcome is not None and not (attempt.outcome == REQUIRES_ACTION and result.outcome != REQUIRES_ACTION):
@@ -110,6 +119,12 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         # Apply what the processor took, not what is owed now: if the charge was settled meanwhile
         # (a transfer, credit, another attempt), the surplus is kept as credit, never lost.
         taken = result.amount or attempt.amount or charge.outstanding
+        if charge.is_processor_invoice and result.amount is not None:
+            # A processor's invoice answers what it holds paid there in all: only what is new since we last
+            # counted is this payment's (not a partial payment made before, nor one counted from its event).
+            known = charge.processor_paid or Money.zero(taken.currency)
+            taken = Money(max(0, result.amount.value - known.value), taken.currency)
+            charge.processor_paid = known + taken
         surplus = pay(account, charge, taken, now)
         if late not in (None, REQUIRES_ACTION):
             detail["unexpected"] = True  # after a decline or an error: operators are alerted (a metric)
@@ -177,6 +192,43 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
             detail["refusedByProcessor"] = True  # the request, not the card: an operator alert (a metric)
         record(account, now, "charge.error", actor, charge.subscription_id, **detail)
     return None
+
+
+def _another_payment(attempt: Attempt, result: ev.AttemptResult) -> bool:
+    return (
+        result.outcome == SUCCEEDED
+        and attempt.outcome == SUCCEEDED
+        and result.reference is not None
+        and attempt.reference is not None
+        and result.reference != attempt.reference
+    )
+
+
+def unexpected_payment(
+    account: Account,
+    now: datetime,
+    amount: Money,
+    reference: str,
+    charge_id: str,
+    subscription_id: str | None,
+    reason: str,
+    event_id: str | None = None,
+) -> None:
+    """Money the processor took that no charge owes (any more): the customer's credit, and an operator alert
+    (the history's `payment.unexpected`, counted in the metric pastdue_unexpected_payment)."""
+    record(
+        account,
+        now,
+        "payment.unexpected",
+        "stripe",
+        subscription_id,
+        chargeId=charge_id,
+        amount=amount,
+        reference=reference,
+        reason=reason,
+        eventId=event_id,
+    )
+    add_credit(account, amount, now, "stripe", reason, subscription_id, chargeId=charge_id)
 
 
 def _deadline(account: Account, charge, policy: Policy):
@@ -369,6 +421,7 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
                 eventId=event.event_id,
             )
             covered.append(charge)
+            reserve_settlement(account, charge, PAID_OUT_OF_BAND, now)
     if remaining.value > 0:
         account.credit = (account.credit or Money.zero(remaining.currency)) + remaining
     record(
@@ -425,6 +478,9 @@ def _receipt(
     )
 
 
+receipt = _receipt  # the receipt of a payment, for domain/invoices.py too
+
+
 def _total(account: Account, charges):
     total = Money.zero(account.currency)
     for charge in charges:
@@ -434,16 +490,25 @@ def _total(account: Account, charges):
 
 REVERSAL_RECORDS = {
     "refunded": "payment.refunded",
+    "refund_failed": "payment.refund_failed",
     "dispute_opened": "payment.disputed",
     "dispute_won": "payment.dispute_won",
     "dispute_lost": "payment.dispute_lost",
+    # An inquiry (Stripe's `warning_*` statuses) moves no money; funds withdrawn for a dispute come back if
+    # it is won: only a lost dispute is money given back.
+    "inquiry_opened": "payment.inquiry",
+    "inquiry_closed": "payment.inquiry_closed",
+    "funds_withdrawn": "payment.dispute_funds_withdrawn",
+    "funds_reinstated": "payment.dispute_funds_reinstated",
 }
 
 
 def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy, now: datetime):
     """Collected money given back (a refund, a lost dispute) is recorded, and by the policy owed again: a
     new charge of that amount for the same subscription, dunned like a failure (credit on hand pays it
-    first). A dispute opened or won is recorded only: the money's fate is not decided, or it stays."""
+    first). A dispute opened or won, an inquiry, funds withdrawn or reinstated are recorded only: the
+    money's fate is not decided, or it stays. A refund that failed undoes what it did: the money is back,
+    kept as credit (which pays the debt it re-opened, if any)."""
     if event.event_id in account.processed_events:
         return []
     if event.amount.currency != account.currency:
@@ -456,6 +521,28 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
         already = account.reversed.get(event.processor_id, 0)
         given_back = Money(max(0, event.amount.value - already), account.currency)
         account.reversed[event.processor_id] = already + given_back.value
+    if event.kind == "refund_failed":
+        account.reversed = dict(account.reversed or {})
+        already = account.reversed.get(event.processor_id, 0)
+        back = Money(min(already, event.amount.value), account.currency)
+        account.reversed[event.processor_id] = already - back.value
+        record(
+            account,
+            now,
+            REVERSAL_RECORDS[event.kind],
+            "stripe",
+            event.subscription_id,
+            chargeId=event.charge_id,
+            payment=event.reference,
+            processorId=event.processor_id,
+            refund=event.refund_id,
+            amount=event.amount,
+            back=back,
+        )
+        if back.value > 0:
+            add_credit(account, back, now, "stripe", "refundFailed", event.subscription_id, payment=event.reference)
+            settle_states(account, now, "stripe", reactivate_disabled=False)
+        return []
     reopen = (
         (policy.reopen_refunds if event.kind == "refunded" else policy.reopen_lost_disputes)
         and given_back.value > 0
@@ -488,46 +575,3 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
         now,
     )
     return charge_failed(account, owed, policy, now)
-
-
-def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, now: datetime):
-    """A charge paid at the processor. Ours in flight on it: this is its answer. Already paid here (our
-    attempt's answer came first): nothing more. Otherwise it was paid there by someone else: the amount is
-    applied to that charge, any surplus kept as credit, with a receipt."""
-    charge = account.charge(event.charge_id)
-    if event.event_id in account.processed_events or charge is None or charge.status != OPEN:
-        return []
-    if event.amount.currency != account.currency:
-        raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
-    pending = charge.pending
-    if pending is not None:
-        result = ev.AttemptResult(charge.charge_id, pending.key, SUCCEEDED, None, event.amount, event.reference)
-        return attempts_resolved(account, ev.AttemptsResolved((result,), event.event_id), policy, now)
-    seen(account, event.event_id, now)
-    surplus = pay(account, charge, event.amount, now)
-    record(
-        account,
-        now,
-        "charge.settled",
-        "stripe",
-        charge.subscription_id,
-        chargeId=charge.charge_id,
-        amount=event.amount - surplus,
-        paid=charge.status == PAID,
-        reference=event.reference,
-        eventId=event.event_id,
-    )
-    if surplus.value > 0:
-        add_credit(account, surplus, now, "stripe", "overpayment", charge.subscription_id, chargeId=charge.charge_id)
-    settle_states(account, now, "stripe", reactivate_disabled=True)
-    _receipt(
-        account,
-        now,
-        f"{event.event_id}:receipt",
-        event.amount,
-        {charge.subscription_id: event.amount - surplus},
-        [charge],
-        charge.subscription_id,
-        surplus=surplus,
-    )
-    return []

@@ -131,8 +131,9 @@ class Policy:
     plans: tuple[tuple[str, Calendar], ...] = ()
     hard_decline_codes: frozenset[str] = frozenset(DEFAULT_HARD_DECLINES)
     # Money given back after it was collected: a refund made at the processor, a dispute the customer won.
-    # True re-opens the amount as owed (a new charge, dunned like a failure); False only records it.
-    reopen_refunds: bool = True
+    # True re-opens the amount as owed (a new charge, dunned like a failure); False only records it. A refund
+    # is made on purpose (the Dashboard, a goodwill gesture): recorded only unless the policy says otherwise.
+    reopen_refunds: bool = False
     reopen_lost_disputes: bool = True
 
     def for_plan(self, plan: str) -> Calendar:
@@ -161,7 +162,7 @@ class Policy:
             raise PolicyError("hardDeclineCodes must be a list of decline codes")
         reopen = {}
         for key in ("reopenRefunds", "reopenLostDisputes"):
-            value = doc.get(key, True)
+            value = doc.get(key, key == "reopenLostDisputes")
             if not isinstance(value, bool):
                 raise PolicyError(f"{key} must be true or false")
             reopen[key] = value

@@ -46,7 +46,11 @@ def trim(account: Account, now: datetime) -> None:
     forget = format_time(now - PROCESSED_EVENTS_KEEP)
     if any(at < forget for at in account.processed_events.values()):
         account.processed_events = {k: at for k, at in account.processed_events.items() if at >= forget}
-    settled = [c for c in account.charges if c.status == PAID and c.pending is None and c.paid_at is not None]
+    settled = [
+        c
+        for c in account.charges
+        if c.status == PAID and c.pending is None and c.paid_at is not None and c.settlement_pending is None
+    ]
     old = [c for c in settled if now - _paid(c) >= settled_keep(c)]
     # Past the count, the oldest settled charges no answer can still concern (every attempt has its final
     # word) leave early; the archive is then asked about any failure reported again for a while.

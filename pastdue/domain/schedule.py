@@ -145,11 +145,14 @@ def summarise(account: Account, policy: Policy) -> None:
 
 
 def next_action_at(account: Account, policy: Policy, now: datetime | None = None) -> datetime | None:
+    # A processor's invoice settled here and not yet there is due until the processor answers (not dunning:
+    # a pause does not hold it).
+    settling = [s.at for c in account.charges if (s := c.settlement_pending) is not None]
     if account.dunning_paused is not None and now is not None:
         until = account.dunning_paused.until
         if until > now:
-            return until  # support paused dunning: nothing is due before the pause ends
-    times: list[datetime] = []
+            return min([until, *settling])  # support paused dunning: nothing else is due before it ends
+    times: list[datetime] = settling
     for charge in account.charges:
         if charge.pending is not None:
             times.append(charge.pending.at)

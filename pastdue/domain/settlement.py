@@ -6,7 +6,20 @@ from datetime import datetime
 
 from pastdue.domain.events import TryCharge
 from pastdue.domain.history import record
-from pastdue.domain.model import ACTIVE, DISABLED, OPEN, PAID, PAST_DUE, REQUIRES_ACTION, Account, Attempt, Charge
+from pastdue.domain.model import (
+    ACTIVE,
+    DISABLED,
+    OPEN,
+    PAID,
+    PAID_OUT_OF_BAND,
+    PAST_DUE,
+    REQUIRES_ACTION,
+    WRITE_OFF,
+    Account,
+    Attempt,
+    Charge,
+    InvoiceSettlement,
+)
 from pastdue.domain.money import Money
 
 
@@ -62,6 +75,7 @@ def apply_credit(account: Account, charge: Charge, now: datetime) -> None:
             amount=before - account.credit,
             credit=account.credit,
         )
+        reserve_settlement(account, charge, PAID_OUT_OF_BAND, now)
 
 
 def add_credit(
@@ -131,4 +145,26 @@ def try_charge(account: Account, charge: Charge, now: datetime) -> TryCharge:
         on_session=bool(pending.on_session),
         supersedes=supersedes,
         processor_key=pending.processor_key(account.account_id),
+        invoice=charge.charge_id if charge.is_processor_invoice else None,
+    )
+
+
+def reserve_settlement(account: Account, charge: Charge, action: str, now: datetime) -> None:
+    """The charge, a processor's invoice, was just settled here by other means: settle it there too (once)."""
+    if not charge.is_processor_invoice or charge.status == OPEN or charge.settle_at_processor is not None:
+        return
+    # Money received for it, here or there: a write-off then never voids the invoice (only marks it
+    # uncollectible), so its record keeps saying money was paid against it.
+    partly_paid = any(m is not None and m.value > 0 for m in (charge.paid, charge.processor_paid))
+    charge.settle_at_processor = InvoiceSettlement(
+        action, f"{account.account_id}:{charge.charge_id}:settle", now, partly_paid=partly_paid and action == WRITE_OFF
+    )
+    record(
+        account,
+        now,
+        "charge.settlement.reserved",
+        "system",
+        charge.subscription_id,
+        chargeId=charge.charge_id,
+        action=action,
     )

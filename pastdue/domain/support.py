@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from pastdue.domain import events as ev
 from pastdue.domain.errors import Conflict, InvalidEvent, NotFound, UnknownSubscription
 from pastdue.domain.history import record
-from pastdue.domain.model import FAILED, OPEN, PAST_DUE, QUEUED, WRITTEN_OFF, Account, DunningPause
+from pastdue.domain.model import FAILED, OPEN, PAST_DUE, QUEUED, WRITE_OFF, WRITTEN_OFF, Account, DunningPause
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
-from pastdue.domain.settlement import settle_states
+from pastdue.domain.settlement import reserve_settlement, settle_states
 
 
 def paused(account: Account, now: datetime) -> bool:
@@ -107,6 +107,7 @@ def charge_written_off(account: Account, event: ev.ChargeWrittenOff, policy: Pol
         paidBefore=charge.paid,
         reason=event.reason,
     )
+    reserve_settlement(account, charge, WRITE_OFF, now)  # a processor's invoice is settled there too
     settle_states(account, now, event.actor, reactivate_disabled=False)
     if event.notify:
         queue_notice(

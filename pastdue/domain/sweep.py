@@ -10,6 +10,7 @@ from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.codec import format_time
 from pastdue.domain.history import record
+from pastdue.domain.invoices import due_settlements
 from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, Subscription
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Calendar, Policy
@@ -19,7 +20,7 @@ from pastdue.domain.support import paused
 
 
 def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -> list:
-    effects: list = []
+    effects: list = due_settlements(account)  # processors' invoices settled here, not yet there
     if paused(account, now):
         return effects  # support paused dunning: no retry, reminder, disable or deletion until it ends
     if account.dunning_paused is not None:

@@ -7,10 +7,19 @@ import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
-from pastdue.adapters.gateway import ChargeOutcome, GatewayUnavailable, OutcomeUnknown
+from pastdue.adapters.gateway import (
+    ChargeOutcome,
+    GatewayUnavailable,
+    InvoiceSettled,
+    OutcomeUnknown,
+    PaymentGateway,
+    ProcessorInvoice,
+)
 from pastdue.domain import events as ev
-from pastdue.domain.model import NOT_SENT, PROCESSING, SKIPPED, SUCCEEDED, Account
+from pastdue.domain.model import NOT_SENT, PROCESSING, SKIPPED, SUCCEEDED, Account, PaymentMethod
+from pastdue.domain.money import Money
 from pastdue.services.change import Changed, change
 from pastdue.services.deps import Deps
 
@@ -25,9 +34,14 @@ def run_effects(deps: Deps, changed: Changed) -> Changed:
     account, effects, records = changed
     tries = [e for e in effects if isinstance(e, ev.TryCharge)]
     if tries:
-        results = charge_all(deps, account, tries)
+        results = charge_all(invoices_routed(deps, tries), account, tries)
         if results:
             account, more, added = change(deps, account.account_id, ev.AttemptsResolved(tuple(results)))
+            effects, records = effects + more, records + added
+    for settle in [e for e in effects if isinstance(e, ev.SettleInvoice)]:
+        answer = settle_invoice(deps, settle)
+        if answer is not None:
+            account, more, added = change(deps, account.account_id, answer)
             effects, records = effects + more, records + added
     for purge in (e for e in effects if isinstance(e, ev.PurgeData)):
         items = deps.customer_data.purge(purge.subscription_id)
@@ -162,3 +176,69 @@ def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
     if earlier.outcome == SUCCEEDED:
         return [answer, ev.AttemptResult(attempt.charge_id, attempt.key, SKIPPED)]
     return [answer]
+
+
+def settle_invoice(deps: Deps, settle: ev.SettleInvoice) -> ev.InvoiceSettledThere | None:
+    """Settle a processor's invoice there (reserved by the decision that settled its charge here), with its
+    key; no answer (unavailable, unknown) leaves it reserved, and the sweep sends it again."""
+    try:
+        done = deps.gateway.settle_invoice(settle.invoice, settle.action, settle.key, settle.partly_paid)
+    except (OutcomeUnknown, GatewayUnavailable) as error:
+        log.warning("invoice %s not settled at the processor yet (%s): %s", settle.invoice, settle.action, error)
+        return None
+    if done.refused:
+        deps.metrics.emit("pastdue_gateway_refused", 1, code=done.outcome)
+    return ev.InvoiceSettledThere(settle.charge_id, settle.key, done.outcome, done.paid_there, done.refused)
+
+
+def invoices_routed(deps: Deps, tries: list[ev.TryCharge]) -> Deps:
+    """The dependencies charge_all works with, where an attempt whose charge is the processor's own invoice
+    (Stripe Billing) is paid as that invoice, never with a payment of our own."""
+    invoices = {t.charge_id: t.invoice for t in tries if t.invoice}  # (one account's charges)
+    if not invoices:
+        return deps
+    return replace(deps, gateway=_InvoicesRouted(deps.gateway, invoices))
+
+
+class _InvoicesRouted(PaymentGateway):
+    """The gateway, with the charges named in `invoices` (charge id -> invoice) paid as invoices. An
+    invoice has no payment of ours to cancel: a new attempt pays it again (Stripe pays an invoice once)."""
+
+    def __init__(self, gateway: PaymentGateway, invoices: dict[str, str]):
+        self._gateway, self._invoices = gateway, invoices
+        self.name = gateway.name
+
+    def charge(
+        self,
+        token: str,
+        amount: Money,
+        idempotency_key: str,
+        customer: str | None = None,
+        metadata: dict | None = None,
+        reference: str | None = None,
+        resume: bool = False,
+        on_session: bool = False,
+    ) -> ChargeOutcome:
+        invoice = self._invoices.get(str((metadata or {}).get("chargeId")))
+        if invoice is not None:
+            return self._gateway.pay_invoice(invoice, token, idempotency_key, on_session)
+        return self._gateway.charge(
+            token, amount, idempotency_key, customer, metadata, reference, resume=resume, on_session=on_session
+        )
+
+    def cancel(self, reference: str) -> ChargeOutcome | None:
+        if reference in self._invoices.values():
+            return None
+        return self._gateway.cancel(reference)
+
+    def describe(self, token: str) -> PaymentMethod:
+        return self._gateway.describe(token)
+
+    def pay_invoice(self, invoice_id: str, token: str, idempotency_key: str, on_session: bool = False) -> ChargeOutcome:
+        return self._gateway.pay_invoice(invoice_id, token, idempotency_key, on_session)
+
+    def read_invoice(self, invoice_id: str) -> ProcessorInvoice | None:
+        return self._gateway.read_invoice(invoice_id)
+
+    def settle_invoice(self, invoice_id: str, action: str, idempotency_key: str, partly_paid: bool) -> InvoiceSettled:
+        return self._gateway.settle_invoice(invoice_id, action, idempotency_key, partly_paid)

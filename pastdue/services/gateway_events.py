@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from pastdue.adapters.gateway import OutcomeUnknown
+from pastdue.adapters.gateway import OutcomeUnknown, ProcessorInvoice
 from pastdue.adapters.stripe_amounts import from_stripe
 from pastdue.adapters.stripe_outcomes import decline, of_intent
 from pastdue.domain import events as ev
 from pastdue.domain.errors import UnknownSubscription
-from pastdue.domain.model import SUCCEEDED
+from pastdue.domain.model import SUCCEEDED, Account, Charge
+from pastdue.domain.money import Money
 from pastdue.services.billing import record_event
 from pastdue.services.change import change_once
 from pastdue.services.deps import AccountNotFound, Deps
@@ -26,8 +27,15 @@ from pastdue.services.portal import card_has_paid, update_payment
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
 CARD_UPDATED = "payment_method.automatically_updated"
-INVOICE_EVENTS = {"invoice.payment_failed", "invoice.paid"}  # Stripe Billing
-REVERSAL_EVENTS = {"charge.refunded", "charge.dispute.created", "charge.dispute.closed"}
+INVOICE_EVENTS = {"invoice.payment_failed", "invoice.paid", "invoice.voided", "invoice.marked_uncollectible"}
+REVERSAL_EVENTS = {
+    "charge.refunded",
+    "refund.failed",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+}
 # An attempt this young is still being answered by whoever sent it (its API answer is on its way):
 # the event is refused with a 503 so that Stripe delivers it again later, instead of racing that writer.
 IN_FLIGHT_GRACE = timedelta(minutes=2)
@@ -37,8 +45,8 @@ class EventTooEarly(Exception):
     """The event is about an attempt still in flight: deliver it again later."""
 
 
-def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
-    """What was done: resolved | paid | recorded | unknown | ignored."""
+def handle_event(deps: Deps, event_id: str, kind: str, obj: dict, created: int | None = None) -> str:
+    """What was done: resolved | paid | recorded | unknown | ignored. `created` is the event's own time."""
     if kind in INTENT_EVENTS:
         return _intent(deps, event_id, kind, obj)
     if kind == CARD_UPDATED:
@@ -46,7 +54,7 @@ def handle_event(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     if kind in REVERSAL_EVENTS:
         return _reversal(deps, event_id, kind, obj)
     if kind in INVOICE_EVENTS:
-        return _invoice(deps, event_id, kind, obj)
+        return _invoice(deps, event_id, kind, obj, created)
     log.info("stripe event %s (%s) ignored", event_id, kind)
     return "ignored"
 
@@ -94,6 +102,8 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     if account is None:
         return "unknown"
     charge = account.charge(charge_id)
+    if charge is None and result.outcome == SUCCEEDED:
+        return _late_success(deps, event_id, account_id, charge_id, result)
     attempt = charge.attempt(key) if charge else None
     if attempt is None:
         return "unknown"
@@ -119,6 +129,32 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     return "resolved"
 
 
+def _late_success(deps: Deps, event_id: str, account_id: str, charge_id: str, result: ev.AttemptResult) -> str:
+    """A payment succeeded for a charge no longer in the document (settled and archived): the payment that
+    settled it is nothing new; any other is money no charge owes, kept as credit with an operator alert."""
+    archived = deps.store.archived_charge_of(account_id, charge_id)
+    attempt = archived.attempt(result.key) if archived is not None else None
+    if archived is None or attempt is None or result.amount is None:
+        return "unknown"
+    if attempt.outcome == SUCCEEDED and attempt.reference in (None, result.reference):
+        return "duplicate"
+    unexpected = ev.PaymentUnexpected(
+        event_id, result.amount, result.reference or "", charge_id, archived.subscription_id, "archivedCharge"
+    )
+    return _apply(deps, account_id, event_id, unexpected, "recorded")
+
+
+def _apply(deps: Deps, account_id: str, event_id: str, event: ev.Decidable, done_as: str) -> str:
+    try:
+        done = change_once(deps, account_id, event_id, event)
+    except AccountNotFound:
+        return "unknown"
+    if done is None:
+        return "duplicate"
+    run_effects(deps, done)
+    return done_as
+
+
 def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
     """The card updater refreshed a saved card: like a new card from the admin, every outstanding charge
     of the accounts that use it is paid now, with one receipt."""
@@ -140,58 +176,128 @@ def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
 
 
 def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
-    """A refund, or a dispute opened or closed, of a payment of ours: recorded on its account, and what was
-    given back is owed again if the policy says so (domain/payments.py). Operators are alerted."""
+    """A refund (or a refund that failed), a dispute or an inquiry, of a payment this app made: recorded on its
+    account, and what was given back is owed again if the policy says so (domain/payments.py). A payment is
+    ours only if it is an attempt's own payment (its PaymentIntent is the attempt's reference), or Stripe
+    Billing's payment of an invoice dunned here (found through the invoice): the billing system's own
+    PaymentIntents may carry an account id too. Operators are alerted."""
     reference = obj.get("payment_intent")
     currency = str(obj.get("currency") or "").upper()
     amount = obj.get("amount_refunded") if kind == "charge.refunded" else obj.get("amount")
     if not isinstance(reference, str) or not isinstance(amount, int) or len(currency) != 3:
         return "ignored"
-    metadata = _object(obj.get("metadata"))
-    if not metadata.get("accountId"):
-        try:
-            metadata = deps.gateway.payment_metadata(reference)  # a dispute carries none: its payment does
-        except OutcomeUnknown:
-            raise EventTooEarly(f"payment {reference} could not be read from the processor") from None
-    account_id = metadata.get("accountId")
-    if not isinstance(account_id, str) or not account_id:
+    reversal = _reversal_kind(kind, obj)
+    if reversal is None:
+        return "ignored"  # a dispute closed otherwise: no money moved
+    found = _payment_of(deps, reference, _object(obj.get("metadata")))
+    if found is None:
         return "ignored"  # not one of ours
+    account_id, charge = found
+    # The refunded charge (ch_) for refunds and failed refunds alike (a refund's amount adds to its charge's
+    # total), or the dispute (dp_).
+    processor_id = str(obj.get("charge") if kind == "refund.failed" else obj.get("id"))
+    money = from_stripe(amount, currency)
+    if reversal == "refund_failed":
+        account = deps.store.get(account_id)
+        counted = (account.reversed or {}).get(processor_id, 0) if account is not None else 0
+        if counted < money.value:
+            raise EventTooEarly(f"refund {obj.get('id')} failed before its refund was recorded")
+    event = ev.PaymentReversed(
+        event_id,
+        reversal,
+        processor_id,
+        reference,
+        charge.charge_id,
+        charge.subscription_id,
+        money,
+        obj.get("reason") if isinstance(obj.get("reason"), str) else None,
+        str(obj.get("id")) if reversal == "refund_failed" else None,
+    )
+    answer = _apply(deps, account_id, event_id, event, "recorded")
+    if answer == "recorded":
+        log.warning("stripe %s of payment %s on account %s (%s)", reversal, reference, account_id, event_id)
+        deps.metrics.emit("pastdue_payments_reversed", 1, kind=reversal)
+    return answer
+
+
+def _reversal_kind(kind: str, obj: dict) -> str | None:
+    status = obj.get("status")
+    inquiry = isinstance(status, str) and status.startswith("warning_")  # an inquiry: no money moves
     if kind == "charge.refunded":
-        reversal = "refunded"
-    elif kind == "charge.dispute.created":
-        reversal = "dispute_opened"
-    elif obj.get("status") in ("won", "lost"):
-        reversal = f"dispute_{obj['status']}"
-    else:
-        return "ignored"  # a dispute closed otherwise (warning_closed and the like): no money moved
-    processor_id = str(obj.get("id"))  # the refunded charge (ch_), or the dispute (dp_)
+        return "refunded"
+    if kind == "refund.failed":
+        return "refund_failed"
+    if kind == "charge.dispute.created":
+        return "inquiry_opened" if inquiry else "dispute_opened"
+    if kind == "charge.dispute.funds_withdrawn":
+        return "funds_withdrawn"
+    if kind == "charge.dispute.funds_reinstated":
+        return "funds_reinstated"
+    if status in ("won", "lost"):
+        return f"dispute_{status}"
+    return "inquiry_closed" if status == "warning_closed" else None
+
+
+def _payment_of(deps: Deps, reference: str, metadata: dict) -> tuple[str, Charge] | None:
+    """The account and charge a payment of ours paid, or None if it is not ours."""
     try:
-        event = ev.PaymentReversed(
-            event_id,
-            reversal,
-            processor_id,
-            reference,
-            metadata.get("chargeId"),
-            metadata.get("subscriptionId") or None,
-            from_stripe(amount, currency),
-            obj.get("reason") if isinstance(obj.get("reason"), str) else None,
+        if not metadata.get("accountId"):
+            metadata = deps.gateway.payment_metadata(reference)  # a dispute carries none: its payment does
+        account_id = metadata.get("accountId")
+        if isinstance(account_id, str) and account_id:
+            charge = _paid_by(deps, account_id, metadata.get("chargeId"), reference)
+            if charge is not None:
+                return account_id, charge
+        # Stripe Billing's own payment (no metadata of ours): through the invoice it paid.
+        invoice_id = deps.gateway.invoice_of_payment(reference)
+        invoice = deps.gateway.read_invoice(invoice_id) if invoice_id else None
+    except OutcomeUnknown:
+        raise EventTooEarly(f"payment {reference} could not be read from the processor") from None
+    account = _account_of_customer(deps, invoice.customer) if invoice is not None and invoice.customer else None
+    if invoice is None or account is None:
+        return None
+    charge = account.charge(invoice.invoice_id) or deps.store.archived_charge_of(account.account_id, invoice.invoice_id)
+    return (account.account_id, charge) if charge is not None and charge.is_processor_invoice else None
+
+
+def _paid_by(deps: Deps, account_id: str, charge_id: object, reference: str) -> Charge | None:
+    """The account's charge one of whose attempts is this payment (in the document, or archived)."""
+    account = deps.store.get(account_id)
+    if account is None:
+        return None
+    charges = list(account.charges)
+    if isinstance(charge_id, str) and charge_id and account.charge(charge_id) is None:
+        archived = deps.store.archived_charge_of(account_id, charge_id)
+        charges += [archived] if archived is not None else []
+    return next((c for c in charges if any(a.reference == reference for a in c.attempts)), None)
+
+
+def _account_of_customer(deps: Deps, customer: str) -> Account | None:
+    """The one account linked to a Stripe customer. A customer linked to several accounts is refused (its
+    invoices could be any of theirs): operators are alerted, and the link must be made one to one."""
+    accounts = deps.store.by_gateway_customer(customer)
+    if len(accounts) > 1:
+        log.error(
+            "stripe customer %s is linked to %d accounts (%s): its invoice events are refused",
+            customer,
+            len(accounts),
+            ", ".join(sorted(a.account_id for a in accounts)),
         )
-        done = change_once(deps, account_id, event_id, event)
-    except AccountNotFound:
-        return "unknown"
-    if done is None:
-        return "duplicate"
-    log.warning("stripe %s of payment %s on account %s (%s)", reversal, reference, account_id, event_id)
-    deps.metrics.emit("pastdue_payments_reversed", 1, kind=reversal)
-    run_effects(deps, done)
-    return "recorded"
+        deps.metrics.emit("pastdue_stripe_customer_shared", 1)
+        return None
+    return accounts[0] if accounts else None
 
 
-def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
-    """Stripe Billing's invoices. `invoice.payment_failed` is a charge failure (the invoice id is the charge
-    id, its subscription pastdue's subscription id, the account the one linked to its customer), dunned
-    like any other: retries pay the invoice itself. `invoice.paid` settles that charge (Stripe's own retry,
-    the customer on the hosted page, or pastdue's attempt whose answer is on its way)."""
+def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict, created: int | None) -> str:
+    """Stripe Billing's invoices, each read again from Stripe before it changes anything (Stripe does not
+    order deliveries and sends them again for days: the event's copy may be stale).
+    `invoice.payment_failed` is a charge failure (the invoice id is the charge id, its subscription pastdue's
+    subscription id, the account the one linked to its customer), dated by the event, for what the invoice
+    still asks, only while it is open; it is dunned like any other: retries pay the invoice itself.
+    `invoice.paid` settles that charge with what is new of the money paid there (Stripe's own retry, the
+    customer on the hosted page, or pastdue's attempt whose answer is on its way); money paid there for a
+    charge already settled here is kept as credit, with an operator alert. `invoice.voided`: no longer owed.
+    `invoice.marked_uncollectible`: recorded, still payable."""
     invoice_id, customer = invoice.get("id"), invoice.get("customer")
     currency = str(invoice.get("currency") or "").upper()
     if (
@@ -201,30 +307,41 @@ def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
         or len(currency) != 3
     ):
         return "ignored"
-    accounts = deps.store.by_gateway_customer(customer)
-    if not accounts:
+    found = deps.store.by_gateway_customer(customer)
+    if not found:
         log.warning("stripe invoice %s of customer %s: no account is linked to the customer", invoice_id, customer)
         return "unknown"
-    account_id = accounts[0].account_id
+    account = _account_of_customer(deps, customer)
+    if account is None:
+        return "unknown"
+    account_id = account.account_id
+    if kind in ("invoice.voided", "invoice.marked_uncollectible"):
+        if account.charge(invoice_id) is None:
+            return "ignored"  # not dunned here
+        status = "void" if kind == "invoice.voided" else "uncollectible"
+        return _apply(deps, account_id, event_id, ev.InvoiceStatusChanged(event_id, invoice_id, status), "recorded")
     if kind == "invoice.paid":
-        paid = invoice.get("amount_paid")
-        if not isinstance(paid, int) or paid <= 0:
-            return "ignored"
-        event = ev.ChargeSettled(event_id, invoice_id, from_stripe(paid, currency), invoice_id)
-        done = change_once(deps, account_id, event_id, event)
-        if done is None:
-            return "duplicate"
-        run_effects(deps, done)
-        return "resolved"
-    remaining = invoice.get("amount_remaining")
+        return _invoice_paid(deps, event_id, account, invoice_id)
     parent = _object(invoice.get("parent"))
     details = _object(parent.get("subscription_details"))
     subscription = details.get("subscription") or invoice.get("subscription")
-    if not isinstance(remaining, int) or remaining <= 0 or not isinstance(subscription, str):
-        return "ignored"  # nothing left to collect, or not a subscription's invoice
-    created = invoice.get("created")
+    if not isinstance(subscription, str):
+        return "ignored"  # not a subscription's invoice
+    current = _read_invoice(deps, invoice_id)
+    if current is None or current.status != "open" or current.amount_remaining.value <= 0:
+        log.info("stripe invoice %s is %s now: no debt opened (%s)", invoice_id, current and current.status, event_id)
+        return "ignored"  # paid, voided or uncollectible since: the event's copy is stale
     occurred = datetime.fromtimestamp(created, UTC) if isinstance(created, int) else deps.clock.now()
-    failed = ev.ChargeFailed(event_id, subscription, invoice_id, from_stripe(remaining, currency), None, occurred)
+    failed = ev.ChargeFailed(
+        event_id,
+        subscription,
+        invoice_id,
+        current.amount_remaining,
+        None,
+        occurred,
+        processor_invoice=True,
+        processor_paid=current.paid_there if current.paid_there.value > 0 else None,
+    )
     try:
         return record_event(deps, account_id, failed)
     except UnknownSubscription:
@@ -232,3 +349,38 @@ def _invoice(deps: Deps, event_id: str, kind: str, invoice: dict) -> str:
             "stripe invoice %s: subscription %s is not known for account %s", invoice_id, subscription, account_id
         )
         return "unknown"
+
+
+def _read_invoice(deps: Deps, invoice_id: str) -> ProcessorInvoice | None:
+    try:
+        return deps.gateway.read_invoice(invoice_id)
+    except OutcomeUnknown:
+        raise EventTooEarly(f"invoice {invoice_id} could not be read from the processor") from None
+
+
+def _invoice_paid(deps: Deps, event_id: str, account: Account, invoice_id: str) -> str:
+    charge = account.charge(invoice_id)
+    archived = None if charge is not None else deps.store.archived_charge_of(account.account_id, invoice_id)
+    if charge is None and archived is None:
+        return "ignored"  # an invoice never dunned here
+    current = _read_invoice(deps, invoice_id)
+    if current is None:
+        return "ignored"
+    if archived is not None:
+        known = archived.processor_paid.value if archived.processor_paid else 0
+        new = current.paid_there.value - known
+        if new <= 0:
+            return "duplicate"
+        late = ev.PaymentUnexpected(
+            event_id,
+            Money(new, current.paid_there.currency),
+            invoice_id,
+            invoice_id,
+            archived.subscription_id,
+            "paidAfterArchived",
+        )
+        return _apply(deps, account.account_id, event_id, late, "recorded")
+    settled = ev.ChargeSettled(
+        event_id, invoice_id, current.paid_there, invoice_id, out_of_band=current.paid_elsewhere.value > 0
+    )
+    return _apply(deps, account.account_id, event_id, settled, "resolved")

@@ -55,5 +55,8 @@ def observe(deps: Deps, before: Before, after: Account) -> None:
             ):
                 # Money taken after a decline or an error was answered: applied, and operators look at why.
                 deps.metrics.emit("pastdue_unexpected_success", 1, previous=entry["detail"].get("previousOutcome"))
+            if entry["seq"] > before.history_seq and entry["kind"] == "payment.unexpected":
+                # Money taken for a charge already settled here: kept as credit, and operators look at why.
+                deps.metrics.emit("pastdue_unexpected_payment", 1, reason=entry["detail"].get("reason"))
     except Exception:
         log.exception("metrics of account %s not emitted", after.account_id)

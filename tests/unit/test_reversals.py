@@ -27,12 +27,15 @@ def _reversal(event_id, kind, value, processor_id="ch_1"):
     return ev.PaymentReversed(event_id, kind, processor_id, "pi_1", "ch-1", "sub-0", Money(value, "EUR"), "fraudulent")
 
 
-def test_a_refund_is_owed_again_and_partial_refunds_count_only_what_is_new():
+REOPEN_REFUNDS = replace(Policy(), reopen_refunds=True)
+
+
+def test_a_refund_is_owed_again_when_the_policy_says_so_and_partial_refunds_count_only_what_is_new():
     acc = _paid()
-    acc, _ = decide(acc, _reversal("evt_r1", "refunded", 400), POLICY, T0 + days(5))
+    acc, _ = decide(acc, _reversal("evt_r1", "refunded", 400), REOPEN_REFUNDS, T0 + days(5))
     assert acc.balance() == Money(400, "EUR") and acc.subscriptions["sub-0"].state == PAST_DUE
-    acc, _ = decide(acc, _reversal("evt_r1", "refunded", 400), POLICY, T0 + days(5))  # delivered again
-    acc, _ = decide(acc, _reversal("evt_r2", "refunded", 1000), POLICY, T0 + days(6))  # the total is now 1,000
+    acc, _ = decide(acc, _reversal("evt_r1", "refunded", 400), REOPEN_REFUNDS, T0 + days(5))  # delivered again
+    acc, _ = decide(acc, _reversal("evt_r2", "refunded", 1000), REOPEN_REFUNDS, T0 + days(6))  # total now 1,000
     assert acc.balance() == Money(1000, "EUR")
     reopened = [c for c in acc.charges if c.decline_code == "refunded"]
     assert sorted(c.amount.value for c in reopened) == [400, 600] and all(c.status == OPEN for c in reopened)
@@ -53,22 +56,58 @@ def test_a_lost_dispute_is_owed_again_and_the_card_is_not_retried():
     assert [h["kind"] for h in acc.history].count("payment.disputed") == 1
 
 
-def test_a_won_dispute_and_a_policy_that_only_records_change_no_balance():
+def test_a_won_dispute_and_a_refund_made_on_purpose_change_no_balance_by_default():
     acc = _paid()
     acc, _ = decide(acc, _reversal("evt_d3", "dispute_won", 1000, "dp_2"), POLICY, T0 + days(30))
-    record_only = replace(Policy(), reopen_refunds=False)
-    acc, _ = decide(acc, _reversal("evt_r3", "refunded", 1000), record_only, T0 + days(31))
+    assert not POLICY.reopen_refunds and POLICY.reopen_lost_disputes  # the defaults
+    acc, _ = decide(acc, _reversal("evt_r3", "refunded", 1000), POLICY, T0 + days(31))
     assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == ACTIVE
     (refund,) = [h for h in acc.history if h["kind"] == "payment.refunded"]
     assert refund["detail"]["reopened"] is False and refund["detail"]["givenBack"]["value"] == 1000
 
 
 def test_the_policy_document_sets_what_reversals_do():
-    policy = Policy.from_document({"reopenRefunds": False, "reopenLostDisputes": True})
-    assert (policy.reopen_refunds, policy.reopen_lost_disputes) == (False, True)
+    policy = Policy.from_document({"reopenRefunds": True, "reopenLostDisputes": False})
+    assert (policy.reopen_refunds, policy.reopen_lost_disputes) == (True, False)
+    assert (Policy.from_document({}).reopen_refunds, Policy.from_document({}).reopen_lost_disputes) == (False, True)
     import pytest
 
     from pastdue.domain.policy import PolicyError
 
     with pytest.raises(PolicyError, match="reopenRefunds"):
         Policy.from_document({"reopenRefunds": "yes"})
+
+
+def test_a_failed_refund_undoes_the_refund_its_money_is_credit_that_pays_the_debt_it_reopened():
+    acc = _paid()
+    acc, _ = decide(acc, _reversal("evt_r1", "refunded", 1000), REOPEN_REFUNDS, T0 + days(5))
+    assert acc.balance() == Money(1000, "EUR")
+    failed_refund = ev.PaymentReversed(
+        "evt_rf", "refund_failed", "ch_1", "pi_1", "ch-1", "sub-0", Money(1000, "EUR"), None, "re_1"
+    )
+    acc, _ = decide(acc, failed_refund, REOPEN_REFUNDS, T0 + days(6))
+    assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == ACTIVE and acc.credit.is_zero
+    assert acc.reversed == {"ch_1": 0}
+    kinds = [h["kind"] for h in acc.history]
+    assert kinds.count("payment.refund_failed") == 1 and "credit.applied" in kinds
+    # Once only; and a refund recorded only (the default) leaves its money as credit when it fails.
+    again, _ = decide(acc, failed_refund, REOPEN_REFUNDS, T0 + days(6))
+    assert [h["kind"] for h in again.history].count("payment.refund_failed") == 1
+    kept = _paid()
+    kept, _ = decide(kept, _reversal("evt_r9", "refunded", 300), POLICY, T0 + days(5))
+    kept, _ = decide(kept, replace(failed_refund, amount=Money(300, "EUR")), POLICY, T0 + days(6))
+    assert kept.credit == Money(300, "EUR") and kept.balance().is_zero
+
+
+def test_partial_disputes_inquiries_and_withdrawn_funds_only_a_lost_dispute_reopens():
+    acc = _paid()
+    for n, kind in enumerate(("inquiry_opened", "inquiry_closed", "dispute_opened", "funds_withdrawn")):
+        acc, _ = decide(acc, _reversal(f"evt_q{n}", kind, 300, "dp_9"), POLICY, T0 + days(5))
+        assert acc.balance().is_zero
+    acc, _ = decide(acc, _reversal("evt_q8", "funds_reinstated", 300, "dp_9"), POLICY, T0 + days(6))
+    assert acc.balance().is_zero
+    acc, _ = decide(acc, _reversal("evt_q9", "dispute_lost", 300, "dp_9"), POLICY, T0 + days(40))
+    assert acc.balance() == Money(300, "EUR")  # the disputed part of the 1,000 only
+    kinds = [h["kind"] for h in acc.history]
+    for kind in ("payment.inquiry", "payment.inquiry_closed", "payment.dispute_funds_withdrawn"):
+        assert kinds.count(kind) == 1, kind

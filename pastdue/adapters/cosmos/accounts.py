@@ -10,8 +10,8 @@ from pastdue.adapters.cosmos.connection import TRANSIENT_STATUS, read_or_none, t
 from pastdue.adapters.cosmos.on_container import OnContainer
 from pastdue.adapters.documents import from_document, plan_write, to_document
 from pastdue.adapters.store import AccountRepository, AlreadyExists, ConcurrencyConflict, EventSeen, StoreUnavailable
-from pastdue.domain.codec import dump
-from pastdue.domain.model import Account
+from pastdue.domain.codec import dump, load
+from pastdue.domain.model import Account, Charge
 
 # Archived items live beside their account document, in its partition. Their ids start with "~", which
 # an account id never does (ID_PATTERN), and are deterministic: writing one again changes nothing.
@@ -173,3 +173,8 @@ class CosmosAccounts(OnContainer, AccountRepository):
     def archived_charge(self, account_id: str, charge_id: str) -> bool:
         with transient_as_unavailable():
             return read_or_none(self._container, charge_item_id(charge_id), account_id) is not None
+
+    def archived_charge_of(self, account_id: str, charge_id: str) -> Charge | None:
+        with transient_as_unavailable():
+            item = read_or_none(self._container, charge_item_id(charge_id), account_id)
+        return load(Charge, item) if item is not None else None
