@@ -108,6 +108,7 @@ def _build_deps() -> Deps:
         policy=load_policy(config.policy_file),
         clock=_ClockProxy(),
         after_notices_queued=_drain_account,
+        later=_later,
         branding=config.branding,
         metrics=telemetry.setup(config.insights_connection_string, config.azure_client_id),
     )
@@ -159,6 +160,23 @@ def _drain_account(account_id: str) -> None:
     with _process.lock:
         _process.pending.add(future)
     future.add_done_callback(_forget)
+
+
+def _later(work) -> None:
+    """Run work after the request is answered, on the background executor (what it does is reserved in
+    the store first: if this process stops, the sweep finishes it)."""
+    executor = _process.once("background", lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="notices"))
+    future = executor.submit(_logged, work)
+    with _process.lock:
+        _process.pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def _logged(work) -> None:
+    try:
+        work()
+    except Exception:  # what it would have sent is reserved: the sweep (or a redelivery) sends it
+        logging.getLogger("pastdue").exception("background work failed; what it reserved is resumed later")
 
 
 def _quietly(work, *args) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
@@ -37,6 +37,10 @@ from pastdue.domain.notice_queue import paid_for, queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import add_credit, new_attempt, pay, reserve_settlement, settle_states, try_charge
 from pastdue.domain.support import paused
+
+# How long a pay-now is taken to be still sending its payments: after that, an answer for one of its
+# attempts (sent by the sweep because the pay-now's sender stopped) gets a receipt of its own.
+PAY_NOW_IN_PROGRESS = timedelta(minutes=15)
 
 
 def _attempt(account: Account, charge_id: str, key: str) -> Attempt | None:
@@ -247,7 +251,7 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
         before = (attempt.outcome, attempt.reference) if attempt else None
         paid = _resolve(account, result, policy, now, "system")
         changed = changed or (attempt is not None and (attempt.outcome, attempt.reference) != before)
-        if paid is not None and not _in_pay_now(account, result):
+        if paid is not None and not _in_pay_now(account, result, now):
             receipts.append(paid)
     if event.event_id is not None and changed:
         seen(account, event.event_id, now)  # kept only when it did something: no idle writes
@@ -279,10 +283,13 @@ def _waits(account: Account, charge, token: str, on_session: bool, policy: Polic
     return None
 
 
-def _in_pay_now(account: Account, result: ev.AttemptResult) -> bool:
-    """The attempt belongs to a pay-now still in progress: its one receipt covers this charge too."""
+def _in_pay_now(account: Account, result: ev.AttemptResult, now: datetime) -> bool:
+    """The attempt belongs to a pay-now still in progress: its one receipt covers this charge too. One
+    reserved long ago whose sender stopped (the sweep sends its attempts) is not: each gets its receipt."""
     return any(
-        entry.status == KEY_PROCESSING and (result.charge_id, result.key) in entry.attempts
+        entry.status == KEY_PROCESSING
+        and now - entry.at < PAY_NOW_IN_PROGRESS
+        and (result.charge_id, result.key) in entry.attempts
         for entry in account.idempotency.values()
     )
 

@@ -30,5 +30,8 @@ class Deps:
     policy: Policy
     clock: Clock
     after_notices_queued: Callable[[str], None] | None = None
+    # Runs work after the request that asked for it is answered (the host's background executor); None:
+    # at once, in the caller (in-memory tests, scripts).
+    later: Callable[[Callable[[], object]], None] | None = None
     branding: Branding = field(default_factory=Branding)
     metrics: Metrics = field(default_factory=Metrics)

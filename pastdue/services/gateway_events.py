@@ -22,7 +22,7 @@ from pastdue.services.billing import record_event
 from pastdue.services.change import change_once
 from pastdue.services.deps import AccountNotFound, Deps
 from pastdue.services.effects import answer_of, run_effects
-from pastdue.services.portal import card_has_paid, update_payment
+from pastdue.services.portal import card_has_paid, reserve_pay_now, update_payment
 
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
@@ -168,11 +168,22 @@ def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
     ]
     for account in accounts:
         described = deps.gateway.describe(token)
-        answer = update_payment(
-            deps, account.account_id, f"stripe:{event_id}", event_id, described, "stripe:card-updater", on_session=False
-        )
-        log.info("card updated for %s: pay-now came to %s", account.account_id, answer.outcome)
+        key, actor = f"stripe:{event_id}", "stripe:card-updater"
+        # Answered fast: the payments are reserved under the event's key now (one write), and sent after
+        # the answer, before Stripe's webhook timeout can matter. If this process stops first, the sweep
+        # sends the reserved attempts with their keys, and a redelivery of the event resumes the same key.
+        reserve_pay_now(deps, account.account_id, key, event_id, described, actor, on_session=False)
+
+        def pay(account_id=account.account_id, method=described, key=key, actor=actor):
+            answer = update_payment(deps, account_id, key, event_id, method, actor, on_session=False)
+            log.info("card updated for %s: pay-now came to %s", account_id, answer.outcome)
+
+        (deps.later or _now)(pay)
     return "paid" if accounts else "unknown"
+
+
+def _now(work) -> None:
+    work()
 
 
 def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:

@@ -45,6 +45,20 @@ def request_hash(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def reserve_pay_now(
+    deps: Deps,
+    account_id: str,
+    key: str,
+    body_hash: str,
+    method: PaymentMethod,
+    actor: str,
+    on_session: bool = True,
+) -> Account:
+    """Reserve what a pay-now will send under its key (one write), without sending it: update_payment with
+    the same key and request sends it."""
+    return change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor, on_session)).account
+
+
 def update_payment(
     deps: Deps,
     account_id: str,

@@ -143,3 +143,22 @@ def test_support_transfers_the_admin_and_reactivates(host, portal, troubled, bil
     assert states[subs[3]] == "active"
     assert support.reactivate(account_id, subs[3]).status_code == 200
     assert ADMIN_OID not in str(new_admin.account(account_id).json())
+
+
+@pytest.mark.parametrize("declined_first", [True, False], ids=["declined-card-first", "good-card-first"])
+def test_two_tenants_invoice_0001_each_get_their_own_cards_answer_on_the_sandbox(
+    billing, portal, new_id, declined_first
+):
+    """Both tenants owe an INV-0001 (billing systems number invoices per tenant): each pay-now is answered
+    by its own card in the sandbox's ledger, whichever pays first."""
+    x, y = new_id(), new_id()
+    for account_id, value in ((x, 49000), (y, 4900)):
+        billing.account(account_id, token="tok_chargeCustomerFail")
+        billing.subscription(account_id, f"sub-{account_id}")
+        billing.charge_failed(account_id, f"sub-{account_id}", "INV-0001", value)
+    order = [(x, "tok_chargeDeclined"), (y, "tok_visa")]
+    answers = {a: portal.pay(a, card) for a, card in (order if declined_first else order[::-1])}
+    assert answers[x].status_code == 402 and answers[x].json()["declineCode"] == "generic_decline", answers[x].text
+    assert answers[y].status_code == 200 and answers[y].json()["account"]["balance"]["value"] == 0, answers[y].text
+    assert portal.account(x).json()["balance"]["value"] == 49000
+    assert _ledger_charges(x) == 0 and _ledger_charges(y) == 1

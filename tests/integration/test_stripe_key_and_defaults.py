@@ -114,3 +114,23 @@ def test_a_new_card_becomes_stripes_default_and_its_subscriptions_only_once_it_h
     assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] == good.token
     assert standin.state.subscriptions[own["id"]]["default_payment_method"] == good.token
     assert standin.state.subscriptions[plain["id"]]["default_payment_method"] is None
+
+
+def test_the_card_updater_is_answered_after_one_write_and_pays_after_the_answer(standin, clock, app_database):
+    from pastdue.services.gateway_events import CARD_UPDATED, handle_event
+
+    gateway = StripeGateway(KEY, standin.url)
+    later: list = []
+    deps = dataclasses.replace(_deps(gateway), later=later.append)
+    account_id, customer = _account(deps, standin, gateway, clock, card="pm_card_visa")
+    account = deps.store.get(account_id)
+    assert account is not None and account.payment_method is not None
+    token = account.payment_method.token
+    assert handle_event(deps, "evt_updated_1", CARD_UPDATED, {"id": token, "customer": customer}) == "paid"
+    reserved = deps.store.get(account_id)
+    assert reserved is not None and [a.outcome for a in reserved.charge_of("INV-0001").attempts] == [None]
+    assert standin.taken(account_id) == 0 and len(later) == 1  # nothing sent before the answer
+    later.pop()()
+    paid = deps.store.get(account_id)
+    assert paid is not None and paid.charge_of("INV-0001").status == PAID and standin.taken(account_id) == 1500
+    assert [n.kind for n in paid.outbox].count("payment_received") == 1

@@ -135,3 +135,16 @@ def test_a_charge_refused_before_sending_leaves_the_new_cards_answer_to_the_next
     assert [c.charge_id for c in entry.response.settled] == ["INV-0002"]
     assert acc.payment_method == VISA and acc.balance() == Money(30, "EUR")
     assert not [h for h in acc.history if h["kind"] == "payment.method.declined"]
+
+
+def test_an_answer_for_a_pay_now_whose_sender_stopped_long_ago_gets_its_own_receipt():
+    from pastdue.domain.model import SUCCEEDED
+
+    acc, _ = apply(account(), failed("INV-0001", value=700))
+    acc, effects = apply(acc, ev.PayNowRequested("stripe:evt_9", "h", VISA, "stripe:card-updater", False))
+    (attempt,) = [e for e in effects if isinstance(e, ev.TryCharge)]
+    answer = ev.AttemptResult("INV-0001", attempt.key, SUCCEEDED, None, Money(700, "EUR"), "pi_9")
+    soon, _ = apply(acc, ev.AttemptsResolved((answer,)), at=T0 + days(0.001))
+    assert [n.kind for n in soon.outbox].count("payment_received") == 0  # the pay-now's one receipt covers it
+    acc, _ = apply(acc, ev.AttemptsResolved((answer,)), at=T0 + days(1))  # the sweep sent it a day later
+    assert [n.kind for n in acc.outbox].count("payment_received") == 1
