@@ -168,8 +168,8 @@ MUTANTS = [
     Mutant(
         "a lost Stripe answer resumed by creating anew (a second debit after 24 hours)",
         "pastdue/services/effects.py",
-        "                reference=reference,\n                resume=resume,\n",
-        "                reference=None,\n                resume=False,\n",
+        "        reference=reference,\n        resume=resume,\n",
+        "        reference=None,\n        resume=False,\n",
         ("tests/e2e/test_stripe.py",),
     ),
     Mutant(

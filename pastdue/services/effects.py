@@ -7,19 +7,14 @@ import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 from pastdue.adapters.gateway import (
     ChargeOutcome,
     GatewayUnavailable,
-    InvoiceSettled,
     OutcomeUnknown,
-    PaymentGateway,
-    ProcessorInvoice,
 )
 from pastdue.domain import events as ev
-from pastdue.domain.model import NOT_SENT, PROCESSING, SKIPPED, SUCCEEDED, Account, PaymentMethod
-from pastdue.domain.money import Money
+from pastdue.domain.model import NOT_SENT, PROCESSING, SKIPPED, SUCCEEDED, Account
 from pastdue.services.change import Changed, change
 from pastdue.services.deps import Deps
 
@@ -34,7 +29,7 @@ def run_effects(deps: Deps, changed: Changed) -> Changed:
     account, effects, records = changed
     tries = [e for e in effects if isinstance(e, ev.TryCharge)]
     if tries:
-        results = charge_all(invoices_routed(deps, tries), account, tries)
+        results = charge_all(deps, account, tries)
         if results:
             account, more, added = change(deps, account.account_id, ev.AttemptsResolved(tuple(results)))
             effects, records = effects + more, records + added
@@ -100,23 +95,13 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
     payment once known, else the key); still unknown after GATEWAY_TRIES, the attempt stays in flight
     (with the processor's reference when one was learnt: a `processing` result)."""
     reference, resume = attempt.reference, attempt.resume
+    key = attempt.processor_key or attempt.key
     for n in range(GATEWAY_TRIES):
         try:
-            outcome = deps.gateway.charge(
-                attempt.token,
-                attempt.amount,
-                attempt.processor_key or attempt.key,
-                customer=account.gateway_customer_id,
-                metadata={
-                    "accountId": account.account_id,
-                    "subscriptionId": attempt.subscription_id or "",
-                    "chargeId": attempt.charge_id,
-                    "attempt": attempt.key,
-                },
-                reference=reference,
-                resume=resume,
-                on_session=attempt.on_session,
-            )
+            if attempt.invoice:  # the processor's own invoice (Stripe Billing): paid as itself, never by ours
+                outcome = deps.gateway.pay_invoice(attempt.invoice, attempt.token, key, attempt.on_session)
+            else:
+                outcome = _charge(deps, account, attempt, key, reference, resume)
         except GatewayUnavailable as error:
             # Nothing was sent: the attempt stays reserved and is sent by a later run, with its key. The
             # gateway alerts operators (once); no account is at fault.
@@ -134,6 +119,27 @@ def _charge_one(deps: Deps, account: Account, attempt: ev.TryCharge) -> ev.Attem
     if reference and reference != attempt.reference:
         return ev.AttemptResult(attempt.charge_id, attempt.key, PROCESSING, reference=reference)
     return None
+
+
+def _charge(
+    deps: Deps, account: Account, attempt: ev.TryCharge, key: str, reference: str | None, resume: bool
+) -> ChargeOutcome:
+    """A payment of ours for the attempt, with what the processor needs to find it again."""
+    return deps.gateway.charge(
+        attempt.token,
+        attempt.amount,
+        key,
+        customer=account.gateway_customer_id,
+        metadata={
+            "accountId": account.account_id,
+            "subscriptionId": attempt.subscription_id or "",
+            "chargeId": attempt.charge_id,
+            "attempt": attempt.key,
+        },
+        reference=reference,
+        resume=resume,
+        on_session=attempt.on_session,
+    )
 
 
 def _pause(unknown: OutcomeUnknown, n: int) -> float:
@@ -166,6 +172,8 @@ def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
     if attempt.supersedes is None:
         return []
     key, reference = attempt.supersedes
+    if reference == attempt.invoice:
+        return []  # an invoice has no payment of ours to cancel: a new attempt pays it (Stripe pays it once)
     try:
         earlier = deps.gateway.cancel(reference)
     except (OutcomeUnknown, GatewayUnavailable):
@@ -189,56 +197,3 @@ def settle_invoice(deps: Deps, settle: ev.SettleInvoice) -> ev.InvoiceSettledThe
     if done.refused:
         deps.metrics.emit("pastdue_gateway_refused", 1, code=done.outcome)
     return ev.InvoiceSettledThere(settle.charge_id, settle.key, done.outcome, done.paid_there, done.refused)
-
-
-def invoices_routed(deps: Deps, tries: list[ev.TryCharge]) -> Deps:
-    """The dependencies charge_all works with, where an attempt whose charge is the processor's own invoice
-    (Stripe Billing) is paid as that invoice, never with a payment of our own."""
-    invoices = {t.charge_id: t.invoice for t in tries if t.invoice}  # (one account's charges)
-    if not invoices:
-        return deps
-    return replace(deps, gateway=_InvoicesRouted(deps.gateway, invoices))
-
-
-class _InvoicesRouted(PaymentGateway):
-    """The gateway, with the charges named in `invoices` (charge id -> invoice) paid as invoices. An
-    invoice has no payment of ours to cancel: a new attempt pays it again (Stripe pays an invoice once)."""
-
-    def __init__(self, gateway: PaymentGateway, invoices: dict[str, str]):
-        self._gateway, self._invoices = gateway, invoices
-        self.name = gateway.name
-
-    def charge(
-        self,
-        token: str,
-        amount: Money,
-        idempotency_key: str,
-        customer: str | None = None,
-        metadata: dict | None = None,
-        reference: str | None = None,
-        resume: bool = False,
-        on_session: bool = False,
-    ) -> ChargeOutcome:
-        invoice = self._invoices.get(str((metadata or {}).get("chargeId")))
-        if invoice is not None:
-            return self._gateway.pay_invoice(invoice, token, idempotency_key, on_session)
-        return self._gateway.charge(
-            token, amount, idempotency_key, customer, metadata, reference, resume=resume, on_session=on_session
-        )
-
-    def cancel(self, reference: str) -> ChargeOutcome | None:
-        if reference in self._invoices.values():
-            return None
-        return self._gateway.cancel(reference)
-
-    def describe(self, token: str) -> PaymentMethod:
-        return self._gateway.describe(token)
-
-    def pay_invoice(self, invoice_id: str, token: str, idempotency_key: str, on_session: bool = False) -> ChargeOutcome:
-        return self._gateway.pay_invoice(invoice_id, token, idempotency_key, on_session)
-
-    def read_invoice(self, invoice_id: str) -> ProcessorInvoice | None:
-        return self._gateway.read_invoice(invoice_id)
-
-    def settle_invoice(self, invoice_id: str, action: str, idempotency_key: str, partly_paid: bool) -> InvoiceSettled:
-        return self._gateway.settle_invoice(invoice_id, action, idempotency_key, partly_paid)

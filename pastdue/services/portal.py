@@ -21,7 +21,7 @@ from pastdue.domain.model import (
 from pastdue.domain.money import Money
 from pastdue.services.change import change
 from pastdue.services.deps import AccountNotFound, Deps
-from pastdue.services.effects import charge_all, invoices_routed, run_effects
+from pastdue.services.effects import charge_all, run_effects
 
 log = logging.getLogger("pastdue")
 ROUNDS = 3
@@ -81,7 +81,7 @@ def update_payment(
         if account.idempotency[key].status != KEY_PROCESSING:
             break
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
-        results = charge_all(invoices_routed(deps, tries), account, tries, stop_on_decline_token=method.token)
+        results = charge_all(deps, account, tries, stop_on_decline_token=method.token)
         changed = change(deps, account_id, ev.PayNowCompleted(key, method, tuple(results), actor), account=account)
         account, effects, _ = changed
         if not any(isinstance(e, ev.TryCharge) for e in effects):

@@ -36,7 +36,7 @@ def _past_due(deps, subs: int = 3) -> str:
             ev.ChargeFailed(
                 f"e{n}-{account_id}",
                 f"s{n}",
-                f"{account_id}-c{n}",
+                f"INV-{n:04d}",  # every tenant has its INV-0000
                 Money(100 + n, "EUR"),
                 "card_declined",
                 deps.clock.now(),
@@ -66,7 +66,7 @@ class HoldsTheSweep(PaymentGateway):
         return self.inner.describe(token)
 
     def charge(self, token, amount, key, customer=None, metadata=None, **resolution):
-        account_id = key.rsplit("-c", 1)[0]
+        account_id = (metadata or {}).get("accountId")
         if account_id not in self.accounts:  # other tests' accounts in the same database pass through
             return self.inner.charge(token, amount, key, customer, metadata)
         held, release = self.events(account_id)
