@@ -219,8 +219,8 @@ MUTANTS = [
     Mutant(
         "the card updater's pay-now keyed by the card (a second refresh is a 422)",
         "pastdue/services/gateway_events.py",
-        'f"stripe:{event_id}", event_id, described,',
-        'f"stripe:{token}", event_id, described,',
+        'key, actor = f"stripe:{event_id}", "stripe:card-updater"',
+        'key, actor = f"stripe:{token}", "stripe:card-updater"',
         (UNIT,),
     ),
     Mutant(
