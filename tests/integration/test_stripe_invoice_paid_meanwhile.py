@@ -11,12 +11,11 @@ import stripe
 
 from devhost.stripe_standin import StripeStandIn
 from pastdue.adapters.stripe_gateway import StripeGateway
-from pastdue.domain import events as ev
 from pastdue.domain.model import PAID, SUCCEEDED
-from pastdue.domain.money import Money
-from pastdue.services.billing import record_event
+from pastdue.services.gateway_events import handle_event
 from pastdue.services.sweep import run_sweep
 from tests.unit.builders import T0, account, days
+from tests.unit.test_rules_held import Linked
 from tests.unit.test_use_cases_in_memory import world
 
 KEY = "sk_test_standin_invoice_race"
@@ -53,13 +52,14 @@ def test_an_invoice_paid_meanwhile_is_read_again_and_settles_the_charge(standin)
     billing.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": card.token}})
     invoice = standin.create_invoice(customer, 2000, subscription="sub-0")  # Stripe's first try failed
 
-    deps, store, _ = world()
-    deps.gateway = gateway
+    deps, _, _ = world()
+    store = Linked()
+    deps.store, deps.gateway = store, gateway  # type: ignore[assignment]
     acc = account(method=card)
     acc.gateway_customer_id = customer
     store.create(acc)
-    failure = ev.ChargeFailed("evt_inv_failed", "sub-0", invoice["id"], Money(2000, "EUR"), None, T0)
-    assert record_event(deps, "acct-1", failure) == "processed"
+    # Stripe Billing's event, as Stripe sends it: the invoice is the charge pastdue dunns.
+    assert handle_event(deps, "evt_inv_failed", "invoice.payment_failed", invoice) == "processed"
     deps.clock.at = T0 + days(1.1)  # type: ignore[attr-defined]
     summary = run_sweep(deps, budget_seconds=60)  # pastdue's retry pays the invoice: Stripe says it is paid
 
