@@ -5,6 +5,7 @@ integration tests, which start them."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ class Mutant:
 
 
 UNIT = "tests/unit"
+SELF_CHECK = "tests/unit/test_mutants_apply.py"
 MUTANTS = [
     Mutant(
         "cancellation date one day late",
@@ -193,6 +195,119 @@ MUTANTS = [
         "episode = (sub.past_due_since or sub.disabled_at).date().isoformat()",
         (UNIT,),
     ),
+    Mutant(
+        "a lost answer sent again for what is owed now (another amount under the same key)",
+        "pastdue/domain/settlement.py",
+        "        pending.amount or charge.outstanding,\n",
+        "        charge.outstanding,\n",
+        (UNIT,),
+    ),
+    Mutant(
+        "archived settled charges kept for ever (no TTL)",
+        "pastdue/adapters/cosmos/accounts.py",
+        '                        "type": CHARGE_ITEM,\n                        "ttl": self._ttl,\n',
+        '                        "type": CHARGE_ITEM,\n',
+        (UNIT,),
+    ),
+    Mutant(
+        "a drain sends one notice more than its quota granted",
+        "pastdue/services/notices.py",
+        "if n >= granted or retry_after:",
+        "if n > granted or retry_after:",
+        (UNIT,),
+    ),
+    Mutant(
+        "the card updater's pay-now keyed by the card (a second refresh is a 422)",
+        "pastdue/services/gateway_events.py",
+        'key, actor = f"stripe:{event_id}", "stripe:card-updater"',
+        'key, actor = f"stripe:{token}", "stripe:card-updater"',
+        (UNIT,),
+    ),
+    Mutant(
+        "a partly paid charge written off for its whole amount",
+        "pastdue/domain/support.py",
+        "written_off = charge.outstanding",
+        "written_off = charge.amount",
+        (UNIT,),
+    ),
+    Mutant(
+        "a write-off without notifyAdmin tells nobody",
+        "pastdue/http/parse.py",
+        'return flag(body, "notifyAdmin", True)',
+        'return flag(body, "notifyAdmin", False)',
+        (UNIT,),
+    ),
+    Mutant(
+        "Luhn doubles 5 wrong (Mastercard numbers pass the card guard)",
+        "pastdue/http/strict.py",
+        "n = n * 2 - 9 if n > 4 else n * 2",
+        "n = n * 2 - 9 if n > 5 else n * 2",
+        (UNIT,),
+    ),
+    Mutant(
+        "C1 controls and U+2028/U+2029 let through",
+        "pastdue/domain/text.py",
+        r'CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")',
+        r'CONTROL = re.compile(r"[\x00-\x1f\x7f]")',
+        (UNIT,),
+    ),
+    Mutant(
+        "a lone low surrogate let through",
+        "pastdue/domain/text.py",
+        r'SURROGATE = re.compile(r"[\ud800-\udfff]")',
+        r'SURROGATE = re.compile(r"[\ud800-\udbff]")',
+        (UNIT,),
+    ),
+    Mutant(
+        "deletion warning one day short",
+        "pastdue/domain/sweep.py",
+        "days_left = max(1, math.ceil((deletion - now) / DAY))",
+        "days_left = max(1, (deletion - now).days)",
+        (UNIT,),
+    ),
+    Mutant(
+        "a successful sweep of an account leaves its failure count (quarantined by failures months apart)",
+        "pastdue/services/sweep.py",
+        "        if account.failures:\n            change(deps, account.account_id, RunSucceeded())\n",
+        "",
+        (UNIT,),
+    ),
+    Mutant(
+        "Stripe Billing: an invoice paid meanwhile read as an operator error",
+        "pastdue/adapters/stripe_gateway.py",
+        '                if error.code != "invoice_already_paid":\n'
+        "                    return _invalid(error, invoice_id)\n",
+        "                return _invalid(error, invoice_id)\n",
+        ("tests/integration/test_stripe_invoice_paid_meanwhile.py",),
+    ),
+    Mutant(
+        "a sweep shard on its last try taken for one more (its run never closes)",
+        "functions/sweep_shard/__init__.py",
+        ">= bootstrap.queue_tries()",
+        "> bootstrap.queue_tries()",
+        (UNIT,),
+    ),
+    Mutant(
+        "the EPC QR code asks for the balance, not the amount written beside it",
+        "pastdue/notices/render.py",
+        'details.get("reference"), value)',
+        'details.get("reference"), (balance if isinstance(balance, dict) else owed).get("value"))',
+        (UNIT,),
+    ),
+    Mutant(
+        "a support cursor that decodes to a string, a number or {} reaches the store",
+        "pastdue/http/parse.py",
+        "if not isinstance(value, dict | list) or not value:",
+        "if value is None:",
+        (UNIT,),
+    ),
+    Mutant(
+        "roles under App Service's role_typ claim type ignored",
+        "pastdue/http/principal.py",
+        'if t in (role_typ, "roles") and',
+        'if t == "roles" and',
+        (UNIT,),
+    ),
 ]
 
 
@@ -214,11 +329,16 @@ def run(mutant: Mutant) -> bool:
                 "-p",
                 "no:cacheprovider",
                 "--hypothesis-seed=0",
+                # That test checks each mutant's code is in place: it fails under every mutant, proving nothing.
+                f"--ignore={SELF_CHECK}",
                 *mutant.tests,
             ],
             cwd=ROOT,
             capture_output=True,
             text=True,
+            # No bytecode of the mutated file: restored within the same second at the same size, the file would
+            # otherwise be run from the mutant's .pyc by every later run.
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         )
     finally:
         path.write_text(original)

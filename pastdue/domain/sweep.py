@@ -125,7 +125,9 @@ def _advance(
     params: dict[str, Any] = {"balance": account.balance(sub.subscription_id), "step": final.name}
     if final.kind == "deletion_warning":
         deletion = sub.deletion_scheduled_at or now  # a warning step exists only once deletion is scheduled
-        params.update(deletionDate=sub.deletion_scheduled_at, daysLeft=max(1, (deletion - now + DAY / 2).days))
+        # Counted up, as the card-expiry notice counts: 6 days 11 hours left (a sweep 13 hours late) is "7 days".
+        days_left = max(1, math.ceil((deletion - now) / DAY))
+        params.update(deletionDate=sub.deletion_scheduled_at, daysLeft=days_left)
     else:
         since = sub.past_due_since or now  # notice steps exist only while past due
         params.update(cancellationDate=schedule.cancellation_date(sub, cal), daysPastDue=(now - since).days)

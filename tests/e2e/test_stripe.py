@@ -18,6 +18,7 @@ from pastdue.adapters.stripe_gateway import StripeGateway
 from tests.conftest import RUN_DIR
 from tests.support.clients import Billing, Portal
 from tests.support.host_tools import HostTools
+from tests.support.waiting import DEADLINE_SECONDS
 
 KEY, WEBHOOK_SECRET = "sk_test_e2e_standin", "whsec_e2e_standin"
 
@@ -479,18 +480,25 @@ def test_a_refund_is_recorded_a_lost_dispute_is_owed_again_a_won_dispute_is_not(
         s.billing.charge_failed(account_id, sub_id, f"INV-{n:04d}", 1000 + n * 500)
     s.host.advance("P1D")
     s.host.run("daily_sweep")  # both collected by their day-1 retries
-    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0, DEADLINE_SECONDS)
     by_charge = {pi["metadata"]["chargeId"]: pi["id"] for pi in _intents_of(s, account_id)}
     s.host.advance("P3D")
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge['INV-0000']}/refund", json={"amount": 400})
     # A refund is made on purpose (the Dashboard, goodwill): recorded, not owed again (reopenRefunds: false).
-    assert _wait(lambda: _kinds(s, account_id)["payment.refunded"] == 1)
+    assert _wait(lambda: _kinds(s, account_id)["payment.refunded"] == 1, DEADLINE_SECONDS)
     view = s.portal.account(account_id).json()
     assert view["balance"]["value"] == 0 and {sub["state"] for sub in view["subscriptions"]} == {"active"}
     # The second payment is disputed: opened changes nothing; lost, it is owed again (not on that card).
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge['INV-0001']}/dispute", json={"outcome": "lost"})
-    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 1500)
-    assert _wait(lambda: _kinds(s, account_id)["payment.dispute_lost"] == 1)
+    # The two events (opened, closed lost) come each on its own, in either order: wait for both.
+    assert _wait(
+        lambda: (
+            s.portal.account(account_id).json()["balance"]["value"] == 1500
+            and _kinds(s, account_id)["payment.disputed"] == 1
+            and _kinds(s, account_id)["payment.dispute_lost"] == 1
+        ),
+        DEADLINE_SECONDS,
+    )
     kinds = _kinds(s, account_id)
     assert kinds["payment.refunded"] == 1 and kinds["payment.disputed"] == 1 and kinds["payment.dispute_lost"] == 1
     (refund,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "payment.refunded"]
@@ -502,7 +510,10 @@ def test_a_refund_is_recorded_a_lost_dispute_is_owed_again_a_won_dispute_is_not(
     s.host.run("daily_sweep")
     (pi,) = _intents_of(s, other_id)
     httpx.post(f"{s.standin.url}/_standin/payment_intents/{pi['id']}/dispute", json={"outcome": "won"})
-    assert _wait(lambda: _kinds(s, other_id)["payment.dispute_won"] == 1)
+    assert _wait(
+        lambda: _kinds(s, other_id)["payment.dispute_won"] == 1 and _kinds(s, other_id)["payment.disputed"] == 1,
+        DEADLINE_SECONDS,
+    )
     assert s.portal.account(other_id).json()["balance"]["value"] == 0
 
 

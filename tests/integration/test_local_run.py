@@ -39,7 +39,9 @@ def _start(tmp_env: dict) -> subprocess.Popen:
 
 @pytest.fixture()
 def ports():
-    names = ("FUNCTIONS_PORT", "COSMOS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT")
+    # Every port the host and its stand-ins take, Azurite's queue service too (its default, 10001, may be
+    # held by anything else on the machine).
+    names = ("FUNCTIONS_PORT", "COSMOS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT", "QUEUE_PORT")
     return {name: free_port() for name in names}
 
 
@@ -73,7 +75,7 @@ def test_the_stand_ins_stop_with_the_host_and_listen_on_loopback_only(ports, sto
     process = _start(env)
     try:
         _wait_up(process, ports)
-        for name in ("COSMOS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT", "FUNCTIONS_PORT"):
+        for name in ("COSMOS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT", "QUEUE_PORT", "FUNCTIONS_PORT"):
             assert _listeners(ports[name]) <= {"0100007F", "00000000000000000000000001000000"}, name
         process.send_signal(getattr(signal, stop))
         process.wait(30)

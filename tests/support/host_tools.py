@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import httpx
+
+from tests.support.waiting import DEADLINE_SECONDS, until
+
+T = TypeVar("T")
 
 
 class HostTools:
@@ -44,5 +51,29 @@ class HostTools:
 
     def emails_to(self, address: str) -> list[dict]:
         self.settle()
+        return self.inbox(address)
+
+    def inbox(self, address: str) -> list[dict]:
+        """What maildev holds for the address now."""
         inbox = self.mail.get("/api/email").json()
         return [m for m in inbox if any(t["address"] == address for t in m.get("to", []))]
+
+    def notices_out(self, evidence: Callable[[], T], seconds: float = DEADLINE_SECONDS) -> T:
+        """Wait for the evidence (truthy) that the notices earlier calls queued went out, and return it (or
+        the last answer, for the test to assert on). They are sent right after the answer, on a background
+        thread a busy machine may run late; writers racing on the account (or on the e-mail quota) may
+        also leave them queued, which the design allows: then send_notices, the timer's drain, sends them.
+        So: settle, ask within a generous deadline, and if they are still not out, drain as the timer would
+        and ask again."""
+        self.settle()
+        answer = until(evidence, seconds)
+        if answer:
+            return answer
+        self.run("send_notices")
+        self.settle()
+        return until(evidence, seconds)
+
+    def emails_arrived(self, address: str, count: int = 1, seconds: float = DEADLINE_SECONDS) -> list[dict]:
+        """The e-mails to the address once at least `count` arrived (what is there when the wait ends)."""
+        self.notices_out(lambda: len(self.inbox(address)) >= count, seconds)
+        return self.inbox(address)

@@ -1,0 +1,77 @@
+"""The EPC (GiroCode) QR code an invoice payer scans asks for the amount written beside it. The image in the
+e-mail is decoded with a QR decoder (zxing-cpp), as a banking app reads it, and its payload (EPC069-12:
+service tag, version, character set, SCT, BIC, payee, IBAN, "EUR<amount>", purpose, reference, text) is
+compared with what the notice writes: never recomputed with the code that drew it."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from decimal import Decimal
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from devhost.gallery import BRAND, LOCALES
+from devhost.notice_flows import flows
+from pastdue.domain import events as ev
+from pastdue.domain.money import Money
+from pastdue.notices.catalog import catalog
+from pastdue.notices.render import render
+
+QR_IMAGE = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _decoded(email_html: str) -> list[str]:
+    """The text of every QR code the HTML shows, as a scanner reads the pictures."""
+    found = []
+    for data in QR_IMAGE.findall(email_html):
+        picture = Image.open(io.BytesIO(base64.b64decode(data)))
+        found += [code.text for code in zxingcpp.read_barcodes(picture) if code.format == zxingcpp.BarcodeFormat.QRCode]
+    return found
+
+
+def _written_amount(email_html: str, label: str) -> int:
+    """The amount of the bank details' table, in cents, as the reader sees it (every digit of it: euros are
+    written with their two decimals in every language)."""
+    (shown,) = re.findall(rf'<th scope="row" align="left">{re.escape(label)}</th><td[^>]*>([^<]+)</td>', email_html)
+    return int(re.sub(r"\D", "", html.unescape(shown)))
+
+
+def _invoice_payer_notices(tag: str) -> list:
+    """What the real domain queues for an invoice payer: two invoices overdue, a partial transfer, then the
+    reminders of the weeks after."""
+    (flow,) = [f for f in flows(tag) if f.name == "invoice-payer"]
+    flow.apply(ev.PaymentReceived("tr-part", Money(50_000, "EUR"), "VIR-PART"))
+    for _ in range(24):
+        flow.sweep()
+    return [n for n in flow.account.outbox if n.params]
+
+
+@pytest.mark.parametrize("tag", sorted(LOCALES.values()))
+def test_the_epc_qr_code_asks_for_the_amount_written_beside_it(tag):
+    label = catalog(tag[:2])["labels"]["amount"]
+    checked = []
+    for notice in _invoice_payer_notices(tag):
+        email = render(notice, BRAND)
+        codes = _decoded(email.html)
+        if not codes:
+            continue
+        (payload,) = codes
+        lines = payload.split("\n")
+        assert lines[:4] == ["BCD", "002", "1", "SCT"] or lines[:4] == ["BCD", "002", "2", "SCT"], payload
+        iban, amount = lines[6], lines[7]
+        remittance = notice.params["remittance"]
+        assert iban == remittance["iban"] and remittance["reference"] in lines[9:], payload
+        assert amount.startswith("EUR"), payload
+        cents = int(Decimal(amount[3:]) * 100)
+        assert cents == _written_amount(email.html, label), (notice.kind, payload)
+        checked.append((notice.kind, cents))
+    # The flow reaches notices with the bank details at several amounts: both invoices, what is left after
+    # the transfer; each one's code was read.
+    kinds = {kind for kind, _ in checked}
+    assert {"invoice_overdue", "payment_received", "reminder"} <= kinds, checked
+    assert len({cents for _, cents in checked}) >= 3, checked
