@@ -6,14 +6,24 @@ It is as strict as Stripe where money depends on it:
   true`), other parameters are a 400 `idempotency_error`; a result is saved once the endpoint started
   executing, a 500 included, and replayed for that key; keys are pruned after 24 hours of the stand-in's
   clock (`clock`, which tests point at the host's test clock): a reused expired key is a new request;
-- amounts: Stripe's minimum charge, at most eight digits, three-decimal currencies ending in 0,
-  `invalid_request_error` bodies with `code` and `param`;
+- amounts: Stripe's minimum charge for every settlement currency its "Minimum and maximum charge amounts"
+  table lists, the digits each currency allows (eight, more for a few), three-decimal currencies ending in
+  0, `invalid_request_error` bodies with `code` and `param`;
+- concurrency: a request whose Idempotency-Key is still executing answers 409 `idempotency_key_in_use`
+  (nothing saved); a lock timeout is a 429 `lock_timeout` (a scripted fault);
 - PaymentIntents: create (confirm or not), confirm by id (off-session: `authentication_required` is a
-  card error; on-session: `requires_action`), retrieve, cancel, and search by metadata, whose index lags
-  creation by a minute as Stripe documents; `processing` on request, settled later with its event;
+  card error; on-session: `requires_action`), retrieve, cancel, and search (devhost/stripe_search.py:
+  eventually consistent, a lag of its own per object, misses on request); `processing` on request, settled
+  later with its event; a payment method attached to another customer refused (`param: payment_method`);
   3-D Secure that succeeds or fails (`payment_intent_authentication_failure`), after which the customer
   may try again on the same PaymentIntent;
 - declines carry `decline_code`, `advice_code` and `network_decline_code`;
+- SetupIntents: a card that needs 3-D Secure to be set up stays `requires_action` until the customer's
+  authentication completes or fails (`authenticate_setup`);
+- every customer's objects side by side: nothing assumes one tenant;
+- answers in Stripe's full shape (devhost/stripe_shapes.py), checked when asked (`contract=True`) against
+  Stripe's published OpenAPI schemas (devhost/stripe_contract.py), what does not validate kept in
+  `violations`;
 - a succeeded PaymentIntent has a Charge (`latest_charge`, the PaymentIntent's metadata copied), which can
   be refunded in part or whole (`charge.refunded`) or disputed (`charge.dispute.created`/`closed`);
 - Stripe Billing's invoices: finalised and tried (`invoice.payment_failed`), paid once (`invoices.pay`,
@@ -23,14 +33,17 @@ It is as strict as Stripe where money depends on it:
 
 Test helpers under /_standin/: scripted faults for the next payment-intent requests (`drop` = process then
 drop the connection, `500` = process then answer 500 (saved under the key), `429` = refused before
-anything ran, `slow:<s>`, `processing` = the next confirm stays processing; `create:` or `confirm:` before
-one targets that request only), event delivery modes, completing or failing a customer's authentication,
-settling a processing payment, the card updater.
+anything ran, `lock_timeout` = a 429 with that code, refused before anything ran, `slow:<s>` = the request
+holds its key that long before executing, `processing` = the next confirm stays processing; `create:` or
+`confirm:` before one targets that request only), event delivery modes, completing or failing a
+customer's authentication (of a payment or of a card set-up), settling a processing payment, the card
+updater, search misses (`/_standin/search`).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import hmac
 import itertools
@@ -42,6 +55,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+
+from devhost.stripe_search import StripeSearch
+from devhost.stripe_shapes import complete
 
 # Stripe's test payment methods: brand, last4, and what a charge does (None = succeeds).
 TEST_CARDS = {
@@ -62,7 +78,15 @@ TEST_CARDS = {
     "pm_card_chargeDeclinedProcessingError": ("visa", "0119", ("processing_error", None, None)),
     "pm_card_chargeCustomerFail": ("visa", "0341", ("card_declined", "generic_decline", None)),
     "pm_card_authenticationRequired": ("visa", "3184", ("authentication_required", "authentication_required", None)),
+    # Needs 3-D Secure to be set up; once set up for off-session use, its off-session payments succeed.
+    "pm_card_authenticationRequiredOnSetup": (
+        "visa",
+        "3155",
+        ("authentication_required", "authentication_required", None),
+    ),
 }
+# Cards whose set-up (a SetupIntent) needs the customer's 3-D Secure: 3184 always, 3155 for set-up only.
+SETUP_NEEDS_AUTHENTICATION = {"pm_card_authenticationRequired", "pm_card_authenticationRequiredOnSetup"}
 # The card networks' own codes that Stripe passes on with a decline (network_decline_code).
 NETWORK_CODES = {
     "generic_decline": "05",
@@ -73,12 +97,41 @@ NETWORK_CODES = {
     "expired_card": "54",
     "incorrect_cvc": "N7",
 }
-# Stripe's decimals (zero- and three-decimal currencies) and a few documented minimum charges (Stripe units).
+# Stripe's three-decimal currencies, and its minimum charge per settlement currency, in Stripe units, for
+# every currency of the "Minimum and maximum charge amounts" table (docs.stripe.com/currencies). A charge in
+# another currency must convert to at least the settlement currency's minimum (a day's rate: none here, a
+# test may add one to `minimum`).
 THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
-MINIMUM = {"usd": 50, "eur": 50, "gbp": 30, "chf": 50, "jpy": 50, "huf": 17500, "isk": 0}
+MINIMUM = {
+    "usd": 50,
+    "aed": 200,
+    "aud": 50,
+    "bgn": 100,
+    "brl": 50,
+    "cad": 50,
+    "chf": 50,
+    "czk": 1500,
+    "dkk": 250,
+    "eur": 50,
+    "gbp": 30,
+    "hkd": 400,
+    "huf": 17500,
+    "inr": 50,
+    "jpy": 50,
+    "mxn": 1000,
+    "myr": 200,
+    "nok": 300,
+    "nzd": 50,
+    "pln": 200,
+    "ron": 200,
+    "sek": 300,
+    "sgd": 50,
+    "thb": 1000,
+}
+# Digits an `amount` may have (same page): eight, except these (the card payments' limits for the last four).
+DIGITS = {"idr": 12, "inr": 9, "lbp": 11, "cop": 10, "huf": 10, "jpy": 10}
 API_VERSION = "2026-10-28.endive"  # what events carry: the version the app pins
 IDEMPOTENCY_TTL = 24 * 3600  # seconds a key is remembered
-SEARCH_LAG = 60  # seconds before a new object shows in search results
 MESSAGES = {
     "card_declined": "Your card was declined.",
     "expired_card": "Your card has expired.",
@@ -108,6 +161,7 @@ class State:
     credit_notes: dict = field(default_factory=dict)
     refunds: dict = field(default_factory=dict)
     idempotency: dict = field(default_factory=dict)
+    executing: set = field(default_factory=set)  # idempotency keys whose first request is still running
     faults: list = field(default_factory=list)
     held_events: list = field(default_factory=list)
     processing_next: int = 0  # confirms that answer `processing` instead of an outcome
@@ -136,6 +190,27 @@ def _card_error(code: str, decline_code: str | None, advice_code: str | None) ->
     return error
 
 
+# Refused before anything ran (a scripted fault), as Stripe answers them: 429s, nothing saved for the key.
+REFUSALS = {
+    "429": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests (scripted 429)."},
+    "lock_timeout": {
+        "type": "invalid_request_error",
+        "code": "lock_timeout",
+        "message": "Another request or a Stripe process is using this object right now (scripted lock "
+        "timeout). Retry the request.",
+    },
+}
+
+
+def key_in_use(key: str) -> dict:
+    """Stripe's answer (409) to a request whose Idempotency-Key is in use by one still executing."""
+    return {
+        "type": "invalid_request_error",
+        "code": "idempotency_key_in_use",
+        "message": f"Another request with the idempotency key '{key}' is still executing: retry it later.",
+    }
+
+
 def _nest(pairs: list[tuple[str, str]]) -> dict:
     """Stripe's form encoding (metadata[accountId]=..., payment_method_types[0]=card) as nested data."""
     result: dict = {}
@@ -156,8 +231,22 @@ class StripeStandIn:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         clock=None,
+        contract: bool = False,
+        search_lag: tuple[float, float] = (60.0, 60.0),
+        search_miss: float = 0.0,
+        seed: int = 0,
     ):
         self.state = State(api_key, webhook_url, webhook_secret)
+        # Search: each object searchable after its own delay in `search_lag` seconds, missed with
+        # probability `search_miss` per search (devhost/stripe_search.py).
+        self.search = StripeSearch(search_lag, search_miss, seed)
+        # With `contract`, every answer and event is checked against Stripe's published schemas.
+        if contract:
+            from devhost.stripe_contract import Contract
+
+            self.contract: Contract | None = Contract()
+        else:
+            self.contract = None
         # Stripe's clock, in epoch seconds: key expiry, search lag and `created` follow it (a test points
         # it at the host's test clock, so that "a day later" is a day later here too).
         self.clock = clock or (lambda: time.time() + self._offset)
@@ -184,6 +273,11 @@ class StripeStandIn:
         """Move the stand-in's own clock (when it was not given the host's)."""
         self._offset += seconds
 
+    @property
+    def violations(self) -> list[dict]:
+        """Answers that did not validate against Stripe's schemas (with `contract=True`)."""
+        return self.contract.violations if self.contract else []
+
     def __enter__(self):
         return self.start()
 
@@ -208,11 +302,11 @@ class StripeStandIn:
             },
         )
 
-    @staticmethod
-    def _pm_object(pm_id, kind, brand, last4, customer, exp_month=12, exp_year=2034) -> dict:
+    def _pm_object(self, pm_id, kind, brand, last4, customer, exp_month=12, exp_year=2034) -> dict:
         return {
             "id": pm_id,
             "object": "payment_method",
+            "created": int(self.clock()),
             "type": "card",
             "customer": customer,
             "livemode": False,
@@ -277,6 +371,7 @@ class StripeStandIn:
                     "name": params.get("name"),
                     "metadata": params.get("metadata", {}),
                     "invoice_settings": {"default_payment_method": None},
+                    "created": int(self.clock()),
                 }
                 state.customers[customer["id"]] = customer
                 return 200, customer
@@ -315,6 +410,8 @@ class StripeStandIn:
                     "client_secret": f"{seti_id}_secret_{hashlib.sha256(seti_id.encode()).hexdigest()[:24]}",
                     "payment_method": None,
                     "metadata": params.get("metadata", {}),
+                    "created": int(self.clock()),
+                    "livemode": False,
                 }
                 state.setup_intents[seti_id] = intent
                 return 200, intent
@@ -329,9 +426,7 @@ class StripeStandIn:
                     },
                 )
             if len(rest) == 2 and rest[1] == "confirm":
-                pm = self._clone(params["payment_method"], intent["customer"])
-                intent.update(status="succeeded", payment_method=pm["id"])
-                self._event("setup_intent.succeeded", intent)
+                return self._confirm_setup(intent, params)
             return 200, intent
         if resource == "payment_intents":
             if method == "POST" and not rest:
@@ -417,6 +512,54 @@ class StripeStandIn:
                 )
             sub["default_payment_method"] = default
         return 200, sub
+
+    def _confirm_setup(self, intent: dict, params: dict) -> tuple[int, dict]:
+        """A card saved for later: a card whose issuer wants 3-D Secure to set it up waits for the customer
+        (`requires_action`) until `authenticate_setup` completes or fails it."""
+        if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
+            raise StripeError(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "setup_intent_unexpected_state",
+                    "message": f"This SetupIntent's status is {intent['status']}; it cannot be confirmed.",
+                    "setup_intent": dict(intent),
+                },
+            )
+        pm = self._clone(params["payment_method"], intent["customer"])
+        intent.update(payment_method=pm["id"], last_setup_error=None)
+        if pm["_kind"] in SETUP_NEEDS_AUTHENTICATION:
+            intent.update(status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
+            self._event("setup_intent.requires_action", intent)
+            return 200, intent
+        intent.update(status="succeeded", next_action=None)
+        self._event("setup_intent.succeeded", intent)
+        return 200, intent
+
+    def authenticate_setup(self, seti_id: str, succeed: bool = True) -> dict:
+        """The customer's 3-D Secure for a card set-up: passed (the SetupIntent succeeds, and the card is set up
+        for off-session use) or failed (it needs a payment method again: `setup_intent.setup_failed`)."""
+        with self.state.lock:
+            intent = self.state.setup_intents[seti_id]
+            if intent["status"] != "requires_action":
+                return intent
+            if succeed:
+                intent.update(status="succeeded", next_action=None)
+                self.state.payment_methods[intent["payment_method"]]["_set_up"] = intent["usage"] == "off_session"
+                self._event("setup_intent.succeeded", intent)
+            else:
+                intent.update(
+                    status="requires_payment_method",
+                    next_action=None,
+                    last_setup_error={
+                        "type": "invalid_request_error",
+                        "code": "setup_intent_authentication_failure",
+                        "message": "The latest attempt to set up the payment method has failed because "
+                        "authentication failed. Provide a new payment method or try again.",
+                    },
+                )
+                self._event("setup_intent.setup_failed", intent)
+            return intent
 
     # --- Stripe Billing: invoices ---------------------------------------------------------------------
     def create_invoice(
@@ -684,14 +827,15 @@ class StripeStandIn:
 
         if amount < 1:
             refuse("parameter_invalid_integer", "This value must be greater than or equal to 1.")
-        if amount > 99_999_999:
-            refuse("amount_too_large", "Amount must be no more than 99,999,999 (eight digits).")
+        digits = DIGITS.get(currency, 8)
+        if amount >= 10**digits:
+            refuse("amount_too_large", f"Amount must be no more than {10**digits - 1:,} ({digits} digits).")
         if amount < minimum.get(currency, 1):
             refuse("amount_too_small", f"Amount must be at least {minimum[currency]} {currency}.")
         if currency in THREE_DECIMAL and amount % 10:
             refuse("invalid_amount", f"Amounts in {currency} must be divisible by 10 (rounded to two decimals).")
 
-    def _new_intent(self, amount: int, currency: str, customer: str | None, pm_id: str, metadata: dict) -> dict:
+    def _new_intent(self, amount: int, currency: str, customer: str | None, pm_id: str | None, metadata: dict) -> dict:
         """A PaymentIntent in Stripe's shape, awaiting confirmation."""
         pi_id = self.state.new_id("pi")
         intent = {
@@ -705,17 +849,17 @@ class StripeStandIn:
             "metadata": metadata,
             "livemode": False,
             "client_secret": f"{pi_id}_secret_{hashlib.sha256(pi_id.encode()).hexdigest()[:24]}",
-            "status": "requires_confirmation",
+            "status": "requires_confirmation" if pm_id else "requires_payment_method",
             "last_payment_error": None,
             "next_action": None,
             "cancellation_reason": None,
             "created": int(self.clock()),
         }
         self.state.payment_intents[pi_id] = intent
+        self.search.indexed(intent)
         return intent
 
     def _create_payment_intent(self, params: dict) -> tuple[int, dict]:
-        state = self.state
         try:
             amount = int(params["amount"])
         except (KeyError, ValueError):
@@ -732,21 +876,38 @@ class StripeStandIn:
         customer = params.get("customer")
         if customer:
             self._customer(customer)
-        pm = self._payment_method(params.get("payment_method", ""))
-        if pm["id"] in state.payment_methods and pm["customer"] != customer:
+        pm = self._payment_method(params["payment_method"]) if params.get("payment_method") else None
+        if pm:
+            self._check_owner(pm, customer)
+        intent = self._new_intent(amount, currency, customer, pm and pm["id"], params.get("metadata", {}))
+        if params.get("confirm") != "true":
+            return 200, intent
+        return self._confirm(intent, {"off_session": params.get("off_session", "false")})
+
+    def _check_owner(self, pm: dict, customer: str | None) -> None:
+        """A saved card is used only with its own customer, as Stripe refuses another customer's."""
+        if pm["id"] not in self.state.payment_methods or pm["customer"] == customer:
+            return
+        if customer is None:
             raise StripeError(
                 400,
                 {
                     "type": "invalid_request_error",
                     "code": "payment_method_unexpected_state",
                     "param": "payment_method",
-                    "message": "The provided PaymentMethod does not belong to this customer.",
+                    "message": "The provided PaymentMethod is attached to a Customer: provide that customer too.",
                 },
             )
-        intent = self._new_intent(amount, currency, customer, pm["id"], params.get("metadata", {}))
-        if params.get("confirm") != "true":
-            return 200, intent
-        return self._confirm(intent, {"off_session": params.get("off_session", "false")})
+        raise StripeError(
+            400,
+            {
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "param": "payment_method",
+                "message": f"The customer does not have a payment method with the ID {pm['id']}. The payment "
+                "method must be attached to the customer.",
+            },
+        )
 
     def _confirm(self, intent: dict, params: dict) -> tuple[int, dict]:
         if intent["status"] not in ("requires_confirmation", "requires_payment_method"):
@@ -760,8 +921,10 @@ class StripeStandIn:
                 },
             )
         if params.get("payment_method"):
-            intent["payment_method"] = self._payment_method(params["payment_method"])["id"]
-        pm = self._payment_method(intent["payment_method"])
+            pm = self._payment_method(params["payment_method"])
+            self._check_owner(pm, intent["customer"])
+            intent["payment_method"] = pm["id"]
+        pm = self._payment_method(intent["payment_method"] or "")
         off_session = params.get("off_session") == "true"
         if self.state.processing_next:
             self.state.processing_next -= 1
@@ -769,6 +932,8 @@ class StripeStandIn:
             self._event("payment_intent.processing", intent)
             return 200, intent
         outcome = TEST_CARDS.get(pm["_kind"], (None, None, None))[2]
+        if pm["_kind"] == "pm_card_authenticationRequiredOnSetup" and off_session and pm.get("_set_up"):
+            outcome = None  # authenticated when it was set up for off-session payments
         if outcome is None:
             self._succeed(intent)
             return 200, intent
@@ -806,6 +971,7 @@ class StripeStandIn:
             )
         intent.update(
             status="canceled",
+            canceled_at=int(self.clock()),
             next_action=None,
             cancellation_reason=params.get("cancellation_reason") or "requested_by_customer",
         )
@@ -813,12 +979,9 @@ class StripeStandIn:
         return 200, intent
 
     def _search(self, query: str) -> dict:
-        """`metadata['key']:'value'` clauses joined by AND; objects younger than the search lag are not
-        found yet, as Stripe documents for its search index."""
-        import re
-
-        clauses = re.findall(r"metadata\['([^']+)'\]:'([^']*)'", query)
-        if not clauses:
+        """Stripe's search over PaymentIntents: eventually consistent (devhost/stripe_search.py)."""
+        clauses = self.search.parse(query)
+        if clauses is None:
             raise StripeError(
                 400,
                 {
@@ -828,19 +991,12 @@ class StripeStandIn:
                     "message": "Unsupported search query.",
                 },
             )
-        horizon = self.clock() - SEARCH_LAG
-        found = [
-            pi
-            for pi in self.state.payment_intents.values()
-            if pi["created"] <= horizon and all(pi["metadata"].get(k) == v for k, v in clauses)
-        ]
-        found.sort(key=lambda pi: pi["created"], reverse=True)
         return {
             "object": "search_result",
             "url": "/v1/payment_intents/search",
             "has_more": False,
             "next_page": None,
-            "data": found,
+            "data": self.search.find(self.state.payment_intents.values(), clauses, self.clock()),
         }
 
     def authenticate(self, pi_id: str, succeed: bool = True) -> dict:
@@ -900,7 +1056,9 @@ class StripeStandIn:
             "refunded": False,
             "disputed": False,
             "currency": intent["currency"],
+            "customer": intent["customer"],
             "payment_intent": intent["id"],
+            "payment_method": intent["payment_method"],
             "metadata": dict(intent["metadata"]),
             "status": "succeeded",
             "created": int(self.clock()),
@@ -991,6 +1149,7 @@ class StripeStandIn:
                 "metadata": {},
                 "created": int(self.clock()),
                 "livemode": False,
+                "payment_method_details": {"type": "card", "card": self._dispute_card(intent, inquiry)},
             }
             self._disputes[dispute["id"]] = dispute
             charge["disputed"] = True
@@ -1000,12 +1159,23 @@ class StripeStandIn:
                 self._event("charge.dispute.closed", dispute)
             return dispute
 
-    def set_up_card(self, customer: str, test_method: str = "pm_card_visa", usage: str = "off_session") -> str:
+    def _dispute_card(self, intent: dict, inquiry: bool = False) -> dict:
+        brand = self._payment_method(intent["payment_method"])["card"]["brand"]
+        case = "inquiry" if inquiry else "chargeback"
+        return {"brand": brand, "case_type": case, "network": brand, "network_reason_code": None}
+
+    def set_up_card(
+        self, customer: str, test_method: str = "pm_card_visa", usage: str = "off_session", authentication="pass"
+    ) -> str:
         """What Stripe Elements does in the browser with the setup route's client secret: a SetupIntent for
-        the customer, confirmed with a card. Returns the SetupIntent's id (seti_...)."""
+        the customer, confirmed with a card, and the bank's 3-D Secure challenge when the card needs one:
+        passed by the customer (`authentication="pass"`), failed ("fail"), or still open ("wait"). Returns
+        the SetupIntent's id (seti_...)."""
         with self.state.lock:
             status, intent = self.handle("POST", "/v1/setup_intents", {"customer": customer, "usage": usage})
             self.handle("POST", f"/v1/setup_intents/{intent['id']}/confirm", {"payment_method": test_method})
+            if authentication != "wait":
+                self.authenticate_setup(intent["id"], succeed=authentication == "pass")
             return intent["id"]
 
     def taken(self, account_id: str | None = None) -> int:
@@ -1052,6 +1222,9 @@ class StripeStandIn:
             "livemode": False,
             "data": {"object": json.loads(json.dumps(obj))},
         }
+        event = complete(event)
+        if self.contract:
+            self.contract.event(event)
         if not self.state.webhook_url:
             return
         if self.state.delivery == "before":
@@ -1128,13 +1301,14 @@ class StripeStandIn:
                 if path.startswith("/_standin/"):
                     return self._helper(path, raw)
                 state = standin.state
+                reply = functools.partial(self._reply, method, path)
                 if self.headers.get("Authorization") != f"Bearer {state.api_key}":
-                    return self._answer(
+                    return reply(
                         401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided."}}
                     )
                 resource = path.split("/")[2] if path.count("/") >= 2 else ""
                 if resource in state.forbidden:
-                    return self._answer(
+                    return reply(
                         403,
                         {
                             "error": {
@@ -1149,25 +1323,24 @@ class StripeStandIn:
                 params = _nest(parse_qsl(raw.decode() if method == "POST" else url.query, keep_blank_values=True))
                 key = self.headers.get("Idempotency-Key") if method == "POST" else None
                 fault = self._fault(method, path)
-                if fault in ("429",):  # refused before anything ran: nothing is saved
-                    return self._answer(
-                        429,
-                        {"error": {"type": "rate_limit_error", "message": "scripted 429"}},
-                        {"Stripe-Should-Retry": "true"},
-                    )
-                if fault and fault.startswith("slow:"):
-                    time.sleep(float(fault.split(":")[1]))
+                if fault in REFUSALS:  # refused before anything ran: nothing is saved
+                    return reply(429, {"error": REFUSALS[fault]}, {"Stripe-Should-Retry": "true"})
                 try:
-                    with state.lock:
-                        state.requests.append({"method": method, "path": path, "params": params, "key": key})
-                        status, body, replayed = self._idempotent(method, path, params, key, fault == "500")
+                    status, body, replayed = self._idempotent(method, path, params, key, fault)
                 except StripeError as error:
-                    return self._answer(error.status, {"error": error.error})
+                    return reply(error.status, {"error": error.error})
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.close()
                     return None
-                return self._answer(status, body, {"Idempotent-Replayed": "true"} if replayed else None)
+                return reply(status, body, {"Idempotent-Replayed": "true"} if replayed else None)
+
+            def _reply(self, method: str, path: str, status: int, body: dict, headers: dict | None = None):
+                """An API answer in Stripe's full shape, checked against Stripe's schemas when asked."""
+                body = complete(body)
+                if standin.contract:
+                    standin.contract.answer(method, path, status, body)
+                return self._answer(status, body, headers)
 
             def _fault(self, method: str, path: str) -> str | None:
                 """The next scripted fault, if this request is one it targets: any payment-intent POST, or
@@ -1195,28 +1368,49 @@ class StripeStandIn:
                     return None
                 return fault
 
-            def _idempotent(self, method, path, params, key, fail_after: bool = False):
+            def _idempotent(self, method, path, params, key, fault):
+                """Stripe's idempotency: a saved answer is replayed, other parameters are an error, and a key
+                whose first request is still executing answers 409 `idempotency_key_in_use` (nothing saved)."""
                 state = standin.state
                 fingerprint = json.dumps([method, path, params], sort_keys=True)
+                with state.lock:
+                    state.requests.append({"method": method, "path": path, "params": params, "key": key})
+                    now = standin.clock()
+                    saved = state.idempotency.get(key) if key else None
+                    if saved is not None and now - saved[3] >= IDEMPOTENCY_TTL:
+                        saved = None  # pruned after 24 hours: the key is new again
+                    if saved is not None:
+                        saved_fingerprint, status, body, _ = saved
+                        if saved_fingerprint != fingerprint:
+                            raise StripeError(
+                                400,
+                                {
+                                    "type": "idempotency_error",
+                                    "message": (
+                                        "Keys for idempotent requests can only be used with the same parameters "
+                                        f"they were first used with. Try using a key other than '{key}' if you "
+                                        "meant to execute a different request."
+                                    ),
+                                },
+                            )
+                        return status, body, True
+                    if key in state.executing:
+                        raise StripeError(409, key_in_use(key))
+                    if key:
+                        state.executing.add(key)
+                try:
+                    if fault and fault.startswith("slow:"):  # executing (slowly): the key is held meanwhile
+                        time.sleep(float(fault.split(":")[1]))
+                    with state.lock:
+                        return self._execute(method, path, params, key, fingerprint, fault == "500")
+                finally:
+                    if key:
+                        with state.lock:
+                            state.executing.discard(key)
+
+            def _execute(self, method, path, params, key, fingerprint, fail_after: bool):
+                state = standin.state
                 now = standin.clock()
-                saved = state.idempotency.get(key) if key else None
-                if saved is not None and now - saved[3] >= IDEMPOTENCY_TTL:
-                    saved = None  # pruned after 24 hours: the key is new again
-                if saved is not None:
-                    saved_fingerprint, status, body, _ = saved
-                    if saved_fingerprint != fingerprint:
-                        raise StripeError(
-                            400,
-                            {
-                                "type": "idempotency_error",
-                                "message": (
-                                    "Keys for idempotent requests can only be used with the same parameters they were "
-                                    f"first used with. Try using a key other than '{key}' if you meant to execute a "
-                                    "different request."
-                                ),
-                            },
-                        )
-                    return status, body, True
                 try:
                     status, body = standin.handle(method, path, params)
                 except StripeError as error:
@@ -1247,6 +1441,14 @@ class StripeStandIn:
                     return self._answer(
                         200, {"delivered": standin.deliver_held(int(data.get("times", 1)), bool(data.get("reverse")))}
                     )
+                if parts[1] == "setup_intents" and parts[3] == "authenticate":
+                    return self._answer(200, standin.authenticate_setup(parts[2], bool(data.get("succeed", True))))
+                if parts[1] == "search":
+                    search = standin.search
+                    search.miss_next += int(data.get("miss_next", 0))
+                    search.miss = float(data.get("miss", search.miss))
+                    search.lag = tuple(data.get("lag", search.lag))
+                    return self._answer(200, {"miss_next": search.miss_next, "miss": search.miss, "lag": search.lag})
                 if parts[1] == "payment_intents" and parts[3] == "authenticate":
                     return self._answer(200, standin.authenticate(parts[2], bool(data.get("succeed", True))))
                 if parts[1] == "invoices" and len(parts) == 2:
