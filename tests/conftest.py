@@ -14,6 +14,19 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 RUN_DIR = RUN_ROOT / WORKER if WORKER else RUN_ROOT
 
 
+@pytest.fixture(autouse=True)
+def stripe_contract():
+    """A test fails when a Stripe stand-in checking its answers (`contract=True`) answered, during the test,
+    something Stripe's published schemas do not allow."""
+    from devhost.stripe_contract import violations_during
+
+    with violations_during() as found:
+        yield
+    if found:
+        report = "\n".join(contract.report_of(new) for contract, new in found)
+        pytest.fail(f"the Stripe stand-in answered outside Stripe's schemas:\n{report}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def standins():
     from tests.support.stack import start_standins

@@ -25,7 +25,7 @@ KEY, WEBHOOK_SECRET = "sk_test_e2e_standin", "whsec_e2e_standin"
 
 @pytest.fixture(scope="module")
 def standin():
-    with StripeStandIn(KEY) as running:
+    with StripeStandIn(KEY, contract=True) as running:
         yield running
 
 

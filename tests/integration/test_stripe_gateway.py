@@ -17,7 +17,7 @@ EUR = Money(1234, "EUR")
 
 @pytest.fixture()
 def standin():
-    with StripeStandIn(KEY) as running:
+    with StripeStandIn(KEY, contract=True) as running:
         _STANDIN[:] = [running]
         yield running
 

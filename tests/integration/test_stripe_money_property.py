@@ -58,7 +58,7 @@ step = st.one_of(
 
 @pytest.fixture(scope="module")
 def standin():
-    with StripeStandIn(KEY) as running:
+    with StripeStandIn(KEY, contract=True) as running:
         yield running
 
 
