@@ -281,21 +281,22 @@ def test_many_tenants_objects_coexist_and_search_returns_only_matches(standin):
     assert _search(client, "metadata['accountId']:'acct-4'") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 35, blocker 1: attempt keys (Idempotency-Key and metadata['attempt']) are not scoped to the "
-    "account, so a second tenant's INV-0001:1 is answered with the first tenant's PaymentIntent",
-)
 def test_the_gateway_never_gives_one_tenants_payment_to_another(standin):
+    """Two tenants' INV-0001 in one Stripe account: with keys naming the account each gets its own answer;
+    with a key that does not (written before keys did), the other tenant's payment is never the answer."""
     client = _client(standin)
     gateway = StripeGateway(KEY, standin.url)
     x, x_card = _customer_with_card(standin, client, "acct-x", "pm_card_chargeDeclined")
     y, y_card = _customer_with_card(standin, client, "acct-y")
-    declined = gateway.charge(x_card, Money(49000, "EUR"), "INV-0001:1", x, {"accountId": "acct-x"})
-    assert declined.outcome == DECLINED
-    standin.advance(61)
-    paid = gateway.charge(y_card, Money(4900, "EUR"), "INV-0001:1", y, {"accountId": "acct-y"})
-    assert paid.outcome == SUCCEEDED and paid.reference != declined.reference
+    x_meta = {"accountId": "acct-x", "chargeId": "INV-0001", "attempt": "INV-0001:1"}
+    y_meta = {"accountId": "acct-y", "chargeId": "INV-0001", "attempt": "INV-0001:1"}
+    declined = gateway.charge(x_card, Money(49000, "EUR"), "acct-x:INV-0001:1", x, x_meta)
+    paid = gateway.charge(y_card, Money(4900, "EUR"), "acct-y:INV-0001:1", y, y_meta)
+    assert (declined.outcome, paid.outcome) == (DECLINED, SUCCEEDED) and paid.reference != declined.reference
+    shared = gateway.charge(x_card, Money(49000, "EUR"), "INV-0002:1", x, {**x_meta, "attempt": "INV-0002:1"})
+    with pytest.raises(OutcomeUnknown):  # the shared key replays acct-x's payment: not acct-y's answer
+        gateway.charge(y_card, Money(4900, "EUR"), "INV-0002:1", y, {**y_meta, "attempt": "INV-0002:1"})
+    assert shared.outcome == DECLINED and standin.taken("acct-y") == 4900
 
 
 # --- Stripe's published schemas -----------------------------------------------------------------------------
