@@ -110,7 +110,9 @@ def _build_deps() -> Deps:
         after_notices_queued=_drain_account,
         later=_later,
         branding=config.branding,
-        metrics=telemetry.setup(config.insights_connection_string, config.azure_client_id),
+        metrics=telemetry.setup(
+            config.insights_connection_string, config.azure_client_id, config.telemetry_sampling_ratio
+        ),
     )
 
 

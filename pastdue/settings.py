@@ -57,13 +57,17 @@ class Settings:
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None  # a local stand-in; Stripe's own API when unset
-    # Why Stripe cannot be used (an unresolved Key Vault reference), like webhook_secret_error: Stripe's
-    # events answer 503, no payment is sent (attempts wait, reserved), the rest of the app runs.
+    # Why Stripe cannot be used (an unresolved Key Vault reference, or a missing or malformed Stripe value),
+    # like webhook_secret_error: Stripe's events answer 503, no payment is sent (attempts wait, reserved), the
+    # rest of the app runs.
     stripe_secret_error: str | None = field(default=None, repr=False)
     branding: Branding = field(default_factory=Branding)
     # Azure Monitor: telemetry is set up only when the connection string is set (the Bicep sets it).
     insights_connection_string: str | None = field(default=None, repr=False)
     azure_client_id: str | None = None  # the app's user-assigned identity, for Application Insights
+    # Share of traces the app sends (Azure Monitor's sampler). 1 by default and on purpose: the alerts count
+    # requests and log lines, and a trace sampled out takes its log lines with it.
+    telemetry_sampling_ratio: float = 1.0
 
 
 # Each default is written once, on the dataclass; the loader reads it from here.
@@ -95,6 +99,7 @@ OPTIONAL = (
     "HISTORY_RETENTION_DAYS",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "AZURE_CLIENT_ID",
+    "TELEMETRY_SAMPLING_RATIO",
     "SUPPORT_ROLE",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
@@ -134,6 +139,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if mode not in PRINCIPAL_MODES:
         raise SettingsError(f"PRINCIPAL_MODE must be one of {', '.join(PRINCIPAL_MODES)}")
     secrets, secret_error = _webhook_secrets(env["BILLING_WEBHOOK_SECRET"])
+    branding = _branding(env)
+    if mode == "appservice":
+        _public_portal(branding.portal_url)
     gateway = (env.get("PAYMENT_GATEWAY") or DEFAULT["payment_gateway"]).strip()
     if gateway not in GATEWAYS:
         raise SettingsError(f"PAYMENT_GATEWAY must be one of {', '.join(GATEWAYS)}")
@@ -165,9 +173,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_quota_per_hour=_int(env, "EMAIL_QUOTA_PER_HOUR", DEFAULT["email_quota_per_hour"]),
         history_retention_days=_retention(env),
         payment_gateway=gateway,
-        branding=_branding(env),
+        branding=branding,
         insights_connection_string=(env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or "").strip() or None,
         azure_client_id=(env.get("AZURE_CLIENT_ID") or "").strip() or None,
+        telemetry_sampling_ratio=_ratio(env, "TELEMETRY_SAMPLING_RATIO", DEFAULT["telemetry_sampling_ratio"]),
         **stripe,
     )
 
@@ -193,6 +202,18 @@ def _sweep_queue(env: Mapping[str, str]) -> dict:
 
 
 LOCAL_PORTAL = "http://localhost:5173"  # the portal's address when PORTAL_BASE_URL is not set (local runs)
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def _public_portal(portal_url: str) -> None:
+    """In Azure (PRINCIPAL_MODE=appservice) every notice links to the portal: an address left empty or local
+    would send each customer to their own machine. The app refuses to start on it."""
+    parsed = urlparse(portal_url)
+    if parsed.scheme != "https" or (parsed.hostname or "") in LOCAL_HOSTS or parsed.hostname is None:
+        raise SettingsError(
+            "PORTAL_BASE_URL must be the portal's public https:// address when PRINCIPAL_MODE=appservice "
+            "(set PORTAL_ORIGIN and provision again)"
+        )
 
 
 def _url(env: Mapping[str, str], name: str) -> str | None:
@@ -243,9 +264,12 @@ def _branding(env: Mapping[str, str]) -> Branding:
 
 
 def _stripe(env: Mapping[str, str]) -> dict:
+    """Stripe's settings. Whatever is wrong with them (a value missing, unresolved or malformed) makes Stripe
+    unavailable, never the app: the reason is kept (stripe_secret_error), Stripe's routes answer 503, no
+    payment is sent, and everything that needs no processor goes on serving."""
     missing = [name for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET") if not env.get(name, "").strip()]
     if missing:
-        raise SettingsError(f"PAYMENT_GATEWAY=stripe needs {', '.join(missing)}")
+        return {"stripe_secret_error": malformed_stripe(f"PAYMENT_GATEWAY=stripe needs {', '.join(missing)}")}
     unresolved = [
         name
         for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
@@ -255,15 +279,27 @@ def _stripe(env: Mapping[str, str]) -> dict:
         return {"stripe_secret_error": unresolved_reference(" and ".join(unresolved))}
     key = env["STRIPE_SECRET_KEY"].strip()
     if not key.startswith(("sk_", "rk_")):
-        raise SettingsError("STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_... or rk_...)")
+        return {
+            "stripe_secret_error": malformed_stripe(
+                "STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_... or rk_...)"
+            )
+        }
     secrets = tuple(s.strip() for s in env["STRIPE_WEBHOOK_SECRET"].split(",") if s.strip())
     if not all(s.startswith("whsec_") for s in secrets):
-        raise SettingsError("STRIPE_WEBHOOK_SECRET values must be Stripe endpoint secrets (whsec_...)")
+        return {
+            "stripe_secret_error": malformed_stripe(
+                "STRIPE_WEBHOOK_SECRET values must be Stripe endpoint secrets (whsec_...)"
+            )
+        }
     base = (env.get("STRIPE_API_BASE") or "").strip() or None
     if base:
         parsed = urlparse(base)
         if parsed.scheme != "https" and parsed.hostname not in ("localhost", "127.0.0.1"):
-            raise SettingsError("STRIPE_API_BASE must be https (http only for a localhost stand-in)")
+            return {
+                "stripe_secret_error": malformed_stripe(
+                    "STRIPE_API_BASE must be https (http only for a localhost stand-in)"
+                )
+            }
     return {
         "stripe_secret_key": key,
         "stripe_webhook_secrets": secrets,
@@ -281,6 +317,11 @@ def unresolved_reference(names: str) -> str:
         f"{names}: unresolved Key Vault reference; check that the app's identity holds Key Vault "
         "Secrets User on the vault and that the secret exists"
     )
+
+
+def malformed_stripe(why: str) -> str:
+    """The one message of a Stripe setting the app cannot use (the alert `secret-unresolved` matches it too)."""
+    return f"malformed Stripe setting: {why}; Stripe is unavailable until it is fixed (provision again)"
 
 
 def _webhook_secrets(raw: str) -> tuple[tuple[str, ...], str | None]:
@@ -316,6 +357,19 @@ def _retention(env: Mapping[str, str]) -> int:
     if days < MIN_RETENTION_DAYS:
         raise SettingsError(f"HISTORY_RETENTION_DAYS must be at least {MIN_RETENTION_DAYS}")
     return days
+
+
+def _ratio(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number from 0 to 1, got {raw!r}") from None
+    if not 0 < value <= 1:
+        raise SettingsError(f"{name} must be more than 0 and at most 1")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

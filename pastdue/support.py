@@ -7,11 +7,14 @@
   resume   ACCOUNT
   extend   ACCOUNT SUBSCRIPTION --days N --reason R
   write-off ACCOUNT CHARGE --reason R [--no-notice]
+  health                               the deep health check: versions, and whether Cosmos DB answers
 
-Against Azure: --api https://<app>.azurewebsites.net/api --scope api://<portal client id>/.default; a token
-comes from azure-identity (az login, a managed identity...) and App Service Authentication checks it and
-the role. Against the local host (make run): --api http://localhost:7071/api --local-principal <object id>
-sends the principal header the local host trusts (PRINCIPAL_MODE=unverified-local only).
+Against Azure: --api https://<app>.azurewebsites.net/api --scope api://<portal client id>/.default; the token
+is the Azure CLI's (az login first), asked for with azure-identity's AzureCliCredential and nothing else (a
+credential chain could pick another tool's sign-in, whose client App Service Authentication refuses), and App
+Service Authentication checks it and the role. Against the local host (make run): --api
+http://localhost:7071/api --local-principal <object id> sends the principal header the local host trusts
+(PRINCIPAL_MODE=unverified-local only).
 Environment: PASTDUE_API, PASTDUE_SCOPE, PASTDUE_LOCAL_PRINCIPAL give the same defaults.
 """
 
@@ -41,9 +44,7 @@ class Client:
 
             self.headers["X-MS-CLIENT-PRINCIPAL"] = encode_principal(local_principal, ("Billing.Support",), "support")
         elif scope:
-            from azure.identity import DefaultAzureCredential
-
-            self.headers["Authorization"] = f"Bearer {DefaultAzureCredential().get_token(scope).token}"
+            self.headers["Authorization"] = f"Bearer {cli_token(scope)}"
         else:
             raise ApiError("give --scope (Azure) or --local-principal (the local host)")
 
@@ -65,6 +66,18 @@ class Client:
                 raise ApiError(f"{error.code} {error.reason}") from None
         except urllib.error.URLError as error:
             raise ApiError(f"cannot reach {self.api}: {error.reason}") from None
+
+
+def cli_token(scope: str) -> str:
+    """A token for the API from the Azure CLI's sign-in: issued to the Azure CLI's client, the one
+    supportClientIds lets through."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import AzureCliCredential
+
+    try:
+        return AzureCliCredential().get_token(scope).token
+    except ClientAuthenticationError as error:
+        raise ApiError(f"no Azure CLI token for {scope} (run az login first): {error}") from None
 
 
 def _money(amount: dict | None) -> str:
@@ -93,6 +106,9 @@ def _within(days: float | None) -> str | None:
 
 
 def run(args, client: Client, out) -> int:
+    if args.command == "health":
+        print(json.dumps(client.call("GET", "/health/deep"), indent=2), file=out)
+        return 0
     if args.command == "list":
         query = {
             "state": args.state,
@@ -225,6 +241,7 @@ def parser() -> argparse.ArgumentParser:
     write_off.add_argument("charge")
     write_off.add_argument("--reason", required=True)
     write_off.add_argument("--no-notice", action="store_true", help="do not send the admin a notice")
+    commands.add_parser("health")
     return top
 
 

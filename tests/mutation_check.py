@@ -205,7 +205,7 @@ MUTANTS = [
     Mutant(
         "archived settled charges kept for ever (no TTL)",
         "pastdue/adapters/cosmos/accounts.py",
-        '                        "type": CHARGE_ITEM,\n                        "ttl": self._ttl,\n',
+        '                        "type": CHARGE_ITEM,\n                        "ttl": ttl,\n',
         '                        "type": CHARGE_ITEM,\n',
         (UNIT,),
     ),

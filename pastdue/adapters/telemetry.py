@@ -110,10 +110,11 @@ _configured: list = []
 _lock = threading.Lock()
 
 
-def setup(connection_string: str | None, client_id: str | None = None) -> Metrics:
+def setup(connection_string: str | None, client_id: str | None = None, sampling_ratio: float = 1.0) -> Metrics:
     """Once per process: Azure Monitor's OpenTelemetry distro when a connection string is given (logs of the
     `pastdue` loggers, requests, dependencies and these metrics, sent with the app's managed identity:
-    Application Insights has local auth off), else metrics that go nowhere."""
+    Application Insights has local auth off), else metrics that go nowhere. The sampling ratio is always
+    passed (TELEMETRY_SAMPLING_RATIO, 1 unless set): what is kept is a choice, not the distro's default."""
     tag_logs_with_account()
     if not connection_string:
         return Metrics()
@@ -123,7 +124,12 @@ def setup(connection_string: str | None, client_id: str | None = None) -> Metric
             from azure.monitor.opentelemetry import configure_azure_monitor
 
             credential = ManagedIdentityCredential(client_id=client_id) if client_id else None
-            configure_azure_monitor(connection_string=connection_string, logger_name=APP_LOGGER, credential=credential)
+            configure_azure_monitor(
+                connection_string=connection_string,
+                logger_name=APP_LOGGER,
+                credential=credential,
+                sampling_ratio=sampling_ratio,
+            )
             one_path_for_app_logs()
             _configured.append(True)
     return OpenTelemetryMetrics()

@@ -1,4 +1,4 @@
-"""What GET /api/health reports."""
+"""What GET /api/health (liveness, anonymous) and GET /api/health/deep (support only) report."""
 
 from __future__ import annotations
 
@@ -8,12 +8,26 @@ from collections.abc import Callable
 from importlib.metadata import version
 
 import pastdue
+from pastdue.settings import SettingsError
 
 log = logging.getLogger("pastdue")
 
 
+def live(load_settings: Callable[[], object]) -> tuple[int, dict]:
+    """Liveness for monitors (the availability test calls it every 5 minutes from five places): the process
+    answers and its settings load. It reads no database and names no version: anyone may call it, and a
+    call costs nothing. Settings the app refuses (a portal address left local in Azure, ...) are a 503."""
+    try:
+        load_settings()
+    except SettingsError as error:
+        log.error("health: the app refuses its settings: %s", error)
+        return 503, {"status": "misconfigured"}
+    return 200, {"status": "ok"}
+
+
 def check(ping_store: Callable[[], object]) -> dict:
-    """`ping_store` reads the database (the composition root hands it in); any failure is reported."""
+    """The deep check: versions, and one read of the database (`ping_store`, from the composition root);
+    any failure is reported, not raised."""
     body = {
         "status": "ok",
         "version": pastdue.__version__,

@@ -177,10 +177,19 @@ def test_billing_routes_refuse_bad_bodies_with_the_field_named(billing, new_id):
     assert _doc(account_id) is None
 
 
-def test_health_reports_versions_and_cosmos(host):
+def test_health_answers_liveness_to_anyone_and_versions_and_cosmos_to_support_only(host):
     import httpx
 
-    body = httpx.get(f"{host}/api/health").json()
+    from pastdue.http.principal import encode_principal
+
+    answer = httpx.get(f"{host}/api/health")
+    assert answer.status_code == 200 and answer.json() == {"status": "ok"}  # no version, no database read
+    deep = f"{host}/api/health/deep"
+    assert httpx.get(deep).status_code == 401
+    admin = {"X-MS-CLIENT-PRINCIPAL": encode_principal("oid-admin")}
+    assert httpx.get(deep, headers=admin).status_code == 403
+    support = {"X-MS-CLIENT-PRINCIPAL": encode_principal("oid-support", ("Billing.Support",))}
+    body = httpx.get(deep, headers=support).json()
     assert body["status"] == "ok" and body["cosmos"] == {"reachable": True}
     assert body["version"] and body["packages"]["azure-cosmos"] == "4.17.1"
 

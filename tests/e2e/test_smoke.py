@@ -18,7 +18,9 @@ from tests.support.clients import SECRET
 def appservice_host(app_env):
     from tests.support.stack import start_host
 
-    process, base = start_host({**app_env, "PRINCIPAL_MODE": "appservice"}, RUN_DIR / "host-appservice.log")
+    # In Azure's mode the app refuses a local portal address: this host is given a public one.
+    env = {**app_env, "PRINCIPAL_MODE": "appservice", "PORTAL_BASE_URL": "https://portal.example.com"}
+    process, base = start_host(env, RUN_DIR / "host-appservice.log")
     yield base
     process.terminate()
     process.wait(10)
@@ -39,6 +41,7 @@ def test_the_smoke_script_passes_against_a_good_deployment_and_its_account_count
             f"{appservice_host}/api",
             "--secret",
             f"{SECRET},an-older-secret-0123456789",
+            "--write",
             "--admin-email",
             "smoke-admin@example.com",
             "--mail-api",
@@ -51,17 +54,21 @@ def test_the_smoke_script_passes_against_a_good_deployment_and_its_account_count
     account_id = re.search(r"test account (smoke-\d+)", out).group(1)
     stored = bootstrap.deps().store.get(account_id)
     assert stored is not None and stored.synthetic
+    # It removes itself: its document carries a TTL of its own (the container has TTL on, no default).
+    document = bootstrap.container("accounts").read_item(account_id, partition_key=account_id)
+    assert document["ttl"] == 14 * 86_400
     # Its charge failed and was paid: the dashboard's figures (accounts by state, at risk) did not move.
     assert _accounts()["byState"] == before["byState"], (before, _accounts())
 
 
-def test_the_dry_smoke_run_writes_nothing(appservice_host, capsys):
-    code = smoke.main(
-        ["--base-url", f"{appservice_host}/api", "--secret", SECRET, "--admin-email", "smoke-dry@example.com", "--dry"]
-    )
-    out = capsys.readouterr().out
-    assert code == 0 and out.count("ok  ") == 3 and "nothing written" in out, out
+def test_the_smoke_run_writes_nothing_unless_told(appservice_host, capsys):
+    for extra in ([], ["--dry", "--admin-email", "smoke-dry@example.com"]):
+        code = smoke.main(["--base-url", f"{appservice_host}/api", "--secret", SECRET, *extra])
+        out = capsys.readouterr().out
+        assert code == 0 and out.count("ok  ") == 3 and "nothing written" in out, out
     assert not bootstrap.deps().store.by_admin_email("smoke-dry@example.com")
+    with pytest.raises(SystemExit):  # --write sends e-mail: only to an address given on purpose
+        smoke.main(["--base-url", f"{appservice_host}/api", "--secret", SECRET, "--write"])
 
 
 def test_the_smoke_script_fails_when_the_principal_header_is_trusted(host, standins, capsys):
@@ -78,6 +85,7 @@ def test_the_smoke_script_fails_with_the_wrong_secret(appservice_host, capsys):
             f"{appservice_host}/api",
             "--secret",
             "not-the-secret-0123456789",
+            "--write",
             "--admin-email",
             "smoke3@example.com",
         ]

@@ -10,6 +10,7 @@ from tests.support.indexed import functions
 ROOT = Path(__file__).resolve().parents[2]
 HTTP = {
     "health": ("health", ["GET"]),
+    "health_deep": ("health/deep", ["GET"]),
     "put_account": ("accounts/{accountId}", ["PUT"]),
     "put_subscription": ("accounts/{accountId}/subscriptions/{subscriptionId}", ["PUT"]),
     "charge_failed": ("webhooks/charge-failed", ["POST"]),

@@ -29,6 +29,7 @@ SETTINGS = {
     "BILLING_WEBHOOK_SECRET": "a-long-enough-secret",
     "PRINCIPAL_MODE": "appservice",
     "ACS_ENDPOINT": "https://acs.communication.azure.com",
+    "PORTAL_BASE_URL": "https://billing.example.com",
 }
 SUPPORT = {"X-MS-CLIENT-PRINCIPAL": encode_principal("oid-support", ("Billing.Support",))}
 

@@ -8,6 +8,7 @@ GOOD = {
     "BILLING_WEBHOOK_SECRET": "a-long-enough-secret",
     "PRINCIPAL_MODE": "appservice",
     "ACS_ENDPOINT": "https://acs.communication.azure.com",
+    "PORTAL_BASE_URL": "https://billing.example.com",
 }
 
 
@@ -89,13 +90,59 @@ def test_the_stripe_gateway_is_selected_with_its_settings():
         ({"STRIPE_SECRET_KEY": "", "STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET"),
         ({"STRIPE_SECRET_KEY": "pk_test_123"}, "sk_"),
         ({"STRIPE_WEBHOOK_SECRET": "secret"}, "whsec_"),
+        ({"STRIPE_WEBHOOK_SECRET": "whsec_new,secret"}, "whsec_"),
         ({"STRIPE_API_BASE": "http://stripe.example"}, "STRIPE_API_BASE"),
-        ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY must be one of"),
     ],
 )
-def test_a_stripe_gateway_without_its_settings_fails_naming_them(change, message):
-    with pytest.raises(SettingsError, match=message):
-        load_settings({**GOOD, **STRIPE, **change})
+def test_bad_stripe_settings_make_stripe_unavailable_not_the_app(change, message):
+    """A Stripe value missing or malformed is named (and alerted on, like an unresolved reference); the app
+    starts, Stripe is refused before anything is sent to it, and everything else serves."""
+    from pastdue.adapters.gateway import GatewayUnavailable, UnavailableGateway
+    from pastdue.bootstrap import make_gateway
+    from pastdue.domain.money import Money
+
+    settings = load_settings({**GOOD, **STRIPE, **change})
+    assert message in settings.stripe_secret_error and "malformed Stripe setting" in settings.stripe_secret_error
+    assert settings.stripe_secret_key is None and settings.stripe_webhook_secrets == ()
+    assert "pk_test_123" not in settings.stripe_secret_error  # the reason names the setting, not its value
+    gateway = make_gateway(settings)
+    assert isinstance(gateway, UnavailableGateway)
+    with pytest.raises(GatewayUnavailable):
+        gateway.charge("pm_1", Money(100, "EUR"), "key-1")
+
+
+def test_an_unknown_payment_gateway_still_stops_the_app():
+    with pytest.raises(SettingsError, match="PAYMENT_GATEWAY must be one of"):
+        load_settings({**GOOD, **STRIPE, "PAYMENT_GATEWAY": "paypal"})
+
+
+@pytest.mark.parametrize(
+    "portal",
+    [None, "", "http://localhost:5173", "https://localhost", "https://127.0.0.1:8443"],
+)
+def test_in_azure_the_app_refuses_to_start_without_a_public_portal_address(portal):
+    """Every notice links to the portal: in Azure's mode (appservice) an empty or local address is refused
+    (the local default is http://localhost:5173); local runs keep it."""
+    env = {k: v for k, v in GOOD.items() if k != "PORTAL_BASE_URL"}
+    if portal is not None:
+        env["PORTAL_BASE_URL"] = portal
+    with pytest.raises(SettingsError, match="PORTAL_BASE_URL must be the portal's public https:// address"):
+        load_settings(env)
+    local = load_settings({**env, "PRINCIPAL_MODE": "unverified-local"})
+    assert local.branding.portal_url.startswith("http")
+    assert load_settings(GOOD).branding.portal_url == "https://billing.example.com"
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 1.0), ("1.0", 1.0), ("0.25", 0.25)])
+def test_the_telemetry_sampling_ratio_is_a_choice_with_a_default_of_everything(raw, expected):
+    env = GOOD if raw is None else {**GOOD, "TELEMETRY_SAMPLING_RATIO": raw}
+    assert load_settings(env).telemetry_sampling_ratio == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "1.5", "half", "-1"])
+def test_a_sampling_ratio_outside_0_to_1_is_refused(raw):
+    with pytest.raises(SettingsError, match="TELEMETRY_SAMPLING_RATIO"):
+        load_settings({**GOOD, "TELEMETRY_SAMPLING_RATIO": raw})
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from azure.cosmos import exceptions
 
 from pastdue.adapters.cosmos.connection import TRANSIENT_STATUS, read_or_none, transient_as_unavailable
 from pastdue.adapters.cosmos.on_container import OnContainer
-from pastdue.adapters.documents import from_document, plan_write, to_document
+from pastdue.adapters.documents import SYNTHETIC_TTL_SECONDS, from_document, plan_write, to_document
 from pastdue.adapters.store import AccountRepository, AlreadyExists, ConcurrencyConflict, EventSeen, StoreUnavailable
 from pastdue.domain.codec import dump, load
 from pastdue.domain.model import Account, Charge
@@ -72,13 +72,18 @@ class CosmosAccounts(OnContainer, AccountRepository):
         write = plan_write(account)
         if write is None:
             return account  # the decision changed nothing: no write
-        self._archive(account.account_id, write.records, write.settled, write.sent, write.earlier_events)
+        ttl = self._ttl_of(account)
+        self._archive(account.account_id, write.records, write.settled, write.sent, write.earlier_events, ttl)
         doc = write.document
         etag = (
             self._write_with_events(account, doc, write.new_events) if write.new_events else self._write(account, doc)
         )
         write.written.etag = etag
         return write.written
+
+    def _ttl_of(self, account: Account) -> int:
+        """How long an archived item lives: the retention, or a test account's own short life."""
+        return min(self._ttl, SYNTHETIC_TTL_SECONDS) if account.synthetic else self._ttl
 
     def _write(self, account: Account, doc: dict) -> str | None:
         try:
@@ -101,7 +106,10 @@ class CosmosAccounts(OnContainer, AccountRepository):
         if len(events) >= BATCH_MAX:
             raise ValueError(f"one decision marks {len(events)} events processed; a batch holds {BATCH_MAX - 1}")
         names = list(events)
-        operations: list = [("create", (self._event_item(account.account_id, name, events[name]),)) for name in names]
+        ttl = self._ttl_of(account)
+        operations: list = [
+            ("create", (self._event_item(account.account_id, name, events[name], ttl),)) for name in names
+        ]
         operations.append(("replace", (account.account_id, doc), {"if_match_etag": account.etag}))
         try:
             with transient_as_unavailable():
@@ -117,21 +125,23 @@ class CosmosAccounts(OnContainer, AccountRepository):
         last = answers[-1]
         return last.get("eTag") or (last.get("resourceBody") or {}).get("_etag")
 
-    def _event_item(self, account_id: str, event_id: str, at: str) -> dict:
+    def _event_item(self, account_id: str, event_id: str, at: str, ttl: int) -> dict:
         return {
             "id": event_item_id(event_id),
             "accountId": account_id,
             "type": EVENT_ITEM,
             "eventId": event_id,
             "at": at,
-            "ttl": self._ttl,
+            "ttl": ttl,
         }
 
     def seen_event(self, account_id: str, event_id: str) -> bool:
         with transient_as_unavailable():
             return read_or_none(self._container, event_item_id(event_id), account_id) is not None
 
-    def _archive(self, account_id: str, records: list[dict], settled: list, sent: list, events: dict[str, str]) -> None:
+    def _archive(
+        self, account_id: str, records: list[dict], settled: list, sent: list, events: dict[str, str], ttl: int
+    ) -> None:
         with transient_as_unavailable():
             for start in range(0, len(records), CHUNK):
                 chunk = records[start : start + CHUNK]
@@ -144,7 +154,7 @@ class CosmosAccounts(OnContainer, AccountRepository):
                         "lastSeq": chunk[-1]["seq"],
                         "records": chunk,
                         "subscriptionIds": sorted({r["subscriptionId"] for r in chunk if r.get("subscriptionId")}),
-                        "ttl": self._ttl,
+                        "ttl": ttl,
                     }
                 )
             for charge in settled:
@@ -154,7 +164,7 @@ class CosmosAccounts(OnContainer, AccountRepository):
                         "id": charge_item_id(charge.charge_id),
                         "accountId": account_id,
                         "type": CHARGE_ITEM,
-                        "ttl": self._ttl,
+                        "ttl": ttl,
                     }
                 )
             for notice in sent:
@@ -164,11 +174,11 @@ class CosmosAccounts(OnContainer, AccountRepository):
                         "id": notice_item_id(notice.notice_id),
                         "accountId": account_id,
                         "type": NOTICE_ITEM,
-                        "ttl": self._ttl,
+                        "ttl": ttl,
                     }
                 )
             for event_id, at in events.items():  # ids a document of an earlier release kept
-                self._container.upsert_item(self._event_item(account_id, event_id, at))
+                self._container.upsert_item(self._event_item(account_id, event_id, at, ttl))
 
     def archived_charge(self, account_id: str, charge_id: str) -> bool:
         with transient_as_unavailable():
