@@ -6,11 +6,42 @@ targetScope = 'resourceGroup'
 @description('Name of the environment (azd); used in resource names and tags.')
 param environmentName string
 
-@description('Location of every resource but the e-mail service (global).')
+// Regions with both the Flex Consumption plan and zone-redundant storage (Standard_ZRS, the runtime storage's
+// replication), from `az functionapp list-flexconsumption-locations` and the regions with availability zones.
+// azd offers only these when it asks for AZURE_LOCATION; a region added to both later can be added here.
+@description('Location of every resource but the e-mail service (global): a region with Flex Consumption and zone-redundant storage.')
+@metadata({ azd: { type: 'location' } })
+@allowed([
+  'australiaeast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'swedencentral'
+  'switzerlandnorth'
+  'uaenorth'
+  'uksouth'
+  'westeurope'
+  'westus2'
+  'westus3'
+])
 param location string = resourceGroup().location
 
-@description('Cosmos DB capacity: serverless (pay per request) or provisioned (autoscale). Chosen when the account is created: Cosmos cannot change it on an existing account (a new environment, and a data migration, are needed).')
-@allowed(['serverless', 'provisioned'])
+@description('Cosmos DB capacity: serverless (pay per request) or provisioned (autoscale on the database). Chosen when the account is created; the one change Cosmos allows later is serverless to provisioned, in place and for good: then set provisionedFromServerless (each container keeps the throughput of its own the change gave it; README, Deploy).')
+@allowed(['serverless', 'provisioned', 'provisionedFromServerless'])
 param cosmosCapacityMode string = 'serverless'
 
 @description('Autoscale maximum RU/s for the database when provisioned.')
@@ -29,14 +60,17 @@ param customDomainVerified bool = false
 @description('Where ACS keeps e-mail data.')
 param emailDataLocation string = 'Europe'
 
-@description('Origins of the web front end allowed by CORS (never "*"); the first is where notices link unless portalBaseUrl says otherwise. Required: azd env set PORTAL_ORIGIN https://...')
-@minLength(1)
-param allowedOrigins array
+@description('The portal\'s origin (https://host, no path): where every notice links unless portalBaseUrl says otherwise, and the first origin CORS allows. Required: azd asks for PORTAL_ORIGIN.')
+@minLength(9)
+param portalOrigin string
+
+@description('Other web origins CORS allows besides the portal\'s (never "*").')
+param additionalAllowedOrigins array = []
 
 @description('The Entra ID app registration (client id) of the portal, for App Service Authentication.')
 param portalClientId string
 
-@description('The shared secret(s) of the billing-system webhooks (comma-separated for rotation), each at least 16 characters (the app refuses shorter ones).')
+@description('The shared secret(s) of the billing-system webhooks (comma-separated for rotation), each at least 16 characters (checked before anything is created; the app refuses shorter ones).')
 @secure()
 @minLength(16)
 param billingWebhookSecret string
@@ -45,19 +79,19 @@ param billingWebhookSecret string
 @allowed(['sandbox', 'stripe'])
 param paymentGateway string = 'sandbox'
 
-@description('Stripe secret key (sk_live_... or a restricted rk_live_...) when paymentGateway is stripe.')
+@description('Stripe secret key (sk_live_... or a restricted rk_live_...) when paymentGateway is stripe (checked before anything is created).')
 @secure()
 param stripeSecretKey string = ''
 
-@description('Stripe webhook endpoint signing secret(s) (whsec_...), comma-separated for rotation.')
+@description('Stripe webhook endpoint signing secret(s) (whsec_...), comma-separated for rotation (each part checked before anything is created).')
 @secure()
 param stripeWebhookSecret string = ''
 
 @description('Stripe publishable key (pk_live_...), handed to the front end by the setup route.')
 param stripePublishableKey string = ''
 
-@description('The portal the notices link to (its pages per action: PORTAL_LINK_* app settings); default: the first allowed origin.')
-param portalBaseUrl string = first(allowedOrigins)
+@description('The portal the notices link to (its pages per action: PORTAL_LINK_* app settings); default: the portal\'s origin.')
+param portalBaseUrl string = portalOrigin
 
 @description('Client ids whose tokens for the API App Service Authentication accepts besides the portal\'s: the Azure CLI (04b07795-...), with which support runs python -m pastdue.support after az login. Pre-authorize it on the API\'s scope (README, Operate).')
 param supportClientIds array = ['04b07795-8ddb-461a-bbee-02f9e1bf7b46']
@@ -74,8 +108,33 @@ param legalFooter string = ''
 @description('Who invoice payers transfer to, as their bank shows it (the EPC QR code and the bank details); default: the brand.')
 param payeeName string = brandName
 
-@description('Who is e-mailed when an alert fires (the sweep did not run, notices failing, accounts quarantined, unexpected payments, 5xx, throttling, held deletions); empty: alerts show in the portal only.')
-param alertEmail string = ''
+@description('Who is e-mailed when an alert fires (the app down, the sweep did not run, notices failing, accounts quarantined, unexpected payments, 5xx, throttling, held deletions, the budget): one address or several, comma-separated. Required: azd asks for ALERT_EMAIL.')
+@minLength(3)
+param alertEmail string
+
+@description('Also e-mail every alert to the subscription\'s Owners (an Azure Resource Manager role receiver): someone hears it even if the ALERT_EMAIL mailbox is not read.')
+param alertSubscriptionOwners bool = true
+
+@description('Monthly cost budget of the resource group, in the billing account\'s currency; 0: no budget. Its alerts (80% spent, 100% forecast) go where the other alerts go.')
+@minValue(0)
+param monthlyBudget int = 0
+
+@description('First day of the budget\'s month (kept to the current month on each deployment).')
+param budgetStartDate string = utcNow('yyyy-MM-01')
+
+@description('Log Analytics daily ingestion cap in GB (what Application Insights writes counts); -1: no cap. At the cap, ingestion stops until the next day: the alerts go blind, so keep it well above a normal day.')
+param logsDailyCapGb int = 5
+
+@description('Share of traces (requests, dependencies) the app sends, 0 to 1. 1 on purpose: the alerts count requests and the app\'s log lines, and a sampled trace takes its log lines with it; the daily cap bounds the cost instead.')
+param telemetrySamplingRatio string = '1.0'
+
+@description('When the Key Vault secrets expire (yyyy-mm-dd, UTC). The same date on every deployment keeps an unchanged secret one version (no new version, no app restart); set a later date and provision before it comes. Required: azd asks for SECRETS_EXPIRE_ON.')
+@minLength(10)
+@maxLength(10)
+param secretsExpireOn string
+
+@description('When the deployment runs (only to check that secretsExpireOn is later).')
+param deployedAt string = utcNow()
 
 @description('How long the audit history and settled charges are kept, in days (7 years by default); Cosmos TTL removes them after.')
 @minValue(400)
@@ -118,6 +177,26 @@ var quotaDefaults = {
 var quotaPerMinute = emailQuotaPerMinute > 0 ? emailQuotaPerMinute : quotaDefaults[senderDomainKind].perMinute
 var quotaPerHour = emailQuotaPerHour > 0 ? emailQuotaPerHour : quotaDefaults[senderDomainKind].perHour
 
+var allowedOrigins = union([portalOrigin], additionalAllowedOrigins)
+var alertEmails = [for address in split(alertEmail, ','): trim(address)]
+
+// The rules checks.bicep holds to true, each worked out from the parameters alone (so ARM can check them when
+// it validates the deployment, before anything is created).
+var billingWebhookSecretLengths = [for part in split(billingWebhookSecret, ','): length(trim(part))]
+var stripeWebhookSecretsWellFormed = [for part in split(stripeWebhookSecret, ','): startsWith(trim(part), 'whsec_')]
+var alertEmailsWellFormed = [for address in alertEmails: contains(address, '@') && !contains(address, ' ')]
+
+module checks 'modules/checks.bicep' = {
+  name: 'checks'
+  params: {
+    portalOriginIsHttpsAndPublic: startsWith(portalOrigin, 'https://') && !contains(substring(portalOrigin, 8), '/') && !contains(toLower(portalOrigin), 'localhost') && !contains(portalOrigin, '127.0.0.1')
+    everyBillingWebhookSecretIsAtLeast16Characters: min(billingWebhookSecretLengths) >= 16
+    stripeSettingsAreWellFormed: paymentGateway != 'stripe' || ((startsWith(stripeSecretKey, 'sk_') || startsWith(stripeSecretKey, 'rk_')) && !contains(stripeWebhookSecretsWellFormed, false))
+    alertEmailIsAnAddress: !contains(alertEmailsWellFormed, false)
+    secretsExpireInTheFuture: dateTimeToEpoch('${secretsExpireOn}T00:00:00Z') > dateTimeToEpoch(deployedAt)
+  }
+}
+
 // Stripe's keys reach the app only as Key Vault references, like the billing webhook secret.
 var stripeSettings = paymentGateway == 'stripe' ? {
   STRIPE_SECRET_KEY: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.stripeSecretKeyUri})'
@@ -142,26 +221,46 @@ var names = {
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
+  dependsOn: [checks]
   params: { name: names.identity, location: location, tags: tags }
 }
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
-  params: { logsName: names.logs, insightsName: names.insights, location: location, tags: tags }
+  dependsOn: [checks]
+  params: {
+    logsName: names.logs
+    insightsName: names.insights
+    location: location
+    tags: tags
+    dailyCapGb: logsDailyCapGb
+  }
 }
 
 module alerts 'modules/alerts.bicep' = {
   name: 'alerts'
-  params: { insightsName: monitoring.outputs.insightsName, location: location, tags: tags, alertEmail: alertEmail }
+  params: {
+    insightsName: monitoring.outputs.insightsName
+    logsName: monitoring.outputs.logsName
+    location: location
+    tags: tags
+    alertEmails: alertEmails
+    notifyOwners: alertSubscriptionOwners
+    healthUrl: 'https://${functionApp.outputs.defaultHostName}/api/health'
+    monthlyBudget: monthlyBudget
+    budgetStartDate: budgetStartDate
+  }
 }
 
 module storage 'modules/storage.bicep' = {
   name: 'storage'
+  dependsOn: [checks]
   params: { name: names.storage, location: location, tags: tags }
 }
 
 module cosmos 'modules/cosmos.bicep' = {
   name: 'cosmos'
+  dependsOn: [checks]
   params: {
     name: names.cosmos
     location: location
@@ -173,6 +272,7 @@ module cosmos 'modules/cosmos.bicep' = {
 
 module email 'modules/communication.bicep' = {
   name: 'communication'
+  dependsOn: [checks]
   params: {
     communicationName: names.communication
     emailServiceName: names.emailService
@@ -187,6 +287,7 @@ module email 'modules/communication.bicep' = {
 
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyvault'
+  dependsOn: [checks]
   params: {
     name: names.keyVault
     location: location
@@ -194,6 +295,7 @@ module keyVault 'modules/keyvault.bicep' = {
     webhookSecret: billingWebhookSecret
     stripeSecretKey: paymentGateway == 'stripe' ? stripeSecretKey : ''
     stripeWebhookSecret: paymentGateway == 'stripe' ? stripeWebhookSecret : ''
+    expiresOn: secretsExpireOn
   }
 }
 
@@ -241,6 +343,7 @@ module functionApp 'modules/functionapp.bicep' = {
       EMAIL_QUOTA_PER_MINUTE: string(quotaPerMinute)
       EMAIL_QUOTA_PER_HOUR: string(quotaPerHour)
       HISTORY_RETENTION_DAYS: string(historyRetentionDays)
+      TELEMETRY_SAMPLING_RATIO: telemetrySamplingRatio
     })
   }
 }
@@ -251,6 +354,9 @@ module rbac 'modules/rbac.bicep' = {
     principalId: identity.outputs.principalId
     storageName: storage.outputs.name
     cosmosName: cosmos.outputs.name
+    cosmosDatabaseName: cosmos.outputs.databaseName
+    sweepQueueName: storage.outputs.sweepQueueName
+    sweepPoisonQueueName: storage.outputs.sweepPoisonQueueName
     keyVaultName: keyVault.outputs.name
     insightsName: monitoring.outputs.insightsName
     communicationName: email.outputs.communicationName

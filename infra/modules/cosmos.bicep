@@ -3,7 +3,12 @@
 param name string
 param location string
 param tags object
-@allowed(['serverless', 'provisioned'])
+// serverless: pay per request. provisioned: created so, autoscale throughput shared by the database.
+// provisionedFromServerless: a serverless account changed in place (portal: Change capacity mode, or
+// `az cosmosdb update --capacity-mode Provisioned`), which cannot be undone: the account has no serverless
+// capability any more, and its database no shared throughput (one can only be given at creation), while
+// each container got throughput of its own, which this template leaves as it is.
+@allowed(['serverless', 'provisioned', 'provisionedFromServerless'])
 param capacityMode string
 param maxThroughput int
 

@@ -12,6 +12,9 @@ resource communication 'Microsoft.Communication/communicationServices@2025-05-01
 }
 resource app 'Microsoft.Web/sites@2024-04-01' existing = { name: functionAppName }
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = { name: storageName }
+resource deadLetters 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  name: '${storageName}/default/${deadLetterContainer}'
+}
 
 resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: '${communicationName}-events'
@@ -23,9 +26,11 @@ resource topic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
 
 var blobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
 
+// On the dead-letter container only: the topic can write there and read no other blob. (An environment
+// deployed before kept an assignment of this role on the whole account: README, Operate, says how to remove it.)
 resource topicWritesDeadLetters 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, topic.id, blobDataContributor)
-  scope: storage
+  name: guid(deadLetters.id, topic.id, blobDataContributor)
+  scope: deadLetters
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', blobDataContributor)
     principalId: topic.identity.principalId

@@ -11,8 +11,10 @@ param stripeSecretKey string = ''
 @description('Stripe webhook endpoint secret(s) (whsec_...), comma-separated for rotation.')
 @secure()
 param stripeWebhookSecret string = ''
-@description('When the deployment runs; the secret expires a year later and is rotated by deploying again.')
-param now string = utcNow()
+@description('When the secrets expire (yyyy-mm-dd, UTC): a fixed date, so that a deployment that changes no value writes no new version (a new version would change the versioned references, hence the app settings, and restart the app).')
+param expiresOn string
+
+var expiry = dateTimeToEpoch('${expiresOn}T00:00:00Z')
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109: Key Vault references from an app without VNet integration need network access; RBAC guards the secret.
@@ -39,7 +41,7 @@ resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   properties: {
     value: webhookSecret
     contentType: 'text/plain'
-    attributes: { enabled: true, exp: dateTimeToEpoch(dateTimeAdd(now, 'P1Y')) }
+    attributes: { enabled: true, exp: expiry }
   }
 }
 
@@ -56,7 +58,7 @@ resource stripe 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for item in it
   properties: {
     value: item.value
     contentType: 'text/plain'
-    attributes: { enabled: true, exp: dateTimeToEpoch(dateTimeAdd(now, 'P1Y')) }
+    attributes: { enabled: true, exp: expiry }
   }
 }]
 

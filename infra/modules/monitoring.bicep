@@ -3,6 +3,8 @@ param logsName string
 param insightsName string
 param location string
 param tags object
+@description('Daily ingestion cap in GB; -1: none.')
+param dailyCapGb int = -1
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: logsName
@@ -11,6 +13,7 @@ resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   properties: {
     sku: { name: 'PerGB2018' }
     retentionInDays: 90
+    workspaceCapping: { dailyQuotaGb: dailyCapGb }
     features: { disableLocalAuth: true }
   }
 }
@@ -28,4 +31,5 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
 }
 
 output insightsName string = insights.name
+output logsName string = logs.name
 output connectionString string = insights.properties.ConnectionString

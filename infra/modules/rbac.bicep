@@ -3,6 +3,9 @@
 param principalId string
 param storageName string
 param cosmosName string
+param cosmosDatabaseName string
+param sweepQueueName string
+param sweepPoisonQueueName string
 param keyVaultName string
 param insightsName string
 param communicationName string
@@ -17,6 +20,12 @@ var roles = {
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = { name: storageName }
+resource sweepQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  name: '${storageName}/default/${sweepQueueName}'
+}
+resource sweepPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  name: '${storageName}/default/${sweepPoisonQueueName}'
+}
 resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = { name: cosmosName }
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = { name: keyVaultName }
 resource insights 'Microsoft.Insights/components@2020-02-02' existing = { name: insightsName }
@@ -36,10 +45,22 @@ resource storageBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// The sweep's shard queue: the planner sends, the queue trigger reads, deletes and moves poison messages.
-resource storageQueues 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, principalId, roles.storageQueueDataContributor)
-  scope: storage
+// The sweep's shard queue and its poison queue, and no other: the planner sends, the queue trigger reads and
+// deletes, and the host moves a message that failed every try to the poison queue.
+resource sweepQueueData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sweepQueue.id, principalId, roles.storageQueueDataContributor)
+  scope: sweepQueue
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions',
+      roles.storageQueueDataContributor)
+  }
+}
+
+resource sweepPoisonQueueData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sweepPoisonQueue.id, principalId, roles.storageQueueDataContributor)
+  scope: sweepPoisonQueue
   properties: {
     principalId: principalId
     principalType: 'ServicePrincipal'
@@ -69,17 +90,23 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
+// On the app's database only (not the account): its containers' items and queries.
 resource cosmosData 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: cosmos
-  name: guid(cosmos.id, principalId, cosmosDataContributor)
+  name: guid(cosmos.id, cosmosDatabaseName, principalId, cosmosDataContributor)
   properties: {
     principalId: principalId
     roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
-    scope: cosmos.id
+    scope: '${cosmos.id}/dbs/${cosmosDatabaseName}'
   }
 }
 
-// No built-in role only sends e-mail: this custom role holds just what the Email send API checks.
+// No built-in role only sends e-mail: this custom role holds just what the Email send API checks when the
+// caller signs in with Entra ID (ACS documents these three actions for sending e-mail): reading the
+// Communication Services resource, and the two write actions the send operation is authorized against.
+// What it allows beyond sending: CommunicationServices/Write also lets the identity change this one resource
+// through ARM (its linked domains, for instance), which the send check makes unavoidable; nothing else in
+// the subscription, as the role is assignable in this resource group only and assigned on this resource.
 resource emailSenderRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(communication.id, 'pastdue-email-sender')
   properties: {

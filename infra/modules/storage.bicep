@@ -69,6 +69,7 @@ resource sweepPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queue
 output name string = storage.name
 output queueEndpoint string = storage.properties.primaryEndpoints.queue
 output sweepQueueName string = sweepQueue.name
+output sweepPoisonQueueName string = sweepPoisonQueue.name
 output deadLetterContainer string = deadLetters.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainer string = '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'

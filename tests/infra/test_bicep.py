@@ -30,7 +30,8 @@ def resource(name: str, type_: str) -> dict:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_every_template_parses(path):
     tree = BicepParser().parse(file_path=path)
-    assert tree.get("resources") or tree.get("modules"), f"{path.name} declares nothing"
+    # checks.bicep holds rules only: parameters that allow true alone.
+    assert tree.get("resources") or tree.get("modules") or path.name == "checks.bicep", f"{path.name} declares nothing"
 
 
 # Resource types with a switch for keys/local authentication: the first API version whose schema has
@@ -302,11 +303,6 @@ def test_no_secret_has_a_default_and_cors_is_never_a_wildcard():
     required = {(file, name) for file, name, p in secure if p["default"] is None}
     assert ("main.bicep", "billingWebhookSecret") in required
     main = parsed("main.bicep")
-    # The portal's origin has no default (a forgotten setting would send every customer link elsewhere).
-    origins = main["parameters"]["allowedOrigins"]
-    assert origins.get("default") is None and {"type": "min_length", "argument": 1} in origins["decorators"]
-    values = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
-    assert values["allowedOrigins"]["value"] == ["${PORTAL_ORIGIN}"]
     assert "'*'" not in (INFRA / "modules/functionapp.bicep").read_text()
     # The app refuses a webhook secret shorter than 16 characters at start: so does the deployment.
     secret = main["parameters"]["billingWebhookSecret"]
@@ -456,10 +452,7 @@ def test_the_alert_rules_cover_the_sweep_notices_quarantine_5xx_and_throttling_a
         assert _metric_names(rule["query"]) <= set(METRICS), rule["name"]
         assert 0 <= rule["severity"] <= 4
     text = (INFRA / "modules/alerts.bicep").read_text()
-    assert "actions: { actionGroups: [team.id] }" in text and "emailReceivers: empty(alertEmail) ? [] :" in text
-    main = parsed("main.bicep")
-    assert main["parameters"]["alertEmail"]["default"] == ""
-    assert "alertEmail: alertEmail" in (INFRA / "main.bicep").read_text()
+    assert "actions: { actionGroups: [team.id] }" in text
     # What the rules look for is what the code logs.
     root = INFRA.parent
     assert '"daily_sweep summary %s"' in (root / "pastdue/services/sweep.py").read_text()
@@ -517,12 +510,20 @@ def test_the_no_sweep_alert_is_quiet_until_the_app_has_run_26_hours():
     assert "summarize min(timestamp)) < ago(26h)" in query and "Count == 0 and running" in query
 
 
-def test_the_cosmos_capacity_mode_is_said_to_be_fixed_at_creation():
-    description = next(
-        d for d in parsed("main.bicep")["parameters"]["cosmosCapacityMode"]["decorators"] if d["type"] == "description"
-    )
-    assert "cannot change it on an existing account" in json.dumps(description)
-    assert "never change it on an existing environment" in (INFRA.parent / "README.md").read_text()
+def test_capacity_mode_serverless_to_provisioned_in_place_is_followed_and_said():
+    """Cosmos changes a serverless account to provisioned in place, for good; after it the account has no
+    serverless capability and its database no shared throughput (only given at creation), while each
+    container has throughput of its own: the third mode sends neither, and the README says what it costs."""
+    mode = parsed("main.bicep")["parameters"]["cosmosCapacityMode"]
+    allowed = next(d["argument"] for d in mode["decorators"] if d["type"] == "allowed")
+    assert allowed == ["serverless", "provisioned", "provisionedFromServerless"] and mode["default"] == "serverless"
+    cosmos = (INFRA / "modules/cosmos.bicep").read_text()
+    assert "capabilities: capacityMode == 'serverless' ? [{ name: 'EnableServerless' }] : []" in cosmos
+    assert "options: capacityMode == 'provisioned' ? { autoscaleSettings:" in cosmos
+    assert "@allowed(['serverless', 'provisioned', 'provisionedFromServerless'])" in cosmos
+    readme = (INFRA.parent / "README.md").read_text()
+    assert "COSMOS_CAPACITY_MODE provisionedFromServerless" in readme
+    assert "one way only" in readme and "5,000 RU/s" in readme
 
 
 def test_delivery_reports_that_cannot_be_delivered_are_dead_lettered_to_blob_storage():
@@ -541,3 +542,205 @@ def test_delivery_reports_that_cannot_be_delivered_are_dead_lettered_to_blob_sto
     ]
     assert any(c["config"]["name"] == "deliveryreports-deadletter" for c in containers)
     assert "deadLetterContainer: storage.outputs.deadLetterContainer" in (INFRA / "main.bicep").read_text()
+
+
+# --- Deploy and operate, round three: nothing ships silently wrong, and someone hears every alert ----------
+
+
+def _values() -> dict:
+    return json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+
+
+def _decorator(param: dict, kind: str):
+    return next((d.get("argument") for d in param["decorators"] if d["type"] == kind), None)
+
+
+def test_the_portal_origin_is_a_string_azd_asks_for_and_cors_is_built_from_it_in_bicep():
+    """azd asks for a parameter with no default whose value in main.parameters.json is an unset variable;
+    an array holding it ([""]) was never asked for and passed @minLength(1)."""
+    main = parsed("main.bicep")
+    origin = main["parameters"]["portalOrigin"]
+    assert origin["type"] == "string" and origin.get("default") is None
+    assert _decorator(origin, "min_length") == 9  # https://x
+    assert "allowedOrigins" not in main["parameters"]
+    assert _values()["portalOrigin"]["value"] == "${PORTAL_ORIGIN}"  # no "=default": azd asks
+    text = (INFRA / "main.bicep").read_text()
+    assert "var allowedOrigins = union([portalOrigin], additionalAllowedOrigins)" in text
+    assert "param portalBaseUrl string = portalOrigin" in text and "PORTAL_BASE_URL: portalBaseUrl" in text
+    # https, no path, not local: checked before anything is created, and by the app at start.
+    assert "portalOriginIsHttpsAndPublic: startsWith(portalOrigin, 'https://')" in text
+    assert "!contains(toLower(portalOrigin), 'localhost')" in text
+
+
+def test_rules_decorators_cannot_say_stop_the_deployment_before_anything_is_created():
+    checks = parsed("modules/checks.bicep")["parameters"]
+    assert set(checks) == {
+        "portalOriginIsHttpsAndPublic",
+        "everyBillingWebhookSecretIsAtLeast16Characters",
+        "stripeSettingsAreWellFormed",
+        "alertEmailIsAnAddress",
+        "secretsExpireInTheFuture",
+    }
+    for name, param in checks.items():
+        assert param["type"] == "bool" and _decorator(param, "allowed") == [True], name
+        assert param.get("default") is None, name
+    main = parsed("main.bicep")
+    assert set(main["modules"]["checks"]["config"]["params"]) == set(checks)
+    # Every module that creates something waits for the checks (the app through rbac, alerts through the app).
+    for name, module in main["modules"].items():
+        if name in ("checks", "functionApp", "alerts", "deliveryReports", "rbac"):
+            continue
+        assert "checks" in module["config"].get("dependsOn", []), name
+    assert "rbac" in main["modules"]["functionApp"]["config"]["dependsOn"]
+
+
+def test_each_part_of_the_webhook_secrets_is_checked_in_bicep():
+    text = (INFRA / "main.bicep").read_text()
+    assert (
+        "var billingWebhookSecretLengths = [for part in split(billingWebhookSecret, ','): length(trim(part))]" in text
+    )
+    assert "everyBillingWebhookSecretIsAtLeast16Characters: min(billingWebhookSecretLengths) >= 16" in text
+    assert "[for part in split(stripeWebhookSecret, ','): startsWith(trim(part), 'whsec_')]" in text
+    assert (
+        "paymentGateway != 'stripe' || ((startsWith(stripeSecretKey, 'sk_') || startsWith(stripeSecretKey, 'rk_'))"
+        in text
+    )
+    assert "!contains(stripeWebhookSecretsWellFormed, false)" in text
+
+
+def test_alerts_reach_someone_the_address_is_asked_for_and_the_subscription_owners_are_told_too():
+    main = parsed("main.bicep")
+    email = main["parameters"]["alertEmail"]
+    assert email.get("default") is None and _decorator(email, "min_length") == 3
+    assert _values()["alertEmail"]["value"] == "${ALERT_EMAIL}"
+    assert main["parameters"]["alertSubscriptionOwners"]["default"] is True
+    group = resource("modules/alerts.bicep", "Microsoft.Insights/actionGroups")["properties"]
+    assert group["emailReceivers"]["loop_type"]["detail"]["array_name"] == "alertEmails"
+    text = (INFRA / "modules/alerts.bicep").read_text()
+    assert "{ name: 'subscription-owners', roleId: ownerRole, useCommonAlertSchema: true }" in text
+    assert "var ownerRole = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'" in text  # Owner
+    readme = (INFRA.parent / "README.md").read_text()
+    assert "azd env set ALERT_EMAIL" in readme and "armRoleReceivers" in readme
+
+
+def test_the_no_sweep_alert_fires_on_silence_and_an_availability_test_watches_health():
+    rules = {r["name"]: r for r in parsed("modules/alerts.bicep")["variables"]["rules"]["value"]}
+    query = rules["sweep-missing-or-failed"]["query"]
+    # The environment's age comes from the availability results, which keep coming when the app is silent.
+    assert "toscalar(union availabilityResults, traces | where timestamp > ago(2d) | summarize min(timestamp))" in query
+    assert "Count == 0 and running" in query
+    test = resource("modules/alerts.bicep", "Microsoft.Insights/webtests")
+    assert test["kind"] == "standard" and test["properties"]["Kind"] == "standard"
+    assert test["properties"]["Request"]["HttpVerb"] == "GET"
+    assert len(test["properties"]["Locations"]) == 5
+    assert test["properties"]["ValidationRules"]["ExpectedHttpStatusCode"] == 200
+    text = (INFRA / "modules/alerts.bicep").read_text()
+    assert "tags: union(tags, { 'hidden-link:${insights.id}': 'Resource' })" in text
+    main = (INFRA / "main.bicep").read_text()
+    assert "healthUrl: 'https://${functionApp.outputs.defaultHostName}/api/health'" in main
+    alert = resource("modules/alerts.bicep", "Microsoft.Insights/metricAlerts")["properties"]
+    assert alert["criteria"]["'odata.type'"] == "Microsoft.Azure.Monitor.WebtestLocationAvailabilityCriteria"
+    assert alert["criteria"]["failedLocationCount"] == 2 and alert["severity"] == 0
+    assert "actions: [{ actionGroupId: team.id }]" in text
+
+
+def test_log_alert_rules_may_read_the_workspace_their_data_lives_in():
+    module = parsed("modules/alerts.bicep")["resources"]
+    readers = module["alertLogReaders"]
+    assert readers["type"] == "Microsoft.Authorization/roleAssignments"
+    assert readers["config"]["loop_type"]["detail"]["array_name"] == "rules"
+    text = (INFRA / "modules/alerts.bicep").read_text()
+    assert "scope: logs" in text and "name: guid(logs.id, '${insightsName}-${rule.name}', readerRole)" in text
+    assert "logsName: monitoring.outputs.logsName" in (INFRA / "main.bicep").read_text()
+
+
+def test_an_unchanged_secret_stays_one_version():
+    """The expiry is a date given once (SECRETS_EXPIRE_ON), not utcNow() + 1 year on every deployment."""
+    keyvault = (INFRA / "modules/keyvault.bicep").read_text()
+    assert "utcNow" not in keyvault and "dateTimeAdd" not in keyvault
+    assert "var expiry = dateTimeToEpoch('${expiresOn}T00:00:00Z')" in keyvault
+    assert keyvault.count("attributes: { enabled: true, exp: expiry }") == 2
+    expiry = parsed("main.bicep")["parameters"]["secretsExpireOn"]
+    assert expiry.get("default") is None and _decorator(expiry, "min_length") == 10
+    assert _values()["secretsExpireOn"]["value"] == "${SECRETS_EXPIRE_ON}"
+    assert "expiresOn: secretsExpireOn" in (INFRA / "main.bicep").read_text()
+    assert "azd env set SECRETS_EXPIRE_ON" in (INFRA.parent / "README.md").read_text()
+
+
+def test_a_malformed_stripe_setting_is_alerted_on_like_an_unresolved_secret():
+    from pastdue.settings import malformed_stripe
+
+    rules = {r["name"]: r for r in parsed("modules/alerts.bicep")["variables"]["rules"]["value"]}
+    assert '"malformed Stripe setting"' in rules["secret-unresolved"]["query"]
+    assert "malformed Stripe setting" in malformed_stripe("x")
+
+
+def test_the_event_grid_topic_may_write_to_the_dead_letter_container_only():
+    text = (INFRA / "modules/deliveryreports.bicep").read_text()
+    assert "name: '${storageName}/default/${deadLetterContainer}'" in text
+    assert "scope: deadLetters" in text and "scope: storage" not in text
+    readme = (INFRA.parent / "README.md").read_text()
+    assert "functionName=email_events" in readme and "eventgrid_extension" in readme
+
+
+def test_only_regions_with_flex_consumption_and_zone_redundant_storage():
+    location = parsed("main.bicep")["parameters"]["location"]
+    allowed = _decorator(location, "allowed")
+    assert allowed and {"westeurope", "northeurope", "eastus", "swedencentral"} <= set(allowed)
+    # No availability zones (so no ZRS), or no Flex Consumption: not offered.
+    assert not {"northcentralus", "westus", "westcentralus", "ukwest", "francesouth"} & set(allowed)
+    assert _decorator(location, "metadata") == {"azd": {"type": "location"}}
+    assert resource("modules/storage.bicep", "Microsoft.Storage/storageAccounts")["sku"] == {"name": "Standard_ZRS"}
+
+
+def test_least_privilege_queue_roles_on_the_two_queues_and_the_cosmos_role_on_the_database():
+    rbac = (INFRA / "modules/rbac.bicep").read_text()
+    assert "scope: sweepQueue" in rbac and "scope: sweepPoisonQueue" in rbac
+    assert rbac.count("roles.storageQueueDataContributor)") == 4  # name and role of each of the two
+    assert "name: '${storageName}/default/${sweepQueueName}'" in rbac
+    assert "scope: '${cosmos.id}/dbs/${cosmosDatabaseName}'" in rbac and "scope: cosmos.id" not in rbac
+    main = (INFRA / "main.bicep").read_text()
+    assert "sweepPoisonQueueName: storage.outputs.sweepPoisonQueueName" in main
+    assert "cosmosDatabaseName: cosmos.outputs.databaseName" in main
+    # The e-mail sender's custom role, and what it allows beyond sending, written down.
+    assert "CommunicationServices/Write also lets the identity change this one resource" in rbac
+    assert "Microsoft.Communication/EmailServices/write" in (INFRA.parent / "README.md").read_text()
+
+
+def test_a_budget_a_daily_cap_and_sampling_chosen_on_purpose():
+    main = parsed("main.bicep")["parameters"]
+    assert main["monthlyBudget"]["default"] == 0 and main["logsDailyCapGb"]["default"] == 5
+    assert main["telemetrySamplingRatio"]["default"] == "1.0"
+    budget = resource("modules/alerts.bicep", "Microsoft.Consumption/budgets")["config"]  # if (monthlyBudget > 0)
+    assert budget["properties"]["timeGrain"] == "Monthly" and budget["properties"]["category"] == "Cost"
+    assert set(budget["properties"]["notifications"]) == {"actual80", "forecast100"}
+    text = (INFRA / "modules/alerts.bicep").read_text()
+    assert "resource budget 'Microsoft.Consumption/budgets@2021-10-01' = if (monthlyBudget > 0)" in text
+    logs = resource("modules/monitoring.bicep", "Microsoft.OperationalInsights/workspaces")["properties"]
+    assert logs["workspaceCapping"] == {"dailyQuotaGb": "dailyCapGb"}
+    assert "TELEMETRY_SAMPLING_RATIO: telemetrySamplingRatio" in (INFRA / "main.bicep").read_text()
+    values = _values()
+    assert values["monthlyBudget"]["value"] == "${MONTHLY_BUDGET=0}"
+    assert values["logsDailyCapGb"]["value"] == "${LOGS_DAILY_CAP_GB=5}"
+
+
+def test_every_parameter_azd_passes_is_one_main_bicep_declares():
+    declared = set(parsed("main.bicep")["parameters"])
+    assert set(_values()) <= declared, set(_values()) - declared
+
+
+def test_azd_builds_remotely_and_secrets_are_kept_in_key_vault_for_azd_too():
+    import yaml
+
+    azure = yaml.safe_load((INFRA.parent / "azure.yaml").read_text())
+    assert azure["services"]["api"]["remoteBuild"] is True and azure["services"]["api"]["host"] == "function"
+    readme = (INFRA.parent / "README.md").read_text()
+    assert "azd env set-secret STRIPE_SECRET_KEY" in readme and "azd env set-secret BILLING_WEBHOOK_SECRET" in readme
+    assert "azd env set STRIPE_SECRET_KEY" not in readme
+
+
+def test_the_readme_adds_the_azure_cli_to_the_pre_authorized_applications_without_overwriting_them():
+    readme = (INFRA.parent / "README.md").read_text()
+    assert "preAuthorizedApplications" in readme and "az ad app update --id" in readme
+    assert "--identifier-uris" in readme  # how the api:// scope is exposed
+    assert '"{\\"api\\": {\\"preAuthorizedApplications\\": [{' not in readme  # the overwriting PATCH is gone
