@@ -3,7 +3,8 @@ objects pastdue exchanges with Stripe, for the Stripe stand-in's contract check 
 
 What it keeps:
 - the resources the app uses (payment_intent, setup_intent, payment_method, customer, invoice, charge,
-  refund, dispute, event) and the error body (`error`, its `api_errors`), with every schema they reference;
+  refund, dispute, event, and Stripe Billing's subscription, credit_note and invoice_payment) and the error
+  body (`error`, its `api_errors`), with every schema they reference;
 - the list and search-result wrappers of those resources, as the spec's paths answer them (named
   `<resource>_list` and `<resource>_search_result`);
 - expandable fields (`x-expansionResources`) as Stripe sends them unexpanded: an id string; expanded, as
@@ -19,6 +20,11 @@ The spec a repository snapshot holds may be older than the API version the app p
 the fixtures reach is brought to that version's field list: a required field no fixture carries any more
 is no longer required, and a field the fixtures carry that the older schema lacks is required (its type
 unchecked). Both lists are written to the output (`x-overlay`), so what was adjusted is visible.
+
+A resource newer than the spec read (the Invoice Payment, of API version 2025-03-31, is not in a 2023
+spec) comes from `HAND_WRITTEN` below: its schema as Stripe's API reference documents it, written here by
+hand in the spec's own form, with its list wrapper. It is used only when the spec lacks the resource, and
+each one used is named in `x-overlay.hand_written`, so it is never mistaken for an extracted schema.
 
     python scripts/stripe_openapi_subset.py --repo-dir /path/to/stripe-openapi.git \
         --spec-commit <sha> --spec-path openapi/spec3.yaml \
@@ -43,6 +49,9 @@ RESOURCES = (
     "refund",
     "dispute",
     "event",
+    "subscription",
+    "credit_note",
+    "invoice_payment",
 )
 ROOTS = (*RESOURCES, "error")
 # (path, name) of the list and search answers kept, as the spec's GET operations answer them.
@@ -60,6 +69,9 @@ WRAPPERS = (
     ("/v1/refunds", "refund_list"),
     ("/v1/disputes", "dispute_list"),
     ("/v1/events", "event_list"),
+    ("/v1/subscriptions", "subscription_list"),
+    ("/v1/credit_notes", "credit_note_list"),
+    ("/v1/invoice_payments", "invoice_payment_list"),
 )
 KEPT_KEYS = {
     "type",
@@ -76,6 +88,88 @@ KEPT_KEYS = {
     "nullable",
 }
 PREFIX = "#/components/schemas/"
+
+
+def _id_or(resource: str, nullable: bool = False) -> dict:
+    """An expandable field in the spec's form: the id string, or the resource when expanded."""
+    field = {
+        "anyOf": [{"type": "string", "maxLength": 5000}, {"$ref": PREFIX + resource}],
+        "x-expansionResources": {"oneOf": [{"$ref": PREFIX + resource}]},
+    }
+    return {**field, "nullable": True} if nullable else field
+
+
+# HAND-WRITTEN, not extracted: resources the spec read may predate, as Stripe's API reference documents them
+# (https://docs.stripe.com/api/invoice-payment/object), in the spec's own form. Used only when the spec has
+# no schema of that name; the output names each one used (`x-overlay.hand_written`).
+HAND_WRITTEN = {
+    "invoice_payment": {
+        "type": "object",
+        "properties": {
+            "amount_paid": {"type": "integer", "nullable": True},
+            "amount_requested": {"type": "integer"},
+            "created": {"type": "integer"},
+            "currency": {"type": "string", "maxLength": 5000},
+            "id": {"type": "string", "maxLength": 5000},
+            "invoice": _id_or("invoice"),
+            "is_default": {"type": "boolean"},
+            "livemode": {"type": "boolean"},
+            "object": {"type": "string", "enum": ["invoice_payment"]},
+            "payment": {"$ref": PREFIX + "invoices_payments_invoice_payment_associated_payment"},
+            "status": {"type": "string", "maxLength": 5000},  # open, paid or canceled
+            "status_transitions": {"$ref": PREFIX + "invoices_payments_invoice_payment_status_transitions"},
+        },
+        "required": [
+            "amount_paid",
+            "amount_requested",
+            "created",
+            "currency",
+            "id",
+            "invoice",
+            "is_default",
+            "livemode",
+            "object",
+            "payment",
+            "status",
+            "status_transitions",
+        ],
+    },
+    "invoices_payments_invoice_payment_associated_payment": {
+        "type": "object",
+        "properties": {
+            "charge": _id_or("charge", nullable=True),
+            "payment_intent": _id_or("payment_intent", nullable=True),
+            "payment_record": _id_or("payment_record", nullable=True),
+            "type": {"type": "string", "enum": ["charge", "payment_intent", "payment_record"]},
+        },
+        "required": ["type"],
+    },
+    "invoices_payments_invoice_payment_status_transitions": {
+        "type": "object",
+        "properties": {
+            "canceled_at": {"type": "integer", "nullable": True},
+            "paid_at": {"type": "integer", "nullable": True},
+        },
+        "required": ["canceled_at", "paid_at"],
+    },
+}
+HAND_WRITTEN_SOURCE = "https://docs.stripe.com/api/invoice-payment/object"
+
+
+def list_of(resource: str) -> dict:
+    """A list answer in the spec's form (for a hand-written resource, whose path the spec lacks)."""
+    return {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": PREFIX + resource}},
+            "has_more": {"type": "boolean"},
+            "object": {"type": "string", "enum": ["list"]},
+            "url": {"type": "string", "maxLength": 5000},
+        },
+        "required": ["data", "has_more", "object", "url"],
+    }
+
+
 ANY_EXPANDED = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
 
 
@@ -95,7 +189,10 @@ def load(raw: bytes, path: str) -> dict:
 
 class Extractor:
     def __init__(self, spec: dict):
-        self.schemas = spec["components"]["schemas"]
+        extracted = spec["components"]["schemas"]
+        # The hand-written schemas the spec lacks (and the list answers of those that are resources).
+        self.hand_written = sorted(name for name in HAND_WRITTEN if name not in extracted)
+        self.schemas = {**{name: HAND_WRITTEN[name] for name in self.hand_written}, **extracted}
         self.paths = spec["paths"]
         self.defs: dict[str, dict] = {}
         self.pending: list[str] = []
@@ -105,9 +202,14 @@ class Extractor:
             self._want(name)
         for path, name in WRAPPERS:
             operation = self.paths.get(path, {}).get("get")
-            if operation is None:
+            resource = name.removesuffix("_list")
+            if operation is not None:
+                schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            elif resource in self.hand_written:
+                schema = list_of(resource)
+                self.hand_written.append(name)
+            else:
                 continue
-            schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
             self.defs[name] = self._convert(schema)
         while self.pending:
             name = self.pending.pop()
@@ -236,7 +338,8 @@ def main() -> None:
     args = parser.parse_args()
 
     spec = load(git_show(args.repo_dir, args.spec_commit, args.spec_path), args.spec_path)
-    defs = Extractor(spec).run()
+    extractor = Extractor(spec)
+    defs = extractor.run()
     source = {
         "repository": "github.com/stripe/openapi",
         "path": args.spec_path,
@@ -244,12 +347,19 @@ def main() -> None:
         "version": spec["info"]["version"],
     }
     document: dict = {"$schema": "https://json-schema.org/draft/2020-12/schema", "x-source": source}
+    hand_written = sorted(extractor.hand_written)
+    if args.fixtures_commit or hand_written:
+        document["x-overlay"] = {}
+    if hand_written:
+        document["x-overlay"]["hand_written"] = {
+            "schemas": hand_written,
+            "why": f"not in {args.spec_path} at {args.spec_commit}",
+            "from": HAND_WRITTEN_SOURCE,
+        }
     if args.fixtures_commit:
         raw = git_show(args.repo_dir, args.fixtures_commit, args.fixtures_path)
-        document["x-overlay"] = {
-            "fixtures": {"path": args.fixtures_path, "commit": args.fixtures_commit},
-            "changes": overlay(defs, json.loads(raw)["resources"]),
-        }
+        document["x-overlay"]["fixtures"] = {"path": args.fixtures_path, "commit": args.fixtures_commit}
+        document["x-overlay"]["changes"] = overlay(defs, json.loads(raw)["resources"])
     document["$defs"] = defs
     Path(args.out).write_text(dump(document))
     print(f"{len(defs)} schemas, {Path(args.out).stat().st_size} bytes -> {args.out}")
