@@ -8,7 +8,9 @@ added to the stand-in's objects is never lost and Stripe's defaults live in one 
 
 from __future__ import annotations
 
+import calendar
 import copy
+from datetime import UTC, datetime
 
 ADDRESS = {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
 BILLING = {"address": ADDRESS, "email": None, "name": None, "phone": None, "tax_id": None}
@@ -196,8 +198,19 @@ def _dispute(dispute: dict) -> dict:
     }
 
 
+def month_after(timestamp: int) -> int:
+    """The same moment a calendar month later (the end of a monthly period), the day clamped to the month's
+    last."""
+    start = datetime.fromtimestamp(timestamp, UTC)
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return int(start.replace(year=year, month=month, day=day).timestamp())
+
+
 def _invoice(invoice: dict) -> dict:
     created = invoice.get("created", 0)
+    # Pre-payment credit notes lower what is due, not what the invoice totals.
+    total = invoice.get("amount_due", 0) + invoice.get("pre_payment_credit_notes_amount", 0)
     return {
         "account_country": "US",
         "account_name": None,
@@ -223,7 +236,6 @@ def _invoice(invoice: dict) -> dict:
         "description": None,
         "discounts": [],
         "issuer": {"type": "self"},
-        "lines": {"object": "list", "data": [], "has_more": False, "url": f"/v1/invoices/{invoice['id']}/lines"},
         "livemode": False,
         "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
         "period_end": created,
@@ -238,10 +250,178 @@ def _invoice(invoice: dict) -> dict:
             "paid_at": None,
             "voided_at": None,
         },
-        "subtotal": invoice.get("amount_due", 0),
-        "total": invoice.get("amount_due", 0),
+        "subtotal": total,
+        "total": total,
         "total_pretax_credit_amounts": [],
         "total_taxes": [],
+    }
+
+
+def _line_item(line: dict) -> dict:
+    """An invoice's line (`invoice.lines`): the stand-in keeps its amount, period, parent and pricing."""
+    return {
+        "description": None,
+        "discount_amounts": [],
+        "discountable": True,
+        "discounts": [],
+        "livemode": False,
+        "metadata": {},
+        "pretax_credit_amounts": [],
+        "quantity": 1,
+        "quantity_decimal": "1",
+        "subtotal": line.get("amount", 0),
+        "taxes": [],
+    }
+
+
+def _subscription(sub: dict) -> dict:
+    created = sub.get("created", 0)
+    return {
+        "application": None,
+        "application_fee_percent": None,
+        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+        "billing_cycle_anchor": created,
+        "billing_cycle_anchor_config": None,
+        # Flexible billing mode: the default for subscriptions made through the API since 2025-09-30.clover.
+        "billing_mode": {"flexible": None, "type": "flexible", "updated_at": created},
+        "billing_schedules": [],
+        "billing_thresholds": None,
+        "cancel_at": None,
+        "cancel_at_period_end": False,
+        "canceled_at": None,
+        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        "collection_method": "charge_automatically",
+        "customer_account": None,
+        "days_until_due": None,
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": None,
+        "discounts": [],
+        "ended_at": None,
+        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+        "latest_invoice": None,
+        "livemode": False,
+        "managed_payments": None,
+        "next_pending_invoice_item_invoice": None,
+        "on_behalf_of": None,
+        "pause_collection": None,
+        "payment_settings": {
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
+        "pending_invoice_item_interval": None,
+        "pending_setup_intent": None,
+        "pending_update": None,
+        "schedule": None,
+        "start_date": created,
+        "test_clock": None,
+        "transfer_data": None,
+        "trial_end": None,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_start": None,
+    }
+
+
+def _subscription_item(item: dict) -> dict:
+    """A subscription's item: its period is the price's (monthly) from when it was made; `plan` is the price
+    in its older form, as Stripe still answers it."""
+    created = item.get("created", 0)
+    price = item.get("price") or {}
+    recurring = price.get("recurring") or {}
+    return {
+        "billing_thresholds": None,
+        "current_period_end": month_after(created),
+        "current_period_start": created,
+        "discounts": [],
+        "metadata": {},
+        "plan": {
+            "id": price.get("id"),
+            "object": "plan",
+            "active": price.get("active", True),
+            "amount": price.get("unit_amount"),
+            "amount_decimal": str(price.get("unit_amount")),
+            "billing_scheme": "per_unit",
+            "created": price.get("created", created),
+            "currency": price.get("currency"),
+            "interval": recurring.get("interval", "month"),
+            "interval_count": recurring.get("interval_count", 1),
+            "livemode": False,
+            "metadata": {},
+            "meter": None,
+            "nickname": None,
+            "product": price.get("product"),
+            "tiers_mode": None,
+            "transform_usage": None,
+            "trial_period_days": None,
+            "usage_type": recurring.get("usage_type", "licensed"),
+        },
+        "quantity": 1,
+        "tax_rates": [],
+    }
+
+
+def _price(price: dict) -> dict:
+    return {
+        "billing_scheme": "per_unit",
+        "custom_unit_amount": None,
+        "livemode": False,
+        "lookup_key": None,
+        "metadata": {},
+        "nickname": None,
+        "tax_behavior": "unspecified",
+        "tiers_mode": None,
+        "transform_quantity": None,
+        "unit_amount_decimal": str(price.get("unit_amount")),
+    }
+
+
+def _credit_note(note: dict) -> dict:
+    """A credit note for an amount (no invoice lines named): one custom line of that amount, as Stripe makes
+    it; a pre-payment note lowers what the invoice asks, a post-payment one credits what was paid."""
+    amount, suffix = note.get("amount", 0), note["id"].removeprefix("cn_")
+    pre = note.get("type", "pre_payment") == "pre_payment"
+    line = {
+        "id": f"cnli_{suffix}",
+        "object": "credit_note_line_item",
+        "amount": amount,
+        "description": None,
+        "discount_amount": 0,
+        "discount_amounts": [],
+        "livemode": False,
+        "metadata": {},
+        "pretax_credit_amounts": [],
+        "quantity": 1,
+        "tax_rates": [],
+        "taxes": [],
+        "type": "custom_line_item",
+        "unit_amount": amount,
+        "unit_amount_decimal": str(amount),
+    }
+    return {
+        "amount_shipping": 0,
+        "customer_account": None,
+        "customer_balance_transaction": None,
+        "discount_amount": 0,
+        "discount_amounts": [],
+        "effective_at": note.get("created"),
+        "lines": {"object": "list", "data": [line], "has_more": False, "url": f"/v1/credit_notes/{note['id']}/lines"},
+        "memo": None,
+        "metadata": {},
+        "out_of_band_amount": None,
+        "pdf": f"https://invoice.stripe.example/{note['id']}/pdf",
+        "post_payment_amount": 0 if pre else amount,
+        "pre_payment_amount": amount if pre else 0,
+        "pretax_credit_amounts": [],
+        "reason": None,
+        "refunds": [],
+        "shipping_cost": None,
+        "subtotal": amount,
+        "subtotal_excluding_tax": amount,
+        "total": amount,
+        "total_excluding_tax": amount,
+        "total_taxes": [],
+        "voided_at": None,
     }
 
 
@@ -258,6 +438,11 @@ DEFAULTS = {
     "refund": _refund,
     "dispute": _dispute,
     "invoice": _invoice,
+    "line_item": _line_item,
+    "subscription": _subscription,
+    "subscription_item": _subscription_item,
+    "price": _price,
+    "credit_note": _credit_note,
     "event": _event,
 }
 

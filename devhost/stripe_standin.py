@@ -57,7 +57,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from devhost.stripe_search import StripeSearch
-from devhost.stripe_shapes import complete
+from devhost.stripe_shapes import complete, month_after
 
 # Stripe's test payment methods: brand, last4, and what a charge does (None = succeeds).
 TEST_CARDS = {
@@ -459,18 +459,55 @@ class StripeStandIn:
         raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
 
     # --- Stripe Billing: subscriptions ----------------------------------------------------------------
-    def create_subscription(self, customer: str, default_payment_method: str | None = None) -> dict:
-        """A subscription the billing system made; its own default payment method, when set, is what its
-        invoices are charged with, before the customer's invoice_settings default (as at Stripe)."""
+    def create_subscription(
+        self, customer: str, default_payment_method: str | None = None, amount: int = 2000, currency: str = "eur"
+    ) -> dict:
+        """A subscription the billing system made, of one monthly price (`amount`); its own default payment
+        method, when set, is what its invoices are charged with, before the customer's invoice_settings
+        default (as at Stripe)."""
         with self.state.lock:
             self._customer(customer)
+            sub_id, created = self.state.new_id("sub"), int(self.clock())
+            price = {
+                "id": self.state.new_id("price"),
+                "object": "price",
+                "active": True,
+                "created": created,
+                "currency": currency,
+                "product": self.state.new_id("prod"),
+                "recurring": {
+                    "interval": "month",
+                    "interval_count": 1,
+                    "meter": None,
+                    "trial_period_days": None,
+                    "usage_type": "licensed",
+                },
+                "type": "recurring",
+                "unit_amount": amount,
+            }
+            item = {
+                "id": self.state.new_id("si"),
+                "object": "subscription_item",
+                "created": created,
+                "price": price,
+                "subscription": sub_id,
+            }
             sub = {
-                "id": self.state.new_id("sub"),
+                "id": sub_id,
                 "object": "subscription",
                 "customer": customer,
                 "status": "active",
+                "currency": currency,
                 "default_payment_method": default_payment_method,
-                "created": int(self.clock()),
+                "items": {
+                    "object": "list",
+                    "data": [item],
+                    "has_more": False,
+                    "total_count": 1,
+                    "url": f"/v1/subscription_items?subscription={sub_id}",
+                },
+                "latest_invoice": None,
+                "created": created,
                 "metadata": {},
             }
             self.state.subscriptions[sub["id"]] = sub
@@ -599,15 +636,51 @@ class StripeStandIn:
                     "type": "subscription_details",
                     "subscription_details": {"subscription": subscription, "metadata": {}},
                 },
+                "lines": self._invoice_lines(inv_id, amount, currency, subscription),
                 "metadata": {},
             }
             self.state.invoices[inv_id] = invoice
+            if subscription in self.state.subscriptions:
+                self.state.subscriptions[subscription]["latest_invoice"] = inv_id
             if paid:
                 self.pay_part(inv_id, paid)
             if fail:
                 invoice["attempt_count"] += 1
                 self._event("invoice.payment_failed", invoice)
             return invoice
+
+    def _invoice_lines(self, inv_id: str, amount: int, currency: str, subscription: str | None) -> dict:
+        """The invoice's one line: the subscription's period being billed. A subscription the stand-in made
+        names its item and price; one it did not (the tests name pastdue's own ids) has none to name."""
+        created = int(self.clock())
+        sub = self.state.subscriptions.get(subscription or "")
+        item = sub["items"]["data"][0] if sub else {}
+        price = item.get("price") or {}
+        line = {
+            "id": self.state.new_id("il"),
+            "object": "line_item",
+            "amount": amount,
+            "currency": currency,
+            "invoice": inv_id,
+            "parent": {
+                "type": "subscription_item_details",
+                "invoice_item_details": None,
+                "subscription_item_details": {
+                    "invoice_item": None,
+                    "proration": False,
+                    "proration_details": {"credited_items": None},
+                    "subscription": subscription,
+                    "subscription_item": item.get("id"),
+                },
+            },
+            "period": {"start": created, "end": month_after(created)},
+            "pricing": {
+                "type": "price_details",
+                "price_details": {"price": price["id"], "product": price["product"]} if price else None,
+                "unit_amount_decimal": str(amount),
+            },
+        }
+        return {"object": "list", "data": [line], "has_more": False, "url": f"/v1/invoices/{inv_id}/lines"}
 
     def _pay_invoice(self, invoice: dict, payment_method: str | None, off_session: bool) -> tuple[int, dict]:
         """Pay an open (or uncollectible) invoice with a card (an invoice is paid once: a paid one answers
@@ -749,6 +822,7 @@ class StripeStandIn:
             invoice = self.state.invoices[inv_id]
             self._invoice_must_be(invoice, ("open", "uncollectible"))
             amount = min(amount, invoice["amount_remaining"])
+            count = sum(1 for n in self.state.credit_notes.values() if n["invoice"] == inv_id)
             note = {
                 "id": self.state.new_id("cn"),
                 "object": "credit_note",
@@ -756,6 +830,7 @@ class StripeStandIn:
                 "currency": invoice["currency"],
                 "customer": invoice["customer"],
                 "invoice": inv_id,
+                "number": f"{invoice['number']}-CN-{count + 1:02d}",
                 "status": "issued",
                 "type": "pre_payment",
                 "created": int(self.clock()),
@@ -763,7 +838,9 @@ class StripeStandIn:
             }
             self.state.credit_notes[note["id"]] = note
             invoice.update(
-                amount_due=invoice["amount_due"] - amount, amount_remaining=invoice["amount_remaining"] - amount
+                amount_due=invoice["amount_due"] - amount,
+                amount_remaining=invoice["amount_remaining"] - amount,
+                pre_payment_credit_notes_amount=invoice.get("pre_payment_credit_notes_amount", 0) + amount,
             )
             self._event("credit_note.created", note)
             return note
