@@ -17,7 +17,7 @@ KEY = "sk_test_standin_billing"
 
 @pytest.fixture()
 def standin():
-    with StripeStandIn(KEY) as running:
+    with StripeStandIn(KEY, contract=True) as running:
         yield running
 
 

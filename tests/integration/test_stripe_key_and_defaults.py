@@ -28,7 +28,7 @@ KEY = "sk_test_standin_keys"
 
 @pytest.fixture()
 def standin():
-    with StripeStandIn(KEY) as running:
+    with StripeStandIn(KEY, contract=True) as running:
         yield running
 
 

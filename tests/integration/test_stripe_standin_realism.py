@@ -345,6 +345,40 @@ def test_a_representative_scenario_answers_only_what_stripes_schemas_allow(stand
     } <= set(contract.checked)
 
 
+def test_stripe_billings_objects_answer_only_what_stripes_schemas_allow(standin):
+    """Subscriptions, invoices with their lines, credit notes, Invoice Payments and a failed refund: each is
+    checked against its schema (none left unchecked), and a credit note lowers what is due, not the total."""
+    client = _client(standin)
+    standin.state.webhook_url, standin.state.webhook_secret = "http://127.0.0.1:9/unused", "whsec_x"
+    standin.state.delivery = "manual"
+    customer, pm = _customer_with_card(standin, client, "acct-1")
+    sub = standin.create_subscription(customer, amount=2000)
+    assert [s.id for s in client.v1.subscriptions.list({"customer": customer, "status": "all"}).data] == [sub["id"]]
+    client.v1.subscriptions.update(sub["id"], {"default_payment_method": pm})
+    invoice = standin.create_invoice(customer, 2000, subscription=sub["id"], fail=False, paid=500)
+    client.v1.credit_notes.create({"invoice": invoice["id"], "amount": 300})
+    read = client.v1.invoices.retrieve(invoice["id"])
+    assert (read.total, read.amount_due, read.amount_remaining, read.pre_payment_credit_notes_amount) == (
+        2000,
+        1700,
+        1200,
+        300,
+    )
+    (line,) = read.lines.data
+    assert (
+        line.amount == 2000 and line.parent.subscription_item_details.subscription_item == sub["items"]["data"][0]["id"]
+    )
+    assert client.v1.subscriptions.retrieve(sub["id"]).latest_invoice == invoice["id"]
+    assert len(client.v1.invoice_payments.list({"invoice": invoice["id"]}).data) == 1
+    paid = standin.billing_payment(customer, 3000)
+    standin.fail_refund(standin.refund(paid["id"], 1000)["refund"])
+    contract = standin.contract
+    assert contract.violations == [] and not contract.unchecked
+    assert {"subscription", "subscription_list", "invoice", "credit_note", "invoice_payment_list", "refund"} <= set(
+        contract.checked
+    )
+
+
 def test_an_answer_outside_stripes_schemas_is_recorded_for_the_test_to_fail(standin):
     client = _client(standin)
     customer, pm = _customer_with_card(standin, client, "acct-1")
