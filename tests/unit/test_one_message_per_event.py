@@ -267,3 +267,78 @@ def test_a_burst_of_300_invoices_paid_the_same_day_while_the_quota_holds_sends_o
     statuses = Counter(n.status for n in store.get("acct-1").outbox)  # type: ignore[union-attr]
     assert statuses[SENT] == 1 and set(statuses) <= {SENT, WITHDRAWN}
     print(f"burst: largest document {max(sizes)} bytes, last {sizes[-1]} bytes")
+
+
+def test_smtp_sends_the_qr_code_as_a_related_image_the_html_names_and_replies_go_to_support():
+    """The MIME message as the SMTP sender builds it: Reply-To the support address (the sender stays the
+    no-reply one), the HTML in multipart/related with the PNG its `cid:` names, and that PNG a QR code."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from pastdue.adapters.email import SmtpSender
+
+    sent = []
+
+    class Connection:
+        def send_message(self, message):
+            sent.append(message)
+
+    sender = SmtpSender("DoNotReply@contoso.example", "localhost", 25)
+    sender._connection = lambda reuse: Connection()  # type: ignore[method-assign]
+    (notice, *_) = [n for _, n in _flows("en-US")["invoice-payer"].inbox]
+    sender.send(render(notice, BRAND))
+    (message,) = sent
+    assert message["Reply-To"] == BRAND.support_email and message["From"] == "DoNotReply@contoso.example"
+    related = next(p for p in message.walk() if p.get_content_type() == "multipart/related")
+    html_part, image = related.get_payload()
+    cid = image["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in html_part.get_content() and image.get_content_type() == "image/png"
+    (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.get_content())))
+    assert code.text.split("\n")[6:8] == ["FR7630006000011234567890189", "EUR1234.56"]
+
+
+def _luminance(hex_color: str) -> float:
+    channels = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_link_and_button_keeps_a_contrast_of_4_5_in_dark_mode():
+    """The dark-mode style of a real notice: every link (the secondary action, invoices, the footer) and the
+    button read at 4.5:1 or more against what is behind them (WCAG AA)."""
+    (notice,) = [n for _, n in _flows("en-US")["paid-after-disable"].inbox if n.kind == "service_cancelled"]
+    html_text = render(notice, BRAND).html
+    dark = html_text[html_text.index("prefers-color-scheme: dark") : html_text.index("</style>")]
+    rules = dict(re.findall(r"([^{}]+)\{([^}]*)\}", dark.split("{", 1)[1]))
+    colors = {
+        sel.strip(): dict(re.findall(r"(background|color):\s*(#[0-9a-f]{6})", body)) for sel, body in rules.items()
+    }
+    page = colors["body, .page"]["background"]
+    assert 'class="link"' in html_text and 'class="button"' in html_text  # the rules below apply to this notice
+    assert _contrast(colors[".link"]["color"], page) >= 4.5
+    assert _contrast(colors[".muted, .muted a"]["color"], page) >= 4.5
+    assert _contrast(colors[".button"]["color"], colors[".button"]["background"]) >= 4.5
+    assert _contrast("#0f6cbd", "#ffffff") >= 4.5  # the light style's links and button
+
+
+def test_the_gallery_shows_each_flows_inbox_in_order_with_the_plain_text_beside_the_html(tmp_path):
+    from devhost.gallery import build
+
+    pages = build(tmp_path)
+    flow = _flows("en-US")["never-paid"]
+    inbox = (tmp_path / "never-paid.en.html").read_text(encoding="utf-8")
+    subjects = [html.unescape(s) for s in re.findall(r"<h3>\d+\. (.*?)</h3>", inbox)]
+    assert subjects == [render(n, BRAND).subject for _, n in flow.inbox]  # every message, in order
+    assert inbox.count("<iframe") == inbox.count("<pre") == len(flow.inbox)  # the plain text beside each
+    for name in ("transfer-partial", "transfer-exact", "transfer-overpaid", "invoice-never-paid"):
+        assert (tmp_path / f"{name}.de.html").exists()
+    qr = [p for p in pages if "invoice-payer.fr" in p.name][0].read_text(encoding="utf-8")
+    assert re.search(r'src="invoice-payer\.fr\.01-invoice_overdue\.epc-qr\.png"', qr)  # shown from its file
+    assert (tmp_path / "invoice-payer.fr.01-invoice_overdue.epc-qr.png").read_bytes().startswith(b"\x89PNG")
