@@ -47,7 +47,7 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     disable_on = format_date((datetime.now(UTC) + timedelta(days=29)).date(), format="long", locale="en_US").replace(
         " ", "\u00a0"
     )  # dates keep to one line
-    assert f"Pay by {disable_on} to keep the service" in mails[0]["text"]
+    assert f"If we haven't received payment by {disable_on}, we'll suspend the service." in mails[0]["text"]
 
     retries_by_day, notices_by_day = {}, {}
     for day in range(1, 121):
