@@ -1,7 +1,8 @@
-"""python -m devhost.gallery [FOLDER] [--no-png] [--dark]: every notice kind in every language, rendered as
-the customer gets it, into FOLDER (default docs/gallery): one HTML file each and an index.html; and a PNG
-each with headless Chromium where it is installed (Debian's `chromium`), so a reviewer looks instead of
-reading templates; with --dark, a second PNG each as a mail client in dark mode shows it.
+"""python -m devhost.gallery [FOLDER] [--no-png] [--dark]: the inbox of every flow in every language, as the
+customer gets it, into FOLDER (default docs/gallery): every message each flow sends, in order, one HTML file
+each, an inbox page per flow with each message's HTML beside its plain text, and an index.html; and a PNG of
+each message with headless Chromium where it is installed (Debian's `chromium`), so a reviewer looks instead
+of reading templates; with --dark, a second PNG each as a mail client in dark mode shows it.
 
 What is rendered is what production queues: each notice comes from an account taken through the real
 domain (devhost/notice_flows.py), with the settings a deployment has; no hand-made sample data."""
@@ -15,9 +16,9 @@ import sys
 from pathlib import Path
 
 from devhost.local_settings import ROOT
-from devhost.notice_flows import notices
+from devhost.notice_flows import flows
 from pastdue.notices.branding import Branding
-from pastdue.notices.catalog import LANGUAGES, catalog
+from pastdue.notices.catalog import LANGUAGES
 from pastdue.notices.render import render
 
 LOCALES = {"en": "en-US", "fr": "fr-FR", "de": "de-DE", "es": "es-ES"}
@@ -38,24 +39,54 @@ BRAND = Branding(
 
 
 def build(folder: Path) -> list[Path]:
+    """The inbox of every flow in every language: each message the flow sent, in order, as an HTML file (its
+    inline QR code beside it as a PNG file the page names), its plain text beside it on the flow's inbox page,
+    and an index of the flows. Returns the messages' HTML files."""
     folder.mkdir(parents=True, exist_ok=True)
-    pages, rows = [], []
-    queued = {lang: notices(LOCALES[lang]) for lang in LANGUAGES}
-    for kind in catalog("en")["notices"]:
-        cells = []
-        for lang in LANGUAGES:
-            flow, notice = queued[lang][kind]
-            email = render(notice, BRAND)
-            page = folder / f"{kind}.{lang}.html"
-            page.write_text(email.html, encoding="utf-8")
-            pages.append(page)
-            cells.append(f'<td><a href="{page.name}">{html.escape(email.subject)}</a><br><small>{flow}</small></td>')
-        rows.append(f"<tr><th>{kind}</th>{''.join(cells)}</tr>")
-    head = "".join(f"<th>{lang}</th>" for lang in LANGUAGES)
+    pages: list[Path] = []
+    sections = []
+    for lang in LANGUAGES:
+        tag = LOCALES[lang]
+        rows = []
+        for flow in flows(tag):
+            inbox = folder / f"{flow.name}.{lang}.html"
+            messages = []
+            for n, (event, notice) in enumerate(flow.inbox, 1):
+                email = render(notice, BRAND)
+                stem = f"{flow.name}.{lang}.{n:02d}-{notice.kind}"
+                body = email.html
+                for image in email.inline:  # a browser cannot open cid: links: the image as a file beside it
+                    picture = folder / f"{stem}.{image.filename}"
+                    picture.write_bytes(image.data)
+                    body = body.replace(f"cid:{image.content_id}", picture.name)
+                page = folder / f"{stem}.html"
+                page.write_text(body, encoding="utf-8")
+                pages.append(page)
+                messages.append(
+                    "<tr><td colspan='2'><h3>"
+                    f"{n}. {html.escape(email.subject)}</h3><small>to {html.escape(email.to)}, "
+                    f"after {html.escape(event)}</small></td></tr><tr style='vertical-align: top'>"
+                    f"<td><iframe src='{page.name}' title='{html.escape(email.subject)}' style='width: 420px;"
+                    " border: 1px solid #ccc' onload=\"this.style.height = this.contentDocument.documentElement"
+                    ".scrollHeight + 'px'\"></iframe></td>"
+                    "<td><pre style='white-space: pre-wrap; max-width: 560px'>"
+                    f"{html.escape(email.text)}</pre></td></tr>"
+                )
+            inbox.write_text(
+                f"<!DOCTYPE html><html lang='{lang}'><meta charset='utf-8'><title>{flow.name} ({lang})</title>"
+                f"<body style='font-family: sans-serif'><h1>{flow.name} ({tag}): {len(flow.inbox)} messages</h1>"
+                "<p><a href='index.html'>All flows</a></p>"
+                f"<table cellpadding='8'>{''.join(messages)}</table></body></html>",
+                encoding="utf-8",
+            )
+            kinds = ", ".join(n.kind for _, n in flow.inbox)
+            rows.append(f"<li><a href='{inbox.name}'>{flow.name}</a>: {len(flow.inbox)} messages ({kinds})</li>")
+        sections.append(f"<h2>{tag}</h2><ul>{''.join(rows)}</ul>")
     (folder / "index.html").write_text(
         "<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>pastdue notices</title>"
-        "<body style='font-family: sans-serif'><h1>Every notice, every language</h1>"
-        f"<table border='1' cellpadding='6'><tr><th>kind</th>{head}</tr>{''.join(rows)}</table></body></html>",
+        "<body style='font-family: sans-serif'><h1>Every flow's inbox, every language</h1>"
+        "<p>Each flow is an account taken through the real domain; each inbox page shows every message it was "
+        f"sent, in order, the HTML beside its plain text.</p>{''.join(sections)}</body></html>",
         encoding="utf-8",
     )
     return pages
@@ -80,7 +111,7 @@ def screenshots(pages: list[Path], dark: bool = False) -> int:
                     "--hide-scrollbars",
                     *flags,
                     f"--screenshot={page.with_suffix(suffix + '.png')}",
-                    "--window-size=420,900",
+                    "--window-size=420,3000",  # tall enough for the longest message: never cut
                     page.as_uri(),
                 ],
                 check=True,
@@ -95,7 +126,7 @@ def main(argv: list[str]) -> int:
     folder = Path(folders[0]) if folders else ROOT / "docs" / "gallery"
     pages = build(folder)
     shots = screenshots(pages, dark="--dark" in argv) if "--no-png" not in argv else 0
-    print(f"{len(pages)} notices rendered into {folder} (index.html), {shots} screenshots")
+    print(f"{len(pages)} messages rendered into {folder} (index.html), {shots} screenshots")
     return 0
 
 

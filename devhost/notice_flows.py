@@ -6,7 +6,11 @@ Flows: two subscriptions of different amounts failing and never paid (payment fa
 notice, service disabled, deletion warnings, data deleted with money still owed), a hard decline on a
 retry, a bank asking for authentication, a new card paying everything after the disable, an invoice
 payer, a write-off of a disabled subscription then its reactivation, an admin e-mail change, a card about
-to expire.
+to expire, two subscriptions failing a week apart, transfers paying part of, exactly or more than what is
+owed, an invoice payer suspended and deleted.
+
+Each flow sends its notices as production does: right after each call or webhook, and once a sweep's work
+is done. `Flow.inbox` is every message it sent, in order, with the event that sent it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import Account, Admin, Notice, PaymentMethod, Remittance, Subscription
+from pastdue.domain.model import SENDING, Account, Admin, Notice, PaymentMethod, Remittance, Subscription
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 
@@ -30,20 +34,39 @@ class Flow:
     name: str
     account: Account
     now: datetime = START
-    # The latest notice of each kind it queued (with everything owed by then: both subscriptions' rows).
+    # Every message the flow sent, in order, as it went (its parameters then), with the event that sent it.
+    inbox: list[tuple[str, Notice]] = field(default_factory=list)
+    # The latest message of each kind it sent (with everything owed by then: both subscriptions' rows).
     notices: dict[str, Notice] = field(default_factory=dict)
+    events: int = 0  # events the flow applied that sent their notices (each numbers the messages it sent)
 
-    def apply(self, event) -> list:
+    def apply(self, event, deliver: bool = True) -> list:
+        """The event decided; then, as production does right after answering a call or a webhook, its
+        notices sent."""
         self.account, effects = decide(self.account, event, POLICY, self.now)
-        for notice in sorted(self.account.outbox, key=lambda n: n.created_at):
-            if notice.params:  # a sent notice kept for its id only has none
-                self.notices[notice.kind] = notice
+        if deliver:
+            self.deliver(type(event).__name__)
         return effects
 
+    def deliver(self, event: str) -> list[Notice]:
+        """A drain now, through the real outbox (claim, then sent): what it sent joins the inbox."""
+        self.account, _ = decide(self.account, ev.ClaimNotices(1000, "flow"), POLICY, self.now)
+        sending = sorted(
+            (n for n in self.account.outbox if n.status == SENDING and n.claim_id == "flow"), key=lambda n: n.created_at
+        )
+        results = tuple(ev.SendResult(n.notice_id, "sent") for n in sending)
+        self.account, _ = decide(self.account, ev.NoticesSent("flow", results), POLICY, self.now)
+        self.events += 1
+        for notice in sending:  # (decide works on a copy: these keep what they were sent with)
+            self.inbox.append((f"#{self.events} {event} {self.now:%Y-%m-%d}", notice))
+            self.notices[notice.kind] = notice
+        return sending
+
     def sweep(self, answer=("declined", "generic_decline")) -> None:
-        """One day later, a sweep; its retries answered `answer`; what it deletes, deleted."""
+        """One day later, a sweep; its retries answered `answer`; what it deletes, deleted; then its notices
+        sent (the sweep drains once its work is done)."""
         self.now += DAY
-        effects = self.apply(ev.SweepTick())
+        effects = self.apply(ev.SweepTick(), deliver=False)
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
         if tries:
             outcome, code = answer
@@ -60,11 +83,13 @@ class Flow:
                         )
                         for t in tries
                     )
-                )
+                ),
+                deliver=False,
             )
-            effects += self.apply(ev.SweepTick())
+            effects += self.apply(ev.SweepTick(), deliver=False)
         for purge in (e for e in effects if isinstance(e, ev.PurgeData)):
-            self.apply(ev.DataPurged(purge.subscription_id, 3))
+            self.apply(ev.DataPurged(purge.subscription_id, 3), deliver=False)
+        self.deliver("SweepTick")
 
 
 def _account(locale: str, mode: str = "card", card: PaymentMethod | None = None) -> Account:
@@ -135,7 +160,46 @@ def flows(locale: str) -> list[Flow]:
     expiring = Flow("card-expiring", _account(locale, card=PaymentMethod("pm_visa", "visa", "1881", 4, 2027)))
     for _ in range(30):
         expiring.sweep()
-    return [never_paid, hard, sca, paid_late, invoice, written_off, contact, expiring]
+
+    # Two subscriptions a week apart: one sweep reaches one's final notice and the other's reminder.
+    staggered = Flow("staggered", _account(locale))
+    _failed(staggered, "sub-prod", "ch-prod-1", 4999)
+    for _ in range(7):
+        staggered.sweep()
+    _failed(staggered, "sub-stage", "ch-stage-1", 1250)
+    for _ in range(21):
+        staggered.sweep()
+
+    # Invoice payers paying by transfer: a part of what is owed, exactly what is owed, more than is owed.
+    transfers = []
+    for name, value in (("transfer-partial", 50_000), ("transfer-exact", 125_801), ("transfer-overpaid", 130_000)):
+        flow = Flow(name, _account(locale, mode="invoice"))
+        _failed(flow, "sub-prod", "inv-2027-03", 123456, None)
+        _failed(flow, "sub-stage", "inv-2027-03-s", 2345, None)
+        for _ in range(4):
+            flow.sweep()
+        flow.apply(ev.PaymentReceived(f"tr-{name}", Money(value, "EUR"), "VIR-2027-0412"))
+        transfers.append(flow)
+
+    # An invoice payer who never pays: suspended, then deleted.
+    invoice_unpaid = Flow("invoice-never-paid", _account(locale, mode="invoice"))
+    _failed(invoice_unpaid, "sub-prod", "inv-2027-03", 123456, None)
+    _failed(invoice_unpaid, "sub-stage", "inv-2027-03-s", 2345, None)
+    for _ in range(125):
+        invoice_unpaid.sweep()
+    return [
+        never_paid,
+        hard,
+        sca,
+        paid_late,
+        invoice,
+        written_off,
+        contact,
+        expiring,
+        staggered,
+        *transfers,
+        invoice_unpaid,
+    ]
 
 
 def notices(locale: str) -> dict[str, tuple[str, Notice]]:

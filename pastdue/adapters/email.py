@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import smtplib
 import threading
@@ -47,10 +48,20 @@ class SmtpSender(EmailSender):
         try:
             message = EmailMessage()
             message["From"], message["To"], message["Subject"] = self._sender, email.to, email.subject
+            if email.reply_to:
+                message["Reply-To"] = email.reply_to
             message["Message-ID"] = make_msgid(idstring=email.operation_id.replace(":", "."))
             message["X-Operation-Id"] = email.operation_id
             message.set_content(email.text)
             message.add_alternative(email.html, subtype="html")
+            if email.inline:
+                # multipart/related: the HTML and the images it shows by Content-ID (the EPC QR code).
+                html = message.get_payload()[-1]  # type: ignore[index]
+                for image in email.inline:
+                    maintype, subtype = image.content_type.split("/", 1)
+                    html.add_related(  # type: ignore[union-attr]
+                        image.data, maintype, subtype, cid=f"<{image.content_id}>", filename=image.filename
+                    )
         except (ValueError, TypeError) as error:  # e.g. a line break in a header: no retry can help
             raise SendFailed(f"message cannot be built: {error}", permanent=True) from None
         try:
@@ -95,11 +106,24 @@ class AcsSender(EmailSender):
     def send(self, email: Email) -> None:
         from azure.core.exceptions import HttpResponseError
 
-        message = {
+        message: dict = {
             "senderAddress": self._sender,
             "recipients": {"to": [{"address": email.to}]},
             "content": {"subject": email.subject, "plainText": email.text, "html": email.html},
         }
+        if email.reply_to:
+            message["replyTo"] = [{"address": email.reply_to}]
+        if email.inline:
+            # Inline attachments: the HTML shows each by its Content-ID (`cid:`), as ACS supports them.
+            message["attachments"] = [
+                {
+                    "name": image.filename,
+                    "contentType": image.content_type,
+                    "contentInBase64": base64.b64encode(image.data).decode(),
+                    "contentId": image.content_id,
+                }
+                for image in email.inline
+            ]
         try:
             poller = self._client.begin_send(message, operation_id=email.operation_id)
             result = poller.result()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from msgspec.structs import replace
 
@@ -75,7 +76,13 @@ def reactivate(account: Account, event: ev.Reactivate, policy: Policy, now: date
     if sub.state == DISABLED:
         settle_states(account, now, event.actor, reactivate_disabled=True, only=sub.subscription_id)
         queue_notice(
-            account, now, "reactivated", f"{sub.subscription_id}:{now.isoformat()}:reactivated", sub.subscription_id
+            account,
+            now,
+            "reactivated",
+            f"{sub.subscription_id}:{now.isoformat()}:reactivated",
+            sub.subscription_id,
+            policy=policy,
+            balance=account.balance(),
         )
     return []
 
@@ -86,8 +93,17 @@ def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Pol
     account.admin.locale = event.locale or account.admin.locale
     account.admin.email_undeliverable = False
     record(account, now, "admin.contact.changed", event.actor, previous=previous, email=event.email)
+    # Who made the change and when, told at both addresses; the new one is greeted without a name (whoever
+    # reads it there may not be the admin the profile names).
+    changed: dict[str, Any] = {"changedBy": _who(event.actor), "changedAt": now}
     queue_notice(
-        account, now, "admin_email_changed", f"contact:{now.isoformat()}:{event.email}", previousEmail=previous
+        account,
+        now,
+        "admin_email_changed",
+        f"contact:{now.isoformat()}:{event.email}",
+        previousEmail=previous,
+        adminName=None,
+        **changed,
     )
     if previous.lower() != event.email.lower():
         # The address left is told too: if someone else made the change, its owner learns of it there.
@@ -98,8 +114,15 @@ def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Pol
             f"contact:{now.isoformat()}:{event.email}:previous",
             to=previous,
             newEmail=event.email,
+            **changed,
         )
     return []
+
+
+def _who(actor: str) -> str:
+    """Who made a change, as a notice says it: the admin in the portal, our support, or the billing system."""
+    kind = actor.split(":", 1)[0]
+    return kind if kind in ("support", "billing") else "admin"
 
 
 def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Policy, now: datetime):
@@ -115,7 +138,14 @@ def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Poli
         email=event.admin.email,
     )
     queue_notice(
-        account, now, "admin_email_changed", f"transfer:{now.isoformat()}:{event.admin.principal_id}", transferred=True
+        account,
+        now,
+        "admin_email_changed",
+        f"transfer:{now.isoformat()}:{event.admin.principal_id}",
+        transferred=True,
+        previousEmail=None,
+        changedBy=_who(event.actor),
+        changedAt=now,
     )
     return []
 

@@ -13,6 +13,7 @@ from msgspec import structs
 from pastdue.domain import admin_events, failures, invoices, outbox, payments, quarantine, schedule, support, sweep
 from pastdue.domain import events as ev
 from pastdue.domain.model import Account
+from pastdue.domain.notice_queue import withdraw_stale
 from pastdue.domain.policy import Policy
 from pastdue.domain.retention import trim
 
@@ -66,6 +67,7 @@ def decide_in_place(
     effects = list(handler(account, event, policy, now) or [])
     if not isinstance(event, ev.SweepTick):  # (the sweep sends every settlement still due itself)
         effects += invoices.new_settlements(account, settling)
+    withdraw_stale(account, now)  # a notice waiting that this decision made untrue never goes
     trim(account, now)
     # A quarantined account is left out of the sweep and the drain until it is released.
     quarantined = account.quarantine is not None

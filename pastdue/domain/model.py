@@ -50,6 +50,9 @@ class NoticeStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # No longer true when its turn came (paid meanwhile, the subscription back, replaced by a newer notice):
+    # never sent; the history says why (`notice.withdrawn`).
+    WITHDRAWN = "withdrawn"
 
 
 # The states by their short names, as the transitions use them (each is its enum's member: a str too).
@@ -57,7 +60,7 @@ ACTIVE, PAST_DUE, DISABLED, DELETED = SubscriptionState
 CARD, INVOICE = PaymentMode
 OPEN, PAID, WRITTEN_OFF = ChargeStatus
 SUCCEEDED, DECLINED, ERROR, SKIPPED, REQUIRES_ACTION, PROCESSING, NOT_SENT = AttemptOutcome
-QUEUED, SENDING, SENT, FAILED = NoticeStatus
+QUEUED, SENDING, SENT, FAILED, WITHDRAWN = NoticeStatus
 
 
 # Every time of the model is zone-aware (stored in UTC): a stored time without a zone does not load.
@@ -229,6 +232,15 @@ class Notice(Document):
     last_error: str | None = None
 
 
+class Asked(Document):
+    """The latest amount a notice asked the customer to pay (its id and when it was queued): a later notice
+    asking for another total says that it replaces it. Forgotten once nothing is owed."""
+
+    notice_id: str
+    at: Time
+    amount: Money
+
+
 class SettledCharge(Document):
     charge_id: str
     amount: Money
@@ -306,6 +318,7 @@ class Account(Document):
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     charges: list[Charge] = field(default_factory=list)
     outbox: list[Notice] = field(default_factory=list)
+    asked: Asked | None = None
     # The audit timeline's newest records {"seq", "at", "kind", "actor", "detail", "subscriptionId"}, not
     # yet archived: written once and never changed, so kept as data. The store writes them as items of
     # their own (ids from `seq`) and leaves them out of the document on its next write (docs/design.md).

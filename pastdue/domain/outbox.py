@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pastdue.domain.events import ClaimNotices, NoticesSent
 from pastdue.domain.history import record
 from pastdue.domain.model import FAILED, QUEUED, SENDING, SENT, Account, Notice
+from pastdue.domain.notice_queue import refresh, withdraw_stale
 from pastdue.domain.policy import Policy
 
 LEASE = timedelta(minutes=5)
@@ -22,10 +23,14 @@ def claimable(notice: Notice, now: datetime) -> bool:
 
 
 def claim(account: Account, event: ClaimNotices, policy: Policy, now: datetime) -> list:
+    """Claim what is due, once what is no longer true is withdrawn; a notice asking for money goes with the
+    table and total of now."""
+    withdraw_stale(account, now)
     due = sorted((n for n in account.outbox if claimable(n, now)), key=lambda n: n.created_at)
     for notice in due[: event.limit]:
         notice.status, notice.lease_until, notice.tries = SENDING, now + LEASE, notice.tries + 1
         notice.claim_id = event.claim_id
+        refresh(account, notice, policy)
     return []
 
 

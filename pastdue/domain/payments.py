@@ -165,8 +165,9 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
                 "confirm_payment",
                 f"{attempt.key}:confirm",
                 charge.subscription_id,
+                policy=policy,
                 amount=charge.outstanding,
-                balance=account.balance(charge.subscription_id),
+                balance=account.balance(),
                 cancellationDate=_deadline(account, charge, policy),
             )
         return None
@@ -183,6 +184,7 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
                 "card_declined",
                 f"{charge.charge_id}:hard",
                 charge.subscription_id,
+                policy=policy,
                 amount=charge.outstanding,
                 declineCode=result.code,
                 hardDecline=True,
@@ -265,6 +267,7 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
             {paid.subscription_id: paid.amount},
             [paid],
             paid.subscription_id,
+            policy=policy,
         )
     return []
 
@@ -389,7 +392,7 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
                 taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) + (
                     a.amount or charge.amount
                 )
-        _receipt(account, now, f"pay:{event.idempotency_key}", _total(account, settled), taken, settled)
+        _receipt(account, now, f"pay:{event.idempotency_key}", _total(account, settled), taken, settled, policy=policy)
     entry.status, entry.response = (
         KEY_DONE,
         PayNowOutcome(SETTLED, settled=[SettledCharge(c.charge_id, c.amount) for c in settled]),
@@ -450,6 +453,7 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
         applied,
         covered,
         surplus=remaining,
+        policy=policy,
         transferReference=event.reference,
     )
     return []
@@ -464,6 +468,7 @@ def _receipt(
     charges,
     subscription_id: str | None = None,
     surplus: Money | None = None,
+    policy: Policy | None = None,
     **extra,
 ) -> None:
     """Queue the receipt of a payment: what was received, the balance now, what it paid per subscription,
@@ -477,6 +482,7 @@ def _receipt(
         "payment_received",
         notice_id,
         subscription_id,
+        policy=policy,
         amount=amount,
         balance=account.balance(),
         paidFor=paid_for(account, paid),

@@ -14,6 +14,7 @@ from pastdue.domain.model import (
     SENT,
     SKIPPED,
     SUCCEEDED,
+    WITHDRAWN,
     Account,
     Charge,
 )
@@ -32,6 +33,7 @@ KEEP_SENT_NOTICES = timedelta(days=10)
 KEEP_SETTLED_COUNT = 40
 KEEP_SENT_COUNT = 40
 KEEP_FAILED_NOTICES = timedelta(days=90)
+DONE = (SENT, WITHDRAWN)  # notices kept for their ids only
 KEEP_IDEMPOTENCY = timedelta(days=7)
 
 
@@ -66,22 +68,25 @@ def trim(account: Account, now: datetime) -> None:
     if account.expiry_notified:  # only the card on file's steps matter: a new card starts again
         token = account.payment_method.token if account.payment_method else None
         account.expiry_notified = [n for n in account.expiry_notified if token and n.startswith(f"{token}:")]
+    # A withdrawn notice is kept (its id only) and archived like a sent one.
     outbox = [
         n
         for n in account.outbox
-        if not (n.status == SENT and n.sent_at is not None and now - n.sent_at >= KEEP_SENT_NOTICES)
+        if not (n.status in DONE and now - (n.sent_at or n.created_at) >= KEEP_SENT_NOTICES)
         and not (n.status == FAILED and now - n.created_at >= KEEP_FAILED_NOTICES)
     ]
-    sent = sorted((n for n in outbox if n.status == SENT), key=lambda n: (n.sent_at or n.created_at, n.notice_id))
+    sent = sorted((n for n in outbox if n.status in DONE), key=lambda n: (n.sent_at or n.created_at, n.notice_id))
     if len(sent) > KEEP_SENT_COUNT:
         leaving = {id(n) for n in sent[:-KEEP_SENT_COUNT]}
         account.archive_notices += [n for n in outbox if id(n) in leaving]
         outbox = [n for n in outbox if id(n) not in leaving]
     for notice in outbox:
-        if notice.status == SENT and notice.params:
+        if notice.status in DONE and notice.params:
             # A sent notice is kept for its id only (never queued twice): no parameters, no address.
             notice.params, notice.to, notice.claim_id = {}, "", None
     account.outbox = outbox
+    if account.asked is not None and account.balance().is_zero:
+        account.asked = None  # nothing owed: a later notice asks afresh
     account.idempotency = {k: v for k, v in account.idempotency.items() if now - v.at < KEEP_IDEMPOTENCY}
 
 

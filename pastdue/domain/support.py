@@ -116,6 +116,7 @@ def charge_written_off(account: Account, event: ev.ChargeWrittenOff, policy: Pol
             "charge_written_off",
             f"{charge.charge_id}:written_off",
             charge.subscription_id,
+            policy=policy,
             amount=written_off,
             balance=account.balance(),
         )

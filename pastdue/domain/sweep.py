@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,14 +40,63 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
             new_attempt(charge, account.payment_method.token, "retry", now)
             effects.append(try_charge(account, charge, now))
     _expiry_notices(account, policy, now)
+    steps: list[Due] = []
     for sub in account.subscriptions.values():
         # An answer is outstanding: notices may go, but never disable or purge on a guess.
         unanswered = any(c.pending for c in account.open_charges(sub.subscription_id))
         if sub.state == DELETED and sub.purged_at is None and not unanswered:
             effects.append(ev.PurgeData(sub.subscription_id))
         elif sub.state in (PAST_DUE, DISABLED):
-            effects += _advance(account, sub, policy.for_plan(sub.plan), now, unanswered, event)
+            effects += _advance(account, sub, policy.for_plan(sub.plan), now, unanswered, event, steps)
+    _queue_one(account, policy, now, steps)
     return effects
+
+
+@dataclass(frozen=True)
+class Due:
+    """A notice step a subscription reached in this sweep: its kind, its id, and what it says of it."""
+
+    kind: str
+    notice_id: str
+    subscription_id: str
+    params: dict
+
+
+# Several subscriptions reaching notice steps in one sweep get one message, of the most pressing kind.
+URGENCY = ("deletion_warning", "service_cancelled", "final_notice", "reminder")
+
+
+def _queue_one(account: Account, policy: Policy, now: datetime, steps: list[Due]) -> None:
+    """One notice for the account's steps of this sweep: the total owed, the subscriptions it is about (each
+    row of its table has its own state and deadline), the nearest suspension and deletion dates."""
+    if not steps:
+        return
+    kind = min((s.kind for s in steps), key=URGENCY.index)
+    merged: dict[str, Any] = {"balance": account.balance(), "step": ",".join(s.params["step"] for s in steps)}
+    for name, pick in (("cancellationDate", min), ("deletionDate", min), ("daysPastDue", max), ("daysLeft", min)):
+        found = [s.params[name] for s in steps if s.params.get(name) is not None]
+        if found:
+            merged[name] = pick(found)
+    retry = [s.params for s in steps if s.params.get("nextRetryAt") is not None]
+    if retry:
+        first = min(retry, key=lambda p: p["nextRetryAt"])
+        merged.update(nextRetryAt=first["nextRetryAt"], retriesLeft=first.get("retriesLeft"))
+    if any(c.hard for c in account.open_charges()):
+        merged["cardRefused"] = True  # the card on file cannot pay: the notice asks for another
+    codes = [c.decline_code for c in account.open_charges() if c.decline_code]
+    if codes and account.payment_mode == "card":
+        merged["declineCode"] = codes[-1]
+    about = [s.subscription_id for s in steps]
+    queue_notice(
+        account,
+        now,
+        kind,
+        "+".join(s.notice_id for s in steps),
+        about[0] if len(about) == 1 else None,
+        policy=policy,
+        about=about,
+        **merged,
+    )
 
 
 def _expiry_notices(account: Account, policy: Policy, now: datetime) -> None:
@@ -74,7 +124,13 @@ def _expiry_notices(account: Account, policy: Policy, now: datetime) -> None:
 
 
 def _advance(
-    account: Account, sub: Subscription, cal: Calendar, now: datetime, unanswered: bool, event: ev.SweepTick
+    account: Account,
+    sub: Subscription,
+    cal: Calendar,
+    now: datetime,
+    unanswered: bool,
+    event: ev.SweepTick,
+    steps: list[Due],
 ) -> list:
     due = [
         s
@@ -101,7 +157,7 @@ def _advance(
     final = due[-1]
     episode = f"e{sub.episode}"  # unique per past-due episode, even two that start on one date
     if final.kind == "disable":
-        return _disable(account, sub, cal, now)
+        return _disable(account, sub, cal, now, steps)
     if final.kind == "purge":
         if account.balance(sub.subscription_id).is_zero:
             sub.deletion_scheduled_at = None  # paid while disabled: keep the data, await reactivation
@@ -138,13 +194,11 @@ def _advance(
         if final.kind == "final_notice" and params["cancellationDate"] is not None:
             # What follows the suspension: the data is deleted delete_after_days later, on this date.
             params["deletionDate"] = params["cancellationDate"] + cal.delete_after_days * DAY
-    queue_notice(
-        account, now, final.kind, f"{sub.subscription_id}:{episode}:{final.name}", sub.subscription_id, **params
-    )
+    steps.append(Due(final.kind, f"{sub.subscription_id}:{episode}:{final.name}", sub.subscription_id, params))
     return []
 
 
-def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime) -> list:
+def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime, steps: list[Due]) -> list:
     if account.balance(sub.subscription_id).is_zero:
         return []  # never disable what is paid
     sub.state, sub.disabled_at = DISABLED, now
@@ -160,14 +214,13 @@ def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime) 
         reason="grace period over: service cancelled, resources unavailable",
         deletionScheduledAt=sub.deletion_scheduled_at,
     )
-    queue_notice(
-        account,
-        now,
-        "service_cancelled",
-        f"{sub.subscription_id}:e{sub.episode}:disabled",
-        sub.subscription_id,
-        balance=account.balance(sub.subscription_id),
-        deletionDate=sub.deletion_scheduled_at,
+    steps.append(
+        Due(
+            "service_cancelled",
+            f"{sub.subscription_id}:e{sub.episode}:disabled",
+            sub.subscription_id,
+            {"step": "disable", "deletionDate": sub.deletion_scheduled_at},
+        )
     )
     return []
 
@@ -192,6 +245,8 @@ def data_purged(account: Account, event: ev.DataPurged, policy: Policy, now: dat
         "data_deleted",
         f"{sub.subscription_id}:data_deleted",
         sub.subscription_id,
-        balance=account.balance(sub.subscription_id),
+        policy=policy,
+        balance=account.balance(),
+        deletedBalance=account.balance(sub.subscription_id),
     )
     return []

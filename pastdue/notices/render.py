@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from string import Formatter
@@ -16,7 +17,7 @@ from pastdue.domain.text import CONTROL, SURROGATE
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog, colon
 from pastdue.notices.formatting import card_label, date, language, local_day, locale_of, money, quoted
-from pastdue.notices.message import Email
+from pastdue.notices.message import Email, Inline
 from pastdue.notices.reasons import reader_reason
 
 HERE = Path(__file__).parent
@@ -25,7 +26,7 @@ LINK_FOR = {"card": "update_payment", "invoice": "transfer_details", "confirm": 
 ACTION_FOR = {
     "confirm_payment": "confirm",
     "card_expiring": "card",
-    "payment_failed": "pay",
+    "payment_failed": "card",
     "card_declined": "card",
     "invoice_overdue": "invoice",
     "reminder": "pay",
@@ -106,18 +107,33 @@ def _owed_total(params: dict) -> dict | None:
     return total
 
 
-def _owed_table(params: dict, words: dict, tag: str) -> dict | None:
+def _owed_table(params: dict, words: dict, tag: str, day, confirm: bool) -> dict | None:
+    """The table of what is owed: per open charge, its subscription (and invoice), since when, where it
+    stands (pay by, or suspended and deleted on) and the amount; the total."""
     rows, total = params.get("openCharges"), _owed_total(params)
     if total is None:
         return None
-    return {
-        "labels": words["owed"],
-        "total": money(total, tag),
-        "rows": [
-            {"name": r["subscriptionName"], "since": date(r["since"], tag), "amount": money(r["amount"], tag)}
-            for r in rows or []
-        ],
-    }
+    states = words["owed"]["state"]
+    shown = []
+    for r in rows or []:
+        status = ""
+        if r.get("state") == "pastDue" and r.get("suspendAt"):
+            status = states["confirm" if confirm else "pastDue"].format(date=day(r["suspendAt"], before=True))
+        elif r.get("state") == "disabled" and r.get("deleteAt"):
+            status = states["disabled"].format(date=day(r["deleteAt"], before=True))
+        elif r.get("state") in ("disabled", "deleted"):
+            status = states[r["state"]]
+        invoice = words["owed"]["invoice"].format(number=r["invoice"]) if r.get("invoice") else ""
+        shown.append(
+            {
+                "name": r["subscriptionName"],
+                "invoice": invoice,
+                "since": date(r["since"], tag),
+                "amount": money(r["amount"], tag),
+                "status": status,
+            }
+        )
+    return {"labels": words["owed"], "total": money(total, tag), "rows": shown}
 
 
 def _paid_lines(params: dict, words: dict, tag: str) -> list[str]:
@@ -126,7 +142,9 @@ def _paid_lines(params: dict, words: dict, tag: str) -> list[str]:
         state = row.get("state") if row.get("state") in ("active", "pastDue", "disabled", "deleted") else "active"
         lines.append(
             words["paid"][state].format(
-                name=row["subscriptionName"], amount=money(row["amount"], tag), date=date(row.get("deletedAt"), tag)
+                name=quoted(row["subscriptionName"], language(tag)),
+                amount=money(row["amount"], tag),
+                date=date(row.get("deletedAt"), tag),
             )
         )
     if params.get("credit"):
@@ -151,9 +169,9 @@ def _filled(line: str, values: dict) -> bool:
 
 
 def _transfer(params: dict, branding: Branding, total: str, words: dict) -> dict | None:
-    """The bank details of an invoice payer's transfer: the payee, the IBAN in groups of four (it wraps
-    between groups on a phone, never inside one), BIC, the one reference, the amount, and for euros an
-    EPC (GiroCode) QR code a banking app scans to fill in the transfer."""
+    """The bank details of an invoice payer's transfer: the payee (the legal name banks check), the IBAN in
+    groups of four (it wraps between groups on a phone, never inside one), BIC, the one reference, the
+    amount, and for euros an EPC (GiroCode) QR code a banking app scans to fill in the transfer."""
     details = params.get("remittance")
     if not isinstance(details, dict):
         return None
@@ -163,23 +181,37 @@ def _transfer(params: dict, branding: Branding, total: str, words: dict) -> dict
     balance = params.get("balance")
     owed = _owed_total(params) or (balance if isinstance(balance, dict) else {})
     value, currency = owed.get("value"), owed.get("currency")
+    qr = (
+        epc_qr(payee, iban, details.get("bic"), details.get("reference"), value)
+        if currency == "EUR" and value
+        else None
+    )
     return {
         "payee": payee,
         "iban": " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)),
         "bic": details.get("bic"),
         "reference": details.get("reference"),
         "amount": total,
-        "qr": _epc_qr(payee, iban, details.get("bic"), details.get("reference"), value)
-        if currency == "EUR" and value
-        else None,
-        "qr_alt": words["transfer"]["qr"],
+        "qr": qr,
+        "qr_caption": words["transfer"]["qr"],
         "safety": words["transfer"]["safety"],
     }
 
 
-def _epc_qr(payee: str, iban: str, bic: str | None, reference: str | None, cents: int) -> str | None:
-    """An EPC069-12 (SEPA credit transfer) QR code as a PNG data URI; None if the data cannot be encoded."""
+QR_CONTENT_ID = "epc-qr"
+QR_SCALE, QR_BORDER = 4, 4  # pixels a module; the quiet zone the EPC guideline asks for (4 modules)
+
+
+@dataclass(frozen=True)
+class QrCode:
+    png: bytes
+    size: int  # pixels a side: the image is shown at this size, never scaled
+
+
+def epc_qr(payee: str, iban: str, bic: str | None, reference: str | None, cents: int) -> QrCode | None:
+    """An EPC069-12 (SEPA credit transfer) QR code as a PNG; None if the data cannot be encoded."""
     try:
+        import io
         from decimal import Decimal
 
         import segno.helpers
@@ -191,9 +223,52 @@ def _epc_qr(payee: str, iban: str, bic: str | None, reference: str | None, cents
             text=(reference or "")[:140] or None,
             bic=bic or None,
         )
-        return code.png_data_uri(scale=3, border=2)
     except (ValueError, TypeError):
         return None
+    buffer = io.BytesIO()
+    code.save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
+    width, _ = code.symbol_size(scale=QR_SCALE, border=QR_BORDER)
+    return QrCode(buffer.getvalue(), int(width))
+
+
+def _names(params: dict, lang: str, tag: str) -> str:
+    """The subscriptions a notice is about, in the language's quotation marks and list ("“A” and “B”")."""
+    from babel.lists import format_list
+
+    names = [n for n in params.get("subscriptions") or [] if isinstance(n, str)]
+    if not names and params.get("subscriptionName"):
+        names = [params["subscriptionName"]]
+    if not names:
+        return ""
+    return format_list([quoted(n, lang) for n in names], locale=locale_of(tag))
+
+
+def _short(day_value, tag: str) -> str:
+    """A day without its year, for subjects: "July 29", "29 juillet", "29. Juli", "29 de julio"."""
+    from babel.dates import format_skeleton
+
+    if not day_value:
+        return ""
+    text = format_skeleton("MMMMd", day_value, locale=locale_of(tag))
+    if locale_of(tag).language == "fr" and day_value.day == 1 and text.startswith("1 "):
+        text = "1er " + text[2:]
+    return text.replace(" ", "\u00a0")
+
+
+def _business_day_before(day_value):
+    """The business day before a day (Saturdays and Sundays skipped): when a SEPA transfer must leave the
+    payer's bank to reach us on that day."""
+    from datetime import timedelta
+
+    before = day_value - timedelta(days=1)
+    while before.weekday() >= 5:
+        before -= timedelta(days=1)
+    return before
+
+
+# Whether a new card is the only way: the card on file was refused for good (no retry can succeed).
+def _card_refused(params: dict) -> bool:
+    return bool(params.get("hardDecline") or params.get("cardRefused"))
 
 
 def render(notice: Notice, branding: Branding | None = None) -> Email:
@@ -210,78 +285,133 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     values = _Blank({k: v for k, v in params.items() if isinstance(v, str | int)})
     zone = params.get("timeZone") if isinstance(params.get("timeZone"), str) else "UTC"
 
+    def local(value, before: bool = False):
+        return local_day(value, zone, before) if value else None
+
     def day(value, before: bool = False) -> str:
         """The day of an instant in the account's time zone; with `before`, the last full day before it
         (suspended at 09:00 on 1 May in Paris: "pay by 30 April")."""
-        return date(local_day(value, zone, before), tag) if value else ""
+        return date(local(value, before), tag) if value else ""
 
+    invoice = params.get("paymentMode") == "invoice"
+    owed_total = _owed_total(params)
+    total_text = money(owed_total or params.get("balance"), tag)
+    pay_by = local(params.get("cancellationDate"), before=True)
+    deletion = local(params.get("deletionDate"))
+    sent_on = local_day(notice.created_at, zone)
+    rows = params.get("openCharges") if isinstance(params.get("openCharges"), list) else []
+    since = min((r["since"] for r in rows if isinstance(r, dict) and r.get("since")), default=None)
     values.update(
         amount=money(params.get("amount"), tag),
         balance=money(params.get("balance"), tag),
+        total=total_text,
         cancellationDate=day(params.get("cancellationDate")),
-        deletionDate=day(params.get("deletionDate")),
+        deletionDate=date(deletion, tag) if deletion else "",
+        deletionPayBy=day(params.get("deletionDate"), before=True),
         expiryDate=date(params.get("expiryDate"), tag),
         paidAt=day(params.get("paidAt")),
-        payByDate=day(params.get("cancellationDate"), before=True),
+        payByDate=date(pay_by, tag) if pay_by else "",
+        payByShort=_short(pay_by, tag),
+        sendByDate=date(_business_day_before(pay_by), tag) if pay_by else "",
+        sinceDate=day(since),
         card=card_label(card["brand"], card["last4"]) if card else "",
         paidCard=card_label(params["paidCard"]["brand"], params["paidCard"]["last4"])
         if isinstance(params.get("paidCard"), dict)
         else "",
-        subscriptionName=params.get("subscriptionName") or params.get("accountId"),
+        subscriptionName=params.get("subscriptionName") or ", ".join(params.get("subscriptions") or []),
         declineReason=words["reasons"][reader_reason(params.get("declineCode"))],
         daysLeftText=_plural(words["days"], params.get("daysLeft"), tag),
         daysPastDueText=_plural(words["days"], params.get("daysPastDue"), tag),
         nextRetryDate=day(params.get("nextRetryAt")),
         retriesLeftText=_plural(words["retries"], params.get("retriesLeft"), tag),
         brandName=branding.brand_name,
+        transferReferences=", ".join(params.get("transferReferences") or [])
+        + (f" (+{params['moreReferences']})" if params.get("moreReferences") else ""),
+        changedAt=day(params.get("changedAt")),
     )
+    if deletion:
+        soon = (deletion - sent_on).days == 1
+        values["deletionWhen"] = words["when"]["tomorrow" if soon else "on"].format(date=_short(deletion, tag))
     contact = branding.support_email or branding.support_url
     values["supportContact"] = contact or ""
-    invoice = params.get("paymentMode") == "invoice"
+    values["changedByText"] = words["changedBy"].get(str(params.get("changedBy")), words["changedBy"]["admin"])
     action_kind = ACTION_FOR.get(notice.kind)
-    if notice.kind in ("data_deleted", "payment_received") and _owes(params):
+    owes = _owes(params) and bool(owed_total or params.get("balance"))
+    if notice.kind in ("data_deleted", "payment_received", "reactivated", "charge_written_off") and owes:
         action_kind = "pay"  # what is still owed can be paid now
+    if action_kind == "pay" and _card_refused(params):
+        action_kind = "card"  # the card on file cannot pay: a new card is the way
     if action_kind in ("pay", "card") and invoice:
         action_kind = "invoice"
-    show_remittance = invoice and action_kind == "invoice"
-    owed = _owed_table(params, words, tag)
-    total = (owed["total"] if owed else None) or values["balance"] or values["amount"]
-    if action_kind == "pay" and not total:
+    show_remittance = invoice and action_kind == "invoice" and owes
+    owed = _owed_table(params, words, tag, day, confirm=notice.kind == "confirm_payment")
+    if action_kind == "pay" and not total_text:
         action_kind = "card"
     # "Pay €X now" pays the whole balance with the card on file (the portal's pay page); "Use another card"
     # beside it. Where a new card is the only way (a card refused for good, one expiring), that is the action.
-    action = words["actions"][action_kind].format(amount=total) if action_kind else None
-    secondary = (
-        (
-            words["actions"]["another_card"],
+    # A failed payment leads to another card, and offers the card on file only where a retry can succeed.
+    action_words = words["actions"]
+    if notice.kind == "payment_failed" and action_kind == "card":
+        action = action_words["another_card_pay"].format(amount=total_text)
+    else:
+        action = action_words[action_kind].format(amount=total_text) if action_kind else None
+    secondary = None
+    if action_kind == "pay":
+        secondary = (
+            action_words["another_card"],
             branding.link("update_payment", params.get("accountId"), notice.subscription_id),
         )
-        if action_kind == "pay"
-        else None
-    )
-    # In sentences a subscription's name stands in the language's quotation marks ("your subscription
-    # “Production”"); subjects keep it bare, to stay short.
+    elif notice.kind == "payment_failed" and action_kind == "card" and not _card_refused(params) and card:
+        secondary = (
+            action_words["retry_card"].format(card=values["card"]),
+            branding.link("pay", params.get("accountId"), notice.subscription_id),
+        )
+    # Subjects keep names bare, to stay short; in sentences they stand in the language's quotation marks
+    # ("your subscription “Production”").
     subject = entry["subject"].format_map(values)
-    values["subscriptionName"] = quoted(values["subscriptionName"], lang)
+    values["subscriptionName"] = quoted(params.get("subscriptionName") or "", lang) or _names(params, lang, tag)
+    values["subscriptionNames"] = _names(params, lang, tag)
+    lines = [line.format_map(values) for line in entry["lines"] if _filled(line, values)]
+    # After the first line: the deadline (the date to act by), and that this message replaces an earlier one.
+    if notice.kind in ASKING_DEADLINE and pay_by:
+        key = "confirm" if notice.kind == "confirm_payment" else "transfer" if invoice else "card"
+        lines.insert(min(1, len(lines)), words["deadline"][key].format_map(values))
+    replaces = params.get("replaces")
+    if isinstance(replaces, dict) and replaces.get("at") and lines:
+        lines.insert(
+            1,
+            words["replaces"].format(
+                date=day(replaces["at"]), amount=money(replaces.get("amount"), tag), total=total_text
+            ),
+        )
+    if "owed" in entry and owes:
+        lines.append(entry["owed"].format_map(values))
+    transfer = _transfer(params, branding, total_text, words) if show_remittance else None
+    inline: tuple[Inline, ...] = ()
+    if transfer and transfer["qr"] is not None:
+        qr = transfer["qr"]
+        inline = (Inline(QR_CONTENT_ID, "epc-qr.png", "image/png", qr.png),)
     context = {
         # The brand opens every subject: the reader sees who writes before what about.
         "lang": lang,
         "subject": f"{branding.brand_name}{colon(lang)} {subject}",
-        "greeting": words["greeting"].format_map(values),
+        "greeting": (words["greeting"] if params.get("adminName") else words["greeting_plain"]).format_map(values),
         "footer": words["footer"].format_map(values),
         "footer_html": _unbroken(words["footer"].format_map(values), str(params.get("accountId") or "")),
-        "lines": [line.format_map(values) for line in entry["lines"] if _filled(line, values)]
-        + ([entry["owed"].format_map(values)] if "owed" in entry and _owes(params) else []),
+        "lines": lines,
         "labels": words["labels"],
         "colon": colon(lang),
         "owed": owed,
-        "paid": _paid_lines(params, words, tag),
+        # A surplus kept as credit is offered back, with how.
+        "paid": _paid_lines(params, words, tag)
+        + ([words["refund"].format_map(values)] if params.get("credit") and notice.kind == "payment_received" else []),
         "paid_title": words["paid"]["title"],
-        "invoices": [u for u in params.get("invoiceUrls") or [] if isinstance(u, str)],
-        "remittance": _transfer(params, branding, total, words) if show_remittance else None,
+        "invoices": _invoices(params, words),
+        "remittance": transfer,
+        "qr_src": f"cid:{QR_CONTENT_ID}",
         # The bank details' amount is what to transfer: the whole table's total when there is one (the
         # account's open charges), so the block never shows another figure than the total just above it.
-        "amount": total,
+        "amount": total_text,
         "action": action,
         "secondary": secondary,
         "action_url": branding.link(
@@ -307,4 +437,24 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         context["subject"],
         env.get_template("email.txt.j2").render(context),
         env.get_template("email.html.j2").render(context),
+        inline,
+        branding.support_email,
     )
+
+
+# The notices that name a date to pay (or confirm) by, in a line of its own.
+ASKING_DEADLINE = frozenset(
+    {"payment_failed", "invoice_overdue", "card_declined", "confirm_payment", "reminder", "final_notice"}
+)
+
+
+def _invoices(params: dict, words: dict) -> list[dict]:
+    """The invoices a receipt paid, as links that read as the invoice's number (never a bare URL)."""
+    found = []
+    for item in params.get("invoices") or []:
+        if isinstance(item, dict) and isinstance(item.get("url"), str):
+            found.append({"url": item["url"], "label": words["owed"]["invoice"].format(number=item.get("number", ""))})
+    if not found:  # a receipt queued by an earlier release: its URLs only
+        for n, url in enumerate(u for u in params.get("invoiceUrls") or [] if isinstance(u, str)):
+            found.append({"url": url, "label": words["owed"]["invoice"].format(number=n + 1)})
+    return found

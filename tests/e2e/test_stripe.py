@@ -173,7 +173,7 @@ def test_an_authentication_request_asks_the_admin_and_stripes_event_settles_it(s
     assert [a["kind"] for a in view["alerts"]] == ["pastDue", "confirmPayment"]
     assert view["alerts"][1]["chargeId"] == "INV-0001"
     subjects = [m["subject"] for m in s.host.emails_to(f"admin@{account_id}.example")]
-    assert any("Confirm your payment of €25.00" in subject for subject in subjects), subjects
+    assert any("confirm your payment of €25.00" in subject for subject in subjects), subjects
     (confirm,) = s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"]
     assert confirm["clientSecret"].startswith(confirm["paymentIntentId"])
     s.host.advance("P2D")
@@ -628,7 +628,7 @@ def test_amounts_go_to_stripe_in_its_decimals_and_the_receipt_is_in_the_accounts
     receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
     (receipt,) = receipts
     text = receipt["text"]  # maildev's copy of the text part
-    assert "payment of ISK4,990" in text and "Production: ISK4,990. The subscription is active." in text, text
+    assert "payment of ISK4,990" in text and "“Production”: ISK4,990. The subscription is active." in text, text
 
 
 def test_the_card_updater_waits_while_support_paused_dunning(s):

@@ -64,7 +64,7 @@ def test_support_lists_pauses_extends_resends_and_writes_off(billing, portal, su
     assert view["balance"]["value"] == 0 and view["alerts"] == [] and view["subscriptions"][0]["state"] == "active"
     entry = next(e for e in portal.history(forgiven).json()["entries"] if e["kind"] == "charge.written_off")
     assert entry["actor"].endswith("beef") and entry["detail"]["reason"] == "goodwill after an outage"
-    assert any("Written off" in m["subject"] for m in tools.emails_to(f"admin@{forgiven}.example"))
+    assert any("written off" in m["subject"] for m in tools.emails_to(f"admin@{forgiven}.example"))
 
     tools.advance("P7DT1H")
     tools.run("daily_sweep")

@@ -35,6 +35,21 @@ def test_the_sdk_sends_sender_recipient_both_bodies_and_the_operation_id():
     assert request["authorization"].startswith("HMAC-SHA256")
 
 
+def test_the_qr_code_goes_as_an_inline_attachment_and_replies_go_to_support():
+    from pastdue.notices.message import Inline
+
+    picture = Inline("epc-qr", "epc-qr.png", "image/png", b"\x89PNG\r\n\x1a\n-not-really")
+    email = Email(EMAIL.operation_id, EMAIL.to, "Subject", "plain", '<img src="cid:epc-qr">', (picture,), "help@x.test")
+    with FakeAcs() as fake:
+        _sender(fake).send(email)
+    (request,) = fake.requests
+    body = request["body"]
+    assert body["replyTo"] == [{"address": "help@x.test"}]
+    (attached,) = body["attachments"]
+    assert attached["contentId"] == "epc-qr" and attached["contentType"] == "image/png"
+    assert base64.b64decode(attached["contentInBase64"]) == picture.data
+
+
 def test_a_429_is_throttled_with_its_retry_after():
     with FakeAcs() as fake:
         fake.script = [(429, {"Retry-After": "42"})]

@@ -131,13 +131,14 @@ class FailsFor(EmailSender):
 
 
 def _seed_notices(now, run: str, accounts: int, poisoned: int) -> tuple[list[str], list[str]]:
+    # (a kind that stays true whatever the account owes: one asking for money would be withdrawn, not sent)
     container, good, bad = bootstrap.container("accounts"), [], []
     for n in range(accounts):
         account = Account(f"drainbulk-{run}-{n}", Admin("oid", f"d{n}@example.com", "Ada"))
         account.outbox.append(
             Notice(
                 "n-1",
-                "reminder",
+                "admin_email_changed",
                 account.admin.email,
                 "en-US",
                 {"accountId": account.account_id, "paymentMode": "card"},
@@ -177,7 +178,7 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     params = {"accountId": account.account_id, "paymentMode": "card"}
     account.outbox += [
         Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),
-        Notice("fine", "reminder", "r@example.com", "en-US", params, now, now),
+        Notice("fine", "admin_email_changed", "r@example.com", "en-US", params, now, now),
     ]
     account.notices_due_at = now
     bootstrap.container("accounts").create_item(to_document(account))
@@ -185,7 +186,7 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     other.outbox.append(
         Notice(
             "n",
-            "reminder",
+            "admin_email_changed",
             "refused@example.com",
             "en-US",
             {"accountId": other.account_id, "paymentMode": "card"},

@@ -27,6 +27,8 @@ PER_MINUTE = 300  # the e-mail quota of the drains below
 
 
 def _seed(now, accounts=ACCOUNTS, per_account=PER_ACCOUNT) -> set[str]:
+    """Notices of a kind that stays true whatever the account owes (one asking for money when nothing is owed
+    would be withdrawn, not sent)."""
     container, run = bootstrap.container("accounts"), uuid.uuid4().hex[:8]
     expected = set()
     for a in range(accounts):
@@ -34,7 +36,7 @@ def _seed(now, accounts=ACCOUNTS, per_account=PER_ACCOUNT) -> set[str]:
         for n in range(per_account):
             notice = Notice(
                 f"n-{n}",
-                "reminder",
+                "admin_email_changed",
                 account.admin.email,
                 "en-US",
                 {"accountId": account.account_id, "paymentMode": "card"},
@@ -149,7 +151,7 @@ def test_a_webhook_is_answered_before_its_notice_is_sent_and_the_notice_still_go
     assert [n.status for n in deps.store.get(account_id).outbox] in (["queued"], ["sending"])
     held.release.set()
     bootstrap.settle()
-    assert len(held.sent) == 1 and "Production" in held.sent[0]
+    assert len(held.sent) == 1 and "€9.00" in held.sent[0]  # the account's total in the subject
     assert [n.status for n in deps.store.get(account_id).outbox] == ["sent"]
 
 
@@ -206,7 +208,7 @@ def test_writers_racing_on_the_account_leave_its_notices_queued_without_a_traceb
     account.outbox = [
         Notice(
             f"n-{n}",
-            "reminder",
+            "admin_email_changed",
             account.admin.email,
             "en-US",
             {"accountId": account_id, "paymentMode": "card"},

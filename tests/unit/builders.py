@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import Account, Admin, PaymentMethod, Remittance, Subscription
+from pastdue.domain.model import SENDING, Account, Admin, Notice, PaymentMethod, Remittance, Subscription
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 
@@ -56,3 +56,13 @@ def days(n: float) -> timedelta:
 
 def notice_kinds(acc: Account) -> list[str]:
     return [n.kind for n in sorted(acc.outbox, key=lambda n: n.created_at)]
+
+
+def deliver(acc: Account, at: datetime, policy: Policy = POLICY) -> tuple[Account, list[Notice]]:
+    """What a drain at `at` sends, as the real outbox decides it (claim, then sent): the account after, and the
+    notices it sent, with their parameters as they went."""
+    acc, _ = decide(acc, ev.ClaimNotices(10_000, "deliver"), policy, at)
+    sending = [n for n in acc.outbox if n.status == SENDING and n.claim_id == "deliver"]
+    results = tuple(ev.SendResult(n.notice_id, "sent") for n in sending)
+    after, _ = decide(acc, ev.NoticesSent("deliver", results), policy, at)  # decides on a copy: `sending` stays
+    return after, sending

@@ -13,7 +13,7 @@ from pastdue.domain.model import ACTIVE, DELETED, DISABLED, FAILED, PAID, PAST_D
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.notices.alerts import alerts
-from tests.unit.builders import POLICY, T0, VISA, account, apply, days, failed, notice_kinds
+from tests.unit.builders import POLICY, T0, VISA, account, apply, days, deliver, failed, notice_kinds
 
 SWEEP_HOUR = timedelta(hours=1)
 
@@ -27,10 +27,14 @@ def answer(acc, effects, day: float, outcome: str = "declined", code: str | None
     return decide(acc, ev.AttemptsResolved(results), POLICY, T0 + days(day) + SWEEP_HOUR)[0] if results else acc
 
 
-def walk(acc, first: int, last: int):
-    """Daily sweeps, every retry declined (soft); returns the account and the days a charge was tried."""
+def walk(acc, first: int, last: int, sent: list | None = None):
+    """Daily sweeps, every retry declined (soft); returns the account and the days a charge was tried. With
+    `sent`, each day's notices are delivered and added to it."""
     tried = []
     for day in range(first, last + 1):
+        if sent is not None:
+            acc, out = deliver(acc, T0 + days(day))
+            sent += out
         acc, effects = tick(acc, day)
         if any(isinstance(e, ev.TryCharge) for e in effects):
             tried.append(day)
@@ -40,9 +44,10 @@ def walk(acc, first: int, last: int):
 
 def test_the_cancellation_date_in_every_notice_is_the_day_the_subscription_is_disabled():
     acc, _ = apply(account(), failed())
-    acc, _ = walk(acc, 1, 30)
+    sent: list = []
+    acc, _ = walk(acc, 0, 30, sent)
     disabled_on = acc.subscriptions["sub-0"].disabled_at.date()
-    promised = [n.params["cancellationDate"] for n in acc.outbox if "cancellationDate" in n.params]
+    promised = [n.params["cancellationDate"] for n in sent if "cancellationDate" in n.params]
     assert len(promised) == 6  # payment failed, four reminders, the final notice
     assert {p[:10] for p in promised} == {disabled_on.isoformat()}
 
@@ -101,7 +106,7 @@ def test_what_a_processor_took_for_a_charge_settled_meanwhile_becomes_credit():
 def test_portal_alerts_speak_the_admins_language():
     acc, _ = apply(account(locale="fr-FR"), failed(value=123456))
     (alert,) = alerts(acc)
-    assert alert["message"].startswith("Nous n'avons pas pu débiter votre moyen de paiement pour Sub 0.")
+    assert alert["message"].startswith("Nous n’avons pas pu débiter votre moyen de paiement pour Sub 0.")
     assert "1\u202f234,56\u00a0€" in alert["message"]
 
 

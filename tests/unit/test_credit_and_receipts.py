@@ -78,8 +78,8 @@ def test_the_pay_now_receipt_shows_what_was_taken_per_subscription_not_what_is_l
     email = render(receipt)
     for part in (email.text, email.html):
         assert "This payment covers" in part
-        assert "Sub 0: €12.50" in part and "Sub 1: €49.99" in part
-        assert not re.search(r"Sub \d: €0\.00", part)  # never what is left after the payment
+        assert "“Sub 0”: €12.50" in part and "“Sub 1”: €49.99" in part
+        assert not re.search(r"Sub \d”: €0\.00", part)  # never what is left after the payment
 
 
 def test_a_confirmation_on_day_20_of_a_charge_paid_meanwhile_is_applied_with_one_receipt():

@@ -153,9 +153,11 @@ def test_a_receipt_says_what_it_paid_for_and_where_each_subscription_stands():
         _notice("payment_received", "en-US", paidFor=paid_for, credit=dump(Money(50, "EUR")), openCharges=[]), BRAND
     )
     for part in (email.text, email.html):
-        assert "This payment covers" in part and "Prod: €50.00. The subscription is active." in part
-        assert "Old: €9.00. This settles what was owed for it; its data was deleted on May\u00a01,\u00a02027" in part
-        assert "Test: €1.00. It is paid but still disabled" in part and "€0.50 more than was owed" in part
+        assert "This payment covers" in part and "“Prod”: €50.00. The subscription is active." in part
+        assert "“Old”: €9.00. This settles what was owed for it; its data was deleted on May\u00a01,\u00a02027" in part
+        assert "“Test”: €1.00. It is paid but still suspended" in part and "€0.50 more than was owed" in part
+        # The surplus kept as credit is offered back, and how.
+        assert "we will refund it to the account it came from" in part and "help@contoso.example" in part
         assert "What is owed" not in part  # nothing left open: no table
     french = render(_notice("payment_received", "fr-FR", paidFor=paid_for, openCharges=[]), BRAND)
     assert "supprimées le 1er\u00a0mai\u00a02027" in french.text
@@ -230,11 +232,12 @@ def test_the_gallery_renders_every_kind_in_every_language(tmp_path):
     from pastdue.notices.catalog import LANGUAGES, catalog
 
     pages = build(tmp_path)
-    assert len(pages) == len(catalog("en")["notices"]) * len(LANGUAGES)
-    index = (tmp_path / "index.html").read_text()
+    kinds = {(page.name.split(".")[1], page.name.split(".")[2].split("-", 1)[1]) for page in pages}
+    assert kinds == {(lang, kind) for lang in LANGUAGES for kind in catalog("en")["notices"]}
     for page in pages:
         text = page.read_text()
-        assert page.name in index and f'lang="{page.name.split(".")[1]}"' in text and "Contoso Cloud" in text
+        inbox = (tmp_path / ".".join(page.name.split(".")[:2] + ["html"])).read_text()
+        assert page.name in inbox and f'lang="{page.name.split(".")[1]}"' in text and "Contoso Cloud" in text
 
 
 def test_a_deleted_subscription_still_owed_keeps_an_alert_and_its_notice_says_so():
@@ -247,9 +250,9 @@ def test_a_deleted_subscription_still_owed_keeps_an_alert_and_its_notice_says_so
     (alert,) = alerts(acc, POLICY, BRAND)
     assert alert["kind"] == "deletedOwed" and alert["amount"] == {"value": 900, "currency": "EUR"}
     email = render(_notice("data_deleted", "en-US"), BRAND)
-    assert "€1,234.56 is still owed for this subscription" in email.text
-    paid = render(_notice("data_deleted", "en-US", balance={"value": 0, "currency": "EUR"}), BRAND)
-    assert "still owed" not in paid.text
+    assert "Your payment of €1,234.56 is still due" in email.text
+    paid = render(_notice("data_deleted", "en-US", balance={"value": 0, "currency": "EUR"}, openCharges=[]), BRAND)
+    assert "still due" not in paid.text
 
 
 def test_a_transfer_receipt_names_the_deleted_subscription_it_paid_for_and_the_surplus_kept_as_credit():

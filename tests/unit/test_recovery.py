@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pastdue.domain import events as ev
 from pastdue.domain import retries
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import PaymentMethod
+from pastdue.domain.model import WITHDRAWN, PaymentMethod
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Calendar, Policy
 from tests.unit.builders import POLICY, T0, account, failed, notice_kinds
@@ -122,8 +122,11 @@ def test_an_expiring_card_gets_its_two_notices_and_an_alert_and_none_after_a_new
     changed = datetime(2026, 2, 25, tzinfo=UTC)
     acc, _ = decide(acc, ev.ProfileSet(acc.admin, "card", "EUR", renewed, None), POLICY, changed)
     assert alerts(acc, POLICY) == [] and acc.next_action_at == datetime(2029, 1, 30, tzinfo=UTC)
+    # Still waiting when the card was replaced: no longer true, withdrawn (never sent), and the history says so.
+    assert {n.status for n in acc.outbox} == {WITHDRAWN}
+    assert [r["detail"]["reason"] for r in acc.history if r["kind"] == "notice.withdrawn"] == ["card replaced"] * 2
     acc, _ = _daily(acc, datetime(2026, 2, 25, tzinfo=UTC), 60)
-    assert notice_kinds(acc) == ["card_expiring", "card_expiring"]  # none for the old card, none yet for the new
+    assert not [n for n in acc.outbox if n.status != WITHDRAWN]  # none for the old card, none yet for the new
 
 
 def test_invoice_payers_and_accounts_without_active_subscriptions_get_no_expiry_notice():

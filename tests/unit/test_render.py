@@ -27,18 +27,22 @@ def test_amounts_are_formatted_for_the_locale():
     assert money({"value": 500, "currency": "JPY"}, "en-US") == "¥500"
 
 
-def test_payment_failed_in_english_asks_to_update_the_card():
+def test_payment_failed_in_english_leads_to_another_card_and_offers_the_card_on_file_while_it_may_pay():
     email = render(_notice("payment_failed"))
-    assert email.subject == "pastdue: Payment failed for Prod"  # the brand first, then what about
-    assert "We couldn't charge your card for your subscription \u201cProd\u201d" in email.text
-    assert "To avoid service interruption, update your payment information." in email.text
-    assert "Pay €1,234.56 now" in email.html and "Use another card" in email.html and "€1,234.56" in email.text
-    assert "4242" in email.text and "IBAN" not in email.text
+    assert email.subject == "pastdue: Payment failed, €1,234.56 past due"  # the brand, what, the total; one colon
+    assert "We couldn't charge your card Visa\u00a0••••\u00a04242 for \u201cProd\u201d" in email.text
+    assert "Add another card and it is charged at once for €1,234.56." in email.text
+    html = email.html
+    assert html.index("Pay €1,234.56 with another card") < html.index("Pay now with Visa")  # the text's action first
+    assert "IBAN" not in email.text
+    refused = render(_notice("payment_failed", hardDecline=True, declineCode="expired_card"))
+    assert "Pay now with" not in refused.html  # no retry can succeed on this card: not offered
 
 
 def test_french_notices_are_in_french_with_french_amounts():
     email = render(_notice("reminder", "fr-FR", cancellationDate="2026-02-04T09:00:00.000000Z", daysPastDue=7))
     assert email.subject.startswith("pastdue\u00a0: Rappel") and "1\u202f234,56\xa0€" in email.subject
+    assert "Sans règlement au plus tard le 3\u00a0février\u00a02026, le service sera suspendu." in email.text
     assert "3\u00a0février\u00a02026" in email.text and 'lang="fr"' in email.html  # a date stays on one line
 
 

@@ -24,6 +24,7 @@ from pastdue.http.problems import BadRequest
 from pastdue.notices.formatting import money
 from pastdue.notices.render import render
 from pastdue.services.billing import record_event
+from pastdue.services.change import change
 from pastdue.services.gateway_events import CARD_UPDATED, handle_event
 from pastdue.services.notices import drain_all
 from pastdue.services.sweep import run_sweep
@@ -101,7 +102,11 @@ class Granting:
 @pytest.mark.parametrize("granted", [0, 1, 2])
 def test_a_notice_drain_sends_no_more_than_its_quota_and_none_when_granted_none(granted):
     deps, store, _ = world()
-    opened(deps, store, charges=4)  # four failure notices queued
+    opened(deps, store, charges=0)
+    for address in ("ops@example.com", "billing@example.com"):  # each told at the new and at the old address
+        change(deps, "acct-1", ev.AdminContactChanged(address, None, "user:1"))
+        deps.clock.at += timedelta(seconds=1)  # type: ignore[attr-defined]
+    assert len(store.get("acct-1").outbox) == 4  # type: ignore[union-attr]
     sender = Outbox()
     stats = drain_all(deps, sender, Granting(granted))
     assert len(sender.sent) == stats["sent"] == granted

@@ -4,7 +4,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import DELETED, DISABLED, PAST_DUE
 from pastdue.domain.policy import Policy
-from tests.unit.builders import POLICY, T0, account, apply, days, failed, notice_kinds
+from tests.unit.builders import POLICY, T0, account, apply, days, deliver, failed, notice_kinds
 
 
 def _resolve_declined(acc, effects, at):
@@ -100,13 +100,15 @@ def test_an_unanswered_attempt_is_retried_with_the_same_key_and_blocks_disable()
 
 def test_a_paid_subscription_is_never_disabled():
     acc, _ = apply(account(), failed())
+    acc, sent = deliver(acc, T0)
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
     acc, _ = decide(
         acc, ev.AttemptsResolved((ev.AttemptResult("ch-1", effects[0].key, "succeeded"),)), POLICY, T0 + days(1)
     )
     acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(45))
     assert acc.subscriptions["sub-0"].state == "active"
-    assert notice_kinds(acc) == ["payment_failed", "payment_received"]
+    # The failure notice went; after it, only the receipt (no reminder, no suspension).
+    assert [n.kind for n in sent] == ["payment_failed"] and notice_kinds(acc) == ["payment_received"]
     # Nothing of the dunning is left: the next thing due is the card's expiry notice (12/2034).
     assert acc.next_action_at == datetime(2034, 12, 2, tzinfo=UTC)
 
