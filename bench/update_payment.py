@@ -32,7 +32,7 @@ def _measure(base: str, per_size: int, new_account, new_card) -> dict[int, tuple
             new_account(billing, account_id)
             for n in range(subs):
                 billing.subscription(account_id, f"sub-{n}")
-                billing.charge_failed(account_id, f"sub-{n}", f"{account_id}-ch{n}", 1000 + n)
+                billing.charge_failed(account_id, f"sub-{n}", f"INV-{n:04d}", 1000 + n)  # every tenant has one
             token = new_card(portal, account_id)
             started = time.perf_counter()
             answer = portal.pay(account_id, token)

@@ -198,8 +198,8 @@ MUTANTS = [
     Mutant(
         "a lost answer sent again for what is owed now (another amount under the same key)",
         "pastdue/domain/settlement.py",
-        "        pending.amount or charge.outstanding,\n",
-        "        charge.outstanding,\n",
+        "    amount = pending.amount or charge.outstanding\n",
+        "    amount = charge.outstanding\n",
         (UNIT,),
     ),
     Mutant(

@@ -175,6 +175,9 @@ class PaymentReversed:
     amount: Money  # refunded: the total refunded so far; refund_failed: that refund's; disputes: the amount disputed
     reason: str | None = None
     refund_id: str | None = None  # refund_failed: the refund (each fails once)
+    # A combined payment: what it applied to each charge it covered (charge id, subscription id, amount),
+    # oldest first; what it gives back is owed again newest charge first, each up to what it had applied.
+    allocation: tuple[tuple[str, str, Money], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,13 +223,16 @@ class TryCharge:
     reference: str | None = None  # the processor's payment for this key, once known: resolved from it
     resume: bool = False  # sent before with no answer kept: the processor may hold a payment for the key
     on_session: bool = False  # the customer is present: the bank may ask them to authenticate now
-    # A payment of an earlier attempt that waits for the customer (key, reference): cancelled first, so a
-    # charge never has two live payments at the processor.
-    supersedes: tuple[str, str] | None = None
+    # Payments of earlier attempts that wait for the customer (charge id, attempt key, reference), on this
+    # charge or on any a combined payment covers: cancelled first, so that a charge never has two live
+    # payments at the processor.
+    supersedes: tuple[tuple[str, str, str], ...] = ()
     # The key the processor knows the attempt by (scoped to the account); the attempt's own key if not given.
     processor_key: str | None = None
     # The processor's invoice this charge is (Stripe Billing): collected by paying it, never a payment of ours.
     invoice: str | None = None
+    # How many charges this one payment covers (a combined payment's lead: `amount` is their total).
+    covers: int = 1
 
 
 @dataclass(frozen=True)

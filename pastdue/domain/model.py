@@ -95,6 +95,14 @@ class Remittance(Document):
     reference: str
 
 
+class Allocated(Document):
+    """What a combined payment applied to one of the charges it covered."""
+
+    charge_id: str
+    subscription_id: str
+    amount: Money
+
+
 class Attempt(Document):
     """One try at collecting a charge. outcome None means sent (or about to be) with no answer yet."""
 
@@ -116,6 +124,12 @@ class Attempt(Document):
     # id is unique only within its account (every tenant has an INV-0001). None on attempts reserved before,
     # which keep the key they were sent with.
     scoped: bool | None = None
+    # One payment for several charges (a combined payment: pay-now, or the sweep's retries of one day on one
+    # card): the key of its lead attempt, the one the processor knows, on every attempt it covers (the lead's
+    # own included). None: a payment of this charge alone.
+    payment: str | None = None
+    # On a combined payment's lead attempt, once it took money: how it was applied, oldest charge first.
+    allocation: list[Allocated] | None = None
 
     def processor_key(self, account_id: str) -> str:
         """The key the processor knows this attempt by: its Idempotency-Key, and the sandbox ledger's id."""

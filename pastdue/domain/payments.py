@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pastdue.domain import events as ev
@@ -26,6 +27,7 @@ from pastdue.domain.model import (
     SKIPPED,
     SUCCEEDED,
     Account,
+    Allocated,
     Attempt,
     Charge,
     PayNowKey,
@@ -35,7 +37,17 @@ from pastdue.domain.model import (
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import paid_for, queue_notice
 from pastdue.domain.policy import Policy
-from pastdue.domain.settlement import add_credit, new_attempt, pay, reserve_settlement, settle_states, try_charge
+from pastdue.domain.settlement import (
+    add_credit,
+    combine,
+    covered,
+    follows,
+    new_attempt,
+    pay,
+    reserve_settlement,
+    settle_states,
+    try_charge,
+)
 from pastdue.domain.support import paused
 
 # How long a pay-now is taken to be still sending its payments: after that, an answer for one of its
@@ -53,6 +65,43 @@ def _ours(account: Account, entry: PayNowKey) -> list[tuple[str, Attempt]]:
     document (answered for good, settled and archived while the key waited) is no longer the key's."""
     found = ((cid, _attempt(account, cid, key)) for cid, key in entry.attempts)
     return [(cid, attempt) for cid, attempt in found if attempt is not None]
+
+
+def _answers(account: Account, result: ev.AttemptResult, now: datetime, actor: str) -> list[ev.AttemptResult]:
+    """A payment's answer for each attempt it covers: itself, or for a combined payment, the same answer on
+    every charge it covered, with the money it took applied oldest charge first (what is left after the
+    last is that charge's surplus: credit). The allocation is kept on the lead attempt and in the history."""
+    attempt = _attempt(account, result.charge_id, result.key)
+    if attempt is None or attempt.payment is None:
+        return [result]
+    members = covered(account, attempt.payment)
+    if not members:
+        return [result]
+    if result.outcome != SUCCEEDED or result.amount is None:
+        return [replace(result, charge_id=c.charge_id, key=a.key) for c, a in members]
+    lead = members[0][1]
+    if lead.outcome == SUCCEEDED and lead.reference == result.reference:
+        return [replace(result, charge_id=c.charge_id, key=a.key) for c, a in members]  # applied before
+    remaining, answers, allocation = result.amount, [], []
+    for n, (charge, member) in enumerate(members):
+        share = remaining if n == len(members) - 1 else remaining.min(member.amount or charge.outstanding)
+        remaining = remaining - share
+        answers.append(replace(result, charge_id=charge.charge_id, key=member.key, amount=share))
+        allocation.append(Allocated(charge.charge_id, charge.subscription_id, share))
+    lead.allocation = allocation
+    record(
+        account,
+        now,
+        "payment.allocated",
+        actor,
+        payment=attempt.payment,
+        reference=result.reference,
+        amount=result.amount,
+        allocation=[
+            {"chargeId": a.charge_id, "subscriptionId": a.subscription_id, "amount": a.amount} for a in allocation
+        ],
+    )
+    return answers
 
 
 def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str) -> Charge | None:
@@ -158,7 +207,13 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         return charge
     if result.outcome == REQUIRES_ACTION:
         record(account, now, "charge.action_required", actor, charge.subscription_id, **detail)
-        if charge.status == OPEN:
+        if charge.status == OPEN and not follows(attempt):
+            # One payment, one confirmation: a combined payment's lead asks for what it covers in all.
+            members = covered(account, attempt.payment) if attempt.payment else [(charge, attempt)]
+            waiting = [c for c, _ in members if c.status == OPEN]
+            amount = Money.zero(account.currency)
+            for each in waiting:
+                amount = amount + each.outstanding
             queue_notice(
                 account,
                 now,
@@ -166,9 +221,9 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
                 f"{attempt.key}:confirm",
                 charge.subscription_id,
                 policy=policy,
-                amount=charge.outstanding,
+                amount=amount,
                 balance=account.balance(),
-                cancellationDate=_deadline(account, charge, policy),
+                cancellationDate=min(filter(None, (_deadline(account, c, policy) for c in waiting)), default=None),
             )
         return None
     if result.outcome == DECLINED:
@@ -177,6 +232,8 @@ def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: da
         record(account, now, "charge.declined", actor, charge.subscription_id, hardDecline=hard, **detail)
         if hard and not charge.hard and attempt.source == "retry":
             charge.hard = True
+            if follows(attempt):
+                return None  # one notice for one payment: its lead's
             # The account's whole balance is what a new card pays; the date is when the service stops.
             queue_notice(
                 account,
@@ -247,28 +304,28 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
     if event.event_id is not None and event.event_id in account.processed_events:
         return []
     changed = False
-    receipts = []
+    receipts: dict[str, list[Charge]] = {}  # one receipt a payment: a combined one lists every charge it paid
     for result in event.results:
-        attempt = _attempt(account, result.charge_id, result.key)
-        before = (attempt.outcome, attempt.reference) if attempt else None
-        paid = _resolve(account, result, policy, now, "system")
-        changed = changed or (attempt is not None and (attempt.outcome, attempt.reference) != before)
-        if paid is not None and not _in_pay_now(account, result, now):
-            receipts.append(paid)
+        for answer in _answers(account, result, now, "system"):
+            attempt = _attempt(account, answer.charge_id, answer.key)
+            before = (attempt.outcome, attempt.reference) if attempt else None
+            paid = _resolve(account, answer, policy, now, "system")
+            changed = changed or (attempt is not None and (attempt.outcome, attempt.reference) != before)
+            if paid is not None and not _in_pay_now(account, answer, now):
+                payment = attempt.payment if attempt is not None and attempt.payment else paid.charge_id
+                receipts.setdefault(payment, []).append(paid)
     if event.event_id is not None and changed:
         seen(account, event.event_id, now)  # kept only when it did something: no idle writes
     settle_states(account, now, "system", reactivate_disabled=False)
-    for paid in receipts:  # after the states settled: the receipt says where each subscription stands now
-        _receipt(
-            account,
-            now,
-            f"{paid.charge_id}:paid",
-            paid.amount,
-            {paid.subscription_id: paid.amount},
-            [paid],
-            paid.subscription_id,
-            policy=policy,
-        )
+    for payment, charges in receipts.items():  # after the states settled: where each subscription stands now
+        per_subscription: dict[str, Money] = {}
+        for charge in charges:
+            per_subscription[charge.subscription_id] = (
+                per_subscription.get(charge.subscription_id, Money.zero(account.currency)) + charge.amount
+            )
+        only = charges[0].subscription_id if len(per_subscription) == 1 else None
+        notice_id = f"{charges[0].charge_id}:paid" if len(charges) == 1 else f"{payment}:paid"
+        _receipt(account, now, notice_id, _total(account, charges), per_subscription, charges, only, policy=policy)
     return []
 
 
@@ -308,6 +365,7 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
         record(
             account, now, "payment.method.submitted", event.actor, brand=event.method.brand, last4=event.method.last4
         )
+        new: list[tuple[Charge, Attempt]] = []
         for charge in account.open_charges():
             # An attempt already in flight (a sweep retry) is resolved first, with its own key.
             waits = (
@@ -324,14 +382,19 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
                     reason=waits,
                 )
                 continue
-            reserved = charge.pending or new_attempt(charge, event.method.token, "update", now, event.on_session)
+            reserved = charge.pending
+            if reserved is None:
+                reserved = new_attempt(charge, event.method.token, "update", now, event.on_session)
+                new.append((charge, reserved))
             entry.attempts.append((charge.charge_id, reserved.key))
+        # Everything the new card pays is one payment: one debit, and at most one bank challenge.
+        combine(account, new)
     if entry.status != KEY_PROCESSING:
         return []
     effects = []
     for charge_id, key in entry.attempts:
         attempt = _attempt(account, charge_id, key)
-        if attempt is not None and attempt.outcome is None:
+        if attempt is not None and attempt.outcome is None and not follows(attempt):
             effects.append(try_charge(account, account.charge_of(charge_id), now))
     return effects
 
@@ -341,7 +404,8 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
     if entry.status != KEY_PROCESSING:
         return []
     for result in event.results:
-        _resolve(account, result, policy, now, event.actor)
+        for answer in _answers(account, result, now, event.actor):
+            _resolve(account, answer, policy, now, event.actor)
     ours = _ours(account, entry)
     if any(a.outcome is None for _, a in ours):
         return []  # an answer is still unknown: the same key resumes it
@@ -375,11 +439,10 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         and _waits(account, c, token, entry.on_session is not False, policy, now) is None
     ]
     if again:
-        for charge in again:
-            entry.attempts.append(
-                (charge.charge_id, new_attempt(charge, token, "update", now, bool(entry.on_session)).key)
-            )
-        return [try_charge(account, charge, now) for charge in again]
+        reserved = [(charge, new_attempt(charge, token, "update", now, bool(entry.on_session))) for charge in again]
+        entry.attempts += [(charge.charge_id, attempt.key) for charge, attempt in reserved]
+        combine(account, reserved)
+        return [try_charge(account, charge, now) for charge, attempt in reserved if not follows(attempt)]
     account.payment_method = event.method
     record(account, now, "payment.method.updated", event.actor, brand=event.method.brand, last4=event.method.last4)
     settle_states(account, now, event.actor, reactivate_disabled=True)
@@ -579,12 +642,37 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
         return []
     code = "refunded" if event.kind == "refunded" else "dispute_lost"
     total = (account.reversed or {}).get(event.processor_id, 0)
-    owed = ev.ChargeFailed(
-        f"{event.event_id}:owed",
-        event.subscription_id,
-        f"{event.charge_id or event.reference}~{code}~{total}",
-        given_back,
-        code,
-        now,
-    )
-    return charge_failed(account, owed, policy, now)
+    effects: list = []
+    for n, (charge_id, subscription_id, amount) in enumerate(_owed_again(event, given_back, total)):
+        if subscription_id not in account.subscriptions:
+            continue
+        owed = ev.ChargeFailed(
+            f"{event.event_id}:owed" + (f":{n}" if n else ""),
+            subscription_id,
+            f"{charge_id}~{code}~{total}",
+            amount,
+            code,
+            now,
+        )
+        effects += charge_failed(account, owed, policy, now)
+    return effects
+
+
+def _owed_again(event: ev.PaymentReversed, given_back: Money, total: int) -> list[tuple[str, str, Money]]:
+    """What a reversal makes owed again, per charge: the payment's own charge, or for a combined payment
+    the charges it covered, newest first, each up to what the payment applied to it (what was given back
+    before this reversal used the newest first)."""
+    if not event.allocation:
+        return [(event.charge_id or event.reference or "", event.subscription_id or "", given_back)]
+    before = total - given_back.value  # given back by earlier reversals of this payment
+    owed = []
+    for charge_id, subscription_id, applied in reversed(event.allocation):
+        used = min(before, applied.value)
+        before -= used
+        share = min(given_back.value, applied.value - used)
+        if share > 0:
+            owed.append((charge_id, subscription_id, Money(share, given_back.currency)))
+            given_back = Money(given_back.value - share, given_back.currency)
+    if given_back.value > 0:  # more than the payment applied (its surplus went to credit): the lead's
+        owed.append((event.charge_id or "", event.subscription_id or "", given_back))
+    return owed

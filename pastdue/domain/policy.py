@@ -135,6 +135,9 @@ class Policy:
     # is made on purpose (the Dashboard, a goodwill gesture): recorded only unless the policy says otherwise.
     reopen_refunds: bool = False
     reopen_lost_disputes: bool = True
+    # The sweep's retries of one day on one card go as one payment (fewer debits on the statement, one try
+    # against the networks' caps); False: one payment per charge.
+    combine_retries: bool = True
 
     def for_plan(self, plan: str) -> Calendar:
         for name, calendar in self.plans:  # a handful of plans at most: no dict built per call
@@ -149,7 +152,14 @@ class Policy:
     def from_document(cls, doc: object) -> Policy:
         if not isinstance(doc, dict):
             raise PolicyError("policy must be a mapping")
-        unknown = set(doc) - {"default", "plans", "hardDeclineCodes", "reopenRefunds", "reopenLostDisputes"}
+        unknown = set(doc) - {
+            "default",
+            "plans",
+            "hardDeclineCodes",
+            "reopenRefunds",
+            "reopenLostDisputes",
+            "combineRetries",
+        }
         if unknown:
             raise PolicyError(f"unknown policy field(s): {', '.join(sorted(unknown))}")
         default = _calendar(Calendar(), doc.get("default", {}), "default")
@@ -160,13 +170,20 @@ class Policy:
         codes = doc.get("hardDeclineCodes", list(DEFAULT_HARD_DECLINES))
         if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
             raise PolicyError("hardDeclineCodes must be a list of decline codes")
-        reopen = {}
-        for key in ("reopenRefunds", "reopenLostDisputes"):
-            value = doc.get(key, key == "reopenLostDisputes")
+        switches = {}
+        for key, by_default in (("reopenRefunds", False), ("reopenLostDisputes", True), ("combineRetries", True)):
+            value = doc.get(key, by_default)
             if not isinstance(value, bool):
                 raise PolicyError(f"{key} must be true or false")
-            reopen[key] = value
-        return cls(default, overrides, frozenset(codes), reopen["reopenRefunds"], reopen["reopenLostDisputes"])
+            switches[key] = value
+        return cls(
+            default,
+            overrides,
+            frozenset(codes),
+            switches["reopenRefunds"],
+            switches["reopenLostDisputes"],
+            switches["combineRetries"],
+        )
 
 
 def _calendar(base: Calendar, overrides: object, where: str) -> Calendar:

@@ -77,13 +77,16 @@ def _plan(kind: str, failed_at: datetime, cal: Calendar, zone: str) -> tuple[dat
 
 
 def attempts_within(account: Account, now: datetime, charge: Charge | None = None, token: str | None = None) -> int:
-    return sum(
-        1
+    """Tries within the 30-day window: on one charge (a combined payment counts once on each charge it
+    covered), or of one card (a combined payment is one try of the card, however many charges it covered)."""
+    payments = {
+        a.payment or f"{c.charge_id}:{a.key}"
         for c in account.charges
         if charge is None or c is charge
         for a in c.attempts
         if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome not in ("skipped", "not_sent")
-    )
+    }
+    return len(payments)
 
 
 def capped(account: Account, charge: Charge, token: str, cal: Calendar, now: datetime) -> bool:

@@ -121,31 +121,79 @@ def new_attempt(charge: Charge, token: str, source: str, now: datetime, on_sessi
     return attempt
 
 
+def combine(account: Account, attempts: list[tuple[Charge, Attempt]]) -> None:
+    """Make the attempts just reserved on one card one payment (a combined payment): the oldest charge's
+    leads, and each attempt names it. A processor's own invoice is paid as itself and never joins one."""
+    joined = [(c, a) for c, a in attempts if not c.is_processor_invoice]
+    tokens = {a.token for _, a in joined}
+    if len(joined) < 2 or len(tokens) != 1:
+        return
+    joined.sort(key=lambda pair: (pair[0].failed_at, pair[0].charge_id))
+    lead = joined[0][1].key
+    for _, attempt in joined:
+        attempt.payment = lead
+
+
+def covered(account: Account, payment: str) -> list[tuple[Charge, Attempt]]:
+    """The charges a combined payment covers and their attempts, oldest charge first (the lead first)."""
+    found = [(c, a) for c in account.charges for a in c.attempts if a.payment == payment]
+    return sorted(found, key=lambda pair: (pair[0].failed_at, pair[0].charge_id))
+
+
+def asked(account: Account, charge: Charge, attempt: Attempt) -> Money:
+    """What the attempt's payment asks for: its own amount, or a combined payment's for every charge."""
+    members = covered(account, attempt.payment) if attempt.payment is not None else [(charge, attempt)]
+    total = Money.zero(account.currency)
+    for each, member in members:
+        total = total + (member.amount or each.outstanding)
+    return total
+
+
+def follows(attempt: Attempt) -> bool:
+    """The attempt is covered by another's payment (a combined payment it does not lead): it is sent, and
+    answered, with its lead."""
+    return attempt.payment is not None and attempt.payment != attempt.key
+
+
 def try_charge(account: Account, charge: Charge, now: datetime) -> TryCharge:
     """The gateway call for the charge's attempt in flight. One reserved in an earlier decision is a
     resume (its payment may exist at the processor); a payment still waiting for the customer on the
-    attempt before is superseded (cancelled first)."""
+    attempt before is superseded (cancelled first). A combined payment's lead asks for what every attempt
+    it covers reserved."""
     pending = charge.pending
     if pending is None:
         raise ValueError(f"charge {charge.charge_id} has no attempt in flight")
-    earlier = charge.attempts[-2] if len(charge.attempts) > 1 else None
-    supersedes = (
-        (earlier.key, earlier.reference)
-        if earlier is not None and earlier.reference and earlier.outcome == REQUIRES_ACTION
-        else None
-    )
+    amount = pending.amount or charge.outstanding
+    covers = 1
+    if pending.payment is not None:
+        members = [a for _, a in covered(account, pending.payment) if a.outcome is None]
+        for member in members:
+            if member is not pending:
+                amount = amount + (member.amount or Money.zero(amount.currency))
+        covers = len(members)
+    covering = covered(account, pending.payment) if pending.payment is not None else [(charge, pending)]
+    waiting: dict[str, tuple[str, str, str]] = {}
+    for each, attempt in covering:
+        n = each.attempts.index(attempt)
+        earlier = each.attempts[n - 1] if n > 0 else None
+        if earlier is None or not earlier.reference or earlier.outcome != REQUIRES_ACTION:
+            continue
+        # One cancel a payment: an earlier combined payment is answered through its lead's attempt.
+        if earlier.reference not in waiting or earlier.payment == earlier.key:
+            waiting[earlier.reference] = (each.charge_id, earlier.key, earlier.reference)
     return TryCharge(
         charge.charge_id,
         pending.key,
         pending.token,
-        pending.amount or charge.outstanding,
+        amount,
         charge.subscription_id,
         reference=pending.reference,
         resume=pending.at < now,
         on_session=bool(pending.on_session),
-        supersedes=supersedes,
+        supersedes=tuple(waiting.values()),
         processor_key=pending.processor_key(account.account_id),
         invoice=charge.charge_id if charge.is_processor_invoice else None,
+        covers=covers,
     )
 
 

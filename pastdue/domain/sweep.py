@@ -16,7 +16,7 @@ from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, Subscript
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
-from pastdue.domain.settlement import new_attempt, settle_states, try_charge
+from pastdue.domain.settlement import combine, follows, new_attempt, settle_states, try_charge
 from pastdue.domain.support import paused
 
 
@@ -28,17 +28,21 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
         record(account, now, "dunning.resumed", "system", pausedBy=account.dunning_paused.actor)
         account.dunning_paused = None
     settle_states(account, now, "system", reactivate_disabled=False)
+    reserved = []
     for charge in account.charges:
         if charge.pending is not None:
-            effects.append(try_charge(account, charge, now))  # an earlier run left no answer: same key again
+            if not follows(charge.pending):  # a combined payment is sent again with its lead
+                effects.append(try_charge(account, charge, now))  # an earlier run left no answer: same key
             continue
         if not schedule.retry_eligible(account, charge):
             continue
         cal = policy.for_plan(account.subscriptions[charge.subscription_id].plan)
         if retries.due(account, charge, cal, now) and account.payment_method is not None:
             charge.retry_steps_done += 1
-            new_attempt(charge, account.payment_method.token, "retry", now)
-            effects.append(try_charge(account, charge, now))
+            reserved.append((charge, new_attempt(charge, account.payment_method.token, "retry", now)))
+    if policy.combine_retries:
+        combine(account, reserved)  # the day's retries on one card: one payment
+    effects += [try_charge(account, charge, now) for charge, attempt in reserved if not follows(attempt)]
     _expiry_notices(account, policy, now)
     steps: list[Due] = []
     for sub in account.subscriptions.values():

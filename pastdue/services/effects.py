@@ -166,24 +166,23 @@ def answer_of(charge_id: str, key: str, outcome: ChargeOutcome, reference: str |
 
 
 def _supersede(deps: Deps, attempt: ev.TryCharge) -> list[ev.AttemptResult]:
-    """Cancel the earlier payment that waits for the customer before a new one is made for the charge.
-    If it can no longer be cancelled, it has an outcome: that is the earlier attempt's answer, and if it
-    took the money the new attempt is not sent (skipped)."""
-    if attempt.supersedes is None:
-        return []
-    key, reference = attempt.supersedes
-    if reference == attempt.invoice:
-        return []  # an invoice has no payment of ours to cancel: a new attempt pays it (Stripe pays it once)
-    try:
-        earlier = deps.gateway.cancel(reference)
-    except (OutcomeUnknown, GatewayUnavailable):
-        earlier = None
-    if earlier is None:
-        return []
-    answer = answer_of(attempt.charge_id, key, earlier, reference)
-    if earlier.outcome == SUCCEEDED:
-        return [answer, ev.AttemptResult(attempt.charge_id, attempt.key, SKIPPED)]
-    return [answer]
+    """Cancel the earlier payments that wait for the customer before a new one is made for the charges it
+    covers. One that can no longer be cancelled has an outcome: that is its attempt's answer, and if it
+    took the money the new payment is not sent (skipped: what is still owed is tried again)."""
+    answers: list[ev.AttemptResult] = []
+    for charge_id, key, reference in attempt.supersedes:
+        if reference == attempt.invoice:
+            continue  # an invoice has no payment of ours to cancel: a new attempt pays it (Stripe pays it once)
+        try:
+            earlier = deps.gateway.cancel(reference)
+        except (OutcomeUnknown, GatewayUnavailable):
+            earlier = None
+        if earlier is None:
+            continue
+        answers.append(answer_of(charge_id, key, earlier, reference))
+        if earlier.outcome == SUCCEEDED and not any(a.key == attempt.key for a in answers):
+            answers.append(ev.AttemptResult(attempt.charge_id, attempt.key, SKIPPED))
+    return answers
 
 
 def settle_invoice(deps: Deps, settle: ev.SettleInvoice) -> ev.InvoiceSettledThere | None:

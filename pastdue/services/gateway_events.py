@@ -213,6 +213,7 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         counted = (account.reversed or {}).get(processor_id, 0) if account is not None else 0
         if counted < money.value:
             raise EventTooEarly(f"refund {obj.get('id')} failed before its refund was recorded")
+    paid_by = next((a for a in charge.attempts if a.reference == reference and a.allocation), None)
     event = ev.PaymentReversed(
         event_id,
         reversal,
@@ -223,6 +224,8 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         money,
         obj.get("reason") if isinstance(obj.get("reason"), str) else None,
         str(obj.get("id")) if reversal == "refund_failed" else None,
+        # A combined payment: the charges it covered, as it applied to them.
+        tuple((a.charge_id, a.subscription_id, a.amount) for a in paid_by.allocation or ()) if paid_by else (),
     )
     answer = _apply(deps, account_id, event_id, event, "recorded")
     if answer == "recorded":

@@ -19,6 +19,7 @@ from pastdue.domain.model import (
     SettledCharge,
 )
 from pastdue.domain.money import Money
+from pastdue.domain.settlement import asked, follows
 from pastdue.services.change import change
 from pastdue.services.deps import AccountNotFound, Deps
 from pastdue.services.effects import charge_all, run_effects
@@ -153,14 +154,12 @@ def confirmations(deps: Deps, account: Account) -> list[Confirmation]:
     found = []
     for charge in account.open_charges():
         waiting = charge.awaiting_action
-        if waiting is None or not waiting.reference:
-            continue
+        if waiting is None or not waiting.reference or follows(waiting):
+            continue  # a combined payment is confirmed once, through its lead
         details = deps.gateway.confirmation(waiting.reference)
         if details is None:
             continue  # it no longer needs the customer (settled, failed or cancelled): its event follows
-        found.append(
-            Confirmation(charge.charge_id, charge.subscription_id, waiting.amount or charge.outstanding, details)
-        )
+        found.append(Confirmation(charge.charge_id, charge.subscription_id, asked(account, charge, waiting), details))
     return found
 
 

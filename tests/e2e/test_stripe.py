@@ -482,21 +482,23 @@ def test_a_refund_is_recorded_a_lost_dispute_is_owed_again_a_won_dispute_is_not(
     for n, sub_id in enumerate(subs):
         s.billing.charge_failed(account_id, sub_id, f"INV-{n:04d}", 1000 + n * 500)
     s.host.advance("P1D")
-    s.host.run("daily_sweep")  # both collected by their day-1 retries
+    s.host.run("daily_sweep")  # both collected by their day-1 retries: one payment on the one card
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0, DEADLINE_SECONDS)
-    by_charge = {pi["metadata"]["chargeId"]: pi["id"] for pi in _intents_of(s, account_id)}
+    (payment,) = _intents_of(s, account_id)
+    assert payment["amount"] == 2500
     s.host.advance("P3D")
-    httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge['INV-0000']}/refund", json={"amount": 400})
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{payment['id']}/refund", json={"amount": 400})
     # A refund is made on purpose (the Dashboard, goodwill): recorded, not owed again (reopenRefunds: false).
     assert _wait(lambda: _kinds(s, account_id)["payment.refunded"] == 1, DEADLINE_SECONDS)
     view = s.portal.account(account_id).json()
     assert view["balance"]["value"] == 0 and {sub["state"] for sub in view["subscriptions"]} == {"active"}
-    # The second payment is disputed: opened changes nothing; lost, it is owed again (not on that card).
-    httpx.post(f"{s.standin.url}/_standin/payment_intents/{by_charge['INV-0001']}/dispute", json={"outcome": "lost"})
+    # The payment is disputed: opened changes nothing; lost, it is owed again (not on that card), on each
+    # charge it paid as it was allocated, newest first.
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{payment['id']}/dispute", json={"outcome": "lost"})
     # The two events (opened, closed lost) come each on its own, in either order: wait for both.
     assert _wait(
         lambda: (
-            s.portal.account(account_id).json()["balance"]["value"] == 1500
+            s.portal.account(account_id).json()["balance"]["value"] == 2500
             and _kinds(s, account_id)["payment.disputed"] == 1
             and _kinds(s, account_id)["payment.dispute_lost"] == 1
         ),
@@ -504,11 +506,15 @@ def test_a_refund_is_recorded_a_lost_dispute_is_owed_again_a_won_dispute_is_not(
     )
     kinds = _kinds(s, account_id)
     assert kinds["payment.refunded"] == 1 and kinds["payment.disputed"] == 1 and kinds["payment.dispute_lost"] == 1
+    owed = {
+        sub["subscriptionId"]: sub["balance"]["value"] for sub in s.portal.account(account_id).json()["subscriptions"]
+    }
+    assert owed == {subs[0]: 1000, subs[1]: 1500}
     (refund,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "payment.refunded"]
-    assert refund["detail"]["givenBack"]["value"] == 400 and refund["detail"]["payment"] == by_charge["INV-0000"]
+    assert refund["detail"]["givenBack"]["value"] == 400 and refund["detail"]["payment"] == payment["id"]
     # A dispute won: recorded, nothing owed.
     other_id, (other_sub,) = _account(s, "pm_card_visa")
-    s.billing.charge_failed(other_id, other_sub, f"{other_id}-ch", 800)
+    s.billing.charge_failed(other_id, other_sub, "INV-0001", 800)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     (pi,) = _intents_of(s, other_id)
@@ -674,18 +680,45 @@ def test_two_tenants_invoice_0001_each_get_their_own_cards_answer(s, declined_fi
     assert x_intent["id"] != y_intent["id"] and (x_intent["amount"], y_intent["amount"]) == (49000, 4900)
 
 
-def test_an_amount_stripe_cannot_take_does_not_block_pay_now_of_the_rest_and_the_card_is_saved(s):
-    """A 0.30 remainder (below Stripe's EUR 0.50) is never sent: the new card still pays the other charges,
-    is saved, and the remainder stays owed with an operator alert, never told as the card's refusal."""
+def test_a_remainder_below_stripes_minimum_is_paid_within_the_one_pay_now_payment(s):
+    """A 0.30 remainder (below Stripe's EUR 0.50) could never be charged alone; pay-now's one payment for
+    everything owed takes it with the rest, in one debit."""
     account_id, subs = _account(s, "pm_card_chargeCustomerFail", subs=2)
     s.billing.charge_failed(account_id, subs[0], "INV-0001", 30)
     s.billing.charge_failed(account_id, subs[1], "INV-0002", 4900)
     paid = s.portal.pay(account_id, _new_card(s, account_id, "pm_card_visa"))
     assert paid.status_code == 200, paid.text
-    assert [c["chargeId"] for c in paid.json()["settled"]] == ["INV-0002"]
+    assert sorted(c["chargeId"] for c in paid.json()["settled"]) == ["INV-0001", "INV-0002"]
     view = paid.json()["account"]
-    assert view["balance"]["value"] == 30 and view["paymentMethod"]["last4"] == "4242"
-    assert [pi["amount"] for pi in _intents_of(s, account_id)] == [4900]
-    (error,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "charge.error"]
-    assert error["detail"]["code"] == "amount_too_small" and error["detail"]["notSent"] is True
-    assert _kinds(s, account_id)["payment.method.declined"] == 0
+    assert view["balance"]["value"] == 0 and view["paymentMethod"]["last4"] == "4242"
+    assert [pi["amount"] for pi in _intents_of(s, account_id)] == [4930]
+    assert _kinds(s, account_id)["charge.error"] == 0 and _kinds(s, account_id)["payment.method.declined"] == 0
+
+
+def test_pay_now_of_five_charges_on_two_subscriptions_is_one_payment_and_one_bank_challenge(s):
+    """The card needs 3-D Secure on a customer-present payment: one PaymentIntent for the whole balance,
+    one challenge in the 402, and the one confirmation settles all five charges, with one receipt."""
+    account_id, subs = _account(s, "pm_card_chargeCustomerFail", subs=2)
+    values = [1000, 2000, 3000, 4000, 500]
+    for n, value in enumerate(values):
+        s.billing.charge_failed(account_id, subs[n % 2], f"INV-{n:04d}", value)
+    answer = s.portal.pay(account_id, _new_card(s, account_id, "pm_card_authenticationRequired"))
+    assert answer.status_code == 402 and answer.json()["declineCode"] == "authentication_required", answer.text
+    confirm = answer.json()["confirmation"]
+    assert confirm["amount"] == {"value": 10500, "currency": "EUR"}
+    (intent,) = _intents_of(s, account_id)
+    assert intent["amount"] == 10500 and confirm["paymentIntentId"] == intent["id"]
+    listed = s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"]
+    assert [(c["paymentIntentId"], c["amount"]["value"]) for c in listed] == [(intent["id"], 10500)]
+    s.host.advance("PT3M")
+    httpx.post(f"{s.standin.url}/_standin/payment_intents/{intent['id']}/authenticate", json={})
+    assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
+    assert len(_intents_of(s, account_id)) == 1 and s.standin.taken(account_id) == 10500
+    assert {sub["state"] for sub in s.portal.account(account_id).json()["subscriptions"]} == {"active"}
+    (allocated,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "payment.allocated"]
+    assert [a["amount"]["value"] for a in allocated["detail"]["allocation"]] == values
+    assert _wait(
+        lambda: any("received" in m["subject"].lower() for m in s.host.emails_to(f"admin@{account_id}.example"))
+    )
+    receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
+    assert len(receipts) == 1

@@ -146,9 +146,12 @@ def test_refunds_and_disputes_are_attributed_only_to_payments_this_app_made(s):
     one, (sub_one, sub_extra) = _account(s, "pm_card_visa", subs=2)
     two, (sub_two,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(one, sub_one, "INV-0001", 1000)
-    s.billing.charge_failed(one, sub_extra, "INV-0002", 1000)
     s.billing.charge_failed(two, sub_two, "INV-0001", 1000)  # the same number in the other tenant
     s.billing.payment_received(two, 1000, "TR-2")  # paid by transfer there
+    s.host.advance("P1D")
+    s.host.run("daily_sweep")
+    # A day later, the second charge: its own retry, its own payment (a day's retries would be one payment).
+    s.billing.charge_failed(one, sub_extra, "INV-0002", 1000)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     assert _wait(lambda: _balance(s, one) == 0 and _balance(s, two) == 0)

@@ -57,7 +57,7 @@ def test_a_new_attempt_after_an_authentication_request_supersedes_its_payment():
 
     acc, effects = decide(acc, ev.PayNowRequested("key-1", "h", VISA, "user:1"), POLICY, T0 + days(2))
     (pay,) = [e for e in effects if isinstance(e, ev.TryCharge)]
-    assert pay.supersedes == (retry.key, "pi_wait") and pay.on_session and not pay.resume
+    assert pay.supersedes == (("ch-1", retry.key, "pi_wait"),) and pay.on_session and not pay.resume
 
 
 def _updater(acc, at, key="stripe:evt_1"):
@@ -120,19 +120,23 @@ def test_attempts_never_sent_count_toward_no_cap_and_say_nothing_of_the_card():
 
 
 def test_a_charge_refused_before_sending_leaves_the_new_cards_answer_to_the_next_charge():
+    from dataclasses import replace
+
     from pastdue.domain.model import NOT_SENT, SETTLED, SUCCEEDED
 
-    acc, _ = apply(account(subs=2), failed("INV-0001", "sub-0", 30), failed("INV-0002", "sub-1", 4900))
+    # A card charge alone (below Stripe's minimum), and a Stripe Billing invoice, paid as itself: two payments.
+    invoice = replace(failed("in_2", "sub-1", 4900), processor_invoice=True)
+    acc, _ = apply(account(subs=2), failed("INV-0001", "sub-0", 30), invoice)
     acc, effects = apply(acc, ev.PayNowRequested("key-00000010", "h", VISA, "user:1", True))
     keys = {e.charge_id: e.key for e in effects if isinstance(e, ev.TryCharge)}
     results = (
         ev.AttemptResult("INV-0001", keys["INV-0001"], NOT_SENT, "amount_too_small", invalid=True),
-        ev.AttemptResult("INV-0002", keys["INV-0002"], SUCCEEDED, None, Money(4900, "EUR"), "pi_1"),
+        ev.AttemptResult("in_2", keys["in_2"], SUCCEEDED, None, Money(4900, "EUR"), "in_2"),
     )
     acc, effects = apply(acc, ev.PayNowCompleted("key-00000010", VISA, results, "user:1"))
     entry = acc.idempotency["key-00000010"]
     assert not [e for e in effects if isinstance(e, ev.TryCharge)] and entry.response.kind == SETTLED
-    assert [c.charge_id for c in entry.response.settled] == ["INV-0002"]
+    assert [c.charge_id for c in entry.response.settled] == ["in_2"]
     assert acc.payment_method == VISA and acc.balance() == Money(30, "EUR")
     assert not [h for h in acc.history if h["kind"] == "payment.method.declined"]
 
