@@ -427,6 +427,9 @@ class StripeStandIn:
                 )
             if len(rest) == 2 and rest[1] == "confirm":
                 return self._confirm_setup(intent, params)
+            if "payment_method" in (params.get("expand") or {}).values() and intent.get("payment_method"):
+                # `expand[]=payment_method`: the object itself in place of its id, as Stripe answers it.
+                return 200, {**intent, "payment_method": self._public(self._payment_method(intent["payment_method"]))}
             return 200, intent
         if resource == "payment_intents":
             if method == "POST" and not rest:

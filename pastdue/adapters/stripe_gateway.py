@@ -123,20 +123,22 @@ class StripeGateway(PaymentGateway):
         try:
             if token.startswith("seti_"):
                 intent = self._client.v1.setup_intents.retrieve(token, {"expand": ["payment_method"]}).to_dict()
-                method_id = intent.get("payment_method")
-                method_id = method_id.get("id") if isinstance(method_id, dict) else method_id
+                expanded = intent.get("payment_method")
+                method_id = expanded.get("id") if isinstance(expanded, dict) else expanded
                 if intent.get("status") != "succeeded" or not method_id:
                     raise UnknownToken("the card set-up has not succeeded")
                 if customer is None or intent.get("customer") != customer:
                     raise UnknownToken("the card was set up for another customer")
                 if intent.get("usage") != "off_session":
                     raise UnknownToken("the card was not set up for payments made later")
-                method = self._client.v1.payment_methods.retrieve(method_id)
+                # The method came expanded with its SetupIntent: no second request (read it if it did not).
+                method = expanded if isinstance(expanded, dict) and "type" in expanded else None
+                method = method or self._client.v1.payment_methods.retrieve(method_id).to_dict()
             else:
-                method = self._client.v1.payment_methods.retrieve(token)
-                if customer is None or getattr(method, "customer", None) != customer:
+                method = self._client.v1.payment_methods.retrieve(token).to_dict()
+                if customer is None or method.get("customer") != customer:
                     raise UnknownToken("send the SetupIntent the card was set up with (seti_...)")
-            if method.type != "card":
+            if method.get("type") != "card":
                 raise UnknownToken("only cards are taken for these payments")
         except stripe.InvalidRequestError:
             raise UnknownToken("unknown or unusable payment method") from None
@@ -504,9 +506,11 @@ def _invalid(error, reference: str | None) -> ChargeOutcome:
 
 
 def _method(method) -> PaymentMethod:
-    card = method.to_dict().get("card") or {}
+    """A PaymentMethod (the SDK's object, or its dict) as the app stores it: display data only."""
+    method = method if isinstance(method, dict) else method.to_dict()
+    card = method.get("card") or {}
     return PaymentMethod(
-        method.id,
+        method["id"],
         str(card.get("brand") or "card"),
         str(card.get("last4") or "????"),
         int(card.get("exp_month") or 0),

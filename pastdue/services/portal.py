@@ -107,14 +107,22 @@ def update_payment(
 
 
 def card_has_paid(deps: Deps, account: Account, token: str) -> None:
-    """The admin's new card paid: the processor charges it from now on (its invoices and subscriptions).
-    The payment stands whatever this answers: a failure is logged for operators, and the next card that
-    pays sets the default again."""
-    try:
-        deps.gateway.make_default(token, account.gateway_customer_id)
-    except Exception:  # the money is taken: only the processor's default is behind
-        log.exception("the new card of account %s could not be made the processor's default", account.account_id)
-        deps.metrics.emit("pastdue_gateway_default_not_set", 1)
+    """The admin's new card paid: the processor charges it from now on (its invoices and subscriptions),
+    set after the answer (the admin does not wait for it). The payment stands whatever this answers: a
+    failure is logged for operators, and the next card that pays sets the default again."""
+    customer = account.gateway_customer_id
+
+    def make_default() -> None:
+        try:
+            deps.gateway.make_default(token, customer)
+        except Exception:  # the money is taken: only the processor's default is behind
+            log.exception("the new card of account %s could not be made the processor's default", account.account_id)
+            deps.metrics.emit("pastdue_gateway_default_not_set", 1)
+
+    if deps.later is not None:
+        deps.later(make_default)
+    else:
+        make_default()
 
 
 def payment_method(deps: Deps, account: Account, token: str) -> PaymentMethod:

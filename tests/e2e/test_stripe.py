@@ -159,7 +159,8 @@ def test_pay_now_of_three_subscriptions_with_a_card_from_the_setup_route(s):
     assert view["paymentMethod"]["last4"] == "4242" and view["balance"]["value"] == 0
     assert {sub["state"] for sub in view["subscriptions"]} == {"active"}
     customer = s.standin.state.customers[s.standin.state.payment_methods[confirmed.payment_method]["customer"]]
-    assert customer["invoice_settings"]["default_payment_method"] == confirmed.payment_method
+    # Made Stripe's default once it has paid, right after the answer.
+    assert _wait(lambda: customer["invoice_settings"]["default_payment_method"] == confirmed.payment_method)
     receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
     assert len(receipts) == 1
 

@@ -33,7 +33,8 @@ def standin():
 
 
 def _deps(gateway):
-    return dataclasses.replace(bootstrap.deps(), gateway=gateway, after_notices_queued=None)
+    # Work the host does after the answer (the new card made Stripe's default) is done here at once.
+    return dataclasses.replace(bootstrap.deps(), gateway=gateway, after_notices_queued=None, later=None)
 
 
 def _account(deps, standin, gateway, clock, card="pm_card_visa", value=1500):

@@ -325,6 +325,7 @@ def test_a_representative_scenario_answers_only_what_stripes_schemas_allow(stand
         standin.state.faults.append(fault)
         with pytest.raises(stripe.StripeError):
             _intent(client, ok, card.token, {"a": fault}, key=f"fault-{fault}")
+    assert gateway.describe(card.token) == card  # a PaymentMethod read on its own (adopt has it expanded)
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.payment_intents.retrieve("pi_missing")
     with pytest.raises(stripe.AuthenticationError):
