@@ -102,11 +102,14 @@ param supportClientIds array = ['04b07795-8ddb-461a-bbee-02f9e1bf7b46']
 param brandName string
 param brandLogoUrl string = ''
 param senderDisplayName string = brandName
-param supportEmail string = ''
+@description('Where customers\' replies to a notice go (its Reply-To; the sender stays DoNotReply@), and the support contact every notice names. Required: azd asks for SUPPORT_EMAIL.')
+@minLength(3)
+param supportEmail string
 param supportUrl string = ''
 param legalFooter string = ''
-@description('Who invoice payers transfer to, as their bank shows it (the EPC QR code and the bank details); default: the brand.')
-param payeeName string = brandName
+@description('The legal name invoice payers transfer to, as the bank account\'s holder is registered (banks check the payee against it); it is written beside the bank details and in the EPC QR code. Required: azd asks for PAYEE_NAME.')
+@minLength(1)
+param payeeName string
 
 @description('Who is e-mailed when an alert fires (the app down, the sweep did not run, notices failing, accounts quarantined, unexpected payments, 5xx, throttling, held deletions, the budget): one address or several, comma-separated. Required: azd asks for ALERT_EMAIL.')
 @minLength(3)
@@ -193,6 +196,7 @@ module checks 'modules/checks.bicep' = {
     everyBillingWebhookSecretIsAtLeast16Characters: min(billingWebhookSecretLengths) >= 16
     stripeSettingsAreWellFormed: paymentGateway != 'stripe' || ((startsWith(stripeSecretKey, 'sk_') || startsWith(stripeSecretKey, 'rk_')) && !contains(stripeWebhookSecretsWellFormed, false))
     alertEmailIsAnAddress: !contains(alertEmailsWellFormed, false)
+    supportEmailIsOneAddress: contains(supportEmail, '@') && !contains(supportEmail, ' ') && !contains(supportEmail, ',')
     secretsExpireInTheFuture: dateTimeToEpoch('${secretsExpireOn}T00:00:00Z') > dateTimeToEpoch(deployedAt)
   }
 }

@@ -142,6 +142,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     branding = _branding(env)
     if mode == "appservice":
         _public_portal(branding.portal_url)
+        _named_for_customers(branding)
     gateway = (env.get("PAYMENT_GATEWAY") or DEFAULT["payment_gateway"]).strip()
     if gateway not in GATEWAYS:
         raise SettingsError(f"PAYMENT_GATEWAY must be one of {', '.join(GATEWAYS)}")
@@ -213,6 +214,21 @@ def _public_portal(portal_url: str) -> None:
         raise SettingsError(
             "PORTAL_BASE_URL must be the portal's public https:// address when PRINCIPAL_MODE=appservice "
             "(set PORTAL_ORIGIN and provision again)"
+        )
+
+
+def _named_for_customers(branding: Branding) -> None:
+    """In Azure, what customers act on is named: the payee of a transfer is the company's legal name (banks
+    check it against the account's holder), and replies go to a support address, never to DoNotReply@."""
+    if not branding.payee_name:
+        raise SettingsError(
+            "PAYEE_NAME must be the legal name transfers are paid to when PRINCIPAL_MODE=appservice "
+            "(set PAYEE_NAME and provision again)"
+        )
+    if not branding.support_email:
+        raise SettingsError(
+            "SUPPORT_EMAIL must be the address customers' replies reach when PRINCIPAL_MODE=appservice "
+            "(set SUPPORT_EMAIL and provision again)"
         )
 
 

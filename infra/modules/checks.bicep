@@ -18,8 +18,12 @@ param stripeSettingsAreWellFormed bool
 @allowed([true])
 param alertEmailIsAnAddress bool
 
+@description('SUPPORT_EMAIL is one e-mail address: the Reply-To of every notice.')
+@allowed([true])
+param supportEmailIsOneAddress bool
+
 @description('SECRETS_EXPIRE_ON (yyyy-mm-dd) is later than today: a secret past its expiry date stops resolving.')
 @allowed([true])
 param secretsExpireInTheFuture bool
 
-output checked bool = portalOriginIsHttpsAndPublic && everyBillingWebhookSecretIsAtLeast16Characters && stripeSettingsAreWellFormed && alertEmailIsAnAddress && secretsExpireInTheFuture
+output checked bool = portalOriginIsHttpsAndPublic && everyBillingWebhookSecretIsAtLeast16Characters && stripeSettingsAreWellFormed && alertEmailIsAnAddress && supportEmailIsOneAddress && secretsExpireInTheFuture

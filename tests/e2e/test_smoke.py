@@ -19,7 +19,13 @@ def appservice_host(app_env):
     from tests.support.stack import start_host
 
     # In Azure's mode the app refuses a local portal address: this host is given a public one.
-    env = {**app_env, "PRINCIPAL_MODE": "appservice", "PORTAL_BASE_URL": "https://portal.example.com"}
+    env = {
+        **app_env,
+        "PRINCIPAL_MODE": "appservice",
+        "PORTAL_BASE_URL": "https://portal.example.com",
+        "PAYEE_NAME": "Example Billing SAS",
+        "SUPPORT_EMAIL": "support@example.com",
+    }
     process, base = start_host(env, RUN_DIR / "host-appservice.log")
     yield base
     process.terminate()

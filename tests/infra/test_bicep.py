@@ -579,6 +579,7 @@ def test_rules_decorators_cannot_say_stop_the_deployment_before_anything_is_crea
         "everyBillingWebhookSecretIsAtLeast16Characters",
         "stripeSettingsAreWellFormed",
         "alertEmailIsAnAddress",
+        "supportEmailIsOneAddress",
         "secretsExpireInTheFuture",
     }
     for name, param in checks.items():
@@ -744,3 +745,16 @@ def test_the_readme_adds_the_azure_cli_to_the_pre_authorized_applications_withou
     assert "preAuthorizedApplications" in readme and "az ad app update --id" in readme
     assert "--identifier-uris" in readme  # how the api:// scope is exposed
     assert '"{\\"api\\": {\\"preAuthorizedApplications\\": [{' not in readme  # the overwriting PATCH is gone
+
+
+def test_the_payees_legal_name_and_the_support_address_are_asked_for_and_reach_the_app():
+    """Banks check a transfer's payee against the account holder's legal name, and a notice's Reply-To is the
+    support address: both are parameters azd asks for (no default), checked, and set on the app."""
+    main = parsed("main.bicep")
+    for name, variable in (("payeeName", "PAYEE_NAME"), ("supportEmail", "SUPPORT_EMAIL")):
+        param = main["parameters"][name]
+        assert param["type"] == "string" and param.get("default") is None, name
+        assert _values()[name]["value"] == "${" + variable + "}", name  # no "=default": azd asks
+    text = (INFRA / "main.bicep").read_text()
+    assert "SUPPORT_EMAIL: supportEmail" in text and "PAYEE_NAME: payeeName" in text
+    assert "supportEmailIsOneAddress: contains(supportEmail, '@')" in text

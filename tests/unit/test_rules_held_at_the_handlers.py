@@ -30,6 +30,8 @@ SETTINGS = {
     "PRINCIPAL_MODE": "appservice",
     "ACS_ENDPOINT": "https://acs.communication.azure.com",
     "PORTAL_BASE_URL": "https://billing.example.com",
+    "PAYEE_NAME": "Example Billing SAS",
+    "SUPPORT_EMAIL": "support@example.com",
 }
 SUPPORT = {"X-MS-CLIENT-PRINCIPAL": encode_principal("oid-support", ("Billing.Support",))}
 

@@ -9,6 +9,8 @@ GOOD = {
     "PRINCIPAL_MODE": "appservice",
     "ACS_ENDPOINT": "https://acs.communication.azure.com",
     "PORTAL_BASE_URL": "https://billing.example.com",
+    "PAYEE_NAME": "Example Billing SAS",
+    "SUPPORT_EMAIL": "support@example.com",
 }
 
 
@@ -131,6 +133,21 @@ def test_in_azure_the_app_refuses_to_start_without_a_public_portal_address(porta
     local = load_settings({**env, "PRINCIPAL_MODE": "unverified-local"})
     assert local.branding.portal_url.startswith("http")
     assert load_settings(GOOD).branding.portal_url == "https://billing.example.com"
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("PAYEE_NAME", "PAYEE_NAME must be the legal name"), ("SUPPORT_EMAIL", "SUPPORT_EMAIL must be the address")],
+)
+def test_in_azure_the_payees_legal_name_and_the_support_address_are_required(name, message):
+    """Invoice payers transfer to the legal name their bank checks, and customers' replies reach support: in
+    Azure's mode both must be set (local runs fall back to the brand and no Reply-To)."""
+    env = {k: v for k, v in GOOD.items() if k != name}
+    with pytest.raises(SettingsError, match=message):
+        load_settings(env)
+    local = load_settings({**env, "PRINCIPAL_MODE": "unverified-local"})
+    assert (local.branding.payee_name if name == "PAYEE_NAME" else local.branding.support_email) is None
+    assert load_settings(GOOD).branding.payee_name == "Example Billing SAS"
 
 
 @pytest.mark.parametrize("raw, expected", [(None, 1.0), ("1.0", 1.0), ("0.25", 0.25)])
