@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 from datetime import UTC, datetime
+from pathlib import Path
 
 import azure.functions as func
 from azure.functions.timer import TimerRequest
@@ -24,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from devhost.clock_routes import clock_routes, parse_duration
@@ -33,6 +34,14 @@ from devhost.queues import QueueListener, wait_idle
 
 log = logging.getLogger("devhost")
 QUEUED_WORK_SECONDS = 600
+PORTAL_DIR = Path(__file__).resolve().parent.parent / "portal"
+# Demo users the local sign-in offers (PRINCIPAL_MODE=unverified-local only): the accounts' admins of
+# devhost.try_it and devhost.tour, and a support agent.
+DEMO_USERS = [
+    {"objectId": "00000000-0000-0000-0000-0000000000aa", "name": "Ada (try_it)", "roles": []},
+    {"objectId": "00000000-0000-0000-0000-00000000700a", "name": "Ada (tour)", "roles": []},
+    {"objectId": "00000000-0000-0000-0000-00000000beef", "name": "Sam (support)", "roles": ["Billing.Support"]},
+]
 __all__ = ["build_app", "parse_duration"]
 
 
@@ -223,6 +232,7 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         return JSONResponse({"status": "settled"})
 
     routes = [
+        *portal_routes(),
         Route("/api/{path:anypath}", serve_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/admin/functions/{name}", run_function, methods=["POST"]),
         Route("/admin/settle", settle, methods=["POST"]),
@@ -244,6 +254,41 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: crashed},
     )
+
+
+def portal_routes() -> list[Route]:
+    """The reference portal's static files under /portal/ (portal/ in the repository). A path that names no
+    file is one of the portal's own pages (a notice's link, /portal/billing/<account>/pay): index.html,
+    whose script reads the path. /portal/config.json tells the portal how to sign in."""
+
+    async def config(request: Request) -> Response:
+        local = os.environ.get("PRINCIPAL_MODE") == "unverified-local"
+        body = {
+            "signIn": "local" if local else "appservice",
+            "demoUsers": DEMO_USERS if local else [],
+            "apiBase": "/api",
+        }
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    async def files(request: Request) -> Response:
+        name = request.path_params["path"]
+        target = (PORTAL_DIR / name).resolve()
+        if not target.is_relative_to(PORTAL_DIR):
+            return problem(404, "Not found", "no such portal file")
+        if target.is_file():
+            return FileResponse(target, headers={"Cache-Control": "no-cache"})
+        if "." in name.rsplit("/", 1)[-1]:
+            return problem(404, "Not found", f"no portal file {name}")
+        return FileResponse(PORTAL_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/portal/", status_code=308)
+
+    return [
+        Route("/portal", home, methods=["GET"]),
+        Route("/portal/config.json", config, methods=["GET"]),
+        Route("/portal/{path:path}", files, methods=["GET", "HEAD"]),
+    ]
 
 
 requests_log = logging.getLogger("devhost.requests")

@@ -202,7 +202,7 @@ def _sweep_queue(env: Mapping[str, str]) -> dict:
     }
 
 
-LOCAL_PORTAL = "http://localhost:5173"  # the portal's address when PORTAL_BASE_URL is not set (local runs)
+LOCAL_PORTAL = "http://localhost:7071/portal"  # the portal `make run` serves, when PORTAL_BASE_URL is not set
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
 
 

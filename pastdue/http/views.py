@@ -47,6 +47,66 @@ def account_view(account: Account, deps=None) -> dict:
         },
         "subscriptions": [subscription_view(account, s) for s in account.subscriptions.values()],
         "alerts": alerts(account, *((deps.policy, deps.branding) if deps else ())),
+        "openCharges": open_charges_view(account, deps),
+        "transfer": transfer_view(account, deps),
+    }
+
+
+def open_charges_view(account: Account, deps=None) -> list[dict]:
+    """What is owed, a row per open charge (oldest first), with the next automatic retry and how many are
+    left: the portal's owed table."""
+    from datetime import UTC, datetime
+
+    from pastdue.domain import retries
+    from pastdue.domain.policy import Policy
+
+    policy = deps.policy if deps else Policy()
+    now = deps.clock.now() if deps else datetime.now(UTC)
+    rows = []
+    for charge in account.open_charges():
+        sub = account.subscriptions.get(charge.subscription_id)
+        cal = policy.for_plan(sub.plan if sub else "default")
+        next_retry, left = retries.outlook(account, charge, cal, now)
+        rows.append(
+            {
+                "chargeId": charge.charge_id,
+                "subscriptionId": charge.subscription_id,
+                "amount": dump(charge.outstanding),
+                "failedAt": format_time(charge.failed_at),
+                "nextRetryAt": format_time(next_retry) if next_retry else None,
+                "retriesLeft": left,
+            }
+        )
+    return rows
+
+
+def transfer_view(account: Account, deps=None) -> dict | None:
+    """Where an invoice payer sends the transfer (None for card payers): the payee, IBAN, BIC, the one
+    reference, the amount owed, and for euros the EPC QR code a banking app scans, as a PNG data URL."""
+    import base64
+
+    from pastdue.domain.model import INVOICE
+    from pastdue.notices.branding import Branding
+    from pastdue.notices.render import epc_qr
+
+    if account.payment_mode != INVOICE or account.remittance is None:
+        return None
+    branding = deps.branding if deps else Branding()
+    details, owed = dump(account.remittance), dump(account.balance())
+    payee = branding.payee_name or branding.brand_name
+    iban = str(details.get("iban", "")).replace(" ", "")
+    qr = (
+        epc_qr(payee, iban, details.get("bic"), details.get("reference"), owed["value"])
+        if owed["currency"] == "EUR" and owed["value"]
+        else None
+    )
+    return {
+        "payee": payee,
+        "iban": iban,
+        "bic": details.get("bic"),
+        "reference": details.get("reference"),
+        "amount": owed,
+        "qrCode": "data:image/png;base64," + base64.b64encode(qr.png).decode() if qr else None,
     }
 
 

@@ -19,7 +19,7 @@ DEFAULT_LINKS = {
 
 @dataclass(frozen=True)
 class Branding:
-    portal_url: str = "http://localhost:5173"
+    portal_url: str = "http://localhost:7071/portal"  # the portal `make run` serves (settings.LOCAL_PORTAL)
     brand_name: str = "pastdue"
     logo_url: str | None = None
     support_url: str | None = None

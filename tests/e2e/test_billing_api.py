@@ -238,7 +238,7 @@ def test_a_charges_invoice_page_is_kept_for_its_receipt_and_must_be_on_the_porta
     for elsewhere in ("https://evil.example/invoice/1", "javascript:alert(1)", "http://localhost:5173 /x"):
         refused = failed(elsewhere)
         assert refused.status_code == 400 and refused.json()["field"] == "data.invoiceUrl", refused.text
-    invoice = f"http://localhost:5173/billing/{account_id}/invoices/{charge_id}"
+    invoice = f"http://localhost:7071/portal/billing/{account_id}/invoices/{charge_id}"
     assert failed(invoice).status_code == 200
     assert _doc(account_id)["charges"][0]["invoiceUrl"] == invoice
     assert billing.payment_received(account_id, 1500, "TR-9").status_code == 200

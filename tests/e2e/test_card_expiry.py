@@ -20,7 +20,7 @@ def test_an_expiring_card_gets_two_notices_and_an_alert_then_none_after_a_new_ca
     tools.run("daily_sweep")
     (first,) = expiring_mails()
     assert "Visa\u00a0••••\u00a01881" in first["text"] and "December\u00a031,\u00a02030" in first["text"]
-    assert f"http://localhost:5173/billing/{account_id}/payment-method" in first["text"]
+    assert f"http://localhost:7071/portal/billing/{account_id}/payment-method" in first["text"]
     (alert,) = portal.account(account_id).json()["alerts"]
     assert alert["kind"] == "cardExpiring" and alert["deadline"] == "2031-01-01T00:00:00.000000Z"
     tools.set_clock("2030-12-25T03:00:00Z")  # 7 days before

@@ -42,7 +42,7 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     assert len(mails) == 1 and mails[0]["subject"] == "pastdue: Payment failed, €49.99 past due"
     assert "Add another card and it is charged at once for €49.99." in mails[0]["text"]
     # The one action leads to the portal's page for it, and the deadline is a date.
-    assert f"http://localhost:5173/billing/{account_id}/payment-method" in mails[0]["text"]
+    assert f"http://localhost:7071/portal/billing/{account_id}/payment-method" in mails[0]["text"]
     # Suspended 30 days after the failure: "pay by" the last full day before (the account's zone is UTC).
     disable_on = format_date((datetime.now(UTC) + timedelta(days=29)).date(), format="long", locale="en_US").replace(
         " ", "\u00a0"
@@ -122,7 +122,7 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     )
     for n, mail in enumerate(tools.emails_to(f"admin@{account_id}.example")):
         for part in (mail["text"], mail["html"]):
-            assert f"http://localhost:5173/billing/{account_id}/payment-method" in part, (n, part)
+            assert f"http://localhost:7071/portal/billing/{account_id}/payment-method" in part, (n, part)
             assert "What is owed" in part and "Production" in part and "€49.99" in part, (n, part)
         if 1 <= n <= 5:
             assert disable_on in mail["text"], (n, mail["text"])

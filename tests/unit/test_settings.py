@@ -124,7 +124,7 @@ def test_an_unknown_payment_gateway_still_stops_the_app():
 )
 def test_in_azure_the_app_refuses_to_start_without_a_public_portal_address(portal):
     """Every notice links to the portal: in Azure's mode (appservice) an empty or local address is refused
-    (the local default is http://localhost:5173); local runs keep it."""
+    (the local default is http://localhost:7071/portal); local runs keep it."""
     env = {k: v for k, v in GOOD.items() if k != "PORTAL_BASE_URL"}
     if portal is not None:
         env["PORTAL_BASE_URL"] = portal
