@@ -8,12 +8,18 @@ PY := $(VENV)/bin/python
 # with two workers), and each worker has stand-ins of its own.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-.PHONY: run test unit fmt deps lint bench clean
+# The notice layout test lays every notice out in headless Chromium: `make test` installs Debian's chromium
+# (as root with apt) and fails where it cannot, unless PASTDUE_SKIP_BROWSER=1 (then that test alone is skipped).
+PASTDUE_SKIP_BROWSER ?=
+export PASTDUE_SKIP_BROWSER
+BROWSER_STAMP := .run/browser-deps.installed
+
+.PHONY: run test unit fmt deps browser-deps lint bench clean
 
 run: deps
 	$(PY) -m devhost
 
-test: deps .venv-checkov/.installed
+test: deps .venv-checkov/.installed $(if $(filter 1,$(PASTDUE_SKIP_BROWSER)),,browser-deps)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -39,6 +45,24 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 .venv-checkov/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+browser-deps: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP):
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium chromium-driver; \
+	else \
+		echo "make test needs headless Chromium for tests/integration/test_notice_layout.py, and cannot install it" \
+			"here (it needs root and apt-get). Install Debian's packages: sudo apt-get update &&" \
+			"sudo apt-get install chromium chromium-driver (elsewhere: a chromium on PATH)," \
+			"or run without that test: make test PASTDUE_SKIP_BROWSER=1" >&2; \
+		exit 1; \
+	fi
+	@command -v chromium >/dev/null || { echo "chromium is still not on PATH after the install" >&2; exit 1; }
+	mkdir -p $(@D)
 	touch $@
 
 node_modules/.installed: package-lock.json
