@@ -8,13 +8,12 @@ PY := $(VENV)/bin/python
 # with two workers), and each worker has stand-ins of its own.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-.PHONY: run test unit fmt deps lint bench clean browser-deps
-
-run: deps
-	$(PY) -m devhost
-
-# The browser tests (tests/browser) drive Debian's chromium headless with Playwright: no browser is downloaded.
-# PASTDUE_SKIP_BROWSER=1 leaves them out, said aloud, on a machine where chromium cannot be installed.
+# Browsers: tests/browser (the portal, Playwright) and the notice layout test drive Debian's chromium headless;
+# no browser is downloaded. `make test` installs chromium and chromium-driver (as root with apt-get) and stops
+# with how to install them where it cannot, unless PASTDUE_SKIP_BROWSER=1: then tests/browser is left out and
+# the layout test skipped, said aloud.
+PASTDUE_SKIP_BROWSER ?=
+export PASTDUE_SKIP_BROWSER
 BROWSER_STAMP := .run/browser-deps.installed
 ifeq ($(PASTDUE_SKIP_BROWSER),1)
 PYTEST_BROWSER := --ignore=tests/browser
@@ -22,29 +21,18 @@ else
 PYTEST_BROWSER :=
 endif
 
-test: deps .venv-checkov/.installed browser-deps
+.PHONY: run test unit fmt deps browser-deps lint bench clean
+
+run: deps
+	$(PY) -m devhost
+
+test: deps .venv-checkov/.installed $(if $(filter 1,$(PASTDUE_SKIP_BROWSER)),,browser-deps)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	node_modules/.bin/redocly lint --config redocly.yaml docs/openapi.yaml
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework bicep -d infra
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_BROWSER)
-
-browser-deps: $(BROWSER_STAMP)
-
-$(BROWSER_STAMP):
-	@if [ "$(PASTDUE_SKIP_BROWSER)" = 1 ]; then \
-		echo "PASTDUE_SKIP_BROWSER=1: Debian's chromium not installed, tests/browser left out of make test"; \
-	elif command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
-		mkdir -p $(dir $@) && touch $@; \
-	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver \
-			&& mkdir -p $(dir $@) && touch $@; \
-	else \
-		echo "The browser tests need Debian's chromium and chromium-driver:" >&2; \
-		echo "  sudo apt-get install -y chromium chromium-driver   (or PASTDUE_SKIP_BROWSER=1 to leave them out)" >&2; \
-		exit 1; \
-	fi
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
@@ -64,6 +52,24 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 .venv-checkov/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv .venv-checkov
 	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+browser-deps: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP):
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium chromium-driver; \
+	else \
+		echo "make test needs headless Chromium for tests/browser and the notice layout test, and cannot install it" \
+			"here (it needs root and apt-get). Install Debian's packages: sudo apt-get update &&" \
+			"sudo apt-get install chromium chromium-driver (elsewhere: a chromium on PATH)," \
+			"or run without them: make test PASTDUE_SKIP_BROWSER=1" >&2; \
+		exit 1; \
+	fi
+	@command -v chromium >/dev/null || { echo "chromium is still not on PATH after the install" >&2; exit 1; }
+	mkdir -p $(@D)
 	touch $@
 
 node_modules/.installed: package-lock.json

@@ -295,8 +295,12 @@ requests_log = logging.getLogger("devhost.requests")
 
 
 def _log_request(request: Request, function: str, answer: Response, seconds: float) -> None:
-    """One line per API call: method, path, status, time, function, and why a 4xx/5xx was refused."""
+    """One line per API call: method, path, status, time, function, the caller's X-Request-Id if it sent one
+    (a test finds its own requests' lines by it), and why a 4xx/5xx was refused."""
     line = f"{request.method} {request.url.path} -> {answer.status_code} {seconds * 1000:.0f} ms [{function}]"
+    request_id = request.headers.get("x-request-id")
+    if request_id:
+        line += f" id={''.join(c for c in request_id[:64] if c.isalnum() or c in '-_.')}"
     if answer.status_code >= 400:
         with contextlib.suppress(ValueError, AttributeError):
             line += f" {json.loads(answer.body).get('detail', '')}"

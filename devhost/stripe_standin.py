@@ -164,6 +164,9 @@ class State:
     executing: set = field(default_factory=set)  # idempotency keys whose first request is still running
     faults: list = field(default_factory=list)
     held_events: list = field(default_factory=list)
+    # Every webhook delivery, as it was answered: {"id", "type", "object", "status", "answer"} (status 0: no
+    # answer). A test reads here that an event reached the app, and what the app made of it.
+    deliveries: list = field(default_factory=list)
     processing_next: int = 0  # confirms that answer `processing` instead of an outcome
     requests: list = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -1331,8 +1334,20 @@ class StripeStandIn:
                     },
                 )
                 answers.append(answer.status_code)
+                said = answer.text
             except httpx.HTTPError:
                 answers.append(0)
+                said = ""
+            with self.state.lock:
+                self.state.deliveries.append(
+                    {
+                        "id": event["id"],
+                        "type": event["type"],
+                        "object": event["data"]["object"].get("id"),
+                        "status": answers[-1],
+                        "answer": said,
+                    }
+                )
         return answers
 
     def deliver_held(self, times: int = 1, reverse: bool = False) -> list[int]:

@@ -49,11 +49,11 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     )  # dates keep to one line
     assert f"If we haven't received payment by {disable_on}, we'll suspend the service." in mails[0]["text"]
 
-    retries_by_day, notices_by_day = {}, {}
+    retries_by_day, notices_by_day, summaries = {}, {}, {}
     for day in range(1, 121):
         tools.advance("P1D")
-        summary = tools.run("daily_sweep")["summary"]
-        assert summary["accountsSeen"] >= 0 and "notices" in summary and summary["seconds"] >= 0
+        summary = summaries[day] = tools.run("daily_sweep")["summary"]
+        assert "notices" in summary and "seconds" in summary
         kinds = _history_kinds(portal, account_id)
         retries_by_day[day] = kinds["charge.declined"]
         notices_by_day[day] = len(_notices(portal, account_id))
@@ -92,6 +92,15 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     ]
     notice_days = [d for d in range(1, 121) if notices_by_day[d] != notices_by_day.get(d - 1, 1)]
     assert notice_days == [3, 7, 14, 21, 28, 30, 90, 113, 119, 120]
+    # Each run's summary counts what it did to this account (other tests' accounts on this host's database may
+    # add to the counts, never take from them): seen, retried, noticed, suspended, deleted, in measured time.
+    for day in sorted({*steps, *notice_days, 30, 120}):
+        summary = summaries[day]
+        assert summary["accountsSeen"] >= 1 and summary["seconds"] > 0, (day, summary)
+        assert summary.get("chargesDeclined", 0) >= retries_by_day[day] - retries_by_day.get(day - 1, 0), (day, summary)
+        assert summary.get("noticesQueued", 0) >= notices_by_day[day] - notices_by_day.get(day - 1, 1), (day, summary)
+    assert summaries[30].get("subscriptionsDisabled", 0) >= 1, summaries[30]
+    assert summaries[120].get("dataPurged", 0) >= 1, summaries[120]
     sub = _sub(portal, account_id)
     assert sub["state"] == "deleted"
     assert not list(

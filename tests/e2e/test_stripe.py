@@ -90,6 +90,12 @@ def _kinds(s, account_id) -> Counter:
     return Counter(e["kind"] for e in s.portal.history(account_id).json()["entries"])
 
 
+def _delivered(s, kind: str, object_id: str) -> list[dict]:
+    """The stand-in's deliveries of events of this kind about this object, as the app answered them."""
+    with s.standin.state.lock:
+        return [d for d in s.standin.state.deliveries if d["type"] == kind and d["object"] == object_id]
+
+
 def _wait(predicate, seconds=20):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -563,7 +569,9 @@ def test_stripe_billing_invoices_are_dunned_and_paid_once_whoever_pays_them(s):
     assert [pi["amount_received"] for pi in _invoice_intents(s, invoice["id"])] == [2000]
     assert s.standin.taken(account_id) == 0  # no PaymentIntent of pastdue's own: the invoice was paid
     assert _wait(lambda: s.portal.account(account_id).json()["balance"]["value"] == 0)
-    time.sleep(0.5)  # invoice.paid arrives after the answer: it changes nothing
+    # invoice.paid arrives after the answer: once the app has answered it, it changed nothing.
+    assert _wait(lambda: _delivered(s, "invoice.paid", invoice["id"])), s.standin.state.deliveries[-5:]
+    assert [d["status"] for d in _delivered(s, "invoice.paid", invoice["id"])] == [200]
     assert s.portal.account(account_id).json()["credit"] is None and _kinds(s, account_id)["charge.settled"] == 0
 
     # Stripe's own retry pays another invoice: invoice.paid settles it, and pastdue never charges it again.

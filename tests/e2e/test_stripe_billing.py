@@ -4,12 +4,10 @@ charge numbers repeat across them (both have INV-0001)."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 
 from tests.e2e import test_stripe as base
-from tests.e2e.test_stripe import _account, _invoice_account, _kinds, _new_card, _wait
+from tests.e2e.test_stripe import _account, _delivered, _invoice_account, _kinds, _new_card, _wait
 from tests.support.clients import Support
 
 # The Stripe end-to-end fixtures (one stand-in and one host for this module).
@@ -47,7 +45,9 @@ def test_an_invoice_settled_here_is_settled_at_stripe_and_money_taken_there_afte
     assert s.standin._paid_off_stripe[invoice["id"]] == 2000 and _invoice_intents_paid(s, invoice["id"]) == 0
     (done,) = _history(s, account_id, "charge.settlement.done")
     assert done["detail"]["outcome"] == "paid_out_of_band"
-    time.sleep(0.5)  # invoice.paid for our own marking: no money
+    # invoice.paid for our own marking: once the app has answered it, no money.
+    assert _wait(lambda: _delivered(s, "invoice.paid", invoice["id"])), s.standin.state.deliveries[-5:]
+    assert [d["status"] for d in _delivered(s, "invoice.paid", invoice["id"])] == [200]
     assert s.portal.account(account_id).json()["credit"] is None
     # Stripe's own retry collects a second invoice just before the transfer for it lands here (its event held):
     second = _invoice(s, customer, sub_id, 1500)
@@ -58,8 +58,8 @@ def test_an_invoice_settled_here_is_settled_at_stripe_and_money_taken_there_afte
     s.billing.payment_received(account_id, 1500, "TR-2")
     # The settlement finds it paid there: the money is credit, operators are alerted, once.
     assert _wait(lambda: (s.portal.account(account_id).json()["credit"] or {}).get("value") == 1500)
-    s.standin.deliver_held()
-    time.sleep(0.5)
+    assert set(s.standin.deliver_held()) == {200}  # answered by the app, invoice.paid of the second among them
+    assert [d["status"] for d in _delivered(s, "invoice.paid", second["id"])] == [200]
     assert s.portal.account(account_id).json()["credit"]["value"] == 1500
     (alert,) = _history(s, account_id, "payment.unexpected")
     assert alert["detail"]["reason"] == "paidAfterSettled" and alert["detail"]["amount"]["value"] == 1500
@@ -129,7 +129,9 @@ def test_a_write_off_of_an_invoice_voids_it_at_stripe(s):
     assert _wait(lambda: _balance(s, account_id) == 3000)
     assert Support(s.host.http.base_url).write_off(account_id, invoice["id"]).status_code == 200
     assert _wait(lambda: s.standin.state.invoices[invoice["id"]]["status"] == "void")
-    time.sleep(0.5)  # invoice.voided, our own: nothing more
+    # invoice.voided, our own: once the app has answered it, nothing more.
+    assert _wait(lambda: _delivered(s, "invoice.voided", invoice["id"])), s.standin.state.deliveries[-5:]
+    assert [d["status"] for d in _delivered(s, "invoice.voided", invoice["id"])] == [200]
     assert _kinds(s, account_id)["charge.voided"] == 0 and _kinds(s, account_id)["charge.written_off"] == 1
 
 
@@ -137,8 +139,10 @@ def test_a_stripe_customer_shared_by_two_accounts_is_refused_not_given_to_the_fi
     first_id, customer, sub_id = _invoice_account(s, "pm_card_chargeCustomerFail")
     second_id, _ = _account(s, None, subs=0, gatewayCustomerId=customer)
     assert s.billing.subscription(second_id, sub_id).status_code == 201
-    _invoice(s, customer, sub_id, 1000)
-    time.sleep(1.0)
+    invoice = _invoice(s, customer, sub_id, 1000)
+    # Once the app has answered its invoice.payment_failed, neither account owes it.
+    assert _wait(lambda: _delivered(s, "invoice.payment_failed", invoice["id"])), s.standin.state.deliveries[-5:]
+    assert [d["status"] for d in _delivered(s, "invoice.payment_failed", invoice["id"])] == [200]
     assert _balance(s, first_id) == 0 and _balance(s, second_id) == 0
 
 
