@@ -62,13 +62,15 @@ def local_day(value: str | datetime, zone: str, before: bool = False):
     return local.date() - timedelta(days=1) if before else local.date()
 
 
-def date(value: str | datetime | None, tag: str | None) -> str:
+def date(value: str | datetime | None, tag: str | None, size: str = "long") -> str:
+    """A date as the locale writes it: `long` in sentences ("29 de abril de 2027"), `medium` where a narrow
+    column holds it ("29 abr 2027": a table read on a phone)."""
     if not value:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     locale = locale_of(tag)
-    text = format_date(value.date() if isinstance(value, datetime) else value, format="long", locale=locale)
+    text = format_date(value.date() if isinstance(value, datetime) else value, format=size, locale=locale)
     if locale.language == "fr" and value.day == 1 and text.startswith("1 "):
         text = "1er " + text[2:]  # French writes the first of a month as an ordinal: 1er mai
     return text.replace(" ", "\u00a0")  # a date never breaks across lines ("1. Mai 2027")

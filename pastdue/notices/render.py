@@ -128,7 +128,7 @@ def _owed_table(params: dict, words: dict, tag: str, day, confirm: bool) -> dict
             {
                 "name": r["subscriptionName"],
                 "invoice": invoice,
-                "since": date(r["since"], tag),
+                "since": date(r["since"], tag, "medium"),  # a narrow column, on a phone too
                 "amount": money(r["amount"], tag),
                 "status": status,
             }
