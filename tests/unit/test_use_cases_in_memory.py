@@ -207,3 +207,23 @@ def test_the_drain_sends_the_declined_notice_once_with_its_amount():
     assert "10.00" in sender.sent[0].text
     assert [n.status for n in store.get("acct-1").outbox] == [SENT]  # type: ignore[union-attr]
     assert drain_all(deps, sender, Quota())["sent"] == 0 and len(sender.sent) == 1
+
+
+def _linked(account_id: str, customer: str | None) -> Account:
+    acc = account(account_id=account_id)
+    acc.gateway_customer_id = customer
+    return acc
+
+
+def test_accounts_are_found_by_their_processor_customer_and_a_document_that_does_not_load_is_left_out():
+    _, store, _ = world()
+    for account_id, customer in [("acct-b", "cus_1"), ("acct-a", "cus_1"), ("acct-c", "cus_2"), ("acct-d", None)]:
+        store.create(_linked(account_id, customer))
+    broken = to_document(_linked("acct-bad", "cus_1"))
+    broken["charges"] = "not a list"
+    store.put_document(broken)
+    assert [a.account_id for a in store.by_gateway_customer("cus_1")] == ["acct-a", "acct-b"]
+    assert [a.account_id for a in store.by_gateway_customer("cus_2")] == ["acct-c"]
+    assert store.by_gateway_customer("cus_9") == []
+    found = store.by_gateway_customer("cus_2")[0]
+    assert found.etag == store.documents["acct-c"]["_etag"]  # read as get() reads it: replace() takes it
