@@ -18,9 +18,11 @@ from pastdue.adapters.store import CustomerData
 from pastdue.domain import events as ev
 from pastdue.domain.errors import IdempotencyMismatch
 from pastdue.domain.model import (
+    AUTHENTICATION_REQUIRED,
     CARD_DECLINED,
     DISABLED,
     PAID,
+    REQUIRES_ACTION,
     SENT,
     SETTLED,
     SUCCEEDED,
@@ -227,3 +229,23 @@ def test_accounts_are_found_by_their_processor_customer_and_a_document_that_does
     assert store.by_gateway_customer("cus_9") == []
     found = store.by_gateway_customer("cus_2")[0]
     assert found.etag == store.documents["acct-c"]["_etag"]  # read as get() reads it: replace() takes it
+
+
+class AsksToAuthenticate(SandboxGateway):
+    """The bank asks the customer present to authenticate; reading what Stripe.js needs gets no answer."""
+
+    def charge(self, token, amount, idempotency_key, *args, **kwargs) -> ChargeOutcome:
+        return ChargeOutcome(REQUIRES_ACTION, "authentication_required", reference="pi_waits")
+
+    def confirmation(self, reference: str) -> dict | None:
+        raise OutcomeUnknown("connection dropped")
+
+
+def test_a_pay_now_the_bank_asks_to_authenticate_answers_so_when_its_confirmation_details_cannot_be_read():
+    deps, store, _ = world(AsksToAuthenticate)
+    opened(deps, store)
+    answer = update_payment(deps, "acct-1", "key-00000004", "h", VISA, "user:1")
+    assert (answer.outcome, answer.confirmation) == (AUTHENTICATION_REQUIRED, {"chargeId": "ch-0"})
+    waiting = answer.account.charge("ch-0")
+    assert waiting is not None and waiting.awaiting_action is not None
+    assert waiting.awaiting_action.reference == "pi_waits"
