@@ -212,6 +212,8 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         account = deps.store.get(account_id)
         counted = (account.reversed or {}).get(processor_id, 0) if account is not None else 0
         if counted < money.value:
+            if deps.store.seen_event(account_id, event_id):
+                return "duplicate"  # applied before: what it undid is why its refund no longer counts
             raise EventTooEarly(f"refund {obj.get('id')} failed before its refund was recorded")
     paid_by = next((a for a in charge.attempts if a.reference == reference and a.allocation), None)
     event = ev.PaymentReversed(

@@ -33,6 +33,7 @@ from pastdue.notices.message import Email
 from pastdue.services.billing import record_event
 from pastdue.services.change import change
 from pastdue.services.deps import Deps
+from pastdue.services.gateway_events import handle_event
 from pastdue.services.notices import drain_all
 from pastdue.services.portal import OUTCOME_UNKNOWN, update_payment
 from pastdue.services.sweep import run_sweep
@@ -249,3 +250,32 @@ def test_a_pay_now_the_bank_asks_to_authenticate_answers_so_when_its_confirmatio
     waiting = answer.account.charge("ch-0")
     assert waiting is not None and waiting.awaiting_action is not None
     assert waiting.awaiting_action.reference == "pi_waits"
+
+
+class WithReferences(SandboxGateway):
+    """A sandbox whose payments have the processor's ids and metadata, as Stripe's PaymentIntents do."""
+
+    def charge(self, token, amount, idempotency_key, customer=None, metadata=None, *args, **kwargs) -> ChargeOutcome:
+        outcome = super().charge(token, amount, idempotency_key, customer, metadata, *args, **kwargs)
+        return dataclasses.replace(outcome, reference=f"pi_{idempotency_key}")
+
+    def payment_metadata(self, reference: str) -> dict:
+        return {"accountId": "acct-1", "chargeId": reference.split(":")[1]}
+
+
+def test_a_failed_refund_delivered_again_after_it_was_applied_is_a_duplicate_not_an_event_too_early():
+    deps, store, _ = world(WithReferences)
+    store.create(account(method=VISA))
+    record_event(deps, "acct-1", failed("ch-0", value=1000))
+    deps.clock.at = T0 + days(1.1)  # type: ignore[attr-defined]
+    run_sweep(deps, budget_seconds=30)
+    paid = store.get("acct-1")
+    assert paid is not None and paid.balance().is_zero
+    (reference,) = [a.reference for a in paid.charges[0].attempts]
+    refunded = {"id": "ch_1", "payment_intent": reference, "amount_refunded": 1000, "currency": "eur"}
+    assert handle_event(deps, "evt_refunded", "charge.refunded", refunded) == "recorded"
+    failed_refund = {"id": "re_1", "charge": "ch_1", "payment_intent": reference, "amount": 1000, "currency": "eur"}
+    assert handle_event(deps, "evt_refund_failed", "refund.failed", failed_refund) == "recorded"
+    assert handle_event(deps, "evt_refund_failed", "refund.failed", failed_refund) == "duplicate"
+    again = store.get("acct-1")
+    assert again is not None and again.credit == Money(1000, "EUR") and again.reversed == {"ch_1": 0}
