@@ -279,3 +279,21 @@ def test_a_failed_refund_delivered_again_after_it_was_applied_is_a_duplicate_not
     assert handle_event(deps, "evt_refund_failed", "refund.failed", failed_refund) == "duplicate"
     again = store.get("acct-1")
     assert again is not None and again.credit == Money(1000, "EUR") and again.reversed == {"ch_1": 0}
+
+
+def test_a_refund_of_a_charge_settled_long_ago_and_waiting_in_the_document_for_the_archive_is_recorded():
+    deps, store, _ = world(WithReferences)
+    store.create(account(method=VISA))
+    record_event(deps, "acct-1", failed("ch-0", value=1000))
+    deps.clock.at = T0 + days(1.1)  # type: ignore[attr-defined]
+    run_sweep(deps, budget_seconds=30)
+    deps.clock.at = T0 + days(12)  # type: ignore[attr-defined]
+    record_event(deps, "acct-1", failed("ch-1", value=500))  # a write: ch-0 waits in the document now
+    waiting = store.get("acct-1")
+    assert waiting is not None and [c.charge_id for c in waiting.archive_charges] == ["ch-0"]
+    assert not store.archived_charge("acct-1", "ch-0")
+    (reference,) = [a.reference for a in waiting.archive_charges[0].attempts]
+    refunded = {"id": "ch_1", "payment_intent": reference, "amount_refunded": 300, "currency": "eur"}
+    assert handle_event(deps, "evt_refunded", "charge.refunded", refunded) == "recorded"
+    after = store.get("acct-1")
+    assert after is not None and after.reversed == {"ch_1": 300}
