@@ -1,6 +1,6 @@
 """An account repository and work queues (and the sandbox gateway's ledger) in memory, for fast tests of
-the use cases (change(), pay-now's rounds, the sweep's visit of an account, the notice drain) without a
-database.
+the use cases (change(), pay-now's rounds, the sweep's visit of an account, the notice drain, the processor's
+events, which find an account by its processor customer) without a database.
 
 It keeps the documents Cosmos would keep (adapters/documents.py writes and reads them, so a decision goes
 through the same codec) and honours what the services rely on: a replace is If-Match on the etag the
@@ -94,6 +94,16 @@ class MemoryAccounts(AccountRepository, WorkQueues):
     def archived_charge_of(self, account_id: str, charge_id: str) -> Charge | None:
         stored = self.charges.get(account_id, {}).get(charge_id)
         return load(Charge, stored) if stored is not None else None
+
+    def by_gateway_customer(self, customer_id: str) -> list[Account]:
+        """The accounts linked to the processor's customer (the query AccountQueries names), by account id;
+        as in the Cosmos query, a document that no longer loads is left out."""
+        found = (
+            load_or_mark(_copy(doc))
+            for _, doc in sorted(self.documents.items())
+            if doc.get("gatewayCustomerId") == customer_id
+        )
+        return [account for account in found if isinstance(account, Account)]
 
     def _pages(
         self, field: str, now: datetime, page_size: int, slots: tuple[int, ...] | None = None

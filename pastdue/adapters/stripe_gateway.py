@@ -191,9 +191,9 @@ class StripeGateway(PaymentGateway):
     @_key_checked
     def confirmation(self, reference: str) -> dict | None:
         """What Stripe.js needs to let the customer confirm the payment, while it still needs them. A Stripe
-        Billing invoice is confirmed on its hosted page."""
+        Billing invoice is confirmed on its hosted page. A lost answer raises OutcomeUnknown."""
         if reference.startswith("in_"):  # a Stripe object id: an invoice (the attempt paid one)
-            invoice = self._client.v1.invoices.retrieve(reference).to_dict()
+            invoice = self._call(lambda: self._client.v1.invoices.retrieve(reference), reference, "invoices")
             if invoice.get("status") not in PAYABLE:
                 return None
             details = {
@@ -211,7 +211,7 @@ class StripeGateway(PaymentGateway):
                     publishableKey=self._publishable_key,
                 )
             return details
-        intent = self._client.v1.payment_intents.retrieve(reference).to_dict()
+        intent = self._retrieve(reference)
         if intent.get("status") not in ("requires_action", "requires_payment_method", "requires_confirmation"):
             return None
         method = intent.get("payment_method")
@@ -379,9 +379,14 @@ class StripeGateway(PaymentGateway):
 
     @_key_checked
     def cancel(self, reference: str) -> ChargeOutcome | None:
+        """A lost answer (a dropped connection, 429, 5xx) raises OutcomeUnknown: it may have been cancelled."""
         stripe = self._stripe
         try:
-            self._client.v1.payment_intents.cancel(reference, {"cancellation_reason": "abandoned"})
+            self._call(
+                lambda: self._client.v1.payment_intents.cancel(reference, {"cancellation_reason": "abandoned"}),
+                reference,
+                "cancel",
+            )
             return None
         except stripe.InvalidRequestError:  # no longer cancellable: it has an outcome of its own
             intent = self._retrieve(reference)

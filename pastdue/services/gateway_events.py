@@ -103,7 +103,7 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
         return "unknown"
     charge = account.charge(charge_id)
     if charge is None and result.outcome == SUCCEEDED:
-        return _late_success(deps, event_id, account_id, charge_id, result)
+        return _late_success(deps, event_id, account, charge_id, result)
     attempt = charge.attempt(key) if charge else None
     if attempt is None:
         return "unknown"
@@ -129,10 +129,12 @@ def _intent(deps: Deps, event_id: str, kind: str, intent: dict) -> str:
     return "resolved"
 
 
-def _late_success(deps: Deps, event_id: str, account_id: str, charge_id: str, result: ev.AttemptResult) -> str:
-    """A payment succeeded for a charge no longer in the document (settled and archived): the payment that
-    settled it is nothing new; any other is money no charge owes, kept as credit with an operator alert."""
-    archived = deps.store.archived_charge_of(account_id, charge_id)
+def _late_success(deps: Deps, event_id: str, account: Account, charge_id: str, result: ev.AttemptResult) -> str:
+    """A payment succeeded for a charge no longer among the document's open and recent ones (settled, and
+    archived or waiting to be): the payment that settled it is nothing new; any other is money no charge
+    owes, kept as credit with an operator alert."""
+    account_id = account.account_id
+    archived = _settled_long_ago(deps, account, charge_id)
     attempt = archived.attempt(result.key) if archived is not None else None
     if archived is None or attempt is None or result.amount is None:
         return "unknown"
@@ -212,6 +214,8 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         account = deps.store.get(account_id)
         counted = (account.reversed or {}).get(processor_id, 0) if account is not None else 0
         if counted < money.value:
+            if deps.store.seen_event(account_id, event_id):
+                return "duplicate"  # applied before: what it undid is why its refund no longer counts
             raise EventTooEarly(f"refund {obj.get('id')} failed before its refund was recorded")
     paid_by = next((a for a in charge.attempts if a.reference == reference and a.allocation), None)
     event = ev.PaymentReversed(
@@ -270,7 +274,7 @@ def _payment_of(deps: Deps, reference: str, metadata: dict) -> tuple[str, Charge
     account = _account_of_customer(deps, invoice.customer) if invoice is not None and invoice.customer else None
     if invoice is None or account is None:
         return None
-    charge = account.charge(invoice.invoice_id) or deps.store.archived_charge_of(account.account_id, invoice.invoice_id)
+    charge = account.charge(invoice.invoice_id) or _settled_long_ago(deps, account, invoice.invoice_id)
     return (account.account_id, charge) if charge is not None and charge.is_processor_invoice else None
 
 
@@ -281,9 +285,16 @@ def _paid_by(deps: Deps, account_id: str, charge_id: object, reference: str) -> 
         return None
     charges = list(account.charges)
     if isinstance(charge_id, str) and charge_id and account.charge(charge_id) is None:
-        archived = deps.store.archived_charge_of(account_id, charge_id)
+        archived = _settled_long_ago(deps, account, charge_id)
         charges += [archived] if archived is not None else []
     return next((c for c in charges if any(a.reference == reference for a in c.attempts)), None)
+
+
+def _settled_long_ago(deps: Deps, account: Account, charge_id: str) -> Charge | None:
+    """A charge settled long enough ago to have left the document's charges: waiting in the document to be
+    archived (until the account's next write), or archived."""
+    waiting = next((c for c in account.archive_charges if c.charge_id == charge_id), None)
+    return waiting or deps.store.archived_charge_of(account.account_id, charge_id)
 
 
 def _account_of_customer(deps: Deps, customer: str) -> Account | None:
@@ -374,7 +385,7 @@ def _read_invoice(deps: Deps, invoice_id: str) -> ProcessorInvoice | None:
 
 def _invoice_paid(deps: Deps, event_id: str, account: Account, invoice_id: str) -> str:
     charge = account.charge(invoice_id)
-    archived = None if charge is not None else deps.store.archived_charge_of(account.account_id, invoice_id)
+    archived = None if charge is not None else _settled_long_ago(deps, account, invoice_id)
     if charge is None and archived is None:
         return "ignored"  # an invoice never dunned here
     current = _read_invoice(deps, invoice_id)

@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from pastdue.adapters.gateway import OutcomeUnknown
 from pastdue.adapters.store import HistoryPage
 from pastdue.domain import events as ev
 from pastdue.domain.model import (
@@ -101,7 +102,13 @@ def update_payment(
         charge = account.charge(outcome.charge_id or "")
         waiting = charge.awaiting_action if charge else None
         if charge is not None and waiting is not None and waiting.reference:
-            details = deps.gateway.confirmation(waiting.reference) or {}
+            try:
+                details = deps.gateway.confirmation(waiting.reference) or {}
+            except OutcomeUnknown as unknown:
+                # The outcome is written and stands: only what Stripe.js needs could not be read now (the
+                # portal's confirmations read it again).
+                log.warning("confirmation of %s not read: %s", waiting.reference, unknown)
+                details = {}
             confirmation = {"chargeId": charge.charge_id, **details}
     return PayNowAnswer(outcome.kind, account, outcome.code, tuple(outcome.settled), confirmation)
 

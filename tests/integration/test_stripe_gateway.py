@@ -315,6 +315,24 @@ def test_on_session_authentication_waits_for_the_customer_then_a_superseded_paym
     assert (late.outcome, late.amount) == (SUCCEEDED, EUR)
 
 
+def test_a_lost_answer_to_a_cancel_or_to_the_confirmation_details_is_an_unknown_outcome(standin):
+    gateway = StripeGateway(KEY, standin.url, "pk_test_x", max_network_retries=0)
+    customer, method = _card(gateway, "pm_card_authenticationRequired")
+    answer = gateway.charge(method.token, EUR, "ch-40:1", customer, {"attempt": "ch-40:1"}, on_session=True)
+    intent = standin.state.payment_intents[answer.reference]
+    standin.state.faults.append("retrieve:drop")
+    with pytest.raises(OutcomeUnknown):
+        gateway.confirmation(answer.reference)
+    standin.state.faults.append("cancel:429")  # refused before it ran
+    with pytest.raises(OutcomeUnknown):
+        gateway.cancel(answer.reference)
+    assert intent["status"] == "requires_action"
+    standin.state.faults.append("cancel:drop")  # it ran; only the answer was lost
+    with pytest.raises(OutcomeUnknown):
+        gateway.cancel(answer.reference)
+    assert intent["status"] == "canceled" and gateway.confirmation(answer.reference) is None
+
+
 def test_a_failed_3d_secure_is_not_final_the_customer_may_try_again_on_the_same_payment(standin, gateway):
     customer, method = _card(gateway, "pm_card_authenticationRequired")
     answer = gateway.charge(method.token, EUR, "ch-16:1", customer, {"attempt": "ch-16:1"})

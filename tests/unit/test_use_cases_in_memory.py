@@ -18,9 +18,11 @@ from pastdue.adapters.store import CustomerData
 from pastdue.domain import events as ev
 from pastdue.domain.errors import IdempotencyMismatch
 from pastdue.domain.model import (
+    AUTHENTICATION_REQUIRED,
     CARD_DECLINED,
     DISABLED,
     PAID,
+    REQUIRES_ACTION,
     SENT,
     SETTLED,
     SUCCEEDED,
@@ -31,6 +33,7 @@ from pastdue.notices.message import Email
 from pastdue.services.billing import record_event
 from pastdue.services.change import change
 from pastdue.services.deps import Deps
+from pastdue.services.gateway_events import handle_event
 from pastdue.services.notices import drain_all
 from pastdue.services.portal import OUTCOME_UNKNOWN, update_payment
 from pastdue.services.sweep import run_sweep
@@ -207,3 +210,90 @@ def test_the_drain_sends_the_declined_notice_once_with_its_amount():
     assert "10.00" in sender.sent[0].text
     assert [n.status for n in store.get("acct-1").outbox] == [SENT]  # type: ignore[union-attr]
     assert drain_all(deps, sender, Quota())["sent"] == 0 and len(sender.sent) == 1
+
+
+def _linked(account_id: str, customer: str | None) -> Account:
+    acc = account(account_id=account_id)
+    acc.gateway_customer_id = customer
+    return acc
+
+
+def test_accounts_are_found_by_their_processor_customer_and_a_document_that_does_not_load_is_left_out():
+    _, store, _ = world()
+    for account_id, customer in [("acct-b", "cus_1"), ("acct-a", "cus_1"), ("acct-c", "cus_2"), ("acct-d", None)]:
+        store.create(_linked(account_id, customer))
+    broken = to_document(_linked("acct-bad", "cus_1"))
+    broken["charges"] = "not a list"
+    store.put_document(broken)
+    assert [a.account_id for a in store.by_gateway_customer("cus_1")] == ["acct-a", "acct-b"]
+    assert [a.account_id for a in store.by_gateway_customer("cus_2")] == ["acct-c"]
+    assert store.by_gateway_customer("cus_9") == []
+    found = store.by_gateway_customer("cus_2")[0]
+    assert found.etag == store.documents["acct-c"]["_etag"]  # read as get() reads it: replace() takes it
+
+
+class AsksToAuthenticate(SandboxGateway):
+    """The bank asks the customer present to authenticate; reading what Stripe.js needs gets no answer."""
+
+    def charge(self, token, amount, idempotency_key, *args, **kwargs) -> ChargeOutcome:
+        return ChargeOutcome(REQUIRES_ACTION, "authentication_required", reference="pi_waits")
+
+    def confirmation(self, reference: str) -> dict | None:
+        raise OutcomeUnknown("connection dropped")
+
+
+def test_a_pay_now_the_bank_asks_to_authenticate_answers_so_when_its_confirmation_details_cannot_be_read():
+    deps, store, _ = world(AsksToAuthenticate)
+    opened(deps, store)
+    answer = update_payment(deps, "acct-1", "key-00000004", "h", VISA, "user:1")
+    assert (answer.outcome, answer.confirmation) == (AUTHENTICATION_REQUIRED, {"chargeId": "ch-0"})
+    waiting = answer.account.charge("ch-0")
+    assert waiting is not None and waiting.awaiting_action is not None
+    assert waiting.awaiting_action.reference == "pi_waits"
+
+
+class WithReferences(SandboxGateway):
+    """A sandbox whose payments have the processor's ids and metadata, as Stripe's PaymentIntents do."""
+
+    def charge(self, token, amount, idempotency_key, customer=None, metadata=None, *args, **kwargs) -> ChargeOutcome:
+        outcome = super().charge(token, amount, idempotency_key, customer, metadata, *args, **kwargs)
+        return dataclasses.replace(outcome, reference=f"pi_{idempotency_key}")
+
+    def payment_metadata(self, reference: str) -> dict:
+        return {"accountId": "acct-1", "chargeId": reference.split(":")[1]}
+
+
+def test_a_failed_refund_delivered_again_after_it_was_applied_is_a_duplicate_not_an_event_too_early():
+    deps, store, _ = world(WithReferences)
+    store.create(account(method=VISA))
+    record_event(deps, "acct-1", failed("ch-0", value=1000))
+    deps.clock.at = T0 + days(1.1)  # type: ignore[attr-defined]
+    run_sweep(deps, budget_seconds=30)
+    paid = store.get("acct-1")
+    assert paid is not None and paid.balance().is_zero
+    (reference,) = [a.reference for a in paid.charges[0].attempts]
+    refunded = {"id": "ch_1", "payment_intent": reference, "amount_refunded": 1000, "currency": "eur"}
+    assert handle_event(deps, "evt_refunded", "charge.refunded", refunded) == "recorded"
+    failed_refund = {"id": "re_1", "charge": "ch_1", "payment_intent": reference, "amount": 1000, "currency": "eur"}
+    assert handle_event(deps, "evt_refund_failed", "refund.failed", failed_refund) == "recorded"
+    assert handle_event(deps, "evt_refund_failed", "refund.failed", failed_refund) == "duplicate"
+    again = store.get("acct-1")
+    assert again is not None and again.credit == Money(1000, "EUR") and again.reversed == {"ch_1": 0}
+
+
+def test_a_refund_of_a_charge_settled_long_ago_and_waiting_in_the_document_for_the_archive_is_recorded():
+    deps, store, _ = world(WithReferences)
+    store.create(account(method=VISA))
+    record_event(deps, "acct-1", failed("ch-0", value=1000))
+    deps.clock.at = T0 + days(1.1)  # type: ignore[attr-defined]
+    run_sweep(deps, budget_seconds=30)
+    deps.clock.at = T0 + days(12)  # type: ignore[attr-defined]
+    record_event(deps, "acct-1", failed("ch-1", value=500))  # a write: ch-0 waits in the document now
+    waiting = store.get("acct-1")
+    assert waiting is not None and [c.charge_id for c in waiting.archive_charges] == ["ch-0"]
+    assert not store.archived_charge("acct-1", "ch-0")
+    (reference,) = [a.reference for a in waiting.archive_charges[0].attempts]
+    refunded = {"id": "ch_1", "payment_intent": reference, "amount_refunded": 300, "currency": "eur"}
+    assert handle_event(deps, "evt_refunded", "charge.refunded", refunded) == "recorded"
+    after = store.get("acct-1")
+    assert after is not None and after.reversed == {"ch_1": 300}
