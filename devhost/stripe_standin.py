@@ -460,6 +460,12 @@ class StripeStandIn:
                     },
                 )
             return self._invoice_route(invoice, method, rest[1:], params)
+        if resource == "refunds" and method == "GET" and not rest:
+            # A charge's refunds, newest first (`charge=`), each with its own status (a failed one too).
+            found = [r for r in state.refunds.values() if r["charge"] == params.get("charge", r["charge"])]
+            found.sort(key=lambda r: (r["created"], r["id"]), reverse=True)
+            limit = int(params.get("limit", 10))
+            return 200, {"object": "list", "url": "/v1/refunds", "has_more": len(found) > limit, "data": found[:limit]}
         if resource in ("invoice_payments", "credit_notes"):
             return self._billing_route(resource, method, params)
         raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})

@@ -118,6 +118,11 @@ class PaymentGateway(ABC):
         or for a write-off voided (open, and never partly paid) or marked uncollectible."""
         return InvoiceSettled("no_invoices")
 
+    def refunds_of(self, charge_id: str) -> list[tuple[str, Money]] | None:
+        """The refunds of a processor's charge that stand (pending or succeeded; not a failed or cancelled
+        one), each by its own id; None when the processor cannot list them (then totals are counted)."""
+        return None
+
     def invoice_of_payment(self, reference: str) -> str | None:
         """The processor's invoice a payment of its own paid (Stripe Billing's), if any."""
         return None
@@ -152,7 +157,7 @@ class UnavailableGateway(PaymentGateway):
     describe = adopt = make_default = ensure_customer = charge = cancel = payment_metadata = start_setup = (
         confirmation
     ) = _refuse
-    pay_invoice = read_invoice = settle_invoice = invoice_of_payment = _refuse
+    pay_invoice = read_invoice = settle_invoice = invoice_of_payment = refunds_of = _refuse
 
 
 class Ledger(ABC):

@@ -346,6 +346,19 @@ class StripeGateway(PaymentGateway):
         return InvoiceSettled(outcome, after.paid_there if after else None)
 
     @_key_checked
+    def refunds_of(self, charge_id: str) -> list[tuple[str, Money]] | None:
+        """The charge's refunds as Stripe holds them now: a failed or cancelled one does not stand. Read at
+        each charge.refunded, so that events heard in any order count each refund once, by its id."""
+        found = self._call(
+            lambda: self._client.v1.refunds.list({"charge": charge_id, "limit": 100}), charge_id, "refunds"
+        )
+        return [
+            (str(r["id"]), from_stripe(int(r["amount"]), str(r["currency"])))
+            for r in found.get("data") or []
+            if r.get("status") in ("pending", "succeeded", "requires_action")
+        ]
+
+    @_key_checked
     def invoice_of_payment(self, reference: str) -> str | None:
         """Stripe Billing's payments carry no invoice (PaymentIntents and Charges lost `invoice` in the API
         version pinned): the Invoice Payments list maps a PaymentIntent to the invoice it paid."""

@@ -178,6 +178,9 @@ class PaymentReversed:
     # A combined payment: what it applied to each charge it covered (charge id, subscription id, amount),
     # oldest first; what it gives back is owed again newest charge first, each up to what it had applied.
     allocation: tuple[tuple[str, str, Money], ...] = ()
+    # refunded: the charge's refunds that stand at the processor now, each by its id (None: only the total is
+    # known). Each refund is counted once by its id, whatever order the events come in; a failed one, never.
+    refunds: tuple[tuple[str, Money], ...] | None = None
 
 
 @dataclass(frozen=True)

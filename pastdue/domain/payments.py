@@ -591,17 +591,37 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
         raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
     seen(account, event.event_id, now)
     given_back = Money.zero(account.currency)
-    if event.kind in ("refunded", "dispute_lost"):
-        # A refund's amount is the charge's total refunded so far: only what is new since counts.
-        account.reversed = dict(account.reversed or {})
+    account.reversed = dict(account.reversed or {})
+    by_refund = event.refunds is not None and event.processor_id not in account.reversed
+    total = 0  # given back in all by this charge or dispute, this reversal included
+    tag = ""  # what names a debt this reversal re-opens (a total can come back after a failed refund: an id)
+    if event.kind == "refunded" and by_refund:
+        # Each refund that stands is counted once, by its id: heard in any order, after a failed one too.
+        for refund_id, amount in event.refunds or ():
+            if refund_id in account.reversed:
+                total += account.reversed[refund_id]
+            else:
+                account.reversed[refund_id] = amount.value
+                given_back, total, tag = given_back + amount, total + amount.value, refund_id
+    elif event.kind in ("refunded", "dispute_lost"):
+        # A total refunded (or disputed) so far (counts kept before refunds were counted by id): what is new.
         already = account.reversed.get(event.processor_id, 0)
         given_back = Money(max(0, event.amount.value - already), account.currency)
-        account.reversed[event.processor_id] = already + given_back.value
+        account.reversed[event.processor_id] = total = already + given_back.value
     if event.kind == "refund_failed":
-        account.reversed = dict(account.reversed or {})
-        already = account.reversed.get(event.processor_id, 0)
-        back = Money(min(already, event.amount.value), account.currency)
-        account.reversed[event.processor_id] = already - back.value
+        if event.processor_id in account.reversed:
+            # Counted in a total (before refunds were counted by id): the failure takes its amount off.
+            already = account.reversed[event.processor_id]
+            back = Money(min(already, event.amount.value), account.currency)
+            account.reversed[event.processor_id] = already - back.value
+        elif event.refund_id is not None:
+            # By its id: what it gave back (counted, or not yet: heard first, the failure stands for the
+            # refund too) comes back once, and the refund is kept as failed (0): never counted after.
+            counted = account.reversed.get(event.refund_id)
+            back = Money(event.amount.value if counted is None else counted, account.currency)
+            account.reversed[event.refund_id] = 0
+        else:
+            back = Money.zero(account.currency)
         record(
             account,
             now,
@@ -641,7 +661,6 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
     if not reopen or event.subscription_id is None:
         return []
     code = "refunded" if event.kind == "refunded" else "dispute_lost"
-    total = (account.reversed or {}).get(event.processor_id, 0)
     effects: list = []
     for n, (charge_id, subscription_id, amount) in enumerate(_owed_again(event, given_back, total)):
         if subscription_id not in account.subscriptions:
@@ -649,7 +668,7 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
         owed = ev.ChargeFailed(
             f"{event.event_id}:owed" + (f":{n}" if n else ""),
             subscription_id,
-            f"{charge_id}~{code}~{total}",
+            f"{charge_id}~{code}~{tag or total}",
             amount,
             code,
             now,

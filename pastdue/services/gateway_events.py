@@ -210,10 +210,17 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     # total), or the dispute (dp_).
     processor_id = str(obj.get("charge") if kind == "refund.failed" else obj.get("id"))
     money = from_stripe(amount, currency)
+    refunds = None
+    if reversal == "refunded":
+        try:  # each refund that stands now, by its id: events heard in any order count each once
+            refunds = deps.gateway.refunds_of(processor_id)
+        except OutcomeUnknown:
+            raise EventTooEarly(f"the refunds of {processor_id} could not be read from the processor") from None
     if reversal == "refund_failed":
         account = deps.store.get(account_id)
-        counted = (account.reversed or {}).get(processor_id, 0) if account is not None else 0
-        if counted < money.value:
+        counted = (account.reversed or {}) if account is not None else {}
+        # Counted in a total (before refunds were counted by id): the refund must have been counted first.
+        if processor_id in counted and obj.get("id") not in counted and counted[processor_id] < money.value:
             if deps.store.seen_event(account_id, event_id):
                 return "duplicate"  # applied before: what it undid is why its refund no longer counts
             raise EventTooEarly(f"refund {obj.get('id')} failed before its refund was recorded")
@@ -230,6 +237,7 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
         str(obj.get("id")) if reversal == "refund_failed" else None,
         # A combined payment: the charges it covered, as it applied to them.
         tuple((a.charge_id, a.subscription_id, a.amount) for a in paid_by.allocation or ()) if paid_by else (),
+        tuple(refunds) if refunds is not None else None,
     )
     answer = _apply(deps, account_id, event_id, event, "recorded")
     if answer == "recorded":

@@ -111,3 +111,34 @@ def test_partial_disputes_inquiries_and_withdrawn_funds_only_a_lost_dispute_reop
     kinds = [h["kind"] for h in acc.history]
     for kind in ("payment.inquiry", "payment.inquiry_closed", "payment.dispute_funds_withdrawn"):
         assert kinds.count(kind) == 1, kind
+
+
+def _by_id(event_id, kind, value, refunds, refund_id=None):
+    """A reversal as the webhook builds it now: each refund that stands at Stripe, by its id."""
+    return ev.PaymentReversed(
+        event_id, kind, "ch_1", "pi_1", "ch-1", "sub-0", Money(value, "EUR"), None, refund_id, refunds=refunds
+    )
+
+
+def test_refunds_are_counted_once_each_by_id_in_whatever_order_their_events_come():
+    m = lambda v: Money(v, "EUR")  # noqa: E731
+    # A refund of 500 fails, another of 500 stands: the charge's total refunded is 500 at the end.
+    in_order = _paid()
+    for event in (
+        _by_id("evt_1", "refunded", 500, (("re_1", m(500)),)),
+        _by_id("evt_2", "refund_failed", 500, None, "re_1"),
+        _by_id("evt_3", "refunded", 500, (("re_2", m(500)),)),  # Stripe lists what stands when it is heard
+    ):
+        in_order, _ = decide(in_order, event, POLICY, T0 + days(5))
+    newest_first = _paid()
+    for event in (
+        _by_id("evt_3", "refunded", 500, (("re_2", m(500)),)),
+        _by_id("evt_2", "refund_failed", 500, None, "re_1"),
+        _by_id("evt_1", "refunded", 500, (("re_2", m(500)),)),  # re_1 failed by then: not listed
+        _by_id("evt_4", "refund_failed", 500, None, "re_1"),  # the failure told twice: credited once
+    ):
+        newest_first, _ = decide(newest_first, event, POLICY, T0 + days(5))
+    for acc in (in_order, newest_first):  # the same money, whatever the order
+        assert acc.reversed == {"re_1": 0, "re_2": 500}
+        assert acc.credit == m(500)  # the failed refund's money, back with us: the customer's credit
+        assert [h["kind"] for h in acc.history].count("payment.refund_failed") == 2 - (acc is in_order)
