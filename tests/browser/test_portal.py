@@ -12,27 +12,15 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from pastdue import bootstrap
 from tests.conftest import RUN_DIR
 from tests.support.clients import Billing, Portal, Support
+from tests.support.faulty_deps import taken
 
 
 @pytest.fixture()
 def admin():
     """An admin of their own for each test: their portal lists only the accounts the test made."""
     return f"00000000-0000-0000-0000-{uuid.uuid4().hex[:12]}"
-
-
-def _taken(account_id: str) -> tuple[int, int]:
-    """What the sandbox processor really took for this account: (payments, minor units in all)."""
-    items = list(
-        bootstrap.container("gatewayLedger").query_items(
-            "SELECT * FROM c WHERE STARTSWITH(c.id, @p) AND c.outcome = 'succeeded'",
-            parameters=[{"name": "@p", "value": f"{account_id}:"}],
-            enable_cross_partition_query=True,
-        )
-    )
-    return len(items), sum(item["amount"]["value"] for item in items)
 
 
 def _past_due(host: str, admin: str, mode: str = "card", value: int = 12345) -> str:
@@ -103,7 +91,7 @@ def test_paying_with_a_good_card_settles_everything(page, host, admin):
     expect(page.locator("#pay-result")).to_have_text("Paid €123.45. Thank you.")
     expect(page.locator("#banner")).to_have_text("Nothing is owed on this account.")
     expect(page.locator("#pay-now")).to_contain_text("visa ending 4242")
-    assert _taken(account_id) == (1, 12345)
+    assert taken(account_id) == (1, 12345)
     assert Portal(host, object_id=admin).account(account_id).json()["balance"]["value"] == 0
 
 
@@ -117,12 +105,12 @@ def test_a_declined_card_is_explained_in_words_and_nothing_changes(page, host, a
         "Your bank declined this card: insufficient funds. Nothing was charged; try another card."
     )
     expect(page.locator("#banner")).to_contain_text("€123.45")
-    assert _taken(account_id) == (0, 0)
+    assert taken(account_id) == (0, 0)
     # Another card then pays: the declined intent ended, the new one has a key of its own.
     page.get_by_label("Card").select_option("tok_mastercard")
     page.get_by_role("button", name="Pay €123.45").click()
     expect(page.locator("#pay-result")).to_have_text("Paid €123.45. Thank you.")
-    assert _taken(account_id) == (1, 12345)
+    assert taken(account_id) == (1, 12345)
 
 
 def test_an_invoice_payer_sees_where_to_send_the_transfer_with_its_qr_code(page, host, admin):
@@ -191,7 +179,7 @@ def test_a_double_click_on_pay_pays_once(page, host, admin):
     page.get_by_role("button", name="Pay €123.45").dblclick()
     expect(page.locator("#pay-result")).to_have_text("Paid €123.45. Thank you.")
     assert len({headers["idempotency-key"] for headers in sent}) == 1
-    assert _taken(account_id) == (1, 12345)
+    assert taken(account_id) == (1, 12345)
 
 
 def test_a_lost_answer_keeps_the_input_and_the_retry_pays_once(page, host, admin):
@@ -222,7 +210,7 @@ def test_a_lost_answer_keeps_the_input_and_the_retry_pays_once(page, host, admin
     page.get_by_role("button", name="Pay €123.45").click()
     expect(page.locator("#pay-result")).to_contain_text("Thank you.")
     assert len(sent) == 2 and sent[0]["idempotency-key"] == sent[1]["idempotency-key"]
-    assert _taken(account_id) == (1, 12345)
+    assert taken(account_id) == (1, 12345)
 
 
 def test_a_401_sends_the_person_to_sign_in(page, host, admin):

@@ -6,21 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pastdue import bootstrap
 from tests.conftest import RUN_DIR
 from tests.support.clients import ADMIN_OID, SUPPORT_OID, Portal
-
-
-def _taken(account_id: str) -> tuple[int, int]:
-    """What the sandbox processor really took for this account: (payments, minor units in all)."""
-    items = list(
-        bootstrap.container("gatewayLedger").query_items(
-            "SELECT * FROM c WHERE STARTSWITH(c.id, @p) AND c.outcome = 'succeeded'",
-            parameters=[{"name": "@p", "value": f"{account_id}:"}],
-            enable_cross_partition_query=True,
-        )
-    )
-    return len(items), sum(item["amount"]["value"] for item in items)
+from tests.support.faulty_deps import taken
 
 
 @pytest.fixture()
@@ -55,7 +43,7 @@ def test_a_new_card_settles_everything_and_reactivates_the_disabled(portal, trou
     assert {s["state"] for s in body["account"]["subscriptions"]} == {"active"}
     assert "deletionScheduledAt" not in body["account"]["subscriptions"][3]
     assert body["account"]["paymentMethod"]["last4"] == "4242"
-    assert _taken(account_id) == (1, 6003)  # one payment for the four charges
+    assert taken(account_id) == (1, 6003)  # one payment for the four charges
     kinds = [e["kind"] for e in portal.history(account_id).json()["entries"]]
     assert "subscription.reactivated" in kinds and "payment.method.updated" in kinds
 
@@ -77,7 +65,7 @@ def test_the_same_key_five_times_at_once_charges_once(portal, troubled):
         answers = list(pool.map(lambda _: portal.pay(account_id, "tok_visa", key="same-key-123"), range(5)))
     assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
     assert len({a.text for a in answers}) == 1  # the first answer, again
-    assert _taken(account_id) == (1, 6003)
+    assert taken(account_id) == (1, 6003)
     replay = portal.pay(account_id, "tok_visa", key="same-key-123")
     assert replay.json() == answers[0].json()
     other = portal.pay(account_id, "tok_mastercard", key="same-key-123")
@@ -97,7 +85,7 @@ def test_thirty_pay_nows_at_once_charge_each_charge_once_and_the_log_has_no_trac
     assert {a.status_code for a in answers} <= {200, 409, 503}, [a.text for a in answers]
     assert any(a.status_code == 200 for a in answers)
     tools.settle()
-    assert _taken(account_id)[1] == 6003  # each open charge taken once, however many paid at once
+    assert taken(account_id)[1] == 6003  # each open charge taken once, however many paid at once
     assert portal.account(account_id).json()["balance"]["value"] == 0
     text = log.read_bytes()[start:].decode("utf-8", "replace")
     assert "Traceback" not in text, text[text.find("Traceback") - 300 : text.find("Traceback") + 1500]
@@ -163,4 +151,4 @@ def test_two_tenants_invoice_0001_each_get_their_own_cards_answer_on_the_sandbox
     assert answers[x].status_code == 402 and answers[x].json()["declineCode"] == "generic_decline", answers[x].text
     assert answers[y].status_code == 200 and answers[y].json()["account"]["balance"]["value"] == 0, answers[y].text
     assert portal.account(x).json()["balance"]["value"] == 49000
-    assert _taken(x) == (0, 0) and _taken(y) == (1, 4900)
+    assert taken(x) == (0, 0) and taken(y) == (1, 4900)

@@ -37,3 +37,10 @@ def ledger_entries(prefix: str) -> list[dict]:
             enable_cross_partition_query=True,
         )
     )
+
+
+def taken(account_id: str) -> tuple[int, int]:
+    """What the sandbox processor really took for this account (its ledger ids name the account): the
+    payments, and the minor units in all."""
+    items = [e for e in ledger_entries(f"{account_id}:") if e["outcome"] == "succeeded"]
+    return len(items), sum(item["amount"]["value"] for item in items)

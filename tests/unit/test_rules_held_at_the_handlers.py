@@ -21,18 +21,10 @@ from pastdue.services.sweep import ShardGaveUp
 from pastdue.settings import load_settings
 from tests.support.indexed import functions
 from tests.unit.builders import T0
+from tests.unit.test_settings import GOOD
 from tests.unit.test_use_cases_in_memory import opened, world
 
-SETTINGS = {
-    "COSMOS_ENDPOINT": "https://db.documents.azure.com:443/",
-    "EMAIL_SENDER": "billing@example.com",
-    "BILLING_WEBHOOK_SECRET": "a-long-enough-secret",
-    "PRINCIPAL_MODE": "appservice",
-    "ACS_ENDPOINT": "https://acs.communication.azure.com",
-    "PORTAL_BASE_URL": "https://billing.example.com",
-    "PAYEE_NAME": "Example Billing SAS",
-    "SUPPORT_EMAIL": "support@example.com",
-}
+SETTINGS = GOOD  # settings as Azure has them (tests/unit/test_settings.py)
 SUPPORT = {"X-MS-CLIENT-PRINCIPAL": encode_principal("oid-support", ("Billing.Support",))}
 
 
