@@ -1177,8 +1177,7 @@ class StripeStandIn:
                 "charge": charge["id"],
                 "currency": charge["currency"],
                 "payment_intent": pi_id,
-                "status": "succeeded",
-                "failure_reason": None,
+                "status": "succeeded",  # failure_reason: only once it failed (Stripe leaves it out before)
                 "reason": None,
                 "metadata": {},
                 "created": int(self.clock()),
