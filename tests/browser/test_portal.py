@@ -29,7 +29,7 @@ def _past_due(host: str, admin: str, mode: str = "card", value: int = 12345) -> 
     token = "tok_chargeCustomerFail" if mode == "card" else None
     assert billing.account(account_id, mode=mode, token=token, admin_oid=admin).status_code == 201
     assert billing.subscription(account_id, "sub-prod", name="Production").status_code == 201
-    assert billing.charge_failed(account_id, "sub-prod", f"ch-{account_id}", value).status_code == 200
+    assert billing.charge_failed(account_id, "sub-prod", "INV-0001", value).status_code == 200
     return account_id
 
 
@@ -148,7 +148,7 @@ def test_a_paid_disabled_subscription_is_reactivated(page, host, admin, tools):
     tools.advance("P31D")
     tools.run("daily_sweep")
     support = Support(host)
-    assert support.write_off(account_id, f"ch-{account_id}", "goodwill", notify=False).status_code == 200
+    assert support.write_off(account_id, "INV-0001", "goodwill", notify=False).status_code == 200
     states = Portal(host, object_id=admin).account(account_id).json()["subscriptions"]
     assert [(s["state"], s["balance"]["value"]) for s in states] == [("disabled", 0)]
     open_account(page, host, admin, account_id)
