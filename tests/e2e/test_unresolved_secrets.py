@@ -20,11 +20,14 @@ LOG = RUN_DIR / "host-unresolved.log"
 
 @pytest.fixture(scope="module")
 def unresolved_host(app_env, standins):
-    from tests.support.stack import start_host
+    from tests.support.stack import free_port, start_host
 
     env = {
         **app_env,
         "PAYMENT_GATEWAY": "stripe",
+        # The host starts a Stripe stand-in of its own: on a free port, not the default 12111 that `make run`
+        # or a second copy of the suite may hold.
+        "STRIPE_PORT": str(free_port()),
         "STRIPE_SECRET_KEY": UNRESOLVED,
         "STRIPE_WEBHOOK_SECRET": UNRESOLVED.replace("stripe-secret-key", "stripe-webhook-secret"),
     }
