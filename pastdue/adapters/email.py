@@ -67,7 +67,11 @@ class SmtpSender(EmailSender):
         try:
             try:
                 self._connection(reuse=True).send_message(message)
-            except (smtplib.SMTPServerDisconnected, ConnectionError):  # closed while idle: a new one
+            except (smtplib.SMTPServerDisconnected, ConnectionError, smtplib.SMTPResponseException) as error:
+                # Closed while idle (the server timed the kept connection out: it answers 421 to the next
+                # command, or is gone): a new connection, once. Any other answer is the message's own.
+                if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421:
+                    raise
                 self._connection(reuse=False).send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             raise SendFailed(f"recipient refused: {error}", permanent=True) from None
