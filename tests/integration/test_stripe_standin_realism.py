@@ -6,7 +6,6 @@ validates against Stripe's published OpenAPI schemas."""
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from pastdue.adapters.gateway import OutcomeUnknown, UnknownToken
 from pastdue.adapters.stripe_gateway import StripeGateway
 from pastdue.domain.model import DECLINED, REQUIRES_ACTION, SUCCEEDED
 from pastdue.domain.money import Money
+from tests.support.waiting import until
 
 KEY = "sk_test_standin_realism"
 EUR = Money(1234, "EUR")
@@ -109,7 +109,7 @@ def test_a_key_still_executing_answers_409_idempotency_key_in_use_and_nothing_is
     first: list = []
     running = threading.Thread(target=lambda: first.append(_intent(client, customer, pm, {"a": "1"}, key="K-1")))
     running.start()
-    time.sleep(0.3)
+    assert until(lambda: "K-1" in standin.state.executing, 60)  # the first create holds its key now
     with pytest.raises(stripe.APIError) as in_use:
         _intent(client, customer, pm, {"a": "1"}, key="K-1")
     assert (in_use.value.http_status, in_use.value.error.code) == (409, "idempotency_key_in_use")
@@ -133,9 +133,9 @@ def test_two_gateway_charges_of_one_attempt_at_once_take_the_money_once(standin)
             answers.append("unknown")
 
     threads = [threading.Thread(target=charge) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.2)
+    threads[0].start()
+    assert until(lambda: "INV-3:1" in standin.state.executing, 60)  # the first create holds the key
+    threads[1].start()
     for thread in threads:
         thread.join()
     assert sorted(answers, key=str) == sorted([SUCCEEDED, "unknown"], key=str)
