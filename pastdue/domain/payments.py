@@ -622,19 +622,7 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
             account.reversed[event.refund_id] = 0
         else:
             back = Money.zero(account.currency)
-        record(
-            account,
-            now,
-            REVERSAL_RECORDS[event.kind],
-            "stripe",
-            event.subscription_id,
-            chargeId=event.charge_id,
-            payment=event.reference,
-            processorId=event.processor_id,
-            refund=event.refund_id,
-            amount=event.amount,
-            back=back,
-        )
+        _record_reversal(account, event, now, refund=event.refund_id, back=back)
         if back.value > 0:
             add_credit(account, back, now, "stripe", "refundFailed", event.subscription_id, payment=event.reference)
             settle_states(account, now, "stripe", reactivate_disabled=False)
@@ -644,20 +632,7 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
         and given_back.value > 0
         and event.subscription_id in account.subscriptions
     )
-    record(
-        account,
-        now,
-        REVERSAL_RECORDS[event.kind],
-        "stripe",
-        event.subscription_id,
-        chargeId=event.charge_id,
-        payment=event.reference,
-        processorId=event.processor_id,
-        amount=event.amount,
-        givenBack=given_back,
-        reason=event.reason,
-        reopened=reopen,
-    )
+    _record_reversal(account, event, now, givenBack=given_back, reason=event.reason, reopened=reopen)
     if not reopen or event.subscription_id is None:
         return []
     code = "refunded" if event.kind == "refunded" else "dispute_lost"
@@ -675,6 +650,22 @@ def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy
         )
         effects += charge_failed(account, owed, policy, now)
     return effects
+
+
+def _record_reversal(account: Account, event: ev.PaymentReversed, now: datetime, **detail) -> None:
+    """The history's record of a reversal: which payment, charge and processor object, for what amount."""
+    record(
+        account,
+        now,
+        REVERSAL_RECORDS[event.kind],
+        "stripe",
+        event.subscription_id,
+        chargeId=event.charge_id,
+        payment=event.reference,
+        processorId=event.processor_id,
+        amount=event.amount,
+        **detail,
+    )
 
 
 def _owed_again(event: ev.PaymentReversed, given_back: Money, total: int) -> list[tuple[str, str, Money]]:
