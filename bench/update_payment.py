@@ -20,26 +20,36 @@ SIZES = (1, 5, 20, 40)
 STRIPE_KEY, STRIPE_WEBHOOK = "sk_test_bench_standin", "whsec_bench_standin"
 
 
-def _measure(base: str, per_size: int, new_account, new_card) -> dict[int, tuple[float, float]]:
+def _sample(billing, portal, subs: int, new_account, new_card) -> float:
+    """One account with `subs` subscriptions past due paying everything with a new card: the request's time."""
+    account_id = f"bench-{uuid.uuid4().hex[:10]}"
+    new_account(billing, account_id)
+    for n in range(subs):
+        billing.subscription(account_id, f"sub-{n}")
+        billing.charge_failed(account_id, f"sub-{n}", f"INV-{n:04d}", 1000 + n)  # every tenant has one
+    token = new_card(portal, account_id)
+    started = time.perf_counter()
+    answer = portal.pay(account_id, token)
+    elapsed = time.perf_counter() - started
+    assert answer.status_code == 200 and len(answer.json()["settled"]) == subs, answer.text
+    return elapsed
+
+
+def _measure(sides: dict[str, tuple], per_size: int) -> dict[str, dict[int, tuple[float, float]]]:
+    """p50 and p99 per size on each side, the sides' samples taken in turn (one of each, then the next), so
+    that whatever else the machine does at a moment weighs on both alike."""
     from tests.support.clients import Billing, Portal
 
-    billing, portal = Billing(base), Portal(base)
-    rows = {}
+    clients = {name: (Billing(base), Portal(base), *makers) for name, (base, *makers) in sides.items()}
+    rows: dict[str, dict[int, tuple[float, float]]] = {name: {} for name in sides}
     for subs in SIZES:
-        samples = []
+        samples: dict[str, list[float]] = {name: [] for name in sides}
         for _ in range(per_size):
-            account_id = f"bench-{uuid.uuid4().hex[:10]}"
-            new_account(billing, account_id)
-            for n in range(subs):
-                billing.subscription(account_id, f"sub-{n}")
-                billing.charge_failed(account_id, f"sub-{n}", f"INV-{n:04d}", 1000 + n)  # every tenant has one
-            token = new_card(portal, account_id)
-            started = time.perf_counter()
-            answer = portal.pay(account_id, token)
-            samples.append(time.perf_counter() - started)
-            assert answer.status_code == 200 and len(answer.json()["settled"]) == subs, answer.text
-        samples.sort()
-        rows[subs] = (statistics.median(samples), samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))])
+            for name, (billing, portal, new_account, new_card) in clients.items():
+                samples[name].append(_sample(billing, portal, subs, new_account, new_card))
+        for name, taken in samples.items():
+            taken.sort()
+            rows[name][subs] = (statistics.median(taken), taken[min(len(taken) - 1, round(0.99 * (len(taken) - 1)))])
     return rows
 
 
@@ -69,7 +79,8 @@ def main(per_size: int) -> None:
     try:
         print(f"machine: {machine()}")
         print(
-            f"inputs: {per_size} accounts per size, each paying every outstanding charge with a new card "
+            f"inputs: {per_size} accounts per size and gateway (one of each in turn), each paying every "
+            "outstanding charge with a new card "
             "(sandbox: tok_visa; Stripe: a pm_ from the setup route, the SDK over HTTP to the local stand-in)"
         )
 
@@ -84,10 +95,18 @@ def main(per_size: int) -> None:
                 setup["setupIntentId"], {"payment_method": "pm_card_visa"}
             ).payment_method
 
-        sandbox = _measure(
-            sandbox_base, per_size, lambda b, a: b.account(a, token="tok_chargeCustomerFail"), lambda p, a: "tok_visa"
+        measured = _measure(
+            {
+                "sandbox": (
+                    sandbox_base,
+                    lambda b, a: b.account(a, token="tok_chargeCustomerFail"),
+                    lambda p, a: "tok_visa",
+                ),
+                "stripe": (stripe_base, stripe_account, stripe_card),
+            },
+            per_size,
         )
-        on_stripe = _measure(stripe_base, per_size, stripe_account, stripe_card)
+        sandbox, on_stripe = measured["sandbox"], measured["stripe"]
         print(f"{'subs':>5} {'sandbox p50':>12} {'p99':>6} {'stripe p50':>11} {'p99':>6} {'stripe/sandbox':>15}")
         for subs in SIZES:
             (s50, s99), (t50, t99) = sandbox[subs], on_stripe[subs]

@@ -143,3 +143,19 @@ const port = parseInt(process.argv[2] || "8081", 10);
 const server = createHttpsServer({ keepAlive: true }).listen(port, "127.0.0.1", () => {
   console.log(`Cosmos stand-in ready at https://localhost:${server.address().port}`);
 });
+
+// Cosmos DB refuses a request over 2 MB (an item, or a transactional batch with everything in it) with
+// 413 RequestEntityTooLarge; the package took any size.
+const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
+const handlers = server.listeners("request");
+server.removeAllListeners("request");
+server.on("request", (req, res) => {
+  if (parseInt(req.headers["content-length"] || "0", 10) > MAX_REQUEST_BYTES) {
+    req.resume();
+    res.statusCode = 413;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ code: "RequestEntityTooLarge", message: "Request size is too large." }));
+    return;
+  }
+  for (const handle of handlers) handle.call(server, req, res);
+});

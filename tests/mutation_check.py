@@ -205,8 +205,8 @@ MUTANTS = [
     Mutant(
         "archived settled charges kept for ever (no TTL)",
         "pastdue/adapters/cosmos/accounts.py",
-        '                        "type": CHARGE_ITEM,\n                        "ttl": ttl,\n',
-        '                        "type": CHARGE_ITEM,\n',
+        '                "type": CHARGE_ITEM,\n                "ttl": ttl,\n',
+        '                "type": CHARGE_ITEM,\n',
         (UNIT,),
     ),
     Mutant(

@@ -1,9 +1,11 @@
 """The payment gateway port on Stripe, through the official SDK (imported on first use, not at cold start).
 
 A charge never debits twice and never loses an answer:
-- One PaymentIntent per attempt: created unconfirmed (`confirm=false`) under the attempt's key, with the
-  attempt in its metadata, then confirmed by id (off-session for dunning, on-session for pay-now). A
-  PaymentIntent succeeds at most once, so confirming it again can never take the money twice.
+- One PaymentIntent per attempt: created and confirmed in one request (`confirm=true`) under the attempt's
+  key, with the attempt in its metadata (off-session for dunning, on-session for pay-now). The key replays
+  the same PaymentIntent and outcome; a PaymentIntent found still unconfirmed (an attempt reserved before)
+  is confirmed by id. A PaymentIntent succeeds at most once, so confirming it again can never take the
+  money twice.
 - An attempt whose answer was lost is resolved from Stripe, never by creating anew: by retrieving its
   PaymentIntent (the id is kept on the attempt once known), else by searching `metadata['attempt']`.
   Stripe forgets idempotency keys after 24 hours, and its search may lag by about a minute: a key
@@ -250,7 +252,13 @@ class StripeGateway(PaymentGateway):
             intent = self._find(metadata, customer) if resume else None
             if intent is None:
                 try:
-                    intent = self._create(token, value, amount.currency, idempotency_key, customer, metadata)
+                    intent = self._create(
+                        token, value, amount.currency, idempotency_key, customer, metadata, on_session
+                    )
+                except self._stripe.CardError as error:
+                    intent = _declined_intent(error)
+                    if intent is None:
+                        return decline(_error_body(error), None)
                 except self._stripe.InvalidRequestError as error:
                     return _invalid(error, None)
             if not _ours(intent, metadata, customer):
@@ -405,14 +413,16 @@ class StripeGateway(PaymentGateway):
             intent = self._retrieve(reference)
             return of_intent(intent)
 
-    def _create(self, token, value, currency, key, customer, metadata) -> dict:
+    def _create(self, token, value, currency, key, customer, metadata, on_session: bool) -> dict:
+        """The attempt's PaymentIntent, created and confirmed in one request under the attempt's key (a
+        replay answers the same PaymentIntent and outcome; a card error raises CardError with it)."""
         params: Any = {
             "amount": value,
             "currency": currency.lower(),
-            "payment_method": token,
-            "confirm": False,
+            "confirm": True,
             "payment_method_types": ["card"],
             "metadata": metadata or {},
+            **_payment_params(token, on_session),
         }
         if customer:
             params["customer"] = customer
@@ -503,6 +513,22 @@ def _ours(intent: dict, metadata: dict, customer: str | None) -> bool:
 def _payment_params(token: str, on_session: bool) -> Any:
     """How a payment is confirmed: with the card, off-session unless the customer is present."""
     return {"payment_method": token} if on_session else {"payment_method": token, "off_session": True}
+
+
+def _error_body(error) -> dict:
+    """The `error` object of a Stripe error's answer."""
+    body = error.json_body.get("error") if isinstance(error.json_body, dict) else None
+    return body if isinstance(body, dict) else {}
+
+
+def _declined_intent(error) -> dict | None:
+    """The PaymentIntent a card error at its create-and-confirm carries, with the error as its last one."""
+    body = _error_body(error)
+    intent = body.get("payment_intent")
+    if not isinstance(intent, dict) or not intent.get("id"):
+        return None
+    last = intent.get("last_payment_error") or {key: value for key, value in body.items() if key != "payment_intent"}
+    return {**intent, "last_payment_error": last}
 
 
 def _answered(intent: dict) -> ChargeOutcome:

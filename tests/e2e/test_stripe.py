@@ -301,22 +301,23 @@ def _sig(secret: str, stamp: int, body: bytes) -> str:
 
 
 def test_an_answer_dropped_after_stripe_charged_stays_in_flight_and_is_collected_once(s):
-    """The stand-in confirms the PaymentIntent, then drops the connection (the SDK's retries too), and every
-    retrieve of it too: the attempt stays in flight, with the PaymentIntent's id kept. Stripe's event is
-    refused while the attempt is young (Stripe delivers it again later), then settles it; the next sweep
-    has nothing left to ask."""
+    """The stand-in creates and confirms the PaymentIntent, then drops the connection: the SDK's retries and
+    the sweep's own tries with the same key are dropped too, so no id reaches us and the attempt stays
+    reserved, in flight. Stripe's event is refused while the attempt is young (Stripe delivers it again
+    later), then settles it; the next sweep has nothing left to ask."""
     account_id, (sub_id,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(account_id, sub_id, "INV-0001", 3000)
     s.standin.state.delivery = "manual"
-    # The confirm and its SDK retries dropped, then the sweep's two retrieves (x3 by the SDK) dropped too.
-    s.standin.state.faults.extend(["confirm:drop"] * 3 + ["retrieve:drop"] * 6)
+    # The create and its SDK retries dropped, for each of the sweep's three tries.
+    s.standin.state.faults.extend(["create:drop"] * 9)
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     key = "INV-0001:1"
     intents = [pi for pi in _intents_of(s, account_id) if pi["metadata"].get("attempt") == key]
     assert len(intents) == 1 and intents[0]["status"] == "succeeded"  # Stripe charged...
     assert _kinds(s, account_id)["charge.succeeded"] == 0  # ...but nobody here knows yet
-    assert _kinds(s, account_id)["charge.processing"] == 1  # the PaymentIntent's id is kept
+    assert _kinds(s, account_id)["charge.processing"] == 0  # no id reached us: the attempt waits with its key
+    assert not s.standin.state.faults
     assert s.portal.account(account_id).json()["subscriptions"][0]["state"] == "pastDue"
     events = [
         e
@@ -339,11 +340,11 @@ def test_an_unanswered_attempt_with_no_event_is_collected_by_the_next_sweep_with
     account_id, (sub_id,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(account_id, sub_id, "INV-0001", 3000)
     s.standin.state.delivery = "manual"
-    s.standin.state.faults.extend(["confirm:drop"] * 3 + ["retrieve:drop"] * 6)
+    s.standin.state.faults.extend(["create:drop"] * 9)  # three tries by the sweep, x3 by the SDK
     s.host.advance("P1D")
     s.host.run("daily_sweep")
-    assert _kinds(s, account_id)["charge.succeeded"] == 0
-    s.host.run("daily_sweep")  # the unanswered attempt is resolved from its PaymentIntent, retrieved by id
+    assert _kinds(s, account_id)["charge.succeeded"] == 0 and not s.standin.state.faults
+    s.host.run("daily_sweep")  # the unanswered attempt is resolved by its key, replayed: the same PaymentIntent
     assert _kinds(s, account_id)["charge.succeeded"] == 1
     key = "INV-0001:1"
     assert len([pi for pi in _intents_of(s, account_id) if pi["metadata"].get("attempt") == key]) == 1
@@ -364,15 +365,17 @@ def _new_card(s, account_id, token):
 
 
 def test_a_create_whose_answer_was_lost_is_found_a_day_later_after_stripe_forgot_the_key(s):
-    """The create ran but its answers were lost (no id kept). A day later Stripe has pruned the key, so
-    sending it again would be a new payment: the sweep finds the first one by its metadata instead."""
+    """The create ran (and charged the card) but its answers were lost (no id kept). A day later Stripe has
+    pruned the key, so sending it again would be a second payment: the sweep finds the first one by its
+    metadata instead."""
     account_id, (sub_id,) = _account(s, "pm_card_visa")
     s.billing.charge_failed(account_id, sub_id, "INV-0001", 3000)
     s.standin.state.faults.extend(["create:drop"] * 9)  # 3 tries by the sweep x 3 by the SDK
     s.host.advance("P1D")
     s.host.run("daily_sweep")
     (intent,) = _intents_of(s, account_id)
-    assert intent["status"] == "requires_confirmation" and _kinds(s, account_id)["charge.succeeded"] == 0
+    assert intent["status"] == "succeeded" and _kinds(s, account_id)["charge.succeeded"] == 0
+    s.standin.state.held_events.clear()  # its events are lost too
     s.host.advance("PT25H")  # past Stripe's 24 hours: the stand-in's clock follows the test clock
     s.host.run("daily_sweep")
     assert [pi["id"] for pi in _intents_of(s, account_id)] == [intent["id"]]
@@ -421,8 +424,12 @@ def test_pay_now_asks_the_present_admin_to_authenticate_and_keeps_the_card(s):
     assert confirm["amount"] == {"value": 1800, "currency": "EUR"}
     assert confirm["clientSecret"].startswith(confirm["paymentIntentId"]) and confirm["status"] == "requires_action"
     (intent,) = _intents_of(s, account_id)
-    posts = [r for r in s.standin.state.requests if r["path"] == f"/v1/payment_intents/{intent['id']}/confirm"]
-    assert "off_session" not in posts[0]["params"]  # on-session: the admin is there
+    (created,) = [
+        r
+        for r in s.standin.state.requests
+        if r["path"] == "/v1/payment_intents" and r["params"].get("metadata", {}).get("accountId") == account_id
+    ]
+    assert created["params"]["confirm"] == "true" and "off_session" not in created["params"]  # the admin is there
     assert s.portal.account(account_id).json()["paymentMethod"]["last4"] == "3184"  # the card is saved
     listed = s.portal.http.get(f"/api/accounts/{account_id}/payment-confirmations").json()["confirmations"]
     assert [c["paymentIntentId"] for c in listed] == [intent["id"]] and listed[0]["amount"]["value"] == 1800

@@ -16,6 +16,7 @@ import pytest
 from pastdue import bootstrap
 from pastdue.adapters.cosmos import CosmosAccountStore
 from pastdue.adapters.cosmos.accounts import CHUNK, charge_item_id, event_item_id, history_item_id
+from pastdue.adapters.store import ConcurrencyConflict
 from pastdue.domain import events as ev
 from pastdue.domain.model import SETTLED
 from pastdue.domain.money import Money
@@ -292,3 +293,71 @@ def test_an_idempotency_record_keeps_the_outcome_only_and_a_replay_answers_the_s
     ]
     assert "account" not in entry["response"]
     assert len(json.dumps(entry)) < 6_000  # the outcome of 40 charges; the view was 10.6 kB alone
+
+
+def _earlier_document(account_id: str, **changes) -> None:
+    earlier = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    earlier.update(id=account_id, accountId=account_id, **changes)
+    bootstrap.container("accounts").create_item({k: v for k, v in earlier.items() if not k.startswith("_")})
+
+
+def _archived(account_id: str) -> list[dict]:
+    return list(
+        bootstrap.container("accounts").query_items(
+            "SELECT c.id, c.type FROM c WHERE c.accountId = @a AND STARTSWITH(c.id, '~')",
+            parameters=[{"name": "@a", "value": account_id}],
+            partition_key=account_id,
+        )
+    )
+
+
+def test_an_archive_that_fits_one_batch_is_written_with_the_document_or_not_at_all(app_env, clock):
+    """The archive and the document go in one transactional batch: a write that loses the race (412) leaves
+    no archived item behind, and the write that follows archives the same records once."""
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    account_id = f"one-{uuid.uuid4().hex[:8]}"
+    _earlier_document(account_id)
+    stale = deps.store.get(account_id)
+    bootstrap.container("accounts").upsert_item(  # someone else wrote meanwhile (same content, new _etag)
+        {k: v for k, v in bootstrap.container("accounts").read_item(account_id, account_id).items() if k[0] != "_"}
+    )
+    with pytest.raises(ConcurrencyConflict):  # the document it would write: the records archived, ids as items
+        deps.store.replace(stale)
+    assert _archived(account_id) == []  # neither the history chunk nor the event ids: all or nothing
+    change(deps, account_id, ev.PaymentReceived("evt-x", Money(800, "EUR"), "VIR-1"))
+    kinds = sorted(item["type"] for item in _archived(account_id))
+    assert kinds == ["history"] + ["processedEvent"] * 5  # the 4 ids the document kept, and evt-x
+
+
+def test_an_archive_over_one_batch_goes_first_in_parts_that_each_fit_cosmoss_limits(app_env, clock):
+    """300 event ids an earlier document kept (over a batch's 100 operations) and 465 records of 3.5 kB
+    each (three chunks of 0.7 MB: two fill a batch's 2 MB): archived in batches that each fit, then the
+    document; every record is there once."""
+    deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
+    account_id = f"parts-{uuid.uuid4().hex[:8]}"
+    earlier = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    records = [
+        {**record, "seq": n + 1, "detail": {**record["detail"], "note": "x" * 3500}}
+        for n, record in enumerate(earlier["history"] * 15)
+    ]
+    _earlier_document(
+        account_id, history=records, historySeq=len(records), processedEvents=[f"e-{n}" for n in range(300)]
+    )
+    change(deps, account_id, ev.PaymentReceived("evt-parts", Money(800, "EUR"), "VIR-2"))
+    kinds = [item["type"] for item in _archived(account_id)]
+    assert kinds.count("processedEvent") == 301 and kinds.count("history") == 3
+    assert _seqs(full_history(deps.store, account_id))[:466] == list(range(1, 467))
+
+
+def test_the_local_cosmos_refuses_a_request_over_2_mb_as_cosmos_does(app_env):
+    from azure.cosmos import exceptions
+
+    account_id = f"big-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(exceptions.CosmosHttpResponseError) as refused:
+        bootstrap.container("accounts").create_item({"id": account_id, "accountId": account_id, "x": "y" * 2_200_000})
+    assert refused.value.status_code == 413
+    item = {"id": "~probe", "accountId": account_id, "x": "y" * 800_000}
+    operations = [("upsert", ({**item, "id": f"~probe-{n}"},)) for n in range(3)]  # 2.4 MB in one batch
+    with pytest.raises(exceptions.CosmosHttpResponseError) as refused:
+        bootstrap.container("accounts").execute_item_batch(operations, partition_key=account_id)
+    assert refused.value.status_code == 413

@@ -64,7 +64,7 @@ KEY = "sk_test_billing_property"
 T0 = datetime(2027, 6, 1, 9, 0, tzinfo=UTC)
 CARDS = ["pm_card_visa", "pm_card_chargeCustomerFail", "pm_card_chargeDeclinedInsufficientFunds"]
 NEW_CARDS = ["pm_card_visa", "pm_card_chargeCustomerFail", "pm_card_authenticationRequired"]
-FAULTS = ["create:drop", "confirm:drop", "create:500", "confirm:500", "429", "processing", "retrieve:drop"]
+FAULTS = ["create:drop", "create:500", "429", "processing", "retrieve:drop"]
 AUTHENTICATION = ("authentication_required", "payment_intent_authentication_failure")
 
 amount = st.integers(50, 3000)

@@ -68,11 +68,12 @@ def test_a_charge_is_one_payment_intent_per_attempt_key(standin, gateway):
     (intent,) = _intents(standin, "ch-1:1")
     assert intent["amount"] == 1234 and intent["currency"] == "eur" and intent["metadata"] == metadata
     assert intent["customer"] == customer
-    # Created unconfirmed under the attempt's key, then confirmed by id, off-session.
+    # Created and confirmed in one request under the attempt's key, off-session; the second charge with
+    # the key is the same request, replayed by Stripe: no confirm by id, no second PaymentIntent.
     posts = [r for r in standin.state.requests if r["path"].startswith("/v1/payment_intents")]
-    assert [r["path"] for r in posts[:2]] == ["/v1/payment_intents", f"/v1/payment_intents/{intent['id']}/confirm"]
-    assert posts[0]["params"]["confirm"] == "false" and posts[0]["key"] == "ch-1:1"
-    assert posts[1]["params"]["off_session"] == "true"
+    assert [r["path"] for r in posts] == ["/v1/payment_intents", "/v1/payment_intents"]
+    assert all(r["key"] == "ch-1:1" for r in posts)
+    assert posts[0]["params"]["confirm"] == "true" and posts[0]["params"]["off_session"] == "true"
     # The same key for another amount is never a new charge: the key's own payment is what counts.
     with pytest.raises(OutcomeUnknown):  # Stripe's search does not see it yet (a minute's lag)
         gateway.charge(method.token, Money(999, "EUR"), "ch-1:1", customer, metadata)
@@ -87,11 +88,11 @@ def test_a_key_reused_after_stripes_24_hours_is_a_new_request_so_a_resume_finds_
     PaymentIntent. A resumed attempt (its answer lost) searches by its metadata and never creates anew."""
     customer, method = _card(gateway)
     metadata = {"accountId": "acct-1", "chargeId": "ch-5", "attempt": "ch-5:1"}
-    standin.state.faults.extend(["confirm:drop"] * 3)  # confirmed, the answers lost (the SDK's retries too)
+    standin.state.faults.extend(["create:drop"] * 3)  # charged, the answers lost (the SDK's retries too)
     with pytest.raises(OutcomeUnknown) as lost:
         gateway.charge(method.token, EUR, "ch-5:1", customer, metadata)
     (intent,) = _intents(standin, "ch-5:1")
-    assert intent["status"] == "succeeded" and lost.value.reference == intent["id"]
+    assert intent["status"] == "succeeded" and lost.value.reference is None  # its id never reached us
     standin.advance(25 * 3600)
     # The old path (create under the same key, a day later) would charge again: the stand-in is strict.
     raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
@@ -115,19 +116,22 @@ def test_a_key_reused_after_stripes_24_hours_is_a_new_request_so_a_resume_finds_
     assert len(_intents(standin, "ch-5:1")) == 1 and standin.taken() == 1234  # the probe was never confirmed
 
 
-def test_a_500_is_saved_under_its_key_and_replayed_so_the_payment_is_resolved_by_id(standin, gateway):
+def test_a_500_is_saved_under_its_key_and_replayed_so_the_payment_is_resolved_by_the_search(standin, gateway):
     customer, method = _card(gateway)
     metadata = {"accountId": "acct-1", "chargeId": "ch-6", "attempt": "ch-6:1"}
-    standin.state.faults.append("confirm:500")  # the confirm ran (money taken), then Stripe answered 500
+    standin.state.faults.append("create:500")  # the create ran (money taken), then Stripe answered 500
     with pytest.raises(OutcomeUnknown) as unknown:
         gateway.charge(method.token, EUR, "ch-6:1", customer, metadata)
     (intent,) = _intents(standin, "ch-6:1")
-    assert intent["status"] == "succeeded" and unknown.value.reference == intent["id"]
-    confirms = [r for r in standin.state.requests if r["path"].endswith("/confirm")]
-    assert len(confirms) == 3  # the SDK retried with the same key: the saved 500 was replayed each time
-    answer = gateway.charge(method.token, EUR, "ch-6:1", customer, metadata, reference=unknown.value.reference)
-    assert (answer.outcome, answer.amount) == (SUCCEEDED, EUR)
-    assert len(_intents(standin, "ch-6:1")) == 1
+    assert intent["status"] == "succeeded" and unknown.value.reference is None
+    creates = [r for r in standin.state.requests if r["path"] == "/v1/payment_intents"]
+    assert len(creates) == 3  # the SDK retried with the same key: the saved 500 was replayed each time
+    with pytest.raises(OutcomeUnknown):  # resumed within the search's lag: the key replays the 500 again
+        gateway.charge(method.token, EUR, "ch-6:1", customer, metadata, resume=True)
+    standin.advance(90)
+    answer = gateway.charge(method.token, EUR, "ch-6:1", customer, metadata, resume=True)
+    assert (answer.outcome, answer.amount, answer.reference) == (SUCCEEDED, EUR, intent["id"])
+    assert len(_intents(standin, "ch-6:1")) == 1 and standin.taken() == 1234
 
 
 def test_an_idempotency_error_is_unknown_not_nothing_charged(standin, gateway):
@@ -265,21 +269,21 @@ def test_bursts_of_429_never_charge_twice(standin, gateway):
     assert len(_intents(standin, "ch-3:1")) == 1 and len(_intents(standin, "ch-4:1")) == 1
 
 
-def test_a_500_on_create_is_replayed_for_the_key_and_the_payment_is_found_by_search(standin, gateway):
-    """The create ran (an unconfirmed PaymentIntent exists), then answered 500, saved under the key: the
-    same key replays the 500 and nothing is confirmed; once Stripe's search sees it, it is confirmed."""
+def test_an_unconfirmed_payment_intent_of_an_attempt_reserved_before_is_confirmed_by_id_once(standin, gateway):
+    """A release before this one created the PaymentIntent unconfirmed, then confirmed it by id; an attempt it
+    left between the two (the confirm never sent) is found by its metadata once Stripe's search sees it, and
+    confirmed by id: charged once, never created anew."""
     customer, method = _card(gateway)
-    metadata = {"attempt": "ch-4b:1"}
-    standin.state.faults.append("create:500")
-    with pytest.raises(OutcomeUnknown):
-        gateway.charge(method.token, EUR, "ch-4b:1", customer, metadata)
-    with pytest.raises(OutcomeUnknown):
-        gateway.charge(method.token, EUR, "ch-4b:1", customer, metadata, resume=True)
-    (intent,) = _intents(standin, "ch-4b:1")
-    assert intent["status"] == "requires_confirmation" and standin.taken() == 0
+    metadata = {"accountId": "acct-1", "attempt": "ch-4b:1"}
+    raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
+    params = {"amount": 1234, "currency": "eur", "payment_method": method.token, "customer": customer}
+    made = raw.v1.payment_intents.create({**params, "confirm": False, "metadata": metadata}, {"idempotency_key": "x"})
+    assert made.status == "requires_confirmation"
     standin.advance(61)
     answer = gateway.charge(method.token, EUR, "ch-4b:1", customer, metadata, resume=True)
-    assert (answer.outcome, answer.reference) == (SUCCEEDED, intent["id"])
+    assert (answer.outcome, answer.reference) == (SUCCEEDED, made.id)
+    confirms = [r["path"] for r in standin.state.requests if r["path"].endswith("/confirm")]
+    assert confirms == [f"/v1/payment_intents/{made.id}/confirm"]
     assert len(_intents(standin, "ch-4b:1")) == 1 and standin.taken() == 1234
 
 
@@ -365,7 +369,7 @@ def test_requests_pin_the_api_version_events_carry(standin, gateway):
         gateway.charge(method.token, EUR, "ch-17:1", customer, {"attempt": "ch-17:1"})
     finally:
         standin.server.RequestHandlerClass.parse_request = original
-    assert len(seen) >= 2 and set(seen) == {API_VERSION} and API_VERSION == STANDIN_VERSION
+    assert len(seen) == 1 and set(seen) == {API_VERSION} and API_VERSION == STANDIN_VERSION  # create+confirm
 
 
 def test_a_new_card_is_a_succeeded_off_session_setup_intent_of_this_customer(standin, gateway):

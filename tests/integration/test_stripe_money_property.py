@@ -43,7 +43,7 @@ CARDS = [
     "pm_card_authenticationRequired",
     "pm_card_chargeDeclinedInsufficientFunds",
 ]
-FAULTS = ["create:drop", "confirm:drop", "create:500", "confirm:500", "429", "processing", "retrieve:drop"]
+FAULTS = ["create:drop", "create:500", "429", "processing", "retrieve:drop"]
 
 step = st.one_of(
     st.tuples(st.just("sweep"), st.integers(1, 3)),

@@ -161,11 +161,11 @@ def test_the_gateway_leaves_a_locked_confirm_unknown_and_settles_it_later(standi
     client = _client(standin)
     customer, pm = _customer_with_card(standin, client, "acct-1")
     gateway = StripeGateway(KEY, standin.url)
-    standin.state.faults.extend(["confirm:lock_timeout"] * 3)
-    with pytest.raises(OutcomeUnknown) as unknown:
+    standin.state.faults.extend(["create:lock_timeout"] * 3)
+    with pytest.raises(OutcomeUnknown):
         gateway.charge(pm, EUR, "INV-4:1", customer, {"attempt": "INV-4:1"})
-    assert standin.taken() == 0
-    later = gateway.charge(pm, EUR, "INV-4:1", customer, {"attempt": "INV-4:1"}, reference=unknown.value.reference)
+    assert standin.taken() == 0 and not standin.state.payment_intents  # refused before anything ran
+    later = gateway.charge(pm, EUR, "INV-4:1", customer, {"attempt": "INV-4:1"}, resume=True)
     assert later.outcome == SUCCEEDED and standin.taken() == 1234 and len(standin.state.payment_intents) == 1
 
 

@@ -3,6 +3,8 @@ beside it in the same partition (history chunks, settled charges, sent notices, 
 
 from __future__ import annotations
 
+import json
+
 from azure.core import MatchConditions
 from azure.cosmos import exceptions
 
@@ -26,6 +28,27 @@ CHUNK = 200
 # created in one transactional batch with the document's write, a 409 on one is a redelivery.
 EVENT_ITEM = "processedEvent"
 BATCH_MAX = 100  # operations in one Cosmos transactional batch
+# A batch's request is at most 2 MB: what its items weigh as JSON, less room for the request's own framing.
+BATCH_BYTES = 2 * 1024 * 1024 - 64 * 1024
+
+
+def _size(items: list[dict]) -> int:
+    """What the items weigh as JSON, at most what the SDK sends (escaped to ASCII: never less than UTF-8)."""
+    return sum(len(json.dumps(item, separators=(",", ":"))) for item in items)
+
+
+def _parts(items: list[dict]) -> list[list[dict]]:
+    """Items in batches that each fit Cosmos's limits (an item is at most 2 MB itself)."""
+    parts: list[list[dict]] = []
+    weight = 0
+    for item in items:
+        size = _size([item])
+        if not parts or len(parts[-1]) >= BATCH_MAX or weight + size > BATCH_BYTES:
+            parts.append([])
+            weight = 0
+        parts[-1].append(item)
+        weight += size
+    return parts
 
 
 def event_item_id(event_id: str) -> str:
@@ -65,19 +88,35 @@ class CosmosAccounts(OnContainer, AccountRepository):
             raise AlreadyExists(account.account_id) from None
 
     def replace(self, account: Account) -> Account:
-        """Archive what the stored document already holds for good (records, settled charges) as items
-        with deterministic ids, then write the document without them, If-Match. A crash or a 412 between
-        the two leaves them in the document, and the next write archives them again to the same ids:
-        nothing is lost and nothing is written twice."""
+        """Archive what the stored document already holds for good (records, settled charges, sent notices)
+        as items with deterministic ids, and write the document without them, If-Match: one transactional
+        batch with the new events' items when all of it fits one (Cosmos's 100 operations and 2 MB), so
+        the archive and the document change together. Otherwise the archive goes first, in batches of
+        its own, then the document: a crash or a 412 between the two leaves them in the document, and the
+        next write archives them again to the same ids: nothing is lost and nothing is written twice."""
         write = plan_write(account)
         if write is None:
             return account  # the decision changed nothing: no write
         ttl = self._ttl_of(account)
-        self._archive(account.account_id, write.records, write.settled, write.sent, write.earlier_events, ttl)
-        doc = write.document
-        etag = (
-            self._write_with_events(account, doc, write.new_events) if write.new_events else self._write(account, doc)
+        archive = self._archive_items(
+            account.account_id, write.records, write.settled, write.sent, write.earlier_events, ttl
         )
+        doc = write.document
+        if not archive and not write.new_events:
+            etag = self._write(account, doc)
+        elif len(archive) + len(write.new_events) < BATCH_MAX and _size(archive) + _size([doc]) <= BATCH_BYTES:
+            etag = self._write_in_batch(account, doc, archive, write.new_events)
+        else:
+            for part in _parts(archive):
+                with transient_as_unavailable():
+                    self._container.execute_item_batch(
+                        [("upsert", (item,)) for item in part], partition_key=account.account_id
+                    )
+            etag = (
+                self._write_in_batch(account, doc, [], write.new_events)
+                if write.new_events
+                else self._write(account, doc)
+            )
         write.written.etag = etag
         return write.written
 
@@ -100,23 +139,23 @@ class CosmosAccounts(OnContainer, AccountRepository):
             raise ConcurrencyConflict(account.account_id) from None
         return saved.get_response_headers().get("etag") or saved.get("_etag")
 
-    def _write_with_events(self, account: Account, doc: dict, events: dict[str, str]) -> str | None:
-        """The document If-Match and one new item per event id, in one transactional batch (all or none):
-        an event id stored before fails its create with a 409, and then nothing is written."""
-        if len(events) >= BATCH_MAX:
+    def _write_in_batch(self, account: Account, doc: dict, archive: list[dict], events: dict[str, str]) -> str | None:
+        """Archived items, one new item per event id and the document If-Match, in one transactional batch
+        (all or none): an event id stored before fails its create with a 409, and then nothing is written."""
+        if len(archive) + len(events) >= BATCH_MAX:
             raise ValueError(f"one decision marks {len(events)} events processed; a batch holds {BATCH_MAX - 1}")
         names = list(events)
         ttl = self._ttl_of(account)
-        operations: list = [
-            ("create", (self._event_item(account.account_id, name, events[name], ttl),)) for name in names
-        ]
+        operations: list = [("upsert", (item,)) for item in archive]
+        operations += [("create", (self._event_item(account.account_id, name, events[name], ttl),)) for name in names]
         operations.append(("replace", (account.account_id, doc), {"if_match_etag": account.etag}))
         try:
             with transient_as_unavailable():
                 answers = self._container.execute_item_batch(operations, partition_key=account.account_id)
         except exceptions.CosmosBatchOperationError as error:
-            if error.status_code == 409 and error.error_index < len(names):
-                raise EventSeen(names[error.error_index]) from None
+            failed = error.error_index - len(archive)
+            if error.status_code == 409 and 0 <= failed < len(names):
+                raise EventSeen(names[failed]) from None
             if error.status_code == 412:
                 raise ConcurrencyConflict(account.account_id) from None
             if error.status_code in TRANSIENT_STATUS:
@@ -139,46 +178,46 @@ class CosmosAccounts(OnContainer, AccountRepository):
         with transient_as_unavailable():
             return read_or_none(self._container, event_item_id(event_id), account_id) is not None
 
-    def _archive(
+    def _archive_items(
         self, account_id: str, records: list[dict], settled: list, sent: list, events: dict[str, str], ttl: int
-    ) -> None:
-        with transient_as_unavailable():
-            for start in range(0, len(records), CHUNK):
-                chunk = records[start : start + CHUNK]
-                self._container.upsert_item(
-                    {
-                        "id": history_item_id(chunk[0]["seq"]),
-                        "accountId": account_id,
-                        "type": HISTORY_ITEM,
-                        "seq": chunk[0]["seq"],
-                        "lastSeq": chunk[-1]["seq"],
-                        "records": chunk,
-                        "subscriptionIds": sorted({r["subscriptionId"] for r in chunk if r.get("subscriptionId")}),
-                        "ttl": ttl,
-                    }
-                )
-            for charge in settled:
-                self._container.upsert_item(
-                    {
-                        **dump(charge),
-                        "id": charge_item_id(charge.charge_id),
-                        "accountId": account_id,
-                        "type": CHARGE_ITEM,
-                        "ttl": ttl,
-                    }
-                )
-            for notice in sent:
-                self._container.upsert_item(
-                    {
-                        **dump(notice),
-                        "id": notice_item_id(notice.notice_id),
-                        "accountId": account_id,
-                        "type": NOTICE_ITEM,
-                        "ttl": ttl,
-                    }
-                )
-            for event_id, at in events.items():  # ids a document of an earlier release kept
-                self._container.upsert_item(self._event_item(account_id, event_id, at, ttl))
+    ) -> list[dict]:
+        """The items that archive what a stored document held for good, each with its deterministic id."""
+        items = [
+            {
+                "id": history_item_id(chunk[0]["seq"]),
+                "accountId": account_id,
+                "type": HISTORY_ITEM,
+                "seq": chunk[0]["seq"],
+                "lastSeq": chunk[-1]["seq"],
+                "records": chunk,
+                "subscriptionIds": sorted({r["subscriptionId"] for r in chunk if r.get("subscriptionId")}),
+                "ttl": ttl,
+            }
+            for chunk in (records[start : start + CHUNK] for start in range(0, len(records), CHUNK))
+        ]
+        items += [
+            {
+                **dump(charge),
+                "id": charge_item_id(charge.charge_id),
+                "accountId": account_id,
+                "type": CHARGE_ITEM,
+                "ttl": ttl,
+            }
+            for charge in settled
+        ]
+        items += [
+            {
+                **dump(notice),
+                "id": notice_item_id(notice.notice_id),
+                "accountId": account_id,
+                "type": NOTICE_ITEM,
+                "ttl": ttl,
+            }
+            for notice in sent
+        ]
+        # Ids a document of an earlier release kept in its own list.
+        items += [self._event_item(account_id, event_id, at, ttl) for event_id, at in events.items()]
+        return items
 
     def archived_charge(self, account_id: str, charge_id: str) -> bool:
         with transient_as_unavailable():
