@@ -35,6 +35,7 @@ BRAND = Branding(
     support_email="billing-help@contoso.example",
     support_url="https://contoso.example/support",
     legal_footer="Contoso Cloud Ltd · 1 Main Street · Dublin",
+    payee_name="Contoso Cloud Ltd",  # required in Azure: the legal name, as the footer has it
 )
 
 

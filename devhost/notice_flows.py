@@ -7,7 +7,8 @@ notice, service disabled, deletion warnings, data deleted with money still owed)
 retry, a bank asking for authentication, a new card paying everything after the disable, an invoice
 payer, a write-off of a disabled subscription then its reactivation, an admin e-mail change, a card about
 to expire, two subscriptions failing a week apart, transfers paying part of, exactly or more than what is
-owed, an invoice payer suspended and deleted.
+owed, an invoice payer suspended on both subscriptions who pays one of them (one back, one still
+suspended), an invoice payer suspended and deleted.
 
 Each flow sends its notices as production does: right after each call or webhook, and once a sweep's work
 is done. `Flow.inbox` is every message it sent, in order, with the event that sent it.
@@ -181,6 +182,15 @@ def flows(locale: str) -> list[Flow]:
         flow.apply(ev.PaymentReceived(f"tr-{name}", Money(value, "EUR"), "VIR-2027-0412"))
         transfers.append(flow)
 
+    # An invoice payer suspended on both subscriptions pays Production's invoice only: Production comes
+    # back, Staging stays suspended with its data kept until the deletion date.
+    partly_back = Flow("paid-one-still-suspended", _account(locale, mode="invoice"))
+    _failed(partly_back, "sub-prod", "inv-2027-03", 123456, None)
+    _failed(partly_back, "sub-stage", "inv-2027-03-s", 2345, None)
+    for _ in range(31):
+        partly_back.sweep()
+    partly_back.apply(ev.PaymentReceived("tr-prod", Money(123456, "EUR"), "VIR-2027-0501"))
+
     # An invoice payer who never pays: suspended, then deleted.
     invoice_unpaid = Flow("invoice-never-paid", _account(locale, mode="invoice"))
     _failed(invoice_unpaid, "sub-prod", "inv-2027-03", 123456, None)
@@ -198,6 +208,7 @@ def flows(locale: str) -> list[Flow]:
         expiring,
         staggered,
         *transfers,
+        partly_back,
         invoice_unpaid,
     ]
 

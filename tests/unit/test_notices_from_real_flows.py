@@ -330,5 +330,7 @@ def test_the_transfer_qr_code_asks_for_the_total_shown_even_past_the_tables_rows
         _failed(flow, "sub-prod", f"inv-{n}", 1000, None)
     email = render(flow.notices["invoice_overdue"], BRAND)
     assert "Amount: €120.00" in email.text
-    expected = epc_qr(BRAND.brand_name, "FR7630006000011234567890189", "AGRIFRPP", "INV-1042", 12000)
+    expected = epc_qr(
+        BRAND.payee_name or BRAND.brand_name, "FR7630006000011234567890189", "AGRIFRPP", "INV-1042", 12000
+    )
     assert expected is not None and [i.data for i in email.inline] == [expected.png]

@@ -123,7 +123,14 @@ def _colon(tag: str) -> str:
 
 @pytest.mark.parametrize("tag", TAGS)
 def test_invoice_payers_are_asked_one_amount_per_message_and_offered_their_credit_back(tag):
-    for name in ("invoice-payer", "transfer-partial", "transfer-exact", "transfer-overpaid", "invoice-never-paid"):
+    for name in (
+        "invoice-payer",
+        "transfer-partial",
+        "transfer-exact",
+        "transfer-overpaid",
+        "paid-one-still-suspended",
+        "invoice-never-paid",
+    ):
         words = catalog(tag[:2])
         for event, email in _inbox(tag, name):
             heads = (words["owed"]["total"] + _colon(tag), words["labels"]["amount"] + _colon(tag))
@@ -159,6 +166,30 @@ def test_whatever_is_still_owed_comes_with_what_by_when_and_the_pay_action(tag):
         (row,) = [ln for ln in email.text.splitlines() if ln.startswith("- Production")]
         assert words["owed"]["state"]["disabled"].split("{")[0] in row and "2027" in row  # its state, its date
         assert f">{html.escape(pay)}</a>" in email.html and BRAND.link("pay", "acct-1042") in email.html
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_a_payment_that_brings_one_subscription_back_says_what_is_still_suspended_and_until_when(tag):
+    """Both subscriptions suspended; the invoice payer pays Production's invoice only. The receipt says
+    Production is active again, Staging still suspended with the date to pay by to keep its data, and asks
+    for exactly what is left, with the bank details and a QR code for that amount."""
+    words = catalog(tag[:2])
+    event, receipt = _flows(tag)["paid-one-still-suspended"].inbox[-1]
+    assert event.split()[1] == "PaymentReceived" and receipt.kind == "payment_received"
+    email = render(receipt, BRAND)
+    left = money({"value": 2345, "currency": "EUR"}, tag)
+    assert money({"value": 123456, "currency": "EUR"}, tag) in email.subject
+    lines = email.text.splitlines()
+    (covered,) = [ln for ln in lines if ln.startswith("- ") and "Production" in ln]  # what it paid, not owed
+    assert money({"value": 123456, "currency": "EUR"}, tag) in covered
+    (staging,) = [ln for ln in lines if ln.startswith("- Staging")]
+    from pastdue.notices.formatting import date
+
+    keep = words["owed"]["state"]["disabled"].format(date=date(Date(2027, 7, 28), tag))
+    assert keep in staging and left in staging, staging
+    labels = words["labels"]
+    assert f"{labels['amount']}{_colon(tag)} {left}" in lines and len(email.inline) == 1  # one QR, for what is left
+    assert f"{labels['payee']}{_colon(tag)} Contoso Cloud Ltd" in lines  # the legal name, as in the footer
 
 
 @pytest.mark.parametrize(
