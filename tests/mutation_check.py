@@ -148,7 +148,7 @@ MUTANTS = [
     ),
     Mutant(
         "pay-now receipt shows what is left instead of what was taken",
-        "pastdue/domain/payments.py",
+        "pastdue/domain/pay_now.py",
         "                    a.amount or charge.amount\n",
         "                    charge.outstanding\n",
         (UNIT,),

@@ -10,7 +10,19 @@ from typing import Any
 import msgspec
 from msgspec import structs
 
-from pastdue.domain import admin_events, failures, invoices, outbox, payments, quarantine, schedule, support, sweep
+from pastdue.domain import (
+    admin_events,
+    failures,
+    invoices,
+    outbox,
+    pay_now,
+    payments,
+    quarantine,
+    reversals,
+    schedule,
+    support,
+    sweep,
+)
 from pastdue.domain import events as ev
 from pastdue.domain.model import Account
 from pastdue.domain.notice_queue import withdraw_stale
@@ -31,10 +43,10 @@ _HANDLERS: dict[type, Handler] = {
     ev.SweepTick: sweep.tick,
     ev.DataPurged: sweep.data_purged,
     ev.AttemptsResolved: payments.attempts_resolved,
-    ev.PayNowRequested: payments.pay_now_requested,
-    ev.PayNowCompleted: payments.pay_now_completed,
+    ev.PayNowRequested: pay_now.pay_now_requested,
+    ev.PayNowCompleted: pay_now.pay_now_completed,
     ev.PaymentReceived: payments.payment_received,
-    ev.PaymentReversed: payments.payment_reversed,
+    ev.PaymentReversed: reversals.payment_reversed,
     ev.ChargeSettled: invoices.charge_settled,
     ev.InvoiceStatusChanged: invoices.invoice_status_changed,
     ev.InvoiceSettledThere: invoices.invoice_settled_there,

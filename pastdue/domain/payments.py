@@ -1,4 +1,5 @@
-"""Money coming in: gateway answers, paying everything now with a new method, bank transfers."""
+"""Money coming in: the gateway's answers to attempts (and their receipts), payments nobody asked for, and
+bank transfers. Pay-now's own request is domain/pay_now.py; money given back, domain/reversals.py."""
 
 from __future__ import annotations
 
@@ -6,16 +7,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pastdue.domain import events as ev
-from pastdue.domain import retries, schedule
-from pastdue.domain.errors import IdempotencyMismatch, InvalidEvent
-from pastdue.domain.failures import charge_failed
+from pastdue.domain import schedule
+from pastdue.domain.errors import InvalidEvent
 from pastdue.domain.history import record, seen
 from pastdue.domain.model import (
-    AUTHENTICATION_REQUIRED,
-    CARD_DECLINED,
     DECLINED,
     ERROR,
-    KEY_DONE,
     KEY_PROCESSING,
     NOT_SENT,
     OPEN,
@@ -23,55 +20,40 @@ from pastdue.domain.model import (
     PAID_OUT_OF_BAND,
     PROCESSING,
     REQUIRES_ACTION,
-    SETTLED,
     SKIPPED,
     SUCCEEDED,
     Account,
     Allocated,
     Attempt,
     Charge,
-    PayNowKey,
-    PayNowOutcome,
-    SettledCharge,
 )
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import paid_for, queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import (
     add_credit,
-    combine,
     covered,
     follows,
-    new_attempt,
     pay,
     reserve_settlement,
     settle_states,
-    try_charge,
 )
-from pastdue.domain.support import paused
 
 # How long a pay-now is taken to be still sending its payments: after that, an answer for one of its
 # attempts (sent by the sweep because the pay-now's sender stopped) gets a receipt of its own.
 PAY_NOW_IN_PROGRESS = timedelta(minutes=15)
 
 
-def _attempt(account: Account, charge_id: str, key: str) -> Attempt | None:
+def attempt_of(account: Account, charge_id: str, key: str) -> Attempt | None:
     charge = account.charge(charge_id)
     return charge.attempt(key) if charge else None
 
 
-def _ours(account: Account, entry: PayNowKey) -> list[tuple[str, Attempt]]:
-    """The attempts a pay-now reserved, in the order it reserved them. One whose charge has left the
-    document (answered for good, settled and archived while the key waited) is no longer the key's."""
-    found = ((cid, _attempt(account, cid, key)) for cid, key in entry.attempts)
-    return [(cid, attempt) for cid, attempt in found if attempt is not None]
-
-
-def _answers(account: Account, result: ev.AttemptResult, now: datetime, actor: str) -> list[ev.AttemptResult]:
+def answers_of(account: Account, result: ev.AttemptResult, now: datetime, actor: str) -> list[ev.AttemptResult]:
     """A payment's answer for each attempt it covers: itself, or for a combined payment, the same answer on
     every charge it covered, with the money it took applied oldest charge first (what is left after the
     last is that charge's surplus: credit). The allocation is kept on the lead attempt and in the history."""
-    attempt = _attempt(account, result.charge_id, result.key)
+    attempt = attempt_of(account, result.charge_id, result.key)
     if attempt is None or attempt.payment is None:
         return [result]
     members = covered(account, attempt.payment)
@@ -104,7 +86,7 @@ def _answers(account: Account, result: ev.AttemptResult, now: datetime, actor: s
     return answers
 
 
-def _resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str) -> Charge | None:
+def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str) -> Charge | None:
     charge = account.charge(result.charge_id)
     attempt = charge.attempt(result.key) if charge is not None else None
     if charge is None or attempt is None:
@@ -306,10 +288,10 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
     changed = False
     receipts: dict[str, list[Charge]] = {}  # one receipt a payment: a combined one lists every charge it paid
     for result in event.results:
-        for answer in _answers(account, result, now, "system"):
-            attempt = _attempt(account, answer.charge_id, answer.key)
+        for answer in answers_of(account, result, now, "system"):
+            attempt = attempt_of(account, answer.charge_id, answer.key)
             before = (attempt.outcome, attempt.reference) if attempt else None
-            paid = _resolve(account, answer, policy, now, "system")
+            paid = resolve(account, answer, policy, now, "system")
             changed = changed or (attempt is not None and (attempt.outcome, attempt.reference) != before)
             if paid is not None and not _in_pay_now(account, answer, now):
                 payment = attempt.payment if attempt is not None and attempt.payment else paid.charge_id
@@ -325,22 +307,8 @@ def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Poli
             )
         only = charges[0].subscription_id if len(per_subscription) == 1 else None
         notice_id = f"{charges[0].charge_id}:paid" if len(charges) == 1 else f"{payment}:paid"
-        _receipt(account, now, notice_id, _total(account, charges), per_subscription, charges, only, policy=policy)
+        _receipt(account, now, notice_id, total_of(account, charges), per_subscription, charges, only, policy=policy)
     return []
-
-
-def _waits(account: Account, charge, token: str, on_session: bool, policy: Policy, now: datetime) -> str | None:
-    """Why a pay-now may not charge this now (None: it may). The admin paying now may pay anything. Nobody
-    present (the card updater) is a retry like the sweep's: not while support paused dunning, nor past the
-    card's or the charge's 30-day attempt cap (card networks fine excessive retries): the sweep takes it."""
-    if on_session:
-        return None
-    sub = account.subscriptions.get(charge.subscription_id)
-    if paused(account, now):
-        return "dunningPaused"
-    if retries.capped(account, charge, token, policy.for_plan(sub.plan) if sub else policy.default, now):
-        return "attemptCap"
-    return None
 
 
 def _in_pay_now(account: Account, result: ev.AttemptResult, now: datetime) -> bool:
@@ -352,115 +320,6 @@ def _in_pay_now(account: Account, result: ev.AttemptResult, now: datetime) -> bo
         and (result.charge_id, result.key) in entry.attempts
         for entry in account.idempotency.values()
     )
-
-
-def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Policy, now: datetime):
-    entry = account.idempotency.get(event.idempotency_key)
-    if entry is not None:
-        if entry.hash != event.request_hash:
-            raise IdempotencyMismatch("this Idempotency-Key was used with a different request body")
-    else:
-        entry = PayNowKey(event.request_hash, now, on_session=event.on_session)
-        account.idempotency[event.idempotency_key] = entry
-        record(
-            account, now, "payment.method.submitted", event.actor, brand=event.method.brand, last4=event.method.last4
-        )
-        new: list[tuple[Charge, Attempt]] = []
-        for charge in account.open_charges():
-            # An attempt already in flight (a sweep retry) is resolved first, with its own key.
-            waits = (
-                None if charge.pending else _waits(account, charge, event.method.token, event.on_session, policy, now)
-            )
-            if waits is not None:
-                record(
-                    account,
-                    now,
-                    "charge.not_tried",
-                    event.actor,
-                    charge.subscription_id,
-                    chargeId=charge.charge_id,
-                    reason=waits,
-                )
-                continue
-            reserved = charge.pending
-            if reserved is None:
-                reserved = new_attempt(charge, event.method.token, "update", now, event.on_session)
-                new.append((charge, reserved))
-            entry.attempts.append((charge.charge_id, reserved.key))
-        # Everything the new card pays is one payment: one debit, and at most one bank challenge.
-        combine(account, new)
-    if entry.status != KEY_PROCESSING:
-        return []
-    effects = []
-    for charge_id, key in entry.attempts:
-        attempt = _attempt(account, charge_id, key)
-        if attempt is not None and attempt.outcome is None and not follows(attempt):
-            effects.append(try_charge(account, account.charge_of(charge_id), now))
-    return effects
-
-
-def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Policy, now: datetime):
-    entry = account.idempotency[event.idempotency_key]
-    if entry.status != KEY_PROCESSING:
-        return []
-    for result in event.results:
-        for answer in _answers(account, result, now, event.actor):
-            _resolve(account, answer, policy, now, event.actor)
-    ours = _ours(account, entry)
-    if any(a.outcome is None for _, a in ours):
-        return []  # an answer is still unknown: the same key resumes it
-    token = event.method.token
-    # The new card's first answer (an attempt never sent, refused for its amount, says nothing of the card).
-    first_new = next((a for _, a in ours if a.source == "update" and a.token == token and a.outcome != NOT_SENT), None)
-    if first_new is not None and first_new.outcome == REQUIRES_ACTION:
-        # The bank asks the admin to authenticate this payment now: the card is saved, the charge waits for
-        # the confirmation (Stripe's event settles it), and the answer says what the front end needs.
-        charge_id = next(cid for cid, a in ours if a is first_new)
-        account.payment_method = event.method
-        record(account, now, "payment.method.updated", event.actor, brand=event.method.brand, last4=event.method.last4)
-        entry.status, entry.response = (
-            KEY_DONE,
-            PayNowOutcome(AUTHENTICATION_REQUIRED, "authentication_required", charge_id),
-        )
-        return []
-    if first_new is not None and first_new.outcome != SUCCEEDED:
-        entry.status, entry.response = KEY_DONE, PayNowOutcome(CARD_DECLINED, first_new.code or "card_declined")
-        record(account, now, "payment.method.declined", event.actor, code=first_new.code)
-        return []
-    # A charge still open whose only try here was an attempt already in flight (a sweep retry on the old
-    # card), or whose try was skipped while the new card's first answer was unknown, gets the new card
-    # now: one more round, then done.
-    tried = {cid for cid, a in ours if a.source == "update" and a.token == token and a.outcome != SKIPPED}
-    again = [
-        c
-        for c in account.open_charges()
-        if c.charge_id not in tried
-        and c.pending is None
-        and _waits(account, c, token, entry.on_session is not False, policy, now) is None
-    ]
-    if again:
-        reserved = [(charge, new_attempt(charge, token, "update", now, bool(entry.on_session))) for charge in again]
-        entry.attempts += [(charge.charge_id, attempt.key) for charge, attempt in reserved]
-        combine(account, reserved)
-        return [try_charge(account, charge, now) for charge, attempt in reserved if not follows(attempt)]
-    account.payment_method = event.method
-    record(account, now, "payment.method.updated", event.actor, brand=event.method.brand, last4=event.method.last4)
-    settle_states(account, now, event.actor, reactivate_disabled=True)
-    settled = list({cid: account.charge_of(cid) for cid, a in ours if a.outcome == SUCCEEDED}.values())
-    if settled:
-        taken: dict[str, Money] = {}
-        for cid, a in ours:
-            if a.outcome == SUCCEEDED:
-                charge = account.charge_of(cid)
-                taken[charge.subscription_id] = taken.get(charge.subscription_id, Money.zero(account.currency)) + (
-                    a.amount or charge.amount
-                )
-        _receipt(account, now, f"pay:{event.idempotency_key}", _total(account, settled), taken, settled, policy=policy)
-    entry.status, entry.response = (
-        KEY_DONE,
-        PayNowOutcome(SETTLED, settled=[SettledCharge(c.charge_id, c.amount) for c in settled]),
-    )
-    return []
 
 
 def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy, now: datetime):
@@ -557,132 +416,8 @@ def _receipt(
 receipt = _receipt  # the receipt of a payment, for domain/invoices.py too
 
 
-def _total(account: Account, charges):
+def total_of(account: Account, charges):
     total = Money.zero(account.currency)
     for charge in charges:
         total = total + charge.amount
     return total
-
-
-REVERSAL_RECORDS = {
-    "refunded": "payment.refunded",
-    "refund_failed": "payment.refund_failed",
-    "dispute_opened": "payment.disputed",
-    "dispute_won": "payment.dispute_won",
-    "dispute_lost": "payment.dispute_lost",
-    # An inquiry (Stripe's `warning_*` statuses) moves no money; funds withdrawn for a dispute come back if
-    # it is won: only a lost dispute is money given back.
-    "inquiry_opened": "payment.inquiry",
-    "inquiry_closed": "payment.inquiry_closed",
-    "funds_withdrawn": "payment.dispute_funds_withdrawn",
-    "funds_reinstated": "payment.dispute_funds_reinstated",
-}
-
-
-def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy, now: datetime):
-    """Collected money given back (a refund, a lost dispute) is recorded, and by the policy owed again: a
-    new charge of that amount for the same subscription, dunned like a failure (credit on hand pays it
-    first). A dispute opened or won, an inquiry, funds withdrawn or reinstated are recorded only: the
-    money's fate is not decided, or it stays. A refund that failed undoes what it did: the money is back,
-    kept as credit (which pays the debt it re-opened, if any)."""
-    if event.event_id in account.processed_events:
-        return []
-    if event.amount.currency != account.currency:
-        raise InvalidEvent(f"the account is billed in {account.currency}, not {event.amount.currency}")
-    seen(account, event.event_id, now)
-    given_back = Money.zero(account.currency)
-    account.reversed = dict(account.reversed or {})
-    by_refund = event.refunds is not None and event.processor_id not in account.reversed
-    total = 0  # given back in all by this charge or dispute, this reversal included
-    tag = ""  # what names a debt this reversal re-opens (a total can come back after a failed refund: an id)
-    if event.kind == "refunded" and by_refund:
-        # Each refund that stands is counted once, by its id: heard in any order, after a failed one too.
-        for refund_id, amount in event.refunds or ():
-            if refund_id in account.reversed:
-                total += account.reversed[refund_id]
-            else:
-                account.reversed[refund_id] = amount.value
-                given_back, total, tag = given_back + amount, total + amount.value, refund_id
-    elif event.kind in ("refunded", "dispute_lost"):
-        # A total refunded (or disputed) so far (counts kept before refunds were counted by id): what is new.
-        already = account.reversed.get(event.processor_id, 0)
-        given_back = Money(max(0, event.amount.value - already), account.currency)
-        account.reversed[event.processor_id] = total = already + given_back.value
-    if event.kind == "refund_failed":
-        if event.processor_id in account.reversed:
-            # Counted in a total (before refunds were counted by id): the failure takes its amount off.
-            already = account.reversed[event.processor_id]
-            back = Money(min(already, event.amount.value), account.currency)
-            account.reversed[event.processor_id] = already - back.value
-        elif event.refund_id is not None:
-            # By its id: what it gave back (counted, or not yet: heard first, the failure stands for the
-            # refund too) comes back once, and the refund is kept as failed (0): never counted after.
-            counted = account.reversed.get(event.refund_id)
-            back = Money(event.amount.value if counted is None else counted, account.currency)
-            account.reversed[event.refund_id] = 0
-        else:
-            back = Money.zero(account.currency)
-        _record_reversal(account, event, now, refund=event.refund_id, back=back)
-        if back.value > 0:
-            add_credit(account, back, now, "stripe", "refundFailed", event.subscription_id, payment=event.reference)
-            settle_states(account, now, "stripe", reactivate_disabled=False)
-        return []
-    reopen = (
-        (policy.reopen_refunds if event.kind == "refunded" else policy.reopen_lost_disputes)
-        and given_back.value > 0
-        and event.subscription_id in account.subscriptions
-    )
-    _record_reversal(account, event, now, givenBack=given_back, reason=event.reason, reopened=reopen)
-    if not reopen or event.subscription_id is None:
-        return []
-    code = "refunded" if event.kind == "refunded" else "dispute_lost"
-    effects: list = []
-    for n, (charge_id, subscription_id, amount) in enumerate(_owed_again(event, given_back, total)):
-        if subscription_id not in account.subscriptions:
-            continue
-        owed = ev.ChargeFailed(
-            f"{event.event_id}:owed" + (f":{n}" if n else ""),
-            subscription_id,
-            f"{charge_id}~{code}~{tag or total}",
-            amount,
-            code,
-            now,
-        )
-        effects += charge_failed(account, owed, policy, now)
-    return effects
-
-
-def _record_reversal(account: Account, event: ev.PaymentReversed, now: datetime, **detail) -> None:
-    """The history's record of a reversal: which payment, charge and processor object, for what amount."""
-    record(
-        account,
-        now,
-        REVERSAL_RECORDS[event.kind],
-        "stripe",
-        event.subscription_id,
-        chargeId=event.charge_id,
-        payment=event.reference,
-        processorId=event.processor_id,
-        amount=event.amount,
-        **detail,
-    )
-
-
-def _owed_again(event: ev.PaymentReversed, given_back: Money, total: int) -> list[tuple[str, str, Money]]:
-    """What a reversal makes owed again, per charge: the payment's own charge, or for a combined payment
-    the charges it covered, newest first, each up to what the payment applied to it (what was given back
-    before this reversal used the newest first)."""
-    if not event.allocation:
-        return [(event.charge_id or event.reference or "", event.subscription_id or "", given_back)]
-    before = total - given_back.value  # given back by earlier reversals of this payment
-    owed = []
-    for charge_id, subscription_id, applied in reversed(event.allocation):
-        used = min(before, applied.value)
-        before -= used
-        share = min(given_back.value, applied.value - used)
-        if share > 0:
-            owed.append((charge_id, subscription_id, Money(share, given_back.currency)))
-            given_back = Money(given_back.value - share, given_back.currency)
-    if given_back.value > 0:  # more than the payment applied (its surplus went to credit): the lead's
-        owed.append((event.charge_id or "", event.subscription_id or "", given_back))
-    return owed

@@ -190,7 +190,7 @@ def _now(work) -> None:
 
 def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     """A refund (or a refund that failed), a dispute or an inquiry, of a payment this app made: recorded on its
-    account, and what was given back is owed again if the policy says so (domain/payments.py). A payment is
+    account, and what was given back is owed again if the policy says so (domain/reversals.py). A payment is
     ours only if it is an attempt's own payment (its PaymentIntent is the attempt's reference), or Stripe
     Billing's payment of an invoice dunned here (found through the invoice): the billing system's own
     PaymentIntents may carry an account id too. Operators are alerted."""

@@ -1,4 +1,4 @@
-"""Money given back after it was collected: refunds and disputes (domain/payments.payment_reversed)."""
+"""Money given back after it was collected: refunds and disputes (domain/reversals.payment_reversed)."""
 
 from __future__ import annotations
 
