@@ -58,6 +58,7 @@ import httpx
 
 from devhost.stripe_search import StripeSearch
 from devhost.stripe_shapes import complete, month_after
+from pastdue.adapters.stripe_gateway import API_VERSION as PINNED_VERSION
 
 # Stripe's test payment methods: brand, last4, and what a charge does (None = succeeds).
 TEST_CARDS = {
@@ -130,7 +131,7 @@ MINIMUM = {
 }
 # Digits an `amount` may have (same page): eight, except these (the card payments' limits for the last four).
 DIGITS = {"idr": 12, "inr": 9, "lbp": 11, "cop": 10, "huf": 10, "jpy": 10}
-API_VERSION = "2026-10-28.endive"  # what events carry: the version the app pins
+API_VERSION = PINNED_VERSION  # what events carry: the version the app pins (one source: the app)
 IDEMPOTENCY_TTL = 24 * 3600  # seconds a key is remembered
 MESSAGES = {
     "card_declined": "Your card was declined.",

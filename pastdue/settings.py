@@ -9,6 +9,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
+from pastdue.domain.retention import DEFAULT_RETENTION_DAYS
 from pastdue.notices.branding import DEFAULT_LINKS, Branding
 
 DEFAULT_POLICY = str(Path(__file__).parent / "policy" / "default.yaml")
@@ -51,7 +52,7 @@ class Settings:
     email_quota_per_minute: int = 30
     email_quota_per_hour: int = 100
     # How long archived history records and settled charges are kept (Cosmos TTL on each item).
-    history_retention_days: int = 2557
+    history_retention_days: int = DEFAULT_RETENTION_DAYS
     payment_gateway: str = "sandbox"
     stripe_secret_key: str | None = field(default=None, repr=False)
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)

@@ -21,6 +21,9 @@ from pastdue.domain.model import (
 
 # How long the account document remembers what it needs to decide (docs/design.md, "Storage").
 # Event ids: beyond the 3 days in which Stripe (and the billing system) deliver an event again.
+# How long archived history, settled charges and processed event ids are kept by default (7 years: what
+# bookkeeping laws commonly ask): the setting HISTORY_RETENTION_DAYS and the Bicep parameter default to it.
+DEFAULT_RETENTION_DAYS = 2557
 PROCESSED_EVENTS_KEEP = timedelta(days=10)
 # Paid charges stay in the document this long (a late answer or a late report may still concern them),
 # then move to the archive; one whose customer was asked to authenticate a payment stays longer, as

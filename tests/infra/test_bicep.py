@@ -330,7 +330,11 @@ def test_the_containers_and_the_indexes_the_code_needs():
     assert declared["accounts"]["ttl"] is True
     assert "c.ttl ? { defaultTtl: -1 } : {}" in (INFRA / "modules/cosmos.bicep").read_text()
     main = parsed("main.bicep")["parameters"]["historyRetentionDays"]
-    assert main["default"] == 2557 and any(d.get("value") == 400 or "400" in str(d) for d in main["decorators"])
+    from pastdue.domain.retention import DEFAULT_RETENTION_DAYS
+
+    assert main["default"] == DEFAULT_RETENTION_DAYS and any(
+        d.get("value") == 400 or "400" in str(d) for d in main["decorators"]
+    )
     assert "{ path: '/*' }" in (INFRA / "modules/cosmos.bicep").read_text()
 
 
