@@ -3,7 +3,7 @@
 Set up lazily, on the first use of the app's dependencies and only when APPLICATIONINSIGHTS_CONNECTION_STRING
 is set (Azure sets it from the Bicep): importing the app loads none of it (cold start). Without it, metrics
 go nowhere. Every metric the code emits is named in METRICS; the workbook and the alert rules in
-infra/modules/monitoring.bicep query these names (tests/infra checks it).
+infra/modules/alerts.bicep query these names (tests/infra checks it).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from pastdue.domain.codec import camel
 
 # Declines a retry of the same card cannot cure: Stripe's decline codes whose documented next step is
 # a new card or the cardholder calling the bank (plus card-network equivalents). Stripe's advice_code
-# do_not_try_again makes any decline hard as well (adapters/stripe_gateway.py).
+# do_not_try_again makes any decline hard as well (adapters/stripe_outcomes.py).
 DEFAULT_HARD_DECLINES = (
     "expired_card",
     "lost_card",
