@@ -88,7 +88,8 @@ def counted_deps(counter: RequestCounter, database: str):
     """The app's own adapters on a client that counts every request."""
     from pastdue import bootstrap
     from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData, ensure_containers, make_client
-    from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
+    from pastdue.adapters.cosmos.ledger import CosmosLedger
+    from pastdue.adapters.gateway import SandboxGateway
     from pastdue.services.deps import Deps
 
     # The stand-in scans every document for a query (it has no index): give it time at 100,000.

@@ -30,7 +30,7 @@ def worker(database: str, queue_name: str, connection: str) -> None:
     """One instance: take shard messages until the queue is empty and the run is closed; print what it did."""
     from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
-    from pastdue.adapters.sweep_runs import CosmosSweepRuns
+    from pastdue.adapters.cosmos.sweep_runs import CosmosSweepRuns
     from pastdue.domain.shards import read_task
     from pastdue.services.sweep import sweep_shard
 
@@ -75,8 +75,8 @@ def seed_database(total: int, now: datetime) -> str:
 
 def run(processes: int, shard_count: int, total: int, connection: str) -> dict:
     from bench.sweep import DUE
-    from pastdue.adapters.shard_queue import StorageShardQueue
-    from pastdue.adapters.sweep_runs import CosmosSweepRuns
+    from pastdue.adapters.cosmos.sweep_runs import CosmosSweepRuns
+    from pastdue.adapters.storage_queue import StorageShardQueue
     from pastdue.services.sweep import PAGE_SIZE, plan_sweep
 
     now = datetime.now(UTC)

@@ -126,7 +126,8 @@ def make_gateway(config: Settings):
         from pastdue.adapters.stripe_gateway import StripeGateway
 
         return StripeGateway(config.stripe_secret_key, config.stripe_api_base, config.stripe_publishable_key)
-    from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
+    from pastdue.adapters.cosmos.ledger import CosmosLedger
+    from pastdue.adapters.gateway import SandboxGateway
 
     return SandboxGateway(CosmosLedger(container("gatewayLedger")))
 
@@ -207,14 +208,14 @@ def drain_all() -> dict:
 
 
 def notice_quota():
-    from pastdue.adapters.quota import CosmosQuota
+    from pastdue.adapters.cosmos.quota import CosmosQuota
 
     config = settings()
     return CosmosQuota(container("control"), config.email_quota_per_minute, config.email_quota_per_hour)
 
 
 def sweep_runs():
-    from pastdue.adapters.sweep_runs import CosmosSweepRuns
+    from pastdue.adapters.cosmos.sweep_runs import CosmosSweepRuns
 
     return CosmosSweepRuns(container("control"))
 
@@ -226,7 +227,7 @@ def shard_queue() -> ShardQueue | None:
         return None
 
     def build():
-        from pastdue.adapters.shard_queue import StorageShardQueue
+        from pastdue.adapters.storage_queue import StorageShardQueue
 
         return StorageShardQueue(
             config.sweep_queue, config.sweep_queue_connection, config.sweep_queue_uri, config.azure_client_id

@@ -225,23 +225,3 @@ class SandboxGateway(PaymentGateway):
             raise OutcomeUnknown(f"sandbox: key {idempotency_key} belongs to another account")
         taken = Money.from_json(stored["amount"]) if stored["outcome"] == SUCCEEDED else None
         return ChargeOutcome(stored["outcome"], stored["code"], taken)
-
-
-class CosmosLedger(Ledger):
-    def __init__(self, container):
-        self._container = container
-
-    def record_once(self, key: str, entry: dict) -> dict:
-        from azure.cosmos import exceptions
-
-        from pastdue.adapters.cosmos import transient_as_unavailable
-        from pastdue.adapters.store import StoreUnavailable
-
-        try:
-            with transient_as_unavailable():
-                return self._container.create_item({"id": key, **entry})
-        except StoreUnavailable as error:
-            raise OutcomeUnknown(str(error)) from None  # as a processor timeout: same key again
-        except exceptions.CosmosResourceExistsError:
-            # It exists, so a point read is safe on the local stand-in too.
-            return self._container.read_item(key, partition_key=key)

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from pastdue.adapters.cosmos import CosmosAccountStore
+from pastdue.adapters.cosmos.sweep_runs import CosmosSweepRuns
 from pastdue.adapters.documents import to_document
-from pastdue.adapters.shard_queue import StorageShardQueue
-from pastdue.adapters.sweep_runs import CosmosSweepRuns
+from pastdue.adapters.storage_queue import StorageShardQueue
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import PAID, Account, Admin, Subscription
 from pastdue.domain.policy import Policy

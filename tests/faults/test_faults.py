@@ -14,8 +14,9 @@ import pytest
 
 from pastdue import bootstrap
 from pastdue.adapters.cosmos import CosmosAccountStore, make_client
-from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
-from pastdue.adapters.quota import CosmosQuota
+from pastdue.adapters.cosmos.ledger import CosmosLedger
+from pastdue.adapters.cosmos.quota import CosmosQuota
+from pastdue.adapters.gateway import SandboxGateway
 from pastdue.domain import events as ev
 from pastdue.domain.model import SETTLED, Admin, Remittance
 from pastdue.domain.money import Money

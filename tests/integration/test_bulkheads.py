@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from pastdue import bootstrap
+from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, SendFailed, SmtpSender
-from pastdue.adapters.quota import CosmosQuota
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import FAILED, QUEUED, Account, Admin, Notice, PaymentMethod, Subscription

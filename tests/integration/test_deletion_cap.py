@@ -80,7 +80,7 @@ def test_a_dry_run_deletes_nothing_and_records_what_it_would_delete(clock, deps)
 def test_a_fanned_out_run_shares_one_cap_between_its_shards(clock, deps):
     """Four shards, a cap of 2: together they start 2 deletions, whichever shards hold the accounts (a cap
     split in shares would leave a shard with a share of 0 unable to delete ever)."""
-    from pastdue.adapters.sweep_runs import CosmosSweepRuns
+    from pastdue.adapters.cosmos.sweep_runs import CosmosSweepRuns
     from pastdue.domain.shards import plan, slot_of
     from pastdue.services.sweep import sweep_shard
 

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 
 from pastdue import bootstrap
+from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, SmtpSender, Throttled
-from pastdue.adapters.quota import CosmosQuota
 from pastdue.domain.model import INVOICE, Account, Admin, Notice, Remittance
 from pastdue.notices.render import render
 from pastdue.services.notices import drain_all

@@ -11,7 +11,7 @@ import pytest
 
 from pastdue import bootstrap
 from pastdue.adapters.cosmos import CosmosAccountStore
-from pastdue.adapters.sweep_runs import CosmosSweepRuns
+from pastdue.adapters.cosmos.sweep_runs import CosmosSweepRuns
 from pastdue.domain import events as ev
 from pastdue.domain.money import Money
 from pastdue.domain.shards import plan

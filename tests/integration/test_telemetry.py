@@ -14,7 +14,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from pastdue import bootstrap
-from pastdue.adapters.quota import CosmosQuota
+from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.telemetry import METRICS, Metrics, OpenTelemetryMetrics, setup
 from pastdue.domain import events as ev
 from pastdue.domain.money import Money
@@ -58,10 +58,11 @@ def test_a_failure_its_recovery_the_notices_and_the_book_become_metrics(clock, a
             account_id,
             ev.ChargeFailed("e-otel", "s0", "ch-otel", Money(4200, "EUR"), "card_declined", clock.now()),
         )
+    quota = CosmosQuota(bootstrap.container("control"), 10**4, 10**6, quota_id=f"q-{uuid.uuid4().hex}")
+    drain_all(deps, bootstrap.email_sender(), quota)  # as after the webhook: the failure's notice goes
     clock.advance(timedelta(days=1, hours=1))
     run_sweep(deps, 600)  # the day-1 retry on a card that now pays
-    quota = CosmosQuota(bootstrap.container("control"), 10**4, 10**6, quota_id=f"q-{uuid.uuid4().hex}")
-    drain_all(deps, bootstrap.email_sender(), quota)
+    drain_all(deps, bootstrap.email_sender(), quota)  # its receipt
     report_book(deps)
     points = _points(reader)
     assert points[("pastdue_charges_failed", (("category", "generic"), ("currency", "EUR")))] >= 1

@@ -6,7 +6,8 @@ import dataclasses
 
 from pastdue import bootstrap
 from pastdue.adapters.cosmos import CosmosAccountStore, CosmosCustomerData, make_client
-from pastdue.adapters.gateway import CosmosLedger, SandboxGateway
+from pastdue.adapters.cosmos.ledger import CosmosLedger
+from pastdue.adapters.gateway import SandboxGateway
 from pastdue.services.deps import Deps
 from tests.support.faults import FaultyTransport
 
