@@ -1,5 +1,7 @@
 """The use cases on the in-memory repository (adapters/memory.py): change()'s If-Match loop, pay-now's
-rounds, the sweep's visit of an account and the notice drain, in milliseconds. The same flows run against
+rounds, the sweep's visit of an account, the notice drain, Stripe's events, delivery reports and support's
+list and actions, in milliseconds (the fake answers as Cosmos does:
+tests/integration/test_memory_store_answers_as_cosmos.py). The same flows run against
 the Cosmos stand-in and through the local host in tests/integration and tests/e2e."""
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
+import msgspec
 import pytest
 
 from pastdue.adapters.clock import Clock
@@ -297,3 +300,46 @@ def test_a_refund_of_a_charge_settled_long_ago_and_waiting_in_the_document_for_t
     assert handle_event(deps, "evt_refunded", "charge.refunded", refunded) == "recorded"
     after = store.get("acct-1")
     assert after is not None and after.reversed == {"ch_1": 300}
+
+
+def test_a_bounced_notice_marks_every_account_of_that_admin_and_no_other():
+    from pastdue.services.delivery import REPORT, handle_delivery_report
+
+    deps, store, _ = world()
+    store.create(account(account_id="acct-1"))
+    store.create(account(account_id="acct-2"))  # the same admin address
+    other = account(account_id="acct-3")
+    store.create(msgspec.structs.replace(other, admin=msgspec.structs.replace(other.admin, email="bob@example.com")))
+    report = {"status": "Bounced", "recipient": "admin@example.com", "messageId": "m-1"}
+    assert handle_delivery_report(deps, REPORT, report) == "marked"
+    for account_id, bounced in (("acct-1", True), ("acct-2", True), ("acct-3", False)):
+        kinds = [r["kind"] for r in store.history(account_id).entries]
+        assert ("admin.email.undeliverable" in kinds) is bounced, (account_id, kinds)
+    assert handle_delivery_report(deps, REPORT, {**report, "recipient": "nobody@example.com"}) == "unknown"
+    assert handle_delivery_report(deps, REPORT, {**report, "status": "Delivered"}) == "delivered"
+
+
+def test_support_finds_past_due_accounts_page_by_page_and_acts_with_a_reason_in_the_history():
+    from pastdue.adapters.store import AccountFilter
+    from pastdue.services.support import act, find_accounts
+
+    deps, store, _ = world()
+    for n in range(5):
+        store.create(account(account_id=f"acct-{n}"))
+        if n % 2 == 0:
+            record_event(deps, f"acct-{n}", failed(f"ch-{n}", "sub-0", 1000 + n))
+    ids, cursor = [], None
+    while True:
+        page, cursor = find_accounts(deps, AccountFilter(state="pastDue"), 2, cursor)
+        ids += [a.account_id for a in page]
+        if cursor is None:
+            break
+    assert ids == ["acct-0", "acct-2", "acct-4"]
+    act(deps, "acct-2", ev.ChargeWrittenOff("ch-2", "goodwill after an outage", "support:oid-sam"))
+    (entry,) = [e for e in store.history("acct-2").entries if e["kind"] == "charge.written_off"]
+    assert entry["actor"] == "support:oid-sam" and entry["detail"]["reason"] == "goodwill after an outage"
+    assert store.get("acct-2").balance().is_zero
+    assert [a.account_id for a in find_accounts(deps, AccountFilter(state="pastDue"), 10, None)[0]] == [
+        "acct-0",
+        "acct-4",
+    ]
