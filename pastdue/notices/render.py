@@ -297,6 +297,11 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     owed_total = _owed_total(params)
     total_text = money(owed_total or params.get("balance"), tag)
     pay_by = local(params.get("cancellationDate"), before=True)
+    # The date to act by is the first suspension among the charges the message asks for: a reminder for one
+    # subscription's step must not name a later day than another open charge's row in the same message.
+    for row in params.get("openCharges") if isinstance(params.get("openCharges"), list) else []:
+        if isinstance(row, dict) and row.get("state") == "pastDue" and row.get("suspendAt") and pay_by:
+            pay_by = min(pay_by, local(row["suspendAt"], before=True))
     deletion = local(params.get("deletionDate"))
     sent_on = local_day(notice.created_at, zone)
     rows = params.get("openCharges") if isinstance(params.get("openCharges"), list) else []
@@ -314,6 +319,8 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
         payByShort=_short(pay_by, tag),
         sendByDate=date(_business_day_before(pay_by), tag) if pay_by else "",
         sinceDate=day(since),
+        # How long the oldest open charge has been past due on the day the message is written ("21 days").
+        daysOverdueText=_plural(words["days"], (sent_on - local(since)).days, tag) if since else "",
         card=card_label(card["brand"], card["last4"]) if card else "",
         paidCard=card_label(params["paidCard"]["brand"], params["paidCard"]["last4"])
         if isinstance(params.get("paidCard"), dict)
@@ -331,7 +338,10 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     )
     if deletion:
         soon = (deletion - sent_on).days == 1
-        values["deletionWhen"] = words["when"]["tomorrow" if soon else "on"].format(date=_short(deletion, tag))
+        when = words["when"]["tomorrow" if soon else "on"]
+        # "tomorrow (July 29)" in a subject; in a sentence with its year: "tomorrow (July 29, 2027)"
+        values["deletionWhen"] = when.format(date=_short(deletion, tag))
+        values["deletionWhenDate"] = when.format(date=date(deletion, tag))
     contact = branding.support_email or branding.support_url
     values["supportContact"] = contact or ""
     values["changedByText"] = words["changedBy"].get(str(params.get("changedBy")), words["changedBy"]["admin"])
@@ -371,6 +381,11 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
     subject = entry["subject"].format_map(values)
     values["subscriptionName"] = quoted(params.get("subscriptionName") or "", lang) or _names(params, lang, tag)
     values["subscriptionNames"] = _names(params, lang, tag)
+    if notice.kind in ("reminder", "final_notice") and rows:
+        # These ask for the account's total: they name every subscription it covers (the table's rows), not
+        # only the one whose step sent the message ("€62.49 for “Production” and “Staging”").
+        covered = list(dict.fromkeys(r["subscriptionName"] for r in rows if isinstance(r, dict)))
+        values["subscriptionNames"] = _names({"subscriptions": covered}, lang, tag) or values["subscriptionNames"]
     lines = [line.format_map(values) for line in entry["lines"] if _filled(line, values)]
     # After the first line: the deadline (the date to act by), and that this message replaces an earlier one.
     if notice.kind in ASKING_DEADLINE and pay_by:

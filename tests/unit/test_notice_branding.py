@@ -156,7 +156,7 @@ def test_a_receipt_says_what_it_paid_for_and_where_each_subscription_stands():
     for part in (email.text, email.html):
         assert "This payment covers" in part and "“Prod”: €50.00. The subscription is active." in part
         assert "“Old”: €9.00. This settles what was owed for it; its data was deleted on May\u00a01,\u00a02027" in part
-        assert "“Test”: €1.00. It is paid but still suspended" in part and "€0.50 more than was owed" in part
+        assert "“Test”: €1.00. Paid, but still suspended" in part and "The extra €0.50 you paid" in part
         # The surplus kept as credit is offered back, and how.
         assert "we will refund it to the account it came from" in part and "help@contoso.example" in part
         assert "What is owed" not in part  # nothing left open: no table
@@ -251,9 +251,9 @@ def test_a_deleted_subscription_still_owed_keeps_an_alert_and_its_notice_says_so
     (alert,) = alerts(acc, POLICY, BRAND)
     assert alert["kind"] == "deletedOwed" and alert["amount"] == {"value": 900, "currency": "EUR"}
     email = render(_notice("data_deleted", "en-US"), BRAND)
-    assert "Your payment of €1,234.56 is still due" in email.text
+    assert "You still owe €1,234.56" in email.text
     paid = render(_notice("data_deleted", "en-US", balance={"value": 0, "currency": "EUR"}, openCharges=[]), BRAND)
-    assert "still due" not in paid.text
+    assert "still owe" not in paid.text
 
 
 def test_a_transfer_receipt_names_the_deleted_subscription_it_paid_for_and_the_surplus_kept_as_credit():
@@ -274,4 +274,4 @@ def test_a_transfer_receipt_names_the_deleted_subscription_it_paid_for_and_the_s
     assert receipt.params["credit"] == {"value": 100, "currency": "EUR"} and receipt.params["openCharges"] == []
     text = render(receipt, BRAND).text
     assert "its data was deleted on May\u00a05,\u00a02026 and cannot be restored" in text
-    assert "€1.00 more than was owed" in text
+    assert "The extra €1.00 you paid is kept as credit" in text

@@ -31,7 +31,7 @@ def test_payment_failed_in_english_leads_to_another_card_and_offers_the_card_on_
     email = render(_notice("payment_failed"))
     assert email.subject == "pastdue: Payment failed, €1,234.56 past due"  # the brand, what, the total; one colon
     assert "We couldn't charge your card Visa\u00a0••••\u00a04242 for \u201cProd\u201d" in email.text
-    assert "Add another card and it is charged at once for €1,234.56." in email.text
+    assert "If you add another card, we'll charge it €1,234.56 straight away." in email.text
     html = email.html
     assert html.index("Pay €1,234.56 with another card") < html.index("Pay now with Visa")  # the text's action first
     assert "IBAN" not in email.text
