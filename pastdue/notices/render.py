@@ -38,11 +38,33 @@ ACTION_FOR = {
 
 @cache
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
     )
+    env.filters["whole"] = _whole
+    return env
+
+
+# A word a line must never break inside: an e-mail address, a reference or an id with hyphens
+# (billing-help@..., VIR-2027-0412, INV-1042), which browsers and mail apps otherwise wrap at a hyphen.
+_WHOLE = re.compile(r"[^\s<>]*\w[-@][^\s<>]*\w")
+
+
+def _whole(text: object):
+    """The text as HTML, each address, reference or hyphenated id kept on one line."""
+    from markupsafe import Markup, escape
+
+    if isinstance(text, Markup):
+        return text
+    plain, parts, at = str(text), [], 0
+    for found in _WHOLE.finditer(plain):
+        parts.append(escape(plain[at : found.start()]))
+        parts.append(Markup('<span style="white-space: nowrap;">{}</span>').format(found.group(0)))
+        at = found.end()
+    parts.append(escape(plain[at:]))
+    return Markup("").join(parts)
 
 
 # Where a region writes a word otherwise than its language's catalog (en-US "center", en-GB "centre").

@@ -221,3 +221,21 @@ def test_a_reminder_for_one_subscription_names_every_subscription_its_total_cove
     deadline = catalog(tag[:2])["deadline"]["card"].split("{")[0]
     (line,) = [p for p in reminder.text.split("\n\n") if p.startswith(deadline)]
     assert date("2027-04-29", tag) in line, line
+
+
+@pytest.mark.parametrize("tag", ["en-US", "fr-FR", "de-DE", "es-ES"])
+def test_addresses_and_references_never_break_at_a_hyphen_in_the_html(tag):
+    """A mail app wraps a narrow column at a hyphen: "billing-" / "help@...", "VIR-2027-" / "0501". Each is
+    kept on one line (the support address, a transfer's reference, a receipt number)."""
+    import re
+
+    from devhost.gallery import BRAND
+    from devhost.notice_flows import flows
+    from pastdue.notices.render import render
+
+    (flow,) = [f for f in flows(tag) if f.name == "paid-one-still-suspended"]
+    email = render(flow.inbox[-1][1], BRAND)
+    whole = set(re.findall(r'<span style="white-space: nowrap;">([^<]*)</span>', email.html))
+    assert {"VIR-2027-0501", "acct-1042"} <= whole
+    assert any(w.startswith("R-") for w in whole)  # the receipt number
+    assert f'white-space: nowrap;">{BRAND.support_email}</a>' in email.html
