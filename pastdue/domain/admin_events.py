@@ -22,7 +22,7 @@ from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import settle_states
 
 
-def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: datetime):
+def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: datetime) -> list[ev.Effect]:
     if event.payment_mode == INVOICE and event.remittance is None and account.remittance is None:
         raise MissingRemittance("invoice payers need 'remittance' (iban, bic, reference)")
     if event.currency != account.currency and account.charges:
@@ -44,14 +44,16 @@ def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: dat
     return []
 
 
-def gateway_customer_linked(account: Account, event: ev.GatewayCustomerLinked, policy: Policy, now: datetime):
+def gateway_customer_linked(
+    account: Account, event: ev.GatewayCustomerLinked, policy: Policy, now: datetime
+) -> list[ev.Effect]:
     if account.gateway_customer_id is None:
         account.gateway_customer_id = event.customer_id
         record(account, now, "gateway.customer.linked", "system", customerId=event.customer_id)
     return []
 
 
-def subscription_set(account: Account, event: ev.SubscriptionSet, policy: Policy, now: datetime):
+def subscription_set(account: Account, event: ev.SubscriptionSet, policy: Policy, now: datetime) -> list[ev.Effect]:
     sub = account.subscriptions.get(event.subscription_id)
     if sub is None:
         account.subscriptions[event.subscription_id] = Subscription(
@@ -64,7 +66,7 @@ def subscription_set(account: Account, event: ev.SubscriptionSet, policy: Policy
     return []
 
 
-def reactivate(account: Account, event: ev.Reactivate, policy: Policy, now: datetime):
+def reactivate(account: Account, event: ev.Reactivate, policy: Policy, now: datetime) -> list[ev.Effect]:
     sub = account.subscriptions.get(event.subscription_id)
     if sub is None:
         raise UnknownSubscription(f"subscription {event.subscription_id} is not known for this account")
@@ -87,7 +89,7 @@ def reactivate(account: Account, event: ev.Reactivate, policy: Policy, now: date
     return []
 
 
-def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Policy, now: datetime):
+def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Policy, now: datetime) -> list[ev.Effect]:
     previous = account.admin.email
     account.admin.email = event.email
     account.admin.locale = event.locale or account.admin.locale
@@ -125,7 +127,7 @@ def _who(actor: str) -> str:
     return kind if kind in ("support", "billing") else "admin"
 
 
-def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Policy, now: datetime):
+def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Policy, now: datetime) -> list[ev.Effect]:
     previous = account.admin.principal_id
     account.admin = replace(event.admin)
     record(
@@ -150,7 +152,7 @@ def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Poli
     return []
 
 
-def email_bounced(account: Account, event: ev.EmailBounced, policy: Policy, now: datetime):
+def email_bounced(account: Account, event: ev.EmailBounced, policy: Policy, now: datetime) -> list[ev.Effect]:
     if event.address.lower() != account.admin.email.lower() or account.admin.email_undeliverable:
         return []  # an old address, or already marked: once, whatever the order of reports
     account.admin.email_undeliverable = True

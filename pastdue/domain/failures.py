@@ -14,7 +14,7 @@ from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import apply_credit
 
 
-def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now: datetime):
+def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now: datetime) -> list[ev.Effect]:
     if event.event_id in account.processed_events:
         return []
     sub = account.subscriptions.get(event.subscription_id)

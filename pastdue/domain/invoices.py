@@ -60,7 +60,9 @@ def due_settlements(account: Account) -> list[ev.Effect]:
     return [settle_invoice(c) for c in account.charges if c.settlement_pending is not None]
 
 
-def invoice_settled_there(account: Account, event: ev.InvoiceSettledThere, policy: Policy, now: datetime):
+def invoice_settled_there(
+    account: Account, event: ev.InvoiceSettledThere, policy: Policy, now: datetime
+) -> list[ev.Effect]:
     charge = account.charge(event.charge_id)
     sync = charge.settle_at_processor if charge is not None else None
     if charge is None or sync is None or sync.key != event.key or sync.outcome is not None:
@@ -79,7 +81,7 @@ def invoice_settled_there(account: Account, event: ev.InvoiceSettledThere, polic
     return []
 
 
-def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, now: datetime):
+def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, now: datetime) -> list[ev.Effect]:
     """The processor's invoice was paid there (`invoice.paid`): whoever paid it (its own retry, the customer on
     its hosted page, our attempt whose answer is on its way), only what it holds paid there beyond what is
     counted here is new money. A charge still open is paid with it (by our attempt in flight, if one is);
@@ -176,7 +178,7 @@ def _paid_after_settled(
         )
 
 
-def payment_unexpected(account: Account, event: ev.PaymentUnexpected, policy: Policy, now: datetime):
+def payment_unexpected(account: Account, event: ev.PaymentUnexpected, policy: Policy, now: datetime) -> list[ev.Effect]:
     if event.event_id in account.processed_events:
         return []
     if event.amount.currency != account.currency:
@@ -195,7 +197,9 @@ def payment_unexpected(account: Account, event: ev.PaymentUnexpected, policy: Po
     return []
 
 
-def invoice_status_changed(account: Account, event: ev.InvoiceStatusChanged, policy: Policy, now: datetime):
+def invoice_status_changed(
+    account: Account, event: ev.InvoiceStatusChanged, policy: Policy, now: datetime
+) -> list[ev.Effect]:
     """Voided there: the charge is no longer owed (settled here, no more dunning). Marked uncollectible
     there: recorded, still payable. Our own settlement's echo changes nothing."""
     charge = account.charge(event.charge_id)

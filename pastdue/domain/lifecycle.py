@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import assert_never
 
 import msgspec
 from msgspec import structs
@@ -29,37 +28,67 @@ from pastdue.domain.notice_queue import withdraw_stale
 from pastdue.domain.policy import Policy
 from pastdue.domain.retention import trim
 
-# Each command and event, and the transition that decides on it: (account, it, policy, now) -> effects.
-Handler = Callable[[Account, Any, Policy, datetime], "list[ev.Effect] | None"]
-_HANDLERS: dict[type, Handler] = {
-    ev.ChargeFailed: failures.charge_failed,
-    ev.ProfileSet: admin_events.profile_set,
-    ev.GatewayCustomerLinked: admin_events.gateway_customer_linked,
-    ev.SubscriptionSet: admin_events.subscription_set,
-    ev.AdminContactChanged: admin_events.contact_changed,
-    ev.AdminTransferred: admin_events.admin_transferred,
-    ev.EmailBounced: admin_events.email_bounced,
-    ev.Reactivate: admin_events.reactivate,
-    ev.SweepTick: sweep.tick,
-    ev.DataPurged: sweep.data_purged,
-    ev.AttemptsResolved: payments.attempts_resolved,
-    ev.PayNowRequested: pay_now.pay_now_requested,
-    ev.PayNowCompleted: pay_now.pay_now_completed,
-    ev.PaymentReceived: payments.payment_received,
-    ev.PaymentReversed: reversals.payment_reversed,
-    ev.ChargeSettled: invoices.charge_settled,
-    ev.InvoiceStatusChanged: invoices.invoice_status_changed,
-    ev.InvoiceSettledThere: invoices.invoice_settled_there,
-    ev.PaymentUnexpected: invoices.payment_unexpected,
-    ev.ClaimNotices: outbox.claim,
-    ev.NoticesSent: outbox.sent,
-    ev.RunSucceeded: quarantine.run_succeeded,
-    ev.NoticeResent: support.notice_resent,
-    ev.DunningPaused: support.dunning_paused,
-    ev.DunningResumed: support.dunning_resumed,
-    ev.GraceExtended: support.grace_extended,
-    ev.ChargeWrittenOff: support.charge_written_off,
-}
+
+def _transition(account: Account, event: ev.Decidable, policy: Policy, now: datetime) -> list[ev.Effect]:
+    """The transition that decides on each command and event; mypy checks each against its event's type,
+    and that every kind of Decidable has one (assert_never)."""
+    match event:
+        case ev.ChargeFailed():
+            return failures.charge_failed(account, event, policy, now)
+        case ev.ProfileSet():
+            return admin_events.profile_set(account, event, policy, now)
+        case ev.GatewayCustomerLinked():
+            return admin_events.gateway_customer_linked(account, event, policy, now)
+        case ev.SubscriptionSet():
+            return admin_events.subscription_set(account, event, policy, now)
+        case ev.AdminContactChanged():
+            return admin_events.contact_changed(account, event, policy, now)
+        case ev.AdminTransferred():
+            return admin_events.admin_transferred(account, event, policy, now)
+        case ev.EmailBounced():
+            return admin_events.email_bounced(account, event, policy, now)
+        case ev.Reactivate():
+            return admin_events.reactivate(account, event, policy, now)
+        case ev.SweepTick():
+            return sweep.tick(account, event, policy, now)
+        case ev.DataPurged():
+            return sweep.data_purged(account, event, policy, now)
+        case ev.AttemptsResolved():
+            return payments.attempts_resolved(account, event, policy, now)
+        case ev.PayNowRequested():
+            return pay_now.pay_now_requested(account, event, policy, now)
+        case ev.PayNowCompleted():
+            return pay_now.pay_now_completed(account, event, policy, now)
+        case ev.PaymentReceived():
+            return payments.payment_received(account, event, policy, now)
+        case ev.PaymentReversed():
+            return reversals.payment_reversed(account, event, policy, now)
+        case ev.ChargeSettled():
+            return invoices.charge_settled(account, event, policy, now)
+        case ev.InvoiceStatusChanged():
+            return invoices.invoice_status_changed(account, event, policy, now)
+        case ev.InvoiceSettledThere():
+            return invoices.invoice_settled_there(account, event, policy, now)
+        case ev.PaymentUnexpected():
+            return invoices.payment_unexpected(account, event, policy, now)
+        case ev.ClaimNotices():
+            return outbox.claim(account, event, policy, now)
+        case ev.NoticesSent():
+            return outbox.sent(account, event, policy, now)
+        case ev.RunSucceeded():
+            return quarantine.run_succeeded(account, event, policy, now)
+        case ev.NoticeResent():
+            return support.notice_resent(account, event, policy, now)
+        case ev.DunningPaused():
+            return support.dunning_paused(account, event, policy, now)
+        case ev.DunningResumed():
+            return support.dunning_resumed(account, event, policy, now)
+        case ev.GraceExtended():
+            return support.grace_extended(account, event, policy, now)
+        case ev.ChargeWrittenOff():
+            return support.charge_written_off(account, event, policy, now)
+        case _:
+            assert_never(event)
 
 
 def decide(account: Account, event: ev.Decidable, policy: Policy, now: datetime) -> tuple[Account, list[ev.Effect]]:
@@ -75,8 +104,7 @@ def decide_in_place(
     must be thrown away."""
     known = {n.notice_id for n in account.outbox}
     settling = invoices.pending_settlements(account)
-    handler = _HANDLERS[type(event)]
-    effects = list(handler(account, event, policy, now) or [])
+    effects = list(_transition(account, event, policy, now))
     if not isinstance(event, ev.SweepTick):  # (the sweep sends every settlement still due itself)
         effects += invoices.new_settlements(account, settling)
     withdraw_stale(account, now)  # a notice waiting that this decision made untrue never goes

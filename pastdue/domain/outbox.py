@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pastdue.domain.events import ClaimNotices, NoticesSent
+from pastdue.domain.events import ClaimNotices, Effect, NoticesSent
 from pastdue.domain.history import record
 from pastdue.domain.model import FAILED, QUEUED, SENDING, SENT, Account, Notice
 from pastdue.domain.notice_queue import refresh, withdraw_stale
@@ -22,7 +22,7 @@ def claimable(notice: Notice, now: datetime) -> bool:
     return notice.status == SENDING and notice.lease_until is not None and notice.lease_until <= now
 
 
-def claim(account: Account, event: ClaimNotices, policy: Policy, now: datetime) -> list:
+def claim(account: Account, event: ClaimNotices, policy: Policy, now: datetime) -> list[Effect]:
     """Claim what is due, once what is no longer true is withdrawn; a notice asking for money goes with the
     table and total of now."""
     withdraw_stale(account, now)
@@ -38,7 +38,7 @@ def backoff(tries: int) -> timedelta:
     return timedelta(minutes=min(2**tries, 240))
 
 
-def sent(account: Account, event: NoticesSent, policy: Policy, now: datetime) -> list:
+def sent(account: Account, event: NoticesSent, policy: Policy, now: datetime) -> list[Effect]:
     by_id = {n.notice_id: n for n in account.outbox}
     for result in event.results:
         notice = by_id.get(result.notice_id)

@@ -60,7 +60,7 @@ def _waits(account: Account, charge, token: str, on_session: bool, policy: Polic
     return None
 
 
-def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Policy, now: datetime):
+def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Policy, now: datetime) -> list[ev.Effect]:
     entry = account.idempotency.get(event.idempotency_key)
     if entry is not None:
         if entry.hash != event.request_hash:
@@ -97,7 +97,7 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
         combine(account, new)
     if entry.status != KEY_PROCESSING:
         return []
-    effects = []
+    effects: list[ev.Effect] = []
     for charge_id, key in entry.attempts:
         attempt = attempt_of(account, charge_id, key)
         if attempt is not None and attempt.outcome is None and not follows(attempt):
@@ -105,7 +105,7 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
     return effects
 
 
-def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Policy, now: datetime):
+def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Policy, now: datetime) -> list[ev.Effect]:
     entry = account.idempotency[event.idempotency_key]
     if entry.status != KEY_PROCESSING:
         return []

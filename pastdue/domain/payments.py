@@ -282,7 +282,7 @@ def _deadline(account: Account, charge, policy: Policy):
     return schedule.cancellation_date(sub, policy.for_plan(sub.plan)) if sub is not None else None
 
 
-def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Policy, now: datetime):
+def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Policy, now: datetime) -> list[ev.Effect]:
     if event.event_id is not None and event.event_id in account.processed_events:
         return []
     changed = False
@@ -322,7 +322,7 @@ def _in_pay_now(account: Account, result: ev.AttemptResult, now: datetime) -> bo
     )
 
 
-def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy, now: datetime):
+def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy, now: datetime) -> list[ev.Effect]:
     if event.event_id in account.processed_events:
         return []
     if event.amount.currency != account.currency:

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from pastdue.domain.events import RunSucceeded
+from pastdue.domain.events import Effect, RunSucceeded
+
+if TYPE_CHECKING:  # (the model and the policy import this module)
+    from pastdue.domain.model import Account
+    from pastdue.domain.policy import Policy
 
 MAX_FAILURES = 5
 FIRST_BACKOFF = timedelta(minutes=5)
@@ -31,6 +36,6 @@ def after_failure(previous_failures: int, now: datetime, permanent: bool) -> Fai
     return FailureDecision(failures, False, now + min(FIRST_BACKOFF * 4 ** (failures - 1), LONGEST_BACKOFF))
 
 
-def run_succeeded(account, event: RunSucceeded, policy, now: datetime) -> list:
+def run_succeeded(account: Account, event: RunSucceeded, policy: Policy, now: datetime) -> list[Effect]:
     account.failures = 0
     return []

@@ -34,7 +34,7 @@ REVERSAL_RECORDS = {
 }
 
 
-def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy, now: datetime):
+def payment_reversed(account: Account, event: ev.PaymentReversed, policy: Policy, now: datetime) -> list[ev.Effect]:
     """Collected money given back (a refund, a lost dispute) is recorded, and by the policy owed again: a
     new charge of that amount for the same subscription, dunned like a failure (credit on hand pays it
     first). A dispute opened or won, an inquiry, funds withdrawn or reinstated are recorded only: the

@@ -18,7 +18,7 @@ def paused(account: Account, now: datetime) -> bool:
     return account.dunning_paused is not None and account.dunning_paused.until > now
 
 
-def notice_resent(account: Account, event: ev.NoticeResent, policy: Policy, now: datetime):
+def notice_resent(account: Account, event: ev.NoticeResent, policy: Policy, now: datetime) -> list[ev.Effect]:
     notice = next((n for n in account.outbox if n.notice_id == event.notice_id), None)
     if notice is None:
         raise NotFound(f"notice {event.notice_id} is not in this account's outbox")
@@ -37,7 +37,7 @@ def notice_resent(account: Account, event: ev.NoticeResent, policy: Policy, now:
     return []
 
 
-def dunning_paused(account: Account, event: ev.DunningPaused, policy: Policy, now: datetime):
+def dunning_paused(account: Account, event: ev.DunningPaused, policy: Policy, now: datetime) -> list[ev.Effect]:
     longest = policy.default.max_pause_days
     if not now < event.until <= now + timedelta(days=longest):
         raise InvalidEvent(f"a pause ends in the future and within {longest} days")
@@ -46,7 +46,7 @@ def dunning_paused(account: Account, event: ev.DunningPaused, policy: Policy, no
     return []
 
 
-def dunning_resumed(account: Account, event: ev.DunningResumed, policy: Policy, now: datetime):
+def dunning_resumed(account: Account, event: ev.DunningResumed, policy: Policy, now: datetime) -> list[ev.Effect]:
     if account.dunning_paused is None:
         return []
     account.dunning_paused = None
@@ -54,7 +54,7 @@ def dunning_resumed(account: Account, event: ev.DunningResumed, policy: Policy, 
     return []
 
 
-def grace_extended(account: Account, event: ev.GraceExtended, policy: Policy, now: datetime):
+def grace_extended(account: Account, event: ev.GraceExtended, policy: Policy, now: datetime) -> list[ev.Effect]:
     sub = account.subscriptions.get(event.subscription_id)
     if sub is None:
         raise UnknownSubscription(f"subscription {event.subscription_id} is not known for this account")
@@ -84,7 +84,7 @@ def grace_extended(account: Account, event: ev.GraceExtended, policy: Policy, no
     return []
 
 
-def charge_written_off(account: Account, event: ev.ChargeWrittenOff, policy: Policy, now: datetime):
+def charge_written_off(account: Account, event: ev.ChargeWrittenOff, policy: Policy, now: datetime) -> list[ev.Effect]:
     charge = account.charge(event.charge_id)
     if charge is None:
         raise NotFound(f"charge {event.charge_id} is not open on this account")

@@ -20,7 +20,7 @@ from pastdue.domain.settlement import combine, follows, new_attempt, settle_stat
 from pastdue.domain.support import paused
 
 
-def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -> list:
+def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -> list[ev.Effect]:
     effects: list = due_settlements(account)  # processors' invoices settled here, not yet there
     if paused(account, now):
         return effects  # support paused dunning: no retry, reminder, disable or deletion until it ends
@@ -229,7 +229,7 @@ def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
     return []
 
 
-def data_purged(account: Account, event: ev.DataPurged, policy: Policy, now: datetime) -> list:
+def data_purged(account: Account, event: ev.DataPurged, policy: Policy, now: datetime) -> list[ev.Effect]:
     sub = account.subscriptions.get(event.subscription_id)
     if sub is None or sub.state != DELETED or sub.purged_at is not None:
         return []
