@@ -21,7 +21,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.model import SETTLED, Admin, Remittance
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
-from pastdue.services.change import change
+from pastdue.services.change import change_once
 from pastdue.services.notices import drain_all
 from pastdue.services.portal import OUTCOME_UNKNOWN, update_payment
 from pastdue.services.sweep import run_sweep
@@ -240,14 +240,24 @@ def test_a_crash_mid_sweep_then_a_second_run(clock, app_env):
 
 
 @pytest.mark.parametrize("after", [False, True])
-@pytest.mark.parametrize("at", [1, 2, 3, 4, 5, 6])
-def test_a_crash_at_each_write_of_an_archiving_update_loses_no_record_and_writes_none_twice(clock, app_env, at, after):
-    """An account of the earlier shape with 465 records: its next write is three archive chunks and the
-    document; then one more event (its chunk, the document). The process dies at each of those writes;
-    the event is then delivered again to a healthy process."""
+@pytest.mark.parametrize(
+    "event_ids, at",
+    [(4, 1), (4, 2)] + [(300, n) for n in range(1, 7)],
+    ids=["one-batch-1", "one-batch-2"] + [f"in-parts-{n}" for n in range(1, 7)],
+)
+def test_a_crash_at_each_write_of_an_archiving_update_loses_no_record_and_writes_none_twice(
+    clock, app_env, event_ids, at, after
+):
+    """An account of the earlier shape with 465 records and the event ids it kept: its next write archives
+    three chunks and the ids, and writes the document; then one more event (its chunk, the document). With
+    4 ids all of it is one transactional batch per event; with 300 (over a batch's 100 operations) the
+    archive goes first in batches of its own (four), then the document. The process dies at each of those
+    writes, before or after it lands; the events are then delivered again to a healthy process, as Stripe
+    and the billing system deliver them (change_once: an id processed before is a duplicate)."""
     earlier = json.loads(FIXTURE.read_text(encoding="utf-8"))
     account_id = f"crash-arch-{uuid.uuid4().hex[:8]}"
-    earlier.update(id=account_id, accountId=account_id, history=earlier["history"] * 15)
+    kept = earlier["processedEvents"] + [f"old-{n}" for n in range(event_ids - len(earlier["processedEvents"]))]
+    earlier.update(id=account_id, accountId=account_id, history=earlier["history"] * 15, processedEvents=kept)
     bootstrap.container("accounts").create_item({k: v for k, v in earlier.items() if not k.startswith("_")})
     healthy = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
     transport = CrashingTransport(at, after, connection_verify=False)
@@ -257,9 +267,9 @@ def test_a_crash_at_each_write_of_an_archiving_update_loses_no_record_and_writes
     events = [ev.PaymentReceived(f"{account_id}-p{n}", Money(100, "EUR"), f"ref-{n}") for n in range(2)]
     with pytest.raises(Crash):
         for event in events:
-            change(dying, account_id, event)
+            change_once(dying, account_id, event.event_id, event)
     for event in events:  # delivered again: the first may have landed already, which changes nothing
-        change(healthy, account_id, event)
+        change_once(healthy, account_id, event.event_id, event)
     account = healthy.store.get(account_id)
     entries = full_history(healthy.store, account_id)
     assert [e["seq"] for e in entries] == list(range(1, account.history_seq + 1)), "a record lost or twice"
