@@ -243,6 +243,6 @@ def test_a_charges_invoice_page_is_kept_for_its_receipt_and_must_be_on_the_porta
     assert _doc(account_id)["charges"][0]["invoiceUrl"] == invoice
     assert billing.payment_received(account_id, 1500, "TR-9").status_code == 200
     receipts = tools.notices_out(
-        lambda: [m for m in tools.inbox(f"admin@{account_id}.example") if "received" in m["subject"]]
+        lambda: [m for m in tools.inbox(f"admin@{account_id}.example") if "Thank you for your payment" in m["subject"]]
     )
     assert len(receipts) == 1 and invoice in receipts[0]["text"] and "TR-9" in receipts[0]["text"]

@@ -40,7 +40,7 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
     assert [a["kind"] for a in view["alerts"]] == ["pastDue"]
     mails = tools.emails_to(f"admin@{account_id}.example")
     assert len(mails) == 1 and mails[0]["subject"] == "pastdue: Payment failed, €49.99 past due"
-    assert "Add another card and it is charged at once for €49.99." in mails[0]["text"]
+    assert "If you add another card, we'll charge it €49.99 straight away." in mails[0]["text"]
     # The one action leads to the portal's page for it, and the deadline is a date.
     assert f"http://localhost:7071/portal/billing/{account_id}/payment-method" in mails[0]["text"]
     # Suspended 30 days after the failure: "pay by" the last full day before (the account's zone is UTC).
@@ -138,5 +138,5 @@ def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools
         if 6 <= n <= 9:
             assert delete_on in mail["text"], (n, mail["text"])
         if n == 10:
-            assert "Your payment of €49.99 is still due" in mail["text"], mail["text"]
+            assert "You still owe €49.99" in mail["text"], mail["text"]
     assert portal.reactivate(account_id, sub_id).status_code == 410

@@ -40,8 +40,8 @@ def test_the_tour_walks_the_whole_lifecycle_and_resets_the_clock(host, standins,
     )
     out = run.stdout.replace("\u202f", " ").replace("\u00a0", " ")  # Babel's narrow and no-break spaces
     assert run.returncode == 0, run.stderr + out
-    assert "Échec du paiement, 1 234,56 € en retard" in out  # the e-mail's subject: the amount owed
-    assert "Nous n’avons pas pu débiter votre moyen de paiement pour Production. 1 234,56 €" in out
+    assert "Échec du paiement, 1 234,56 € à régler" in out  # the e-mail's subject: the amount owed
+    assert "Nous n’avons pas pu débiter votre moyen de paiement pour Production. Un montant de 1 234,56 €" in out
     for day, what in (
         (1, "retried the card: declined"),
         (3, "notice queued: reminder"),

@@ -30,9 +30,9 @@ def test_a_french_admin_gets_a_french_notice_with_french_amounts(billing, tools,
     billing.subscription(account_id, sub_id, name="Production")
     billing.charge_failed(account_id, sub_id, new_id("ch"), value=123456)
     (mail,) = tools.emails_arrived(f"admin@{account_id}.example")
-    assert mail["subject"].startswith("pastdue\u00a0: Échec du paiement, ") and mail["subject"].endswith(" en retard")
+    assert mail["subject"].startswith("pastdue\u00a0: Échec du paiement, ") and mail["subject"].endswith(" à régler")
     assert "1\u202f234,56\xa0€" in mail["text"] and "Production" in mail["text"]
-    assert "Ajoutez une autre carte" in mail["text"]
+    assert "Si vous ajoutez une autre carte, elle sera débitée immédiatement" in mail["text"]
     assert "avec une autre carte" in mail["html"] and "maintenant" in mail["html"]  # another card, or the card again
 
 

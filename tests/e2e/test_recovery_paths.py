@@ -51,7 +51,7 @@ def test_a_hard_decline_is_never_retried_and_asks_for_a_new_card(billing, portal
     alerts = {a["kind"] for a in portal.account(account_id).json()["alerts"]}
     assert alerts == {"pastDue", "cardRefused"}
     (first,) = [m for m in tools.emails_to(f"admin@{account_id}.example") if "Payment failed" in m["subject"]]
-    assert "Add another card and it is charged at once" in first["text"]
+    assert "If you add another card, we'll charge it" in first["text"]
 
 
 def test_an_invoice_payer_is_never_retried_and_a_transfer_settles_and_reactivates(billing, portal, tools, new_id):

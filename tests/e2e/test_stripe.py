@@ -167,7 +167,11 @@ def test_pay_now_of_three_subscriptions_with_a_card_from_the_setup_route(s):
     customer = s.standin.state.customers[s.standin.state.payment_methods[confirmed.payment_method]["customer"]]
     # Made Stripe's default once it has paid, right after the answer.
     assert _wait(lambda: customer["invoice_settings"]["default_payment_method"] == confirmed.payment_method)
-    receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
+    receipts = [
+        m
+        for m in s.host.emails_to(f"admin@{account_id}.example")
+        if "thank you for your payment" in m["subject"].lower()
+    ]
     assert len(receipts) == 1
 
 
@@ -235,9 +239,16 @@ def test_the_card_updater_pays_everything_outstanding_with_one_receipt(s):
     view = s.portal.account(account_id).json()
     assert view["paymentMethod"]["expYear"] == 2031
     assert _wait(
-        lambda: any("received" in m["subject"].lower() for m in s.host.emails_to(f"admin@{account_id}.example"))
+        lambda: any(
+            "thank you for your payment" in m["subject"].lower()
+            for m in s.host.emails_to(f"admin@{account_id}.example")
+        )
     )
-    receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
+    receipts = [
+        m
+        for m in s.host.emails_to(f"admin@{account_id}.example")
+        if "thank you for your payment" in m["subject"].lower()
+    ]
     assert len(receipts) == 1, [m["subject"] for m in s.host.emails_to(f"admin@{account_id}.example")]
 
 
@@ -595,7 +606,9 @@ def test_stripe_billing_invoices_are_dunned_and_paid_once_whoever_pays_them(s):
     s.host.run("daily_sweep")
     assert [pi["amount_received"] for pi in _invoice_intents(s, second["id"])] == [1500]
     assert _kinds(s, other_id)["charge.settled"] == 1
-    receipts = [m for m in s.host.emails_to(f"admin@{other_id}.example") if "received" in m["subject"].lower()]
+    receipts = [
+        m for m in s.host.emails_to(f"admin@{other_id}.example") if "thank you for your payment" in m["subject"].lower()
+    ]
     assert len(receipts) == 1
 
 
@@ -647,7 +660,11 @@ def test_amounts_go_to_stripe_in_its_decimals_and_the_receipt_is_in_the_accounts
     assert _wait(lambda: s.portal.account(account_id).json()["balance"] == {"value": 0, "currency": "ISK"})
     (paid,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "charge.succeeded"]
     assert paid["detail"]["applied"] == {"value": 4990, "currency": "ISK"}
-    receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
+    receipts = [
+        m
+        for m in s.host.emails_to(f"admin@{account_id}.example")
+        if "thank you for your payment" in m["subject"].lower()
+    ]
     (receipt,) = receipts
     text = receipt["text"]  # maildev's copy of the text part
     assert "payment of ISK4,990" in text and "“Production”: ISK4,990. The subscription is active." in text, text
@@ -734,7 +751,14 @@ def test_pay_now_of_five_charges_on_two_subscriptions_is_one_payment_and_one_ban
     (allocated,) = [e for e in s.portal.history(account_id).json()["entries"] if e["kind"] == "payment.allocated"]
     assert [a["amount"]["value"] for a in allocated["detail"]["allocation"]] == values
     assert _wait(
-        lambda: any("received" in m["subject"].lower() for m in s.host.emails_to(f"admin@{account_id}.example"))
+        lambda: any(
+            "thank you for your payment" in m["subject"].lower()
+            for m in s.host.emails_to(f"admin@{account_id}.example")
+        )
     )
-    receipts = [m for m in s.host.emails_to(f"admin@{account_id}.example") if "received" in m["subject"].lower()]
+    receipts = [
+        m
+        for m in s.host.emails_to(f"admin@{account_id}.example")
+        if "thank you for your payment" in m["subject"].lower()
+    ]
     assert len(receipts) == 1
