@@ -5,7 +5,14 @@ each message with headless Chromium where it is installed (Debian's `chromium`),
 of reading templates; with --dark, a second PNG each as a mail client in dark mode shows it.
 
 What is rendered is what production queues: each notice comes from an account taken through the real
-domain (devhost/notice_flows.py), with the settings a deployment has; no hand-made sample data."""
+domain (devhost/notice_flows.py), with the settings a deployment has; no hand-made sample data.
+
+The portal's screens (an account past due with its banner and owed table, an invoice payer's transfer block
+with its QR code, the support console) are not taken here: running stand-ins and a host inside the gallery
+would make it minutes long. The browser tests take them from a real flow (a local host, accounts made through
+the API), at 390 px and 1280 px wide, into FOLDER/portal/ (docs/gallery/portal/, or $PASTDUE_GALLERY/portal/):
+`flock /tmp/pastdue-heavy.lock .venv/bin/python -m pytest tests/browser/test_support_console.py`. The index
+links them (portal/index.html) and lists those present when it is written."""
 
 from __future__ import annotations
 
@@ -87,10 +94,26 @@ def build(folder: Path) -> list[Path]:
         "<!DOCTYPE html><html lang='en'><meta charset='utf-8'><title>pastdue notices</title>"
         "<body style='font-family: sans-serif'><h1>Every flow's inbox, every language</h1>"
         "<p>Each flow is an account taken through the real domain; each inbox page shows every message it was "
-        f"sent, in order, the HTML beside its plain text.</p>{''.join(sections)}</body></html>",
+        f"sent, in order, the HTML beside its plain text.</p>{''.join(sections)}{portal_section(folder)}"
+        "</body></html>",
         encoding="utf-8",
     )
     return pages
+
+
+def portal_section(folder: Path) -> str:
+    """The index's list of the portal's screenshots the browser tests wrote into FOLDER/portal/."""
+    shots = sorted((folder / "portal").glob("portal-*.png"))
+    items = "".join(
+        f"<li><a href='portal/{html.escape(shot.name)}'>{html.escape(shot.stem.removeprefix('portal-'))}</a></li>"
+        for shot in shots
+    )
+    found = f"<ul>{items}</ul>" if shots else "<p>None yet.</p>"
+    return (
+        "<h2>Portal screens</h2><p>Phone (390 px) and desktop (1280 px) screenshots of the portal, taken by "
+        "tests/browser/test_support_console.py from a local host with real accounts: "
+        f"<a href='portal/index.html'>side by side</a>.</p>{found}"
+    )
 
 
 def screenshots(pages: list[Path], dark: bool = False) -> int:

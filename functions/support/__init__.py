@@ -1,9 +1,10 @@
 """Support's API (role Billing.Support only): find accounts, and act on one with a reason.
 
 GET  /api/support/accounts                                                   list (paged)
-POST /api/support/accounts/{accountId}/notices/{noticeId}/resend             a failed notice, again
+GET  /api/support/accounts/{accountId}/notices                               the notices it holds
+POST /api/support/accounts/{accountId}/notices/{noticeId}/resend             a failed notice, again {reason?}
 POST /api/support/accounts/{accountId}/dunning/pause                         {until, reason}
-POST /api/support/accounts/{accountId}/dunning/resume                        {}
+POST /api/support/accounts/{accountId}/dunning/resume                        {reason?}
 POST /api/support/accounts/{accountId}/subscriptions/{subscriptionId}/extend-grace   {days, reason}
 POST /api/support/accounts/{accountId}/charges/{chargeId}/write-off          {reason, notifyAdmin}
 """
@@ -15,11 +16,11 @@ from pastdue.adapters.store import BadCursor
 from pastdue.domain import events as ev
 from pastdue.http import parse
 from pastdue.http.callers import is_support, portal_user
-from pastdue.http.endpoint import endpoint, no_fields, read_json, route_id
+from pastdue.http.endpoint import endpoint, optional_json, read_json, route_id
 from pastdue.http.principal import Principal
 from pastdue.http.problems import BadRequest, Forbidden, json_response
-from pastdue.http.views import account_view, support_summary
-from pastdue.services.support import act, find_accounts
+from pastdue.http.views import account_view, notices_view, support_summary
+from pastdue.services.support import account_notices, act, find_accounts
 
 bp = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS
@@ -51,13 +52,23 @@ def support_accounts(req: func.HttpRequest) -> func.HttpResponse:
     return json_response({"accounts": [support_summary(a) for a in accounts], "next": next_cursor})
 
 
+@bp.function_name("support_notices")
+@bp.route(route="support/accounts/{accountId}/notices", methods=["GET"], auth_level=ANONYMOUS)
+@endpoint
+def support_notices(req: func.HttpRequest) -> func.HttpResponse:
+    """The notices the account's outbox holds, newest first: their ids are what resend takes."""
+    _support(req)
+    account_id = route_id(req, "accountId")
+    return json_response(notices_view(account_id, account_notices(bootstrap.deps(), account_id)))
+
+
 @bp.function_name("support_resend_notice")
 @bp.route(route="support/accounts/{accountId}/notices/{noticeId}/resend", methods=["POST"], auth_level=ANONYMOUS)
 @endpoint
 def support_resend_notice(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    no_fields(req)
-    event = ev.NoticeResent(route_id(req, "noticeId"), principal.actor)
+    reason = parse.optional_reason(optional_json(req, parse.REASON_ONLY))
+    event = ev.NoticeResent(route_id(req, "noticeId"), principal.actor, reason)
     return _answer(route_id(req, "accountId"), event)
 
 
@@ -76,8 +87,8 @@ def support_pause_dunning(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_resume_dunning(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    no_fields(req)
-    return _answer(route_id(req, "accountId"), ev.DunningResumed(principal.actor))
+    reason = parse.optional_reason(optional_json(req, parse.REASON_ONLY))
+    return _answer(route_id(req, "accountId"), ev.DunningResumed(principal.actor, reason))
 
 
 @bp.function_name("support_extend_grace")

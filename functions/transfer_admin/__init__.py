@@ -1,4 +1,5 @@
-"""POST /api/accounts/{accountId}/transfer-admin (Billing.Support only): the admin left."""
+"""POST /api/accounts/{accountId}/transfer-admin (Billing.Support only): the admin left. The body is the new
+admin (principalId, email, name, locale) and, optionally, the reason the history keeps."""
 
 import azure.functions as func
 
@@ -22,6 +23,7 @@ def transfer_admin(req: func.HttpRequest) -> func.HttpResponse:
     if not is_support(principal):
         raise Forbidden(f"the role {bootstrap.settings().support_role} is required")
     account_id = route_id(req, "accountId")
-    admin = parse.admin(read_json(req, parse.ADMIN), path="")
-    account = apply(bootstrap.deps(), account_id, AdminTransferred(admin, principal.actor))
+    body = read_json(req, parse.TRANSFER_ADMIN)
+    admin, reason = parse.admin(body, path=""), parse.optional_reason(body)
+    account = apply(bootstrap.deps(), account_id, AdminTransferred(admin, principal.actor, reason))
     return json_response(account_view(account, bootstrap.deps()))

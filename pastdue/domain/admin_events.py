@@ -138,6 +138,7 @@ def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Poli
         previousPrincipalId=previous,
         principalId=event.admin.principal_id,
         email=event.admin.email,
+        **({"reason": event.reason} if event.reason else {}),
     )
     queue_notice(
         account,

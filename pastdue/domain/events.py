@@ -206,6 +206,7 @@ class AdminContactChanged:
 class AdminTransferred:
     admin: Admin
     actor: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,7 @@ class NoticesQueued:
 class NoticeResent:
     notice_id: str
     actor: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,7 @@ class DunningPaused:
 @dataclass(frozen=True)
 class DunningResumed:
     actor: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,11 @@ from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import reserve_settlement, settle_states
 
 
+def _given(reason: str | None) -> dict:
+    """The reason of an action whose reason is optional, in its history record only when one was given."""
+    return {"reason": reason} if reason else {}
+
+
 def paused(account: Account, now: datetime) -> bool:
     return account.dunning_paused is not None and account.dunning_paused.until > now
 
@@ -33,6 +38,7 @@ def notice_resent(account: Account, event: ev.NoticeResent, policy: Policy, now:
         notice.subscription_id,
         noticeId=notice.notice_id,
         notice=notice.kind,
+        **_given(event.reason),
     )
     return []
 
@@ -50,7 +56,7 @@ def dunning_resumed(account: Account, event: ev.DunningResumed, policy: Policy, 
     if account.dunning_paused is None:
         return []
     account.dunning_paused = None
-    record(account, now, "dunning.resumed", event.actor)
+    record(account, now, "dunning.resumed", event.actor, **_given(event.reason))
     return []
 
 

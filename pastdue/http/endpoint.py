@@ -113,10 +113,9 @@ def only(obj: dict, fields: frozenset[str], path: str = "") -> dict:
     return obj
 
 
-def no_fields(req: func.HttpRequest) -> None:
-    """A request that takes no input: an empty body or {}; anything else is refused, never ignored."""
-    if req.get_body() and read_json(req):
-        raise BadRequest("this request takes no fields: send {} or nothing")
+def optional_json(req: func.HttpRequest, fields: frozenset[str]) -> dict:
+    """A body that may be left out: nothing is {}; anything sent is read as read_json reads it."""
+    return read_json(req, fields) if req.get_body() else {}
 
 
 @overload

@@ -33,6 +33,9 @@ ADMIN_CONTACT_PUT = frozenset({"email", "locale"})
 PAUSE_DUNNING = frozenset({"until", "reason"})
 EXTEND_GRACE = frozenset({"days", "reason"})
 WRITE_OFF = frozenset({"reason", "notifyAdmin"})
+# Support's actions whose reason is optional (the console always sends one): resend, resume, transfer.
+REASON_ONLY = frozenset({"reason"})
+TRANSFER_ADMIN = ADMIN | REASON_ONLY
 
 LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 # A sandbox token, a Stripe PaymentMethod, or the Stripe SetupIntent a card was set up with.
@@ -200,6 +203,11 @@ def continuation(cursor: str) -> None:
 
 def reason(body: dict) -> str:
     return text(body, "reason", "", max_length=500)
+
+
+def optional_reason(body: dict) -> str | None:
+    """The reason of an action that may go without one; when given, held to the same rule as `reason`."""
+    return text(body, "reason", "", required=False, max_length=500)
 
 
 def pause_until(body: dict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pastdue.domain.codec import dump, format_time
-from pastdue.domain.model import Account, Subscription
+from pastdue.domain.model import FAILED, Account, Notice, Subscription
 from pastdue.services.portal import Confirmation
 
 
@@ -146,6 +146,27 @@ def support_summary(account: Account) -> dict:
         "dunningPausedUntil": format_time(account.dunning_paused.until) if account.dunning_paused else None,
         "quarantined": account.quarantine is not None,
     }
+
+
+def notices_view(account_id: str, notices: list[Notice]) -> dict:
+    """Support's list of an account's notices: what each is, to whom, where it stands, and whether it can be
+    sent again (only a notice that ended failed can)."""
+    rows = []
+    for notice in notices:
+        row = {
+            "noticeId": notice.notice_id,
+            "kind": notice.kind,
+            "to": notice.to,
+            "status": notice.status,
+            "tries": notice.tries,
+            "createdAt": format_time(notice.created_at),
+            "sentAt": format_time(notice.sent_at) if notice.sent_at else None,
+            "lastError": notice.last_error,
+            "subscriptionId": notice.subscription_id,
+            "resendable": notice.status == FAILED,
+        }
+        rows.append(row)
+    return {"accountId": account_id, "notices": rows}
 
 
 def confirmation_view(confirmation: Confirmation) -> dict:

@@ -40,6 +40,8 @@ def _bodies(account_id, sub_id) -> dict[tuple[str, str], tuple[dict, str]]:
         ("put", "/accounts/{accountId}/admin-contact"): (good["/api/accounts/{a}/admin-contact"], "portal"),
         ("post", "/accounts/{accountId}/transfer-admin"): (good["/api/accounts/{a}/transfer-admin"], "support"),
         ("post", "/support/accounts/{accountId}/dunning/pause"): ({"until": until, "reason": "asked"}, "support"),
+        ("post", "/support/accounts/{accountId}/dunning/resume"): ({"reason": "asked"}, "support"),
+        ("post", "/support/accounts/{accountId}/notices/{noticeId}/resend"): ({"reason": "asked"}, "support"),
         ("post", "/support/accounts/{accountId}/subscriptions/{subscriptionId}/extend-grace"): (
             {"days": 3, "reason": "asked"},
             "support",
@@ -81,7 +83,9 @@ def _at(body: dict, path: str) -> dict:
 
 
 def _url(route: str, account_id: str, sub_id: str) -> str:
-    return "/api" + route.format(accountId=account_id, subscriptionId=sub_id, chargeId="ch-hostile-1")
+    return "/api" + route.format(
+        accountId=account_id, subscriptionId=sub_id, chargeId="ch-hostile-1", noticeId="ch-hostile-1:failed"
+    )
 
 
 def test_every_body_whose_schema_refuses_unknown_fields_refuses_them_at_every_level(host, victim):

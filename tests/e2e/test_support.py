@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pastdue import bootstrap
-from tests.support.clients import Support
+from tests.support.clients import Portal, Support
 
 
 @pytest.fixture()
@@ -123,6 +123,37 @@ def test_support_lists_pauses_extends_resends_and_writes_off(billing, portal, su
     assert "notice.resent" in _kinds(portal, doomed)
 
 
+def test_support_sees_an_accounts_notices_and_each_action_keeps_its_reason(host, billing, support, tools, new_id):
+    account_id, _, charge_id = _past_due(billing, new_id)
+    tools.settle()
+    listed = support.notices(account_id)
+    assert listed.status_code == 200, listed.text
+    notices = listed.json()["notices"]
+    first = next(n for n in notices if n["status"] == "sent")
+    assert first["kind"] == "payment_failed" and first["sentAt"] and not first["resendable"]
+    # A notice that was delivered is not sent again, whatever the reason.
+    refused = support.resend(account_id, first["noticeId"], "customer lost the e-mail")
+    assert refused.status_code == 409 and refused.json()["type"].endswith("/conflict")
+    assert support.notices("acct-missing-000").status_code == 404
+    assert support.pause(account_id, _later(tools, 3), "asked for time").status_code == 200
+    assert (
+        support.http.post(
+            f"/api/support/accounts/{account_id}/dunning/resume", json={"reason": "paid by phone"}
+        ).status_code
+        == 200
+    )
+    new_admin = "00000000-0000-0000-0000-0000000000b2"
+    transfer = {"principalId": new_admin, "email": "bea@example.com", "name": "Bea", "reason": "Ada left"}
+    answer = support.http.post(f"/api/accounts/{account_id}/transfer-admin", json=transfer)
+    assert answer.status_code == 200, answer.text
+    entries = Portal(host, object_id=new_admin).history(account_id).json()["entries"]
+    reasons = {e["kind"]: e["detail"].get("reason") for e in entries}
+    assert reasons["dunning.resumed"] == "paid by phone" and reasons["admin.transferred"] == "Ada left"
+    # A reason, when given, is held to the rule of every reason: not blank.
+    blank = support.http.post(f"/api/support/accounts/{account_id}/dunning/resume", json={"reason": "  "})
+    assert blank.status_code == 400 and blank.json()["field"] == "reason"
+
+
 def test_everyone_but_support_gets_403_on_each_support_route(host, billing, new_id, tools):
     account_id, sub_id, charge_id = _past_due(billing, new_id)
     for stranger in (
@@ -131,13 +162,14 @@ def test_everyone_but_support_gets_403_on_each_support_route(host, billing, new_
     ):
         answers = [
             stranger.accounts(),
+            stranger.notices(account_id),
             stranger.resend(account_id, f"{charge_id}:failed"),
             stranger.pause(account_id, _later(tools, 3)),
             stranger.resume(account_id),
             stranger.extend(account_id, sub_id, 3),
             stranger.write_off(account_id, charge_id),
         ]
-        assert [a.status_code for a in answers] == [403] * 6
+        assert [a.status_code for a in answers] == [403] * 7
         assert all(a.headers["content-type"].startswith("application/problem+json") for a in answers)
 
 

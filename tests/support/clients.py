@@ -146,8 +146,12 @@ class Support:
     def accounts(self, **params):
         return self.http.get("/api/support/accounts", params=params)
 
-    def resend(self, account_id: str, notice_id: str):
-        return self.http.post(f"/api/support/accounts/{account_id}/notices/{notice_id}/resend", json={})
+    def notices(self, account_id: str):
+        return self.http.get(f"/api/support/accounts/{account_id}/notices")
+
+    def resend(self, account_id: str, notice_id: str, reason: str | None = None):
+        body = {"reason": reason} if reason else {}
+        return self.http.post(f"/api/support/accounts/{account_id}/notices/{notice_id}/resend", json=body)
 
     def pause(self, account_id: str, until: str, reason: str = "customer asked for time"):
         return self.http.post(

@@ -86,3 +86,25 @@ def test_a_failed_notice_is_queued_again_once_and_only_a_failed_one():
     assert acc.notices_due_at == T0 + days(1) and acc.history[-1]["actor"] == SUPPORT
     with pytest.raises(Conflict):
         decide(acc, ev.NoticeResent("ch-1:failed", SUPPORT), POLICY, T0 + days(1))
+
+
+def test_resend_resume_and_transfer_keep_the_reason_when_one_is_given_and_write_none_without():
+    from pastdue.domain.model import Admin
+
+    acc, _ = decide(account(), failed(), POLICY, T0)
+    acc.outbox[0].status = FAILED
+    acc, _ = decide(acc, ev.NoticeResent("ch-1:failed", SUPPORT, "mailbox fixed"), POLICY, T0 + days(1))
+    assert acc.history[-1]["kind"] == "notice.resent" and acc.history[-1]["detail"]["reason"] == "mailbox fixed"
+    acc, _ = decide(acc, ev.DunningPaused(T0 + days(5), "asked", SUPPORT), POLICY, T0 + days(1))
+    acc, _ = decide(acc, ev.DunningResumed(SUPPORT, "paid by phone"), POLICY, T0 + days(2))
+    assert (acc.history[-1]["kind"], acc.history[-1]["detail"]) == ("dunning.resumed", {"reason": "paid by phone"})
+    count = len(acc.history)
+    acc, _ = decide(acc, ev.DunningResumed(SUPPORT, "again"), POLICY, T0 + days(2))  # not paused: nothing
+    assert len(acc.history) == count
+    new = Admin("oid-2", "bea@example.com", "Bea", "fr-FR")
+    acc, _ = decide(acc, ev.AdminTransferred(new, SUPPORT, "Ada left"), POLICY, T0 + days(3))
+    transferred = next(h for h in reversed(acc.history) if h["kind"] == "admin.transferred")
+    assert transferred["detail"]["reason"] == "Ada left" and acc.admin.principal_id == "oid-2"
+    acc, _ = decide(acc, ev.AdminTransferred(Admin("oid-3", "c@example.com", "C"), SUPPORT), POLICY, T0 + days(4))
+    transferred = next(h for h in reversed(acc.history) if h["kind"] == "admin.transferred")
+    assert "reason" not in transferred["detail"]
