@@ -171,6 +171,18 @@ param keyVaultNameSuffix string = ''
 @description('Subscribe email_events to ACS delivery reports; needs the code deployed once (azd deploy) first.')
 param subscribeDeliveryReports bool = false
 
+@description('Private networking: a virtual network the function app sends all its outbound traffic through (Flex Consumption VNet integration), private endpoints with private DNS zones for Cosmos DB, blob and queue storage and Key Vault, and those services closed to the internet (Cosmos DB and Key Vault public access Disabled; storage denies every client but trusted Azure services). Key Vault references then resolve through the network. Communication Services, Application Insights and the API itself stay public. Costs and deploying from outside the network: README, Deploy.')
+param privateNetworking bool = false
+
+@description('Address space of the virtual network when privateNetworking is on. Pick one that does not overlap a network you will peer it with, and subnets inside it.')
+param privateNetworkAddressSpace string = '10.40.0.0/24'
+
+@description('The function app\'s integration subnet (a /27 or larger, in privateNetworkAddressSpace).')
+param privateAppSubnetPrefix string = '10.40.0.0/25'
+
+@description('The private endpoints\' subnet (in privateNetworkAddressSpace; five addresses at least).')
+param privateEndpointSubnetPrefix string = '10.40.0.128/26'
+
 // ACS sending limits by domain kind (service limits); a support request raises a custom domain's.
 var senderDomainKind = emailDomainManagement == 'CustomerManaged' && customDomainVerified ? 'CustomerManaged' : 'AzureManaged'
 var quotaDefaults = {
@@ -221,6 +233,7 @@ var names = {
   insights: 'appi-pastdue-${token}'
   communication: 'acs-pastdue-${token}'
   emailService: 'ecs-pastdue-${token}'
+  vnet: 'vnet-pastdue-${token}'
 }
 
 module identity 'modules/identity.bicep' = {
@@ -259,7 +272,7 @@ module alerts 'modules/alerts.bicep' = {
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   dependsOn: [checks]
-  params: { name: names.storage, location: location, tags: tags }
+  params: { name: names.storage, location: location, tags: tags, privateNetworking: privateNetworking }
 }
 
 module cosmos 'modules/cosmos.bicep' = {
@@ -271,6 +284,7 @@ module cosmos 'modules/cosmos.bicep' = {
     tags: tags
     capacityMode: cosmosCapacityMode
     maxThroughput: cosmosMaxThroughput
+    privateNetworking: privateNetworking
   }
 }
 
@@ -300,6 +314,23 @@ module keyVault 'modules/keyvault.bicep' = {
     stripeSecretKey: paymentGateway == 'stripe' ? stripeSecretKey : ''
     stripeWebhookSecret: paymentGateway == 'stripe' ? stripeWebhookSecret : ''
     expiresOn: secretsExpireOn
+    privateNetworking: privateNetworking
+  }
+}
+
+module network 'modules/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  dependsOn: [checks]
+  params: {
+    vnetName: names.vnet
+    location: location
+    tags: tags
+    addressSpace: privateNetworkAddressSpace
+    appSubnetPrefix: privateAppSubnetPrefix
+    endpointSubnetPrefix: privateEndpointSubnetPrefix
+    storageId: storage.outputs.id
+    cosmosId: cosmos.outputs.id
+    keyVaultId: keyVault.outputs.id
   }
 }
 
@@ -322,6 +353,8 @@ module functionApp 'modules/functionapp.bicep' = {
     allowedOrigins: allowedOrigins
     portalClientId: portalClientId
     supportClientIds: supportClientIds
+    // From the network module's outputs: the app is created once every private endpoint and DNS record exists.
+    virtualNetworkSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
     appSettings: union(stripeSettings, {
       PAYMENT_GATEWAY: paymentGateway
       PORTAL_BASE_URL: portalBaseUrl
@@ -390,3 +423,4 @@ output KEY_VAULT_NAME string = keyVault.outputs.name
 output EMAIL_QUOTA string = '${quotaPerMinute}/min, ${quotaPerHour}/h (${senderDomainKind} domain)'
 output CUSTOM_DOMAIN_DNS_RECORDS object = email.outputs.customDomainDnsRecords
 output DASHBOARD_WORKBOOK_ID string = alerts.outputs.workbookId
+output PRIVATE_NETWORK_NAME string = privateNetworking ? network.outputs.vnetName : ''

@@ -11,6 +11,8 @@ param tags object
 @allowed(['serverless', 'provisioned', 'provisionedFromServerless'])
 param capacityMode string
 param maxThroughput int
+@description('Private networking (main.bicep): the account answers on its private endpoint only.')
+param privateNetworking bool = false
 
 var databaseName = 'pastdue'
 var containers = [
@@ -32,7 +34,7 @@ var containers = [
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
-  // checkov:skip=CKV_AZURE_101: the app has no VNet integration here; access is Entra ID only (local auth off).
+  // checkov:skip=CKV_AZURE_101: by default (privateNetworking off) the app has no VNet integration; access is Entra ID only (local auth off). With privateNetworking public access is Disabled.
   // checkov:skip=CKV_AZURE_99: same reason as CKV_AZURE_101.
   name: name
   location: location
@@ -43,7 +45,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     consistencyPolicy: { defaultConsistencyLevel: 'Session' }
     locations: [{ locationName: location, failoverPriority: 0, isZoneRedundant: false }]
     capabilities: capacityMode == 'serverless' ? [{ name: 'EnableServerless' }] : []
@@ -82,5 +84,6 @@ resource stores 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2
 ]
 
 output name string = account.name
+output id string = account.id
 output endpoint string = account.properties.documentEndpoint
 output databaseName string = database.name

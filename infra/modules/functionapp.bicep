@@ -18,6 +18,8 @@ param portalClientId string
 param supportClientIds array = []
 @description('The settings the app reads (pastdue/settings.py).')
 param appSettings object
+@description('The subnet (delegated to Microsoft.App/environments) the app\'s outbound traffic goes through; empty: none.')
+param virtualNetworkSubnetId string = ''
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: Flex Consumption plans scale per instance; zone redundancy is a plan option not used by default.
@@ -61,6 +63,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     keyVaultReferenceIdentity: identityId
+    // Flex Consumption sends all outbound traffic into the integrated network (no vnetRouteAllEnabled or
+    // outboundVnetRouting to set), Key Vault reference resolution included. Null when empty: not sent.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     functionAppConfig: {
       deployment: {
         storage: {

@@ -6,11 +6,14 @@ param location string
 param tags object
 @description('The queue the sweep\'s shard messages go on (the app setting SWEEP_QUEUE).')
 param sweepQueueName string = 'sweep-shards'
+@description('Private networking (main.bicep): the app reaches blobs and queues through private endpoints, and the public endpoint turns away every client but trusted Azure services acting with their own identity (Event Grid writing dead-lettered delivery reports).')
+param privateNetworking bool = false
 
 var deploymentContainerName = 'app-package'
+var privateAcls = { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: [], virtualNetworkRules: [] }
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  // checkov:skip=CKV_AZURE_35: Flex Consumption without VNet integration reaches its storage over the public endpoint; access is RBAC-only (shared keys off).
+  // checkov:skip=CKV_AZURE_35: by default (privateNetworking off) Flex Consumption without VNet integration reaches its storage over the public endpoint; access is RBAC-only (shared keys off). With privateNetworking the default action is Deny.
   // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35; blob public access is off.
   // checkov:skip=CKV_AZURE_206: zone-redundant (ZRS) is the replication chosen for runtime storage.
   name: name
@@ -25,8 +28,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
+    // Private: no IP or network rule lets a client in; the private endpoints (network.bicep) carry the app's
+    // traffic. The trusted-services exception is a rule of the public endpoint's firewall, so that endpoint stays
+    // on, denying everyone else: Event Grid writes dead-lettered delivery reports through it with its identity.
     publicNetworkAccess: 'Enabled'
-    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    networkAcls: privateNetworking ? privateAcls : { defaultAction: 'Allow', bypass: 'AzureServices' }
   }
 }
 
@@ -67,6 +73,7 @@ resource sweepPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queue
 }
 
 output name string = storage.name
+output id string = storage.id
 output queueEndpoint string = storage.properties.primaryEndpoints.queue
 output sweepQueueName string = sweepQueue.name
 output sweepPoisonQueueName string = sweepPoisonQueue.name
