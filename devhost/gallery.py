@@ -43,6 +43,7 @@ BRAND = Branding(
     support_url="https://contoso.example/support",
     legal_footer="Contoso Cloud Ltd · 1 Main Street · Dublin",
     payee_name="Contoso Cloud Ltd",  # required in Azure: the legal name, as the footer has it
+    support_phone="+353 1 555 0100",
 )
 
 

@@ -110,6 +110,8 @@ param legalFooter string = ''
 @description('The legal name invoice payers transfer to, as the bank account\'s holder is registered (banks check the payee against it); it is written beside the bank details and in the EPC QR code. Required: azd asks for PAYEE_NAME.')
 @minLength(1)
 param payeeName string
+@description('The phone number invoice payers call to check bank details before paying any other account (the bank-details warning names it); without one it names the support site or address.')
+param supportPhone string = ''
 
 @description('Who is e-mailed when an alert fires (the app down, the sweep did not run, notices failing, accounts quarantined, unexpected payments, 5xx, throttling, held deletions, the budget): one address or several, comma-separated. Required: azd asks for ALERT_EMAIL.')
 @minLength(3)
@@ -365,6 +367,7 @@ module functionApp 'modules/functionapp.bicep' = {
       SUPPORT_URL: supportUrl
       LEGAL_FOOTER: legalFooter
       PAYEE_NAME: payeeName
+      SUPPORT_PHONE: supportPhone
       COSMOS_ENDPOINT: cosmos.outputs.endpoint
       COSMOS_DATABASE: cosmos.outputs.databaseName
       EMAIL_TRANSPORT: 'acs'

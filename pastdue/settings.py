@@ -114,6 +114,7 @@ OPTIONAL = (
     "EMAIL_SENDER_NAME",
     "LEGAL_FOOTER",
     "PAYEE_NAME",
+    "SUPPORT_PHONE",
     *(f"PORTAL_LINK_{action.upper()}" for action in DEFAULT_LINKS),
 )
 GATEWAYS = ("sandbox", "stripe")
@@ -261,6 +262,9 @@ def _branding(env: Mapping[str, str]) -> Branding:
     support_email = (env.get("SUPPORT_EMAIL") or "").strip() or None
     if support_email and ("@" not in support_email or any(c in support_email for c in " \r\n,;<>")):
         raise SettingsError("SUPPORT_EMAIL must be one e-mail address")
+    support_phone = (env.get("SUPPORT_PHONE") or "").strip() or None
+    if support_phone and not re.fullmatch(r"\+?[0-9(][0-9 ().-]{4,22}[0-9]", support_phone):
+        raise SettingsError("SUPPORT_PHONE must be one phone number, such as +353 1 555 0100")
     texts = {}
     for name in ("BRAND_NAME", "EMAIL_SENDER_NAME", "LEGAL_FOOTER", "PAYEE_NAME"):
         value = (env.get(name) or "").strip()
@@ -276,6 +280,7 @@ def _branding(env: Mapping[str, str]) -> Branding:
         sender_name=texts["EMAIL_SENDER_NAME"],
         legal_footer=texts["LEGAL_FOOTER"],
         payee_name=texts["PAYEE_NAME"],
+        support_phone=support_phone,
         links=links,
     )
 

@@ -27,6 +27,7 @@ class Branding:
     sender_name: str | None = None
     legal_footer: str | None = None
     payee_name: str | None = None  # who bank transfers are paid to (default: the brand)
+    support_phone: str | None = None  # the number invoice payers call to check bank details they are sent
     links: dict = field(default_factory=lambda: dict(DEFAULT_LINKS))
 
     def link(self, action: str, account_id: str | None, subscription_id: str | None = None) -> str:

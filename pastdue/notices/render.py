@@ -216,8 +216,17 @@ def _transfer(params: dict, branding: Branding, total: str, words: dict) -> dict
         "amount": total,
         "qr": qr,
         "qr_caption": words["transfer"]["qr"],
-        "safety": words["transfer"]["safety"],
+        "safety": _safety(branding, words),
     }
+
+
+def _safety(branding: Branding, words: dict) -> str:
+    """New bank details are never announced by e-mail: check with us on a channel the e-mail did not give
+    you, our phone number (SUPPORT_PHONE) or, without one, our help center or address."""
+    if branding.support_phone:
+        return words["transfer"]["safety"].format(phone=branding.support_phone)
+    contact = branding.support_url or branding.support_email or branding.brand_name
+    return words["transfer"]["safety_no_phone"].format(contact=contact)
 
 
 QR_CONTENT_ID = "epc-qr"

@@ -186,9 +186,19 @@ def test_receipts_link_their_invoices_by_number_and_show_no_bare_url(tag):
         assert "http" not in body and "www." not in body, (name, re.findall(r"\S*http\S*", body))
 
 
-def test_the_transfer_safety_line_reads_as_written_in_english():
+def test_the_transfer_safety_line_reads_as_written_in_english_and_names_the_number_to_call():
     text = render(_flows("en-US")["invoice-payer"].inbox[0][1], BRAND).text
-    assert "We will never announce new bank details by e-mail; call us before paying any other account." in text
+    assert BRAND.support_phone == "+353 1 555 0100"
+    assert (
+        "We will never announce new bank details by e-mail; call us on +353 1 555 0100 before paying any other account."
+        in text
+    )
+    import dataclasses
+
+    no_phone = dataclasses.replace(BRAND, support_phone=None)  # "call us" with no number: never
+    text = render(_flows("en-US")["invoice-payer"].inbox[0][1], no_phone).text
+    assert "call us" not in text
+    assert f"check with us through {BRAND.support_url} before paying any other account." in text
 
 
 @pytest.mark.parametrize(

@@ -134,7 +134,7 @@ def test_invoice_payers_get_every_transfer_detail_a_qr_code_and_their_invoices(t
     lang = tag[:2]
     for part in (email.text, email.html):
         assert BRAND.brand_name in part and "AGRIFRPP" in part and "INV-1042" in part
-        assert catalog(lang)["transfer"]["safety"] in html_module.unescape(part)
+        assert catalog(lang)["transfer"]["safety"].format(phone=BRAND.support_phone) in html_module.unescape(part)
     assert "FR76 3000 6000 0112 3456 7890 189" in email.text
     spans = re.findall(r'<span style="white-space: nowrap;">(\w{1,4})</span>', email.html)
     assert "".join(spans) == "FR7630006000011234567890189"  # wraps between groups, never inside one

@@ -186,3 +186,15 @@ def test_unresolved_stripe_secrets_are_treated_as_the_billing_secret_is(change):
         gateway.charge("pm_1", Money(100, "EUR"), "key-1")
     with pytest.raises(GatewayUnavailable):
         gateway.adopt("pm_1", "cus_1")
+
+
+@pytest.mark.parametrize("phone", ["+353 1 555 0100", "(01) 555-0100", "+1.415.555.0100"])
+def test_the_support_phone_the_bank_details_warning_names_is_one_number(phone):
+    assert load_settings({**GOOD, "SUPPORT_PHONE": phone}).branding.support_phone == phone
+    assert load_settings(GOOD).branding.support_phone is None
+
+
+@pytest.mark.parametrize("phone", ["call us", "+353 1 555 0100; +44 20 7946 0000", "555\n0100", "12"])
+def test_a_support_phone_that_is_not_one_number_is_refused(phone):
+    with pytest.raises(SettingsError, match="SUPPORT_PHONE must be one phone number"):
+        load_settings({**GOOD, "SUPPORT_PHONE": phone})
