@@ -21,7 +21,7 @@ else
 PYTEST_BROWSER :=
 endif
 
-.PHONY: run test unit fmt deps browser-deps lint bench clean
+.PHONY: run test unit quick fmt deps browser-deps lint bench clean
 
 run: deps
 	$(PY) -m devhost
@@ -36,6 +36,10 @@ test: deps .venv-checkov/.installed $(if $(filter 1,$(PASTDUE_SKIP_BROWSER)),,br
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
+
+# Every test but those marked slow (pyproject.toml's markers): the middle loop between `make unit` and `make test`.
+quick: $(VENV)/.installed
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not slow" $(PYTEST_BROWSER)
 
 fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

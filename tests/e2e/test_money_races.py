@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from pastdue import bootstrap
 from tests.support.faulty_deps import ledger_entries
 from tests.support.history import full_history
@@ -17,6 +19,7 @@ def _doc(account_id):
     return bootstrap.container("accounts").read_item(account_id, partition_key=account_id)
 
 
+@pytest.mark.slow
 def test_a_transfer_racing_a_new_card_never_loses_the_surplus(billing, portal, new_id):
     accounts = []
     for _ in range(ACCOUNTS):

@@ -26,6 +26,7 @@ def _env(host: str, standins, **extra) -> dict:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "ending, last", [("pay", "the subscription is active again"), ("delete", "Day 120: the subscription is deleted")]
 )

@@ -105,6 +105,7 @@ def _wait(predicate, seconds=20):
     return False
 
 
+@pytest.mark.slow
 def test_a_failing_card_is_retried_through_stripe_on_the_policy_days_then_disabled_then_deleted(s, stripe_env):
     account_id, (sub_id,) = _account(s, "pm_card_chargeCustomerFail")
     data = (

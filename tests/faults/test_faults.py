@@ -115,6 +115,7 @@ def _flush(deps, clock, sender, quota):
         drain_all(deps, sender, quota)
 
 
+@pytest.mark.slow
 def test_a_full_lifecycle_with_20_percent_429_and_503(clock, app_env):
     deps, transport = faulty_deps(0.2, faults=("429", "503"))
     deps = with_gateway(deps, FlakyGateway(deps.gateway, 0.2))

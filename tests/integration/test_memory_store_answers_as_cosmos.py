@@ -76,7 +76,7 @@ def test_history_pages_are_the_same_records_with_the_same_cursors(stores):
     cosmos, memory = stores
     for account_id in ("acct-03", "acct-05", "tenant-b-acct-06", "tenant-b-acct-00"):
         for subscription_id in (None, "s1"):
-            for limit in (1, 7, 100):
+            for limit in (25, 100) if account_id == "acct-03" else (1, 7, 100):  # (300 records: 12 pages of 25)
                 pages = []
                 for store in (cosmos, memory):
                     before, seen = None, []

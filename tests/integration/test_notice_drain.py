@@ -50,6 +50,7 @@ def _seed(now, accounts=ACCOUNTS, per_account=PER_ACCOUNT) -> set[str]:
     return expected
 
 
+@pytest.mark.slow
 def test_ten_thousand_notices_drain_within_the_quota_exactly_once_with_two_drains(clock, app_env):
     expected = _seed(clock.now())
     quota = CosmosQuota(bootstrap.container("control"), PER_MINUTE, 10**6, quota_id=f"quota-{uuid.uuid4().hex}")

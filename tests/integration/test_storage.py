@@ -54,6 +54,7 @@ def _seqs(entries):
     return [e["seq"] for e in entries]
 
 
+@pytest.mark.slow
 def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pages_through_every_record(
     own_database, clock
 ):

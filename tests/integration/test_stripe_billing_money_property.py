@@ -423,6 +423,7 @@ class Tenant:
         return sorted([*archived.values(), *account.history], key=lambda r: r["seq"])
 
 
+@pytest.mark.slow
 @settings(
     max_examples=450,
     deadline=None,
