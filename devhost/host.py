@@ -189,10 +189,10 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
                 "Queued work not done",
                 f"{job.name} ran; its queued work is still going after {QUEUED_WORK_SECONDS} s",
             )
-        from pastdue import runs
+        from pastdue import timer_summaries
 
         body = {"function": job.name, "status": "completed", "seconds": round(seconds, 3)}
-        summary = runs.latest(job.name)
+        summary = timer_summaries.latest(job.name)
         if summary is not None:
             body["summary"] = summary
         return JSONResponse(body, status_code=202)

@@ -93,7 +93,7 @@ param stripePublishableKey string = ''
 @description('The portal the notices link to (its pages per action: PORTAL_LINK_* app settings); default: the portal\'s origin.')
 param portalBaseUrl string = portalOrigin
 
-@description('Client ids whose tokens for the API App Service Authentication accepts besides the portal\'s: the Azure CLI (04b07795-...), with which support runs python -m pastdue.support after az login. Pre-authorize it on the API\'s scope (README, Operate).')
+@description('Client ids whose tokens for the API App Service Authentication accepts besides the portal\'s: the Azure CLI (04b07795-...), with which support runs python -m pastdue.support_cli after az login. Pre-authorize it on the API\'s scope (README, Operate).')
 param supportClientIds array = ['04b07795-8ddb-461a-bbee-02f9e1bf7b46']
 
 // The brand the notices carry, the sender display name, the support contact and the legal footer.

@@ -84,7 +84,7 @@ MUTANTS = [
     ),
     Mutant(
         "reactivating one reactivates every paid disabled one",
-        "pastdue/domain/admin_events.py",
+        "pastdue/domain/account_events.py",
         "only=sub.subscription_id",
         "only=None",
         (UNIT,),
@@ -98,7 +98,7 @@ MUTANTS = [
     ),
     Mutant(
         "calendar from the webhook's arrival (domain)",
-        "pastdue/domain/failures.py",
+        "pastdue/domain/charge_failures.py",
         "failed_at = min(event.occurred_at, now)",
         "failed_at = now",
         (UNIT,),
@@ -119,7 +119,7 @@ MUTANTS = [
     ),
     Mutant(
         "repeated soft report makes a hard decline retryable",
-        "pastdue/domain/failures.py",
+        "pastdue/domain/charge_failures.py",
         "existing.hard or hard",
         "hard",
         (UNIT,),
@@ -141,7 +141,7 @@ MUTANTS = [
     ),
     Mutant(
         "credit on hand not applied to a new failure",
-        "pastdue/domain/failures.py",
+        "pastdue/domain/charge_failures.py",
         "    apply_credit(account, charge, now)\n    if charge.status != OPEN:",
         "    if charge.status != OPEN:",
         (UNIT,),

@@ -9,7 +9,7 @@ from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, read_json, route_id
 from pastdue.http.problems import json_response
 from pastdue.http.views import account_view
-from pastdue.services.portal import apply
+from pastdue.services.portal import run_admin_request
 
 bp = func.Blueprint()
 
@@ -23,4 +23,4 @@ def admin_contact(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req, parse.ADMIN_CONTACT_PUT)
     event = AdminContactChanged(parse.email(body), parse.locale(body), principal.actor)
     deps = bootstrap.deps()
-    return json_response(account_view(apply(deps, account.account_id, event), deps))
+    return json_response(account_view(run_admin_request(deps, account.account_id, event), deps))

@@ -13,7 +13,7 @@ log = logging.getLogger("pastdue.sweep")
 @bp.function_name("daily_sweep")
 @bp.timer_trigger(arg_name="timer", schedule="%SWEEP_SCHEDULE%", run_on_startup=False, use_monitor=True)
 def daily_sweep(timer: func.TimerRequest) -> None:
-    from pastdue import bootstrap, runs
+    from pastdue import bootstrap, timer_summaries
     from pastdue.services.sweep import plan_sweep, sweep_and_close
 
     settings, deps, queue = bootstrap.settings(), bootstrap.deps(), bootstrap.shard_queue()
@@ -42,5 +42,5 @@ def daily_sweep(timer: func.TimerRequest) -> None:
         settings.sweep_time_budget_seconds,
         True,
         bootstrap.drain_all,
-        lambda summary: runs.record("daily_sweep", summary),
+        lambda summary: timer_summaries.record("daily_sweep", summary),
     )

@@ -8,7 +8,7 @@ from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, route_id
 from pastdue.http.problems import json_response
 from pastdue.http.views import subscription_view
-from pastdue.services.portal import apply
+from pastdue.services.portal import run_admin_request
 
 bp = func.Blueprint()
 
@@ -24,5 +24,5 @@ def reactivate(req: func.HttpRequest) -> func.HttpResponse:
     principal = portal_user(req)
     account = account_for(principal, route_id(req, "accountId"), support_allowed=True)
     subscription_id = route_id(req, "subscriptionId")
-    account = apply(bootstrap.deps(), account.account_id, Reactivate(subscription_id, principal.actor))
+    account = run_admin_request(bootstrap.deps(), account.account_id, Reactivate(subscription_id, principal.actor))
     return json_response(subscription_view(account, account.subscriptions[subscription_id]))

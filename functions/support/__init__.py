@@ -20,7 +20,7 @@ from pastdue.http.endpoint import endpoint, optional_json, read_json, route_id
 from pastdue.http.principal import Principal
 from pastdue.http.problems import BadRequest, Forbidden, json_response
 from pastdue.http.views import account_view, notices_view, support_summary
-from pastdue.services.support import account_notices, act, find_accounts
+from pastdue.services.support import account_notices, find_accounts, run_support_action
 
 bp = func.Blueprint()
 ANONYMOUS = func.AuthLevel.ANONYMOUS
@@ -36,7 +36,7 @@ def _support(req: func.HttpRequest) -> Principal:
 def _answer(account_id: str, event) -> func.HttpResponse:
     """Apply one support action and answer the account as it is now."""
     deps = bootstrap.deps()
-    return json_response(account_view(act(deps, account_id, event), deps))
+    return json_response(account_view(run_support_action(deps, account_id, event), deps))
 
 
 @bp.function_name("support_accounts")

@@ -11,7 +11,7 @@ log = logging.getLogger("pastdue.sweep")
 @bp.function_name("sweep_shard")
 @bp.queue_trigger(arg_name="message", queue_name="%SWEEP_QUEUE%", connection="SweepQueue")
 def sweep_shard(message: func.QueueMessage) -> None:
-    from pastdue import bootstrap, runs
+    from pastdue import bootstrap, timer_summaries
     from pastdue.domain.shards import read_task
     from pastdue.services.sweep import sweep_and_close
 
@@ -25,5 +25,5 @@ def sweep_shard(message: func.QueueMessage) -> None:
         bootstrap.settings().sweep_time_budget_seconds,
         last_try,
         bootstrap.drain_all,
-        lambda summary: runs.record("daily_sweep", summary),
+        lambda summary: timer_summaries.record("daily_sweep", summary),
     )

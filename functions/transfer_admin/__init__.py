@@ -10,7 +10,7 @@ from pastdue.http.callers import is_support, portal_user
 from pastdue.http.endpoint import endpoint, read_json, route_id
 from pastdue.http.problems import Forbidden, json_response
 from pastdue.http.views import account_view
-from pastdue.services.portal import apply
+from pastdue.services.portal import run_admin_request
 
 bp = func.Blueprint()
 
@@ -25,5 +25,5 @@ def transfer_admin(req: func.HttpRequest) -> func.HttpResponse:
     account_id = route_id(req, "accountId")
     body = read_json(req, parse.TRANSFER_ADMIN)
     admin, reason = parse.admin(body, path=""), parse.optional_reason(body)
-    account = apply(bootstrap.deps(), account_id, AdminTransferred(admin, principal.actor, reason))
+    account = run_admin_request(bootstrap.deps(), account_id, AdminTransferred(admin, principal.actor, reason))
     return json_response(account_view(account, bootstrap.deps()))

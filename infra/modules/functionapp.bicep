@@ -130,7 +130,7 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
         validation: {
           allowedAudiences: ['api://${portalClientId}', portalClientId]
           // Only tokens issued to the portal's own app registration, not to any app of the tenant.
-          // and to the clients support signs in with (the Azure CLI, for python -m pastdue.support).
+          // and to the clients support signs in with (the Azure CLI, for python -m pastdue.support_cli).
           defaultAuthorizationPolicy: { allowedApplications: union([portalClientId], supportClientIds) }
         }
       }

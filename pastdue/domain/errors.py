@@ -16,10 +16,10 @@ class Rejected(Exception):
 
 
 class UnknownSubscription(Rejected):
-    pass
+    """The subscription the request names is not on the account."""
 
 
-class NotFound(UnknownSubscription):
+class NotOnAccount(Rejected):
     """Something support named (a notice, a charge) is not on the account."""
 
 

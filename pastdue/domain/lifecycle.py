@@ -10,8 +10,8 @@ import msgspec
 from msgspec import structs
 
 from pastdue.domain import (
-    admin_events,
-    failures,
+    account_events,
+    charge_failures,
     invoices,
     outbox,
     pay_now,
@@ -34,21 +34,21 @@ def _transition(account: Account, event: ev.Decidable, policy: Policy, now: date
     and that every kind of Decidable has one (assert_never)."""
     match event:
         case ev.ChargeFailed():
-            return failures.charge_failed(account, event, policy, now)
+            return charge_failures.charge_failed(account, event, policy, now)
         case ev.ProfileSet():
-            return admin_events.profile_set(account, event, policy, now)
+            return account_events.profile_set(account, event, policy, now)
         case ev.GatewayCustomerLinked():
-            return admin_events.gateway_customer_linked(account, event, policy, now)
+            return account_events.gateway_customer_linked(account, event, policy, now)
         case ev.SubscriptionSet():
-            return admin_events.subscription_set(account, event, policy, now)
+            return account_events.subscription_set(account, event, policy, now)
         case ev.AdminContactChanged():
-            return admin_events.contact_changed(account, event, policy, now)
+            return account_events.contact_changed(account, event, policy, now)
         case ev.AdminTransferred():
-            return admin_events.admin_transferred(account, event, policy, now)
+            return account_events.admin_transferred(account, event, policy, now)
         case ev.EmailBounced():
-            return admin_events.email_bounced(account, event, policy, now)
+            return account_events.email_bounced(account, event, policy, now)
         case ev.Reactivate():
-            return admin_events.reactivate(account, event, policy, now)
+            return account_events.reactivate(account, event, policy, now)
         case ev.SweepTick():
             return sweep.tick(account, event, policy, now)
         case ev.DataPurged():
@@ -113,7 +113,7 @@ def decide_in_place(
     quarantined = account.quarantine is not None
     account.next_action_at = None if quarantined else schedule.next_action_at(account, policy, now)
     account.notices_due_at = None if quarantined else schedule.notices_due_at(account)
-    schedule.summarise(account, policy)
+    schedule.derive_query_fields(account, policy)
     queued = sum(1 for n in account.outbox if n.notice_id not in known)
     if queued > 0:
         effects.append(ev.NoticesQueued(queued))

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from pastdue.domain import events as ev
+from pastdue.domain.charge_failures import charge_failed
 from pastdue.domain.errors import InvalidEvent
-from pastdue.domain.failures import charge_failed
 from pastdue.domain.history import record, seen
 from pastdue.domain.model import (
     Account,

@@ -124,7 +124,7 @@ def _awaits_customer(account: Account, charge: Charge) -> bool:
     return waiting is not None and method is not None and waiting.token == method.token
 
 
-def summarise(account: Account, policy: Policy) -> None:
+def derive_query_fields(account: Account, policy: Policy) -> None:
     """What support's lists query: the states, and the earliest disable and deletion to come."""
     account.states = sorted({s.state for s in account.subscriptions.values()})
     disables = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pastdue.domain import events as ev
-from pastdue.domain.errors import Conflict, InvalidEvent, NotFound, UnknownSubscription
+from pastdue.domain.errors import Conflict, InvalidEvent, NotOnAccount, UnknownSubscription
 from pastdue.domain.history import record
 from pastdue.domain.model import FAILED, OPEN, PAST_DUE, QUEUED, WRITE_OFF, WRITTEN_OFF, Account, DunningPause
 from pastdue.domain.notice_queue import queue_notice
@@ -26,7 +26,7 @@ def paused(account: Account, now: datetime) -> bool:
 def notice_resent(account: Account, event: ev.NoticeResent, policy: Policy, now: datetime) -> list[ev.Effect]:
     notice = next((n for n in account.outbox if n.notice_id == event.notice_id), None)
     if notice is None:
-        raise NotFound(f"notice {event.notice_id} is not in this account's outbox")
+        raise NotOnAccount(f"notice {event.notice_id} is not in this account's outbox")
     if notice.status != FAILED:
         raise Conflict(f"only a failed notice can be sent again; this one is {notice.status}")
     notice.status, notice.tries, notice.next_try_at, notice.last_error = QUEUED, 0, now, None
@@ -93,7 +93,7 @@ def grace_extended(account: Account, event: ev.GraceExtended, policy: Policy, no
 def charge_written_off(account: Account, event: ev.ChargeWrittenOff, policy: Policy, now: datetime) -> list[ev.Effect]:
     charge = account.charge(event.charge_id)
     if charge is None:
-        raise NotFound(f"charge {event.charge_id} is not open on this account")
+        raise NotOnAccount(f"charge {event.charge_id} is not open on this account")
     if charge.status != OPEN:
         raise InvalidEvent(f"charge {event.charge_id} is {charge.status}, not open")
     if charge.pending is not None:

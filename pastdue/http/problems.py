@@ -54,7 +54,7 @@ class Unavailable(HttpProblem):
 REJECTIONS: dict[type[errors.Rejected], tuple[int, str]] = {
     errors.Rejected: (422, "Unprocessable request"),
     errors.UnknownSubscription: (404, "Subscription not found"),
-    errors.NotFound: (404, "Not found"),
+    errors.NotOnAccount: (404, "Not found"),
     errors.BalanceOutstanding: (409, "Balance outstanding"),
     errors.SubscriptionGone: (410, "Subscription data deleted"),
     errors.InvalidEvent: (422, "Event cannot be applied"),

@@ -196,5 +196,7 @@ def history_page(
     return page
 
 
-def apply(deps: Deps, account_id: str, event) -> Account:
+def run_admin_request(deps: Deps, account_id: str, event) -> Account:
+    """An admin's request from the portal (reactivate, change the contact, transfer the admin) decided and its
+    effects run; the account as it is now."""
     return run_effects(deps, change(deps, account_id, event)).account

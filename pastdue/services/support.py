@@ -24,7 +24,7 @@ def account_notices(deps: Deps, account_id: str) -> list[Notice]:
     return sorted(account.outbox, key=lambda n: n.created_at, reverse=True)
 
 
-def act(deps: Deps, account_id: str, event, account: Account | None = None) -> Account:
+def run_support_action(deps: Deps, account_id: str, event, account: Account | None = None) -> Account:
     """Apply one support action (history records who and why); the account as it is now."""
     account = run_effects(deps, change(deps, account_id, event, account=account)).account
     if isinstance(event, ev.NoticeResent) and deps.after_notices_queued:

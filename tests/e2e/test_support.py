@@ -191,7 +191,7 @@ def test_support_input_is_checked_at_the_door(host, billing, support, new_id, to
 def test_the_support_cli_lists_shows_and_acts_through_the_api(host, billing, new_id, tools):
     import io
 
-    from pastdue.support import main
+    from pastdue.support_cli import main
     from tests.support.clients import SUPPORT_OID
 
     account_id, sub_id, charge_id = _past_due(billing, new_id, value=123456)

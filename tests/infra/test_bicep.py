@@ -223,7 +223,7 @@ def _accepted(claims: dict) -> bool:
 def test_portal_tokens_and_the_support_clis_are_accepted_and_no_other_apps():
     # The portal's token (MSAL in the front end, v2).
     assert _accepted({"aud": PORTAL, "azp": PORTAL, "ver": "2.0", "oid": "admin-oid"})
-    # `az login` then `python -m pastdue.support --scope api://<portal>/.default`: azure-identity asks the
+    # `az login` then `python -m pastdue.support_cli --scope api://<portal>/.default`: azure-identity asks the
     # Azure CLI for a token, which is issued to the Azure CLI's client (v1 token: appid; v2: azp).
     assert _accepted(
         {"aud": f"api://{PORTAL}", "appid": AZURE_CLI, "ver": "1.0", "oid": "agent-oid", "roles": ["Billing.Support"]}

@@ -67,7 +67,7 @@ def test_the_deep_check_is_for_support_only_and_reads_the_database(pings):
 def test_the_support_cli_asks_the_azure_cli_for_its_token_and_nothing_else(monkeypatch):
     import azure.identity
 
-    from pastdue import support
+    from pastdue import support_cli as support
 
     asked = []
 
@@ -89,7 +89,7 @@ def test_the_support_cli_says_to_sign_in_when_the_azure_cli_has_no_token(monkeyp
     import azure.identity
     from azure.core.exceptions import ClientAuthenticationError
 
-    from pastdue import support
+    from pastdue import support_cli as support
 
     class Cli:
         def get_token(self, scope):
@@ -101,7 +101,7 @@ def test_the_support_cli_says_to_sign_in_when_the_azure_cli_has_no_token(monkeyp
 
 
 def test_the_support_cli_runs_the_deep_health_check(capsys):
-    from pastdue import support
+    from pastdue import support_cli as support
 
     class Client:
         def call(self, method, path, body=None, query=None):

@@ -12,7 +12,7 @@ import azure.functions as func
 import pytest
 from azure.functions.queue import QueueMessage
 
-from pastdue import bootstrap, runs
+from pastdue import bootstrap, timer_summaries
 from pastdue.adapters.store import AccountFilter
 from pastdue.adapters.sweep_runs import SweepRuns
 from pastdue.domain.shards import plan
@@ -185,5 +185,5 @@ def test_a_shard_failing_on_the_queues_last_try_records_its_failure_and_closes_t
         shard(message(tries))
     run = records.runs[task.run_id]
     assert run["closedAt"] and "Broken" in run["failed"]["0"] and run["done"] == {}
-    summary = runs.latest("daily_sweep")
+    summary = timer_summaries.latest("daily_sweep")
     assert summary is not None and summary["runId"] == task.run_id and summary["shardsFailed"] == 1

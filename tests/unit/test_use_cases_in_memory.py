@@ -321,7 +321,7 @@ def test_a_bounced_notice_marks_every_account_of_that_admin_and_no_other():
 
 def test_support_finds_past_due_accounts_page_by_page_and_acts_with_a_reason_in_the_history():
     from pastdue.adapters.store import AccountFilter
-    from pastdue.services.support import act, find_accounts
+    from pastdue.services.support import find_accounts, run_support_action
 
     deps, store, _ = world()
     for n in range(5):
@@ -335,7 +335,7 @@ def test_support_finds_past_due_accounts_page_by_page_and_acts_with_a_reason_in_
         if cursor is None:
             break
     assert ids == ["acct-0", "acct-2", "acct-4"]
-    act(deps, "acct-2", ev.ChargeWrittenOff("ch-2", "goodwill after an outage", "support:oid-sam"))
+    run_support_action(deps, "acct-2", ev.ChargeWrittenOff("ch-2", "goodwill after an outage", "support:oid-sam"))
     (entry,) = [e for e in store.history("acct-2").entries if e["kind"] == "charge.written_off"]
     assert entry["actor"] == "support:oid-sam" and entry["detail"]["reason"] == "goodwill after an outage"
     assert store.get("acct-2").balance().is_zero

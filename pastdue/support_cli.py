@@ -1,4 +1,4 @@
-"""python -m pastdue.support: the support API from a terminal (role Billing.Support).
+"""python -m pastdue.support_cli: the support API from a terminal (role Billing.Support).
 
   list     [--state pastDue|disabled|...] [--disable-within DAYS] [--delete-within DAYS] [--email ADDRESS]
   show     ACCOUNT                      the account, its subscriptions and alerts, and its recent timeline
@@ -209,7 +209,7 @@ def run(args, client: Client, out) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="python -m pastdue.support", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m pastdue.support_cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     top.add_argument("--api", default=os.environ.get("PASTDUE_API", "http://localhost:7071/api"))
     top.add_argument("--scope", default=os.environ.get("PASTDUE_SCOPE"))
