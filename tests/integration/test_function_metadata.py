@@ -26,6 +26,7 @@ HTTP = {
     "stripe_events": ("webhooks/stripe", ["POST"]),
     "my_accounts": ("me/accounts", ["GET"]),
     "support_accounts": ("support/accounts", ["GET"]),
+    "support_notices": ("support/accounts/{accountId}/notices", ["GET"]),
     "support_resend_notice": ("support/accounts/{accountId}/notices/{noticeId}/resend", ["POST"]),
     "support_pause_dunning": ("support/accounts/{accountId}/dunning/pause", ["POST"]),
     "support_resume_dunning": ("support/accounts/{accountId}/dunning/resume", ["POST"]),
