@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from babel.dates import format_date
 
 from pastdue import bootstrap
@@ -24,6 +25,7 @@ def _notices(portal, account_id) -> list[str]:
     return [e["detail"]["notice"] for e in reversed(entries) if e["kind"] == "notice.queued"]
 
 
+@pytest.mark.slow
 def test_failing_card_goes_through_every_step_to_deletion(billing, portal, tools, new_id, app_env):
     account_id, sub_id = new_id(), new_id("sub")
     assert billing.account(account_id, token="tok_chargeCustomerFail").status_code == 201
