@@ -6,7 +6,7 @@ import azure.functions as func
 
 from pastdue import bootstrap
 from pastdue.adapters.gateway import UnknownToken
-from pastdue.domain.model import AUTHENTICATION_REQUIRED, CARD_DECLINED
+from pastdue.domain.model import AUTHENTICATION_REQUIRED, PAY_NOW_DECLINED
 from pastdue.http import parse
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, read_json, route_id
@@ -52,7 +52,7 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
             declineCode=answer.code,
             confirmation=answer.confirmation,
         )
-    if answer.outcome == CARD_DECLINED:
+    if answer.outcome == PAY_NOW_DECLINED:
         return problem(
             402,
             "Payment method declined",

@@ -45,6 +45,14 @@ class AttemptOutcome(StrEnum):
     NOT_SENT = "not_sent"
 
 
+class AttemptSource(StrEnum):
+    """Who sent an attempt: the sweep's retry on its calendar, or a pay-now (the admin present, or the
+    processor's card updater) with a new or updated payment method."""
+
+    RETRY = "retry"
+    UPDATE = "update"
+
+
 class NoticeStatus(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
@@ -109,7 +117,7 @@ class Attempt(Document):
     n: int
     key: str
     token: str
-    source: str
+    source: AttemptSource
     at: Time
     outcome: AttemptOutcome | None = None
     code: str | None = None
@@ -260,15 +268,26 @@ class SettledCharge(Document):
     amount: Money
 
 
-# What a pay-now came to, kept with its Idempotency-Key.
-SETTLED, CARD_DECLINED, AUTHENTICATION_REQUIRED = "settled", "declined", "authenticationRequired"
+class PayNowResult(StrEnum):
+    """What a pay-now came to, kept with its Idempotency-Key."""
+
+    SETTLED = "settled"
+    DECLINED = "declined"  # the card was refused (not AttemptOutcome.DECLINED: one attempt's answer)
+    AUTHENTICATION_REQUIRED = "authenticationRequired"
+
+
+SETTLED, PAY_NOW_DECLINED, AUTHENTICATION_REQUIRED = (
+    PayNowResult.SETTLED,
+    PayNowResult.DECLINED,
+    PayNowResult.AUTHENTICATION_REQUIRED,
+)
 
 
 class PayNowOutcome(Document):
     """The outcome of one pay-now, kept with its key so that a replay answers the same (never the
     account: that is read fresh)."""
 
-    result: str = ""  # SETTLED, CARD_DECLINED or AUTHENTICATION_REQUIRED
+    result: PayNowResult | None = None
     code: str | None = None  # the decline code (authentication_required when the bank asks)
     charge_id: str | None = None  # the charge waiting for the customer's authentication
     settled: list[SettledCharge] = field(default_factory=list)
@@ -276,15 +295,22 @@ class PayNowOutcome(Document):
     status: int | None = None
 
     @property
-    def kind(self) -> str:
-        if self.result:
+    def kind(self) -> PayNowResult:
+        if self.result is not None:
             return self.result
         if self.status == 200:
             return SETTLED
-        return AUTHENTICATION_REQUIRED if self.code == "authentication_required" else CARD_DECLINED
+        return AUTHENTICATION_REQUIRED if self.code == "authentication_required" else PAY_NOW_DECLINED
 
 
-KEY_PROCESSING, KEY_DONE = "processing", "done"
+class KeyStatus(StrEnum):
+    """Where a pay-now's Idempotency-Key stands: its payments being sent, or its outcome kept."""
+
+    PROCESSING = "processing"
+    DONE = "done"
+
+
+KEY_PROCESSING, KEY_DONE = KeyStatus.PROCESSING, KeyStatus.DONE
 
 
 class PayNowKey(Document):
@@ -293,7 +319,7 @@ class PayNowKey(Document):
 
     hash: str
     at: Time
-    status: str = KEY_PROCESSING
+    status: KeyStatus = KEY_PROCESSING
     attempts: list[tuple[str, str]] = field(default_factory=list)
     on_session: bool | None = None  # None only in documents written before it was kept
     response: PayNowOutcome | None = None

@@ -11,16 +11,17 @@ from pastdue.domain.errors import IdempotencyMismatch
 from pastdue.domain.history import record
 from pastdue.domain.model import (
     AUTHENTICATION_REQUIRED,
-    CARD_DECLINED,
     KEY_DONE,
     KEY_PROCESSING,
     NOT_SENT,
+    PAY_NOW_DECLINED,
     REQUIRES_ACTION,
     SETTLED,
     SKIPPED,
     SUCCEEDED,
     Account,
     Attempt,
+    AttemptSource,
     Charge,
     PayNowKey,
     PayNowOutcome,
@@ -90,7 +91,7 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
                 continue
             reserved = charge.pending
             if reserved is None:
-                reserved = new_attempt(charge, event.method.token, "update", now, event.on_session)
+                reserved = new_attempt(charge, event.method.token, AttemptSource.UPDATE, now, event.on_session)
                 new.append((charge, reserved))
             entry.attempts.append((charge.charge_id, reserved.key))
         # Everything the new card pays is one payment: one debit, and at most one bank challenge.
@@ -117,7 +118,9 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         return []  # an answer is still unknown: the same key resumes it
     token = event.method.token
     # The new card's first answer (an attempt never sent, refused for its amount, says nothing of the card).
-    first_new = next((a for _, a in ours if a.source == "update" and a.token == token and a.outcome != NOT_SENT), None)
+    first_new = next(
+        (a for _, a in ours if a.source == AttemptSource.UPDATE and a.token == token and a.outcome != NOT_SENT), None
+    )
     if first_new is not None and first_new.outcome == REQUIRES_ACTION:
         # The bank asks the admin to authenticate this payment now: the card is saved, the charge waits for
         # the confirmation (Stripe's event settles it), and the answer says what the front end needs.
@@ -130,13 +133,13 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         )
         return []
     if first_new is not None and first_new.outcome != SUCCEEDED:
-        entry.status, entry.response = KEY_DONE, PayNowOutcome(CARD_DECLINED, first_new.code or "card_declined")
+        entry.status, entry.response = KEY_DONE, PayNowOutcome(PAY_NOW_DECLINED, first_new.code or "card_declined")
         record(account, now, "payment.method.declined", event.actor, code=first_new.code)
         return []
     # A charge still open whose only try here was an attempt already in flight (a sweep retry on the old
     # card), or whose try was skipped while the new card's first answer was unknown, gets the new card
     # now: one more round, then done.
-    tried = {cid for cid, a in ours if a.source == "update" and a.token == token and a.outcome != SKIPPED}
+    tried = {cid for cid, a in ours if a.source == AttemptSource.UPDATE and a.token == token and a.outcome != SKIPPED}
     again = [
         c
         for c in account.open_charges()
@@ -145,7 +148,9 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         and _waits(account, c, token, entry.on_session is not False, policy, now) is None
     ]
     if again:
-        reserved = [(charge, new_attempt(charge, token, "update", now, bool(entry.on_session))) for charge in again]
+        reserved = [
+            (charge, new_attempt(charge, token, AttemptSource.UPDATE, now, bool(entry.on_session))) for charge in again
+        ]
         entry.attempts += [(charge.charge_id, attempt.key) for charge, attempt in reserved]
         combine(account, reserved)
         return [try_charge(account, charge, now) for charge, attempt in reserved if not follows(attempt)]

@@ -25,6 +25,7 @@ from pastdue.domain.model import (
     Account,
     Allocated,
     Attempt,
+    AttemptSource,
     Charge,
 )
 from pastdue.domain.money import Money
@@ -212,7 +213,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
         charge.decline_code = result.code
         hard = result.hard or policy.is_hard(result.code)
         record(account, now, "charge.declined", actor, charge.subscription_id, hardDecline=hard, **detail)
-        if hard and not charge.hard and attempt.source == "retry":
+        if hard and not charge.hard and attempt.source == AttemptSource.RETRY:
             charge.hard = True
             if follows(attempt):
                 return None  # one notice for one payment: its lead's

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pastdue.domain.model import Account, Charge
+from pastdue.domain.model import Account, AttemptSource, Charge
 from pastdue.domain.policy import Calendar
 
 DAY = timedelta(days=1)
@@ -98,7 +98,7 @@ def capped(account: Account, charge: Charge, token: str, cal: Calendar, now: dat
 
 
 def last_retry(charge: Charge) -> datetime:
-    return max((a.at for a in charge.attempts if a.source == "retry"), default=charge.failed_at)
+    return max((a.at for a in charge.attempts if a.source == AttemptSource.RETRY), default=charge.failed_at)
 
 
 def due(account: Account, charge: Charge, cal: Calendar, now: datetime) -> bool:

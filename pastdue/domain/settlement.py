@@ -17,6 +17,7 @@ from pastdue.domain.model import (
     WRITE_OFF,
     Account,
     Attempt,
+    AttemptSource,
     Charge,
     InvoiceSettlement,
 )
@@ -105,7 +106,7 @@ def add_credit(
             apply_credit(account, charge, now)
 
 
-def new_attempt(charge: Charge, token: str, source: str, now: datetime, on_session: bool = False) -> Attempt:
+def new_attempt(charge: Charge, token: str, source: AttemptSource, now: datetime, on_session: bool = False) -> Attempt:
     n = len(charge.attempts) + 1
     attempt = Attempt(
         n,

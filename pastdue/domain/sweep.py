@@ -12,7 +12,7 @@ from pastdue.domain import retries, schedule
 from pastdue.domain.codec import format_time
 from pastdue.domain.history import record
 from pastdue.domain.invoices import due_settlements
-from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, Subscription
+from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, AttemptSource, Subscription
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
@@ -39,7 +39,7 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
         cal = policy.for_plan(account.subscriptions[charge.subscription_id].plan)
         if retries.due(account, charge, cal, now) and account.payment_method is not None:
             charge.retry_steps_done += 1
-            reserved.append((charge, new_attempt(charge, account.payment_method.token, "retry", now)))
+            reserved.append((charge, new_attempt(charge, account.payment_method.token, AttemptSource.RETRY, now)))
     if policy.combine_retries:
         combine(account, reserved)  # the day's retries on one card: one payment
     effects += [try_charge(account, charge, now) for charge, attempt in reserved if not follows(attempt)]

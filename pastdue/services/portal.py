@@ -32,7 +32,7 @@ OUTCOME_UNKNOWN = "unknown"  # a pay-now's answer while a gateway answer is stil
 
 @dataclass(frozen=True)
 class PayNowAnswer:
-    """What a pay-now came to: SETTLED, CARD_DECLINED or AUTHENTICATION_REQUIRED (model.py), or
+    """What a pay-now came to: SETTLED, PAY_NOW_DECLINED or AUTHENTICATION_REQUIRED (model.py), or
     OUTCOME_UNKNOWN while a gateway answer is still unknown (the same key resumes it)."""
 
     outcome: str

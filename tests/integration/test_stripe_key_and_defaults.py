@@ -16,7 +16,7 @@ from pastdue import bootstrap
 from pastdue.adapters.gateway import GatewayUnavailable
 from pastdue.adapters.stripe_gateway import StripeGateway
 from pastdue.domain import events as ev
-from pastdue.domain.model import CARD_DECLINED, PAID, SETTLED
+from pastdue.domain.model import PAID, PAY_NOW_DECLINED, SETTLED
 from pastdue.domain.money import Money
 from pastdue.services.billing import record_event
 from pastdue.services.portal import update_payment
@@ -106,7 +106,7 @@ def test_a_new_card_becomes_stripes_default_and_its_subscriptions_only_once_it_h
     plain = standin.create_subscription(customer)  # follows the customer's default
     declined = _new_card(standin, gateway, account_id, "pm_card_chargeDeclined")
     answer = update_payment(deps, account_id, "key-declined-01", "h1", declined, "user:1")
-    assert answer.outcome == CARD_DECLINED
+    assert answer.outcome == PAY_NOW_DECLINED
     assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] == old
     assert standin.state.subscriptions[own["id"]]["default_payment_method"] == old_card
     good = _new_card(standin, gateway, account_id, "pm_card_visa")

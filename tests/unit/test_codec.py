@@ -20,7 +20,7 @@ def test_an_account_survives_a_round_trip_through_its_document():
 
 
 def test_records_written_before_they_were_typed_still_load_and_mean_the_same():
-    from pastdue.domain.model import AUTHENTICATION_REQUIRED, CARD_DECLINED, SETTLED
+    from pastdue.domain.model import AUTHENTICATION_REQUIRED, PAY_NOW_DECLINED, SETTLED
 
     doc = dump(account())
     doc["idempotency"] = {
@@ -62,5 +62,5 @@ def test_records_written_before_they_were_typed_still_load_and_mean_the_same():
     assert keys["k-ok"].response.kind == SETTLED and keys["k-ok"].attempts == [("ch-1", "ch-1:1")]
     assert keys["k-ok"].response.settled[0].amount.value == 1000
     assert (keys["k-sca"].response.kind, keys["k-sca"].response.charge_id) == (AUTHENTICATION_REQUIRED, "ch-2")
-    assert (keys["k-no"].response.kind, keys["k-no"].response.code) == (CARD_DECLINED, "insufficient_funds")
+    assert (keys["k-no"].response.kind, keys["k-no"].response.code) == (PAY_NOW_DECLINED, "insufficient_funds")
     assert acc.dunning_paused.until == datetime(2026, 2, 1, tzinfo=UTC) and acc.quarantine.failures == 5

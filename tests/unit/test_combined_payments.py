@@ -8,7 +8,15 @@ from dataclasses import replace
 
 from pastdue.domain import events as ev
 from pastdue.domain import retries
-from pastdue.domain.model import AUTHENTICATION_REQUIRED, CARD_DECLINED, DECLINED, OPEN, PAID, REQUIRES_ACTION, SETTLED
+from pastdue.domain.model import (
+    AUTHENTICATION_REQUIRED,
+    DECLINED,
+    OPEN,
+    PAID,
+    PAY_NOW_DECLINED,
+    REQUIRES_ACTION,
+    SETTLED,
+)
 from pastdue.domain.money import Money
 from tests.unit.builders import POLICY, T0, VISA, account, apply, days, failed
 
@@ -67,7 +75,7 @@ def test_a_declined_combined_payment_declines_every_charge_it_covered_and_is_one
     acc, (payment,) = _pay_now(_owing())
     no = ev.AttemptResult("INV-0000", payment.key, DECLINED, "insufficient_funds")
     acc, _ = apply(acc, ev.PayNowCompleted("key-00000001", VISA, (no,), "user:1"), at=T0 + days(6))
-    assert acc.idempotency["key-00000001"].response.kind == CARD_DECLINED
+    assert acc.idempotency["key-00000001"].response.kind == PAY_NOW_DECLINED
     assert {c.attempts[-1].outcome for c in acc.charges} == {DECLINED}
     now = T0 + days(6)
     assert retries.attempts_within(acc, now, token=VISA.token) == 1  # one try of the card

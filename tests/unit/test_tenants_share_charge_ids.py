@@ -10,7 +10,7 @@ import pytest
 
 from pastdue.adapters.gateway import OutcomeUnknown, SandboxGateway
 from pastdue.adapters.memory import MemoryAccounts, MemoryLedger
-from pastdue.domain.model import CARD_DECLINED, PAID, SETTLED, Attempt
+from pastdue.domain.model import PAID, PAY_NOW_DECLINED, SETTLED, Attempt
 from pastdue.domain.money import Money
 from pastdue.domain.settlement import try_charge
 from pastdue.services.billing import record_event
@@ -30,7 +30,7 @@ def test_a_declined_card_of_one_tenant_is_not_the_answer_of_another_tenants_invo
     _tenant(deps, store, "tenant-y", 4900)
     x = update_payment(deps, "tenant-x", "key-x-0000001", "h", FAILING, "user:x")
     y = update_payment(deps, "tenant-y", "key-y-0000001", "h", VISA, "user:y")
-    assert (x.outcome, x.code) == (CARD_DECLINED, "card_declined")
+    assert (x.outcome, x.code) == (PAY_NOW_DECLINED, "card_declined")
     assert y.outcome == SETTLED and [(s.charge_id, s.amount) for s in y.settled] == [("INV-0001", Money(4900, "EUR"))]
     assert sorted(ledger.entries) == ["tenant-x:INV-0001:1", "tenant-y:INV-0001:1"]
     assert x.account.balance() == Money(49000, "EUR") and y.account.balance().is_zero
@@ -42,7 +42,7 @@ def test_a_good_card_of_one_tenant_does_not_pay_another_tenants_invoice_of_the_s
     _tenant(deps, store, "tenant-y", 4900)
     y = update_payment(deps, "tenant-y", "key-y-0000002", "h", VISA, "user:y")
     x = update_payment(deps, "tenant-x", "key-x-0000002", "h", FAILING, "user:x")
-    assert y.outcome == SETTLED and x.outcome == CARD_DECLINED
+    assert y.outcome == SETTLED and x.outcome == PAY_NOW_DECLINED
     stored = store.get("tenant-x")
     assert stored is not None and stored.charge_of("INV-0001").status != PAID
     assert stored.balance() == Money(49000, "EUR")

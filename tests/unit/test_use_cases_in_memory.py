@@ -22,9 +22,9 @@ from pastdue.domain import events as ev
 from pastdue.domain.errors import IdempotencyMismatch
 from pastdue.domain.model import (
     AUTHENTICATION_REQUIRED,
-    CARD_DECLINED,
     DISABLED,
     PAID,
+    PAY_NOW_DECLINED,
     REQUIRES_ACTION,
     SENT,
     SETTLED,
@@ -159,7 +159,7 @@ def test_a_declined_card_is_tried_on_one_charge_only_and_changes_nothing_owed():
     deps, store, ledger = world()
     opened(deps, store, charges=3, subs=2)
     answer = update_payment(deps, "acct-1", "key-00000002", "h", FAILING, "user:1")
-    assert (answer.outcome, answer.code, answer.settled) == (CARD_DECLINED, "card_declined", ())
+    assert (answer.outcome, answer.code, answer.settled) == (PAY_NOW_DECLINED, "card_declined", ())
     assert len(ledger.entries) == 1 and answer.account.balance() == Money(3003, "EUR")
 
 
