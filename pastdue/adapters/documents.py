@@ -16,7 +16,7 @@ from msgspec import structs
 
 from pastdue.adapters.store import Unreadable, UnreadableAccount
 from pastdue.domain.codec import dump, format_time, load
-from pastdue.domain.model import Account, Charge, Notice
+from pastdue.domain.model import RENAMED_NOTICE_KINDS, Account, Charge, Notice
 from pastdue.domain.quarantine import after_failure
 from pastdue.domain.shards import slot_of
 
@@ -49,12 +49,17 @@ def to_document(account: Account) -> dict:
 
 def upgrade(doc: dict) -> dict:
     """A document written by an earlier release, in this release's shape (in memory; the next write
-    stores it): history records get their seq, processed event ids the time they were last written."""
+    stores it): history records get their seq, processed event ids the time they were last written, and
+    notice kinds renamed since get today's name."""
     if "historySeq" not in doc and isinstance(doc.get("history"), list):
         for n, entry in enumerate(doc["history"], 1):
             if isinstance(entry, dict):
                 entry["seq"] = n
         doc["historySeq"], doc["archivedSeq"] = len(doc["history"]), 0
+    for field in ("outbox", "archiveNotices"):  # notice kinds stored under an earlier name
+        for notice in doc.get(field) or ():
+            if isinstance(notice, dict) and notice.get("kind") in RENAMED_NOTICE_KINDS:
+                notice["kind"] = str(RENAMED_NOTICE_KINDS[notice["kind"]])
     if isinstance(doc.get("processedEvents"), list):
         ts = doc.get("_ts")
         at = format_time(datetime.fromtimestamp(ts, UTC)) if isinstance(ts, int) else format_time(datetime.now(UTC))

@@ -16,7 +16,7 @@ from pastdue.domain.errors import (
     UnknownSubscription,
 )
 from pastdue.domain.history import record
-from pastdue.domain.model import DELETED, DISABLED, INVOICE, Account, Subscription
+from pastdue.domain.model import DELETED, DISABLED, INVOICE, Account, NoticeKind, Subscription
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import settle_states
@@ -80,7 +80,7 @@ def reactivate(account: Account, event: ev.Reactivate, policy: Policy, now: date
         queue_notice(
             account,
             now,
-            "reactivated",
+            NoticeKind.REACTIVATED,
             f"{sub.subscription_id}:{now.isoformat()}:reactivated",
             sub.subscription_id,
             policy=policy,
@@ -101,7 +101,7 @@ def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Pol
     queue_notice(
         account,
         now,
-        "admin_email_changed",
+        NoticeKind.ADMIN_EMAIL_CHANGED,
         f"contact:{now.isoformat()}:{event.email}",
         previousEmail=previous,
         adminName=None,
@@ -112,7 +112,7 @@ def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Pol
         queue_notice(
             account,
             now,
-            "admin_email_replaced",
+            NoticeKind.ADMIN_EMAIL_REPLACED,
             f"contact:{now.isoformat()}:{event.email}:previous",
             to=previous,
             newEmail=event.email,
@@ -143,7 +143,7 @@ def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Poli
     queue_notice(
         account,
         now,
-        "admin_email_changed",
+        NoticeKind.ADMIN_EMAIL_CHANGED,
         f"transfer:{now.isoformat()}:{event.admin.principal_id}",
         transferred=True,
         previousEmail=None,

@@ -8,7 +8,16 @@ from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.errors import InvalidEvent, UnknownSubscription
 from pastdue.domain.history import record, seen
-from pastdue.domain.model import ACTIVE, DELETED, OPEN, PAST_DUE, Account, Charge, looks_like_processor_invoice
+from pastdue.domain.model import (
+    ACTIVE,
+    DELETED,
+    OPEN,
+    PAST_DUE,
+    Account,
+    Charge,
+    NoticeKind,
+    looks_like_processor_invoice,
+)
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import apply_credit
@@ -81,7 +90,7 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
         sub.episode += 1
         record(account, now, "subscription.pastDue", "system", sub.subscription_id, since=failed_at)
     cal = policy.for_plan(sub.plan)
-    kind = "invoice_overdue" if account.payment_mode == "invoice" else "payment_failed"
+    kind = NoticeKind.INVOICE_OVERDUE if account.payment_mode == "invoice" else NoticeKind.PAYMENT_FAILED
     next_retry, retries_left = retries.outlook(account, charge, cal, now)
     queue_notice(
         account,

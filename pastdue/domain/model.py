@@ -53,6 +53,30 @@ class AttemptSource(StrEnum):
     UPDATE = "update"
 
 
+class NoticeKind(StrEnum):
+    """What a notice says (its words: pastdue/notices/catalog_*.yaml, one entry per kind)."""
+
+    PAYMENT_FAILED = "payment_failed"  # a charge failed; a retry or a new card can still pay it
+    CARD_DECLINED_FOR_GOOD = "card_declined_for_good"  # the card is refused for good: never tried again
+    CONFIRM_PAYMENT = "confirm_payment"  # the bank asks the customer to authenticate
+    INVOICE_OVERDUE = "invoice_overdue"
+    REMINDER = "reminder"
+    FINAL_NOTICE = "final_notice"
+    SERVICE_CANCELLED = "service_cancelled"  # the subscription is suspended (its data kept until deletion)
+    DELETION_WARNING = "deletion_warning"
+    DATA_DELETED = "data_deleted"
+    PAYMENT_RECEIVED = "payment_received"
+    REACTIVATED = "reactivated"
+    CHARGE_WRITTEN_OFF = "charge_written_off"
+    CARD_EXPIRING = "card_expiring"
+    ADMIN_EMAIL_REPLACED = "admin_email_replaced"
+    ADMIN_EMAIL_CHANGED = "admin_email_changed"
+
+
+# Kinds an earlier release stored under another name, read as today's.
+RENAMED_NOTICE_KINDS = {"card_declined": NoticeKind.CARD_DECLINED_FOR_GOOD}
+
+
 class NoticeStatus(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
@@ -239,7 +263,7 @@ class Subscription(Document):
 
 class Notice(Document):
     notice_id: str
-    kind: str
+    kind: NoticeKind
     to: str
     locale: str
     params: dict

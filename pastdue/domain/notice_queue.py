@@ -26,6 +26,7 @@ from pastdue.domain.model import (
     Account,
     Asked,
     Notice,
+    NoticeKind,
 )
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
@@ -37,7 +38,7 @@ ASKING = frozenset(
     {
         "payment_failed",
         "invoice_overdue",
-        "card_declined",
+        "card_declined_for_good",
         "confirm_payment",
         "reminder",
         "final_notice",
@@ -56,7 +57,7 @@ RECEIPT_ITEMS = 10
 def queue_notice(
     account: Account,
     now: datetime,
-    kind: str,
+    kind: NoticeKind,
     notice_id: str,
     subscription_id: str | None = None,
     to: str | None = None,

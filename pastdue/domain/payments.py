@@ -27,6 +27,7 @@ from pastdue.domain.model import (
     Attempt,
     AttemptSource,
     Charge,
+    NoticeKind,
 )
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import paid_for, queue_notice
@@ -200,7 +201,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
             queue_notice(
                 account,
                 now,
-                "confirm_payment",
+                NoticeKind.CONFIRM_PAYMENT,
                 f"{attempt.key}:confirm",
                 charge.subscription_id,
                 policy=policy,
@@ -221,7 +222,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
             queue_notice(
                 account,
                 now,
-                "card_declined",
+                NoticeKind.CARD_DECLINED_FOR_GOOD,
                 f"{charge.charge_id}:hard",
                 charge.subscription_id,
                 policy=policy,
@@ -402,7 +403,7 @@ def _receipt(
     queue_notice(
         account,
         now,
-        "payment_received",
+        NoticeKind.PAYMENT_RECEIVED,
         notice_id,
         subscription_id,
         policy=policy,

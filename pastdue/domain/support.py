@@ -8,7 +8,17 @@ from datetime import datetime, timedelta
 from pastdue.domain import events as ev
 from pastdue.domain.errors import Conflict, InvalidEvent, NotOnAccount, UnknownSubscription
 from pastdue.domain.history import record
-from pastdue.domain.model import FAILED, OPEN, PAST_DUE, QUEUED, WRITE_OFF, WRITTEN_OFF, Account, DunningPause
+from pastdue.domain.model import (
+    FAILED,
+    OPEN,
+    PAST_DUE,
+    QUEUED,
+    WRITE_OFF,
+    WRITTEN_OFF,
+    Account,
+    DunningPause,
+    NoticeKind,
+)
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import reserve_settlement, settle_states
@@ -119,7 +129,7 @@ def charge_written_off(account: Account, event: ev.ChargeWrittenOff, policy: Pol
         queue_notice(
             account,
             now,
-            "charge_written_off",
+            NoticeKind.CHARGE_WRITTEN_OFF,
             f"{charge.charge_id}:written_off",
             charge.subscription_id,
             policy=policy,

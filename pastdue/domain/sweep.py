@@ -12,7 +12,7 @@ from pastdue.domain import retries, schedule
 from pastdue.domain.codec import format_time
 from pastdue.domain.history import record
 from pastdue.domain.invoices import due_settlements
-from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, AttemptSource, Subscription
+from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, AttemptSource, NoticeKind, Subscription
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
@@ -60,14 +60,19 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
 class Due:
     """A notice step a subscription reached in this sweep: its kind, its id, and what it says of it."""
 
-    kind: str
+    kind: NoticeKind
     notice_id: str
     subscription_id: str
     params: dict
 
 
 # Several subscriptions reaching notice steps in one sweep get one message, of the most pressing kind.
-URGENCY = ("deletion_warning", "service_cancelled", "final_notice", "reminder")
+URGENCY = (
+    NoticeKind.DELETION_WARNING,
+    NoticeKind.SERVICE_CANCELLED,
+    NoticeKind.FINAL_NOTICE,
+    NoticeKind.REMINDER,
+)
 
 
 def _queue_one(account: Account, policy: Policy, now: datetime, steps: list[Due]) -> None:
@@ -114,7 +119,7 @@ def _expiry_notices(account: Account, policy: Policy, now: datetime) -> None:
     if now >= ends:
         return  # expired already: the failure notices take over
     days_left = max(1, math.ceil((ends - now) / DAY))  # 6 days 21 hours is "7 days"
-    queue_notice(account, now, "card_expiring", due[-1].name, expiryDate=ends - DAY, daysLeft=days_left)
+    queue_notice(account, now, NoticeKind.CARD_EXPIRING, due[-1].name, expiryDate=ends - DAY, daysLeft=days_left)
     record(
         account,
         now,
@@ -198,7 +203,9 @@ def _advance(
         if final.kind == "final_notice" and params["cancellationDate"] is not None:
             # What follows the suspension: the data is deleted delete_after_days later, on this date.
             params["deletionDate"] = params["cancellationDate"] + cal.delete_after_days * DAY
-    steps.append(Due(final.kind, f"{sub.subscription_id}:{episode}:{final.name}", sub.subscription_id, params))
+    steps.append(
+        Due(NoticeKind(final.kind), f"{sub.subscription_id}:{episode}:{final.name}", sub.subscription_id, params)
+    )
     return []
 
 
@@ -220,7 +227,7 @@ def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
     )
     steps.append(
         Due(
-            "service_cancelled",
+            NoticeKind.SERVICE_CANCELLED,
             f"{sub.subscription_id}:e{sub.episode}:disabled",
             sub.subscription_id,
             {"step": "disable", "deletionDate": sub.deletion_scheduled_at},
@@ -246,7 +253,7 @@ def data_purged(account: Account, event: ev.DataPurged, policy: Policy, now: dat
     queue_notice(
         account,
         now,
-        "data_deleted",
+        NoticeKind.DATA_DELETED,
         f"{sub.subscription_id}:data_deleted",
         sub.subscription_id,
         policy=policy,

@@ -27,7 +27,7 @@ ACTION_FOR = {
     "confirm_payment": "confirm",
     "card_expiring": "card",
     "payment_failed": "card",
-    "card_declined": "card",
+    "card_declined_for_good": "card",
     "invoice_overdue": "invoice",
     "reminder": "pay",
     "final_notice": "pay",
@@ -490,7 +490,7 @@ def render(notice: Notice, branding: Branding | None = None) -> Email:
 
 # The notices that name a date to pay (or confirm) by, in a line of its own.
 ASKING_DEADLINE = frozenset(
-    {"payment_failed", "invoice_overdue", "card_declined", "confirm_payment", "reminder", "final_notice"}
+    {"payment_failed", "invoice_overdue", "card_declined_for_good", "confirm_payment", "reminder", "final_notice"}
 )
 
 

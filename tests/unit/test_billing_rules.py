@@ -58,7 +58,7 @@ def test_a_hard_decline_on_a_sweep_retry_stops_retries_and_tells_the_admin():
     acc = answer(acc, effects, 1, code="expired_card")  # the card expired during dunning
     charge = acc.charges[0]
     assert charge.hard and charge.decline_code == "expired_card"
-    assert notice_kinds(acc) == ["payment_failed", "card_declined"]
+    assert notice_kinds(acc) == ["payment_failed", "card_declined_for_good"]
     assert [a["kind"] for a in alerts(acc)] == ["pastDue", "cardRefused"]
     acc, tried = walk(acc, 2, 29)
     assert tried == []

@@ -64,3 +64,19 @@ def test_records_written_before_they_were_typed_still_load_and_mean_the_same():
     assert (keys["k-sca"].response.kind, keys["k-sca"].response.charge_id) == (AUTHENTICATION_REQUIRED, "ch-2")
     assert (keys["k-no"].response.kind, keys["k-no"].response.code) == (PAY_NOW_DECLINED, "insufficient_funds")
     assert acc.dunning_paused.until == datetime(2026, 2, 1, tzinfo=UTC) and acc.quarantine.failures == 5
+
+
+def test_a_notice_kind_stored_under_its_earlier_name_is_read_as_todays():
+    """`card_declined` (the card refused for good) is `card_declined_for_good` now: documents written before
+    keep loading, and the next write stores the new name."""
+    from devhost.notice_flows import flows
+    from pastdue.adapters.documents import from_document, to_document
+    from pastdue.domain.model import NoticeKind
+
+    (hard,) = [flow for flow in flows("en-US") if flow.name == "hard-decline"]
+    doc = to_document(hard.account)
+    (notice,) = [n for n in doc["outbox"] if n["kind"] == "card_declined_for_good"]
+    notice["kind"] = "card_declined"  # as an earlier release stored it
+    loaded = from_document(doc)
+    assert NoticeKind.CARD_DECLINED_FOR_GOOD in [n.kind for n in loaded.outbox]
+    assert "card_declined" not in [n["kind"] for n in to_document(loaded)["outbox"]]

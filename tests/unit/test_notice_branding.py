@@ -35,7 +35,7 @@ BRAND = Branding(
 DEADLINE = "2027-05-01T02:00:00.000000Z"
 KINDS = {  # kind -> (the portal page its action opens, or None; the deadline it names)
     "payment_failed": ("/pay/acct-1", "cancellationDate"),
-    "card_declined": ("/pay/acct-1", None),
+    "card_declined_for_good": ("/pay/acct-1", None),
     "confirm_payment": ("/confirm/acct-1", None),
     "reminder": ("/pay/acct-1", "cancellationDate"),
     "final_notice": ("/pay/acct-1", "cancellationDate"),
@@ -170,9 +170,9 @@ def test_invoice_payers_are_sent_to_the_transfer_details():
 
 
 def test_a_declined_card_reads_as_a_reason_and_fraud_signals_as_a_generic_one():
-    stolen = render(_notice("card_declined", "en-US"), BRAND)
+    stolen = render(_notice("card_declined_for_good", "en-US"), BRAND)
     assert "your bank declined the payment" in stolen.text
-    funds = render(_notice("card_declined", "fr-FR", declineCode="insufficient_funds"), BRAND)
+    funds = render(_notice("card_declined_for_good", "fr-FR", declineCode="insufficient_funds"), BRAND)
     assert "votre banque signale une provision insuffisante" in funds.text and "insufficient" not in funds.text
 
 

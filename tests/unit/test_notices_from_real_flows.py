@@ -58,7 +58,7 @@ def test_what_a_customer_reads_is_whole(tag, kind):
     zero = money({"value": 0, "currency": "EUR"}, tag)
     if balance and balance["value"] > 0:
         assert zero not in email.text, f"{flow}/{kind}/{tag}: a zero amount while money is owed"
-    if kind in ("card_declined", "confirm_payment", "payment_failed", "reminder", "final_notice"):
+    if kind in ("card_declined_for_good", "confirm_payment", "payment_failed", "reminder", "final_notice"):
         pay_by = date(local_day(params["cancellationDate"], params["timeZone"], before=True), tag)
         assert pay_by in email.text, f"{flow}/{kind}/{tag}: no date by which to pay"
 
@@ -120,7 +120,7 @@ def _total(notice, tag):
 
 
 @pytest.mark.parametrize("tag", sorted(LOCALES.values()))
-@pytest.mark.parametrize("kind", ["card_declined", "card_expiring"])
+@pytest.mark.parametrize("kind", ["card_declined_for_good", "card_expiring"])
 def test_where_a_new_card_is_the_only_way_that_is_the_action(tag, kind):
     email = render(_queued(tag)[kind][1], BRAND)
     words = catalog(tag[:2])["actions"]
@@ -217,7 +217,7 @@ def test_failure_and_reminder_notices_say_the_reason_the_next_retry_and_how_many
     reminder = render(flow.notices["reminder"], BRAND).text
     assert date((START + timedelta(days=5)).isoformat(), tag) in reminder
     assert words["retries"]["other"].format(n=4).replace("4 ", "4\u00a0") in reminder
-    hard = _queued(tag)["card_declined"][1]
+    hard = _queued(tag)["card_declined_for_good"][1]
     retry_line = words["notices"]["payment_failed"]["lines"][-1].split("{")[0]
     assert "nextRetryAt" not in hard.params and retry_line not in render(hard, BRAND).text  # no retry promised
 

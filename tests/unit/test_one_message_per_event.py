@@ -222,9 +222,9 @@ def test_a_transfer_must_reach_us_by_the_deadline_and_leave_a_business_day_befor
 
 @pytest.mark.parametrize("tag", TAGS)
 def test_a_card_declined_for_good_says_it_is_not_tried_again_and_a_new_card_is_charged_at_once(tag):
-    (declined,) = [n for _, n in _flows(tag)["hard-decline"].inbox if n.kind == "card_declined"]
+    (declined,) = [n for _, n in _flows(tag)["hard-decline"].inbox if n.kind == "card_declined_for_good"]
     text = render(declined, BRAND).text
-    lines = catalog(tag[:2])["notices"]["card_declined"]["lines"]
+    lines = catalog(tag[:2])["notices"]["card_declined_for_good"]["lines"]
     never_again = lines[0].rsplit(". ", 1)[-1]  # "We will not try this card again."
     assert never_again in text and lines[1].split("{")[0] in text
     assert {

@@ -1,5 +1,5 @@
 from pastdue.domain.codec import dump
-from pastdue.domain.model import Notice
+from pastdue.domain.model import Notice, NoticeKind
 from pastdue.domain.money import Money
 from pastdue.notices.formatting import money
 from pastdue.notices.render import render
@@ -56,19 +56,7 @@ def test_invoice_payers_get_remittance_details_never_update_your_card():
 
 
 def test_every_kind_renders_in_both_languages_and_html_is_escaped():
-    kinds = [
-        "payment_failed",
-        "card_declined",
-        "invoice_overdue",
-        "reminder",
-        "final_notice",
-        "service_cancelled",
-        "deletion_warning",
-        "data_deleted",
-        "payment_received",
-        "reactivated",
-        "admin_email_changed",
-    ]
+    kinds = list(NoticeKind)  # every kind there is
     for locale in ("en-GB", "fr-CA", "de-DE"):
         for kind in kinds:
             email = render(_notice(kind, locale, subscriptionName="<b>Prod</b>"))
