@@ -75,9 +75,15 @@ def start_stripe_standin(host_port: int) -> None:
         f"http://127.0.0.1:{host_port}/api/webhooks/stripe",
         os.environ["STRIPE_WEBHOOK_SECRET"].split(",")[0],
         clock=lambda: bootstrap.clock().now().timestamp(),
+        publishable_key=os.environ["STRIPE_PUBLISHABLE_KEY"],
     ).start()
     os.environ["STRIPE_API_BASE"] = standin.url
-    print(f"  Stripe:      {standin.url}  (stand-in; events to /api/webhooks/stripe)", flush=True)
+    # The portal loads the stand-in's small Stripe.js (Stripe's own cannot be fetched offline).
+    os.environ.setdefault("STRIPE_JS_URL", standin.js_url)
+    print(
+        f"  Stripe:      {standin.url}  (stand-in; events to /api/webhooks/stripe; Stripe.js {standin.js_url})",
+        flush=True,
+    )
 
 
 def stop_on_signals() -> None:

@@ -29,7 +29,12 @@ It is as strict as Stripe where money depends on it:
 - Stripe Billing's invoices: finalised and tried (`invoice.payment_failed`), paid once (`invoices.pay`,
   `invoice.paid`), retried by Stripe's own retries;
 - signed events (`Stripe-Signature: t=...,v1=...`) posted to a webhook URL, at once, before the API
-  answer, or held to be delivered later, twice, in reverse order.
+  answer, or held to be delivered later, twice, in reverse order;
+- Stripe.js's side: a small Stripe.js of its own at /js/v3/ (devhost/stripe_js/stripe.js: a card field for
+  Stripe's test card numbers, confirmCardSetup, confirmCardPayment, handleNextAction), the publishable key
+  accepted only to retrieve or confirm an intent with its client secret (answered in the fields Stripe gives
+  it), CORS for any origin, and the bank's 3-D Secure challenge as a test page
+  (/_standin/challenge/{setup_intents|payment_intents}/{id}) whose buttons complete or fail it.
 
 Test helpers under /_standin/: scripted faults for the next payment-intent requests (`drop` = process then
 drop the connection, `500` = process then answer 500 (saved under the key), `429` = refused before
@@ -48,10 +53,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -84,6 +91,75 @@ TEST_CARDS = {
         "visa",
         "3155",
         ("authentication_required", "authentication_required", None),
+    ),
+}
+# Stripe's test card numbers for those methods: the stand-in's Stripe.js card field turns what is typed into
+# its test method in the browser (devhost/stripe_js/stripe.js); no card number ever reaches the stand-in.
+TEST_CARD_NUMBERS = {
+    "4242424242424242": "pm_card_visa",
+    "5555555555554444": "pm_card_mastercard",
+    "371449635398431": "pm_card_amex",
+    "4000000000000002": "pm_card_chargeDeclined",
+    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
+    "4100000000000019": "pm_card_chargeDeclinedFraudulent",
+    "4000000000009987": "pm_card_chargeDeclinedLostCard",
+    "4000000000009979": "pm_card_chargeDeclinedStolenCard",
+    "4000000000000069": "pm_card_chargeDeclinedExpiredCard",
+    "4000000000000127": "pm_card_chargeDeclinedIncorrectCvc",
+    "4000000000000119": "pm_card_chargeDeclinedProcessingError",
+    "4000000000000341": "pm_card_chargeCustomerFail",
+    "4000002760003184": "pm_card_authenticationRequired",
+    "4000002500003155": "pm_card_authenticationRequiredOnSetup",
+}
+STRIPE_JS_DIR = Path(__file__).resolve().parent / "stripe_js"
+# What a publishable key may do (Stripe.js's calls): retrieve or confirm a SetupIntent or PaymentIntent,
+# with that intent's client secret. Anything else with it is refused as at Stripe (401).
+PUBLISHABLE_ROUTES = re.compile(r"/v1/(setup_intents|payment_intents)/([A-Za-z0-9_]+)(/confirm)?")
+# The fields of an intent Stripe answers to a publishable key ("retrievable with publishable key" in
+# Stripe's API reference); the others (customer, metadata, amounts received...) are for the secret key.
+PUBLISHABLE_FIELDS = {
+    "setup_intent": frozenset(
+        [
+            "id",
+            "object",
+            "cancellation_reason",
+            "client_secret",
+            "created",
+            "description",
+            "last_setup_error",
+            "livemode",
+            "next_action",
+            "payment_method",
+            "payment_method_types",
+            "status",
+            "usage",
+        ]
+    ),
+    "payment_intent": frozenset(
+        [
+            "id",
+            "object",
+            "amount",
+            "automatic_payment_methods",
+            "canceled_at",
+            "cancellation_reason",
+            "capture_method",
+            "client_secret",
+            "confirmation_method",
+            "created",
+            "currency",
+            "description",
+            "last_payment_error",
+            "livemode",
+            "next_action",
+            "payment_method",
+            "payment_method_types",
+            "processing",
+            "receipt_email",
+            "setup_future_usage",
+            "shipping",
+            "status",
+        ]
     ),
 }
 # Cards whose set-up (a SetupIntent) needs the customer's 3-D Secure: 3184 always, 3155 for set-up only.
@@ -239,8 +315,11 @@ class StripeStandIn:
         search_lag: tuple[float, float] = (60.0, 60.0),
         search_miss: float = 0.0,
         seed: int = 0,
+        publishable_key: str = "pk_test_standin",
     ):
         self.state = State(api_key, webhook_url, webhook_secret)
+        # The key Stripe.js calls with, from the browser (PUBLISHABLE_ROUTES only).
+        self.publishable_key = publishable_key
         # Search: each object searchable after its own delay in `search_lag` seconds, missed with
         # probability `search_miss` per search (devhost/stripe_search.py).
         self.search = StripeSearch(search_lag, search_miss, seed)
@@ -276,6 +355,30 @@ class StripeStandIn:
     def advance(self, seconds: float) -> None:
         """Move the stand-in's own clock (when it was not given the host's)."""
         self._offset += seconds
+
+    @property
+    def js_url(self) -> str:
+        """Where the stand-in serves its Stripe.js (STRIPE_JS_URL for a host that uses this stand-in)."""
+        return f"{self.url}/js/v3/"
+
+    def stripe_js(self) -> bytes:
+        """The stand-in's Stripe.js, with the test card numbers its card field knows."""
+        source = (STRIPE_JS_DIR / "stripe.js").read_text()
+        return source.replace("/*TEST_CARD_NUMBERS*/ {}", json.dumps(TEST_CARD_NUMBERS)).encode()
+
+    def publishable_view(self, body: dict) -> dict:
+        """An intent as Stripe answers it to a publishable key: only the fields Stripe.js may read (an error
+        keeps its intent in that view too)."""
+        body = complete(body)
+        if "error" in body:
+            error = dict(body["error"])
+            for name in ("setup_intent", "payment_intent"):
+                if isinstance(error.get(name), dict):
+                    error[name] = {k: v for k, v in error[name].items() if k in PUBLISHABLE_FIELDS[name]}
+            error.pop("payment_method", None)
+            return {"error": error}
+        allowed = PUBLISHABLE_FIELDS.get(body.get("object", ""), set())
+        return {k: v for k, v in body.items() if k in allowed}
 
     @property
     def violations(self) -> list[dict]:
@@ -1378,17 +1481,34 @@ class StripeStandIn:
                 pass
 
             def _answer(self, status: int, body: dict, headers: dict | None = None):
-                raw = json.dumps(body).encode()
+                self._send(status, json.dumps(body).encode(), "application/json", headers)
+
+            def _send(self, status: int, raw: bytes, content_type: str, headers: dict | None = None):
                 self.send_response(status)
                 for key, value in {
-                    "Content-Type": "application/json",
+                    "Content-Type": content_type,
                     "Content-Length": str(len(raw)),
                     "Request-Id": f"req_{time.monotonic_ns()}",
+                    # Stripe's API answers browsers of any origin (Stripe.js calls it from the merchant's page).
+                    "Access-Control-Allow-Origin": "*",
                     **(headers or {}),
                 }.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(raw)
+
+            def do_OPTIONS(self):
+                """A browser's CORS preflight, allowed as Stripe's API allows it."""
+                self._send(
+                    204,
+                    b"",
+                    "text/plain",
+                    {
+                        "Access-Control-Allow-Methods": "GET, POST, DELETE",
+                        "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Stripe-Version",
+                        "Access-Control-Max-Age": "300",
+                    },
+                )
 
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
@@ -1402,11 +1522,18 @@ class StripeStandIn:
             def _serve(self, method: str, raw: bytes):
                 url = urlsplit(self.path)
                 path = url.path
+                if method == "GET" and path in ("/js/v3/", "/js/v3/stripe.js"):
+                    return self._send(200, standin.stripe_js(), "text/javascript; charset=utf-8")
                 if path.startswith("/_standin/"):
                     return self._helper(path, raw)
                 state = standin.state
                 reply = functools.partial(self._reply, method, path)
-                if self.headers.get("Authorization") != f"Bearer {state.api_key}":
+                params = _nest(parse_qsl(raw.decode() if method == "POST" else url.query, keep_blank_values=True))
+                authorization = self.headers.get("Authorization") or ""
+                given = params.pop("key", None) or authorization.removeprefix("Bearer ")
+                if given == standin.publishable_key:
+                    return self._publishable(method, path, params)
+                if authorization != f"Bearer {state.api_key}":
                     return reply(
                         401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided."}}
                     )
@@ -1424,7 +1551,6 @@ class StripeStandIn:
                             }
                         },
                     )
-                params = _nest(parse_qsl(raw.decode() if method == "POST" else url.query, keep_blank_values=True))
                 key = self.headers.get("Idempotency-Key") if method == "POST" else None
                 fault = self._fault(method, path)
                 if fault in REFUSALS:  # refused before anything ran: nothing is saved
@@ -1438,6 +1564,47 @@ class StripeStandIn:
                     self.connection.close()
                     return None
                 return reply(status, body, {"Idempotent-Replayed": "true"} if replayed else None)
+
+            def _publishable(self, method: str, path: str, params: dict):
+                """Stripe.js's calls, made with the publishable key: retrieving or confirming an intent with its
+                client secret, answered in the publishable view. Anything else is refused as Stripe does."""
+                match = PUBLISHABLE_ROUTES.fullmatch(path)
+                if not match or (method == "POST") != bool(match.group(3)):
+                    return self._answer(
+                        401,
+                        {
+                            "error": {
+                                "type": "invalid_request_error",
+                                "message": "This API call cannot be made with a publishable API key. Please use "
+                                "a secret API key.",
+                            }
+                        },
+                    )
+                state = standin.state
+                resource, intent_id = match.group(1), match.group(2)
+                with state.lock:
+                    intent = getattr(state, resource).get(intent_id)
+                    secret = intent and intent["client_secret"]
+                if secret is None or not hmac.compare_digest(str(params.pop("client_secret", "")), secret):
+                    # Stripe does not tell a missing intent from a wrong secret to a publishable key.
+                    return self._answer(
+                        400 if intent else 404,
+                        {
+                            "error": {
+                                "type": "invalid_request_error",
+                                "code": "resource_missing" if intent is None else "parameter_invalid_string",
+                                "param": "client_secret" if intent else "intent",
+                                "message": "The client_secret provided does not match any associated "
+                                f"{'SetupIntent' if resource == 'setup_intents' else 'PaymentIntent'} on this "
+                                "account.",
+                            }
+                        },
+                    )
+                try:
+                    status, body, _ = self._idempotent(method, path, params, None, None)
+                except StripeError as error:
+                    status, body = error.status, {"error": error.error}
+                return self._answer(status, standin.publishable_view(body))
 
             def _reply(self, method: str, path: str, status: int, body: dict, headers: dict | None = None):
                 """An API answer in Stripe's full shape, checked against Stripe's schemas when asked."""
@@ -1531,6 +1698,17 @@ class StripeStandIn:
                     state.idempotency[key] = (fingerprint, status, json.loads(json.dumps(body)), now)
                 return status, body, False
 
+            def _challenge(self, resource: str, intent_id: str):
+                """The bank's 3-D Secure challenge for an intent waiting for its customer: a test page whose
+                two buttons complete or fail it (the authenticate helpers), which Stripe.js shows in a frame."""
+                with standin.state.lock:
+                    intents = getattr(standin.state, resource, None) if resource.endswith("_intents") else None
+                    waiting = bool(intents) and intent_id in intents
+                if not waiting:
+                    return self._answer(404, {"error": {"message": "no such intent"}})
+                page = (STRIPE_JS_DIR / "challenge.html").read_bytes()
+                return self._send(200, page, "text/html; charset=utf-8", {"Cache-Control": "no-store"})
+
             def _helper(self, path: str, raw: bytes):
                 data = json.loads(raw or b"{}")
                 parts = path.strip("/").split("/")
@@ -1545,6 +1723,8 @@ class StripeStandIn:
                     return self._answer(
                         200, {"delivered": standin.deliver_held(int(data.get("times", 1)), bool(data.get("reverse")))}
                     )
+                if parts[1] == "challenge" and len(parts) == 4:
+                    return self._challenge(parts[2], parts[3])
                 if parts[1] == "setup_intents" and parts[3] == "authenticate":
                     return self._answer(200, standin.authenticate_setup(parts[2], bool(data.get("succeed", True))))
                 if parts[1] == "search":
@@ -1586,8 +1766,11 @@ def main() -> None:
     parser.add_argument("--api-key", default="sk_test_standin")
     parser.add_argument("--webhook-url")
     parser.add_argument("--webhook-secret")
+    parser.add_argument("--publishable-key", default="pk_test_standin")
     args = parser.parse_args()
-    standin = StripeStandIn(args.api_key, args.port, args.webhook_url, args.webhook_secret)
+    standin = StripeStandIn(
+        args.api_key, args.port, args.webhook_url, args.webhook_secret, publishable_key=args.publishable_key
+    )
     print(f"Stripe stand-in on {standin.url}", flush=True)
     standin.server.serve_forever()
 

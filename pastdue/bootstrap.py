@@ -125,7 +125,12 @@ def make_gateway(config: Settings):
             return UnavailableGateway("stripe", config.stripe_secret_error or "STRIPE_SECRET_KEY is not set")
         from pastdue.adapters.stripe_gateway import StripeGateway
 
-        return StripeGateway(config.stripe_secret_key, config.stripe_api_base, config.stripe_publishable_key)
+        return StripeGateway(
+            config.stripe_secret_key,
+            config.stripe_api_base,
+            config.stripe_publishable_key,
+            js_url=config.stripe_js_url,
+        )
     from pastdue.adapters.cosmos.ledger import CosmosLedger
     from pastdue.adapters.gateway import SandboxGateway
 

@@ -58,6 +58,9 @@ class Settings:
     stripe_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     stripe_publishable_key: str | None = None
     stripe_api_base: str | None = None  # a local stand-in; Stripe's own API when unset
+    # Where the portal loads Stripe.js from (the setup route tells it): Stripe's own, as Stripe requires, or
+    # locally the Stripe stand-in's small stand-in for the part of Stripe.js the portal calls.
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     # Why Stripe cannot be used (an unresolved Key Vault reference, or a missing or malformed Stripe value),
     # like webhook_secret_error: Stripe's events answer 503, no payment is sent (attempts wait, reserved), the
     # rest of the app runs.
@@ -106,6 +109,7 @@ OPTIONAL = (
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_PUBLISHABLE_KEY",
     "STRIPE_API_BASE",
+    "STRIPE_JS_URL",
     "PORTAL_BASE_URL",
     "BRAND_NAME",
     "BRAND_LOGO_URL",
@@ -322,8 +326,17 @@ def _stripe(env: Mapping[str, str]) -> dict:
                     "STRIPE_API_BASE must be https (http only for a localhost stand-in)"
                 )
             }
+    js_url = (env.get("STRIPE_JS_URL") or "").strip() or DEFAULT["stripe_js_url"]
+    parsed = urlparse(js_url)
+    if not parsed.hostname or (parsed.scheme != "https" and parsed.hostname not in ("localhost", "127.0.0.1")):
+        return {
+            "stripe_secret_error": malformed_stripe(
+                "STRIPE_JS_URL must be an https URL (http only for a localhost stand-in)"
+            )
+        }
     return {
         "stripe_secret_key": key,
+        "stripe_js_url": js_url,
         "stripe_webhook_secrets": secrets,
         "stripe_api_base": base,
         "stripe_publishable_key": (env.get("STRIPE_PUBLISHABLE_KEY") or "").strip() or None,

@@ -431,6 +431,65 @@ function transferBlock(transfer) {
   );
 }
 
+// Stripe.js, loaded once from the address the setup route names (Stripe's own in Azure, the Stripe
+// stand-in's locally), and one Stripe object per publishable key.
+let stripeScript = null;
+const stripes = new Map();
+
+function loadStripe(url, publishableKey) {
+  if (!stripeScript) {
+    stripeScript = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = url;
+      script.onload = () => (window.Stripe ? resolve(window.Stripe) : reject(new Error("Stripe.js")));
+      script.onerror = () => {
+        stripeScript = null;
+        script.remove();
+        reject(new Error("Stripe.js"));
+      };
+      document.head.append(script);
+    });
+  }
+  return stripeScript.then((Stripe) => {
+    if (!stripes.has(publishableKey)) stripes.set(publishableKey, Stripe(publishableKey, { locale: language() }));
+    return stripes.get(publishableKey);
+  });
+}
+
+/** What Stripe.js said went wrong, in the person's words. */
+function stripeErrorSentence(error) {
+  switch (error && error.code) {
+    case "payment_intent_authentication_failure":
+      return t("pay.authFailed");
+    case "setup_intent_authentication_failure":
+      return t("pay.setupAuthFailed");
+    default:
+      break;
+  }
+  if (error && error.type === "validation_error" && error.message) return error.message; // Stripe's own, localised
+  if (error && error.type === "card_error") {
+    const reason = t(`decline.${error.decline_code || error.code}`, null);
+    return t("problem.declined", { reason: reason || t("decline.other") });
+  }
+  if (error && error.type === "api_connection_error") return t("problem.network");
+  return t("pay.stripeFailed");
+}
+
+const SETTLE_POLL_MS = 500;
+const SETTLE_WAIT_MS = 30000;
+
+/** The account once the processor's event has settled what was owed (the balance went down), or as it is
+ * after SETTLE_WAIT_MS; `settled` says which. */
+async function settledAccount(accountId, before) {
+  const until = Date.now() + SETTLE_WAIT_MS;
+  for (;;) {
+    const fresh = await call("GET", `/accounts/${encodeURIComponent(accountId)}`);
+    if (fresh.balance.value < before) return { account: fresh, settled: true };
+    if (Date.now() > until) return { account: fresh, settled: false };
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
+}
+
 function payForm(account, redraw) {
   const area = h("div");
   const onFile = account.paymentMethod
@@ -443,8 +502,122 @@ function payForm(account, redraw) {
     : t("pay.none");
   const select = h("select", { id: "card", name: "card", required: true });
   const amount = account.balance.value ? money(account.balance) : "";
-  const button = h("button", { type: "submit", id: "pay" }, amount ? t("pay.submit", { amount }) : t("pay.title"));
+  const label = () => (amount ? t("pay.submit", { amount }) : t("pay.title"));
+  const button = h("button", { type: "submit", id: "pay" }, label());
+  const intro = h("p", {}, t("pay.intro"));
+  // The sandbox's test cards in a list; in Stripe mode, Stripe's card element in its place.
+  const field = h("div", { class: "stack" }, h("label", { for: "card" }, t("pay.card")), select);
+  // A payment the bank wants confirmed: what to do about it, and the button that starts the bank's check.
+  const confirmArea = h("div", { id: "pay-confirm" });
+  let stripe = null; // { client, card, setup, confirmed }: Stripe mode
   let busy = false;
+
+  const finished = (answer) => {
+    const paid = answer.settled.reduce((sum, s) => sum + s.amount.value, 0);
+    const currency = answer.account.balance.currency;
+    redraw(answer.account);
+    say(
+      document.getElementById("pay-result"),
+      paid ? t("pay.done", { amount: money({ value: paid, currency }) }) : t("pay.saved"),
+      "ok",
+    );
+  };
+
+  // A new SetupIntent for the next card (one that was confirmed is used up once the API gave its answer).
+  const renewSetup = async () => {
+    try {
+      stripe.setup = await call("POST", `/accounts/${encodeURIComponent(account.accountId)}/payment-method/setup`);
+      stripe.confirmed = null;
+    } catch (error) {
+      refused(error, area);
+    }
+  };
+
+  // The bank's check of a payment (3-D Secure), shown by Stripe.js; the payment is the one the API made, so
+  // however often it is tried, it is paid once. Then the account as the processor's event leaves it.
+  const authenticate = async (confirmation, trigger) => {
+    if (busy) return;
+    busy = true;
+    if (trigger) trigger.disabled = true;
+    button.disabled = true;
+    confirmArea.replaceChildren();
+    say(area, t("pay.authenticating"), "info");
+    try {
+      const client = stripe.client;
+      const result =
+        confirmation.status === "requires_action"
+          ? await client.handleNextAction({ clientSecret: confirmation.clientSecret })
+          : await client.confirmCardPayment(confirmation.clientSecret, {
+              payment_method: confirmation.paymentMethodId,
+            });
+      if (result.error) {
+        // Nothing was paid: the same payment can be confirmed again (Stripe.js confirms it anew).
+        say(area, stripeErrorSentence(result.error));
+        offerConfirmation({ ...confirmation, status: "requires_payment_method" }, t("pay.authRetry"));
+        return;
+      }
+      say(area, t("pay.confirming"), "info");
+      const { account: fresh, settled } = await settledAccount(account.accountId, account.balance.value);
+      redraw(fresh);
+      say(
+        document.getElementById("pay-result"),
+        settled ? t("pay.done", { amount: money(confirmation.amount) }) : t("pay.pending"),
+        "ok",
+      );
+    } catch (error) {
+      refused(error, area);
+    } finally {
+      busy = false;
+      button.disabled = false;
+    }
+  };
+
+  const offerConfirmation = (confirmation, words) => {
+    const again = h(
+      "button",
+      { type: "button", id: "confirm-payment", onclick: (event) => authenticate(confirmation, event.currentTarget) },
+      words,
+    );
+    confirmArea.replaceChildren(again);
+  };
+
+  const send = async (token) => {
+    const current = payIntent(account.accountId, token);
+    try {
+      const answer = await call("PUT", `/accounts/${encodeURIComponent(account.accountId)}/payment-method`, {
+        body: { paymentMethodToken: current.token },
+        headers: { "Idempotency-Key": current.key },
+      });
+      intent = null;
+      finished(answer);
+    } catch (error) {
+      // A final refusal (a decline, a bad request) ends this intent; a lost answer or a 5xx keeps its key.
+      const final = error instanceof ApiError && error.status >= 400 && error.status < 500;
+      if (final) intent = null;
+      const confirmation = error instanceof ApiError && error.problem.confirmation;
+      if (stripe && final) await renewSetup();
+      if (stripe && error.slug === "authentication-required" && confirmation) {
+        // The card is saved; the bank asks the person to confirm the payment the API made.
+        busy = false;
+        return authenticate(confirmation);
+      }
+      refused(error, area);
+    }
+  };
+
+  const payWithStripe = async () => {
+    // After a lost answer the same SetupIntent goes again, under the same key: never a second payment.
+    let token = stripe.confirmed;
+    if (!token) {
+      const { setupIntent, error } = await stripe.client.confirmCardSetup(stripe.setup.clientSecret, {
+        payment_method: { card: stripe.card },
+      });
+      if (error) return say(area, stripeErrorSentence(error));
+      token = stripe.confirmed = setupIntent.id;
+    }
+    await send(token);
+  };
+
   const form = h(
     "form",
     {
@@ -456,39 +629,56 @@ function payForm(account, redraw) {
         button.disabled = true;
         button.textContent = t("pay.paying");
         say(area, "");
-        const current = payIntent(account.accountId, select.value);
         try {
-          const answer = await call("PUT", `/accounts/${encodeURIComponent(account.accountId)}/payment-method`, {
-            body: { paymentMethodToken: current.token },
-            headers: { "Idempotency-Key": current.key },
-          });
-          intent = null;
-          const paid = answer.settled.reduce((sum, s) => sum + s.amount.value, 0);
-          const currency = answer.account.balance.currency;
-          redraw(answer.account);
-          const notice = document.getElementById("pay-result");
-          say(notice, paid ? t("pay.done", { amount: money({ value: paid, currency }) }) : t("pay.saved"), "ok");
-        } catch (error) {
-          // A final refusal (a decline, a bad request) ends this intent; a lost answer or a 5xx keeps its key.
-          if (error instanceof ApiError && error.status >= 400 && error.status < 500) intent = null;
-          refused(error, area);
+          if (stripe) await payWithStripe();
+          else await send(select.value);
         } finally {
-          busy = false;
-          button.disabled = false;
-          button.textContent = amount ? t("pay.submit", { amount }) : t("pay.title");
+          if (busy) {
+            busy = false;
+            button.disabled = false;
+          }
+          button.textContent = label();
         }
       },
     },
-    h("label", { for: "card" }, t("pay.card")),
-    select,
+    field,
     button,
   );
+
+  const mountStripe = async (setup) => {
+    intro.textContent = t("pay.introStripe");
+    const element = h("div", { id: "card-element" });
+    field.replaceChildren(h("fieldset", { class: "card-fields" }, h("legend", {}, t("pay.cardDetails")), element));
+    button.disabled = true;
+    try {
+      const client = await loadStripe(setup.stripeJsUrl, setup.publishableKey);
+      const card = client.elements({ locale: language() }).create("card");
+      card.mount(element);
+      stripe = { client, card, setup, confirmed: null };
+      button.disabled = false;
+    } catch {
+      say(area, t("pay.stripeUnavailable"));
+      return;
+    }
+    // A payment still waiting for the bank's check (the alert's link leads here): confirm it now.
+    if (account.alerts.some((a) => a.kind === "confirmPayment")) {
+      const { confirmations } = await call(
+        "GET",
+        `/accounts/${encodeURIComponent(account.accountId)}/payment-confirmations`,
+      );
+      const waiting = confirmations.find((c) => c.clientSecret);
+      if (waiting) offerConfirmation(waiting, t("pay.confirm", { amount: money(waiting.amount) }));
+    }
+  };
+
   call("POST", `/accounts/${encodeURIComponent(account.accountId)}/payment-method/setup`)
     .then((setup) => {
+      if (setup.gateway === "stripe") return mountStripe(setup);
       for (const token of setup.testPaymentMethods || []) {
         select.append(h("option", { value: token }, t(`card.${token}`, null) || token));
       }
       if (intent && intent.accountId === account.accountId) select.value = intent.token;
+      return null;
     })
     .catch((error) => refused(error, area));
   return h(
@@ -496,9 +686,10 @@ function payForm(account, redraw) {
     { "aria-labelledby": "pay-title", id: "pay-now", class: "card" },
     h("h2", { id: "pay-title" }, t("pay.title")),
     h("p", {}, onFile),
-    h("p", {}, t("pay.intro")),
+    intro,
     form,
     area,
+    confirmArea,
     h("div", { id: "pay-result" }),
   );
 }

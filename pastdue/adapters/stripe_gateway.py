@@ -84,6 +84,7 @@ class StripeGateway(PaymentGateway):
         api_key: str,
         api_base: str | None = None,
         publishable_key: str | None = None,
+        js_url: str = "https://js.stripe.com/v3/",
         max_network_retries: int = 2,
         timeout_seconds: float = 20,
     ):
@@ -91,6 +92,7 @@ class StripeGateway(PaymentGateway):
 
         self._stripe = stripe
         self._publishable_key = publishable_key
+        self._js_url = js_url
         self._key_refused = False  # Stripe refused the key (401/403): alerted once, until it works again
         self._pacer = Pacer(PER_ENDPOINT_PER_SECOND, {"search": SEARCH_PER_SECOND})
         self._client = stripe.StripeClient(
@@ -183,6 +185,7 @@ class StripeGateway(PaymentGateway):
             "setupIntentId": intent.id,
             "clientSecret": intent.client_secret,
             "publishableKey": self._publishable_key,
+            "stripeJsUrl": self._js_url,
         }
 
     @_key_checked

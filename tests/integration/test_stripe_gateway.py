@@ -291,6 +291,7 @@ def test_the_setup_route_answer_holds_a_setup_intent_client_secret(standin, gate
     customer = gateway.ensure_customer("acct-5", "a@example.com", "Ada", None)
     setup = gateway.start_setup(customer)
     assert setup["gateway"] == "stripe" and setup["clientSecret"].startswith(setup["setupIntentId"])
+    assert setup["stripeJsUrl"] == "https://js.stripe.com/v3/"  # Stripe's own unless told (STRIPE_JS_URL)
     assert standin.state.setup_intents[setup["setupIntentId"]]["usage"] == "off_session"
 
 

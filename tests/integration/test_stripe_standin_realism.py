@@ -391,3 +391,81 @@ def test_an_answer_outside_stripes_schemas_is_recorded_for_the_test_to_fail(stan
     assert new[0]["where"] == f"GET /v1/payment_intents/{intent.id} -> 200" and new[0]["schema"] == "payment_intent"
     assert any("amount" in error for error in new[0]["errors"])
     contract.violations.clear()  # seen: the autouse fixture would otherwise fail this test, as it should
+
+
+# --- Stripe.js's calls: the publishable key, with an intent's client secret only ---------------------------
+PK = "pk_test_standin"
+
+
+def _browser(standin, method: str, path: str, **params) -> httpx.Response:
+    """A call as the stand-in's Stripe.js makes it from the portal's page: form-encoded, the publishable key
+    as `key`, from another origin."""
+    headers = {"Origin": "http://localhost:7071"}
+    if method == "GET":
+        return httpx.get(f"{standin.url}{path}", params={"key": PK, **params}, headers=headers)
+    return httpx.post(f"{standin.url}{path}", data={"key": PK, **params}, headers=headers)
+
+
+def test_a_publishable_key_confirms_and_reads_an_intent_with_its_client_secret_and_nothing_else(standin):
+    client = _client(standin)
+    customer = client.v1.customers.create({"email": "pk@example.com"}).id
+    seti = client.v1.setup_intents.create({"customer": customer, "usage": "off_session"})
+    path = f"/v1/setup_intents/{seti.id}"
+    wrong = _browser(
+        standin, "POST", f"{path}/confirm", client_secret=f"{seti.id}_secret_x", payment_method="pm_card_visa"
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "client_secret"
+    assert standin.state.setup_intents[seti.id]["status"] == "requires_payment_method"
+    confirmed = _browser(
+        standin, "POST", f"{path}/confirm", client_secret=seti.client_secret, payment_method="pm_card_visa"
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "succeeded"
+    assert confirmed.headers["Access-Control-Allow-Origin"] == "*"
+    # The publishable view: what Stripe.js may read, never the customer or the metadata.
+    assert "customer" not in confirmed.json() and "metadata" not in confirmed.json()
+    read = _browser(standin, "GET", path, client_secret=seti.client_secret)
+    assert read.status_code == 200 and read.json()["payment_method"] == confirmed.json()["payment_method"]
+    # Everything else needs the secret key, as at Stripe.
+    for method, other in (("GET", f"/v1/customers/{customer}"), ("POST", "/v1/payment_intents"), ("GET", path)):
+        refused = _browser(standin, method, other, **({"client_secret": seti.client_secret} if other != path else {}))
+        assert refused.status_code in (400, 401), (other, refused.text)
+    assert _browser(standin, "POST", "/v1/customers").status_code == 401
+    preflight = httpx.options(f"{standin.url}/v1/setup_intents", headers={"Origin": "http://localhost:7071"})
+    assert preflight.status_code == 204 and "POST" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+def test_the_browsers_3d_secure_on_a_payment_fails_then_succeeds_on_the_same_payment_intent(standin):
+    client = _client(standin)
+    customer, pm = _customer_with_card(standin, client, "acct-3ds", "pm_card_authenticationRequiredOnSetup")
+    intent = client.v1.payment_intents.create(
+        {"amount": 1500, "currency": "eur", "customer": customer, "payment_method": pm, "confirm": True}
+    )
+    assert intent.status == "requires_action" and intent.next_action.type == "use_stripe_sdk"
+    page = httpx.get(f"{standin.url}/_standin/challenge/payment_intents/{intent.id}")
+    assert page.status_code == 200 and "Fail authentication" in page.text and "Complete authentication" in page.text
+    httpx.post(f"{standin.url}/_standin/payment_intents/{intent.id}/authenticate", json={"succeed": False})
+    failed = _browser(standin, "GET", f"/v1/payment_intents/{intent.id}", client_secret=intent.client_secret).json()
+    assert failed["status"] == "requires_payment_method"
+    assert failed["last_payment_error"]["code"] == "payment_intent_authentication_failure"
+    # The customer tries again: Stripe.js confirms the same PaymentIntent with the same card, the bank asks again.
+    again = _browser(
+        standin,
+        "POST",
+        f"/v1/payment_intents/{intent.id}/confirm",
+        client_secret=intent.client_secret,
+        payment_method=pm,
+    )
+    assert again.status_code == 200 and again.json()["status"] == "requires_action"
+    httpx.post(f"{standin.url}/_standin/payment_intents/{intent.id}/authenticate", json={"succeed": True})
+    assert standin.state.payment_intents[intent.id]["status"] == "succeeded" and standin.taken() == 1500
+    assert httpx.get(f"{standin.url}/_standin/challenge/payment_intents/pi_unknown").status_code == 404
+
+
+def test_the_stripe_js_stand_in_knows_the_test_card_numbers_of_every_test_method(standin):
+    from devhost.stripe_standin import TEST_CARD_NUMBERS, TEST_CARDS
+
+    script = httpx.get(f"{standin.url}/js/v3/")
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    assert "window.Stripe" in script.text and '"4000002760003184": "pm_card_authenticationRequired"' in script.text
+    assert set(TEST_CARD_NUMBERS.values()) == set(TEST_CARDS)
+    assert all(number.endswith(TEST_CARDS[pm][1]) for number, pm in TEST_CARD_NUMBERS.items())

@@ -84,6 +84,12 @@ def test_the_stripe_gateway_is_selected_with_its_settings():
     assert load_settings(GOOD).payment_gateway == "sandbox"
 
 
+def test_the_portal_loads_stripe_js_from_stripe_unless_told_the_local_stand_ins():
+    assert load_settings({**GOOD, **STRIPE}).stripe_js_url == "https://js.stripe.com/v3/"
+    local = "http://127.0.0.1:12111/js/v3/stripe.js"
+    assert load_settings({**GOOD, **STRIPE, "STRIPE_JS_URL": local}).stripe_js_url == local
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -94,6 +100,8 @@ def test_the_stripe_gateway_is_selected_with_its_settings():
         ({"STRIPE_WEBHOOK_SECRET": "secret"}, "whsec_"),
         ({"STRIPE_WEBHOOK_SECRET": "whsec_new,secret"}, "whsec_"),
         ({"STRIPE_API_BASE": "http://stripe.example"}, "STRIPE_API_BASE"),
+        ({"STRIPE_JS_URL": "http://js.stripe.example/v3/"}, "STRIPE_JS_URL"),
+        ({"STRIPE_JS_URL": "js.stripe.com/v3/"}, "STRIPE_JS_URL"),
     ],
 )
 def test_bad_stripe_settings_make_stripe_unavailable_not_the_app(change, message):
