@@ -90,7 +90,7 @@ def operations(deps, db, counter: RequestCounter) -> list[tuple[str, dict, tuple
     from pastdue.domain.money import Money
     from pastdue.domain.policy import Policy
     from pastdue.services.billing import put_account, put_subscription, record_event
-    from pastdue.services.portal import update_payment
+    from pastdue.services.portal import pay_now
     from pastdue.services.sweep import run_sweep
     from tests.support.busy import drive, new_account
 
@@ -166,7 +166,7 @@ def operations(deps, db, counter: RequestCounter) -> list[tuple[str, dict, tuple
 
         def pay(payer=payer, method=method):
             account = deps.store.get(payer)  # the handler's one read (the caller's rights)
-            answer = update_payment(quiet, payer, f"key-{uuid.uuid4().hex}", "h", method, "user:bench", account=account)
+            answer = pay_now(quiet, payer, f"key-{uuid.uuid4().hex}", "h", method, "user:bench", account=account)
             assert answer.status == 200, answer.body
 
         rows.append((f"update_payment, {subs} charge(s)", _counted(counter, pay), (2, 2)))

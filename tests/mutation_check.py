@@ -218,7 +218,7 @@ MUTANTS = [
     ),
     Mutant(
         "the card updater's pay-now keyed by the card (a second refresh is a 422)",
-        "pastdue/services/gateway_events.py",
+        "pastdue/services/stripe_events.py",
         'key, actor = f"stripe:{event_id}", "stripe:card-updater"',
         'key, actor = f"stripe:{token}", "stripe:card-updater"',
         (UNIT,),

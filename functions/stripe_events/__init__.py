@@ -10,7 +10,7 @@ from pastdue.http import strict
 from pastdue.http.endpoint import endpoint, obj_field, text
 from pastdue.http.problems import BadRequest, NotFound, PayloadTooLarge, Unavailable, json_response
 from pastdue.http.signing import verify_stripe
-from pastdue.services.gateway_events import EventTooEarly, handle_event
+from pastdue.services.stripe_events import EventTooEarly, handle_event
 
 bp = func.Blueprint()
 log = logging.getLogger("pastdue.http")

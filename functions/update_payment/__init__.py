@@ -12,8 +12,7 @@ from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, read_json, route_id
 from pastdue.http.problems import BadRequest, json_response, problem
 from pastdue.http.views import account_view
-from pastdue.services.portal import OUTCOME_UNKNOWN, payment_method, request_hash
-from pastdue.services.portal import update_payment as pay_now
+from pastdue.services.portal import OUTCOME_UNKNOWN, pay_now, payment_method, request_hash
 
 bp = func.Blueprint()
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,128}")

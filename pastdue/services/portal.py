@@ -56,12 +56,12 @@ def reserve_pay_now(
     actor: str,
     on_session: bool = True,
 ) -> Account:
-    """Reserve what a pay-now will send under its key (one write), without sending it: update_payment with
+    """Reserve what a pay-now will send under its key (one write), without sending it: pay_now with
     the same key and request sends it."""
     return change(deps, account_id, ev.PayNowRequested(key, body_hash, method, actor, on_session)).account
 
 
-def update_payment(
+def pay_now(
     deps: Deps,
     account_id: str,
     key: str,

@@ -23,7 +23,7 @@ from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.change import change_once
 from pastdue.services.notices import drain_all
-from pastdue.services.portal import OUTCOME_UNKNOWN, update_payment
+from pastdue.services.portal import OUTCOME_UNKNOWN, pay_now
 from pastdue.services.sweep import run_sweep
 from tests.integration.test_storage import FIXTURE
 from tests.support.faults import Crash, CrashingGateway, CrashingTransport, FlakyGateway, FlakySender
@@ -126,12 +126,10 @@ def test_a_full_lifecycle_with_20_percent_429_and_503(clock, app_env):
 
     def on_day(day):
         if day == 10:
-            answer = update_payment(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"), "user:1")
+            answer = pay_now(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"), "user:1")
             assert answer.outcome in (SETTLED, OUTCOME_UNKNOWN)
             if answer.outcome == OUTCOME_UNKNOWN:  # the same key resumes it
-                answer = update_payment(
-                    deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"), "user:1"
-                )
+                answer = pay_now(deps, recovering, "recover-key-1", "h", deps.gateway.describe("tok_visa"), "user:1")
             assert answer.outcome == SETTLED
         if day == 35:
             record_event(deps, invoice, ev.PaymentReceived("evt-wire-1", Money(5000, "EUR"), "INV"))
@@ -190,13 +188,13 @@ def test_a_crash_at_each_step_of_update_payment_then_the_same_key_again(clock, a
     method = deps.gateway.describe("tok_visa")
     crashing = with_gateway(deps, CrashingGateway(deps.gateway, at=call, after=after))
     try:
-        update_payment(crashing, account_id, "crash-key-123", "h", method, "user:1")
+        pay_now(crashing, account_id, "crash-key-123", "h", method, "user:1")
         crashed = False
     except Crash:
         crashed = True
     assert crashed == (call == 1)
-    first = update_payment(deps, account_id, "crash-key-123", "h", method, "user:1")
-    again = update_payment(deps, account_id, "crash-key-123", "h", method, "user:1")
+    first = pay_now(deps, account_id, "crash-key-123", "h", method, "user:1")
+    again = pay_now(deps, account_id, "crash-key-123", "h", method, "user:1")
     assert first.outcome == again.outcome == SETTLED and again.settled == first.settled
     assert sorted(s.charge_id for s in first.settled) == [f"INV-{n:04d}" for n in range(3)]
     account = _check_invariants(account_id, expect_paid=True)
@@ -212,11 +210,10 @@ def test_a_crash_after_the_notices_were_queued_loses_none(clock, app_env):
     deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=die)
     account_id = _open(dataclasses.replace(deps, after_notices_queued=None), "tok_chargeCustomerFail")
     with pytest.raises(Crash):
-        update_payment(deps, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"), "user:1")
+        pay_now(deps, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"), "user:1")
     quiet = dataclasses.replace(deps, after_notices_queued=None)
     assert (
-        update_payment(quiet, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"), "user:1").outcome
-        == SETTLED
+        pay_now(quiet, account_id, "crash-key-456", "h", deps.gateway.describe("tok_visa"), "user:1").outcome == SETTLED
     )
     sender = FlakySender(0.0)
     drain_all(quiet, sender, CosmosQuota(bootstrap.container("control"), 10**4, 10**6, f"q-{uuid.uuid4()}"))

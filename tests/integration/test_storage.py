@@ -259,7 +259,7 @@ def test_a_write_archives_an_earlier_document_in_chunks_of_a_fixed_size(app_env,
 
 def test_an_idempotency_record_keeps_the_outcome_only_and_a_replay_answers_the_same(app_env, clock):
     from pastdue.services.billing import put_account, put_subscription
-    from pastdue.services.portal import update_payment
+    from pastdue.services.portal import pay_now
 
     deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
     account_id = f"idem-{uuid.uuid4().hex[:8]}"
@@ -280,8 +280,8 @@ def test_an_idempotency_record_keeps_the_outcome_only_and_a_replay_answers_the_s
             ),
         )
     method = deps.gateway.describe("tok_visa")
-    first = update_payment(deps, account_id, "idem-key-0001", "h", method, "user:1")
-    again = update_payment(deps, account_id, "idem-key-0001", "h", method, "user:1")
+    first = pay_now(deps, account_id, "idem-key-0001", "h", method, "user:1")
+    again = pay_now(deps, account_id, "idem-key-0001", "h", method, "user:1")
     assert first.outcome == again.outcome == SETTLED and len(first.settled) == 40
     # The same outcome, and the same account, as nothing changed since.
     assert (again.settled, again.code, account_view(again.account)) == (

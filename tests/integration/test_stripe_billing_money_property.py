@@ -53,11 +53,10 @@ from pastdue.domain.codec import load
 from pastdue.domain.model import OPEN, SUCCEEDED, Account, Admin, Charge
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
-from pastdue.services import effects
+from pastdue.services import effects, portal
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.deps import Deps
-from pastdue.services.gateway_events import EventTooEarly, handle_event
-from pastdue.services.portal import update_payment
+from pastdue.services.stripe_events import EventTooEarly, handle_event
 from pastdue.services.sweep import run_sweep
 
 KEY = "sk_test_billing_property"
@@ -328,7 +327,7 @@ class Tenant:
         self.paid_now += 1
         method = deps.gateway.adopt(self.world.standin.set_up_card(self.customer, card), self.customer)
         key = f"pay-{self.paid_now:04d}-{card}"
-        update_payment(deps, self.account_id, key, key, method, f"user:oid-{self.account_id}")
+        portal.pay_now(deps, self.account_id, key, key, method, f"user:oid-{self.account_id}")
 
     def refund(self, arg) -> None:
         n, value = arg

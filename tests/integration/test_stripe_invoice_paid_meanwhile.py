@@ -12,7 +12,7 @@ import stripe
 from devhost.stripe_standin import StripeStandIn
 from pastdue.adapters.stripe_gateway import StripeGateway
 from pastdue.domain.model import PAID, SUCCEEDED
-from pastdue.services.gateway_events import handle_event
+from pastdue.services.stripe_events import handle_event
 from pastdue.services.sweep import run_sweep
 from tests.unit.builders import T0, account, days
 from tests.unit.test_rules_held import Linked

@@ -19,7 +19,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.model import PAID, PAY_NOW_DECLINED, SETTLED
 from pastdue.domain.money import Money
 from pastdue.services.billing import record_event
-from pastdue.services.portal import update_payment
+from pastdue.services.portal import pay_now
 from pastdue.services.sweep import run_sweep
 from tests.support.busy import new_account
 
@@ -105,12 +105,12 @@ def test_a_new_card_becomes_stripes_default_and_its_subscriptions_only_once_it_h
     own = standin.create_subscription(customer, default_payment_method=old_card)  # renewals use this first
     plain = standin.create_subscription(customer)  # follows the customer's default
     declined = _new_card(standin, gateway, account_id, "pm_card_chargeDeclined")
-    answer = update_payment(deps, account_id, "key-declined-01", "h1", declined, "user:1")
+    answer = pay_now(deps, account_id, "key-declined-01", "h1", declined, "user:1")
     assert answer.outcome == PAY_NOW_DECLINED
     assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] == old
     assert standin.state.subscriptions[own["id"]]["default_payment_method"] == old_card
     good = _new_card(standin, gateway, account_id, "pm_card_visa")
-    answer = update_payment(deps, account_id, "key-good-00001", "h2", good, "user:1")
+    answer = pay_now(deps, account_id, "key-good-00001", "h2", good, "user:1")
     assert answer.outcome == SETTLED and answer.account.balance().is_zero
     assert standin.state.customers[customer]["invoice_settings"]["default_payment_method"] == good.token
     assert standin.state.subscriptions[own["id"]]["default_payment_method"] == good.token
@@ -118,7 +118,7 @@ def test_a_new_card_becomes_stripes_default_and_its_subscriptions_only_once_it_h
 
 
 def test_the_card_updater_is_answered_after_one_write_and_pays_after_the_answer(standin, clock, app_database):
-    from pastdue.services.gateway_events import CARD_UPDATED, handle_event
+    from pastdue.services.stripe_events import CARD_UPDATED, handle_event
 
     gateway = StripeGateway(KEY, standin.url)
     later: list = []

@@ -33,7 +33,7 @@ from pastdue.domain.model import Account, Admin, PaymentMethod, Subscription
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 from pastdue.services.effects import charge_all
-from pastdue.services.gateway_events import INTENT_EVENTS, intent_result
+from pastdue.services.stripe_events import INTENT_EVENTS, intent_result
 
 KEY = "sk_test_property"
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.model import SETTLED, Admin
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
-from pastdue.services.portal import update_payment
+from pastdue.services.portal import pay_now
 from pastdue.services.sweep import run_sweep
 from tests.support.faulty_deps import ledger_entries
 
@@ -94,7 +94,7 @@ def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, 
         # The sweep's retry is at the processor now: the admin gives a new card.
         payer = threading.Thread(
             target=lambda a=account_id: answers.__setitem__(
-                a, update_payment(deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").outcome
+                a, pay_now(deps, a, f"race-key-{a}", "h", deps.gateway.describe("tok_visa"), "user:1").outcome
             )
         )
         payer.start()

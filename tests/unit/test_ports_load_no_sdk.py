@@ -14,7 +14,7 @@ PURE = [
     "pastdue.services.sweep",
     "pastdue.services.notices",
     "pastdue.services.portal",
-    "pastdue.services.gateway_events",
+    "pastdue.services.stripe_events",
     "pastdue.adapters.shard_queue",
     "pastdue.adapters.sweep_runs",
     "pastdue.adapters.quota",

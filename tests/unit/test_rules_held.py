@@ -25,8 +25,8 @@ from pastdue.notices.formatting import money
 from pastdue.notices.render import render
 from pastdue.services.billing import record_event
 from pastdue.services.change import change
-from pastdue.services.gateway_events import CARD_UPDATED, handle_event
 from pastdue.services.notices import drain_all
+from pastdue.services.stripe_events import CARD_UPDATED, handle_event
 from pastdue.services.sweep import run_sweep
 from tests.unit.builders import POLICY, T0, VISA, account, days, failed
 from tests.unit.test_use_cases_in_memory import Outbox, opened, world

@@ -14,7 +14,7 @@ from pastdue.domain.model import PAID, PAY_NOW_DECLINED, SETTLED, Attempt
 from pastdue.domain.money import Money
 from pastdue.domain.settlement import try_charge
 from pastdue.services.billing import record_event
-from pastdue.services.portal import update_payment
+from pastdue.services.portal import pay_now
 from tests.unit.builders import FAILING, T0, VISA, account, apply, failed
 from tests.unit.test_use_cases_in_memory import world
 
@@ -28,8 +28,8 @@ def test_a_declined_card_of_one_tenant_is_not_the_answer_of_another_tenants_invo
     deps, store, ledger = world()
     _tenant(deps, store, "tenant-x", 49000)
     _tenant(deps, store, "tenant-y", 4900)
-    x = update_payment(deps, "tenant-x", "key-x-0000001", "h", FAILING, "user:x")
-    y = update_payment(deps, "tenant-y", "key-y-0000001", "h", VISA, "user:y")
+    x = pay_now(deps, "tenant-x", "key-x-0000001", "h", FAILING, "user:x")
+    y = pay_now(deps, "tenant-y", "key-y-0000001", "h", VISA, "user:y")
     assert (x.outcome, x.code) == (PAY_NOW_DECLINED, "card_declined")
     assert y.outcome == SETTLED and [(s.charge_id, s.amount) for s in y.settled] == [("INV-0001", Money(4900, "EUR"))]
     assert sorted(ledger.entries) == ["tenant-x:INV-0001:1", "tenant-y:INV-0001:1"]
@@ -40,8 +40,8 @@ def test_a_good_card_of_one_tenant_does_not_pay_another_tenants_invoice_of_the_s
     deps, store, ledger = world()
     _tenant(deps, store, "tenant-x", 49000)
     _tenant(deps, store, "tenant-y", 4900)
-    y = update_payment(deps, "tenant-y", "key-y-0000002", "h", VISA, "user:y")
-    x = update_payment(deps, "tenant-x", "key-x-0000002", "h", FAILING, "user:x")
+    y = pay_now(deps, "tenant-y", "key-y-0000002", "h", VISA, "user:y")
+    x = pay_now(deps, "tenant-x", "key-x-0000002", "h", FAILING, "user:x")
     assert y.outcome == SETTLED and x.outcome == PAY_NOW_DECLINED
     stored = store.get("tenant-x")
     assert stored is not None and stored.charge_of("INV-0001").status != PAID

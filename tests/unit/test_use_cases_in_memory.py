@@ -36,9 +36,9 @@ from pastdue.notices.message import Email
 from pastdue.services.billing import record_event
 from pastdue.services.change import change
 from pastdue.services.deps import Deps
-from pastdue.services.gateway_events import handle_event
 from pastdue.services.notices import drain_all
-from pastdue.services.portal import OUTCOME_UNKNOWN, update_payment
+from pastdue.services.portal import OUTCOME_UNKNOWN, pay_now
+from pastdue.services.stripe_events import handle_event
 from pastdue.services.sweep import run_sweep
 from tests.unit.builders import FAILING, POLICY, T0, VISA, account, days, failed
 
@@ -138,7 +138,7 @@ def test_an_event_id_seen_before_is_a_duplicate_and_changes_nothing():
 def test_pay_now_settles_every_charge_of_every_subscription_once_per_key():
     deps, store, ledger = world()
     opened(deps, store, charges=3, subs=2)
-    answer = update_payment(deps, "acct-1", "key-00000001", "h", VISA, "user:1")
+    answer = pay_now(deps, "acct-1", "key-00000001", "h", VISA, "user:1")
     assert answer.outcome == SETTLED
     assert sorted((s.charge_id, s.amount) for s in answer.settled) == [
         ("ch-0", Money(1000, "EUR")),
@@ -149,16 +149,16 @@ def test_pay_now_settles_every_charge_of_every_subscription_once_per_key():
     # One payment for everything owed: one entry in the processor's ledger, for the total.
     (entry,) = ledger.entries.values()
     assert entry["amount"] == {"value": 3003, "currency": "EUR"}
-    again = update_payment(deps, "acct-1", "key-00000001", "h", VISA, "user:1")
+    again = pay_now(deps, "acct-1", "key-00000001", "h", VISA, "user:1")
     assert (again.outcome, again.settled) == (answer.outcome, answer.settled) and len(ledger.entries) == 1
     with pytest.raises(IdempotencyMismatch):
-        update_payment(deps, "acct-1", "key-00000001", "another body", VISA, "user:1")
+        pay_now(deps, "acct-1", "key-00000001", "another body", VISA, "user:1")
 
 
 def test_a_declined_card_is_tried_on_one_charge_only_and_changes_nothing_owed():
     deps, store, ledger = world()
     opened(deps, store, charges=3, subs=2)
-    answer = update_payment(deps, "acct-1", "key-00000002", "h", FAILING, "user:1")
+    answer = pay_now(deps, "acct-1", "key-00000002", "h", FAILING, "user:1")
     assert (answer.outcome, answer.code, answer.settled) == (PAY_NOW_DECLINED, "card_declined", ())
     assert len(ledger.entries) == 1 and answer.account.balance() == Money(3003, "EUR")
 
@@ -166,13 +166,13 @@ def test_a_declined_card_is_tried_on_one_charge_only_and_changes_nothing_owed():
 def test_an_unknown_outcome_is_resumed_by_the_same_key_without_a_second_charge():
     deps, store, ledger = world(Unanswered)
     opened(deps, store, charges=2)
-    assert update_payment(deps, "acct-1", "key-00000003", "h", VISA, "user:1").outcome == OUTCOME_UNKNOWN
+    assert pay_now(deps, "acct-1", "key-00000003", "h", VISA, "user:1").outcome == OUTCOME_UNKNOWN
     stored = store.get("acct-1")
     assert stored is not None
     # One payment covers both charges: both wait for its one answer.
     assert {c.charge_id: c.pending.key for c in stored.charges if c.pending} == {"ch-0": "ch-0:1", "ch-1": "ch-1:1"}
     answered = dataclasses.replace(deps, gateway=SandboxGateway(ledger))
-    answer = update_payment(answered, "acct-1", "key-00000003", "h", VISA, "user:1")
+    answer = pay_now(answered, "acct-1", "key-00000003", "h", VISA, "user:1")
     assert answer.outcome == SETTLED and len(answer.settled) == 2
     first = answer.account.charge("ch-0")
     assert first is not None and [a.key for a in first.attempts if a.outcome == SUCCEEDED] == ["ch-0:1"]
@@ -248,7 +248,7 @@ class AsksToAuthenticate(SandboxGateway):
 def test_a_pay_now_the_bank_asks_to_authenticate_answers_so_when_its_confirmation_details_cannot_be_read():
     deps, store, _ = world(AsksToAuthenticate)
     opened(deps, store)
-    answer = update_payment(deps, "acct-1", "key-00000004", "h", VISA, "user:1")
+    answer = pay_now(deps, "acct-1", "key-00000004", "h", VISA, "user:1")
     assert (answer.outcome, answer.confirmation) == (AUTHENTICATION_REQUIRED, {"chargeId": "ch-0"})
     waiting = answer.account.charge("ch-0")
     assert waiting is not None and waiting.awaiting_action is not None

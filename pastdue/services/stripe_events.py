@@ -22,7 +22,7 @@ from pastdue.services.billing import record_event
 from pastdue.services.change import change_once
 from pastdue.services.deps import AccountNotFound, Deps
 from pastdue.services.effects import answer_of, run_effects
-from pastdue.services.portal import card_has_paid, reserve_pay_now, update_payment
+from pastdue.services.portal import card_has_paid, pay_now, reserve_pay_now
 
 log = logging.getLogger("pastdue.gateway")
 INTENT_EVENTS = {"payment_intent.succeeded", "payment_intent.payment_failed"}
@@ -177,7 +177,7 @@ def _card_updated(deps: Deps, event_id: str, method: dict) -> str:
         reserve_pay_now(deps, account.account_id, key, event_id, described, actor, on_session=False)
 
         def pay(account_id=account.account_id, method=described, key=key, actor=actor):
-            answer = update_payment(deps, account_id, key, event_id, method, actor, on_session=False)
+            answer = pay_now(deps, account_id, key, event_id, method, actor, on_session=False)
             log.info("card updated for %s: pay-now came to %s", account_id, answer.outcome)
 
         (deps.later or _now)(pay)
