@@ -235,7 +235,7 @@ def test_the_account_fits_a_phone_in_dark_mode_and_speaks_french(browser, host, 
         assert sign_in_fr is not None and sign_in_fr.status == 200
         expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
         assert page.evaluate("document.documentElement.lang") == "fr"
-        page.get_by_label("Identifiant d'objet").fill(admin)
+        page.get_by_label("Identifiant d’objet").fill(admin)
         page.get_by_role("button", name="Se connecter", exact=True).click()
         page.get_by_role("link", name=account_id).click()
         expect(page.locator("#banner")).to_contain_text("Paiement en retard : 123,45\u00a0€")
