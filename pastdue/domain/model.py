@@ -263,7 +263,9 @@ class Subscription(Document):
 
 class Notice(Document):
     notice_id: str
-    kind: NoticeKind
+    # Written as a NoticeKind (queue_notice takes one); read as text, so that a kind this release does not
+    # know (a newer release's, before a rollback) fails that notice alone at render, never the whole document.
+    kind: str
     to: str
     locale: str
     params: dict
