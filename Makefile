@@ -21,7 +21,7 @@ else
 PYTEST_BROWSER :=
 endif
 
-.PHONY: run test unit quick fmt deps browser-deps lint bench clean
+.PHONY: run test unit quick fmt deps browser-deps lint bench clean portal-site
 
 run: deps
 	$(PY) -m devhost
@@ -75,6 +75,11 @@ $(BROWSER_STAMP):
 	@command -v chromium >/dev/null || { echo "chromium is still not on PATH after the install" >&2; exit 1; }
 	mkdir -p $(@D)
 	touch $@
+
+# The portal as azd deploys it to its Static Web App (azure.yaml's prepackage hook runs this): portal/, MSAL Browser
+# from node_modules (vendored at package time, never committed) and config.json from the azd environment's values.
+portal-site: node_modules/.installed
+	$(PYTHON) -m scripts.portal_site --out .run/portal-site
 
 node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

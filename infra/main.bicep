@@ -60,9 +60,12 @@ param customDomainVerified bool = false
 @description('Where ACS keeps e-mail data.')
 param emailDataLocation string = 'Europe'
 
-@description('The portal\'s origin (https://host, no path): where every notice links unless portalBaseUrl says otherwise, and the first origin CORS allows. Required: azd asks for PORTAL_ORIGIN.')
-@minLength(9)
-param portalOrigin string
+@description('The portal\'s origin (https://host, no path) when it is a custom domain: where every notice links unless portalBaseUrl says otherwise, and the first origin CORS allows. Empty (the default): the origin of the Static Web App this deployment creates for the portal (https://<name>.azurestaticapps.net).')
+param portalOrigin string = ''
+
+@description('Region of the portal\'s Static Web App (a region that has them; the files are served worldwide from the edge).')
+@allowed(['westus2', 'centralus', 'eastus2', 'westeurope', 'eastasia'])
+param portalLocation string = contains(['westus2', 'centralus', 'eastus2', 'westeurope', 'eastasia'], location) ? location : 'westeurope'
 
 @description('Other web origins CORS allows besides the portal\'s (never "*").')
 param additionalAllowedOrigins array = []
@@ -90,8 +93,8 @@ param stripeWebhookSecret string = ''
 @description('Stripe publishable key (pk_live_...), handed to the front end by the setup route.')
 param stripePublishableKey string = ''
 
-@description('The portal the notices link to (its pages per action: PORTAL_LINK_* app settings); default: the portal\'s origin.')
-param portalBaseUrl string = portalOrigin
+@description('The portal the notices link to (its pages per action: PORTAL_LINK_* app settings); empty (the default): the deployed portal, the portal\'s origin + /portal.')
+param portalBaseUrl string = ''
 
 @description('Client ids whose tokens for the API App Service Authentication accepts besides the portal\'s: the Azure CLI (04b07795-...), with which support runs python -m pastdue.support_cli after az login. Pre-authorize it on the API\'s scope (README, Operate).')
 param supportClientIds array = ['04b07795-8ddb-461a-bbee-02f9e1bf7b46']
@@ -194,7 +197,11 @@ var quotaDefaults = {
 var quotaPerMinute = emailQuotaPerMinute > 0 ? emailQuotaPerMinute : quotaDefaults[senderDomainKind].perMinute
 var quotaPerHour = emailQuotaPerHour > 0 ? emailQuotaPerHour : quotaDefaults[senderDomainKind].perHour
 
-var allowedOrigins = union([portalOrigin], additionalAllowedOrigins)
+// The portal's origin: PORTAL_ORIGIN (a custom domain) or else the deployed Static Web App's own hostname. CORS
+// allows it first, and the notices link to its /portal/ pages.
+var portalOriginInUse = empty(portalOrigin) ? 'https://${portal.outputs.defaultHostname}' : portalOrigin
+var noticesPortalUrl = empty(portalBaseUrl) ? '${portalOriginInUse}/portal' : portalBaseUrl
+var allowedOrigins = union([portalOriginInUse], additionalAllowedOrigins)
 var alertEmails = [for address in split(alertEmail, ','): trim(address)]
 
 // The rules checks.bicep holds to true, each worked out from the parameters alone (so ARM can check them when
@@ -206,7 +213,8 @@ var alertEmailsWellFormed = [for address in alertEmails: contains(address, '@') 
 module checks 'modules/checks.bicep' = {
   name: 'checks'
   params: {
-    portalOriginIsHttpsAndPublic: startsWith(portalOrigin, 'https://') && !contains(substring(portalOrigin, 8), '/') && !contains(toLower(portalOrigin), 'localhost') && !contains(portalOrigin, '127.0.0.1')
+    // Empty: the deployed portal's own https:// hostname is used. Given: https, no path, never local.
+    portalOriginIsHttpsAndPublic: empty(portalOrigin) || (length(portalOrigin) >= 9 && startsWith(portalOrigin, 'https://') && !contains(substring(portalOrigin, min(8, length(portalOrigin))), '/') && !contains(toLower(portalOrigin), 'localhost') && !contains(portalOrigin, '127.0.0.1'))
     everyBillingWebhookSecretIsAtLeast16Characters: min(billingWebhookSecretLengths) >= 16
     stripeSettingsAreWellFormed: paymentGateway != 'stripe' || ((startsWith(stripeSecretKey, 'sk_') || startsWith(stripeSecretKey, 'rk_')) && !contains(stripeWebhookSecretsWellFormed, false))
     alertEmailIsAnAddress: !contains(alertEmailsWellFormed, false)
@@ -236,6 +244,7 @@ var names = {
   communication: 'acs-pastdue-${token}'
   emailService: 'ecs-pastdue-${token}'
   vnet: 'vnet-pastdue-${token}'
+  portal: 'stapp-pastdue-${token}'
 }
 
 module identity 'modules/identity.bicep' = {
@@ -269,6 +278,12 @@ module alerts 'modules/alerts.bicep' = {
     monthlyBudget: monthlyBudget
     budgetStartDate: budgetStartDate
   }
+}
+
+module portal 'modules/portal.bicep' = {
+  name: 'portal'
+  dependsOn: [checks]
+  params: { name: names.portal, location: portalLocation, tags: tags }
 }
 
 module storage 'modules/storage.bicep' = {
@@ -359,7 +374,7 @@ module functionApp 'modules/functionapp.bicep' = {
     virtualNetworkSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
     appSettings: union(stripeSettings, {
       PAYMENT_GATEWAY: paymentGateway
-      PORTAL_BASE_URL: portalBaseUrl
+      PORTAL_BASE_URL: noticesPortalUrl
       BRAND_NAME: brandName
       BRAND_LOGO_URL: brandLogoUrl
       EMAIL_SENDER_NAME: senderDisplayName
@@ -427,3 +442,9 @@ output EMAIL_QUOTA string = '${quotaPerMinute}/min, ${quotaPerHour}/h (${senderD
 output CUSTOM_DOMAIN_DNS_RECORDS object = email.outputs.customDomainDnsRecords
 output DASHBOARD_WORKBOOK_ID string = alerts.outputs.workbookId
 output PRIVATE_NETWORK_NAME string = privateNetworking ? network.outputs.vnetName : ''
+// What scripts/portal_site.py writes into the deployed portal's config.json (none is a secret), and the SPA
+// redirect URI the app registration needs (README, Deploy).
+output AZURE_TENANT_ID string = tenant().tenantId
+output PORTAL_AUTHORITY string = '${environment().authentication.loginEndpoint}${tenant().tenantId}'
+output PORTAL_URL string = '${portalOriginInUse}/portal/'
+output PORTAL_STATIC_SITE_NAME string = portal.outputs.name

@@ -1,7 +1,7 @@
 // Calls to the pastdue API. Every refusal comes back as an ApiError holding the problem document
 // (RFC 9457); problemSentence() turns it into words for a person, never raw JSON.
 
-import { currentUser, principalHeader } from "./session.js";
+import { accessToken, currentUser, principalHeader } from "./session.js";
 import { t, money } from "./i18n.js";
 
 let apiBase = "/api";
@@ -30,6 +30,9 @@ export async function call(method, path, { body, headers = {} } = {}) {
   if (method !== "GET") sent["Content-Type"] = "application/json";
   let answer;
   try {
+    // In Azure: the Entra ID token App Service Authentication checks (a missing one is the API's 401).
+    const token = signInMode === "entra" ? await accessToken() : null;
+    if (token) sent.Authorization = `Bearer ${token}`;
     answer = await fetch(apiBase + path, {
       method,
       headers: sent,

@@ -3,7 +3,7 @@
 
 import { ApiError, call, configure, problemSentence } from "./api.js";
 import { date, dateTime, language, money, setLanguage, t } from "./i18n.js";
-import { currentUser, isSupport, signIn, signOut } from "./session.js";
+import { currentUser, isSupport, signIn, signInWithEntra, signOut, startSession } from "./session.js";
 import { supportScreen, supportAccountScreen } from "./support.js";
 
 const ROOT = "/portal/";
@@ -74,6 +74,20 @@ function signInScreen() {
     sessionStorage.removeItem("pastdue.return");
     navigate(back || (isSupport(user) ? "support" : ""), { replace: true });
   };
+  if (config.signIn === "entra") {
+    const go = () => {
+      const back = sessionStorage.getItem("pastdue.return");
+      sessionStorage.removeItem("pastdue.return");
+      signInWithEntra(back);
+    };
+    return h(
+      "section",
+      { class: "card narrow" },
+      h("h1", {}, t("signIn.title")),
+      area,
+      h("p", {}, h("button", { type: "button", onclick: go }, t("signIn.appservice"))),
+    );
+  }
   if (config.signIn !== "local") {
     return h(
       "section",
@@ -912,13 +926,14 @@ async function start() {
     // The defaults: local sign-in, the API on this origin.
   }
   configure(config);
+  await startSession(config);
   setLanguage(language());
   document.getElementById("language").addEventListener("change", (event) => {
     setLanguage(event.target.value);
     route();
   });
   document.getElementById("sign-out").addEventListener("click", () => {
-    signOut();
+    signOut({ everywhere: true });
     navigate("signin");
   });
   document.addEventListener("click", (event) => {

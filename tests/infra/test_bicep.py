@@ -559,21 +559,21 @@ def _decorator(param: dict, kind: str):
     return next((d.get("argument") for d in param["decorators"] if d["type"] == kind), None)
 
 
-def test_the_portal_origin_is_a_string_azd_asks_for_and_cors_is_built_from_it_in_bicep():
-    """azd asks for a parameter with no default whose value in main.parameters.json is an unset variable;
-    an array holding it ([""]) was never asked for and passed @minLength(1)."""
+def test_the_portal_origin_is_optional_a_string_and_cors_is_built_from_it_in_bicep():
+    """PORTAL_ORIGIN is now optional: left empty, the deployed portal's own hostname is the origin
+    (tests/infra/test_portal_site.py). Given, it is a string (an array holding it, [""], once passed
+    @minLength(1) unasked), checked like before."""
     main = parsed("main.bicep")
     origin = main["parameters"]["portalOrigin"]
-    assert origin["type"] == "string" and origin.get("default") is None
-    assert _decorator(origin, "min_length") == 9  # https://x
+    assert origin["type"] == "string" and origin.get("default") == ""
     assert "allowedOrigins" not in main["parameters"]
-    assert _values()["portalOrigin"]["value"] == "${PORTAL_ORIGIN}"  # no "=default": azd asks
+    assert _values()["portalOrigin"]["value"] == "${PORTAL_ORIGIN=}"  # empty unless set: the deployed portal
     text = (INFRA / "main.bicep").read_text()
-    assert "var allowedOrigins = union([portalOrigin], additionalAllowedOrigins)" in text
-    assert "param portalBaseUrl string = portalOrigin" in text and "PORTAL_BASE_URL: portalBaseUrl" in text
+    assert "var allowedOrigins = union([portalOriginInUse], additionalAllowedOrigins)" in text
+    assert "param portalBaseUrl string = ''" in text and "PORTAL_BASE_URL: noticesPortalUrl" in text
     # https, no path, not local: checked before anything is created, and by the app at start.
-    assert "portalOriginIsHttpsAndPublic: startsWith(portalOrigin, 'https://')" in text
-    assert "!contains(toLower(portalOrigin), 'localhost')" in text
+    assert "portalOriginIsHttpsAndPublic: empty(portalOrigin) || (length(portalOrigin) >= 9 && startsWith(" in text
+    assert "!contains(toLower(portalOrigin), 'localhost')" in text and "!contains(portalOrigin, '127.0.0.1')" in text
 
 
 def test_rules_decorators_cannot_say_stop_the_deployment_before_anything_is_created():
