@@ -17,6 +17,7 @@ from pastdue.domain.model import (
     Attempt,
     Charge,
     Notice,
+    NoticeStatus,
 )
 from pastdue.domain.money import Money
 from pastdue.domain.retention import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, trim
@@ -40,7 +41,7 @@ def _paid(n: int, outcomes=(DECLINED, SUCCEEDED)) -> Charge:
     return charge
 
 
-def _notice(n: int, status: str = SENT) -> Notice:
+def _notice(n: int, status: NoticeStatus = SENT) -> Notice:
     at = T0 + timedelta(minutes=n)
     return Notice(
         f"n-{n:03d}",

@@ -78,7 +78,7 @@ def test_the_card_updater_does_not_charge_while_support_paused_dunning():
 
 def test_the_card_updater_respects_the_cards_30_day_attempt_cap_but_the_admin_may_pay():
     acc, _ = decide(account(), failed("ch-1", value=900), POLICY, T0)
-    charge = acc.charge("ch-1")
+    charge = acc.charge_of("ch-1")
     from pastdue.domain.settlement import new_attempt
 
     for n in range(POLICY.default.max_attempts_30_days):
@@ -110,7 +110,7 @@ def test_attempts_never_sent_count_toward_no_cap_and_say_nothing_of_the_card():
     from pastdue.domain.settlement import new_attempt
 
     acc, _ = decide(account(), failed("ch-1", value=30), POLICY, T0)
-    charge = acc.charge("ch-1")
+    charge = acc.charge_of("ch-1")
     for n in range(POLICY.default.max_attempts_30_days + 2):
         new_attempt(charge, "tok_visa", "retry", T0 + days(n * 0.1))
         charge.attempts[-1].outcome = NOT_SENT

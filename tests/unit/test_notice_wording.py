@@ -12,6 +12,7 @@ import pytest
 
 from devhost.gallery import BRAND, LOCALES
 from devhost.notice_flows import Flow, flows
+from pastdue.domain.model import Notice
 from pastdue.notices.catalog import catalog
 from pastdue.notices.formatting import date
 from pastdue.notices.message import Email
@@ -27,7 +28,7 @@ def _flows(tag: str) -> dict[str, Flow]:
 
 
 @cache
-def _inbox(tag: str) -> list[tuple[str, str, object, Email]]:
+def _inbox(tag: str) -> list[tuple[str, str, Notice, Email]]:
     """(flow, event, notice, e-mail) for every message of every flow, in order."""
     return [
         (name, event, notice, render(notice, BRAND))
