@@ -155,7 +155,8 @@ class FlakySender(EmailSender):
     """Fails or throttles a share of sends; counts what was really delivered, by operation id."""
 
     def __init__(self, rate: float, seed: int = 13):
-        self.rate, self.random, self.delivered = rate, random.Random(seed), Counter()
+        self.rate, self.random = rate, random.Random(seed)
+        self.delivered: Counter[str] = Counter()
         self.lock = threading.Lock()
 
     def send(self, email):
