@@ -15,6 +15,7 @@ from pastdue.domain.model import (
     SENT,
     SUCCEEDED,
     Attempt,
+    AttemptSource,
     Charge,
     Notice,
     NoticeStatus,
@@ -36,7 +37,8 @@ def _paid(n: int, outcomes=(DECLINED, SUCCEEDED)) -> Charge:
         paid_at=at + timedelta(seconds=30),
     )
     charge.attempts = [
-        Attempt(i + 1, f"ch-{n:03d}:{i + 1}", "tok", "retry", at, outcome) for i, outcome in enumerate(outcomes)
+        Attempt(i + 1, f"ch-{n:03d}:{i + 1}", "tok", AttemptSource.RETRY, at, outcome)
+        for i, outcome in enumerate(outcomes)
     ]
     return charge
 
