@@ -15,7 +15,7 @@ from pastdue.adapters.email import EmailSender, SendFailed, SmtpSender
 from pastdue.adapters.gateway import ChargeOutcome, PaymentGateway
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import FAILED, QUEUED, Account, Admin, Notice, PaymentMethod, Subscription
+from pastdue.domain.model import FAILED, QUEUED, Account, Admin, Notice, NoticeKind, PaymentMethod, Subscription
 from pastdue.domain.money import Money
 from pastdue.domain.quarantine import MAX_FAILURES
 from pastdue.services.notices import drain_all
@@ -146,7 +146,7 @@ def _seed_notices(now, run: str, accounts: int, poisoned: int) -> tuple[list[str
         account.outbox.append(
             Notice(
                 "n-1",
-                "admin_email_changed",
+                NoticeKind.ADMIN_EMAIL_CHANGED,
                 account.admin.email,
                 "en-US",
                 {"accountId": account.account_id, "paymentMode": "card"},
@@ -185,8 +185,9 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     account = Account(f"render-{uuid.uuid4().hex[:8]}", Admin("oid", "r@example.com", "Ada"))
     params = {"accountId": account.account_id, "paymentMode": "card"}
     account.outbox += [
-        Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),
-        Notice("fine", "admin_email_changed", "r@example.com", "en-US", params, now, now),
+        # A kind no catalog has, on purpose: its render fails.
+        Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),  # type: ignore[arg-type]
+        Notice("fine", NoticeKind.ADMIN_EMAIL_CHANGED, "r@example.com", "en-US", params, now, now),
     ]
     account.notices_due_at = now
     bootstrap.container("accounts").create_item(to_document(account))
@@ -194,7 +195,7 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     other.outbox.append(
         Notice(
             "n",
-            "admin_email_changed",
+            NoticeKind.ADMIN_EMAIL_CHANGED,
             "refused@example.com",
             "en-US",
             {"accountId": other.account_id, "paymentMode": "card"},

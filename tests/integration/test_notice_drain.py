@@ -14,7 +14,7 @@ from pastdue import bootstrap
 from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, SmtpSender, Throttled
-from pastdue.domain.model import INVOICE, Account, Admin, Notice, Remittance
+from pastdue.domain.model import INVOICE, Account, Admin, Notice, NoticeKind, Remittance
 from pastdue.notices.render import render
 from pastdue.services.notices import drain_all
 from tests.support.smtp_sink import Sink
@@ -37,7 +37,7 @@ def _seed(now, accounts=ACCOUNTS, per_account=PER_ACCOUNT) -> set[str]:
         for n in range(per_account):
             notice = Notice(
                 f"n-{n}",
-                "admin_email_changed",
+                NoticeKind.ADMIN_EMAIL_CHANGED,
                 account.admin.email,
                 "en-US",
                 {"accountId": account.account_id, "paymentMode": "card"},
@@ -210,7 +210,7 @@ def test_writers_racing_on_the_account_leave_its_notices_queued_without_a_traceb
     account.outbox = [
         Notice(
             f"n-{n}",
-            "admin_email_changed",
+            NoticeKind.ADMIN_EMAIL_CHANGED,
             account.admin.email,
             "en-US",
             {"accountId": account_id, "paymentMode": "card"},

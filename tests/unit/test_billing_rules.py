@@ -22,6 +22,7 @@ from pastdue.domain.model import (
     REQUIRES_ACTION,
     SUCCEEDED,
     AttemptOutcome,
+    NoticeKind,
 )
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import queue_notice
@@ -127,8 +128,8 @@ def test_portal_alerts_speak_the_admins_language():
 
 def test_the_same_notice_id_is_queued_once():
     acc = account()
-    assert queue_notice(acc, T0, "reminder", "sub-0:e1:reminder:3", "sub-0") is True
-    assert queue_notice(acc, T0 + days(1), "reminder", "sub-0:e1:reminder:3", "sub-0") is False
+    assert queue_notice(acc, T0, NoticeKind.REMINDER, "sub-0:e1:reminder:3", "sub-0") is True
+    assert queue_notice(acc, T0 + days(1), NoticeKind.REMINDER, "sub-0:e1:reminder:3", "sub-0") is False
     assert [n.notice_id for n in acc.outbox] == ["sub-0:e1:reminder:3"]
 
 

@@ -18,6 +18,7 @@ from pastdue.domain.model import (
     AttemptSource,
     Charge,
     Notice,
+    NoticeKind,
     NoticeStatus,
 )
 from pastdue.domain.money import Money
@@ -47,7 +48,7 @@ def _notice(n: int, status: NoticeStatus = SENT) -> Notice:
     at = T0 + timedelta(minutes=n)
     return Notice(
         f"n-{n:03d}",
-        "payment_received",
+        NoticeKind.PAYMENT_RECEIVED,
         "a@example.com",
         "en-US",
         {},

@@ -18,7 +18,7 @@ import pytest
 from devhost.gallery import BRAND, LOCALES
 from devhost.notice_flows import Flow, flows
 from pastdue.domain import events as ev
-from pastdue.domain.model import INVOICE, QUEUED, SENT, WITHDRAWN
+from pastdue.domain.model import INVOICE, QUEUED, SENT, WITHDRAWN, NoticeKind
 from pastdue.domain.money import Money
 from pastdue.notices.catalog import catalog
 from pastdue.notices.formatting import money
@@ -164,7 +164,7 @@ def test_whatever_is_still_owed_comes_with_what_by_when_and_the_pay_action(tag):
     words = catalog(tag[:2])
     inbox = {notice.kind: notice for _, notice in _flows(tag)["write-off-then-reactivate"].inbox}
     pay = words["actions"]["pay"].format(amount=money({"value": 4999, "currency": "EUR"}, tag))
-    for kind in ("charge_written_off", "reactivated"):
+    for kind in (NoticeKind.CHARGE_WRITTEN_OFF, NoticeKind.REACTIVATED):
         email = render(inbox[kind], BRAND)
         (row,) = [ln for ln in email.text.splitlines() if ln.startswith("- Production")]
         assert words["owed"]["state"]["disabled"].split("{")[0] in row and "2027" in row  # its state, its date
