@@ -445,6 +445,7 @@ def test_the_browsers_3d_secure_on_a_payment_fails_then_succeeds_on_the_same_pay
     intent = client.v1.payment_intents.create(
         {"amount": 1500, "currency": "eur", "customer": customer, "payment_method": pm, "confirm": True}
     )
+    assert intent.next_action is not None
     assert intent.status == "requires_action" and intent.next_action.type == "use_stripe_sdk"
     page = httpx.get(f"{standin.url}/_standin/challenge/payment_intents/{intent.id}")
     assert page.status_code == 200 and "Fail authentication" in page.text and "Complete authentication" in page.text
