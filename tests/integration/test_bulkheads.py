@@ -185,8 +185,7 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     account = Account(f"render-{uuid.uuid4().hex[:8]}", Admin("oid", "r@example.com", "Ada"))
     params = {"accountId": account.account_id, "paymentMode": "card"}
     account.outbox += [
-        # A kind no catalog has, on purpose: its render fails.
-        Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),  # type: ignore[arg-type]
+        Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),  # no catalog has it: render fails
         Notice("fine", NoticeKind.ADMIN_EMAIL_CHANGED, "r@example.com", "en-US", params, now, now),
     ]
     account.notices_due_at = now
