@@ -7,7 +7,7 @@ import platform
 import sys
 import tempfile
 import uuid
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,8 @@ class RequestCounter:
     """Counts Cosmos requests and the items they returned, through the SDK's raw_response_hook."""
 
     def __init__(self, container: str | None = None):
-        self.counts: Counter = Counter()
+        # Whole counts, and estimatedRU in fractions of a request unit.
+        self.counts: defaultdict[str, float] = defaultdict(int)
         self.container = container  # count only this container's requests (None: all)
 
     def __call__(self, response) -> None:

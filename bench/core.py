@@ -21,6 +21,7 @@ def realistic_account():
     """Three subscriptions, two past due with attempts, a dozen notices and fifty history entries."""
     from pastdue.domain import events as ev
     from pastdue.domain.lifecycle import decide
+    from pastdue.domain.model import DECLINED
     from pastdue.domain.policy import Policy
     from tests.unit.builders import T0, account, failed
 
@@ -31,7 +32,7 @@ def realistic_account():
         at = T0 + timedelta(days=day, hours=2)
         acc, effects = decide(acc, ev.SweepTick(), policy, at)
         results = tuple(
-            ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
+            ev.AttemptResult(e.charge_id, e.key, DECLINED, "card_declined")
             for e in effects
             if isinstance(e, ev.TryCharge)
         )
@@ -88,7 +89,7 @@ def main(n: int) -> None:
         assert doc != decided.stored.document  # changed: written
         json.dumps(doc, separators=SDK)
 
-    timings = {"floor": [], "path": []}
+    timings: dict[str, list[float]] = {"floor": [], "path": []}
     for _ in range(5):  # interleaved rounds, so both meet the same machine
         for name, step in (("floor", floor), ("path", path)):
             started = time.process_time()

@@ -24,7 +24,7 @@ DUE = 1_000
 def seed(container, total: int, now: datetime) -> None:
     from pastdue.adapters.documents import to_document
     from pastdue.domain.lifecycle import decide
-    from pastdue.domain.model import Account, Admin, Remittance, Subscription
+    from pastdue.domain.model import INVOICE, Account, Admin, Remittance, Subscription
     from pastdue.domain.policy import Policy
     from tests.unit.builders import failed
 
@@ -32,7 +32,7 @@ def seed(container, total: int, now: datetime) -> None:
         account = Account(
             f"bench-{n:06d}",
             Admin("oid", f"admin{n}@example.com", "Ada"),
-            payment_mode="invoice",
+            payment_mode=INVOICE,
             remittance=Remittance("FR76", "AGRIFRPP", f"INV-{n}"),
         )
         account.subscriptions["sub-0"] = Subscription("sub-0", "Production")

@@ -109,13 +109,16 @@ def resolve_setting(schedule: str | None) -> str | None:
 def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], timers: bool = True) -> Starlette:
     http, jobs = [], {}
     for fn in function_app.get_functions():
-        if fn.get_trigger().type == "httpTrigger":
+        trigger = fn.get_trigger()
+        assert trigger is not None, f"{fn.get_function_name()} has no trigger"
+        if trigger.type == "httpTrigger":
             http.append(HttpFunction(fn))
         else:
             jobs[fn.get_function_name()] = Job(fn)
     listeners = []
     for job in jobs.values():
         if job.type == "queueTrigger":
+            assert job.queue_name is not None, f"queue function {job.name} names no queue"
             connection = os.environ.get(job.connection or "")
             if not connection:
                 log.warning("queue function %s not listening: the app setting %s is not set", job.name, job.connection)
@@ -210,8 +213,9 @@ def build_app(function_app: func.FunctionApp, clock, cors_origins: list[str], ti
         for task in tasks:
             task.cancel()
 
-    async def http_error(request: Request, error: HTTPException) -> Response:
+    async def http_error(request: Request, error: Exception) -> Response:
         # Every answer of the host, its own 404/405 included, is problem JSON like the app's.
+        assert isinstance(error, HTTPException)  # registered for HTTPException only
         return problem(
             error.status_code,
             "Not found" if error.status_code == 404 else "Request refused",
@@ -303,7 +307,7 @@ def _log_request(request: Request, function: str, answer: Response, seconds: flo
         line += f" id={''.join(c for c in request_id[:64] if c.isalnum() or c in '-_.')}"
     if answer.status_code >= 400:
         with contextlib.suppress(ValueError, AttributeError):
-            line += f" {json.loads(answer.body).get('detail', '')}"
+            line += f" {json.loads(bytes(answer.body)).get('detail', '')}"
     requests_log.info(line)
 
 

@@ -42,13 +42,21 @@ def value(name: str, default: str | None = None) -> str | None:
     return LOCAL_DEFAULTS.get(name, default)
 
 
+def required(name: str) -> str:
+    """A setting the local host cannot run without (a port, the webhook secret): set, or a default."""
+    found = value(name)
+    if found is None:
+        raise RuntimeError(f"the setting {name} is not set and has no local default")
+    return found
+
+
 def port(name: str) -> int:
-    return int(value(name))
+    return int(required(name))
 
 
 def webhook_secret() -> str:
     """The secret the local host accepts (the first one, when several are listed for rotation)."""
-    return value("BILLING_WEBHOOK_SECRET").split(",")[0].strip()
+    return required("BILLING_WEBHOOK_SECRET").split(",")[0].strip()
 
 
 def base_url() -> str:

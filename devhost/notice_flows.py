@@ -21,7 +21,19 @@ from datetime import UTC, datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import SENDING, Account, Admin, Notice, PaymentMethod, Remittance, Subscription
+from pastdue.domain.model import (
+    CARD,
+    INVOICE,
+    SENDING,
+    SUCCEEDED,
+    Account,
+    Admin,
+    Notice,
+    PaymentMethod,
+    PaymentMode,
+    Remittance,
+    Subscription,
+)
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 
@@ -93,13 +105,13 @@ class Flow:
         self.deliver("SweepTick")
 
 
-def _account(locale: str, mode: str = "card", card: PaymentMethod | None = None) -> Account:
+def _account(locale: str, mode: PaymentMode = CARD, card: PaymentMethod | None = None) -> Account:
     account = Account(
         "acct-1042",
         Admin("oid-ada", "ada@example.com", "Ada Lovelace", locale),
         payment_mode=mode,
-        payment_method=(card or PaymentMethod("pm_visa", "visa", "0341", 12, 2030)) if mode == "card" else None,
-        remittance=Remittance("FR7630006000011234567890189", "AGRIFRPP", "INV-1042") if mode == "invoice" else None,
+        payment_method=(card or PaymentMethod("pm_visa", "visa", "0341", 12, 2030)) if mode == CARD else None,
+        remittance=Remittance("FR7630006000011234567890189", "AGRIFRPP", "INV-1042") if mode == INVOICE else None,
         time_zone="Europe/Paris",
     )
     account.subscriptions["sub-prod"] = Subscription("sub-prod", "Production")
@@ -136,13 +148,13 @@ def flows(locale: str) -> list[Flow]:
     new_card = PaymentMethod("pm_mastercard", "mastercard", "4444", 8, 2031)
     effects = paid_late.apply(ev.PayNowRequested("pay-1", "h", new_card, "user:oid-ada"))
     results = tuple(
-        ev.AttemptResult(t.charge_id, t.key, "succeeded", None, t.amount, f"pi_{t.key}")
+        ev.AttemptResult(t.charge_id, t.key, SUCCEEDED, None, t.amount, f"pi_{t.key}")
         for t in effects
         if isinstance(t, ev.TryCharge)
     )
     paid_late.apply(ev.PayNowCompleted("pay-1", new_card, results, "user:oid-ada"))
 
-    invoice = Flow("invoice-payer", _account(locale, mode="invoice"))
+    invoice = Flow("invoice-payer", _account(locale, mode=INVOICE))
     _failed(invoice, "sub-prod", "inv-2027-03", 123456, None)
     _failed(invoice, "sub-stage", "inv-2027-03-s", 2345, None)
 
@@ -174,7 +186,7 @@ def flows(locale: str) -> list[Flow]:
     # Invoice payers paying by transfer: a part of what is owed, exactly what is owed, more than is owed.
     transfers = []
     for name, value in (("transfer-partial", 50_000), ("transfer-exact", 125_801), ("transfer-overpaid", 130_000)):
-        flow = Flow(name, _account(locale, mode="invoice"))
+        flow = Flow(name, _account(locale, mode=INVOICE))
         _failed(flow, "sub-prod", "inv-2027-03", 123456, None)
         _failed(flow, "sub-stage", "inv-2027-03-s", 2345, None)
         for _ in range(4):
@@ -184,7 +196,7 @@ def flows(locale: str) -> list[Flow]:
 
     # An invoice payer suspended on both subscriptions pays Production's invoice only: Production comes
     # back, Staging stays suspended with its data kept until the deletion date.
-    partly_back = Flow("paid-one-still-suspended", _account(locale, mode="invoice"))
+    partly_back = Flow("paid-one-still-suspended", _account(locale, mode=INVOICE))
     _failed(partly_back, "sub-prod", "inv-2027-03", 123456, None)
     _failed(partly_back, "sub-stage", "inv-2027-03-s", 2345, None)
     for _ in range(31):
@@ -192,7 +204,7 @@ def flows(locale: str) -> list[Flow]:
     partly_back.apply(ev.PaymentReceived("tr-prod", Money(123456, "EUR"), "VIR-2027-0501"))
 
     # An invoice payer who never pays: suspended, then deleted.
-    invoice_unpaid = Flow("invoice-never-paid", _account(locale, mode="invoice"))
+    invoice_unpaid = Flow("invoice-never-paid", _account(locale, mode=INVOICE))
     _failed(invoice_unpaid, "sub-prod", "inv-2027-03", 123456, None)
     _failed(invoice_unpaid, "sub-stage", "inv-2027-03-s", 2345, None)
     for _ in range(125):

@@ -32,7 +32,7 @@ class StandIns:
     smtp_port: int = 1025
     maildev_web_port: int = 1080
     queue_port: int = 10001
-    processes: list = None
+    processes: list[subprocess.Popen] | None = None
     # Azurite's account key, made for this run (Azurite takes it from AZURITE_ACCOUNTS): no key in the repo.
     queue_key: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(64)).decode())
 
@@ -161,9 +161,10 @@ def create_containers() -> None:
 
     from pastdue import bootstrap
     from pastdue.adapters.cosmos import ensure_containers
+    from pastdue.adapters.storage_queue import StorageShardQueue
 
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     ensure_containers(bootstrap.cosmos_client(), bootstrap.settings().cosmos_database)
     queue = bootstrap.shard_queue()
-    if queue is not None:
+    if isinstance(queue, StorageShardQueue):  # the only queue bootstrap builds
         queue.create()

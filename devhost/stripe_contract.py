@@ -82,7 +82,7 @@ class Contract:
 
     def object(self, body: dict, where: str) -> None:
         name = body.get("object")
-        if name in self._document["$defs"]:
+        if isinstance(name, str) and name in self._document["$defs"]:
             self.check(name, body, where)
         else:
             with self._lock:

@@ -100,7 +100,7 @@ class Smoke:
 
     def events(self) -> None:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        steps = [
+        steps: list[tuple[str, str, dict[str, object], tuple[int, ...]]] = [
             (
                 "PUT",
                 f"/accounts/{self.account_id}",
@@ -154,8 +154,9 @@ class Smoke:
             )
 
     def inbox(self) -> None:
+        assert self.mail_api is not None  # run() reads the inbox only with --mail-api
         deadline = time.monotonic() + 30
-        found = []
+        found: list[dict] = []
         while time.monotonic() < deadline and not found:
             messages = self.http.get(f"{self.mail_api.rstrip('/')}/api/email").json()
             found = [m for m in messages if any(t.get("address") == self.admin_email for t in m.get("to", []))]

@@ -299,8 +299,10 @@ def overlay(defs: dict[str, dict], fixtures: dict) -> dict:
             else:
                 items = [item] if isinstance(item, dict) else []
             found = resolve(field) if items else None
-            for each in items if found else []:
-                name, child = found
+            if found is None:
+                continue
+            name, child = found
+            for each in items:
                 walk(f"{where}.{key}" if name == "(inline)" else name, child, each)
 
     for name in RESOURCES:
@@ -321,9 +323,12 @@ def overlay(defs: dict[str, dict], fixtures: dict) -> dict:
 
 def dump(document: dict) -> str:
     """JSON with one schema a line: small, and a new spec's diff reads schema by schema."""
-    compact = {"separators": (",", ":"), "ensure_ascii": False}
-    head = [f"{json.dumps(k)}:{json.dumps(v, **compact)}" for k, v in document.items() if k != "$defs"]
-    defs = [f" {json.dumps(k)}:{json.dumps(v, **compact)}" for k, v in document["$defs"].items()]
+
+    def compact(value: object) -> str:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+    head = [f"{json.dumps(k)}:{compact(v)}" for k, v in document.items() if k != "$defs"]
+    defs = [f" {json.dumps(k)}:{compact(v)}" for k, v in document["$defs"].items()]
     return "{" + ",\n".join(head) + ',\n"$defs":{\n' + ",\n".join(defs) + "\n}}\n"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date as Date
 from datetime import datetime
 from decimal import Decimal
 
@@ -62,7 +63,7 @@ def local_day(value: str | datetime, zone: str, before: bool = False):
     return local.date() - timedelta(days=1) if before else local.date()
 
 
-def date(value: str | datetime | None, tag: str | None, size: str = "long") -> str:
+def date(value: str | Date | None, tag: str | None, size: str = "long") -> str:
     """A date as the locale writes it: `long` in sentences ("29 de abril de 2027"), `medium` where a narrow
     column holds it ("29 abr 2027": a table read on a phone)."""
     if not value:

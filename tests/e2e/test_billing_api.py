@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,7 @@ def test_two_writers_racing_on_one_account_both_land(billing, new_id):
 
 
 def _bad_requests(billing, account_id, sub_id):
-    good = {
+    good: dict[str, Any] = {
         "id": "evt_bad",
         "type": "charge.failed",
         "createdAt": "2026-11-24T00:00:00Z",
@@ -113,13 +114,14 @@ def _bad_requests(billing, account_id, sub_id):
     )
     for field, value in (("type", "charge.succeeded"), ("createdAt", "yesterday"), ("id", None)):
         yield f"bad {field}", 400, billing.send("POST", post, {**good, field: value})
-    for field, value in (
+    bad_data: tuple[tuple[str, object], ...] = (
         ("amount", {"value": 1.5, "currency": "EUR"}),
         ("amount", {"value": 100}),
         ("chargeId", ""),
         ("subscriptionId", None),
-    ):
-        yield f"bad data.{field}", 400, billing.send("POST", post, {**good, "data": {**good["data"], field: value}})
+    )
+    for field, wrong in bad_data:
+        yield f"bad data.{field}", 400, billing.send("POST", post, {**good, "data": {**good["data"], field: wrong}})
     yield (
         "not json",
         400,

@@ -38,7 +38,7 @@ def test_a_transfer_racing_a_new_card_never_loses_the_surplus(billing, portal, n
         answers["transfer"] = billing.payment_received(account_id, 1000).status_code
 
     for account_id in accounts:
-        start, answers = threading.Barrier(2), {}
+        start, answers = threading.Barrier(2), dict[str, int]()
         threads = [threading.Thread(target=fn, args=(account_id, start, answers)) for fn in (pay, transfer)]
         for thread in threads:
             thread.start()

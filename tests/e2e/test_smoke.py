@@ -57,7 +57,9 @@ def test_the_smoke_script_passes_against_a_good_deployment_and_its_account_count
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.count("ok  ") == 8 and "FAIL" not in out
-    account_id = re.search(r"test account (smoke-\d+)", out).group(1)
+    named = re.search(r"test account (smoke-\d+)", out)
+    assert named is not None, out
+    account_id = named.group(1)
     stored = bootstrap.deps().store.get(account_id)
     assert stored is not None and stored.synthetic
     # It removes itself: its document carries a TTL of its own (the container has TTL on, no default).

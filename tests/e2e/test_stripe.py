@@ -65,12 +65,13 @@ def s(stripe_host, standin, standins):
         billing, portal, host = Billing(stripe_host), Portal(stripe_host), tools
         gateway = StripeGateway(KEY, standin.url)
         client = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
+        standin: StripeStandIn
 
     Drive.standin = standin
     return Drive
 
 
-def _account(s, token: str, subs: int = 1, **extra) -> tuple[str, list[str]]:
+def _account(s, token: str | None, subs: int = 1, **extra) -> tuple[str, list[str]]:
     """An account the billing system created with its own Stripe customer and saved card."""
     account_id = f"stripe-{uuid.uuid4().hex[:10]}"
     customer = s.gateway.ensure_customer(account_id, "x@example.com", "Ada", None)

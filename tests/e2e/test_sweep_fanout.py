@@ -19,6 +19,7 @@ from pastdue.domain.model import PAID, Account, Admin, Subscription
 from pastdue.domain.policy import Policy
 from pastdue.domain.shards import slot_of, slots_of
 from tests.conftest import RUN_DIR
+from tests.support.stored import history_page, stored
 from tests.unit.builders import VISA, failed
 
 SHARDS, DUE = 4, 200
@@ -27,7 +28,8 @@ SHARDS, DUE = 4, 200
 def seed(container, now: datetime) -> list[str]:
     """DUE card payers whose day-1 retry is due, all in shard 0's slots (so one shard holds the work)."""
     shard_zero = set(slots_of(0, SHARDS))
-    ids, n = [], 0
+    ids: list[str] = []
+    n = 0
     while len(ids) < DUE:
         candidate = f"kill-{n:05d}"
         n += 1
@@ -87,7 +89,7 @@ def test_a_shard_worker_killed_mid_shard_is_finished_by_another_with_nothing_don
     os.kill(first.pid, signal.SIGKILL)
     first.wait(10)
     store = CosmosAccountStore(db.get_container_client("accounts"))
-    swept_before = sum(1 for account_id in ids if the_charge(store.get(account_id)).status == PAID)
+    swept_before = sum(1 for account_id in ids if the_charge(stored(store, account_id)).status == PAID)
     assert 100 <= swept_before < DUE, "the kill landed mid-shard"
 
     second, _ = start_host(env, second_log)
@@ -119,11 +121,12 @@ def test_a_shard_worker_killed_mid_shard_is_finished_by_another_with_nothing_don
     keys = [item["id"] for item in ledger.query_items("SELECT c.id FROM c", enable_cross_partition_query=True)]
     assert len(keys) == len(set(keys)) == DUE
     for account_id in ids:
-        account = store.get(account_id)
+        account = stored(store, account_id)
         charge = the_charge(account)
         retries = [a for a in charge.attempts if a.source == "retry"]
         assert len(retries) == 1 and retries[0].processor_key(account_id) in keys, account_id
         assert charge.status == PAID and charge.paid == charge.amount, account_id
-        kinds = [r["kind"] for r in store.history(account_id, limit=100).entries]
+        kinds = [r["kind"] for r in history_page(store, account_id, limit=100).entries]
         assert kinds.count("charge.succeeded") == 1, (account_id, kinds)
+        assert account.next_action_at is not None, account_id
         assert account.next_action_at > datetime.now(UTC), account_id  # nothing left due

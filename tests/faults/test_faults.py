@@ -18,7 +18,7 @@ from pastdue.adapters.cosmos.ledger import CosmosLedger
 from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.gateway import SandboxGateway
 from pastdue.domain import events as ev
-from pastdue.domain.model import SETTLED, Admin, Remittance
+from pastdue.domain.model import CARD, INVOICE, SETTLED, Admin, PaymentMode, Remittance
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.change import change_once
@@ -29,15 +29,16 @@ from tests.integration.test_storage import FIXTURE
 from tests.support.faults import Crash, CrashingGateway, CrashingTransport, FlakyGateway, FlakySender
 from tests.support.faulty_deps import faulty_deps, ledger_entries, with_gateway
 from tests.support.history import full_history
+from tests.support.stored import stored
 
 # Each test on a database of its own (tests/conftest.py, app_database): no scan of other tests' accounts.
 pytestmark = pytest.mark.usefixtures("app_database")
 
 
-def _open(deps, token: str | None, mode: str = "card", charges: int = 1, value: int = 1000) -> str:
+def _open(deps, token: str | None, mode: PaymentMode = CARD, charges: int = 1, value: int = 1000) -> str:
     account_id = f"flt-{uuid.uuid4().hex[:10]}"
     method = deps.gateway.describe(token) if token else None
-    remittance = Remittance("FR76", "AGRIFRPP", f"INV-{account_id}") if mode == "invoice" else None
+    remittance = Remittance("FR76", "AGRIFRPP", f"INV-{account_id}") if mode == INVOICE else None
     put_account(
         deps,
         account_id,
@@ -61,7 +62,7 @@ def _open(deps, token: str | None, mode: str = "card", charges: int = 1, value: 
 
 
 def _check_invariants(account_id: str, expect_paid: bool | None = None):
-    account = bootstrap.deps().store.get(account_id)
+    account = stored(bootstrap.deps().store, account_id)
     history = full_history(bootstrap.deps().store, account_id)
     ledger = ledger_entries(account_id)
     # The ledger knows each payment by its (lead) attempt's `<accountId>:<chargeId>:<n>`: charge ids repeat
@@ -122,7 +123,7 @@ def test_a_full_lifecycle_with_20_percent_429_and_503(clock, app_env):
     sender, quota = FlakySender(0.2), CosmosQuota(bootstrap.container("control"), 10**4, 10**6, f"q-{uuid.uuid4()}")
     failing = _open(deps, "tok_chargeCustomerFail")
     recovering = _open(deps, "tok_chargeDeclinedInsufficientFunds", charges=2)
-    invoice = _open(deps, None, mode="invoice", value=5000)
+    invoice = _open(deps, None, mode=INVOICE, value=5000)
 
     def on_day(day):
         if day == 10:
@@ -146,7 +147,7 @@ def test_a_full_lifecycle_with_20_percent_429_and_503(clock, app_env):
     wired = _check_invariants(invoice, expect_paid=True)
     assert wired.subscriptions["sub-0"].state == "active"
     for account_id in (failing, recovering, invoice):
-        account = bootstrap.deps().store.get(account_id)
+        account = stored(bootstrap.deps().store, account_id)
         assert {n.status for n in account.outbox} <= {"sent", "failed"}
     assert max(sender.delivered.values()) == 1, "a notice was delivered twice"
 
@@ -268,7 +269,7 @@ def test_a_crash_at_each_write_of_an_archiving_update_loses_no_record_and_writes
             change_once(dying, account_id, event.event_id, event)
     for event in events:  # delivered again: the first may have landed already, which changes nothing
         change_once(healthy, account_id, event.event_id, event)
-    account = healthy.store.get(account_id)
+    account = stored(healthy.store, account_id)
     entries = full_history(healthy.store, account_id)
     assert [e["seq"] for e in entries] == list(range(1, account.history_seq + 1)), "a record lost or twice"
     assert [e["kind"] for e in entries[:465]] == [r["kind"] for r in earlier["history"]]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pycep import BicepParser
@@ -17,7 +19,7 @@ FILES = sorted(INFRA.rglob("*.bicep"))
 
 
 @cache
-def parsed(name: str) -> dict:
+def parsed(name: str) -> Mapping[str, Any]:
     return BicepParser().parse(file_path=INFRA / name)
 
 

@@ -283,9 +283,9 @@ def test_on_the_apps_subnet_is_delegated_to_microsoft_app_environments_and_the_a
     main = parsed("main.bicep")["parameters"]
     params = main_params("network")
     values = {key: main[params[key]]["default"] for key in ("addressSpace", "appSubnetPrefix", "endpointSubnetPrefix")}
-    space = ipaddress.ip_network(values["addressSpace"])
-    app_net = ipaddress.ip_network(values["appSubnetPrefix"])
-    endpoint_net = ipaddress.ip_network(values["endpointSubnetPrefix"])
+    space = ipaddress.IPv4Network(values["addressSpace"])
+    app_net = ipaddress.IPv4Network(values["appSubnetPrefix"])
+    endpoint_net = ipaddress.IPv4Network(values["endpointSubnetPrefix"])
     assert app_net.subnet_of(space) and endpoint_net.subnet_of(space) and not app_net.overlaps(endpoint_net)
     assert app_net.prefixlen <= 27
     assert endpoint_net.num_addresses - 5 >= len(endpoints()) + 1

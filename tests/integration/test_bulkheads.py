@@ -12,15 +12,17 @@ from pastdue import bootstrap
 from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, SendFailed, SmtpSender
+from pastdue.adapters.gateway import ChargeOutcome, PaymentGateway
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import FAILED, QUEUED, Account, Admin, Notice, PaymentMethod, Subscription
+from pastdue.domain.model import FAILED, QUEUED, Account, Admin, Notice, NoticeKind, PaymentMethod, Subscription
 from pastdue.domain.money import Money
 from pastdue.domain.quarantine import MAX_FAILURES
 from pastdue.services.notices import drain_all
 from pastdue.services.sweep import run_sweep
 from tests.support.history import full_history
 from tests.support.smtp_sink import Sink
+from tests.support.stored import stored
 
 # Each test on a database of its own (tests/conftest.py, app_database): no scan of other tests' accounts.
 pytestmark = pytest.mark.usefixtures("app_database")
@@ -44,7 +46,9 @@ def _poison(doc: dict, n: int) -> dict:
 
 
 def _seed_due(now, run: str, accounts: int, poisoned: int) -> tuple[list[str], list[str]]:
-    container, good, bad = bootstrap.container("accounts"), [], []
+    container = bootstrap.container("accounts")
+    good: list[str] = []
+    bad: list[str] = []
     policy = bootstrap.deps().policy
     for n in range(accounts):
         account = Account(f"bulk-{run}-{n}", Admin("oid", f"a{n}@example.com", "Ada"), payment_method=FAILING)
@@ -78,7 +82,7 @@ def test_a_sweep_over_poisoned_documents_serves_everyone_else_and_quarantines_th
     assert summary["accountsSeen"] >= ACCOUNTS
     container = bootstrap.container("accounts")
     for account_id in good:
-        account = deps.store.get(account_id)
+        account = stored(deps.store, account_id)
         assert [n.kind for n in account.outbox] == ["reminder"], account_id  # the day-3 reminder
     for account_id in bad:
         doc = container.read_item(account_id, partition_key=account_id)
@@ -96,11 +100,11 @@ def test_an_account_that_keeps_failing_backs_off_then_is_quarantined(clock, app_
     class Broken(Exception):
         pass
 
-    class ExplodingGateway:
-        def charge(self, *args, **kwargs):
+    class ExplodingGateway(PaymentGateway):
+        def charge(self, *args, **kwargs) -> ChargeOutcome:
             raise Broken("processor adapter bug")
 
-        def describe(self, token):
+        def describe(self, token: str) -> PaymentMethod:
             return FAILING
 
     deps = dataclasses.replace(bootstrap.deps(), gateway=ExplodingGateway(), after_notices_queued=None)
@@ -112,7 +116,9 @@ def test_an_account_that_keeps_failing_backs_off_then_is_quarantined(clock, app_
         if attempt < MAX_FAILURES:
             assert summary["accountsFailed"] >= 1 and "quarantine" not in doc or doc["quarantine"] is None
             waits.append(doc["nextActionAt"])
-            clock.set(max(clock.now(), deps.store.get(account_id).next_action_at or clock.now()) + timedelta(seconds=1))
+            clock.set(
+                max(clock.now(), stored(deps.store, account_id).next_action_at or clock.now()) + timedelta(seconds=1)
+            )
         else:
             assert summary["accountsQuarantined"] == 1 and doc["quarantine"]["reason"].startswith("Broken")
     assert waits == sorted(waits) and len(set(waits)) == MAX_FAILURES - 1  # later each time
@@ -132,13 +138,15 @@ class FailsFor(EmailSender):
 
 def _seed_notices(now, run: str, accounts: int, poisoned: int) -> tuple[list[str], list[str]]:
     # (a kind that stays true whatever the account owes: one asking for money would be withdrawn, not sent)
-    container, good, bad = bootstrap.container("accounts"), [], []
+    container = bootstrap.container("accounts")
+    good: list[str] = []
+    bad: list[str] = []
     for n in range(accounts):
         account = Account(f"drainbulk-{run}-{n}", Admin("oid", f"d{n}@example.com", "Ada"))
         account.outbox.append(
             Notice(
                 "n-1",
-                "admin_email_changed",
+                NoticeKind.ADMIN_EMAIL_CHANGED,
                 account.admin.email,
                 "en-US",
                 {"accountId": account.account_id, "paymentMode": "card"},
@@ -177,8 +185,8 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     account = Account(f"render-{uuid.uuid4().hex[:8]}", Admin("oid", "r@example.com", "Ada"))
     params = {"accountId": account.account_id, "paymentMode": "card"}
     account.outbox += [
-        Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),
-        Notice("fine", "admin_email_changed", "r@example.com", "en-US", params, now, now),
+        Notice("broken", "no_such_kind", "r@example.com", "en-US", params, now, now),  # no catalog has it: render fails
+        Notice("fine", NoticeKind.ADMIN_EMAIL_CHANGED, "r@example.com", "en-US", params, now, now),
     ]
     account.notices_due_at = now
     bootstrap.container("accounts").create_item(to_document(account))
@@ -186,7 +194,7 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
     other.outbox.append(
         Notice(
             "n",
-            "admin_email_changed",
+            NoticeKind.ADMIN_EMAIL_CHANGED,
             "refused@example.com",
             "en-US",
             {"accountId": other.account_id, "paymentMode": "card"},
@@ -202,10 +210,13 @@ def test_a_notice_that_cannot_render_ends_failed_and_a_failed_send_is_retried_la
         sender = FailsFor(SmtpSender("billing@pastdue.test", "127.0.0.1", sink.port), {"refused@example.com"})
         drain_all(bootstrap.deps(), sender, quota, budget_seconds=600)
         assert [to for to in sink.recipients if to == "r@example.com"] == ["r@example.com"]
-    notices = {n.notice_id: n for n in store.get(account.account_id).outbox}
-    assert notices["broken"].status == FAILED and notices["broken"].last_error.startswith("render: KeyError")
+    notices = {n.notice_id: n for n in stored(store, account.account_id).outbox}
+    broken = notices["broken"]
+    assert (
+        broken.status == FAILED and broken.last_error is not None and broken.last_error.startswith("render: KeyError")
+    )
     assert notices["fine"].status == "sent"
-    refused = store.get(other.account_id)
+    refused = stored(store, other.account_id)
     (notice,) = refused.outbox
     assert notice.status == QUEUED and notice.tries == 1 and notice.last_error == "smtp: 451 try later"
     assert started + timedelta(minutes=2) <= notice.next_try_at <= clock.now() + timedelta(minutes=2)

@@ -13,7 +13,7 @@ from pastdue import bootstrap
 from pastdue.adapters.documents import to_document
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import Account, Admin, Subscription
+from pastdue.domain.model import INVOICE, Account, Admin, Subscription
 from pastdue.domain.money import Money
 from pastdue.services.sweep import run_sweep
 from tests.support.history import full_history
@@ -25,7 +25,7 @@ def _disabled_past_deletion(now, run: str) -> list[str]:
     """Invoice payers disabled 91 days ago: their deletion is due."""
     policy, ids = bootstrap.deps().policy, []
     for n in range(DUE):
-        account = Account(f"cap-{run}-{n}", Admin("oid", f"c{n}@example.com", "Ada"), payment_mode="invoice")
+        account = Account(f"cap-{run}-{n}", Admin("oid", f"c{n}@example.com", "Ada"), payment_mode=INVOICE)
         account.subscriptions["s"] = Subscription("s", "Lab")
         start = now - timedelta(days=125)
         account, _ = decide(
@@ -99,8 +99,10 @@ def test_a_fanned_out_run_shares_one_cap_between_its_shards(clock, deps):
         assert closed[:3] == [None, None, None]  # the last shard recorded closes the run
         run = bootstrap.container("control").read_item(tasks[0].run_id, partition_key=tasks[0].run_id)
         # The run's cap of 2, less what its shards started: never below 0, nothing reserved and not given back.
-        assert run["deletionsLeft"] == 2 - closed[3].get("deletionsStarted", 0) >= 0, (run, closed[3])
-        return closed[3]
+        summary = closed[3]
+        assert summary is not None
+        assert run["deletionsLeft"] == 2 - summary.get("deletionsStarted", 0) >= 0, (run, summary)
+        return summary
 
     first = run_of_four()
     assert first["deletionsStarted"] == 2 and first["deletionsHeld"] == 3 and first["shards"] == 4

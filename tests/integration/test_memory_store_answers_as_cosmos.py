@@ -17,7 +17,7 @@ from pastdue.adapters.memory import MemoryAccounts
 from pastdue.adapters.store import AccountFilter, BadCursor
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import Admin
+from pastdue.domain.model import DECLINED, Admin
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 from tests.support.busy import drain, drive, new_account
@@ -60,7 +60,7 @@ def _book(store) -> None:
                 account, effects = decide(account, ev.SweepTick(), POLICY, when)
                 tries = [e for e in effects if isinstance(e, ev.TryCharge)]
                 if tries:  # each retry declined
-                    declined = tuple(ev.AttemptResult(t.charge_id, t.key, "declined", "generic_decline") for t in tries)
+                    declined = tuple(ev.AttemptResult(t.charge_id, t.key, DECLINED, "generic_decline") for t in tries)
                     account, _ = decide(account, ev.AttemptsResolved(declined), POLICY, when)
                 account = store.replace(drain(account, POLICY, when))
         if n == 6:

@@ -14,10 +14,11 @@ from pastdue import bootstrap
 from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, SmtpSender, Throttled
-from pastdue.domain.model import INVOICE, Account, Admin, Notice, Remittance
+from pastdue.domain.model import INVOICE, Account, Admin, Notice, NoticeKind, Remittance
 from pastdue.notices.render import render
 from pastdue.services.notices import drain_all
 from tests.support.smtp_sink import Sink
+from tests.support.stored import stored
 
 # Each test on a database of its own (tests/conftest.py, app_database): no scan of other tests' accounts.
 pytestmark = pytest.mark.usefixtures("app_database")
@@ -36,7 +37,7 @@ def _seed(now, accounts=ACCOUNTS, per_account=PER_ACCOUNT) -> set[str]:
         for n in range(per_account):
             notice = Notice(
                 f"n-{n}",
-                "admin_email_changed",
+                NoticeKind.ADMIN_EMAIL_CHANGED,
                 account.admin.email,
                 "en-US",
                 {"accountId": account.account_id, "paymentMode": "card"},
@@ -149,11 +150,11 @@ def test_a_webhook_is_answered_before_its_notice_is_sent_and_the_notice_still_go
         deps, account_id, ev.ChargeFailed("e-held", "s0", "ch-held", Money(900, "EUR"), None, clock.now())
     )
     assert answer == "processed" and held.sent == []
-    assert [n.status for n in deps.store.get(account_id).outbox] in (["queued"], ["sending"])
+    assert [n.status for n in stored(deps.store, account_id).outbox] in (["queued"], ["sending"])
     held.release.set()
     bootstrap.settle()
     assert len(held.sent) == 1 and "€9.00" in held.sent[0]  # the account's total in the subject
-    assert [n.status for n in deps.store.get(account_id).outbox] == ["sent"]
+    assert [n.status for n in stored(deps.store, account_id).outbox] == ["sent"]
 
 
 def test_stored_text_no_email_can_carry_is_replaced_logged_and_the_notice_still_goes(clock, app_env, caplog):
@@ -180,7 +181,7 @@ def test_stored_text_no_email_can_carry_is_replaced_logged_and_the_notice_still_
         stats = drain_all(deps, SmtpSender("billing@pastdue.test", "127.0.0.1", sink.port), quota)
         assert stats["sent"] == 1, stats
         assert sink.recipients == [account.admin.email]
-    outbox = deps.store.get(account.account_id).outbox
+    outbox = stored(deps.store, account.account_id).outbox
     assert [n.status for n in outbox] == ["sent"]
     assert "could not" not in json.dumps([n.last_error for n in outbox])
     assert any("character(s) of stored text" in r.getMessage() for r in caplog.records)
@@ -209,7 +210,7 @@ def test_writers_racing_on_the_account_leave_its_notices_queued_without_a_traceb
     account.outbox = [
         Notice(
             f"n-{n}",
-            "admin_email_changed",
+            NoticeKind.ADMIN_EMAIL_CHANGED,
             account.admin.email,
             "en-US",
             {"accountId": account_id, "paymentMode": "card"},

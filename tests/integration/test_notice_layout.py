@@ -76,7 +76,9 @@ def _widths(browser, pages, flags) -> dict:
         text=True,
         timeout=120,
     ).stdout
-    found = json.loads(html.unescape(re.search(r'data-widths="([^"]+)"', dom).group(1)))
+    widths = re.search(r'data-widths="([^"]+)"', dom)
+    assert widths is not None, dom[:500]
+    found = json.loads(html.unescape(widths.group(1)))
     return {page.name: found[f"f{n}"] for n, page in enumerate(pages)}
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from pastdue import bootstrap
 from pastdue.domain import events as ev
+from pastdue.domain.model import CARD, PaymentMode
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.sweep import COUNTED, report_book, run_sweep
@@ -25,7 +26,7 @@ def own(app_database, clock):
     return dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
 
 
-def _open(deps, token: str | None, mode: str = "card", at=None) -> str:
+def _open(deps, token: str | None, mode: PaymentMode = CARD, at=None) -> str:
     account_id = f"sum-{uuid.uuid4().hex[:8]}"
     method = deps.gateway.describe(token) if token else None
     remittance = new_account(account_id).remittance
@@ -62,5 +63,6 @@ def test_the_sweep_summary_counts_what_the_histories_say_it_did(own, clock):
     assert summary["subscriptionsDisabled"] == 1 and summary["accountsSeen"] == 6
     assert summary["chargesRetried"] == 6
     book = report_book(own)
+    assert book is not None
     assert book["byState"]["pastDue"] == 3 and book["byState"]["disabled"] == 1 and book["byState"]["active"] == 2
     assert book["atRisk"] == {"EUR": 4 * 2500} and book["stillDue"] == 0

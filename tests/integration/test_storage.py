@@ -18,7 +18,7 @@ from pastdue.adapters.cosmos import CosmosAccountStore
 from pastdue.adapters.cosmos.accounts import CHUNK, charge_item_id, event_item_id, history_item_id
 from pastdue.adapters.store import ConcurrencyConflict
 from pastdue.domain import events as ev
-from pastdue.domain.model import SETTLED
+from pastdue.domain.model import CARD, SETTLED
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 from pastdue.domain.retention import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, SETTLED_KEEP
@@ -28,6 +28,7 @@ from pastdue.services.change import change
 from tests.support.busy import drive, new_account, stored_size
 from tests.support.history import full_history
 from tests.support.stack import new_database
+from tests.support.stored import history_page, stored
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "account_2026_11.json"
 GOAL_BYTES = 16 * 1024
@@ -79,11 +80,11 @@ def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pag
     entries = full_history(store, "busy-10k")
     assert _seqs(entries) == list(range(1, account.history_seq + 1))
     assert account.history_seq > 30_000  # several records an event
-    first = store.history("busy-10k", limit=50)
+    first = history_page(store, "busy-10k", limit=50)
     assert _seqs(first.entries) == list(range(account.history_seq, account.history_seq - 50, -1))
     assert first.before == account.history_seq - 49
     # The filter by subscription pages too, and returns only that subscription's records.
-    page = store.history("busy-10k", subscription_id="s1", before=account.history_seq // 2, limit=300)
+    page = history_page(store, "busy-10k", subscription_id="s1", before=account.history_seq // 2, limit=300)
     assert len(page.entries) == 300 and {e["subscriptionId"] for e in page.entries} == {"s1"}
     assert _seqs(page.entries) == sorted(_seqs(page.entries), reverse=True)
     # Archived records expire by the retention (Cosmos TTL in Azure); the field is set on each item.
@@ -139,7 +140,7 @@ def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in
         )
         == "processed"
     )
-    assert store.get("burst-600").balance().is_zero
+    assert stored(store, "burst-600").balance().is_zero
     assert full_history(store, "burst-600")[-1]["kind"] == "charge.failed.repeated"
 
 
@@ -151,7 +152,7 @@ def test_a_document_of_the_earlier_shape_is_read_and_converted_on_its_next_write
     records = earlier["history"]
     bootstrap.container("accounts").create_item({k: v for k, v in earlier.items() if not k.startswith("_")})
 
-    loaded = deps.store.get(account_id)
+    loaded = stored(deps.store, account_id)
     assert [r["seq"] for r in loaded.history] == list(range(1, len(records) + 1))
     assert set(loaded.processed_events) == set(earlier["processedEvents"])
     assert loaded.balance() == Money(800, "EUR")
@@ -188,7 +189,7 @@ def test_a_settled_charge_moves_to_the_archive_and_a_late_report_of_it_is_a_repe
     clock.advance(SETTLED_KEEP + timedelta(hours=1))
     record_event(deps, account_id, ev.PaymentReceived("p-2", Money(100, "EUR"), "ref-2"))  # moves it out
     record_event(deps, account_id, ev.PaymentReceived("p-3", Money(100, "EUR"), "ref-3"))  # archives it
-    account = deps.store.get(account_id)
+    account = stored(deps.store, account_id)
     assert account.charge("ch-old") is None and account.archive_charges == []
     item = bootstrap.container("accounts").read_item(charge_item_id("ch-old"), partition_key=account_id)
     assert item["status"] == "paid" and item["paid"] == {"value": 700, "currency": "EUR"}
@@ -199,7 +200,7 @@ def test_a_settled_charge_moves_to_the_archive_and_a_late_report_of_it_is_a_repe
         )
         == "processed"
     )
-    account = deps.store.get(account_id)
+    account = stored(deps.store, account_id)
     assert account.balance().is_zero and account.subscriptions["s0"].state == "active"
     assert full_history(deps.store, account_id)[-1]["kind"] == "charge.failed.repeated"
 
@@ -222,10 +223,10 @@ def test_history_read_while_records_are_archived_sees_each_record_once(app_env, 
     thread.start()
     try:
         for _ in range(15):
-            page = store.history(account_id, limit=7)
+            page = history_page(store, account_id, limit=7)
             seqs, newest = _seqs(page.entries), page.entries[0]["seq"]
             while page.before is not None:
-                page = store.history(account_id, before=page.before, limit=7)
+                page = history_page(store, account_id, before=page.before, limit=7)
                 seqs += _seqs(page.entries)
             if seqs != list(range(newest, 0, -1)):
                 problems.append(seqs)
@@ -267,7 +268,7 @@ def test_an_idempotency_record_keeps_the_outcome_only_and_a_replay_answers_the_s
         deps,
         account_id,
         ev.ProfileSet(
-            new_account(account_id).admin, "card", "EUR", deps.gateway.describe("tok_chargeCustomerFail"), None
+            new_account(account_id).admin, CARD, "EUR", deps.gateway.describe("tok_chargeCustomerFail"), None
         ),
     )
     for n in range(40):
@@ -318,7 +319,7 @@ def test_an_archive_that_fits_one_batch_is_written_with_the_document_or_not_at_a
     deps = dataclasses.replace(bootstrap.deps(), after_notices_queued=None)
     account_id = f"one-{uuid.uuid4().hex[:8]}"
     _earlier_document(account_id)
-    stale = deps.store.get(account_id)
+    stale = stored(deps.store, account_id)
     bootstrap.container("accounts").upsert_item(  # someone else wrote meanwhile (same content, new _etag)
         {k: v for k, v in bootstrap.container("accounts").read_item(account_id, account_id).items() if k[0] != "_"}
     )

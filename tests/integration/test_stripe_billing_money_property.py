@@ -50,7 +50,7 @@ from pastdue.adapters.store import CustomerData
 from pastdue.adapters.stripe_gateway import StripeGateway
 from pastdue.domain import events as ev
 from pastdue.domain.codec import load
-from pastdue.domain.model import OPEN, SUCCEEDED, Account, Admin, Charge
+from pastdue.domain.model import CARD, OPEN, SUCCEEDED, Account, Admin, Charge
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 from pastdue.services import effects, portal
@@ -151,7 +151,7 @@ class World:
         standin.clock = lambda: self.clock.at.timestamp()
         self.store = MemoryAccounts()
         self.deps = Deps(
-            store=self.store,  # type: ignore[arg-type]  # the queries the services called here use
+            store=self.store,
             customer_data=NoData(),
             gateway=StripeGateway(KEY, standin.url, max_network_retries=0),
             policy=Policy(),
@@ -250,8 +250,9 @@ class Tenant:
         self.world, self.account_id = world, f"tenant-{t}"
         deps, standin = world.deps, world.standin
         gateway = deps.gateway
-        self.customer = gateway.ensure_customer(self.account_id, f"admin{t}@example.com", "Ada", None)
-        assert self.customer is not None
+        customer = gateway.ensure_customer(self.account_id, f"admin{t}@example.com", "Ada", None)
+        assert customer is not None
+        self.customer: str = customer
         method = gateway.adopt(standin.set_up_card(self.customer, card), self.customer)
         gateway.make_default(method.token, self.customer)  # the billing system's card: Stripe's default
         self.subscription = standin.create_subscription(self.customer)["id"]  # Stripe Billing's, pastdue's id too
@@ -259,7 +260,7 @@ class Tenant:
         put_account(
             deps,
             self.account_id,
-            ev.ProfileSet(admin, "card", "EUR", method, None, gateway_customer_id=self.customer),  # type: ignore[arg-type]
+            ev.ProfileSet(admin, CARD, "EUR", method, None, gateway_customer_id=self.customer),
         )
         put_subscription(deps, self.account_id, ev.SubscriptionSet("sub-0", "Seats", "default"))
         put_subscription(deps, self.account_id, ev.SubscriptionSet(self.subscription, "Plan", "default"))
@@ -494,8 +495,8 @@ def _holds(world: World, tenant: Tenant, steps) -> None:
     lost = sum(d["amount"] for d in disputes if d["status"] == "lost")
     recorded = account.reversed or {}
     assert sum(recorded.values()) == refunded + lost, (story, recorded, refunded, lost)
-    refunds = {r["id"] for r in state.refunds.values() if r["charge"] in ours_charges}  # counted by their ids
-    assert set(recorded) <= ours_charges | refunds | {d["id"] for d in disputes}, (story, recorded)
+    refund_ids = {r["id"] for r in state.refunds.values() if r["charge"] in ours_charges}  # counted by their ids
+    assert set(recorded) <= ours_charges | refund_ids | {d["id"] for d in disputes}, (story, recorded)
 
     # One PaymentIntent at most per attempt; every debit pastdue made is known to the account.
     per_attempt = Counter(pi["metadata"]["attempt"] for pi in app_made.values())
@@ -521,7 +522,7 @@ def _holds(world: World, tenant: Tenant, steps) -> None:
 
     # Each invoice dunned here: its card payments at Stripe are what its charge counted as paid there (a
     # payment after the charge was settled here included, as credit); settled here, it is settled there.
-    late = Counter()
+    late: Counter[str] = Counter()
     for record in records:
         if record["kind"] == "payment.unexpected" and record["detail"].get("reason") == "paidAfterArchived":
             late[record["detail"]["chargeId"]] += record["detail"]["amount"]["value"]
@@ -534,12 +535,13 @@ def _holds(world: World, tenant: Tenant, steps) -> None:
         )
         if standin._paid_off_stripe.get(invoice_id):
             assert by_card == 0, (story, invoice_id)
-        charge = charges.get(invoice_id)
-        if charge is None:
+        dunned_charge = charges.get(invoice_id)
+        if dunned_charge is None:
             # Never a debt here: its failure was heard of only once it was no longer open.
             assert invoice["status"] != "open", (story, invoice_id)
             assert not standin._paid_off_stripe.get(invoice_id), (story, invoice_id)
             continue
+        charge = dunned_charge
         counted = (charge.processor_paid.value if charge.processor_paid else 0) + late[invoice_id]
         assert by_card == counted, (story, invoice_id, by_card, counted)
         if charge.status != OPEN:
@@ -566,4 +568,5 @@ def test_a_refund_after_a_failed_one_heard_newest_first_is_recorded_as_given_bac
     assert standin.state.charges[paid["latest_charge"]]["amount_refunded"] == 50
     # The refund that stands, counted once by its id; the failed one kept as failed (0), its money credit.
     assert tenant.account().reversed == {second: 50, refund: 0}
-    assert tenant.account().credit is not None and tenant.account().credit.value == 50
+    credit = tenant.account().credit
+    assert credit is not None and credit.value == 50

@@ -276,8 +276,17 @@ def test_an_unconfirmed_payment_intent_of_an_attempt_reserved_before_is_confirme
     customer, method = _card(gateway)
     metadata = {"accountId": "acct-1", "attempt": "ch-4b:1"}
     raw = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
-    params = {"amount": 1234, "currency": "eur", "payment_method": method.token, "customer": customer}
-    made = raw.v1.payment_intents.create({**params, "confirm": False, "metadata": metadata}, {"idempotency_key": "x"})
+    made = raw.v1.payment_intents.create(
+        {
+            "amount": 1234,
+            "currency": "eur",
+            "payment_method": method.token,
+            "customer": customer,
+            "confirm": False,
+            "metadata": metadata,
+        },
+        {"idempotency_key": "x"},
+    )
     assert made.status == "requires_confirmation"
     standin.advance(61)
     answer = gateway.charge(method.token, EUR, "ch-4b:1", customer, metadata, resume=True)

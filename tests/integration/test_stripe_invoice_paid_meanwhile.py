@@ -54,7 +54,7 @@ def test_an_invoice_paid_meanwhile_is_read_again_and_settles_the_charge(standin)
 
     deps, _, _ = world()
     store = Linked()
-    deps.store, deps.gateway = store, gateway  # type: ignore[assignment]
+    deps.store, deps.gateway = store, gateway
     acc = account(method=card)
     acc.gateway_customer_id = customer
     store.create(acc)

@@ -22,6 +22,7 @@ from pastdue.services.billing import record_event
 from pastdue.services.portal import pay_now
 from pastdue.services.sweep import run_sweep
 from tests.support.busy import new_account
+from tests.support.stored import stored
 
 KEY = "sk_test_standin_keys"
 
@@ -101,7 +102,9 @@ def test_a_new_card_becomes_stripes_default_and_its_subscriptions_only_once_it_h
     deps = _deps(gateway)
     account_id, customer = _account(deps, standin, gateway, clock, card="pm_card_chargeCustomerFail")
     old = standin.state.customers[customer]["invoice_settings"]["default_payment_method"]
-    old_card = deps.store.get(account_id).payment_method.token  # type: ignore[union-attr]
+    old_method = stored(deps.store, account_id).payment_method
+    assert old_method is not None
+    old_card = old_method.token
     own = standin.create_subscription(customer, default_payment_method=old_card)  # renewals use this first
     plain = standin.create_subscription(customer)  # follows the customer's default
     declined = _new_card(standin, gateway, account_id, "pm_card_chargeDeclined")

@@ -112,9 +112,11 @@ def test_a_key_still_executing_answers_409_idempotency_key_in_use_and_nothing_is
     assert until(lambda: "K-1" in standin.state.executing, 60)  # the first create holds its key now
     with pytest.raises(stripe.APIError) as in_use:
         _intent(client, customer, pm, {"a": "1"}, key="K-1")
+    assert in_use.value.error is not None
     assert (in_use.value.http_status, in_use.value.error.code) == (409, "idempotency_key_in_use")
     running.join()
     again = _intent(client, customer, pm, {"a": "1"}, key="K-1")  # the first answer, replayed
+    assert again.last_response is not None
     assert again.id == first[0].id and again.last_response.headers.get("Idempotent-Replayed") == "true"
     assert len(standin.state.payment_intents) == 1
 
@@ -148,6 +150,7 @@ def test_a_lock_timeout_is_a_429_refused_before_anything_ran(standin):
     standin.state.faults.append("lock_timeout")
     with pytest.raises(stripe.RateLimitError) as locked:
         _intent(client, customer, pm, {"a": "1"}, key="K-2")
+    assert locked.value.error is not None and locked.value.headers is not None
     assert (locked.value.http_status, locked.value.error.code) == (429, "lock_timeout")
     assert locked.value.headers.get("Stripe-Should-Retry") == "true"
     assert standin.state.payment_intents == {}
@@ -208,12 +211,14 @@ def test_a_set_up_that_needs_3d_secure_waits_for_the_customer_then_fails_or_succ
     customer = gateway.ensure_customer("acct-1", "a@example.com", "Ada", None)
     seti = client.v1.setup_intents.create({"customer": customer, "usage": "off_session"})
     waiting = client.v1.setup_intents.confirm(seti.id, {"payment_method": "pm_card_authenticationRequired"})
+    assert waiting.next_action is not None
     assert (waiting.status, waiting.next_action.type) == ("requires_action", "use_stripe_sdk")
     with pytest.raises(UnknownToken):  # not set up yet: nothing to adopt
         gateway.adopt(seti.id, customer)
     httpx.post(f"{standin.url}/_standin/setup_intents/{seti.id}/authenticate", json={"succeed": False})
     failed = client.v1.setup_intents.retrieve(seti.id)
     assert failed.status == "requires_payment_method"
+    assert failed.last_setup_error is not None
     assert failed.last_setup_error.code == "setup_intent_authentication_failure"
     again = client.v1.setup_intents.confirm(seti.id, {"payment_method": "pm_card_authenticationRequired"})
     assert again.status == "requires_action"
@@ -248,7 +253,7 @@ def test_a_payment_with_another_customers_card_is_refused(standin):
         "payment_method",
         "resource_missing",
     )
-    assert created.value.error.type == "invalid_request_error"
+    assert created.value.error is not None and created.value.error.type == "invalid_request_error"
     own = client.v1.payment_intents.create({"amount": 1234, "currency": "eur", "customer": bo})
     with pytest.raises(stripe.InvalidRequestError) as confirmed:
         client.v1.payment_intents.confirm(own.id, {"payment_method": ada_card, "off_session": True})
@@ -366,9 +371,9 @@ def test_stripe_billings_objects_answer_only_what_stripes_schemas_allow(standin)
         300,
     )
     (line,) = read.lines.data
-    assert (
-        line.amount == 2000 and line.parent.subscription_item_details.subscription_item == sub["items"]["data"][0]["id"]
-    )
+    assert line.parent is not None and line.parent.subscription_item_details is not None
+    item = line.parent.subscription_item_details.subscription_item
+    assert line.amount == 2000 and item == sub["items"]["data"][0]["id"]
     assert client.v1.subscriptions.retrieve(sub["id"]).latest_invoice == invoice["id"]
     assert len(client.v1.invoice_payments.list({"invoice": invoice["id"]}).data) == 1
     paid = standin.billing_payment(customer, 3000)
@@ -440,6 +445,7 @@ def test_the_browsers_3d_secure_on_a_payment_fails_then_succeeds_on_the_same_pay
     intent = client.v1.payment_intents.create(
         {"amount": 1500, "currency": "eur", "customer": customer, "payment_method": pm, "confirm": True}
     )
+    assert intent.next_action is not None
     assert intent.status == "requires_action" and intent.next_action.type == "use_stripe_sdk"
     page = httpx.get(f"{standin.url}/_standin/challenge/payment_intents/{intent.id}")
     assert page.status_code == 200 and "Fail authentication" in page.text and "Complete authentication" in page.text

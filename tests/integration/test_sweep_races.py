@@ -9,14 +9,15 @@ from collections import Counter
 from datetime import timedelta
 
 from pastdue import bootstrap
-from pastdue.adapters.gateway import PaymentGateway
+from pastdue.adapters.gateway import ChargeOutcome, PaymentGateway
 from pastdue.domain import events as ev
-from pastdue.domain.model import SETTLED, Admin
+from pastdue.domain.model import CARD, SETTLED, Admin
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.portal import pay_now
 from pastdue.services.sweep import run_sweep
 from tests.support.faulty_deps import ledger_entries
+from tests.support.stored import stored
 
 
 def _past_due(deps, subs: int = 3) -> str:
@@ -25,7 +26,7 @@ def _past_due(deps, subs: int = 3) -> str:
         deps,
         account_id,
         ev.ProfileSet(
-            Admin("oid", "a@example.com", "Ada"), "card", "EUR", deps.gateway.describe("tok_chargeCustomerFail"), None
+            Admin("oid", "a@example.com", "Ada"), CARD, "EUR", deps.gateway.describe("tok_chargeCustomerFail"), None
         ),
     )
     for n in range(subs):
@@ -65,17 +66,27 @@ class HoldsTheSweep(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, key, customer=None, metadata=None, **resolution):
+    def charge(
+        self,
+        token: str,
+        amount: Money,
+        idempotency_key: str,
+        customer: str | None = None,
+        metadata: dict | None = None,
+        reference: str | None = None,
+        resume: bool = False,
+        on_session: bool = False,
+    ) -> ChargeOutcome:
         account_id = (metadata or {}).get("accountId")
         if account_id not in self.accounts:  # other tests' accounts in the same database pass through
-            return self.inner.charge(token, amount, key, customer, metadata)
+            return self.inner.charge(token, amount, idempotency_key, customer, metadata, reference, resume, on_session)
         held, release = self.events(account_id)
         if token == self.held_token and not held.is_set():
             held.set()
             assert release.wait(30), "update_payment never reached the processor"
         else:
             release.set()
-        return self.inner.charge(token, amount, key, customer, metadata)
+        return self.inner.charge(token, amount, idempotency_key, customer, metadata, reference, resume, on_session)
 
 
 def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, app_env):
@@ -105,7 +116,7 @@ def test_a_sweep_racing_a_payment_method_update_charges_each_charge_once(clock, 
     clock.advance(timedelta(hours=2))
     run_sweep(deps, 600)  # disable is due now, but every account is paid
     for account_id in accounts:
-        account = deps.store.get(account_id)
+        account = stored(deps.store, account_id)
         assert account.balance().is_zero
         assert {s.state for s in account.subscriptions.values()} == {"active"}
         entries = ledger_entries(account_id)
@@ -127,4 +138,4 @@ def test_the_sweep_stops_on_its_time_budget_and_the_rest_stays_due(clock, app_en
     rest = run_sweep(deps, budget_seconds=600)
     assert rest["accountsSeen"] >= 4
     for account_id in accounts:
-        assert [n.kind for n in deps.store.get(account_id).outbox] == ["payment_failed", "reminder"]
+        assert [n.kind for n in stored(deps.store, account_id).outbox] == ["payment_failed", "reminder"]

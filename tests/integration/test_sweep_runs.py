@@ -53,6 +53,7 @@ def test_a_failing_shard_is_retried_then_recorded_failed_and_the_run_closes_once
     assert isinstance(gave_up.value.__cause__, Broken) and gave_up.value.summary is None  # shard 1 still to do
     assert runs.finished(first.run_id, 0)
     summary = sweep_shard(deps, runs, second, 60, last_try=False)
+    assert summary is not None
     assert summary["shards"] == 2 and summary["shardsFailed"] == 1 and summary["runId"] == first.run_id
     run = bootstrap.container("control").read_item(first.run_id, partition_key=first.run_id)
     assert run["closedAt"] and list(run["done"]) == ["1"] and "Broken" in run["failed"]["0"]
@@ -113,4 +114,5 @@ def test_a_shard_that_gives_up_last_still_closes_the_run_with_its_failure_counte
     with pytest.raises(ShardGaveUp) as gave_up:
         sweep_shard(_broken(deps), runs, first, 60, last_try=True)
     summary = gave_up.value.summary  # the handler closes the run with it, then the message is poisoned
+    assert summary is not None
     assert summary["shards"] == 2 and summary["shardsFailed"] == 1 and summary["runId"] == first.run_id

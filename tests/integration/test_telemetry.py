@@ -17,6 +17,7 @@ from pastdue import bootstrap
 from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.telemetry import METRICS, Metrics, OpenTelemetryMetrics, setup
 from pastdue.domain import events as ev
+from pastdue.domain.model import CARD
 from pastdue.domain.money import Money
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.notices import drain_all
@@ -49,7 +50,7 @@ def test_a_failure_its_recovery_the_notices_and_the_book_become_metrics(clock, a
     put_account(
         deps,
         account_id,
-        ev.ProfileSet(new_account(account_id).admin, "card", "EUR", deps.gateway.describe("tok_visa"), None),
+        ev.ProfileSet(new_account(account_id).admin, CARD, "EUR", deps.gateway.describe("tok_visa"), None),
     )
     put_subscription(deps, account_id, ev.SubscriptionSet("s0", "Production", "default"))
     with caplog.at_level(logging.DEBUG, logger="pastdue"):

@@ -15,6 +15,7 @@ from pastdue.domain.money import Money
 from pastdue.services.billing import record_event
 from pastdue.services.sweep import run_sweep
 from tests.support.busy import new_account
+from tests.support.stored import stored
 
 
 def test_a_sweep_without_the_processor_keeps_its_retries_reserved_then_sends_them(clock, app_env):
@@ -27,13 +28,13 @@ def test_a_sweep_without_the_processor_keeps_its_retries_reserved_then_sends_the
     clock.advance(timedelta(days=3, hours=1))
     down = dataclasses.replace(deps, gateway=UnavailableGateway("stripe", "STRIPE_SECRET_KEY: unresolved"))
     run_sweep(down, 600)
-    account = deps.store.get(account_id)
-    attempt = account.charge("ch-1").pending
+    account = stored(deps.store, account_id)
+    attempt = account.charge_of("ch-1").pending
     assert attempt is not None and attempt.outcome is None  # reserved, never sent
     assert account.failures == 0 and account.quarantine is None
     # The processor is back: the same attempt (same key) is sent and pays.
     clock.advance(timedelta(hours=1))
     run_sweep(deps, 600)
-    account = deps.store.get(account_id)
-    charge = account.charge("ch-1")
+    account = stored(deps.store, account_id)
+    charge = account.charge_of("ch-1")
     assert charge.status == "paid" and [a.key for a in charge.attempts] == [attempt.key]

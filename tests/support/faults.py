@@ -12,7 +12,8 @@ from azure.core.pipeline.transport import RequestsTransport, RequestsTransportRe
 from requests.structures import CaseInsensitiveDict
 
 from pastdue.adapters.email import EmailSender, SendFailed, Throttled
-from pastdue.adapters.gateway import OutcomeUnknown, PaymentGateway
+from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, PaymentGateway
+from pastdue.domain.money import Money
 
 
 class Crash(BaseException):
@@ -97,12 +98,22 @@ class FlakyGateway(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, idempotency_key, customer=None, metadata=None, **resolution):
+    def charge(
+        self,
+        token: str,
+        amount: Money,
+        idempotency_key: str,
+        customer: str | None = None,
+        metadata: dict | None = None,
+        reference: str | None = None,
+        resume: bool = False,
+        on_session: bool = False,
+    ) -> ChargeOutcome:
         with self.lock:
             roll = self.random.random()
         if roll < self.rate / 2:
             raise OutcomeUnknown("injected timeout before the processor saw it")
-        outcome = self.inner.charge(token, amount, idempotency_key, customer, metadata, **resolution)
+        outcome = self.inner.charge(token, amount, idempotency_key, customer, metadata, reference, resume, on_session)
         if roll < self.rate:
             raise OutcomeUnknown("injected timeout after the processor charged")
         return outcome
@@ -118,13 +129,23 @@ class CrashingGateway(PaymentGateway):
     def describe(self, token):
         return self.inner.describe(token)
 
-    def charge(self, token, amount, idempotency_key, customer=None, metadata=None, **resolution):
+    def charge(
+        self,
+        token: str,
+        amount: Money,
+        idempotency_key: str,
+        customer: str | None = None,
+        metadata: dict | None = None,
+        reference: str | None = None,
+        resume: bool = False,
+        on_session: bool = False,
+    ) -> ChargeOutcome:
         with self.lock:
             self.calls += 1
             call = self.calls
         if call == self.at and not self.after:
             raise Crash(f"killed before charge call {self.at}")
-        outcome = self.inner.charge(token, amount, idempotency_key, customer, metadata, **resolution)
+        outcome = self.inner.charge(token, amount, idempotency_key, customer, metadata, reference, resume, on_session)
         if call == self.at:
             raise Crash(f"killed after charge call {self.at}")
         return outcome
@@ -134,7 +155,8 @@ class FlakySender(EmailSender):
     """Fails or throttles a share of sends; counts what was really delivered, by operation id."""
 
     def __init__(self, rate: float, seed: int = 13):
-        self.rate, self.random, self.delivered = rate, random.Random(seed), Counter()
+        self.rate, self.random = rate, random.Random(seed)
+        self.delivered: Counter[str] = Counter()
         self.lock = threading.Lock()
 
     def send(self, email):

@@ -66,8 +66,8 @@ def test_environment(standins: StandIns) -> dict:
 
 
 def start_standins(log_dir) -> StandIns:
-    ports = [free_port() for _ in range(4)]
-    return StandIns(*ports).start(log_dir)
+    cosmos, smtp, maildev_web, queue = (free_port() for _ in range(4))
+    return StandIns(cosmos, smtp, maildev_web, queue).start(log_dir)
 
 
 def start_host(env: dict, log_file) -> tuple[subprocess.Popen, str]:

@@ -6,7 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import SENDING, Account, Admin, Notice, PaymentMethod, Remittance, Subscription
+from pastdue.domain.model import (
+    CARD,
+    INVOICE,
+    SENDING,
+    Account,
+    Admin,
+    Notice,
+    PaymentMethod,
+    PaymentMode,
+    Remittance,
+    Subscription,
+)
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 
@@ -17,14 +28,14 @@ FAILING = PaymentMethod("tok_chargeCustomerFail", "visa", "0341", 12, 2034)
 
 
 def account(
-    mode: str = "card", subs: int = 1, method: PaymentMethod | None = FAILING, locale="en-US", account_id="acct-1"
+    mode: PaymentMode = CARD, subs: int = 1, method: PaymentMethod | None = FAILING, locale="en-US", account_id="acct-1"
 ) -> Account:
     acc = Account(
         account_id,
         Admin("oid-1", "admin@example.com", "Ada", locale),
         payment_mode=mode,
-        payment_method=method if mode == "card" else None,
-        remittance=Remittance("FR76300060000112345", "AGRIFRPP", "INV-1") if mode == "invoice" else None,
+        payment_method=method if mode == CARD else None,
+        remittance=Remittance("FR76300060000112345", "AGRIFRPP", "INV-1") if mode == INVOICE else None,
     )
     for n in range(subs):
         acc.subscriptions[f"sub-{n}"] = Subscription(f"sub-{n}", f"Sub {n}")
@@ -35,7 +46,7 @@ def failed(
     charge: str = "ch-1",
     sub: str = "sub-0",
     value: int = 1000,
-    code: str = "card_declined",
+    code: str | None = "card_declined",
     at: datetime = T0,
     event_id: str | None = None,
 ) -> ev.ChargeFailed:

@@ -9,7 +9,21 @@ import pytest
 from pastdue.domain import events as ev
 from pastdue.domain import outbox
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import ACTIVE, DELETED, DISABLED, FAILED, PAID, PAST_DUE, QUEUED
+from pastdue.domain.model import (
+    ACTIVE,
+    DECLINED,
+    DELETED,
+    DISABLED,
+    FAILED,
+    INVOICE,
+    PAID,
+    PAST_DUE,
+    QUEUED,
+    REQUIRES_ACTION,
+    SUCCEEDED,
+    AttemptOutcome,
+    NoticeKind,
+)
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.notices.alerts import alerts
@@ -22,7 +36,7 @@ def tick(acc, day: float):
     return decide(acc, ev.SweepTick(), POLICY, T0 + days(day) + SWEEP_HOUR)
 
 
-def answer(acc, effects, day: float, outcome: str = "declined", code: str | None = "card_declined"):
+def answer(acc, effects, day: float, outcome: AttemptOutcome = DECLINED, code: str | None = "card_declined"):
     results = tuple(ev.AttemptResult(e.charge_id, e.key, outcome, code) for e in effects if isinstance(e, ev.TryCharge))
     return decide(acc, ev.AttemptsResolved(results), POLICY, T0 + days(day) + SWEEP_HOUR)[0] if results else acc
 
@@ -83,7 +97,7 @@ def test_a_retry_after_a_partial_transfer_asks_only_for_what_is_still_owed():
     acc, effects = tick(acc, 1)
     tries = [e for e in effects if isinstance(e, ev.TryCharge)]
     assert [t.amount for t in tries] == [Money(600, "EUR")]
-    acc = answer(acc, effects, 1, outcome="succeeded", code=None)
+    acc = answer(acc, effects, 1, outcome=SUCCEEDED, code=None)
     assert acc.charges[0].status == PAID and acc.charges[0].paid == Money(1000, "EUR") and acc.credit is None
 
 
@@ -92,7 +106,9 @@ def test_what_a_processor_took_for_a_charge_settled_meanwhile_becomes_credit():
     acc, effects = decide(acc, ev.PayNowRequested("key-1", "h", VISA, "user:1"), POLICY, T0)
     # A transfer settles the charge while the card attempt is at the processor.
     acc, _ = decide(acc, ev.PaymentReceived("pay-1", Money(1000, "EUR"), "transfer"), POLICY, T0)
-    results = tuple(ev.AttemptResult(e.charge_id, e.key, "succeeded", None, e.amount) for e in effects)
+    results = tuple(
+        ev.AttemptResult(e.charge_id, e.key, SUCCEEDED, None, e.amount) for e in effects if isinstance(e, ev.TryCharge)
+    )
     acc, _ = decide(acc, ev.PayNowCompleted("key-1", VISA, results, "user:1"), POLICY, T0)
     assert acc.charges[0].paid == Money(1000, "EUR")
     assert acc.credit == Money(1000, "EUR")  # 2,000 taken for 1,000 owed: the rest is the customer's
@@ -100,7 +116,7 @@ def test_what_a_processor_took_for_a_charge_settled_meanwhile_becomes_credit():
     assert credited and credited[0]["detail"]["reason"] == "overpayment"
     # The credit pays the next failed charge before any card is asked.
     acc, _ = decide(acc, failed("ch-2", "sub-1", 700), POLICY, T0 + days(1))
-    assert acc.charge("ch-2").status == PAID and acc.credit == Money(300, "EUR")
+    assert acc.charge_of("ch-2").status == PAID and acc.credit == Money(300, "EUR")
 
 
 def test_portal_alerts_speak_the_admins_language():
@@ -112,8 +128,8 @@ def test_portal_alerts_speak_the_admins_language():
 
 def test_the_same_notice_id_is_queued_once():
     acc = account()
-    assert queue_notice(acc, T0, "reminder", "sub-0:e1:reminder:3", "sub-0") is True
-    assert queue_notice(acc, T0 + days(1), "reminder", "sub-0:e1:reminder:3", "sub-0") is False
+    assert queue_notice(acc, T0, NoticeKind.REMINDER, "sub-0:e1:reminder:3", "sub-0") is True
+    assert queue_notice(acc, T0 + days(1), NoticeKind.REMINDER, "sub-0:e1:reminder:3", "sub-0") is False
     assert [n.notice_id for n in acc.outbox] == ["sub-0:e1:reminder:3"]
 
 
@@ -135,7 +151,7 @@ def test_a_failed_send_is_retried_with_backoff_then_ends_failed_with_its_reason(
 
 
 def test_reactivating_one_subscription_leaves_the_other_paid_disabled_one_alone():
-    acc, _ = apply(account("invoice", subs=2), failed("ch-0", "sub-0", 500), failed("ch-1", "sub-1", 700))
+    acc, _ = apply(account(INVOICE, subs=2), failed("ch-0", "sub-0", 500), failed("ch-1", "sub-1", 700))
     acc, _ = walk(acc, 1, 31)
     assert {s.state for s in acc.subscriptions.values()} == {DISABLED}
     # Paid by a path that does not reactivate: an attempt whose answer was unknown, then succeeded.
@@ -147,7 +163,7 @@ def test_reactivating_one_subscription_leaves_the_other_paid_disabled_one_alone(
 
 
 def test_invoice_payers_who_still_have_a_card_on_file_get_no_card_retries():
-    acc, _ = apply(account("invoice"), failed())
+    acc, _ = apply(account(INVOICE), failed())
     acc.payment_method = VISA  # switched from card to invoice: the old card stays on file
     _, tried = walk(acc, 1, 29)
     assert tried == []
@@ -168,7 +184,7 @@ def test_a_disabled_subscription_paid_off_is_never_purged():
     # Pay-now answered "unknown", then the sweep learns it succeeded: paid, still disabled.
     acc.charges[0].attempts[-1].outcome = None
     acc, effects = tick(acc, 31)
-    acc = answer(acc, effects, 31, outcome="succeeded", code=None)
+    acc = answer(acc, effects, 31, outcome=SUCCEEDED, code=None)
     assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == DISABLED
     deletion = acc.subscriptions["sub-0"].deletion_scheduled_at
     acc, effects = decide(acc, ev.SweepTick(), POLICY, deletion + SWEEP_HOUR)
@@ -181,7 +197,7 @@ def test_a_disabled_subscription_paid_off_is_never_purged():
 
 def test_a_second_episode_starting_on_the_same_date_gets_its_own_reminders():
     """Invoice 1 fails and is paid; invoice 2 is reported with the same due date: its reminders go."""
-    acc, _ = apply(account("invoice"), failed("inv-1"))
+    acc, _ = apply(account(INVOICE), failed("inv-1"))
     acc, _ = tick(acc, 3)
     assert notice_kinds(acc) == ["invoice_overdue", "reminder"]
     acc, _ = decide(acc, ev.PaymentReceived("pay-1", Money(1000, "EUR"), "INV-1"), POLICY, T0 + days(4))
@@ -198,14 +214,14 @@ def test_a_processor_event_is_applied_once_and_settles_an_authentication_request
     acc, effects = tick(acc, 1)
     (attempt,) = [e for e in effects if isinstance(e, ev.TryCharge)]
     waiting = ev.AttemptResult(
-        attempt.charge_id, attempt.key, "requires_action", "authentication_required", reference="pi_1"
+        attempt.charge_id, attempt.key, REQUIRES_ACTION, "authentication_required", reference="pi_1"
     )
     acc, _ = decide(acc, ev.AttemptsResolved((waiting,)), POLICY, T0 + days(1))
     assert acc.charges[0].awaiting_action is not None and notice_kinds(acc)[-1] == "confirm_payment"
     assert [a["kind"] for a in alerts(acc)] == ["pastDue", "confirmPayment"]
     _, tried = walk(acc, 2, 29)
     assert tried == []  # never retried automatically on the card that needs its customer
-    paid = ev.AttemptResult(attempt.charge_id, attempt.key, "succeeded", None, Money(1000, "EUR"), "pi_1")
+    paid = ev.AttemptResult(attempt.charge_id, attempt.key, SUCCEEDED, None, Money(1000, "EUR"), "pi_1")
     once, _ = decide(acc, ev.AttemptsResolved((paid,), "evt_1"), POLICY, T0 + days(2))
     assert once.charges[0].status == PAID and once.subscriptions["sub-0"].state == ACTIVE
     again, _ = decide(once, ev.AttemptsResolved((paid,), "evt_1"), POLICY, T0 + days(2))
@@ -221,6 +237,6 @@ def test_an_invoice_payer_needs_bank_details_given_now_or_kept_from_before():
     blank = Account("acct-2", account().admin)
     with pytest.raises(MissingRemittance):
         decide(blank, ev.ProfileSet(blank.admin, INVOICE, "EUR", None, None), POLICY, T0)
-    invoiced = account(mode="invoice")  # its remittance is kept: a profile update need not repeat it
+    invoiced = account(mode=INVOICE)  # its remittance is kept: a profile update need not repeat it
     updated, _ = decide(invoiced, ev.ProfileSet(invoiced.admin, INVOICE, "EUR", None, None), POLICY, T0)
     assert updated.remittance == invoiced.remittance

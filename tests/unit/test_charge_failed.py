@@ -2,6 +2,7 @@ import pytest
 
 from pastdue.domain import events as ev
 from pastdue.domain.errors import InvalidEvent, UnknownSubscription
+from pastdue.domain.model import DELETED, DISABLED, INVOICE
 from pastdue.domain.money import Money
 from tests.unit.builders import T0, account, apply, failed, notice_kinds
 
@@ -30,7 +31,7 @@ def test_the_same_charge_reported_by_another_event_queues_no_second_notice():
 
 
 def test_invoice_payers_are_told_where_to_send_the_transfer():
-    acc, _ = apply(account("invoice"), failed())
+    acc, _ = apply(account(INVOICE), failed())
     assert notice_kinds(acc) == ["invoice_overdue"]
     assert acc.outbox[0].params["remittance"]["iban"].startswith("FR76")
 
@@ -62,8 +63,8 @@ def test_reactivating_one_paid_disabled_subscription_leaves_the_others_alone():
 
     acc = account(subs=3)
     for sub in acc.subscriptions.values():
-        sub.state = "disabled"
-    acc.subscriptions["sub-2"].state = "deleted"
+        sub.state = DISABLED
+    acc.subscriptions["sub-2"].state = DELETED
     acc, _ = apply(acc, failed(sub="sub-1"))
     acc, _ = apply(acc, ev.Reactivate("sub-0", "user:1"))
     assert [s.state for s in acc.subscriptions.values()] == ["active", "disabled", "deleted"]

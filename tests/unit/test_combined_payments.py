@@ -16,6 +16,7 @@ from pastdue.domain.model import (
     PAY_NOW_DECLINED,
     REQUIRES_ACTION,
     SETTLED,
+    SUCCEEDED,
 )
 from pastdue.domain.money import Money
 from tests.unit.builders import POLICY, T0, VISA, account, apply, days, failed
@@ -37,7 +38,7 @@ def test_pay_now_sends_one_payment_for_everything_owed_and_allocates_it_oldest_f
     acc, tries = _pay_now(_owing())
     (payment,) = tries
     assert (payment.charge_id, payment.amount, payment.covers) == ("INV-0000", Money(10500, "EUR"), 5)
-    taken = ev.AttemptResult("INV-0000", payment.key, "succeeded", None, Money(10500, "EUR"), "pi_1")
+    taken = ev.AttemptResult("INV-0000", payment.key, SUCCEEDED, None, Money(10500, "EUR"), "pi_1")
     acc, _ = apply(acc, ev.PayNowCompleted("key-00000001", VISA, (taken,), "user:1"), at=T0 + days(6))
     entry = acc.idempotency["key-00000001"]
     assert entry.response.kind == SETTLED and [c.charge_id for c in entry.response.settled] == [
@@ -59,11 +60,11 @@ def test_pay_now_sends_one_payment_for_everything_owed_and_allocates_it_oldest_f
 
 def test_more_taken_than_owed_is_credit_and_less_pays_the_oldest_first():
     acc, (payment,) = _pay_now(_owing(values=(1000, 2000)))
-    more = ev.AttemptResult("INV-0000", payment.key, "succeeded", None, Money(3500, "EUR"), "pi_1")
+    more = ev.AttemptResult("INV-0000", payment.key, SUCCEEDED, None, Money(3500, "EUR"), "pi_1")
     paid, _ = apply(acc, ev.AttemptsResolved((more,)), at=T0 + days(6))
     assert paid.balance().is_zero and paid.credit == Money(500, "EUR")
     acc, (payment,) = _pay_now(_owing(values=(1000, 2000)))
-    less = ev.AttemptResult("INV-0000", payment.key, "succeeded", None, Money(1500, "EUR"), "pi_1")
+    less = ev.AttemptResult("INV-0000", payment.key, SUCCEEDED, None, Money(1500, "EUR"), "pi_1")
     part, _ = apply(acc, ev.AttemptsResolved((less,)), at=T0 + days(6))
     assert [(c.charge_id, c.status, c.outstanding.value) for c in part.charges] == [
         ("INV-0000", PAID, 0),
@@ -90,7 +91,7 @@ def test_one_bank_challenge_for_the_combined_payment_and_one_confirmation_settle
     assert (entry.response.kind, entry.response.charge_id) == (AUTHENTICATION_REQUIRED, "INV-0000")
     (confirm,) = [n for n in acc.outbox if n.kind == "confirm_payment"]  # one notice, for the total
     assert confirm.params["amount"] == {"value": 10500, "currency": "EUR"}
-    confirmed = ev.AttemptResult("INV-0000", payment.key, "succeeded", None, Money(10500, "EUR"), "pi_3ds")
+    confirmed = ev.AttemptResult("INV-0000", payment.key, SUCCEEDED, None, Money(10500, "EUR"), "pi_3ds")
     acc, _ = apply(acc, ev.AttemptsResolved((confirmed,), "evt_confirmed"), at=T0 + days(6))
     assert acc.balance().is_zero and all(c.status == PAID for c in acc.charges)
     assert [n.kind for n in acc.outbox].count("payment_received") == 1
@@ -98,7 +99,7 @@ def test_one_bank_challenge_for_the_combined_payment_and_one_confirmation_settle
 
 def test_a_lost_dispute_of_a_combined_payment_is_owed_again_newest_charge_first_as_allocated():
     acc, (payment,) = _pay_now(_owing(values=(1000, 2000, 3000)))
-    taken = ev.AttemptResult("INV-0000", payment.key, "succeeded", None, Money(6000, "EUR"), "pi_1")
+    taken = ev.AttemptResult("INV-0000", payment.key, SUCCEEDED, None, Money(6000, "EUR"), "pi_1")
     acc, _ = apply(acc, ev.AttemptsResolved((taken,)), at=T0 + days(6))
     lead = acc.charge_of("INV-0000").attempts[-1]
     allocation = tuple((a.charge_id, a.subscription_id, a.amount) for a in lead.allocation or ())

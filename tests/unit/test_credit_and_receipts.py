@@ -14,7 +14,7 @@ import re
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import ACTIVE, OPEN, PAID, PAST_DUE
+from pastdue.domain.model import ACTIVE, OPEN, PAID, PAST_DUE, REQUIRES_ACTION, SUCCEEDED
 from pastdue.domain.money import Money
 from pastdue.notices.render import render
 from tests.unit.builders import POLICY, T0, VISA, account, days, failed
@@ -41,7 +41,7 @@ def test_a_card_success_after_a_transfer_settled_its_charge_pays_the_other_open_
     acc, _ = _step(acc, ev.PaymentReceived("evt-t", Money(1000, EUR), "TR-1"), T0 + days(2))
     assert acc.charge("ch-1").status == PAID and acc.charge("ch-2").status == OPEN
     # Then the card retry of ch-1 answers: it took 1,000 that ch-1 no longer owes.
-    result = ev.AttemptResult(retry.charge_id, retry.key, "succeeded", None, Money(1000, EUR), "pi_1")
+    result = ev.AttemptResult(retry.charge_id, retry.key, SUCCEEDED, None, Money(1000, EUR), "pi_1")
     acc, _ = _step(acc, ev.AttemptsResolved((result,)), T0 + days(2))
     assert acc.charge("ch-2").status == PAID  # the credit paid it at once...
     assert acc.credit == Money(600, EUR) and acc.balance().is_zero
@@ -69,7 +69,7 @@ def test_the_pay_now_receipt_shows_what_was_taken_per_subscription_not_what_is_l
     acc, _ = _step(acc, failed("ch-2", "sub-1", 4999), T0)
     acc, effects = _step(acc, ev.PayNowRequested("key-1", "h", VISA, "user:1"), T0 + days(1))
     results = tuple(
-        ev.AttemptResult(t.charge_id, t.key, "succeeded", None, t.amount, f"pi_{t.charge_id}")
+        ev.AttemptResult(t.charge_id, t.key, SUCCEEDED, None, t.amount, f"pi_{t.charge_id}")
         for t in effects
         if isinstance(t, ev.TryCharge)
     )
@@ -86,14 +86,14 @@ def test_a_confirmation_on_day_20_of_a_charge_paid_meanwhile_is_applied_with_one
     acc = account(subs=1)
     acc, _ = _step(acc, failed("ch-1", "sub-0", 2000), T0)
     acc, (retry,) = _retry_in_flight(acc, T0 + days(1))
-    asked = ev.AttemptResult(retry.charge_id, retry.key, "requires_action", "authentication_required", None, "pi_9")
+    asked = ev.AttemptResult(retry.charge_id, retry.key, REQUIRES_ACTION, "authentication_required", None, "pi_9")
     acc, _ = _step(acc, ev.AttemptsResolved((asked,)), T0 + days(1))
     acc, _ = _step(acc, ev.PaymentReceived("evt-t", Money(2000, EUR), "TR-1"), T0 + days(2))
     assert acc.charge("ch-1").status == PAID
     for day in range(3, 20):  # daily sweeps: paid charges older than 10 days leave the document
         acc, _ = _step(acc, ev.SweepTick(), T0 + days(day))
     assert acc.charge("ch-1") is not None  # the confirmation may still come: kept
-    confirmed = ev.AttemptResult(retry.charge_id, retry.key, "succeeded", None, Money(2000, EUR), "pi_9")
+    confirmed = ev.AttemptResult(retry.charge_id, retry.key, SUCCEEDED, None, Money(2000, EUR), "pi_9")
     acc, _ = _step(acc, ev.AttemptsResolved((confirmed,), "evt_confirm"), T0 + days(20))
     acc, _ = _step(acc, ev.AttemptsResolved((confirmed,), "evt_confirm"), T0 + days(20))  # delivered twice
     assert acc.credit == Money(2000, EUR)  # the money Stripe took is the customer's credit

@@ -15,8 +15,11 @@ from pastdue.domain.model import (
     SENT,
     SUCCEEDED,
     Attempt,
+    AttemptSource,
     Charge,
     Notice,
+    NoticeKind,
+    NoticeStatus,
 )
 from pastdue.domain.money import Money
 from pastdue.domain.retention import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, trim
@@ -35,16 +38,17 @@ def _paid(n: int, outcomes=(DECLINED, SUCCEEDED)) -> Charge:
         paid_at=at + timedelta(seconds=30),
     )
     charge.attempts = [
-        Attempt(i + 1, f"ch-{n:03d}:{i + 1}", "tok", "retry", at, outcome) for i, outcome in enumerate(outcomes)
+        Attempt(i + 1, f"ch-{n:03d}:{i + 1}", "tok", AttemptSource.RETRY, at, outcome)
+        for i, outcome in enumerate(outcomes)
     ]
     return charge
 
 
-def _notice(n: int, status: str = SENT) -> Notice:
+def _notice(n: int, status: NoticeStatus = SENT) -> Notice:
     at = T0 + timedelta(minutes=n)
     return Notice(
         f"n-{n:03d}",
-        "payment_received",
+        NoticeKind.PAYMENT_RECEIVED,
         "a@example.com",
         "en-US",
         {},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import DECLINED, OPEN, PAID, PROCESSING
+from pastdue.domain.model import DECLINED, OPEN, PAID, PROCESSING, AttemptSource
 from pastdue.domain.money import Money
 from tests.unit.builders import POLICY, T0, VISA, account, apply, days, failed
 
@@ -78,11 +78,11 @@ def test_the_card_updater_does_not_charge_while_support_paused_dunning():
 
 def test_the_card_updater_respects_the_cards_30_day_attempt_cap_but_the_admin_may_pay():
     acc, _ = decide(account(), failed("ch-1", value=900), POLICY, T0)
-    charge = acc.charge("ch-1")
+    charge = acc.charge_of("ch-1")
     from pastdue.domain.settlement import new_attempt
 
     for n in range(POLICY.default.max_attempts_30_days):
-        new_attempt(charge, "tok_visa", "retry", T0 + days(n * 0.1))
+        new_attempt(charge, "tok_visa", AttemptSource.RETRY, T0 + days(n * 0.1))
         charge.attempts[-1].outcome = DECLINED
     acc, effects = _updater(acc, T0 + days(2))
     assert not [e for e in effects if isinstance(e, ev.TryCharge)]
@@ -110,9 +110,9 @@ def test_attempts_never_sent_count_toward_no_cap_and_say_nothing_of_the_card():
     from pastdue.domain.settlement import new_attempt
 
     acc, _ = decide(account(), failed("ch-1", value=30), POLICY, T0)
-    charge = acc.charge("ch-1")
+    charge = acc.charge_of("ch-1")
     for n in range(POLICY.default.max_attempts_30_days + 2):
-        new_attempt(charge, "tok_visa", "retry", T0 + days(n * 0.1))
+        new_attempt(charge, "tok_visa", AttemptSource.RETRY, T0 + days(n * 0.1))
         charge.attempts[-1].outcome = NOT_SENT
     acc, effects = _updater(acc, T0 + days(2))
     assert [e.charge_id for e in effects if isinstance(e, ev.TryCharge)] == ["ch-1"]

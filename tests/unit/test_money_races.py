@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pytest
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import PAID
+from pastdue.domain.model import PAID, Account
 from pastdue.domain.money import Money
 from tests.unit.builders import FAILING, POLICY, T0, VISA, account, days, failed
 
@@ -40,9 +41,9 @@ class Processor:
 
 @dataclass
 class World:
-    acc: object
+    acc: Account
     processor: Processor
-    now: object
+    now: datetime
     transferred: int = 0
     pending: dict = field(default_factory=dict)
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pastdue.domain.codec import dump
-from pastdue.domain.model import Notice
+from pastdue.domain.model import DECLINED, DELETED, Notice
 from pastdue.domain.money import Money
 from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog
@@ -217,9 +217,7 @@ def test_alerts_are_structured_with_amount_deadline_and_the_action_that_clears_t
     acc.admin.email_undeliverable = True
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(31))
     answers = tuple(
-        ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
-        for e in effects
-        if isinstance(e, ev.TryCharge)
+        ev.AttemptResult(e.charge_id, e.key, DECLINED, "card_declined") for e in effects if isinstance(e, ev.TryCharge)
     )
     acc, _ = decide(acc, ev.AttemptsResolved(answers), POLICY, T0 + days(31))
     acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(31))
@@ -247,7 +245,7 @@ def test_a_deleted_subscription_still_owed_keeps_an_alert_and_its_notice_says_so
     from tests.unit.builders import POLICY, account, failed
 
     acc, _ = decide(account(), failed(value=900), POLICY, T0)
-    acc.subscriptions["sub-0"].state = "deleted"
+    acc.subscriptions["sub-0"].state = DELETED
     (alert,) = alerts(acc, POLICY, BRAND)
     assert alert["kind"] == "deletedOwed" and alert["amount"] == {"value": 900, "currency": "EUR"}
     email = render(_notice("data_deleted", "en-US"), BRAND)
@@ -263,7 +261,7 @@ def test_a_transfer_receipt_names_the_deleted_subscription_it_paid_for_and_the_s
 
     acc, _ = decide(account(subs=2), failed("ch-1", "sub-0", value=900), POLICY, T0)
     acc, _ = decide(acc, failed("ch-2", "sub-1", value=500), POLICY, T0)
-    acc.subscriptions["sub-0"].state, acc.subscriptions["sub-0"].deleted_at = "deleted", T0 + days(120)
+    acc.subscriptions["sub-0"].state, acc.subscriptions["sub-0"].deleted_at = DELETED, T0 + days(120)
     acc, _ = decide(acc, ev.PaymentReceived("evt-1", Money(1500, "EUR"), "INV-1"), POLICY, T0 + days(121))
     receipt = next(n for n in acc.outbox if n.kind == "payment_received")
     names = [acc.subscriptions[s].display_name for s in ("sub-0", "sub-1")]

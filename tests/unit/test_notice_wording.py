@@ -12,6 +12,7 @@ import pytest
 
 from devhost.gallery import BRAND, LOCALES
 from devhost.notice_flows import Flow, flows
+from pastdue.domain.model import Notice, NoticeKind
 from pastdue.notices.catalog import catalog
 from pastdue.notices.formatting import date
 from pastdue.notices.message import Email
@@ -27,7 +28,7 @@ def _flows(tag: str) -> dict[str, Flow]:
 
 
 @cache
-def _inbox(tag: str) -> list[tuple[str, str, object, Email]]:
+def _inbox(tag: str) -> list[tuple[str, str, Notice, Email]]:
     """(flow, event, notice, e-mail) for every message of every flow, in order."""
     return [
         (name, event, notice, render(notice, BRAND))
@@ -101,8 +102,8 @@ def test_a_changed_billing_address_greets_the_right_person_says_who_what_when_an
     inbox = {notice.kind: email for name, _, notice, email in _inbox(tag) if name == "admin-change"}
     changed_on = date("2027-03-31", tag)
     for kind, reader, other, greeting, if_not_them in (
-        ("admin_email_changed", "grace.hopper@example.com", "ada@example.com", plain, not_us_new),
-        ("admin_email_replaced", "ada@example.com", "grace.hopper@example.com", named, not_me_old),
+        (NoticeKind.ADMIN_EMAIL_CHANGED, "grace.hopper@example.com", "ada@example.com", plain, not_us_new),
+        (NoticeKind.ADMIN_EMAIL_REPLACED, "ada@example.com", "grace.hopper@example.com", named, not_me_old),
     ):
         email = inbox[kind]
         assert email.to == reader, kind

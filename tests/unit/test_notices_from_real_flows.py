@@ -13,6 +13,7 @@ import pytest
 
 from devhost.gallery import BRAND, LOCALES
 from devhost.notice_flows import notices
+from pastdue.domain.model import INVOICE
 from pastdue.notices.catalog import catalog, colon
 from pastdue.notices.formatting import date, local_day, money
 from pastdue.notices.render import render
@@ -160,7 +161,9 @@ def test_notices_are_accessible_a_data_table_one_heading_and_no_repeated_logo_te
         table = table[: table.index("</table>")]
         assert "presentation" not in table and table.count('scope="col"') == 3
     branded = render(notice, replace(BRAND, logo_url="https://contoso.example/logo.png")).html
-    heading = re.search(r"<h1[^>]*>(.*?)</h1>", branded, re.S).group(1)
+    found = re.search(r"<h1[^>]*>(.*?)</h1>", branded, re.S)
+    assert found is not None
+    heading = found.group(1)
     assert 'alt="Contoso Cloud"' in heading and heading.count("Contoso Cloud") == 1  # the logo, not logo + text
 
 
@@ -170,6 +173,7 @@ def test_a_changed_admin_address_is_told_to_the_old_address_too(tag):
     new, old = queued["admin_email_changed"][1], queued["admin_email_replaced"][1]
     assert (new.to, old.to) == ("grace.hopper@example.com", "ada@example.com")
     email = render(old, BRAND)
+    assert BRAND.support_email is not None
     assert "grace.hopper@example.com" in email.text and BRAND.support_email in email.text
 
 
@@ -325,7 +329,7 @@ def test_the_transfer_qr_code_asks_for_the_total_shown_even_past_the_tables_rows
     from devhost.notice_flows import Flow, _account, _failed
     from pastdue.notices.render import epc_qr
 
-    flow = Flow("many-invoices", _account("en-US", mode="invoice"))
+    flow = Flow("many-invoices", _account("en-US", mode=INVOICE))
     for n in range(12):
         _failed(flow, "sub-prod", f"inv-{n}", 1000, None)
     email = render(flow.notices["invoice_overdue"], BRAND)

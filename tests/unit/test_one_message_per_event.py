@@ -18,13 +18,15 @@ import pytest
 from devhost.gallery import BRAND, LOCALES
 from devhost.notice_flows import Flow, flows
 from pastdue.domain import events as ev
-from pastdue.domain.model import QUEUED, SENT, WITHDRAWN
+from pastdue.domain.model import INVOICE, QUEUED, SENT, WITHDRAWN, NoticeKind
 from pastdue.domain.money import Money
 from pastdue.notices.catalog import catalog
 from pastdue.notices.formatting import money
+from pastdue.notices.message import Email
 from pastdue.notices.render import _business_day_before, render
 from pastdue.services.billing import record_event
 from pastdue.services.notices import drain_account, drain_all
+from tests.support.stored import stored
 from tests.unit.builders import T0, account
 from tests.unit.test_rules_held import Granting
 from tests.unit.test_use_cases_in_memory import Outbox, Quota, world
@@ -37,7 +39,7 @@ def _flows(tag: str) -> dict[str, Flow]:
     return {flow.name: flow for flow in flows(tag)}
 
 
-def _inbox(tag: str, name: str) -> list[tuple[str, object]]:
+def _inbox(tag: str, name: str) -> list[tuple[str, Email]]:
     """(event, e-mail) for every message the flow sent, in order."""
     return [(event, render(notice, BRAND)) for event, notice in _flows(tag)[name].inbox]
 
@@ -148,6 +150,7 @@ def test_invoice_payers_are_asked_one_amount_per_message_and_offered_their_credi
     assert len(receipt) == 1
     credit = money({"value": 130000 - 125801, "currency": "EUR"}, tag)
     refund = catalog(tag[:2])["refund"].split("{")[0]
+    assert BRAND.support_email is not None
     assert credit in receipt[0].text and refund in receipt[0].text and BRAND.support_email in receipt[0].text
     if tag.startswith("de"):
         for flow in _flows(tag).values():
@@ -161,7 +164,7 @@ def test_whatever_is_still_owed_comes_with_what_by_when_and_the_pay_action(tag):
     words = catalog(tag[:2])
     inbox = {notice.kind: notice for _, notice in _flows(tag)["write-off-then-reactivate"].inbox}
     pay = words["actions"]["pay"].format(amount=money({"value": 4999, "currency": "EUR"}, tag))
-    for kind in ("charge_written_off", "reactivated"):
+    for kind in (NoticeKind.CHARGE_WRITTEN_OFF, NoticeKind.REACTIVATED):
         email = render(inbox[kind], BRAND)
         (row,) = [ln for ln in email.text.splitlines() if ln.startswith("- Production")]
         assert words["owed"]["state"]["disabled"].split("{")[0] in row and "2027" in row  # its state, its date
@@ -268,7 +271,7 @@ def test_a_burst_of_300_invoices_paid_the_same_day_while_the_quota_holds_sends_o
     quota holds every notice back: nothing untrue waits (the overdue notices of paid invoices are withdrawn,
     recorded in the history), the receipts of the day wait as one, and the document stays under 64 KB."""
     deps, store, _ = world()
-    store.create(account(mode="invoice"))
+    store.create(account(mode=INVOICE))
     sender, sizes = Outbox(), []
     for n in range(300):
         deps.clock.at = T0 + timedelta(minutes=2 * n)  # type: ignore[attr-defined]
@@ -280,7 +283,7 @@ def test_a_burst_of_300_invoices_paid_the_same_day_while_the_quota_holds_sends_o
         assert record_event(deps, "acct-1", paid) == "processed"
         drain_account(deps, sender, Granting(0), "acct-1")
         sizes.append(_size(store, "acct-1"))
-    waiting = [n for n in store.get("acct-1").outbox if n.status == QUEUED]  # type: ignore[union-attr]
+    waiting = [n for n in stored(store, "acct-1").outbox if n.status == QUEUED]
     assert [n.kind for n in waiting] == ["payment_received"] and not sender.sent
     assert max(sizes) <= 64 * 1024, max(sizes)
     drain_all(deps, sender, Quota())
@@ -290,12 +293,12 @@ def test_a_burst_of_300_invoices_paid_the_same_day_while_the_quota_holds_sends_o
     assert "VIR-000, VIR-001" in receipt.text and "VIR-009 (+290)" in receipt.text  # the first ten, and how many more
     withdrawn = [
         r["detail"]
-        for r in [*store.records["acct-1"].values(), *store.get("acct-1").history]  # type: ignore[union-attr]
+        for r in [*store.records["acct-1"].values(), *stored(store, "acct-1").history]
         if r["kind"] == "notice.withdrawn"
     ]
     reasons = Counter((w["notice"], w["reason"]) for w in withdrawn)
     assert reasons == {("invoice_overdue", "paid"): 300, ("payment_received", "merged"): 299}, reasons
-    statuses = Counter(n.status for n in store.get("acct-1").outbox)  # type: ignore[union-attr]
+    statuses = Counter(n.status for n in stored(store, "acct-1").outbox)
     assert statuses[SENT] == 1 and set(statuses) <= {SENT, WITHDRAWN}
     print(f"burst: largest document {max(sizes)} bytes, last {sizes[-1]} bytes")
 
@@ -317,7 +320,8 @@ def test_smtp_sends_the_qr_code_as_a_related_image_the_html_names_and_replies_go
             sent.append(message)
 
     sender = SmtpSender("DoNotReply@contoso.example", "localhost", 25)
-    sender._connection = lambda reuse: Connection()  # type: ignore[method-assign]
+    # Connection stands in for smtplib.SMTP (the one method send uses), deliberately not of its type.
+    sender._connection = lambda reuse: Connection()  # type: ignore[method-assign, return-value, assignment]
     (notice, *_) = [n for _, n in _flows("en-US")["invoice-payer"].inbox]
     sender.send(render(notice, BRAND))
     (message,) = sent

@@ -103,8 +103,11 @@ def test_the_support_cli_says_to_sign_in_when_the_azure_cli_has_no_token(monkeyp
 def test_the_support_cli_runs_the_deep_health_check(capsys):
     from pastdue import support_cli as support
 
-    class Client:
-        def call(self, method, path, body=None, query=None):
+    class Client(support.Client):
+        def __init__(self) -> None:  # no API, no credential: `call` answers
+            pass
+
+        def call(self, method: str, path: str, body: dict | None = None, query: dict | None = None) -> dict:
             assert (method, path) == ("GET", "/health/deep")
             return {"status": "ok", "cosmos": {"reachable": True}}
 

@@ -18,7 +18,8 @@ from tests.unit.test_use_cases_in_memory import world
 
 class FakeTime:
     def __init__(self) -> None:
-        self.now, self.slept = 0.0, []
+        self.now = 0.0
+        self.slept: list[float] = []
 
     def clock(self) -> float:
         return self.now

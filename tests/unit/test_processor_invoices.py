@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import ACTIVE, OPEN, PAID, PAST_DUE, WRITTEN_OFF, Account, Charge, Subscription
+from pastdue.domain.model import ACTIVE, OPEN, PAID, PAST_DUE, SUCCEEDED, WRITTEN_OFF, Account, Charge, Subscription
 from pastdue.domain.money import Money
 from pastdue.domain.schedule import next_action_at
 from tests.unit.builders import POLICY, T0, account, days
@@ -49,7 +49,7 @@ def test_a_transfer_that_settles_an_invoice_reserves_its_settlement_there_with_a
         "acct-1:in_1:settle",
         False,
     )
-    assert acc.charge("in_1").status == PAID
+    assert acc.charge_of("in_1").status == PAID
     # Until the processor answers, the account is due and every sweep sends it again (even while paused).
     assert next_action_at(acc, POLICY, T0 + days(1)) == T0 + days(1)
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(2))
@@ -60,7 +60,8 @@ def test_a_transfer_that_settles_an_invoice_reserves_its_settlement_there_with_a
     acc, _ = decide(
         acc, ev.InvoiceSettledThere("in_1", settle.key, "paid_out_of_band", Money(2000, EUR)), POLICY, T0 + days(2)
     )
-    assert acc.charge("in_1").settle_at_processor.outcome == "paid_out_of_band"
+    settlement = acc.charge_of("in_1").settle_at_processor
+    assert settlement is not None and settlement.outcome == "paid_out_of_band"
     assert not _settlements(decide(acc, ev.SweepTick(), POLICY, T0 + days(3))[1])
     (done,) = [h for h in acc.history if h["kind"] == "charge.settlement.done"]
     assert done["detail"]["outcome"] == "paid_out_of_band"
@@ -90,7 +91,7 @@ def test_a_billing_system_charge_named_like_an_invoice_is_not_one_and_one_stored
     acc.subscriptions["sub_x"] = Subscription("sub_x", "Stripe-named")
     looks = ev.ChargeFailed("evt_b", "sub_x", "in_billing_7", Money(900, EUR), "card_declined", T0)
     acc, _ = decide(acc, looks, POLICY, T0)
-    assert acc.charge("in_billing_7").processor_invoice is False
+    assert acc.charge_of("in_billing_7").processor_invoice is False
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
     (attempt,) = [e for e in effects if isinstance(e, ev.TryCharge)]
     assert attempt.invoice is None  # paid with a PaymentIntent of ours, never as an invoice
@@ -104,7 +105,7 @@ def test_a_billing_system_charge_named_like_an_invoice_is_not_one_and_one_stored
 def test_an_invoice_partly_paid_before_it_failed_counts_only_the_new_money_and_makes_no_credit():
     acc = _with_invoice(paid_before=500, value=1500)  # 2,000 due, 500 paid there, 1,500 failed
     acc, _ = decide(acc, ev.ChargeSettled("evt_p", "in_1", Money(2000, EUR), "in_1"), POLICY, T0 + days(1))
-    charge = acc.charge("in_1")
+    charge = acc.charge_of("in_1")
     assert charge.status == PAID and charge.paid == Money(1500, EUR) and acc.credit is None
     assert acc.subscriptions["sub-0"].state == ACTIVE
 
@@ -112,7 +113,7 @@ def test_an_invoice_partly_paid_before_it_failed_counts_only_the_new_money_and_m
 def test_an_invoice_paid_there_for_less_after_a_credit_note_is_no_longer_owed():
     acc = _with_invoice(value=2000)
     acc, _ = decide(acc, ev.ChargeSettled("evt_p", "in_1", Money(1200, EUR), "in_1"), POLICY, T0 + days(1))
-    charge = acc.charge("in_1")
+    charge = acc.charge_of("in_1")
     assert charge.status == WRITTEN_OFF and charge.paid == Money(1200, EUR) and acc.balance().is_zero
     assert [h["kind"] for h in acc.history].count("charge.reduced") == 1
 
@@ -128,7 +129,9 @@ def test_an_invoice_paid_there_after_it_was_settled_here_is_credit_and_an_alert_
     acc, _ = decide(acc, replace(paid, event_id="evt_p2"), POLICY, T0 + days(1))  # the same payment again
     assert acc.credit == Money(2000, EUR)
     # The settlement then finds the invoice paid: nothing new, no second credit.
-    key = acc.charge("in_1").settle_at_processor.key
+    settlement = acc.charge_of("in_1").settle_at_processor
+    assert settlement is not None
+    key = settlement.key
     acc, _ = decide(acc, ev.InvoiceSettledThere("in_1", key, "already_paid", Money(2000, EUR)), POLICY, T0 + days(1))
     assert acc.credit == Money(2000, EUR)
 
@@ -148,7 +151,7 @@ def test_our_own_payment_of_the_invoice_is_counted_so_its_echo_changes_nothing()
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
     (attempt,) = [e for e in effects if isinstance(e, ev.TryCharge)]
     assert attempt.invoice == "in_1"
-    result = ev.AttemptResult("in_1", attempt.key, "succeeded", None, Money(2000, EUR), "in_1")
+    result = ev.AttemptResult("in_1", attempt.key, SUCCEEDED, None, Money(2000, EUR), "in_1")
     acc, _ = decide(acc, ev.AttemptsResolved((result,)), POLICY, T0 + days(1))
     acc, _ = decide(acc, ev.ChargeSettled("evt_p", "in_1", Money(2000, EUR), "in_1"), POLICY, T0 + days(1))
     assert acc.credit is None and not [h for h in acc.history if h["kind"] == "payment.unexpected"]
@@ -160,7 +163,7 @@ def test_a_second_payment_for_an_attempt_already_paid_is_credit_and_an_alert():
     acc, _ = decide(acc, ev.ChargeFailed("evt_f", "sub-0", "INV-0001", Money(1000, EUR), None, T0), POLICY, T0)
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
     (attempt,) = [e for e in effects if isinstance(e, ev.TryCharge)]
-    first = ev.AttemptResult("INV-0001", attempt.key, "succeeded", None, Money(1000, EUR), "pi_1")
+    first = ev.AttemptResult("INV-0001", attempt.key, SUCCEEDED, None, Money(1000, EUR), "pi_1")
     acc, _ = decide(acc, ev.AttemptsResolved((first,)), POLICY, T0 + days(1))
     acc, _ = decide(acc, ev.AttemptsResolved((first,), "evt_again"), POLICY, T0 + days(1))  # its echo: nothing
     assert acc.credit is None
@@ -178,10 +181,10 @@ def test_a_second_payment_for_an_attempt_already_paid_is_credit_and_an_alert():
 def test_a_voided_invoice_is_no_longer_owed_and_an_uncollectible_one_stays_payable():
     acc = _with_invoice()
     acc, _ = decide(acc, ev.InvoiceStatusChanged("evt_u", "in_1", "uncollectible"), POLICY, T0 + days(1))
-    assert acc.charge("in_1").status == OPEN and acc.subscriptions["sub-0"].state == PAST_DUE
+    assert acc.charge_of("in_1").status == OPEN and acc.subscriptions["sub-0"].state == PAST_DUE
     assert [h["kind"] for h in acc.history].count("charge.uncollectible") == 1
     acc, _ = decide(acc, ev.InvoiceStatusChanged("evt_v", "in_1", "void"), POLICY, T0 + days(2))
-    assert acc.charge("in_1").status == WRITTEN_OFF and acc.balance().is_zero
+    assert acc.charge_of("in_1").status == WRITTEN_OFF and acc.balance().is_zero
     assert acc.subscriptions["sub-0"].state == ACTIVE
     (voided,) = [h for h in acc.history if h["kind"] == "charge.voided"]
     assert voided["detail"]["amount"]["value"] == 2000

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pastdue.domain import events as ev
 from pastdue.domain.errors import Rejected
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import ACTIVE, DELETED, DISABLED
+from pastdue.domain.model import ACTIVE, DECLINED, DELETED, DISABLED, ERROR, SUCCEEDED, AttemptOutcome
 from pastdue.domain.money import Money
 from tests.unit.builders import POLICY, T0, VISA, account
 
@@ -24,7 +24,7 @@ step = st.one_of(
         st.sampled_from(["card_declined", "insufficient_funds", "expired_card"]),
     ),
     st.tuples(st.just("tick"), st.floats(0.1, 40)),
-    st.tuples(st.just("answer"), st.sampled_from(["succeeded", "declined", "error", None])),
+    st.tuples(st.just("answer"), st.sampled_from([SUCCEEDED, DECLINED, ERROR, None])),
     st.tuples(st.just("transfer"), st.integers(1, 150_000)),
     st.tuples(st.just("paynow"), st.booleans()),
     st.tuples(st.just("reactivate"), st.integers(0, SUBS - 1)),
@@ -36,18 +36,16 @@ class Processor:
     success takes the attempt's amount once."""
 
     def __init__(self):
-        self.outcomes: dict[str, str] = {}
+        self.outcomes: dict[str, AttemptOutcome] = {}
         self.taken: dict[str, int] = {}
 
-    def answer(self, tries, outcome: str) -> tuple:
+    def answer(self, tries, outcome: AttemptOutcome) -> tuple:
         results = []
         for e in tries:
             final = self.outcomes.setdefault(e.key, outcome)
-            if final == "succeeded":
+            if final == SUCCEEDED:
                 self.taken.setdefault(e.key, e.amount.value)
-            results.append(
-                ev.AttemptResult(e.charge_id, e.key, final, None if final == "succeeded" else "card_declined")
-            )
+            results.append(ev.AttemptResult(e.charge_id, e.key, final, None if final == SUCCEEDED else "card_declined"))
         return tuple(results)
 
 
@@ -73,7 +71,8 @@ def _events(action, n, inflight, processor):
 def test_lifecycle_invariants(actions):
     # Tries stay in flight (at the processor) until an "answer" step, so transfers, pay-now and
     # ticks can land between an attempt and its answer.
-    acc, now, inflight, received, processor = account(subs=SUBS), T0, [], 0, Processor()
+    acc, now, received, processor = account(subs=SUBS), T0, 0, Processor()
+    inflight: list[ev.TryCharge] = []
     for n, action in enumerate(actions):
         if action[0] == "tick":
             now += timedelta(days=action[1])
@@ -82,7 +81,7 @@ def test_lifecycle_invariants(actions):
                 new, effects = decide(acc, event, POLICY, now)
                 if isinstance(event, ev.PayNowRequested):
                     tries = [e for e in effects if isinstance(e, ev.TryCharge)]
-                    results = processor.answer(tries, "succeeded" if action[1] else "declined")
+                    results = processor.answer(tries, SUCCEEDED if action[1] else DECLINED)
                     new, effects = decide(
                         new, ev.PayNowCompleted(event.idempotency_key, VISA, results, "user:1"), POLICY, now
                     )

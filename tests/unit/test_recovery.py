@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pastdue.domain import events as ev
 from pastdue.domain import retries
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import WITHDRAWN, PaymentMethod
+from pastdue.domain.model import CARD, DISABLED, INVOICE, WITHDRAWN, PaymentMethod
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Calendar, Policy
 from tests.unit.builders import POLICY, T0, account, failed, notice_kinds
@@ -120,7 +120,7 @@ def test_an_expiring_card_gets_its_two_notices_and_an_alert_and_none_after_a_new
     assert notice_kinds(acc) == ["card_expiring", "card_expiring"]
     renewed = _card(2, 2029, "tok_mastercard")
     changed = datetime(2026, 2, 25, tzinfo=UTC)
-    acc, _ = decide(acc, ev.ProfileSet(acc.admin, "card", "EUR", renewed, None), POLICY, changed)
+    acc, _ = decide(acc, ev.ProfileSet(acc.admin, CARD, "EUR", renewed, None), POLICY, changed)
     assert alerts(acc, POLICY) == [] and acc.next_action_at == datetime(2029, 1, 30, tzinfo=UTC)
     # Still waiting when the card was replaced: no longer true, withdrawn (never sent), and the history says so.
     assert {n.status for n in acc.outbox} == {WITHDRAWN}
@@ -130,11 +130,11 @@ def test_an_expiring_card_gets_its_two_notices_and_an_alert_and_none_after_a_new
 
 
 def test_invoice_payers_and_accounts_without_active_subscriptions_get_no_expiry_notice():
-    invoice = account(mode="invoice")
+    invoice = account(mode=INVOICE)
     invoice, _ = _daily(invoice, datetime(2034, 11, 1, tzinfo=UTC), 40)
     assert notice_kinds(invoice) == []
     cancelled = account(method=_card(2, 2026))
-    cancelled.subscriptions["sub-0"].state = "disabled"
+    cancelled.subscriptions["sub-0"].state = DISABLED
     cancelled, _ = _daily(cancelled, datetime(2026, 1, 25, tzinfo=UTC), 40)
     assert "card_expiring" not in notice_kinds(cancelled)
 

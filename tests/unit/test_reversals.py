@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import ACTIVE, OPEN, PAST_DUE
+from pastdue.domain.model import ACTIVE, OPEN, PAST_DUE, SUCCEEDED
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
 from tests.unit.builders import POLICY, T0, account, days, failed
@@ -17,7 +17,7 @@ def _paid():
     acc, _ = decide(account(), failed("ch-1", value=1000), POLICY, T0)
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
     (retry,) = [e for e in effects if isinstance(e, ev.TryCharge)]
-    result = ev.AttemptResult(retry.charge_id, retry.key, "succeeded", None, Money(1000, "EUR"), "pi_1")
+    result = ev.AttemptResult(retry.charge_id, retry.key, SUCCEEDED, None, Money(1000, "EUR"), "pi_1")
     acc, _ = decide(acc, ev.AttemptsResolved((result,)), POLICY, T0 + days(1))
     assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == ACTIVE
     return acc
@@ -86,7 +86,8 @@ def test_a_failed_refund_undoes_the_refund_its_money_is_credit_that_pays_the_deb
         "evt_rf", "refund_failed", "ch_1", "pi_1", "ch-1", "sub-0", Money(1000, "EUR"), None, "re_1"
     )
     acc, _ = decide(acc, failed_refund, REOPEN_REFUNDS, T0 + days(6))
-    assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == ACTIVE and acc.credit.is_zero
+    assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == ACTIVE
+    assert acc.credit is not None and acc.credit.is_zero
     assert acc.reversed == {"ch_1": 0}
     kinds = [h["kind"] for h in acc.history]
     assert kinds.count("payment.refund_failed") == 1 and "credit.applied" in kinds

@@ -6,14 +6,15 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from pastdue.adapters.gateway import OutcomeUnknown, SandboxGateway
+from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, SandboxGateway
 from pastdue.adapters.memory import MemoryAccounts
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import DISABLED, OPEN, PAID, QUEUED, SENT, WRITTEN_OFF
+from pastdue.domain.model import CARD, DISABLED, OPEN, PAID, QUEUED, SENT, WRITTEN_OFF
 from pastdue.domain.money import Money
 from pastdue.domain.quarantine import MAX_FAILURES
 from pastdue.domain.schedule import DAY
@@ -28,6 +29,7 @@ from pastdue.services.change import change
 from pastdue.services.notices import drain_all
 from pastdue.services.stripe_events import CARD_UPDATED, handle_event
 from pastdue.services.sweep import run_sweep
+from tests.support.stored import stored
 from tests.unit.builders import POLICY, T0, VISA, account, days, failed
 from tests.unit.test_use_cases_in_memory import Outbox, opened, world
 
@@ -51,9 +53,19 @@ class AnswersLost(SandboxGateway):
         super().__init__(ledger)
         self.requests: list[tuple[str, Money]] = []
 
-    def charge(self, token, amount, idempotency_key, **kwargs):
+    def charge(
+        self,
+        token: str,
+        amount: Money,
+        idempotency_key: str,
+        customer: str | None = None,
+        metadata: dict | None = None,
+        reference: str | None = None,
+        resume: bool = False,
+        on_session: bool = False,
+    ) -> ChargeOutcome:
         self.requests.append((idempotency_key, amount))
-        outcome = super().charge(token, amount, idempotency_key, **kwargs)
+        outcome = super().charge(token, amount, idempotency_key, customer, metadata, reference, resume, on_session)
         if self.lose:
             raise OutcomeUnknown("the answer was lost on the way back")
         return outcome
@@ -65,11 +77,11 @@ def test_an_attempt_whose_answer_was_lost_is_sent_again_with_its_reserved_amount
     assert record_event(deps, "acct-1", failed("ch-1", value=1000)) == "processed"
     _at(deps, T0 + days(1.1))
     run_sweep(deps, budget_seconds=30)  # the day-1 retry: reserved at 10.00, its answer lost
-    (attempt,) = store.get("acct-1").charge("ch-1").attempts  # type: ignore[union-attr]
+    (attempt,) = stored(store, "acct-1").charge_of("ch-1").attempts
     assert attempt.outcome is None and attempt.amount == Money(1000, EUR)
     # A transfer pays part of it while the card payment's fate is unknown: 6.00 is owed now.
     assert record_event(deps, "acct-1", ev.PaymentReceived("tr-1", Money(400, EUR), "VIR-1")) == "processed"
-    assert store.get("acct-1").charge("ch-1").outstanding == Money(600, EUR)  # type: ignore[union-attr]
+    assert stored(store, "acct-1").charge_of("ch-1").outstanding == Money(600, EUR)
     deps.gateway.lose = False  # type: ignore[attr-defined]
     _at(deps, T0 + days(2.1))
     run_sweep(deps, budget_seconds=30)  # the same key again: the processor answers what it did
@@ -77,7 +89,7 @@ def test_an_attempt_whose_answer_was_lost_is_sent_again_with_its_reserved_amount
     sent = [amount for sent_key, amount in deps.gateway.requests if sent_key == key]  # type: ignore[attr-defined]
     assert len(sent) > 1 and set(sent) == {Money(1000, EUR)}, sent  # never 6.00 under a key that asked 10.00
     after = store.get("acct-1")
-    assert after is not None and after.charge("ch-1").status == PAID  # type: ignore[union-attr]
+    assert after is not None and after.charge_of("ch-1").status == PAID
     assert after.credit == Money(400, EUR)  # what the card took beyond what was owed is kept as credit
     assert list(ledger.entries) == [key]
 
@@ -106,11 +118,11 @@ def test_a_notice_drain_sends_no_more_than_its_quota_and_none_when_granted_none(
     for address in ("ops@example.com", "billing@example.com"):  # each told at the new and at the old address
         change(deps, "acct-1", ev.AdminContactChanged(address, None, "user:1"))
         deps.clock.at += timedelta(seconds=1)  # type: ignore[attr-defined]
-    assert len(store.get("acct-1").outbox) == 4  # type: ignore[union-attr]
+    assert len(stored(store, "acct-1").outbox) == 4
     sender = Outbox()
     stats = drain_all(deps, sender, Granting(granted))
     assert len(sender.sent) == stats["sent"] == granted
-    statuses = sorted(n.status for n in store.get("acct-1").outbox)  # type: ignore[union-attr]
+    statuses = sorted(n.status for n in stored(store, "acct-1").outbox)
     assert statuses == sorted([SENT] * granted + [QUEUED] * (4 - granted))  # the rest wait, none lost
     assert drain_all(deps, sender, Granting(10))["sent"] == 4 - granted  # the next drain sends the rest
 
@@ -129,7 +141,7 @@ class Linked(MemoryAccounts):
 def test_a_second_card_refresh_within_seven_days_collects_what_is_owed_then():
     deps, _, ledger = world()
     store = Linked()
-    deps.store = store  # type: ignore[assignment]
+    deps.store = store
     acc = account(method=VISA)
     acc.gateway_customer_id = "cus_1"
     store.create(acc)
@@ -150,10 +162,10 @@ def test_a_second_card_refresh_within_seven_days_collects_what_is_owed_then():
 
 
 def test_writing_off_a_partly_paid_charge_records_and_tells_only_the_remainder():
-    acc, _ = decide(account(mode="card"), failed("ch-1", value=1000), POLICY, T0)
+    acc, _ = decide(account(mode=CARD), failed("ch-1", value=1000), POLICY, T0)
     acc, _ = decide(acc, ev.PaymentReceived("tr-1", Money(300, EUR), "VIR-1"), POLICY, T0 + days(1))
     acc, _ = decide(acc, ev.ChargeWrittenOff("ch-1", "goodwill", "support:oid-s"), POLICY, T0 + days(2))
-    assert acc.charge("ch-1").status == WRITTEN_OFF and acc.balance().is_zero  # type: ignore[union-attr]
+    assert acc.charge_of("ch-1").status == WRITTEN_OFF and acc.balance().is_zero
     (entry,) = [h for h in acc.history if h["kind"] == "charge.written_off"]
     assert entry["detail"]["amount"] == {"value": 700, "currency": EUR}
     (notice,) = [n for n in acc.outbox if n.kind == "charge_written_off"]
@@ -231,7 +243,7 @@ def test_transient_failures_far_apart_never_quarantine_an_account_that_succeeds_
         raise RuntimeError("transient fault in the store adapter")
 
     for n in range(MAX_FAILURES + 1):
-        due = store.get("acct-1").next_action_at  # type: ignore[union-attr]
+        due = stored(store, "acct-1").next_action_at
         assert due is not None
         _at(deps, due)
         store.before_replace = fault
@@ -242,7 +254,7 @@ def test_transient_failures_far_apart_never_quarantine_an_account_that_succeeds_
         assert summary["accountsSeen"] == 1 and summary.get("accountsFailed", 0) == 0, n
         assert store.documents["acct-1"].get("failures", 0) == 0, n
     assert "quarantine" not in store.documents["acct-1"]
-    assert store.get("acct-1").charge("ch-1").status == OPEN  # type: ignore[union-attr]
+    assert stored(store, "acct-1").charge_of("ch-1").status == OPEN
 
 
 # --- 16. roles under the claim type App Service names in role_typ ------------------------------------------
@@ -251,7 +263,7 @@ ROLE_URI = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
 
 
 def test_roles_under_the_long_role_claim_uri_named_by_role_typ_are_honoured():
-    doc = {
+    doc: dict[str, Any] = {
         "auth_typ": "aad",
         "claims": [
             {"typ": OBJECT_ID, "val": "oid-support"},

@@ -50,6 +50,7 @@ UNRESOLVED = "@Microsoft.KeyVault(SecretUri=https://kv-pastdue-abc123.vault.azur
 def test_an_unresolved_key_vault_reference_is_never_a_secret(value):
     settings = load_settings({**GOOD, "BILLING_WEBHOOK_SECRET": value})
     assert settings.webhook_secrets == ()
+    assert settings.webhook_secret_error is not None
     assert "unresolved Key Vault reference" in settings.webhook_secret_error
 
 
@@ -112,6 +113,7 @@ def test_bad_stripe_settings_make_stripe_unavailable_not_the_app(change, message
     from pastdue.domain.money import Money
 
     settings = load_settings({**GOOD, **STRIPE, **change})
+    assert settings.stripe_secret_error is not None
     assert message in settings.stripe_secret_error and "malformed Stripe setting" in settings.stripe_secret_error
     assert settings.stripe_secret_key is None and settings.stripe_webhook_secrets == ()
     assert "pk_test_123" not in settings.stripe_secret_error  # the reason names the setting, not its value
@@ -185,6 +187,7 @@ def test_unresolved_stripe_secrets_are_treated_as_the_billing_secret_is(change):
     from pastdue.domain.money import Money
 
     settings = load_settings({**GOOD, **STRIPE, **change})
+    assert settings.stripe_secret_error is not None
     assert "unresolved Key Vault reference" in settings.stripe_secret_error
     assert settings.stripe_secret_key is None and settings.stripe_webhook_secrets == ()
     assert all(name in settings.stripe_secret_error for name in change)

@@ -4,7 +4,9 @@ as the e2e lifecycle), and it refuses a policy the app would refuse, with the sa
 from __future__ import annotations
 
 import io
+from typing import Any
 
+from pastdue.domain.model import SUCCEEDED
 from pastdue.domain.policy import Policy
 from pastdue.simulate import main, run
 
@@ -47,7 +49,7 @@ def test_the_recovery_report_from_exported_histories(tmp_path):
     from pastdue.domain.report import recovery_report
     from tests.unit.builders import POLICY, T0, account, days, failed
 
-    histories = []
+    histories: list[dict[str, Any]] = []
     for n, (code, paid_on, how) in enumerate(
         [
             ("insufficient_funds", 12, "retry"),
@@ -58,12 +60,14 @@ def test_the_recovery_report_from_exported_histories(tmp_path):
     ):
         acc, _ = decide(account(), failed(f"ch-{n}", code=code), POLICY, T0)
         if how == "transfer":
+            assert paid_on is not None
             acc, _ = decide(acc, ev.PaymentReceived(f"p-{n}", Money(1000, "EUR"), "r"), POLICY, T0 + days(paid_on))
         elif how == "retry":
+            assert paid_on is not None and acc.payment_method is not None
             at = T0 + days(paid_on)
             acc, _ = decide(acc, ev.PayNowRequested(f"k-{n}", "h", acc.payment_method, "u"), POLICY, at)
             key = acc.charges[0].attempts[-1].key
-            acc, _ = decide(acc, ev.AttemptsResolved((ev.AttemptResult(f"ch-{n}", key, "succeeded"),)), POLICY, at)
+            acc, _ = decide(acc, ev.AttemptsResolved((ev.AttemptResult(f"ch-{n}", key, SUCCEEDED),)), POLICY, at)
         histories.append({"accountId": f"acct-{n}", "entries": list(reversed(acc.history))})
     report = recovery_report([h["entries"] for h in histories])
     assert report["all"]["failed"] == 4 and report["all"]["recovered"] == 3

@@ -7,7 +7,7 @@ import pytest
 from pastdue.domain import events as ev
 from pastdue.domain.errors import Conflict, InvalidEvent
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import FAILED
+from pastdue.domain.model import DECLINED, FAILED
 from tests.unit.builders import POLICY, T0, account, days, failed, notice_kinds
 
 SUPPORT = "support:oid-s"
@@ -16,9 +16,7 @@ SUPPORT = "support:oid-s"
 def _tick(acc, at):
     acc, effects = decide(acc, ev.SweepTick(), POLICY, at)
     answers = tuple(
-        ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
-        for e in effects
-        if isinstance(e, ev.TryCharge)
+        ev.AttemptResult(e.charge_id, e.key, DECLINED, "card_declined") for e in effects if isinstance(e, ev.TryCharge)
     )
     if answers:
         acc, _ = decide(acc, ev.AttemptsResolved(answers), POLICY, at)
@@ -61,7 +59,7 @@ def test_a_write_off_clears_the_balance_restores_the_service_and_tells_the_admin
     acc, _ = decide(account(subs=2), failed("ch-1", "sub-0", 700), POLICY, T0)
     acc, _ = decide(acc, failed("ch-2", "sub-1", 300), POLICY, T0)
     acc, _ = decide(acc, ev.ChargeWrittenOff("ch-1", "goodwill after an outage", SUPPORT), POLICY, T0 + days(2))
-    assert acc.balance().value == 300 and acc.charge("ch-1").status == "writtenOff"
+    assert acc.balance().value == 300 and acc.charge_of("ch-1").status == "writtenOff"
     assert acc.subscriptions["sub-0"].state == "active" and acc.subscriptions["sub-1"].state == "pastDue"
     assert notice_kinds(acc)[-1] == "charge_written_off"
     (entry,) = [h for h in acc.history if h["kind"] == "charge.written_off"]

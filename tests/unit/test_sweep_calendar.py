@@ -2,16 +2,14 @@ from datetime import UTC, datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
-from pastdue.domain.model import DELETED, DISABLED, PAST_DUE
+from pastdue.domain.model import DECLINED, DELETED, DISABLED, INVOICE, PAST_DUE, SUCCEEDED
 from pastdue.domain.policy import Policy
 from tests.unit.builders import POLICY, T0, account, apply, days, deliver, failed, notice_kinds
 
 
 def _resolve_declined(acc, effects, at):
     results = tuple(
-        ev.AttemptResult(e.charge_id, e.key, "declined", "card_declined")
-        for e in effects
-        if isinstance(e, ev.TryCharge)
+        ev.AttemptResult(e.charge_id, e.key, DECLINED, "card_declined") for e in effects if isinstance(e, ev.TryCharge)
     )
     return decide(acc, ev.AttemptsResolved(results), POLICY, at)[0] if results else acc
 
@@ -92,7 +90,9 @@ def test_running_twice_on_the_same_day_does_nothing_more():
 def test_an_unanswered_attempt_is_retried_with_the_same_key_and_blocks_disable():
     acc, _ = apply(account(), failed())
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(21))
-    key = effects[0].key
+    attempt = effects[0]
+    assert isinstance(attempt, ev.TryCharge)
+    key = attempt.key
     acc, again = decide(acc, ev.SweepTick(), POLICY, T0 + days(40))
     assert [e.key for e in again if isinstance(e, ev.TryCharge)] == [key]
     assert acc.subscriptions["sub-0"].state == PAST_DUE  # never disabled on a guess
@@ -102,9 +102,9 @@ def test_a_paid_subscription_is_never_disabled():
     acc, _ = apply(account(), failed())
     acc, sent = deliver(acc, T0)
     acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1))
-    acc, _ = decide(
-        acc, ev.AttemptsResolved((ev.AttemptResult("ch-1", effects[0].key, "succeeded"),)), POLICY, T0 + days(1)
-    )
+    attempt = effects[0]
+    assert isinstance(attempt, ev.TryCharge)
+    acc, _ = decide(acc, ev.AttemptsResolved((ev.AttemptResult("ch-1", attempt.key, SUCCEEDED),)), POLICY, T0 + days(1))
     acc, _ = decide(acc, ev.SweepTick(), POLICY, T0 + days(45))
     assert acc.subscriptions["sub-0"].state == "active"
     # The failure notice went; after it, only the receipt (no reminder, no suspension).
@@ -114,7 +114,7 @@ def test_a_paid_subscription_is_never_disabled():
 
 
 def test_invoice_payers_get_no_retries():
-    acc, _ = apply(account("invoice"), failed())
+    acc, _ = apply(account(INVOICE), failed())
     acc, tries = _walk(acc, 31)
     assert not any(tries.values())
     assert acc.subscriptions["sub-0"].state == DISABLED

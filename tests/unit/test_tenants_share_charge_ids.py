@@ -10,7 +10,7 @@ import pytest
 
 from pastdue.adapters.gateway import OutcomeUnknown, SandboxGateway
 from pastdue.adapters.memory import MemoryAccounts, MemoryLedger
-from pastdue.domain.model import PAID, PAY_NOW_DECLINED, SETTLED, Attempt
+from pastdue.domain.model import PAID, PAY_NOW_DECLINED, SETTLED, Attempt, AttemptSource
 from pastdue.domain.money import Money
 from pastdue.domain.settlement import try_charge
 from pastdue.services.billing import record_event
@@ -54,7 +54,7 @@ def test_an_attempt_reserved_before_keys_named_their_account_keeps_the_key_it_wa
     acc = account(account_id="tenant-x")
     acc, _ = apply(acc, failed("INV-0001"))
     charge = acc.charge_of("INV-0001")
-    charge.attempts.append(Attempt(1, "INV-0001:1", "tok_visa", "retry", T0, amount=charge.outstanding))
+    charge.attempts.append(Attempt(1, "INV-0001:1", "tok_visa", AttemptSource.RETRY, T0, amount=charge.outstanding))
     assert try_charge(acc, charge, T0 + timedelta(hours=1)).processor_key == "INV-0001:1"
     charge.attempts[-1].scoped = True
     assert try_charge(acc, charge, T0 + timedelta(hours=1)).processor_key == "tenant-x:INV-0001:1"

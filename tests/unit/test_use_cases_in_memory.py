@@ -40,6 +40,7 @@ from pastdue.services.notices import drain_all
 from pastdue.services.portal import OUTCOME_UNKNOWN, pay_now
 from pastdue.services.stripe_events import handle_event
 from pastdue.services.sweep import run_sweep
+from tests.support.stored import history_page, stored
 from tests.unit.builders import FAILING, POLICY, T0, VISA, account, days, failed
 
 
@@ -88,7 +89,7 @@ def world(gateway_class=SandboxGateway) -> tuple[Deps, MemoryAccounts, MemoryLed
         store=store,
         customer_data=NoData(),
         gateway=gateway_class(ledger),
-        policy=POLICY,  # type: ignore[arg-type]
+        policy=POLICY,
         clock=Clocked(T0),
     )
     return deps, store, ledger
@@ -98,7 +99,7 @@ def opened(deps: Deps, store: MemoryAccounts, charges: int = 1, subs: int = 1) -
     store.create(account(subs=subs, method=FAILING))
     for n in range(charges):
         assert record_event(deps, "acct-1", failed(f"ch-{n}", f"sub-{n % subs}", 1000 + n)) == "processed"
-    return store.get("acct-1")  # type: ignore[return-value]
+    return stored(store, "acct-1")
 
 
 def test_change_reads_and_decides_again_when_another_writer_came_first():
@@ -114,7 +115,7 @@ def test_change_reads_and_decides_again_when_another_writer_came_first():
     store.before_replace = intruder
     written = change(deps, "acct-1", failed("ch-1")).account
     assert "sub-9" in written.subscriptions and written.charge("ch-1") is not None  # both decisions kept
-    assert store.get("acct-1").etag == written.etag  # type: ignore[union-attr]
+    assert stored(store, "acct-1").etag == written.etag
 
 
 def test_a_decision_that_changes_nothing_writes_nothing():
@@ -211,7 +212,7 @@ def test_the_drain_sends_the_declined_notice_once_with_its_amount():
     stats = drain_all(deps, sender, Quota())
     assert stats["sent"] == 1 and [e.to for e in sender.sent] == ["admin@example.com"]
     assert "10.00" in sender.sent[0].text
-    assert [n.status for n in store.get("acct-1").outbox] == [SENT]  # type: ignore[union-attr]
+    assert [n.status for n in stored(store, "acct-1").outbox] == [SENT]
     assert drain_all(deps, sender, Quota())["sent"] == 0 and len(sender.sent) == 1
 
 
@@ -313,7 +314,7 @@ def test_a_bounced_notice_marks_every_account_of_that_admin_and_no_other():
     report = {"status": "Bounced", "recipient": "admin@example.com", "messageId": "m-1"}
     assert handle_delivery_report(deps, REPORT, report) == "marked"
     for account_id, bounced in (("acct-1", True), ("acct-2", True), ("acct-3", False)):
-        kinds = [r["kind"] for r in store.history(account_id).entries]
+        kinds = [r["kind"] for r in history_page(store, account_id).entries]
         assert ("admin.email.undeliverable" in kinds) is bounced, (account_id, kinds)
     assert handle_delivery_report(deps, REPORT, {**report, "recipient": "nobody@example.com"}) == "unknown"
     assert handle_delivery_report(deps, REPORT, {**report, "status": "Delivered"}) == "delivered"
@@ -336,9 +337,9 @@ def test_support_finds_past_due_accounts_page_by_page_and_acts_with_a_reason_in_
             break
     assert ids == ["acct-0", "acct-2", "acct-4"]
     run_support_action(deps, "acct-2", ev.ChargeWrittenOff("ch-2", "goodwill after an outage", "support:oid-sam"))
-    (entry,) = [e for e in store.history("acct-2").entries if e["kind"] == "charge.written_off"]
+    (entry,) = [e for e in history_page(store, "acct-2").entries if e["kind"] == "charge.written_off"]
     assert entry["actor"] == "support:oid-sam" and entry["detail"]["reason"] == "goodwill after an outage"
-    assert store.get("acct-2").balance().is_zero
+    assert stored(store, "acct-2").balance().is_zero
     assert [a.account_id for a in find_accounts(deps, AccountFilter(state="pastDue"), 10, None)[0]] == [
         "acct-0",
         "acct-4",
