@@ -124,7 +124,7 @@ def screenshots(pages: list[Path], dark: bool = False) -> int:
         print("no PNGs: headless Chromium is not installed (apt-get install chromium)")
         return 0
     dark_flags = ["--force-dark-mode", "--blink-settings=preferredColorScheme=0"]
-    schemes = [("", [])] + ([(".dark", dark_flags)] if dark else [])
+    schemes: list[tuple[str, list[str]]] = [("", [])] + ([(".dark", dark_flags)] if dark else [])
     for page in pages:
         for suffix, flags in schemes:
             subprocess.run(

@@ -59,6 +59,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -332,8 +333,8 @@ class StripeStandIn:
             self.contract = None
         # Stripe's clock, in epoch seconds: key expiry, search lag and `created` follow it (a test points
         # it at the host's test clock, so that "a day later" is a day later here too).
-        self.clock = clock or (lambda: time.time() + self._offset)
         self._offset = 0.0
+        self.clock = clock or (lambda: time.time() + self._offset)
         self.minimum = dict(MINIMUM)  # Stripe's minimum charges (a test may add one the app does not know)
         self._disputes: dict = {}
         self._paid_off_stripe: dict = {}  # invoice id -> what was marked paid outside Stripe
@@ -377,7 +378,7 @@ class StripeStandIn:
                     error[name] = {k: v for k, v in error[name].items() if k in PUBLISHABLE_FIELDS[name]}
             error.pop("payment_method", None)
             return {"error": error}
-        allowed = PUBLISHABLE_FIELDS.get(body.get("object", ""), set())
+        allowed: set[str] = set(PUBLISHABLE_FIELDS.get(body.get("object", ""), ()))
         return {k: v for k, v in body.items() if k in allowed}
 
     @property
@@ -471,7 +472,7 @@ class StripeStandIn:
         resource, rest = parts[1], parts[2:]
         if resource == "customers":
             if method == "POST" and not rest:
-                customer = {
+                record = {
                     "id": state.new_id("cus"),
                     "object": "customer",
                     "email": params.get("email"),
@@ -480,13 +481,13 @@ class StripeStandIn:
                     "invoice_settings": {"default_payment_method": None},
                     "created": int(self.clock()),
                 }
-                state.customers[customer["id"]] = customer
-                return 200, customer
-            customer = self._customer(rest[0])
+                state.customers[record["id"]] = record
+                return 200, record
+            record = self._customer(rest[0])
             if method == "POST":
                 default = params.get("invoice_settings", {}).get("default_payment_method")
                 if default:
-                    if self._payment_method(default)["customer"] != customer["id"]:
+                    if self._payment_method(default)["customer"] != record["id"]:
                         raise StripeError(
                             400,
                             {
@@ -495,8 +496,8 @@ class StripeStandIn:
                                 "message": "The payment method is not attached to this customer.",
                             },
                         )
-                    customer["invoice_settings"]["default_payment_method"] = default
-            return 200, customer
+                    record["invoice_settings"]["default_payment_method"] = default
+            return 200, record
         if resource == "payment_methods":
             if len(rest) == 2 and rest[1] == "attach" and method == "POST":
                 self._customer(params.get("customer", ""))
@@ -508,7 +509,7 @@ class StripeStandIn:
                 if customer:
                     self._customer(customer)
                 seti_id = state.new_id("seti")
-                intent = {
+                created = {
                     "id": seti_id,
                     "object": "setup_intent",
                     "customer": customer,
@@ -520,8 +521,8 @@ class StripeStandIn:
                     "created": int(self.clock()),
                     "livemode": False,
                 }
-                state.setup_intents[seti_id] = intent
-                return 200, intent
+                state.setup_intents[seti_id] = created
+                return 200, created
             intent = state.setup_intents.get(rest[0])
             if intent is None:
                 raise StripeError(
@@ -732,7 +733,7 @@ class StripeStandIn:
         with self.state.lock:
             inv_id = self.state.new_id("in")
             count = sum(1 for i in self.state.invoices.values() if i["customer"] == customer)
-            invoice = {
+            invoice: dict[str, Any] = {
                 "id": inv_id,
                 "object": "invoice",
                 "customer": customer,
@@ -1066,13 +1067,13 @@ class StripeStandIn:
                 {"type": "invalid_request_error", "param": "currency", "message": "Missing required param: currency."},
             )
         self._check_amount(amount, currency)
-        customer = params.get("customer")
+        customer: str | None = params.get("customer")
         if customer:
             self._customer(customer)
         pm = self._payment_method(params["payment_method"]) if params.get("payment_method") else None
         if pm:
             self._check_owner(pm, customer)
-        intent = self._new_intent(amount, currency, customer, pm and pm["id"], params.get("metadata", {}))
+        intent = self._new_intent(amount, currency, customer, pm["id"] if pm else None, params.get("metadata", {}))
         if params.get("confirm") != "true":
             return 200, intent
         return self._confirm(intent, {"off_session": params.get("off_session", "false")})
@@ -1428,7 +1429,9 @@ class StripeStandIn:
 
     def deliver(self, event: dict, times: int = 1) -> list[int]:
         raw = json.dumps(event).encode()
-        answers = []
+        answers: list[int] = []
+        if not self.state.webhook_url or not self.state.webhook_secret:
+            raise RuntimeError("the Stripe stand-in has no webhook address and secret to deliver to")
         for _ in range(times):
             stamp = int(time.time())
             digest = hmac.new(self.state.webhook_secret.encode(), f"{stamp}.".encode() + raw, hashlib.sha256)
@@ -1702,8 +1705,10 @@ class StripeStandIn:
                 """The bank's 3-D Secure challenge for an intent waiting for its customer: a test page whose
                 two buttons complete or fail it (the authenticate helpers), which Stripe.js shows in a frame."""
                 with standin.state.lock:
-                    intents = getattr(standin.state, resource, None) if resource.endswith("_intents") else None
-                    waiting = bool(intents) and intent_id in intents
+                    intents: dict | None = (
+                        getattr(standin.state, resource, None) if resource.endswith("_intents") else None
+                    )
+                    waiting = intents is not None and intent_id in intents
                 if not waiting:
                     return self._answer(404, {"error": {"message": "no such intent"}})
                 page = (STRIPE_JS_DIR / "challenge.html").read_bytes()

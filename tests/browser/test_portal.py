@@ -188,7 +188,7 @@ def test_a_lost_answer_keeps_the_input_and_the_retry_pays_once(page, host, admin
     account_id = _past_due(host, admin)
     open_account(page, host, admin, account_id)
     sent = _pay_requests(page)
-    lost = []
+    lost: list[int] = []
 
     def lose_first_answer(route):
         answer = route.fetch()
