@@ -1,6 +1,7 @@
-"""python -m devhost.gallery [FOLDER] [--no-png] [--dark]: the inbox of every flow in every language, as the
-customer gets it, into FOLDER (default docs/gallery): every message each flow sends, in order, one HTML file
-each, an inbox page per flow with each message's HTML beside its plain text, and an index.html; and a PNG of
+"""python -m devhost.gallery [FOLDER] [--no-png] [--no-portal] [--dark]: the inbox of every flow in every
+language, as the customer gets it, into FOLDER (default docs/gallery): every message each flow sends, in order,
+one HTML file each, an inbox page per flow with each message's HTML beside its plain text, and an index.html;
+and a PNG of
 each message with headless Chromium where it is installed (Debian's `chromium`), so a reviewer looks instead
 of reading templates; with --dark, a second PNG each as a mail client in dark mode shows it.
 
@@ -8,11 +9,11 @@ What is rendered is what production queues: each notice comes from an account ta
 domain (devhost/notice_flows.py), with the settings a deployment has; no hand-made sample data.
 
 The portal's screens (an account past due with its banner and owed table, an invoice payer's transfer block
-with its QR code, the support console) are not taken here: running stand-ins and a host inside the gallery
-would make it minutes long. The browser tests take them from a real flow (a local host, accounts made through
-the API), at 390 px and 1280 px wide, into FOLDER/portal/ (docs/gallery/portal/, or $PASTDUE_GALLERY/portal/):
-`flock /tmp/pastdue-heavy.lock .venv/bin/python -m pytest tests/browser/test_support_console.py`. The index
-links them (portal/index.html) and lists those present when it is written."""
+with its QR code, the support console) come from a real flow too: unless --no-png or --no-portal, the gallery
+runs the browser test that takes them (a local host with its stand-ins, accounts made through the API, Debian's
+Chromium; a minute or so) at 390 px and 1280 px wide into FOLDER/portal/, and the index links them
+(portal/index.html). The same test writes them whenever the suite runs it ($PASTDUE_GALLERY, default
+docs/gallery)."""
 
 from __future__ import annotations
 
@@ -146,12 +147,36 @@ def screenshots(pages: list[Path], dark: bool = False) -> int:
     return len(pages) * len(schemes)
 
 
+PORTAL_SHOTS = (
+    "tests/browser/test_support_console.py::test_the_main_screens_fit_a_phone_and_a_desktop_and_go_to_the_gallery"
+)
+
+
+def portal_screenshots(folder: Path) -> bool:
+    """The portal's main screens, taken by the browser test from a real flow, into FOLDER/portal/."""
+    import os
+    import subprocess
+
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", PORTAL_SHOTS],
+        cwd=ROOT,
+        env={**os.environ, "PASTDUE_GALLERY": str(folder.resolve())},
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode != 0:
+        print(f"the portal's screenshots were not taken:\n{run.stdout[-2000:]}{run.stderr[-2000:]}", file=sys.stderr)
+    return run.returncode == 0
+
+
 def main(argv: list[str]) -> int:
     folders = [a for a in argv if not a.startswith("--")]
     folder = Path(folders[0]) if folders else ROOT / "docs" / "gallery"
+    portal = "--no-png" not in argv and "--no-portal" not in argv and portal_screenshots(folder)
     pages = build(folder)
     shots = screenshots(pages, dark="--dark" in argv) if "--no-png" not in argv else 0
-    print(f"{len(pages)} messages rendered into {folder} (index.html), {shots} screenshots")
+    taken = len(list((folder / "portal").glob("portal-*.png"))) if portal else 0
+    print(f"{len(pages)} messages rendered into {folder} (index.html), {shots} screenshots, {taken} portal screens")
     return 0
 
 
