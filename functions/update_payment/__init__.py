@@ -10,7 +10,7 @@ from pastdue.domain.model import AUTHENTICATION_REQUIRED, PAY_NOW_DECLINED
 from pastdue.http import parse
 from pastdue.http.callers import account_for, portal_user
 from pastdue.http.endpoint import endpoint, read_json, route_id
-from pastdue.http.problems import BadRequest, json_response, problem
+from pastdue.http.problems import BadRequest, json_response, pay_now_problem
 from pastdue.http.views import account_view
 from pastdue.services.portal import OUTCOME_UNKNOWN, pay_now, payment_method, request_hash
 
@@ -43,29 +43,10 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
     answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor, account=account)
     if answer.outcome == AUTHENTICATION_REQUIRED:
         # The card is saved; the charge waits for the admin to pass the bank's challenge (Stripe.js).
-        return problem(
-            402,
-            "Authentication required",
-            "the bank asks you to confirm this payment; the card is saved",
-            "authentication-required",
-            declineCode=answer.code,
-            confirmation=answer.confirmation,
-        )
+        return pay_now_problem(answer.outcome, declineCode=answer.code, confirmation=answer.confirmation)
     if answer.outcome == PAY_NOW_DECLINED:
-        return problem(
-            402,
-            "Payment method declined",
-            "the new payment method was declined; nothing changed",
-            "card-declined",
-            declineCode=answer.code,
-        )
+        return pay_now_problem(answer.outcome, declineCode=answer.code)
     if answer.outcome == OUTCOME_UNKNOWN:
-        return problem(
-            503,
-            "Payment outcome unknown",
-            "the payment outcome is not known yet; retry with the same Idempotency-Key",
-            "outcome-unknown",
-            {"Retry-After": "5"},
-        )
+        return pay_now_problem(answer.outcome)
     settled = [{"chargeId": c.charge_id, "amount": c.amount.to_json()} for c in answer.settled]
     return json_response({"settled": settled, "account": account_view(answer.account, deps)})

@@ -10,7 +10,7 @@ from typing import Literal, overload
 import azure.functions as func
 
 from pastdue.adapters.gateway import GatewayUnavailable
-from pastdue.adapters.store import StoreUnavailable, UnreadableAccount
+from pastdue.adapters.store import UnreadableAccount
 from pastdue.domain.errors import Rejected
 from pastdue.domain.money import Money
 from pastdue.http import strict
@@ -19,11 +19,11 @@ from pastdue.http.problems import (
     HttpProblem,
     PayloadTooLarge,
     UnsupportedMediaType,
+    failure,
     from_exception,
     problem,
     rejected,
 )
-from pastdue.services.deps import AccountNotFound, Contention
 from pastdue.settings import SettingsError
 
 log = logging.getLogger("pastdue.http")
@@ -45,33 +45,16 @@ def endpoint(handler):
             return from_exception(error)
         except Rejected as error:
             return rejected(error)
-        except UnreadableAccount as error:
-            log.error("unreadable account document %s: %s", error.account_id, error.reason)
-            return problem(
-                500,
-                "Account unavailable",
-                "this account's record needs repair; support has been alerted by the log",
-                "account-unreadable",
-            )
-        except AccountNotFound:
-            return problem(404, "Not found", "no such account", "not-found")
-        except StoreUnavailable:
-            return problem(503, "Try again", "storage is busy; retry shortly", "unavailable", {"Retry-After": "2"})
-        except Contention as error:
-            return problem(503, "Try again", str(error), "contention", {"Retry-After": "1"})
-        except GatewayUnavailable as error:
-            log.error("payment refused before it was sent: %s", error)
-            return problem(
-                503,
-                "Payments unavailable",
-                "the payment processor cannot be used right now; nothing was charged or changed: retry later",
-                "payments-unavailable",
-                {"Retry-After": "60"},
-            )
-        except SettingsError as error:
-            log.error("configuration error: %s", error)
-            return problem(500, "Server misconfigured", "the service is misconfigured", "misconfigured")
-        except Exception:
+        except Exception as error:
+            if isinstance(error, UnreadableAccount):
+                log.error("unreadable account document %s: %s", error.account_id, error.reason)
+            elif isinstance(error, GatewayUnavailable):
+                log.error("payment refused before it was sent: %s", error)
+            elif isinstance(error, SettingsError):
+                log.error("configuration error: %s", error)
+            known = failure(error)  # problems.FAILURES: what each answers
+            if known is not None:
+                return known
             log.exception("unhandled error in %s", handler.__name__)
             return problem(500, "Internal error", "an unexpected error occurred", "internal")
 

@@ -7,7 +7,13 @@ import re
 
 import azure.functions as func
 
+from pastdue.adapters.gateway import GatewayUnavailable
+from pastdue.adapters.store import StoreUnavailable, UnreadableAccount
 from pastdue.domain import errors
+from pastdue.domain.model import AUTHENTICATION_REQUIRED, PAY_NOW_DECLINED
+from pastdue.services.deps import AccountNotFound, Contention
+from pastdue.services.portal import OUTCOME_UNKNOWN
+from pastdue.settings import SettingsError
 
 PROBLEM_BASE = "https://pastdue.example/problems/"
 
@@ -61,6 +67,70 @@ REJECTIONS: dict[type[errors.Rejected], tuple[int, str]] = {
     errors.IdempotencyMismatch: (422, "Idempotency-Key reused with another request"),
     errors.Conflict: (409, "Conflict with the account's state"),
 }
+
+
+# What each failure that is neither the caller's mistake nor a rejection answers: status, title, detail
+# (None: the error's own words), type, headers. The nearest class up the line wins.
+FAILURES: dict[type[Exception], tuple[int, str, str | None, str, dict[str, str]]] = {
+    UnreadableAccount: (
+        500,
+        "Account unavailable",
+        "this account's record needs repair; support has been alerted by the log",
+        "account-unreadable",
+        {},
+    ),
+    AccountNotFound: (404, "Not found", "no such account", "not-found", {}),
+    StoreUnavailable: (503, "Try again", "storage is busy; retry shortly", "unavailable", {"Retry-After": "2"}),
+    Contention: (503, "Try again", None, "contention", {"Retry-After": "1"}),
+    GatewayUnavailable: (
+        503,
+        "Payments unavailable",
+        "the payment processor cannot be used right now; nothing was charged or changed: retry later",
+        "payments-unavailable",
+        {"Retry-After": "60"},
+    ),
+    SettingsError: (500, "Server misconfigured", "the service is misconfigured", "misconfigured", {}),
+}
+
+# What a pay-now that did not settle answers (a settled one is 200 with what it paid).
+PAY_NOW_ANSWERS: dict[str, tuple[int, str, str, str, dict[str, str]]] = {
+    AUTHENTICATION_REQUIRED: (
+        402,
+        "Authentication required",
+        "the bank asks you to confirm this payment; the card is saved",
+        "authentication-required",
+        {},
+    ),
+    PAY_NOW_DECLINED: (
+        402,
+        "Payment method declined",
+        "the new payment method was declined; nothing changed",
+        "card-declined",
+        {},
+    ),
+    OUTCOME_UNKNOWN: (
+        503,
+        "Payment outcome unknown",
+        "the payment outcome is not known yet; retry with the same Idempotency-Key",
+        "outcome-unknown",
+        {"Retry-After": "5"},
+    ),
+}
+
+
+def failure(error: Exception) -> func.HttpResponse | None:
+    """The problem a known failure answers (FAILURES), or None for one it does not know."""
+    found = next((FAILURES[c] for c in type(error).__mro__ if c in FAILURES), None)
+    if found is None:
+        return None
+    status, title, detail, slug, headers = found
+    return problem(status, title, detail if detail is not None else str(error), slug, dict(headers))
+
+
+def pay_now_problem(outcome: str, **extra) -> func.HttpResponse:
+    """The problem a pay-now that did not settle answers (PAY_NOW_ANSWERS)."""
+    status, title, detail, slug, headers = PAY_NOW_ANSWERS[outcome]
+    return problem(status, title, detail, slug, dict(headers), **extra)
 
 
 def rejected(error: errors.Rejected) -> func.HttpResponse:
