@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 from bench.common import machine
+from pastdue.policy import shipped
 
 SDK = (",", ":")  # how azure-cosmos serialises a body (_synchronized_request._request_body_from_data)
 
@@ -22,10 +23,9 @@ def realistic_account():
     from pastdue.domain import events as ev
     from pastdue.domain.lifecycle import decide
     from pastdue.domain.model import DECLINED
-    from pastdue.domain.policy import Policy
     from tests.unit.builders import T0, account, failed
 
-    policy, acc = Policy(), account(subs=3)
+    policy, acc = shipped(), account(subs=3)
     acc, _ = decide(acc, failed("ch-a", "sub-0", 4999), policy, T0)
     acc, _ = decide(acc, failed("ch-b", "sub-1", 12000), policy, T0 + timedelta(days=2))
     for day in (1, 3, 5, 7):

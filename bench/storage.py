@@ -18,6 +18,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from bench.common import RequestCounter, counted_deps, machine, start_cosmos
+from pastdue.policy import shipped
 
 GOAL_BYTES = 16 * 1024
 SIZES = (1, 5, 20, 40)
@@ -41,15 +42,14 @@ def _doc_size(container, account_id: str) -> int:
 def sizes(deps, db, events: int) -> dict[int, int]:
     """Document size after 0, 100, 1,000, ... events (written as the app writes: one write an event for
     the last two before each measure; the fast path writes every 10 before)."""
-    from pastdue.domain.policy import Policy
     from tests.support.busy import drive, new_account
 
     container, account_id = db.get_container_client("accounts"), f"size-{uuid.uuid4().hex[:6]}"
     account = deps.store.create(new_account(account_id))
     found, done, at = {0: _doc_size(container, account_id)}, 0, datetime(2026, 1, 1, tzinfo=UTC)
     for checkpoint in (c for c in (100, 1_000, 10_000, 100_000) if c <= events):
-        account, at = drive(deps.store, Policy(), account, done, checkpoint - 2, at, write_every=10)
-        account, at = drive(deps.store, Policy(), account, checkpoint - 2, checkpoint, at, write_every=1)
+        account, at = drive(deps.store, shipped(), account, done, checkpoint - 2, at, write_every=10)
+        account, at = drive(deps.store, shipped(), account, checkpoint - 2, checkpoint, at, write_every=1)
         found[checkpoint], done = _doc_size(container, account_id), checkpoint
     return found
 
@@ -59,14 +59,13 @@ BURST_GOAL_BYTES = 64 * 1024
 
 def burst(deps, db, events: int) -> int:
     """Document size after `events` events within one day (each written as the app writes it)."""
-    from pastdue.domain.policy import Policy
     from tests.support.busy import drive, new_account
 
     container, account_id = db.get_container_client("accounts"), f"burst-{uuid.uuid4().hex[:6]}"
     account = deps.store.create(new_account(account_id))
     drive(
         deps.store,
-        Policy(),
+        shipped(),
         account,
         0,
         events,
@@ -89,7 +88,6 @@ def operations(deps, db, counter: RequestCounter) -> list[tuple[str, dict, tuple
     from pastdue.domain import events as ev
     from pastdue.domain.model import CARD, SETTLED
     from pastdue.domain.money import Money
-    from pastdue.domain.policy import Policy
     from pastdue.services.billing import put_account, put_subscription, record_event
     from pastdue.services.portal import pay_now
     from pastdue.services.sweep import run_sweep
@@ -99,7 +97,7 @@ def operations(deps, db, counter: RequestCounter) -> list[tuple[str, dict, tuple
     quiet = dataclasses.replace(deps, after_notices_queued=None)
     account_id = f"ops-{uuid.uuid4().hex[:6]}"
     account = deps.store.create(new_account(account_id))
-    drive(deps.store, Policy(), account, 0, 40, deps.clock.now() - timedelta(days=30))  # a past, archived
+    drive(deps.store, shipped(), account, 0, 40, deps.clock.now() - timedelta(days=30))  # a past, archived
     now = deps.clock.now()
     # A first write moves what the past settled to the archive (a one-off after a quiet spell): not measured.
     record_event(quiet, account_id, ev.PaymentReceived(f"w-{uuid.uuid4().hex}", Money(1, "EUR"), "warm-up"))
@@ -176,7 +174,6 @@ def write_cost(deps, db, counter: RequestCounter, events: int) -> tuple[dict, di
     """The same event written to a new account and to one with `events` events behind it."""
     from pastdue.domain import events as ev
     from pastdue.domain.money import Money
-    from pastdue.domain.policy import Policy
     from pastdue.services.change import change
     from tests.support.busy import drive, new_account
 
@@ -188,10 +185,10 @@ def write_cost(deps, db, counter: RequestCounter, events: int) -> tuple[dict, di
         account = deps.store.create(new_account(account_id))
         if past:
             at = deps.clock.now() - timedelta(hours=12 * (past + recent) + 24)
-            account, _ = drive(deps.store, Policy(), account, 0, past, at, write_every=10)
+            account, _ = drive(deps.store, shipped(), account, 0, past, at, write_every=10)
         # The same recent activity, written one event at a time as the app does, then the measured event.
         account, _ = drive(
-            deps.store, Policy(), account, past, past + recent, deps.clock.now() - timedelta(hours=12 * recent)
+            deps.store, shipped(), account, past, past + recent, deps.clock.now() - timedelta(hours=12 * recent)
         )
         found[label] = _counted(
             counter,

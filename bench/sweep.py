@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from bench.common import RequestCounter, counted_deps, machine, start_cosmos
+from pastdue.policy import shipped
 
 DUE = 1_000
 
@@ -25,7 +26,6 @@ def seed(container, total: int, now: datetime) -> None:
     from pastdue.adapters.documents import to_document
     from pastdue.domain.lifecycle import decide
     from pastdue.domain.model import INVOICE, Account, Admin, Remittance, Subscription
-    from pastdue.domain.policy import Policy
     from tests.unit.builders import failed
 
     def make(n: int) -> dict:
@@ -38,7 +38,7 @@ def seed(container, total: int, now: datetime) -> None:
         account.subscriptions["sub-0"] = Subscription("sub-0", "Production")
         if n < DUE:  # past due for 3 days: the day-3 reminder is due
             account, _ = decide(
-                account, failed(at=now - timedelta(days=3, hours=1)), Policy(), now - timedelta(days=3, hours=1)
+                account, failed(at=now - timedelta(days=3, hours=1)), shipped(), now - timedelta(days=3, hours=1)
             )
             account.outbox.clear()
             account.notices_due_at = None

@@ -35,11 +35,11 @@ from pastdue.domain.model import (
     Subscription,
 )
 from pastdue.domain.money import Money
-from pastdue.domain.policy import Policy
+from pastdue.policy import shipped
 
 START = datetime(2027, 3, 31, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-POLICY = Policy()
+POLICY = shipped()
 
 
 @dataclass

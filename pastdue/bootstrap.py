@@ -12,8 +12,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from pastdue.adapters.clock import Clock, SystemClock
 from pastdue.domain.policy import Policy
 from pastdue.services.deps import Deps
@@ -59,8 +57,10 @@ def settings() -> Settings:
 
 
 def load_policy(path: str) -> Policy:
-    with open(path, encoding="utf-8") as handle:
-        return Policy.from_document(yaml.safe_load(handle))
+    """The policy file's policy, read over the shipped one (pastdue/policy)."""
+    from pastdue.policy import load
+
+    return load(path)
 
 
 def use_clock(clock: Clock) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from pastdue.domain.retention import DEFAULT_RETENTION_DAYS
 from pastdue.notices.branding import DEFAULT_LINKS, Branding
 
-DEFAULT_POLICY = str(Path(__file__).parent / "policy" / "default.yaml")
+DEFAULT_POLICY = str(Path(__file__).parent / "policy" / "default.yaml")  # pastdue.policy.SHIPPED_FILE
 PRINCIPAL_MODES = ("appservice", "unverified-local")
 
 

@@ -46,27 +46,30 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True)
 class Calendar:
-    retry_days: tuple[int, ...] = (1, 3, 5, 7, 14, 21)
-    reminder_days: tuple[int, ...] = (3, 7, 14, 21)
-    final_notice_day: int = 28
-    disable_day: int = 30
-    delete_after_days: int = 90
-    deletion_warning_days: tuple[int, ...] = (1, 7, 30)
+    """One plan's dunning calendar. Its values come from the policy file (pastdue/policy/default.yaml, or
+    the operator's over it): no default here, so that tests, the gallery and production read one calendar."""
+
+    retry_days: tuple[int, ...]
+    reminder_days: tuple[int, ...]
+    final_notice_day: int
+    disable_day: int
+    delete_after_days: int
+    deletion_warning_days: tuple[int, ...]
     # What support may grant (pastdue/domain/support.py): extra days before disabling, in all, for one
     # past-due episode; and the longest pause of dunning.
-    max_grace_extension_days: int = 30
-    max_pause_days: int = 30
+    max_grace_extension_days: int
+    max_pause_days: int
     # Reason-aware retries (pastdue/domain/retries.py). retry_days above serve declines of no known
     # category; "try again later" errors have their own days; insufficient funds are retried on the
     # account's pay days (days of the month, at pay_day_hour in the account's time zone) within the grace
     # period. Authentication and do-not-retry declines are never retried automatically. No charge, and no
     # card across charges, is tried more than max_attempts_30_days times in any 30 days (networks allow ~15).
-    retry_days_try_later: tuple[int, ...] = (1, 2, 4, 7, 14, 21)
-    pay_days: tuple[int, ...] = (1, 15)
-    pay_day_hour: int = 10
-    max_attempts_30_days: int = 12
+    retry_days_try_later: tuple[int, ...]
+    pay_days: tuple[int, ...]
+    pay_day_hour: int
+    max_attempts_30_days: int
     # Card-expiry pre-dunning: notices this many days before the end of the card's expiry month.
-    expiry_notice_days: tuple[int, ...] = (7, 30)
+    expiry_notice_days: tuple[int, ...]
 
     def __hash__(self) -> int:
         # Calendars key the schedule's caches, asked many times a decision: hashed once, not field by field.
@@ -127,17 +130,20 @@ class Calendar:
 
 @dataclass(frozen=True)
 class Policy:
-    default: Calendar = Calendar()
-    plans: tuple[tuple[str, Calendar], ...] = ()
-    hard_decline_codes: frozenset[str] = frozenset(DEFAULT_HARD_DECLINES)
+    """The dunning policy: a calendar per plan and what money given back means. Built from the policy file
+    (pastdue.policy.shipped(), or the operator's file over it), never with defaults of its own."""
+
+    default: Calendar
     # Money given back after it was collected: a refund made at the processor, a dispute the customer won.
     # True re-opens the amount as owed (a new charge, dunned like a failure); False only records it. A refund
     # is made on purpose (the Dashboard, a goodwill gesture): recorded only unless the policy says otherwise.
-    reopen_refunds: bool = False
-    reopen_lost_disputes: bool = True
+    reopen_refunds: bool
+    reopen_lost_disputes: bool
     # The sweep's retries of one day on one card go as one payment (fewer debits on the statement, one try
     # against the networks' caps); False: one payment per charge.
-    combine_retries: bool = True
+    combine_retries: bool
+    plans: tuple[tuple[str, Calendar], ...] = ()
+    hard_decline_codes: frozenset[str] = frozenset(DEFAULT_HARD_DECLINES)
 
     def for_plan(self, plan: str) -> Calendar:
         for name, calendar in self.plans:  # a handful of plans at most: no dict built per call
@@ -149,7 +155,9 @@ class Policy:
         return decline_code in self.hard_decline_codes
 
     @classmethod
-    def from_document(cls, doc: object) -> Policy:
+    def from_document(cls, doc: object, base: Policy | None = None) -> Policy:
+        """The policy a document describes, read over `base` (what it leaves out is base's); without a base,
+        its `default` calendar names every field."""
         if not isinstance(doc, dict):
             raise PolicyError("policy must be a mapping")
         unknown = set(doc) - {
@@ -162,27 +170,39 @@ class Policy:
         }
         if unknown:
             raise PolicyError(f"unknown policy field(s): {', '.join(sorted(unknown))}")
-        default = _calendar(Calendar(), doc.get("default", {}), "default")
+        default = (
+            _calendar(base.default, doc.get("default", {}), "default")
+            if base is not None
+            else _complete_calendar(doc.get("default"), "default")
+        )
         plans = doc.get("plans", {})
         if not isinstance(plans, dict):
             raise PolicyError("plans must be a mapping of plan name to overrides")
         overrides = tuple((name, _calendar(default, o, f"plans.{name}")) for name, o in plans.items())
-        codes = doc.get("hardDeclineCodes", list(DEFAULT_HARD_DECLINES))
+        if "plans" not in doc and base is not None:
+            overrides = base.plans
+        codes = doc.get("hardDeclineCodes", sorted(base.hard_decline_codes) if base else list(DEFAULT_HARD_DECLINES))
         if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
             raise PolicyError("hardDeclineCodes must be a list of decline codes")
         switches = {}
-        for key, by_default in (("reopenRefunds", False), ("reopenLostDisputes", True), ("combineRetries", True)):
-            value = doc.get(key, by_default)
+        for key, field in (
+            ("reopenRefunds", "reopen_refunds"),
+            ("reopenLostDisputes", "reopen_lost_disputes"),
+            ("combineRetries", "combine_retries"),
+        ):
+            if key not in doc and base is None:
+                raise PolicyError(f"{key} must be set (true or false)")
+            value = doc.get(key, getattr(base, field, None))
             if not isinstance(value, bool):
                 raise PolicyError(f"{key} must be true or false")
             switches[key] = value
         return cls(
             default,
-            overrides,
-            frozenset(codes),
-            switches["reopenRefunds"],
-            switches["reopenLostDisputes"],
-            switches["combineRetries"],
+            reopen_refunds=switches["reopenRefunds"],
+            reopen_lost_disputes=switches["reopenLostDisputes"],
+            combine_retries=switches["combineRetries"],
+            plans=overrides,
+            hard_decline_codes=frozenset(codes),
         )
 
 
@@ -197,6 +217,21 @@ def _calendar(base: Calendar, overrides: object, where: str) -> Calendar:
     for key, value in overrides.items():
         changes[fields[key]] = tuple(sorted(value)) if isinstance(value, list) else value
     return replace(base, **changes).validate(where)
+
+
+def _complete_calendar(values: object, where: str) -> Calendar:
+    """A calendar every field of which the document names (the shipped policy's `default`)."""
+    if not isinstance(values, dict):
+        raise PolicyError(f"{where} must be a mapping")
+    names = {camel(f.name): f.name for f in fields(Calendar)}
+    missing = sorted(set(names) - set(values))
+    if missing:
+        raise PolicyError(f"{where}: missing field(s) {', '.join(missing)}")
+    unknown = set(values) - set(names)
+    if unknown:
+        raise PolicyError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    given: dict[str, Any] = {names[k]: tuple(sorted(v)) if isinstance(v, list) else v for k, v in values.items()}
+    return Calendar(**given).validate(where)
 
 
 def _is_day(value: object) -> bool:

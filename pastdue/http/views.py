@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pastdue.domain.codec import dump, format_time
 from pastdue.domain.model import FAILED, Account, Notice, Subscription
+from pastdue.policy import shipped
 from pastdue.services.portal import Confirmation
 
 
@@ -58,9 +59,8 @@ def open_charges_view(account: Account, deps=None) -> list[dict]:
     from datetime import UTC, datetime
 
     from pastdue.domain import retries
-    from pastdue.domain.policy import Policy
 
-    policy = deps.policy if deps else Policy()
+    policy = deps.policy if deps else shipped()
     now = deps.clock.now() if deps else datetime.now(UTC)
     rows = []
     for charge in account.open_charges():

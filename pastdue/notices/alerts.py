@@ -12,6 +12,7 @@ from pastdue.notices.branding import Branding
 from pastdue.notices.catalog import catalog
 from pastdue.notices.formatting import card_label, date, language, money
 from pastdue.notices.reasons import reader_reason
+from pastdue.policy import shipped
 
 
 def _actions(account: Account, branding: Branding) -> dict:
@@ -47,7 +48,7 @@ def _actions(account: Account, branding: Branding) -> dict:
 def alerts(account: Account, policy: Policy | None = None, branding: Branding | None = None) -> list[dict]:
     """The portal's alerts: each with a stable id, its kind and severity, the subscription, the amount,
     the next deadline, the action that clears it, and the text in the admin's language."""
-    policy, branding = policy or Policy(), branding or Branding()
+    policy, branding = policy or shipped(), branding or Branding()
     tag = account.admin.locale
     words = catalog(language(tag))["alerts"]
     actions = _actions(account, branding)

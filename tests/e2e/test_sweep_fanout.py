@@ -16,8 +16,8 @@ from pastdue.adapters.documents import to_document
 from pastdue.adapters.storage_queue import StorageShardQueue
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import PAID, Account, Admin, Subscription
-from pastdue.domain.policy import Policy
 from pastdue.domain.shards import slot_of, slots_of
+from pastdue.policy import shipped
 from tests.conftest import RUN_DIR
 from tests.support.stored import history_page, stored
 from tests.unit.builders import VISA, failed
@@ -40,7 +40,7 @@ def seed(container, now: datetime) -> list[str]:
     def make(account_id: str) -> None:
         account = Account(account_id, Admin("oid", f"{account_id}@example.com", "Ada"), payment_method=VISA)
         account.subscriptions["sub-0"] = Subscription("sub-0", "Production")
-        account, _ = decide(account, failed("INV-0001", at=failed_at), Policy(), failed_at)
+        account, _ = decide(account, failed("INV-0001", at=failed_at), shipped(), failed_at)
         account.outbox.clear()  # the failure notice went out long ago
         account.notices_due_at = None
         container.create_item(to_document(account))

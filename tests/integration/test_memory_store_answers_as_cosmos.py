@@ -19,12 +19,12 @@ from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import DECLINED, Admin
 from pastdue.domain.money import Money
-from pastdue.domain.policy import Policy
+from pastdue.policy import shipped
 from tests.support.busy import drain, drive, new_account
 from tests.support.stack import new_database
 
 T0 = datetime(2027, 3, 1, 9, tzinfo=UTC)
-POLICY = Policy()
+POLICY = shipped()
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ from pastdue.adapters.store import ConcurrencyConflict
 from pastdue.domain import events as ev
 from pastdue.domain.model import CARD, SETTLED
 from pastdue.domain.money import Money
-from pastdue.domain.policy import Policy
 from pastdue.domain.retention import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, SETTLED_KEEP
 from pastdue.http.views import account_view
+from pastdue.policy import shipped
 from pastdue.services.billing import record_event
 from pastdue.services.change import change
 from tests.support.busy import drive, new_account, stored_size
@@ -68,15 +68,15 @@ def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pag
         # The fast path writes every 10 events (the local stand-in slows with every item it holds); the
         # last two events before a measure are written one by one, as the app writes them, so the
         # document holds what it holds in production: the windows, plus one event's records.
-        account, at = drive(store, Policy(), account, done, checkpoint - 2, at, write_every=10)
-        account, at = drive(store, Policy(), account, checkpoint - 2, checkpoint, at, write_every=1)
+        account, at = drive(store, shipped(), account, done, checkpoint - 2, at, write_every=10)
+        account, at = drive(store, shipped(), account, checkpoint - 2, checkpoint, at, write_every=1)
         done = checkpoint
         sizes[checkpoint] = stored_size(container, "busy-10k")
     assert all(size <= GOAL_BYTES for size in sizes.values()), sizes
     # Flat: the document after 10,000 events is no bigger than after 100 (same rolling windows).
     assert sizes[10_000] <= sizes[100] * 1.05, sizes
     # Still writable, and every record is there once, newest first, across pages.
-    account, _ = drive(store, Policy(), account, 10_000, 10_002, at)
+    account, _ = drive(store, shipped(), account, 10_000, 10_002, at)
     entries = full_history(store, "busy-10k")
     assert _seqs(entries) == list(range(1, account.history_seq + 1))
     assert account.history_seq > 30_000  # several records an event
@@ -102,7 +102,7 @@ def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in
     container = burst_database.get_container_client("accounts")
     store = CosmosAccountStore(container, retention_days=2557)
     account = store.create(new_account("burst-600"))
-    account, _ = drive(store, Policy(), account, 0, 600, clock.now(), step=timedelta(seconds=86_400 / 600))
+    account, _ = drive(store, shipped(), account, 0, 600, clock.now(), step=timedelta(seconds=86_400 / 600))
     size = stored_size(container, "burst-600")
     assert size <= BURST_GOAL_BYTES, size
     doc = container.read_item("burst-600", partition_key="burst-600")
@@ -209,14 +209,14 @@ def test_history_read_while_records_are_archived_sees_each_record_once(app_env, 
     store = CosmosAccountStore(bootstrap.container("accounts"))
     account_id = f"race-{uuid.uuid4().hex[:8]}"
     account = store.create(new_account(account_id))
-    account, at = drive(store, Policy(), account, 0, 40, clock.now())
+    account, at = drive(store, shipped(), account, 0, 40, clock.now())
     stop, problems = threading.Event(), []
 
     def writer():
         nonlocal account, at
         n = 40
         while not stop.is_set() and n < 200:
-            account, at = drive(store, Policy(), account, n, n + 2, at, write_every=1)
+            account, at = drive(store, shipped(), account, n, n + 2, at, write_every=1)
             n += 2
 
     thread = threading.Thread(target=writer)

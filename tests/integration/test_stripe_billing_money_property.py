@@ -52,7 +52,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.codec import load
 from pastdue.domain.model import CARD, OPEN, SUCCEEDED, Account, Admin, Charge
 from pastdue.domain.money import Money
-from pastdue.domain.policy import Policy
+from pastdue.policy import shipped
 from pastdue.services import effects, portal
 from pastdue.services.billing import put_account, put_subscription, record_event
 from pastdue.services.deps import Deps
@@ -154,7 +154,7 @@ class World:
             store=self.store,
             customer_data=NoData(),
             gateway=StripeGateway(KEY, standin.url, max_network_retries=0),
-            policy=Policy(),
+            policy=shipped(),
             clock=self.clock,
             after_notices_queued=None,
             later=None,

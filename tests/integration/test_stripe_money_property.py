@@ -31,7 +31,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import Account, Admin, PaymentMethod, Subscription
 from pastdue.domain.money import Money
-from pastdue.domain.policy import Policy
+from pastdue.policy import shipped
 from pastdue.services.effects import charge_all
 from pastdue.services.stripe_events import INTENT_EVENTS, intent_result
 
@@ -162,7 +162,7 @@ class Story:
             )
 
     def decide(self, event) -> list:
-        self.account, effects = decide(self.account, event, Policy(), self.world.now)
+        self.account, effects = decide(self.account, event, shipped(), self.world.now)
         return effects
 
     def run_effects(self, effects) -> None:

@@ -20,9 +20,10 @@ from pastdue.domain.model import (
 )
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
+from pastdue.policy import shipped
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-POLICY = Policy()
+POLICY = shipped()
 VISA = PaymentMethod("tok_visa", "visa", "4242", 12, 2034)
 FAILING = PaymentMethod("tok_chargeCustomerFail", "visa", "0341", 12, 2034)
 

@@ -3,6 +3,7 @@ zone, the 30-day attempt cap, and card-expiry notices that stop with a new card.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from pastdue.domain import retries
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import CARD, DISABLED, INVOICE, WITHDRAWN, PaymentMethod
 from pastdue.domain.money import Money
-from pastdue.domain.policy import Calendar, Policy
+from pastdue.policy import shipped
 from tests.unit.builders import POLICY, T0, account, failed, notice_kinds
 
 ZONES = ["UTC", "Europe/Paris", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney", "Pacific/Kiritimati"]
@@ -41,7 +42,7 @@ def _daily(acc, start, days_, answer=("declined", "insufficient_funds"), hour=2,
     pay_days=st.sets(st.integers(1, 28), min_size=1, max_size=3),
 )
 def test_insufficient_funds_are_retried_on_the_pay_days_whatever_the_failure_time_and_zone(offset, zone, pay_days):
-    policy = Policy(Calendar(pay_days=tuple(sorted(pay_days))))
+    policy = replace(shipped(), default=replace(shipped().default, pay_days=tuple(sorted(pay_days))))
     when = T0 + timedelta(minutes=offset)
     acc = account()
     acc.time_zone = zone
@@ -84,8 +85,10 @@ def test_no_automatic_retry_ever_follows_a_do_not_retry_or_authentication_declin
     days_=st.lists(st.integers(1, 29), min_size=3, max_size=3, unique=True),
 )
 def test_no_charge_and_no_card_is_tried_more_than_the_cap_in_any_30_days(charges, spread, cap, days_):
-    cal = Calendar(retry_days=tuple(sorted(days_)), retry_days_try_later=(1, 2), max_attempts_30_days=cap)
-    policy = Policy(cal)
+    cal = replace(
+        shipped().default, retry_days=tuple(sorted(days_)), retry_days_try_later=(1, 2), max_attempts_30_days=cap
+    )
+    policy = replace(shipped(), default=cal)
     acc = account(subs=charges)
     for n in range(charges):
         at = T0 + timedelta(days=n * spread / 6)

@@ -9,6 +9,7 @@ from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import ACTIVE, OPEN, PAST_DUE, SUCCEEDED
 from pastdue.domain.money import Money
 from pastdue.domain.policy import Policy
+from pastdue.policy import shipped
 from tests.unit.builders import POLICY, T0, account, days, failed
 
 
@@ -27,7 +28,7 @@ def _reversal(event_id, kind, value, processor_id="ch_1"):
     return ev.PaymentReversed(event_id, kind, processor_id, "pi_1", "ch-1", "sub-0", Money(value, "EUR"), "fraudulent")
 
 
-REOPEN_REFUNDS = replace(Policy(), reopen_refunds=True)
+REOPEN_REFUNDS = replace(shipped(), reopen_refunds=True)
 
 
 def test_a_refund_is_owed_again_when_the_policy_says_so_and_partial_refunds_count_only_what_is_new():
@@ -67,15 +68,15 @@ def test_a_won_dispute_and_a_refund_made_on_purpose_change_no_balance_by_default
 
 
 def test_the_policy_document_sets_what_reversals_do():
-    policy = Policy.from_document({"reopenRefunds": True, "reopenLostDisputes": False})
+    policy = Policy.from_document({"reopenRefunds": True, "reopenLostDisputes": False}, base=shipped())
     assert (policy.reopen_refunds, policy.reopen_lost_disputes) == (True, False)
-    assert (Policy.from_document({}).reopen_refunds, Policy.from_document({}).reopen_lost_disputes) == (False, True)
+    assert (shipped().reopen_refunds, shipped().reopen_lost_disputes) == (False, True)
     import pytest
 
     from pastdue.domain.policy import PolicyError
 
     with pytest.raises(PolicyError, match="reopenRefunds"):
-        Policy.from_document({"reopenRefunds": "yes"})
+        Policy.from_document({"reopenRefunds": "yes"}, base=shipped())
 
 
 def test_a_failed_refund_undoes_the_refund_its_money_is_credit_that_pays_the_debt_it_reopened():

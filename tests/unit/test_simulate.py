@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 from pastdue.domain.model import SUCCEEDED
-from pastdue.domain.policy import Policy
+from pastdue.policy import shipped
 from pastdue.simulate import main, run
 
 
@@ -16,14 +16,14 @@ def _days(timeline, prefix: str) -> list[int]:
 
 
 def test_the_default_policy_as_simulated_is_the_calendar_the_app_keeps():
-    never = run(Policy(), "never-pays")
+    never = run(shipped(), "never-pays")
     assert _days(never, "retry") == [1, 3, 5, 7, 14, 21]
     assert _days(never, "notice") == [0, 3, 7, 14, 21, 28, 30, 90, 113, 119, 120]
     assert _days(never, "disabled") == [30] and _days(never, "data deleted") == [120]
-    recovers = run(Policy(), "recovers-day-5")
+    recovers = run(shipped(), "recovers-day-5")
     assert _days(recovers, "paid") == [5] and max(recovers.days) == 5
     for scenario in ("hard-decline", "invoice-payer"):
-        assert _days(run(Policy(), scenario), "retry") == []
+        assert _days(run(shipped(), scenario), "retry") == []
 
 
 def test_a_policy_the_app_refuses_is_refused_with_the_same_error(tmp_path, capsys):

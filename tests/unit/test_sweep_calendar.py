@@ -4,6 +4,7 @@ from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import DECLINED, DELETED, DISABLED, INVOICE, PAST_DUE, SUCCEEDED
 from pastdue.domain.policy import Policy
+from pastdue.policy import shipped
 from tests.unit.builders import POLICY, T0, account, apply, days, deliver, failed, notice_kinds
 
 
@@ -121,7 +122,7 @@ def test_invoice_payers_get_no_retries():
 
 
 def test_plan_overrides_move_the_calendar():
-    policy = Policy.from_document({"plans": {"gold": {"disableDay": 45, "finalNoticeDay": 40}}})
+    policy = Policy.from_document({"plans": {"gold": {"disableDay": 45, "finalNoticeDay": 40}}}, base=shipped())
     acc = account()
     acc.subscriptions["sub-0"].plan = "gold"
     acc, _ = decide(acc, failed(), policy, T0)
