@@ -61,10 +61,12 @@ def s(stripe_host, standin, standins):
     standin.state.delivery = "async"
     standin.clock = tools.epoch_clock()  # Stripe's 24-hour key expiry and search lag follow the test clock
 
+    url = standin.url  # (read here: a name the class body annotates is looked up there and globally, not here)
+
     class Drive:
         billing, portal, host = Billing(stripe_host), Portal(stripe_host), tools
-        gateway = StripeGateway(KEY, standin.url)
-        client = stripe.StripeClient(KEY, base_addresses={"api": standin.url})
+        gateway = StripeGateway(KEY, url)
+        client = stripe.StripeClient(KEY, base_addresses={"api": url})
         standin: StripeStandIn
 
     Drive.standin = standin
