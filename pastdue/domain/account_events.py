@@ -15,7 +15,7 @@ from pastdue.domain.errors import (
     SubscriptionGone,
     UnknownSubscription,
 )
-from pastdue.domain.history import record
+from pastdue.domain.history import RecordKind, record
 from pastdue.domain.model import DELETED, DISABLED, INVOICE, Account, NoticeKind, Subscription
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
@@ -40,7 +40,7 @@ def profile_set(account: Account, event: ev.ProfileSet, policy: Policy, now: dat
     if event.time_zone is not None:
         account.time_zone = event.time_zone
     account.synthetic = account.synthetic or event.synthetic  # once a test account, always one
-    record(account, now, "account.updated", "billing", paymentMode=event.payment_mode)
+    record(account, now, RecordKind.ACCOUNT_UPDATED, "billing", paymentMode=event.payment_mode)
     return []
 
 
@@ -49,7 +49,7 @@ def gateway_customer_linked(
 ) -> list[ev.Effect]:
     if account.gateway_customer_id is None:
         account.gateway_customer_id = event.customer_id
-        record(account, now, "gateway.customer.linked", "system", customerId=event.customer_id)
+        record(account, now, RecordKind.GATEWAY_CUSTOMER_LINKED, "system", customerId=event.customer_id)
     return []
 
 
@@ -59,10 +59,10 @@ def subscription_set(account: Account, event: ev.SubscriptionSet, policy: Policy
         account.subscriptions[event.subscription_id] = Subscription(
             event.subscription_id, event.display_name, event.plan
         )
-        record(account, now, "subscription.created", "billing", event.subscription_id, plan=event.plan)
+        record(account, now, RecordKind.SUBSCRIPTION_CREATED, "billing", event.subscription_id, plan=event.plan)
     else:
         sub.display_name, sub.plan = event.display_name, event.plan
-        record(account, now, "subscription.updated", "billing", event.subscription_id, plan=event.plan)
+        record(account, now, RecordKind.SUBSCRIPTION_UPDATED, "billing", event.subscription_id, plan=event.plan)
     return []
 
 
@@ -94,7 +94,7 @@ def contact_changed(account: Account, event: ev.AdminContactChanged, policy: Pol
     account.admin.email = event.email
     account.admin.locale = event.locale or account.admin.locale
     account.admin.email_undeliverable = False
-    record(account, now, "admin.contact.changed", event.actor, previous=previous, email=event.email)
+    record(account, now, RecordKind.ADMIN_CONTACT_CHANGED, event.actor, previous=previous, email=event.email)
     # Who made the change and when, told at both addresses; the new one is greeted without a name (whoever
     # reads it there may not be the admin the profile names).
     changed: dict[str, Any] = {"changedBy": _who(event.actor), "changedAt": now}
@@ -133,7 +133,7 @@ def admin_transferred(account: Account, event: ev.AdminTransferred, policy: Poli
     record(
         account,
         now,
-        "admin.transferred",
+        RecordKind.ADMIN_TRANSFERRED,
         event.actor,
         previousPrincipalId=previous,
         principalId=event.admin.principal_id,
@@ -160,7 +160,7 @@ def email_bounced(account: Account, event: ev.EmailBounced, policy: Policy, now:
     record(
         account,
         now,
-        "admin.email.undeliverable",
+        RecordKind.ADMIN_EMAIL_UNDELIVERABLE,
         "system",
         address=event.address,
         status=event.status,

@@ -7,7 +7,7 @@ from datetime import datetime
 from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.errors import InvalidEvent, UnknownSubscription
-from pastdue.domain.history import record, seen
+from pastdue.domain.history import RecordKind, record, seen
 from pastdue.domain.model import (
     ACTIVE,
     DELETED,
@@ -50,7 +50,7 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
         record(
             account,
             now,
-            "charge.failed.repeated",
+            RecordKind.CHARGE_FAILED_REPEATED,
             "billing",
             sub.subscription_id,
             chargeId=event.charge_id,
@@ -73,7 +73,7 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
     record(
         account,
         now,
-        "charge.failed",
+        RecordKind.CHARGE_FAILED,
         "billing",
         sub.subscription_id,
         chargeId=charge.charge_id,
@@ -88,7 +88,7 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
     if sub.state == ACTIVE:
         sub.state, sub.past_due_since, sub.steps_done = PAST_DUE, failed_at, []
         sub.episode += 1
-        record(account, now, "subscription.pastDue", "system", sub.subscription_id, since=failed_at)
+        record(account, now, RecordKind.SUBSCRIPTION_PAST_DUE, "system", sub.subscription_id, since=failed_at)
     cal = policy.for_plan(sub.plan)
     kind = NoticeKind.INVOICE_OVERDUE if account.payment_mode == "invoice" else NoticeKind.PAYMENT_FAILED
     next_retry, retries_left = retries.outlook(account, charge, cal, now)

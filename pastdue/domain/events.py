@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from pastdue.domain.model import Admin, AttemptOutcome, PaymentMethod, PaymentMode, Remittance
 from pastdue.domain.money import Money
@@ -158,14 +159,27 @@ class PaymentUnexpected:
     reason: str
 
 
+class ReversalKind(StrEnum):
+    """What the processor did with money it collected (or may do): a refund, a failed refund, a dispute and
+    its outcome, an inquiry (no money moves), funds withdrawn for a dispute and given back."""
+
+    REFUNDED = "refunded"
+    REFUND_FAILED = "refund_failed"
+    DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_WON = "dispute_won"
+    DISPUTE_LOST = "dispute_lost"
+    INQUIRY_OPENED = "inquiry_opened"
+    INQUIRY_CLOSED = "inquiry_closed"
+    FUNDS_WITHDRAWN = "funds_withdrawn"
+    FUNDS_REINSTATED = "funds_reinstated"
+
+
 @dataclass(frozen=True)
 class PaymentReversed:
     """The processor gave collected money back, or may: a refund, or a dispute opened, won or lost."""
 
     event_id: str
-    # refunded | refund_failed | dispute_opened | dispute_won | dispute_lost | inquiry_opened | inquiry_closed
-    # | funds_withdrawn | funds_reinstated
-    kind: str
+    kind: ReversalKind
     # refunds: the processor's charge (its amount refunded is cumulative; a failed refund names its charge
     # too, with the refund's own amount); disputes: the dispute
     processor_id: str

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from pastdue.domain import events as ev
 from pastdue.domain.errors import InvalidEvent
-from pastdue.domain.history import record, seen
+from pastdue.domain.history import RecordKind, record, seen
 from pastdue.domain.model import (
     OPEN,
     PAID,
@@ -71,7 +71,7 @@ def invoice_settled_there(
     detail: dict = {"chargeId": charge.charge_id, "action": sync.action, "outcome": event.outcome}
     if event.refused:
         detail["refusedByProcessor"] = True  # an operator's problem (a metric): the invoice may stay open there
-    record(account, now, "charge.settlement.done", "stripe", charge.subscription_id, **detail)
+    record(account, now, RecordKind.CHARGE_SETTLEMENT_DONE, "stripe", charge.subscription_id, **detail)
     if event.amount_paid is None:
         return []
     if event.outcome == PAID_THERE:
@@ -110,7 +110,7 @@ def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, no
         record(
             account,
             now,
-            "charge.settled",
+            RecordKind.CHARGE_SETTLED,
             "stripe",
             charge.subscription_id,
             chargeId=charge.charge_id,
@@ -138,13 +138,15 @@ def charge_settled(account: Account, event: ev.ChargeSettled, policy: Policy, no
         seen(account, event.event_id, now)
     if charge.status == OPEN and charge.pending is None:
         if event.out_of_band:
-            _close(account, charge, now, "charge.settled_elsewhere", reason="marked paid outside the processor")
+            _close(
+                account, charge, now, RecordKind.CHARGE_SETTLED_ELSEWHERE, reason="marked paid outside the processor"
+            )
         else:
-            _close(account, charge, now, "charge.reduced", reason="the processor's invoice was paid for less")
+            _close(account, charge, now, RecordKind.CHARGE_REDUCED, reason="the processor's invoice was paid for less")
     return []
 
 
-def _close(account: Account, charge: Charge, now: datetime, kind: str, **detail) -> None:
+def _close(account: Account, charge: Charge, now: datetime, kind: RecordKind, **detail) -> None:
     """Nothing more is owed on the charge, though not all of it was paid here: settled as written off."""
     if charge.status != OPEN:
         return
@@ -211,14 +213,14 @@ def invoice_status_changed(
     seen(account, event.event_id, now)
     if event.status == "void":
         if charge.status == OPEN:
-            _close(account, charge, now, "charge.voided", reason="the processor's invoice was voided")
+            _close(account, charge, now, RecordKind.CHARGE_VOIDED, reason="the processor's invoice was voided")
         else:
-            record(account, now, "charge.voided", "stripe", charge.subscription_id, chargeId=charge.charge_id)
+            record(account, now, RecordKind.CHARGE_VOIDED, "stripe", charge.subscription_id, chargeId=charge.charge_id)
         return []
     record(
         account,
         now,
-        "charge.uncollectible",
+        RecordKind.CHARGE_UNCOLLECTIBLE,
         "stripe",
         charge.subscription_id,
         chargeId=charge.charge_id,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pastdue.domain import schedule
 from pastdue.domain.codec import dump, format_time
-from pastdue.domain.history import record
+from pastdue.domain.history import RecordKind, record
 from pastdue.domain.model import (
     ACTIVE,
     DISABLED,
@@ -104,7 +104,7 @@ def queue_notice(
         _coalesce_receipts(account, now, notice_id, values)
     notice = Notice(notice_id, kind, to or account.admin.email, account.admin.locale, values, now, now, subscription_id)
     account.outbox.append(notice)
-    record(account, now, "notice.queued", "system", subscription_id, noticeId=notice_id, notice=kind)
+    record(account, now, RecordKind.NOTICE_QUEUED, "system", subscription_id, noticeId=notice_id, notice=kind)
     return True
 
 
@@ -124,7 +124,7 @@ def withdraw(account: Account, notice: Notice, now: datetime, reason: str, by: s
     record(
         account,
         now,
-        "notice.withdrawn",
+        RecordKind.NOTICE_WITHDRAWN,
         "system",
         notice.subscription_id,
         noticeId=notice.notice_id,

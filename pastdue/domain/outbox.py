@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pastdue.domain.events import ClaimNotices, Effect, NoticesSent
-from pastdue.domain.history import record
+from pastdue.domain.history import RecordKind, record
 from pastdue.domain.model import FAILED, QUEUED, SENDING, SENT, Account, Notice
 from pastdue.domain.notice_queue import refresh, withdraw_stale
 from pastdue.domain.policy import Policy
@@ -50,7 +50,7 @@ def sent(account: Account, event: NoticesSent, policy: Policy, now: datetime) ->
             record(
                 account,
                 now,
-                "notice.sent",
+                RecordKind.NOTICE_SENT,
                 "system",
                 notice.subscription_id,
                 noticeId=notice.notice_id,
@@ -66,7 +66,7 @@ def sent(account: Account, event: NoticesSent, policy: Policy, now: datetime) ->
             record(
                 account,
                 now,
-                "notice.failed",
+                RecordKind.NOTICE_FAILED,
                 "system",
                 notice.subscription_id,
                 noticeId=notice.notice_id,
@@ -80,7 +80,7 @@ def sent(account: Account, event: NoticesSent, policy: Policy, now: datetime) ->
             record(
                 account,
                 now,
-                "notice.retry",
+                RecordKind.NOTICE_RETRY,
                 "system",
                 notice.subscription_id,
                 noticeId=notice.notice_id,

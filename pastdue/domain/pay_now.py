@@ -8,7 +8,7 @@ from datetime import datetime
 from pastdue.domain import events as ev
 from pastdue.domain import retries
 from pastdue.domain.errors import IdempotencyMismatch
-from pastdue.domain.history import record
+from pastdue.domain.history import RecordKind, record
 from pastdue.domain.model import (
     AUTHENTICATION_REQUIRED,
     KEY_DONE,
@@ -70,7 +70,12 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
         entry = PayNowKey(event.request_hash, now, on_session=event.on_session)
         account.idempotency[event.idempotency_key] = entry
         record(
-            account, now, "payment.method.submitted", event.actor, brand=event.method.brand, last4=event.method.last4
+            account,
+            now,
+            RecordKind.PAYMENT_METHOD_SUBMITTED,
+            event.actor,
+            brand=event.method.brand,
+            last4=event.method.last4,
         )
         new: list[tuple[Charge, Attempt]] = []
         for charge in account.open_charges():
@@ -82,7 +87,7 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
                 record(
                     account,
                     now,
-                    "charge.not_tried",
+                    RecordKind.CHARGE_NOT_TRIED,
                     event.actor,
                     charge.subscription_id,
                     chargeId=charge.charge_id,
@@ -126,7 +131,14 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         # the confirmation (Stripe's event settles it), and the answer says what the front end needs.
         charge_id = next(cid for cid, a in ours if a is first_new)
         account.payment_method = event.method
-        record(account, now, "payment.method.updated", event.actor, brand=event.method.brand, last4=event.method.last4)
+        record(
+            account,
+            now,
+            RecordKind.PAYMENT_METHOD_UPDATED,
+            event.actor,
+            brand=event.method.brand,
+            last4=event.method.last4,
+        )
         entry.status, entry.response = (
             KEY_DONE,
             PayNowOutcome(AUTHENTICATION_REQUIRED, "authentication_required", charge_id),
@@ -134,7 +146,7 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         return []
     if first_new is not None and first_new.outcome != SUCCEEDED:
         entry.status, entry.response = KEY_DONE, PayNowOutcome(PAY_NOW_DECLINED, first_new.code or "card_declined")
-        record(account, now, "payment.method.declined", event.actor, code=first_new.code)
+        record(account, now, RecordKind.PAYMENT_METHOD_DECLINED, event.actor, code=first_new.code)
         return []
     # A charge still open whose only try here was an attempt already in flight (a sweep retry on the old
     # card), or whose try was skipped while the new card's first answer was unknown, gets the new card
@@ -155,7 +167,9 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         combine(account, reserved)
         return [try_charge(account, charge, now) for charge, attempt in reserved if not follows(attempt)]
     account.payment_method = event.method
-    record(account, now, "payment.method.updated", event.actor, brand=event.method.brand, last4=event.method.last4)
+    record(
+        account, now, RecordKind.PAYMENT_METHOD_UPDATED, event.actor, brand=event.method.brand, last4=event.method.last4
+    )
     settle_states(account, now, event.actor, reactivate_disabled=True)
     settled = list({cid: account.charge_of(cid) for cid, a in ours if a.outcome == SUCCEEDED}.values())
     if settled:

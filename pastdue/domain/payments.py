@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pastdue.domain import events as ev
 from pastdue.domain import schedule
 from pastdue.domain.errors import InvalidEvent
-from pastdue.domain.history import record, seen
+from pastdue.domain.history import RecordKind, record, seen
 from pastdue.domain.model import (
     DECLINED,
     ERROR,
@@ -76,7 +76,7 @@ def answers_of(account: Account, result: ev.AttemptResult, now: datetime, actor:
     record(
         account,
         now,
-        "payment.allocated",
+        RecordKind.PAYMENT_ALLOCATED,
         actor,
         payment=attempt.payment,
         reference=result.reference,
@@ -100,7 +100,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
             record(
                 account,
                 now,
-                "charge.processing",
+                RecordKind.CHARGE_PROCESSING,
                 actor,
                 charge.subscription_id,
                 chargeId=charge.charge_id,
@@ -119,7 +119,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
         record(
             account,
             now,
-            "charge.authentication_failed",
+            RecordKind.CHARGE_AUTHENTICATION_FAILED,
             actor,
             charge.subscription_id,
             chargeId=charge.charge_id,
@@ -170,7 +170,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
         record(
             account,
             now,
-            "charge.succeeded",
+            RecordKind.CHARGE_SUCCEEDED,
             actor,
             charge.subscription_id,
             amount=taken,
@@ -190,7 +190,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
             )
         return charge
     if result.outcome == REQUIRES_ACTION:
-        record(account, now, "charge.action_required", actor, charge.subscription_id, **detail)
+        record(account, now, RecordKind.CHARGE_ACTION_REQUIRED, actor, charge.subscription_id, **detail)
         if charge.status == OPEN and not follows(attempt):
             # One payment, one confirmation: a combined payment's lead asks for what it covers in all.
             members = covered(account, attempt.payment) if attempt.payment else [(charge, attempt)]
@@ -213,7 +213,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
     if result.outcome == DECLINED:
         charge.decline_code = result.code
         hard = result.hard or policy.is_hard(result.code)
-        record(account, now, "charge.declined", actor, charge.subscription_id, hardDecline=hard, **detail)
+        record(account, now, RecordKind.CHARGE_DECLINED, actor, charge.subscription_id, hardDecline=hard, **detail)
         if hard and not charge.hard and attempt.source == AttemptSource.RETRY:
             charge.hard = True
             if follows(attempt):
@@ -237,7 +237,7 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
             detail["notSent"] = True  # never reached the card: no attempt cap counts it
         if result.invalid:
             detail["refusedByProcessor"] = True  # the request, not the card: an operator alert (a metric)
-        record(account, now, "charge.error", actor, charge.subscription_id, **detail)
+        record(account, now, RecordKind.CHARGE_ERROR, actor, charge.subscription_id, **detail)
     return None
 
 
@@ -266,7 +266,7 @@ def unexpected_payment(
     record(
         account,
         now,
-        "payment.unexpected",
+        RecordKind.PAYMENT_UNEXPECTED,
         "stripe",
         subscription_id,
         chargeId=charge_id,
@@ -346,7 +346,7 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
             record(
                 account,
                 now,
-                "charge.settled",
+                RecordKind.CHARGE_SETTLED,
                 "billing",
                 charge.subscription_id,
                 chargeId=charge.charge_id,
@@ -361,7 +361,7 @@ def payment_received(account: Account, event: ev.PaymentReceived, policy: Policy
     record(
         account,
         now,
-        "payment.received",
+        RecordKind.PAYMENT_RECEIVED,
         "billing",
         amount=event.amount,
         reference=event.reference,

@@ -8,7 +8,7 @@ from datetime import datetime
 from pastdue.domain import events as ev
 from pastdue.domain.charge_failures import charge_failed
 from pastdue.domain.errors import InvalidEvent
-from pastdue.domain.history import record, seen
+from pastdue.domain.history import RecordKind, record, seen
 from pastdue.domain.model import (
     Account,
 )
@@ -20,17 +20,17 @@ from pastdue.domain.settlement import (
 )
 
 REVERSAL_RECORDS = {
-    "refunded": "payment.refunded",
-    "refund_failed": "payment.refund_failed",
-    "dispute_opened": "payment.disputed",
-    "dispute_won": "payment.dispute_won",
-    "dispute_lost": "payment.dispute_lost",
+    "refunded": RecordKind.PAYMENT_REFUNDED,
+    "refund_failed": RecordKind.PAYMENT_REFUND_FAILED,
+    "dispute_opened": RecordKind.PAYMENT_DISPUTED,
+    "dispute_won": RecordKind.PAYMENT_DISPUTE_WON,
+    "dispute_lost": RecordKind.PAYMENT_DISPUTE_LOST,
     # An inquiry (Stripe's `warning_*` statuses) moves no money; funds withdrawn for a dispute come back if
     # it is won: only a lost dispute is money given back.
-    "inquiry_opened": "payment.inquiry",
-    "inquiry_closed": "payment.inquiry_closed",
-    "funds_withdrawn": "payment.dispute_funds_withdrawn",
-    "funds_reinstated": "payment.dispute_funds_reinstated",
+    "inquiry_opened": RecordKind.PAYMENT_INQUIRY,
+    "inquiry_closed": RecordKind.PAYMENT_INQUIRY_CLOSED,
+    "funds_withdrawn": RecordKind.PAYMENT_DISPUTE_FUNDS_WITHDRAWN,
+    "funds_reinstated": RecordKind.PAYMENT_DISPUTE_FUNDS_REINSTATED,
 }
 
 

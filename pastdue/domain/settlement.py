@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pastdue.domain.events import TryCharge
-from pastdue.domain.history import record
+from pastdue.domain.history import RecordKind, record
 from pastdue.domain.model import (
     ACTIVE,
     DISABLED,
@@ -53,7 +53,7 @@ def settle_states(
         record(
             account,
             now,
-            "subscription.reactivated" if was == DISABLED else "subscription.recovered",
+            RecordKind.SUBSCRIPTION_REACTIVATED if was == DISABLED else RecordKind.SUBSCRIPTION_RECOVERED,
             actor,
             sub.subscription_id,
             previous=was,
@@ -69,7 +69,7 @@ def apply_credit(account: Account, charge: Charge, now: datetime) -> None:
         record(
             account,
             now,
-            "credit.applied",
+            RecordKind.CREDIT_APPLIED,
             "system",
             charge.subscription_id,
             chargeId=charge.charge_id,
@@ -93,7 +93,7 @@ def add_credit(
     record(
         account,
         now,
-        "credit.added",
+        RecordKind.CREDIT_ADDED,
         actor,
         subscription_id,
         amount=amount,
@@ -211,7 +211,7 @@ def reserve_settlement(account: Account, charge: Charge, action: str, now: datet
     record(
         account,
         now,
-        "charge.settlement.reserved",
+        RecordKind.CHARGE_SETTLEMENT_RESERVED,
         "system",
         charge.subscription_id,
         chargeId=charge.charge_id,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from pastdue.domain import events as ev
 from pastdue.domain.errors import Conflict, InvalidEvent, NotOnAccount, UnknownSubscription
-from pastdue.domain.history import record
+from pastdue.domain.history import RecordKind, record
 from pastdue.domain.model import (
     FAILED,
     OPEN,
@@ -43,7 +43,7 @@ def notice_resent(account: Account, event: ev.NoticeResent, policy: Policy, now:
     record(
         account,
         now,
-        "notice.resent",
+        RecordKind.NOTICE_RESENT,
         event.actor,
         notice.subscription_id,
         noticeId=notice.notice_id,
@@ -58,7 +58,7 @@ def dunning_paused(account: Account, event: ev.DunningPaused, policy: Policy, no
     if not now < event.until <= now + timedelta(days=longest):
         raise InvalidEvent(f"a pause ends in the future and within {longest} days")
     account.dunning_paused = DunningPause(event.until, event.reason, event.actor, now)
-    record(account, now, "dunning.paused", event.actor, until=event.until, reason=event.reason)
+    record(account, now, RecordKind.DUNNING_PAUSED, event.actor, until=event.until, reason=event.reason)
     return []
 
 
@@ -66,7 +66,7 @@ def dunning_resumed(account: Account, event: ev.DunningResumed, policy: Policy, 
     if account.dunning_paused is None:
         return []
     account.dunning_paused = None
-    record(account, now, "dunning.resumed", event.actor, **_given(event.reason))
+    record(account, now, RecordKind.DUNNING_RESUMED, event.actor, **_given(event.reason))
     return []
 
 
@@ -89,7 +89,7 @@ def grace_extended(account: Account, event: ev.GraceExtended, policy: Policy, no
     record(
         account,
         now,
-        "subscription.grace.extended",
+        RecordKind.SUBSCRIPTION_GRACE_EXTENDED,
         event.actor,
         sub.subscription_id,
         days=event.days,
@@ -115,7 +115,7 @@ def charge_written_off(account: Account, event: ev.ChargeWrittenOff, policy: Pol
     record(
         account,
         now,
-        "charge.written_off",
+        RecordKind.CHARGE_WRITTEN_OFF,
         event.actor,
         charge.subscription_id,
         chargeId=charge.charge_id,

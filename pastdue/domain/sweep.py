@@ -10,7 +10,7 @@ from typing import Any
 from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.codec import format_time
-from pastdue.domain.history import record
+from pastdue.domain.history import RecordKind, record
 from pastdue.domain.invoices import due_settlements
 from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, AttemptSource, NoticeKind, Subscription
 from pastdue.domain.notice_queue import queue_notice
@@ -25,7 +25,7 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
     if paused(account, now):
         return effects  # support paused dunning: no retry, reminder, disable or deletion until it ends
     if account.dunning_paused is not None:
-        record(account, now, "dunning.resumed", "system", pausedBy=account.dunning_paused.actor)
+        record(account, now, RecordKind.DUNNING_RESUMED, "system", pausedBy=account.dunning_paused.actor)
         account.dunning_paused = None
     settle_states(account, now, "system", reactivate_disabled=False)
     reserved = []
@@ -123,7 +123,7 @@ def _expiry_notices(account: Account, policy: Policy, now: datetime) -> None:
     record(
         account,
         now,
-        "card.expiring.notified",
+        RecordKind.CARD_EXPIRING_NOTIFIED,
         "system",
         brand=method.brand,
         last4=method.last4,
@@ -155,7 +155,7 @@ def _advance(
             record(
                 account,
                 now,
-                "subscription.deletion.dry_run",
+                RecordKind.SUBSCRIPTION_DELETION_DRY_RUN,
                 "system",
                 sub.subscription_id,
                 scheduledFor=sub.deletion_scheduled_at,
@@ -171,14 +171,19 @@ def _advance(
         if account.balance(sub.subscription_id).is_zero:
             sub.deletion_scheduled_at = None  # paid while disabled: keep the data, await reactivation
             record(
-                account, now, "subscription.deletion.cancelled", "system", sub.subscription_id, reason="balance paid"
+                account,
+                now,
+                RecordKind.SUBSCRIPTION_DELETION_CANCELLED,
+                "system",
+                sub.subscription_id,
+                reason="balance paid",
             )
             return []
         sub.state, sub.deleted_at = DELETED, now
         record(
             account,
             now,
-            "subscription.deletion.started",
+            RecordKind.SUBSCRIPTION_DELETION_STARTED,
             "system",
             sub.subscription_id,
             scheduledFor=sub.deletion_scheduled_at,
@@ -186,7 +191,7 @@ def _advance(
         return [ev.PurgeData(sub.subscription_id)]
     # Several notice steps due at once (a late run): send the latest, the others are superseded.
     for skipped in due[:-1]:
-        record(account, now, "notice.superseded", "system", sub.subscription_id, step=skipped.name)
+        record(account, now, RecordKind.NOTICE_SUPERSEDED, "system", sub.subscription_id, step=skipped.name)
     params: dict[str, Any] = {"balance": account.balance(sub.subscription_id), "step": final.name}
     if final.kind == "deletion_warning":
         deletion = sub.deletion_scheduled_at or now  # a warning step exists only once deletion is scheduled
@@ -219,7 +224,7 @@ def _disable(account: Account, sub: Subscription, cal: Calendar, now: datetime, 
     record(
         account,
         now,
-        "subscription.disabled",
+        RecordKind.SUBSCRIPTION_DISABLED,
         "system",
         sub.subscription_id,
         reason="grace period over: service cancelled, resources unavailable",
@@ -244,7 +249,7 @@ def data_purged(account: Account, event: ev.DataPurged, policy: Policy, now: dat
     record(
         account,
         now,
-        "subscription.data.deleted",
+        RecordKind.SUBSCRIPTION_DATA_DELETED,
         "system",
         sub.subscription_id,
         itemsDeleted=event.items_deleted,

@@ -246,22 +246,22 @@ def _reversal(deps: Deps, event_id: str, kind: str, obj: dict) -> str:
     return answer
 
 
-def _reversal_kind(kind: str, obj: dict) -> str | None:
+def _reversal_kind(kind: str, obj: dict) -> ev.ReversalKind | None:
     status = obj.get("status")
     inquiry = isinstance(status, str) and status.startswith("warning_")  # an inquiry: no money moves
     if kind == "charge.refunded":
-        return "refunded"
+        return ev.ReversalKind.REFUNDED
     if kind == "refund.failed":
-        return "refund_failed"
+        return ev.ReversalKind.REFUND_FAILED
     if kind == "charge.dispute.created":
-        return "inquiry_opened" if inquiry else "dispute_opened"
+        return ev.ReversalKind.INQUIRY_OPENED if inquiry else ev.ReversalKind.DISPUTE_OPENED
     if kind == "charge.dispute.funds_withdrawn":
-        return "funds_withdrawn"
+        return ev.ReversalKind.FUNDS_WITHDRAWN
     if kind == "charge.dispute.funds_reinstated":
-        return "funds_reinstated"
+        return ev.ReversalKind.FUNDS_REINSTATED
     if status in ("won", "lost"):
-        return f"dispute_{status}"
-    return "inquiry_closed" if status == "warning_closed" else None
+        return ev.ReversalKind(f"dispute_{status}")
+    return ev.ReversalKind.INQUIRY_CLOSED if status == "warning_closed" else None
 
 
 def _payment_of(deps: Deps, reference: str, metadata: dict) -> tuple[str, Charge] | None:

@@ -104,7 +104,14 @@ def test_a_lost_dispute_of_a_combined_payment_is_owed_again_newest_charge_first_
     lead = acc.charge_of("INV-0000").attempts[-1]
     allocation = tuple((a.charge_id, a.subscription_id, a.amount) for a in lead.allocation or ())
     lost = ev.PaymentReversed(
-        "evt_dp", "dispute_lost", "dp_1", "pi_1", "INV-0000", "sub-0", Money(3500, "EUR"), allocation=allocation
+        "evt_dp",
+        ev.ReversalKind.DISPUTE_LOST,
+        "dp_1",
+        "pi_1",
+        "INV-0000",
+        "sub-0",
+        Money(3500, "EUR"),
+        allocation=allocation,
     )
     acc, _ = apply(acc, lost, at=T0 + days(7))
     reopened = sorted((c.subscription_id, c.amount.value) for c in acc.open_charges())

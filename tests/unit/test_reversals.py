@@ -25,7 +25,9 @@ def _paid():
 
 
 def _reversal(event_id, kind, value, processor_id="ch_1"):
-    return ev.PaymentReversed(event_id, kind, processor_id, "pi_1", "ch-1", "sub-0", Money(value, "EUR"), "fraudulent")
+    return ev.PaymentReversed(
+        event_id, ev.ReversalKind(kind), processor_id, "pi_1", "ch-1", "sub-0", Money(value, "EUR"), "fraudulent"
+    )
 
 
 REOPEN_REFUNDS = replace(shipped(), reopen_refunds=True)
@@ -84,7 +86,7 @@ def test_a_failed_refund_undoes_the_refund_its_money_is_credit_that_pays_the_deb
     acc, _ = decide(acc, _reversal("evt_r1", "refunded", 1000), REOPEN_REFUNDS, T0 + days(5))
     assert acc.balance() == Money(1000, "EUR")
     failed_refund = ev.PaymentReversed(
-        "evt_rf", "refund_failed", "ch_1", "pi_1", "ch-1", "sub-0", Money(1000, "EUR"), None, "re_1"
+        "evt_rf", ev.ReversalKind.REFUND_FAILED, "ch_1", "pi_1", "ch-1", "sub-0", Money(1000, "EUR"), None, "re_1"
     )
     acc, _ = decide(acc, failed_refund, REOPEN_REFUNDS, T0 + days(6))
     assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == ACTIVE
@@ -118,7 +120,16 @@ def test_partial_disputes_inquiries_and_withdrawn_funds_only_a_lost_dispute_reop
 def _by_id(event_id, kind, value, refunds, refund_id=None):
     """A reversal as the webhook builds it now: each refund that stands at Stripe, by its id."""
     return ev.PaymentReversed(
-        event_id, kind, "ch_1", "pi_1", "ch-1", "sub-0", Money(value, "EUR"), None, refund_id, refunds=refunds
+        event_id,
+        ev.ReversalKind(kind),
+        "ch_1",
+        "pi_1",
+        "ch-1",
+        "sub-0",
+        Money(value, "EUR"),
+        None,
+        refund_id,
+        refunds=refunds,
     )
 
 
