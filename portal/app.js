@@ -332,7 +332,7 @@ function owedTable(account, names) {
       { class: "scroll" },
       h(
         "table",
-        {},
+        { class: "owed-table" },
         h(
           "thead",
           {},
@@ -353,11 +353,11 @@ function owedTable(account, names) {
               "tr",
               {},
               h("th", { scope: "row" }, names[row.subscriptionId] || row.subscriptionId),
-              h("td", {}, date(row.failedAt)),
-              h("td", { class: "num" }, money(row.amount)),
+              h("td", { "data-label": t("owed.since") }, date(row.failedAt)),
+              h("td", { class: "num", "data-label": t("owed.amount") }, money(row.amount)),
               h(
                 "td",
-                {},
+                { "data-label": t("owed.nextRetry") },
                 row.nextRetryAt
                   ? t("owed.retries", { date: date(row.nextRetryAt), left: row.retriesLeft })
                   : t("owed.noRetry"),
