@@ -203,10 +203,10 @@ MUTANTS = [
         (UNIT,),
     ),
     Mutant(
-        "archived settled charges kept for ever (no TTL)",
+        "archived settled charges and notices kept for ever (no TTL)",
         "pastdue/adapters/cosmos/accounts.py",
-        '                "type": CHARGE_ITEM,\n                "ttl": ttl,\n',
-        '                "type": CHARGE_ITEM,\n',
+        '    return {**body, "id": item_id, "accountId": account_id, "type": kind, "ttl": ttl}',
+        '    return {**body, "id": item_id, "accountId": account_id, "type": kind}',
         (UNIT,),
     ),
     Mutant(

@@ -32,6 +32,11 @@ BATCH_MAX = 100  # operations in one Cosmos transactional batch
 BATCH_BYTES = 2 * 1024 * 1024 - 64 * 1024
 
 
+def _item(body: dict, item_id: str, account_id: str, kind: str, ttl: int) -> dict:
+    """An archived settled charge or sent notice: as the document held it, under its own id and TTL."""
+    return {**body, "id": item_id, "accountId": account_id, "type": kind, "ttl": ttl}
+
+
 def _size(items: list[dict]) -> int:
     """What the items weigh as JSON, at most what the SDK sends (escaped to ASCII: never less than UTF-8)."""
     return sum(len(json.dumps(item, separators=(",", ":"))) for item in items)
@@ -195,26 +200,8 @@ class CosmosAccounts(OnContainer, AccountRepository):
             }
             for chunk in (records[start : start + CHUNK] for start in range(0, len(records), CHUNK))
         ]
-        items += [
-            {
-                **dump(charge),
-                "id": charge_item_id(charge.charge_id),
-                "accountId": account_id,
-                "type": CHARGE_ITEM,
-                "ttl": ttl,
-            }
-            for charge in settled
-        ]
-        items += [
-            {
-                **dump(notice),
-                "id": notice_item_id(notice.notice_id),
-                "accountId": account_id,
-                "type": NOTICE_ITEM,
-                "ttl": ttl,
-            }
-            for notice in sent
-        ]
+        items += [_item(dump(c), charge_item_id(c.charge_id), account_id, CHARGE_ITEM, ttl) for c in settled]
+        items += [_item(dump(n), notice_item_id(n.notice_id), account_id, NOTICE_ITEM, ttl) for n in sent]
         # Ids a document of an earlier release kept in its own list.
         items += [self._event_item(account_id, event_id, at, ttl) for event_id, at in events.items()]
         return items
