@@ -152,18 +152,25 @@ class StripeGateway(PaymentGateway):
     def make_default(self, token: str, customer: str | None) -> None:
         """The customer's default for invoices, and the default of each of its live subscriptions that names
         one of its own (Stripe charges a subscription's invoices with its own default first, so renewals
-        would keep using the old card)."""
+        would keep using the old card). Stripe out of reach (no connection, 5xx, 429) raises OutcomeUnknown."""
         if not customer:
             return
-        self._client.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": token}})
+        settings: Any = {"invoice_settings": {"default_payment_method": token}}
+        self._call(lambda: self._client.v1.customers.update(customer, settings), endpoint="customers")
         params: Any = {"customer": customer, "status": "all", "limit": 100}
-        for found in self._client.v1.subscriptions.list(params).auto_paging_iter():
-            sub = found.to_dict()
+        try:
+            found = [s.to_dict() for s in self._client.v1.subscriptions.list(params).auto_paging_iter()]
+        except self._stripe.APIConnectionError as error:
+            raise OutcomeUnknown(f"stripe: {type(error).__name__}") from None
+        update: Any = {"default_payment_method": token}
+        for sub in found:
             current = sub.get("default_payment_method")
             current = current.get("id") if isinstance(current, dict) else current
             if sub.get("status") in ("canceled", "incomplete_expired") or current in (None, token):
                 continue
-            self._client.v1.subscriptions.update(sub["id"], {"default_payment_method": token})
+            self._call(
+                lambda sub_id=sub["id"]: self._client.v1.subscriptions.update(sub_id, update), endpoint="subscriptions"
+            )
 
     @_key_checked
     def ensure_customer(self, account_id: str, email: str, name: str, existing: str | None) -> str | None:

@@ -7,7 +7,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from pastdue.adapters.gateway import OutcomeUnknown
+from pastdue.adapters.gateway import GatewayUnavailable, OutcomeUnknown
 from pastdue.adapters.store import HistoryPage
 from pastdue.domain import events as ev
 from pastdue.domain.model import (
@@ -122,6 +122,9 @@ def card_has_paid(deps: Deps, account: Account, token: str) -> None:
     def make_default() -> None:
         try:
             deps.gateway.make_default(token, customer)
+        except (OutcomeUnknown, GatewayUnavailable) as error:  # the processor out of reach: a known failure
+            log.error("the new card of account %s is not the processor's default yet: %s", account.account_id, error)
+            deps.metrics.emit("pastdue_gateway_default_not_set", 1)
         except Exception:  # the money is taken: only the processor's default is behind
             log.exception("the new card of account %s could not be made the processor's default", account.account_id)
             deps.metrics.emit("pastdue_gateway_default_not_set", 1)

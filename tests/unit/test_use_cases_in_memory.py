@@ -344,3 +344,28 @@ def test_support_finds_past_due_accounts_page_by_page_and_acts_with_a_reason_in_
         "acct-0",
         "acct-4",
     ]
+
+
+def test_a_processor_out_of_reach_leaves_the_default_card_behind_logged_without_a_traceback(caplog):
+    """The new card paid; making it the processor's default then finds Stripe out of reach: a known failure,
+    an operator's error line and a metric, never a traceback (an unexpected error keeps its traceback)."""
+    import logging
+
+    from pastdue.services.portal import card_has_paid
+
+    class OutOfReach(SandboxGateway):
+        def make_default(self, token: str, customer: str | None) -> None:
+            raise OutcomeUnknown("stripe: APIConnectionError")
+
+    class Broken(SandboxGateway):
+        def make_default(self, token: str, customer: str | None) -> None:
+            raise KeyError("default_payment_method")
+
+    for gateway_class, traceback in ((OutOfReach, False), (Broken, True)):
+        deps, store, _ = world(gateway_class)
+        store.create(msgspec.structs.replace(account(), gateway_customer_id="cus_1"))
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="pastdue"):
+            card_has_paid(deps, store.get("acct-1"), "pm_new")  # type: ignore[arg-type]
+        (logged,) = [r for r in caplog.records if "default" in r.getMessage()]
+        assert (logged.exc_info is not None) is traceback, gateway_class.__name__
