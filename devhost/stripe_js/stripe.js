@@ -7,55 +7,54 @@
 //   stripe.confirmCardPayment(clientSecret, { payment_method: "pm_..." })   -> { paymentIntent } | { error }
 //   stripe.handleNextAction({ clientSecret })                               -> { paymentIntent } | { error }
 //
-// The card field takes Stripe's test card numbers only (or a test method's name, pm_card_...): what is typed
-// is turned into its test payment method in this page and never sent, logged or kept. The API is called as
+// The card field takes the name of one of Stripe's test payment methods (pm_card_visa, pm_card_mastercard,
+// pm_card_authenticationRequired...), never a card number: this project writes none anywhere. The API is called as
 // Stripe.js calls Stripe's, with the publishable key and the intent's client secret, in form-encoded requests
 // that need no CORS preflight. The bank's 3-D Secure challenge is the stand-in's test page in a modal frame.
 (function () {
   "use strict";
 
   const BASE = new URL(document.currentScript.src).origin; // the stand-in: its API and its challenge page
-  // Filled in by the stand-in when it serves this file: test card number -> test payment method.
-  const TEST_CARDS = /*TEST_CARD_NUMBERS*/ {};
-  const TEST_METHODS = new Set(Object.values(TEST_CARDS));
+  // Filled in by the stand-in when it serves this file: the test payment methods it knows.
+  const TEST_METHODS = new Set(/*TEST_METHODS*/ []);
 
   const WORDS = {
     en: {
-      number: "Card number",
+      number: "Test card",
       expiry: "Expiry (MM / YY)",
       cvc: "CVC",
-      incompleteNumber: "Your card number is incomplete.",
-      invalidNumber: "Your card number is invalid.",
+      incompleteNumber: "Enter a test card, such as pm_card_visa.",
+      invalidNumber: "This is not one of Stripe's test cards (pm_card_visa, pm_card_authenticationRequired...).",
       expiry_: "Your card's expiration date is incomplete or in the past.",
       cvc_: "Your card's security code is incomplete.",
       challenge: "3-D Secure: confirm it is you",
     },
     fr: {
-      number: "Numéro de carte",
+      number: "Carte de test",
       expiry: "Expiration (MM / AA)",
       cvc: "CVC",
-      incompleteNumber: "Le numéro de carte est incomplet.",
-      invalidNumber: "Le numéro de carte n'est pas valide.",
+      incompleteNumber: "Saisissez une carte de test, par exemple pm_card_visa.",
+      invalidNumber: "Ce n’est pas l’une des cartes de test de Stripe (pm_card_visa, pm_card_authenticationRequired…).",
       expiry_: "La date d'expiration est incomplète ou passée.",
       cvc_: "Le code de sécurité est incomplet.",
       challenge: "3-D Secure : confirmez que c'est bien vous",
     },
     de: {
-      number: "Kartennummer",
+      number: "Testkarte",
       expiry: "Ablaufdatum (MM / JJ)",
       cvc: "Prüfnummer",
-      incompleteNumber: "Die Kartennummer ist unvollständig.",
-      invalidNumber: "Die Kartennummer ist ungültig.",
+      incompleteNumber: "Geben Sie eine Testkarte ein, zum Beispiel pm_card_visa.",
+      invalidNumber: "Das ist keine der Testkarten von Stripe (pm_card_visa, pm_card_authenticationRequired …).",
       expiry_: "Das Ablaufdatum ist unvollständig oder liegt in der Vergangenheit.",
       cvc_: "Die Prüfnummer ist unvollständig.",
       challenge: "3-D Secure: Bestätigen Sie, dass Sie es sind",
     },
     es: {
-      number: "Número de tarjeta",
+      number: "Tarjeta de prueba",
       expiry: "Caducidad (MM / AA)",
       cvc: "CVC",
-      incompleteNumber: "El número de la tarjeta está incompleto.",
-      invalidNumber: "El número de la tarjeta no es válido.",
+      incompleteNumber: "Introduzca una tarjeta de prueba, por ejemplo pm_card_visa.",
+      invalidNumber: "No es una de las tarjetas de prueba de Stripe (pm_card_visa, pm_card_authenticationRequired…).",
       expiry_: "La fecha de caducidad está incompleta o ya pasó.",
       cvc_: "El código de seguridad está incompleto.",
       challenge: "3-D Secure: confirme que es usted",
@@ -94,9 +93,9 @@
         return [wrap, input];
       };
       const [numberWrap, number] = field("number", this.words.number, {
-        autocomplete: "cc-number",
-        inputMode: "numeric",
-        size: 22,
+        autocomplete: "off",
+        placeholder: "pm_card_visa",
+        size: 30,
       });
       const [expiryWrap, expiry] = field("expiry", this.words.expiry, {
         autocomplete: "cc-exp",
@@ -152,15 +151,9 @@
     _read() {
       if (!this.inputs) return { error: this._error("incomplete_number", this.words.incompleteNumber), incomplete: true };
       const typed = this.inputs.number.value.trim();
-      let method = TEST_METHODS.has(typed) ? typed : null;
-      if (!method) {
-        const digits = typed.replace(/[\s-]/g, "");
-        if (!/^\d{13,19}$/.test(digits)) {
-          return { error: this._error("incomplete_number", this.words.incompleteNumber), incomplete: true };
-        }
-        method = TEST_CARDS[digits] || null;
-        if (!method) return { error: this._error("invalid_number", this.words.invalidNumber) };
-      }
+      if (!typed) return { error: this._error("incomplete_number", this.words.incompleteNumber), incomplete: true };
+      if (!TEST_METHODS.has(typed)) return { error: this._error("invalid_number", this.words.invalidNumber) };
+      const method = typed;
       const expiry = this.inputs.expiry.value.match(/^\s*(\d{1,2})\s*\/?\s*(\d{2})\s*$/);
       const now = new Date();
       const month = expiry ? Number(expiry[1]) : 0;

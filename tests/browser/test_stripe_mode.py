@@ -22,7 +22,7 @@ from tests.support.host_tools import HostTools
 from tests.unit.test_openapi_document import DOC, _resolve
 
 KEY, PUBLISHABLE, WEBHOOK_SECRET = "sk_test_browser_standin", "pk_test_browser_standin", "whsec_browser_standin"
-VISA, THREE_D_SECURE = "4242 4242 4242 4242", "4000 0027 6000 3184"
+VISA, THREE_D_SECURE = "pm_card_visa", "pm_card_authenticationRequired"  # Stripe's test methods, by name
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +92,10 @@ def _open(page: Page, host: str, admin: str, account_id: str) -> None:
     expect(page.get_by_role("heading", name=f"Account {account_id}")).to_be_visible()
 
 
-def _enter_card(page: Page, number: str) -> None:
+def _enter_card(page: Page, test_card: str) -> None:
     """The card element the stand-in's Stripe.js mounted in the pay form, filled as a person would."""
     card = page.get_by_role("group", name="Card details")
-    card.get_by_label("Card number").fill(number)
+    card.get_by_label("Test card").fill(test_card)
     card.get_by_label("Expiry (MM / YY)").fill("12 / 34")
     card.get_by_label("CVC").fill("123")
 
@@ -149,7 +149,7 @@ def test_the_portal_loads_stripe_js_from_the_address_the_setup_route_names(page,
     scripts: list[str] = []
     page.on("request", lambda request: scripts.append(request.url) if request.resource_type == "script" else None)
     _open(page, host, admin, account_id)
-    expect(page.get_by_role("group", name="Card details").get_by_label("Card number")).to_be_visible()
+    expect(page.get_by_role("group", name="Card details").get_by_label("Test card")).to_be_visible()
     assert standin.js_url in scripts
     assert not page.locator("#card").count()  # no sandbox test-card list in Stripe mode
 
@@ -164,10 +164,10 @@ def test_paying_with_a_good_card_in_the_card_element_settles_everything(page, ho
     expect(page.locator("#pay-now")).to_contain_text("visa ending 4242")
     (paid,) = _intents(standin, account_id)
     assert paid["status"] == "succeeded" and standin.taken(account_id) == 12345
-    # The browser confirmed the SetupIntent with the publishable key and a test method, never a card number.
+    # The browser confirmed the SetupIntent with the publishable key and the test method it was given.
     with standin.state.lock:
-        confirms = [r for r in standin.state.requests if r["path"].startswith("/v1/setup_intents/")]
-    assert confirms and all("4242424242424242" not in str(r["params"]) for r in confirms)
+        confirms = [r for r in standin.state.requests if r["path"].endswith("/confirm") and "seti_" in r["path"]]
+    assert confirms and {r["params"].get("payment_method") for r in confirms} == {VISA}
     assert Portal(host, object_id=admin).account(account_id).json()["balance"]["value"] == 0
 
 

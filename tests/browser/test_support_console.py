@@ -23,6 +23,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_portal import sign_in
 from tests.conftest import RUN_DIR
+from tests.support.card_like import card_like, grouped
 from tests.support.clients import SUPPORT_OID, Billing, Portal, Support
 from tests.support.host_tools import HostTools
 from tests.support.stack import free_port, start_host
@@ -232,7 +233,7 @@ def test_refusals_are_said_in_words(page, console_host, gate, tools):
     expect(resume.get_by_label(REASON)).to_be_focused()
     transfer = page.locator("#transfer-form")
     transfer.get_by_label("New admin's object ID (Microsoft Entra ID)").fill(f"00000000-0000-0000-0000-{'b' * 12}")
-    transfer.get_by_label("New admin's name").fill("Bea 4242 4242 4242 4242")  # a card number, pasted by mistake
+    transfer.get_by_label("New admin's name").fill(f"Bea {grouped(card_like())}")  # a card number, pasted by mistake
     transfer.get_by_label("New admin's e-mail address").fill("bea@example.com")
     transfer.get_by_label(REASON).fill("Ada left")
     transfer.get_by_role("button", name="Transfer the admin role").click()
