@@ -151,12 +151,14 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     if WORKER:
         return
+    from tests.support.host_log import traceback_in
+
     found = []
     for log in sorted(RUN_ROOT.glob("**/host*.log")):
         text = log.read_bytes()[_HOST_LOGS_AT_START.get(log, 0) :].decode("utf-8", "replace")
-        at = text.find("Traceback")
-        if at >= 0:
-            found.append(f"{log.relative_to(RUN_ROOT)}:\n{text[max(0, at - 400) : at + 1600]}")
+        shown = traceback_in(text)
+        if shown is not None:
+            found.append(f"{log.relative_to(RUN_ROOT)}:\n{shown}")
     if found:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:

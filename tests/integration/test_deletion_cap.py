@@ -101,7 +101,8 @@ def test_a_fanned_out_run_shares_one_cap_between_its_shards(clock, deps):
         # The run's cap of 2, less what its shards started: never below 0, nothing reserved and not given back.
         summary = closed[3]
         assert summary is not None
-        assert run["deletionsLeft"] == 2 - summary.get("deletionsStarted", 0) >= 0, (run, summary)
+        started = summary.get("deletionsStarted", 0)
+        assert 0 <= started <= 2 and run["deletionsLeft"] == 2 - started, (run, summary)
         return summary
 
     first = run_of_four()

@@ -46,10 +46,16 @@ class OwnRequests:
                 f"{self.log} holds {lines} line(s) with the test's request id {self.request_id}, for "
                 f"{self.answered} answer(s): not the log of the host that answered them"
             )
-        at = text.find("Traceback")
-        if at >= 0:
-            found.append(f"{self.log} holds a traceback:\n{text[max(0, at - 500) : at + 2000]}")
+        shown = traceback_in(text)
+        if shown is not None:
+            found.append(f"{self.log} holds a traceback:\n{shown}")
         return found
 
 
-__all__ = ["OwnRequests"]
+def traceback_in(text: str) -> str | None:
+    """The first traceback a host's log holds, with the lines before it that say what it was doing."""
+    at = text.find("Traceback")
+    return text[max(0, at - 500) : at + 2000] if at >= 0 else None
+
+
+__all__ = ["OwnRequests", "traceback_in"]
