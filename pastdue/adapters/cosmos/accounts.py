@@ -37,6 +37,10 @@ def _item(body: dict, item_id: str, account_id: str, kind: str, ttl: int) -> dic
     return {**body, "id": item_id, "accountId": account_id, "type": kind, "ttl": ttl}
 
 
+class _BatchTooLarge(Exception):
+    """A write's batch would exceed what Cosmos takes in one (100 operations, 2 MB): nothing was written."""
+
+
 def _size(items: list[dict]) -> int:
     """What the items weigh as JSON, at most what the SDK sends (escaped to ASCII: never less than UTF-8)."""
     return sum(len(json.dumps(item, separators=(",", ":"))) for item in items)
@@ -106,22 +110,23 @@ class CosmosAccounts(OnContainer, AccountRepository):
         archive = self._archive_items(
             account.account_id, write.records, write.settled, write.sent, write.earlier_events, ttl
         )
-        doc = write.document
-        if not archive and not write.new_events:
+        doc, events = write.document, write.new_events
+        if not archive and not events:
             etag = self._write(account, doc)
-        elif len(archive) + len(write.new_events) < BATCH_MAX and _size(archive) + _size([doc]) <= BATCH_BYTES:
-            etag = self._write_in_batch(account, doc, archive, write.new_events)
         else:
-            for part in _parts(archive):
-                with transient_as_unavailable():
-                    self._container.execute_item_batch(
-                        [("upsert", (item,)) for item in part], partition_key=account.account_id
-                    )
-            etag = (
-                self._write_in_batch(account, doc, [], write.new_events)
-                if write.new_events
-                else self._write(account, doc)
-            )
+            try:
+                etag = self._write_in_batch(account, doc, archive, events)
+            except _BatchTooLarge:  # over 100 operations, or Cosmos's 413 (over 2 MB): the archive goes first
+                for part in _parts(archive):
+                    with transient_as_unavailable():
+                        self._container.execute_item_batch(
+                            [("upsert", (item,)) for item in part], partition_key=account.account_id
+                        )
+                if len(events) >= BATCH_MAX:
+                    raise ValueError(
+                        f"one decision marks {len(events)} events processed; a batch holds fewer"
+                    ) from None
+                etag = self._write_in_batch(account, doc, [], events) if events else self._write(account, doc)
         write.written.etag = etag
         return write.written
 
@@ -146,9 +151,10 @@ class CosmosAccounts(OnContainer, AccountRepository):
 
     def _write_in_batch(self, account: Account, doc: dict, archive: list[dict], events: dict[str, str]) -> str | None:
         """Archived items, one new item per event id and the document If-Match, in one transactional batch
-        (all or none): an event id stored before fails its create with a 409, and then nothing is written."""
+        (all or none): an event id stored before fails its create with a 409, and then nothing is written.
+        Raises _BatchTooLarge for more than Cosmos's 100 operations or its 2 MB (a 413: nothing written)."""
         if len(archive) + len(events) >= BATCH_MAX:
-            raise ValueError(f"one decision marks {len(events)} events processed; a batch holds {BATCH_MAX - 1}")
+            raise _BatchTooLarge()
         names = list(events)
         ttl = self._ttl_of(account)
         operations: list = [("upsert", (item,)) for item in archive]
@@ -157,6 +163,10 @@ class CosmosAccounts(OnContainer, AccountRepository):
         try:
             with transient_as_unavailable():
                 answers = self._container.execute_item_batch(operations, partition_key=account.account_id)
+        except exceptions.CosmosHttpResponseError as error:
+            if error.status_code != 413:
+                raise
+            raise _BatchTooLarge() from None
         except exceptions.CosmosBatchOperationError as error:
             failed = error.error_index - len(archive)
             if error.status_code == 409 and 0 <= failed < len(names):
