@@ -4,10 +4,9 @@ import azure.functions as func
 
 from pastdue import bootstrap
 from pastdue.domain.events import PaymentReceived
-from pastdue.http import parse
+from pastdue.http import bodies, parse
 from pastdue.http.callers import billing_event
-from pastdue.http.endpoint import ID_PATTERN, amount, endpoint, text
-from pastdue.http.parse import created_at
+from pastdue.http.endpoint import endpoint
 from pastdue.http.problems import json_response
 from pastdue.services.billing import record_event
 
@@ -18,8 +17,7 @@ bp = func.Blueprint()
 @bp.route(route="webhooks/payment-received", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @endpoint
 def payment_received(req: func.HttpRequest) -> func.HttpResponse:
-    body, data, account_id = billing_event(req, "payment.received", parse.PAYMENT_RECEIVED_DATA)
-    event_id = text(body, "id", pattern=ID_PATTERN)
-    created_at(body)  # required by the contract; the transfer is applied when it is reported
-    event = PaymentReceived(event_id, amount(data, "amount", "data."), text(data, "reference", "data.", max_length=140))
-    return json_response({"status": record_event(bootstrap.deps(), account_id, event)})
+    body = billing_event(req, bodies.PaymentReceivedEvent)
+    parse.created_at(body.created_at)  # required by the contract; the transfer is applied when it is reported
+    event = PaymentReceived(body.id, parse.amount(body.data.amount, "data.amount"), body.data.reference)
+    return json_response({"status": record_event(bootstrap.deps(), body.data.account_id, event)})

@@ -6,9 +6,9 @@ from pastdue import bootstrap
 from pastdue.adapters.gateway import UnknownToken
 from pastdue.domain.errors import MissingRemittance
 from pastdue.domain.events import ProfileSet
-from pastdue.http import parse
+from pastdue.http import bodies, parse
 from pastdue.http.callers import billing_system
-from pastdue.http.endpoint import endpoint, obj_field, read_json, route_id
+from pastdue.http.endpoint import endpoint, read_body, route_id
 from pastdue.http.problems import BadRequest, json_response
 from pastdue.http.views import account_view
 from pastdue.services.billing import put_account as save
@@ -21,8 +21,8 @@ bp = func.Blueprint()
 @endpoint
 def put_account(req: func.HttpRequest) -> func.HttpResponse:
     billing_system(req)
-    account_id, body = route_id(req, "accountId"), read_json(req, parse.ACCOUNT_PUT)
-    mode, token, remittance = parse.payment_mode(body), parse.optional_token(body), parse.remittance(body)
+    account_id, body = route_id(req, "accountId"), read_body(req, bodies.AccountPut)
+    token = body.payment_method_token
     deps = bootstrap.deps()
     try:
         method = deps.gateway.describe(token) if token else None
@@ -30,16 +30,15 @@ def put_account(req: func.HttpRequest) -> func.HttpResponse:
         raise BadRequest(
             "'paymentMethodToken' is not a payment method this gateway knows", field="paymentMethodToken"
         ) from None
-    admin = parse.admin(obj_field(body, "admin", fields=parse.ADMIN))
     event = ProfileSet(
-        admin,
-        mode,
-        parse.currency(body),
+        parse.admin(body.admin),
+        parse.payment_mode(body.payment_mode),
+        parse.currency(body.currency),
         method,
-        remittance,
-        parse.gateway_customer(body),
-        parse.time_zone(body),
-        parse.synthetic(body),
+        parse.remittance(body.remittance),
+        body.gateway_customer_id,
+        parse.time_zone(body.time_zone),
+        body.synthetic,
     )
     try:
         account, created = save(deps, account_id, event)

@@ -14,9 +14,9 @@ import azure.functions as func
 from pastdue import bootstrap
 from pastdue.adapters.store import BadCursor
 from pastdue.domain import events as ev
-from pastdue.http import parse
+from pastdue.http import bodies, parse
 from pastdue.http.callers import is_support, portal_user
-from pastdue.http.endpoint import endpoint, optional_json, read_json, route_id
+from pastdue.http.endpoint import endpoint, optional_body, read_body, route_id
 from pastdue.http.principal import Principal
 from pastdue.http.problems import BadRequest, Forbidden, json_response
 from pastdue.http.views import account_view, notices_view, support_summary
@@ -67,7 +67,7 @@ def support_notices(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_resend_notice(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    reason = parse.optional_reason(optional_json(req, parse.REASON_ONLY))
+    reason = optional_body(req, bodies.OptionalReason).reason
     event = ev.NoticeResent(route_id(req, "noticeId"), principal.actor, reason)
     return _answer(route_id(req, "accountId"), event)
 
@@ -77,8 +77,8 @@ def support_resend_notice(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_pause_dunning(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    body = read_json(req, parse.PAUSE_DUNNING)
-    event = ev.DunningPaused(parse.pause_until(body), parse.reason(body), principal.actor)
+    body = read_body(req, bodies.PauseDunning)
+    event = ev.DunningPaused(parse.pause_until(body.until), body.reason, principal.actor)
     return _answer(route_id(req, "accountId"), event)
 
 
@@ -87,7 +87,7 @@ def support_pause_dunning(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_resume_dunning(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    reason = parse.optional_reason(optional_json(req, parse.REASON_ONLY))
+    reason = optional_body(req, bodies.OptionalReason).reason
     return _answer(route_id(req, "accountId"), ev.DunningResumed(principal.actor, reason))
 
 
@@ -100,10 +100,8 @@ def support_resume_dunning(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_extend_grace(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    body = read_json(req, parse.EXTEND_GRACE)
-    event = ev.GraceExtended(
-        route_id(req, "subscriptionId"), parse.grace_days(body), parse.reason(body), principal.actor
-    )
+    body = read_body(req, bodies.ExtendGrace)
+    event = ev.GraceExtended(route_id(req, "subscriptionId"), body.days, body.reason, principal.actor)
     return _answer(route_id(req, "accountId"), event)
 
 
@@ -112,6 +110,6 @@ def support_extend_grace(req: func.HttpRequest) -> func.HttpResponse:
 @endpoint
 def support_write_off(req: func.HttpRequest) -> func.HttpResponse:
     principal = _support(req)
-    body = read_json(req, parse.WRITE_OFF)
-    event = ev.ChargeWrittenOff(route_id(req, "chargeId"), parse.reason(body), principal.actor, parse.notify(body))
+    body = read_body(req, bodies.WriteOff)
+    event = ev.ChargeWrittenOff(route_id(req, "chargeId"), body.reason, principal.actor, body.notify_admin)
     return _answer(route_id(req, "accountId"), event)

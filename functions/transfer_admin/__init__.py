@@ -5,9 +5,9 @@ import azure.functions as func
 
 from pastdue import bootstrap
 from pastdue.domain.events import AdminTransferred
-from pastdue.http import parse
+from pastdue.http import bodies, parse
 from pastdue.http.callers import is_support, portal_user
-from pastdue.http.endpoint import endpoint, read_json, route_id
+from pastdue.http.endpoint import endpoint, read_body, route_id
 from pastdue.http.problems import Forbidden, json_response
 from pastdue.http.views import account_view
 from pastdue.services.portal import run_admin_request
@@ -23,7 +23,7 @@ def transfer_admin(req: func.HttpRequest) -> func.HttpResponse:
     if not is_support(principal):
         raise Forbidden(f"the role {bootstrap.settings().support_role} is required")
     account_id = route_id(req, "accountId")
-    body = read_json(req, parse.TRANSFER_ADMIN)
-    admin, reason = parse.admin(body, path=""), parse.optional_reason(body)
-    account = run_admin_request(bootstrap.deps(), account_id, AdminTransferred(admin, principal.actor, reason))
+    body = read_body(req, bodies.TransferAdmin)
+    event = AdminTransferred(parse.admin(body, path=""), principal.actor, body.reason)
+    account = run_admin_request(bootstrap.deps(), account_id, event)
     return json_response(account_view(account, bootstrap.deps()))

@@ -7,9 +7,9 @@ import azure.functions as func
 from pastdue import bootstrap
 from pastdue.adapters.gateway import UnknownToken
 from pastdue.domain.model import AUTHENTICATION_REQUIRED, PAY_NOW_DECLINED
-from pastdue.http import parse
+from pastdue.http import bodies
 from pastdue.http.callers import account_for, portal_user
-from pastdue.http.endpoint import endpoint, read_json, route_id
+from pastdue.http.endpoint import endpoint, read_body, route_id
 from pastdue.http.problems import BadRequest, json_response, pay_now_problem
 from pastdue.http.views import account_view
 from pastdue.services.portal import OUTCOME_UNKNOWN, pay_now, payment_method, request_hash
@@ -29,8 +29,8 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
         raise BadRequest(
             "header 'Idempotency-Key' is required: 8-128 letters, digits, '_', '.', ':' or '-'", field="Idempotency-Key"
         )
-    body = read_json(req, parse.PAYMENT_METHOD_PUT)
-    token = parse.token(body)
+    body = read_body(req, bodies.PaymentMethodPut)
+    token = body.payment_method_token
     deps = bootstrap.deps()
     try:
         method = payment_method(deps, account, token)
@@ -40,7 +40,15 @@ def update_payment(req: func.HttpRequest) -> func.HttpResponse:
         ) from None
     # The account read for the caller's rights is the one read: a stale copy (a customer linked just now)
     # is refused by the If-Match write and read again.
-    answer = pay_now(deps, account.account_id, key, request_hash(body), method, principal.actor, account=account)
+    answer = pay_now(
+        deps,
+        account.account_id,
+        key,
+        request_hash({"paymentMethodToken": token}),
+        method,
+        principal.actor,
+        account=account,
+    )
     if answer.outcome == AUTHENTICATION_REQUIRED:
         # The card is saved; the charge waits for the admin to pass the bank's challenge (Stripe.js).
         return pay_now_problem(answer.outcome, declineCode=answer.code, confirmation=answer.confirmation)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import azure.functions as func
 
 from pastdue import bootstrap
 from pastdue.domain.model import Account
-from pastdue.http.endpoint import ID_PATTERN, obj_field, read_json, text
-from pastdue.http.parse import EVENT
+from pastdue.http.bodies import ChargeFailedEvent, PaymentReceivedEvent
+from pastdue.http.endpoint import read_body
 from pastdue.http.principal import Principal, parse_principal
-from pastdue.http.problems import BadRequest, NotFound, Unavailable
+from pastdue.http.problems import NotFound, Unavailable
 from pastdue.http.signing import verify
 from pastdue.services.portal import find_account
 
@@ -38,14 +39,13 @@ def signed_path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def billing_event(req: func.HttpRequest, event_type: str, data_fields: frozenset[str]) -> tuple[dict, dict, str]:
-    """A signed billing-system event: (body, data, accountId), each field checked, no field unknown."""
+E = TypeVar("E", ChargeFailedEvent, PaymentReceivedEvent)
+
+
+def billing_event(req: func.HttpRequest, model: type[E]) -> E:
+    """A signed billing-system event as its model: each field checked, no field unknown."""
     billing_system(req)
-    body = read_json(req, EVENT)
-    if body.get("type") != event_type:
-        raise BadRequest(f"'type' must be '{event_type}'", field="type")
-    data = obj_field(body, "data", fields=data_fields)
-    return body, data, text(data, "accountId", "data.", pattern=ID_PATTERN)
+    return read_body(req, model)
 
 
 def portal_user(req: func.HttpRequest) -> Principal:

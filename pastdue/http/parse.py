@@ -1,101 +1,67 @@
-"""Request bodies of the API turned into domain values, with errors naming the field."""
+"""Request bodies and queries of the API turned into domain values, with errors naming the field.
+
+A body's shape (its fields, types, lengths, patterns) is its model in pastdue/http/bodies.py; what a shape
+cannot say is checked here: an e-mail address, a time, a known currency or time zone, a portal link.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
 
-from pastdue.domain.model import CARD, INVOICE, Admin, PaymentMode, Remittance
-from pastdue.http import strict
-from pastdue.http.endpoint import ID_PATTERN, checked, obj_field, text
+from pastdue.domain.model import Admin, PaymentMode, Remittance
+from pastdue.domain.money import Money
+from pastdue.http import bodies, strict
+from pastdue.http.endpoint import ID_PATTERN, checked
 from pastdue.http.problems import BadRequest
 
-# The fields each request body may have (docs/openapi.yaml, additionalProperties: false).
-ADMIN = frozenset({"principalId", "email", "name", "locale"})
-REMITTANCE = frozenset({"iban", "bic", "reference"})
-ACCOUNT_PUT = frozenset(
-    {
-        "admin",
-        "paymentMode",
-        "paymentMethodToken",
-        "gatewayCustomerId",
-        "remittance",
-        "currency",
-        "timeZone",
-        "synthetic",
-    }
-)
-SUBSCRIPTION_PUT = frozenset({"displayName", "plan"})
-EVENT = frozenset({"id", "type", "createdAt", "data"})
-CHARGE_FAILED_DATA = frozenset({"accountId", "subscriptionId", "chargeId", "amount", "declineCode", "invoiceUrl"})
-PAYMENT_RECEIVED_DATA = frozenset({"accountId", "amount", "reference"})
-PAYMENT_METHOD_PUT = frozenset({"paymentMethodToken"})
-ADMIN_CONTACT_PUT = frozenset({"email", "locale"})
-PAUSE_DUNNING = frozenset({"until", "reason"})
-EXTEND_GRACE = frozenset({"days", "reason"})
-WRITE_OFF = frozenset({"reason", "notifyAdmin"})
-# Support's actions whose reason is optional (the console always sends one): resend, resume, transfer.
-REASON_ONLY = frozenset({"reason"})
-TRANSFER_ADMIN = ADMIN | REASON_ONLY
-
-LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-# A sandbox token, a Stripe PaymentMethod, or the Stripe SetupIntent a card was set up with.
-TOKEN = re.compile(r"(tok|pm|seti)_[A-Za-z0-9_]{1,100}")
-CUSTOMER = re.compile(r"cus_[A-Za-z0-9_]{1,100}")
+T = TypeVar("T")
 
 
-def admin(body: dict, path: str = "admin.") -> Admin:
+def held(value: str, where: str, rule: Callable[[str], T]) -> T:
+    """`value` through one of the strict rules (e-mail, time, currency); its ValueError is a 400 on `where`."""
+    try:
+        return rule(value)
+    except ValueError as error:
+        raise BadRequest(f"'{where}' {error}", field=where) from None
+
+
+def admin(body: bodies.AdminIn, path: str = "admin.") -> Admin:
     return Admin(
-        principal_id=text(body, "principalId", path),
-        email=email(body, "email", path),
-        name=text(body, "name", path),
-        locale=locale(body, path) or "en-US",
+        principal_id=body.principal_id,
+        email=held(body.email, f"{path}email", strict.mailbox),
+        name=body.name,
+        locale=body.locale or "en-US",
     )
 
 
-def email(body: dict, name: str = "email", path: str = "") -> str:
-    return checked(body, name, path, strict.mailbox)
+def email(value: str, where: str = "email") -> str:
+    return held(value, where, strict.mailbox)
 
 
-def locale(body: dict, path: str = "") -> str | None:
-    return text(body, "locale", path, required=False, max_length=35, pattern=LOCALE)
-
-
-def created_at(body: dict):
+def created_at(value: str) -> datetime:
     """The event's own time (required): the calendar counts from it, not from its arrival."""
-    return checked(body, "createdAt", "", strict.timestamp, max_length=40)
+    return held(value, "createdAt", strict.timestamp)
 
 
-def payment_mode(body: dict) -> PaymentMode:
-    mode = body.get("paymentMode")
-    if mode not in (CARD, INVOICE):
-        raise BadRequest("'paymentMode' must be 'card' or 'invoice'", field="paymentMode")
-    return PaymentMode(mode)
+def payment_mode(value: str) -> PaymentMode:
+    return PaymentMode(value)
 
 
-def remittance(body: dict) -> Remittance | None:
-    data = obj_field(body, "remittance", required=False, fields=REMITTANCE)
-    if data is None:
-        return None
-    return Remittance(
-        text(data, "iban", "remittance.", max_length=34),
-        text(data, "bic", "remittance.", max_length=11),
-        text(data, "reference", "remittance.", max_length=140),
-    )
+def remittance(body: bodies.RemittanceIn | None) -> Remittance | None:
+    return None if body is None else Remittance(body.iban, body.bic, body.reference)
 
 
-def token(body: dict) -> str:
-    return text(body, "paymentMethodToken", max_length=104, pattern=TOKEN)
+def amount(body: bodies.AmountIn, where: str) -> Money:
+    return Money(body.value, held(body.currency, f"{where}.currency", strict.currency))
 
 
-def optional_token(body: dict) -> str | None:
-    return text(body, "paymentMethodToken", required=False, max_length=104, pattern=TOKEN)
-
-
-def invoice_url(data: dict, portal_url: str) -> str | None:
+def invoice_url(value: str | None, portal_url: str) -> str | None:
     """data.invoiceUrl: the charge's invoice in the portal (notices link only to the portal's domain)."""
     from urllib.parse import urlsplit
 
-    value = text(data, "invoiceUrl", "data.", required=False, max_length=2000)
     if value is None:
         return None
     portal, given = urlsplit(portal_url), urlsplit(value)
@@ -107,13 +73,8 @@ def invoice_url(data: dict, portal_url: str) -> str | None:
     return value
 
 
-def gateway_customer(body: dict) -> str | None:
-    return text(body, "gatewayCustomerId", required=False, max_length=104, pattern=CUSTOMER)
-
-
-def time_zone(body: dict) -> str | None:
+def time_zone(value: str | None) -> str | None:
     """An IANA time zone the system knows (Europe/Paris, America/New_York, UTC)."""
-    value = text(body, "timeZone", required=False, max_length=64, pattern=re.compile(r"[A-Za-z0-9_+\-/]{1,64}"))
     if value is None:
         return None
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -125,8 +86,12 @@ def time_zone(body: dict) -> str | None:
     return value
 
 
-def currency(body: dict) -> str:
-    return checked(body, "currency", "", strict.currency, required=False, max_length=3) or "EUR"
+def currency(value: str | None) -> str:
+    return "EUR" if value is None else held(value, "currency", strict.currency)
+
+
+def pause_until(value: str) -> datetime:
+    return held(value, "until", strict.timestamp)
 
 
 HISTORY_LIMIT, HISTORY_MAX_LIMIT = 100, 500
@@ -182,7 +147,7 @@ def support_filter(params):
         checked(params, name, "", strict.timestamp, required=False, max_length=40)
         for name in ("disableBefore", "deleteBefore")
     )
-    mail = email(params, "email") if params.get("email") is not None else None
+    mail = checked(params, "email", "", strict.mailbox, required=False)
     return AccountFilter(state, disable, delete, mail), limit, cursor
 
 
@@ -199,39 +164,3 @@ def continuation(cursor: str) -> None:
         value = None
     if not isinstance(value, dict | list) or not value:
         raise BadRequest("'cursor' is not one this API gave (use the 'next' of the page before)", field="cursor")
-
-
-def reason(body: dict) -> str:
-    return text(body, "reason", "", max_length=500)
-
-
-def optional_reason(body: dict) -> str | None:
-    """The reason of an action that may go without one; when given, held to the same rule as `reason`."""
-    return text(body, "reason", "", required=False, max_length=500)
-
-
-def pause_until(body: dict):
-    return checked(body, "until", "", strict.timestamp, max_length=40)
-
-
-def grace_days(body: dict) -> int:
-    days = body.get("days")
-    if type(days) is not int or not 1 <= days <= 365:
-        raise BadRequest("'days' must be a whole number of days from 1 to 365", field="days")
-    return days
-
-
-def flag(body: dict, name: str, default: bool) -> bool:
-    """An optional true/false field; anything else (1, "yes", null given) is a 400."""
-    value = body.get(name, default)
-    if type(value) is not bool:
-        raise BadRequest(f"'{name}' must be true or false", field=name)
-    return value
-
-
-def synthetic(body: dict) -> bool:
-    return flag(body, "synthetic", False)
-
-
-def notify(body: dict) -> bool:
-    return flag(body, "notifyAdmin", True)

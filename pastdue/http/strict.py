@@ -15,6 +15,10 @@ from functools import cache
 
 from pastdue.domain.text import CONTROL, SURROGATE
 
+# An id the API takes (account, subscription, charge, event): as docs/openapi.yaml's Id schema writes it.
+ID = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}"
+ID_PATTERN = re.compile(ID)
+ID_SCHEMA = f"^{ID}$"
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 16
 # Amounts in minor units: JSON and Cosmos keep integers exactly up to 2^53 - 1; a lower business
@@ -116,7 +120,8 @@ def _no_constant(name):
 
 
 def safe_name(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key) else "?"
+    """A key as far as it is safe to repeat in an answer: plain name characters, and no card number."""
+    return key if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", key) and not contains_pan(key) else "?"
 
 
 def nesting(text: str) -> int:

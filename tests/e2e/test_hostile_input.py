@@ -179,6 +179,8 @@ def test_a_signed_request_replayed_to_another_account_or_method_is_refused(host,
         ("amount", {"value": -100, "currency": "EUR"}),
         ("amount", {"value": True, "currency": "EUR"}),
         ("amount", {"value": 100, "currency": "ZZZ"}),
+        ("amount", {"value": 100}),
+        ("amount", 100),
         ("chargeId", "ch-1\n"),
         ("chargeId", "ch-1\u2028"),
         ("declineCode", PAN),
@@ -192,7 +194,9 @@ def test_bad_charge_failed_fields_are_a_400_naming_the_field(host, victim, field
     body["data"][field] = value
     answer = Caller(host).send("POST", "/api/webhooks/charge-failed", json.dumps(body).encode(), "billing")
     _assert_refused(answer, 400)
-    assert answer.json()["field"] == f"data.{field}"
+    # The field at fault, as deep as it lies: an amount's bad value or currency is named inside it.
+    inner = "" if not isinstance(value, dict) else ".currency" if value.get("value") == 100 else ".value"
+    assert answer.json()["field"] == f"data.{field}{inner}"
     _unchanged(account_id, before)
 
 
