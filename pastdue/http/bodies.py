@@ -28,6 +28,9 @@ Email = Annotated[str, Meta(max_length=256)]  # one address, checked by parse
 Locale = Annotated[str, Meta(max_length=35, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 Time = Annotated[str, Meta(max_length=40)]  # RFC 3339 with a zone, checked by parse
+# A card the billing system saves (a sandbox token or a Stripe PaymentMethod), and one the admin gives,
+# which may also be the Stripe SetupIntent the card was set up with.
+SavedToken = Annotated[str, Meta(pattern=r"^(tok|pm)_[A-Za-z0-9_]{1,100}$")]
 Token = Annotated[str, Meta(pattern=r"^(tok|pm|seti)_[A-Za-z0-9_]{1,100}$")]
 Customer = Annotated[str, Meta(pattern=r"^cus_[A-Za-z0-9_]{1,100}$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
@@ -54,7 +57,7 @@ class RemittanceIn(Body):
 class AccountPut(Body):
     admin: AdminIn
     payment_mode: Literal["card", "invoice"]
-    payment_method_token: Token | None = None
+    payment_method_token: SavedToken | None = None
     gateway_customer_id: Customer | None = None
     remittance: RemittanceIn | None = None
     currency: Currency | None = None
