@@ -1,5 +1,5 @@
 // A stand-in for the small part of Stripe.js (v3) the pastdue portal calls, served by the local Stripe
-// stand-in (devhost/stripe_standin.py) at /js/v3/stripe.js, because Stripe.js itself cannot be fetched here.
+// stand-in (devhost/stripe_standin/server.py) at /js/v3/stripe.js, because Stripe.js itself cannot be fetched here.
 //
 //   const stripe = Stripe(publishableKey);
 //   const card = stripe.elements({ locale }).create("card");  card.mount(container);
