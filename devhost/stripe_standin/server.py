@@ -84,24 +84,21 @@ class Route:
         return ids
 
 
-# What the stand-in answers under /v1/: the first route that matches a request answers it; no match is a 404.
+# What the stand-in answers under /v1/: the first route that matches a request answers it; no match is
+# Stripe's 404 "Unrecognized request URL" (so are the lists the stand-in does not serve, GET /v1/customers...).
 # `*` takes GET and POST (the only methods the HTTP side passes on). A list it does not serve (GET /v1/customers,
 # /v1/payment_methods...) fails without an answer.
 ROUTES = (
     Route("POST", "customers", "_customer_create"),
-    Route("*", "customers", "_list_unserved"),
     Route("POST", "customers/{id}/...", "_customer_update"),
     Route("*", "customers/{id}/...", "_customer_retrieve"),
     Route("POST", "payment_methods/{id}/attach", "_payment_method_attach"),
-    Route("*", "payment_methods", "_list_unserved"),
     Route("*", "payment_methods/{id}/...", "_payment_method_retrieve"),
     Route("POST", "setup_intents", "_setup_intent_create"),
-    Route("*", "setup_intents", "_list_unserved"),
     Route("*", "setup_intents/{id}/confirm", "_setup_intent_confirm"),
     Route("*", "setup_intents/{id}/...", "_setup_intent_retrieve"),
     Route("POST", "payment_intents", "_payment_intent_create"),
     Route("GET", "payment_intents/search", "_payment_intent_search"),
-    Route("*", "payment_intents", "_list_unserved"),
     Route("POST", "payment_intents/{id}/confirm", "_payment_intent_confirm"),
     Route("POST", "payment_intents/{id}/cancel", "_payment_intent_cancel"),
     Route("*", "payment_intents/{id}/...", "_payment_intent_retrieve"),
@@ -218,7 +215,7 @@ class StripeStandIn(Customers, SetupIntents, PaymentIntents, Invoices, RefundsDi
     def handle(self, method: str, path: str, params: dict) -> tuple[int, dict]:
         """An API request (its path, its parameters as nested data), answered by its route in ROUTES."""
         parts = [p for p in path.split("/") if p]
-        if parts[:1] != ["v1"]:
+        if parts[:1] != ["v1"] or len(parts) < 2:
             raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
         resource, rest = parts[1], parts[2:]
         for route in ROUTES:
@@ -226,11 +223,6 @@ class StripeStandIn(Customers, SetupIntents, PaymentIntents, Invoices, RefundsDi
             if ids is not None:
                 return getattr(self, route.handler)(*ids, params)
         raise StripeError(404, {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})"})
-
-    def _list_unserved(self, params: dict) -> tuple[int, dict]:
-        """A list of customers, payment methods or intents, which the stand-in does not serve: a path without
-        the id it needs (an IndexError), so the request fails without an answer (its connection closes)."""
-        raise IndexError("the Stripe stand-in serves no list of these objects: the path needs an id")
 
     # --- HTTP ----------------------------------------------------------------------------------------
     def _handler(self) -> type[Handler]:

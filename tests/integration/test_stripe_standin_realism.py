@@ -477,3 +477,13 @@ def test_the_stripe_js_stand_in_knows_every_test_method_by_name_and_holds_no_car
     assert "window.Stripe" in script.text
     assert all(f'"{method}"' in script.text for method in TEST_CARDS)
     assert re.search(r"\d{13,19}", script.text) is None  # no card number, served or written
+
+
+# --- what the stand-in does not serve ------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/v1/customers", "/v1/payment_intents", "/v1/no_such_objects/x", "/v1"])
+def test_a_path_the_standin_does_not_serve_is_stripes_unrecognized_url_404(standin, path):
+    """Not a closed connection (a client would retry it as a network error): an answer in Stripe's shape."""
+    answer = httpx.get(standin.url + path, headers={"Authorization": f"Bearer {KEY}"})
+    assert answer.status_code == 404
+    assert answer.json()["error"]["type"] == "invalid_request_error"
+    assert answer.json()["error"]["message"].startswith("Unrecognized request URL")
