@@ -65,7 +65,7 @@ def worker(database: str, queue_name: str, connection: str) -> None:
 
 
 def seed_database(total: int, now: datetime) -> str:
-    from bench.sweep import seed
+    from bench.seeding import seed
 
     database = f"fanout_{uuid.uuid4().hex[:8]}"
     _, db = counted_deps(RequestCounter(), database)
@@ -74,7 +74,7 @@ def seed_database(total: int, now: datetime) -> str:
 
 
 def run(processes: int, shard_count: int, total: int, connection: str) -> dict:
-    from bench.sweep import DUE
+    from bench.seeding import DUE
     from pastdue.adapters.cosmos.sweep_runs import CosmosSweepRuns
     from pastdue.adapters.storage_queue import StorageShardQueue
     from pastdue.services.sweep import PAGE_SIZE, plan_sweep
@@ -119,7 +119,7 @@ def run(processes: int, shard_count: int, total: int, connection: str) -> dict:
 
 
 def main(shard_count: int, processes: list[int], total: int) -> None:
-    from bench.sweep import DUE
+    from bench.seeding import DUE
 
     standins = start_cosmos()
     try:

@@ -24,15 +24,6 @@ GOAL_BYTES = 16 * 1024
 SIZES = (1, 5, 20, 40)
 
 
-def read_ru(size: int) -> float:
-    kb = max(1.0, size / 1024)
-    return 1 + (kb - 1) * 9 / 99 if kb <= 100 else kb / 10
-
-
-def write_ru(size: int) -> float:
-    return 5 * read_ru(size)
-
-
 def _doc_size(container, account_id: str) -> int:
     from tests.support.busy import stored_size
 

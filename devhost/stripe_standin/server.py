@@ -27,10 +27,8 @@ from devhost.stripe_standin.constants import (
     PUBLISHABLE_ROUTES,
     STRIPE_JS_DIR,
 )
-from devhost.stripe_standin.events import Events
 from devhost.stripe_standin.faults import DROP, FAIL_AFTER, REFUSALS, failed_after_executing, hold, next_fault
-from devhost.stripe_standin.helpers import serve_helper
-from devhost.stripe_standin.resources import Customers, Invoices, PaymentIntents, RefundsDisputes, SetupIntents
+from devhost.stripe_standin.helpers import Helpers
 from devhost.stripe_standin.state import State, StripeError
 
 
@@ -119,7 +117,7 @@ ROUTES = (
 )
 
 
-class StripeStandIn(Customers, SetupIntents, PaymentIntents, Invoices, RefundsDisputes, Events):
+class StripeStandIn(Helpers):
     """A local Stripe (see the package's docstring): `with StripeStandIn(key) as standin:` serves it on
     `standin.url` until the block ends."""
 
@@ -292,7 +290,10 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and path in ("/js/v3/", "/js/v3/stripe.js"):
             return self._send(200, self.standin.stripe_js(), "text/javascript; charset=utf-8")
         if path.startswith("/_standin/"):
-            return serve_helper(self, path, raw)
+            status, answer = self.standin.helper(path, raw)
+            if isinstance(answer, bytes):  # the bank's challenge page
+                return self._send(status, answer, "text/html; charset=utf-8", {"Cache-Control": "no-store"})
+            return self._answer(status, answer)
         state = self.standin.state
         reply = functools.partial(self._reply, method, path)
         params = _nest(parse_qsl(raw.decode() if method == "POST" else url.query, keep_blank_values=True))

@@ -57,6 +57,27 @@ class StripeError(Exception):
         self.status, self.error = status, error
 
 
+def missing(status: int, message: str, param: str | None = None) -> StripeError:
+    """Stripe's answer for an id it does not know: `resource_missing`, naming the parameter if there is one."""
+    error = {"type": "invalid_request_error", "code": "resource_missing", "message": message}
+    return StripeError(status, error if param is None else {**error, "param": param})
+
+
+def unexpected_state(intent: dict, message: str) -> StripeError:
+    """Stripe's answer for an intent asked to do what its status does not allow, with the intent itself."""
+    kind = intent["object"]  # payment_intent, setup_intent
+    error = {"type": "invalid_request_error", "code": f"{kind}_unexpected_state", "message": message}
+    return StripeError(400, {**error, kind: dict(intent)})
+
+
+def stored(table: dict, obj_id: str, what: str, param: str | None = "id") -> dict:
+    """The object of that id, or Stripe's 404 for an id it does not know."""
+    found = table.get(obj_id)
+    if found is None:
+        raise missing(404, f"No such {what}: '{obj_id}'", param)
+    return found
+
+
 class StandInBase:
     """The stand-in's shared parts (set by `StripeStandIn.__init__`): its state, Stripe's clock, search, the
     schema check, the minimum charges, and the records kept outside the state."""

@@ -6,7 +6,7 @@ card (`payment_method.automatically_updated`)."""
 from __future__ import annotations
 
 from devhost.stripe_standin.cards import TEST_CARDS
-from devhost.stripe_standin.state import StandInBase, StripeError
+from devhost.stripe_standin.state import StandInBase, StripeError, missing
 
 
 class Customers(StandInBase):
@@ -17,15 +17,7 @@ class Customers(StandInBase):
         if pm_id in TEST_CARDS:
             brand, last4, _ = TEST_CARDS[pm_id]
             return self._pm_object(pm_id, pm_id, brand, last4, None)
-        raise StripeError(
-            400,
-            {
-                "type": "invalid_request_error",
-                "code": "resource_missing",
-                "param": "payment_method",
-                "message": f"No such PaymentMethod: '{pm_id}'",
-            },
-        )
+        raise missing(400, f"No such PaymentMethod: '{pm_id}'", "payment_method")
 
     def _pm_object(self, pm_id, kind, brand, last4, customer, exp_month=12, exp_year=2034) -> dict:
         return {
@@ -69,15 +61,7 @@ class Customers(StandInBase):
 
     def _customer(self, customer_id: str) -> dict:
         if customer_id not in self.state.customers:
-            raise StripeError(
-                400,
-                {
-                    "type": "invalid_request_error",
-                    "code": "resource_missing",
-                    "param": "customer",
-                    "message": f"No such customer: '{customer_id}'",
-                },
-            )
+            raise missing(400, f"No such customer: '{customer_id}'", "customer")
         return self.state.customers[customer_id]
 
     def update_card(self, pm_id: str, exp_month: int = 12, exp_year: int = 2036, last4: str | None = None) -> dict:

@@ -10,7 +10,7 @@ from typing import Any
 
 from devhost.stripe_shapes import month_after
 from devhost.stripe_standin.cards import TEST_CARDS, card_error
-from devhost.stripe_standin.state import StandInBase, StripeError
+from devhost.stripe_standin.state import StandInBase, StripeError, stored
 
 
 class Invoices(StandInBase):
@@ -70,18 +70,7 @@ class Invoices(StandInBase):
             return sub
 
     def _subscription(self, sub_id: str) -> dict:
-        sub = self.state.subscriptions.get(sub_id)
-        if sub is None:
-            raise StripeError(
-                404,
-                {
-                    "type": "invalid_request_error",
-                    "code": "resource_missing",
-                    "param": "id",
-                    "message": f"No such subscription: '{sub_id}'",
-                },
-            )
-        return sub
+        return stored(self.state.subscriptions, sub_id, "subscription")
 
     # --- Stripe Billing: invoices ---------------------------------------------------------------------
     def create_invoice(
@@ -135,18 +124,7 @@ class Invoices(StandInBase):
             return invoice
 
     def _invoice(self, inv_id: str) -> dict:
-        invoice = self.state.invoices.get(inv_id)
-        if invoice is None:
-            raise StripeError(
-                404,
-                {
-                    "type": "invalid_request_error",
-                    "code": "resource_missing",
-                    "param": "id",
-                    "message": f"No such invoice: '{inv_id}'",
-                },
-            )
-        return invoice
+        return stored(self.state.invoices, inv_id, "invoice")
 
     def _invoice_lines(self, inv_id: str, amount: int, currency: str, subscription: str | None) -> dict:
         """The invoice's one line: the subscription's period being billed. A subscription the stand-in made

@@ -9,23 +9,12 @@ import hashlib
 
 from devhost.stripe_standin.cards import TEST_CARDS, card_error
 from devhost.stripe_standin.constants import DIGITS, THREE_DECIMAL
-from devhost.stripe_standin.state import StandInBase, StripeError
+from devhost.stripe_standin.state import StandInBase, StripeError, stored, unexpected_state
 
 
 class PaymentIntents(StandInBase):
     def _intent(self, pi_id: str) -> dict:
-        intent = self.state.payment_intents.get(pi_id)
-        if intent is None:
-            raise StripeError(
-                404,
-                {
-                    "type": "invalid_request_error",
-                    "code": "resource_missing",
-                    "param": "intent",
-                    "message": f"No such payment_intent: '{pi_id}'",
-                },
-            )
-        return intent
+        return stored(self.state.payment_intents, pi_id, "payment_intent", "intent")
 
     def _check_amount(self, amount: int, currency: str) -> None:
         """Stripe's documented limits: at most eight digits, the minimum charge, three-decimal endings."""
@@ -122,14 +111,8 @@ class PaymentIntents(StandInBase):
 
     def _confirm(self, intent: dict, params: dict) -> tuple[int, dict]:
         if intent["status"] not in ("requires_confirmation", "requires_payment_method"):
-            raise StripeError(
-                400,
-                {
-                    "type": "invalid_request_error",
-                    "code": "payment_intent_unexpected_state",
-                    "message": f"This PaymentIntent's status is {intent['status']}; it cannot be confirmed.",
-                    "payment_intent": dict(intent),
-                },
+            raise unexpected_state(
+                intent, f"This PaymentIntent's status is {intent['status']}; it cannot be confirmed."
             )
         if params.get("payment_method"):
             pm = self._payment_method(params["payment_method"])
@@ -171,14 +154,8 @@ class PaymentIntents(StandInBase):
             "requires_action",
             "requires_capture",
         ):
-            raise StripeError(
-                400,
-                {
-                    "type": "invalid_request_error",
-                    "code": "payment_intent_unexpected_state",
-                    "message": f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
-                    "payment_intent": dict(intent),
-                },
+            raise unexpected_state(
+                intent, f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}."
             )
         intent.update(
             status="canceled",
@@ -213,46 +190,37 @@ class PaymentIntents(StandInBase):
     def authenticate(self, pi_id: str, succeed: bool = True) -> dict:
         """What the customer's on-session confirmation does: 3-D Secure passed, or failed (the PaymentIntent
         then needs a payment method again, and the customer may try once more on it)."""
-        with self.state.lock:
-            intent = self.state.payment_intents[pi_id]
-            if intent["status"] not in ("requires_action", "requires_payment_method", "requires_confirmation"):
-                return intent
-            if succeed:
-                self._succeed(intent)
-            else:
-                intent.update(
-                    status="requires_payment_method",
-                    next_action=None,
-                    last_payment_error={
-                        "type": "invalid_request_error",
-                        "code": "payment_intent_authentication_failure",
-                        "message": "The provided PaymentMethod has failed authentication. You can provide "
-                        "payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent "
-                        "again.",
-                    },
-                )
-                self._event("payment_intent.payment_failed", intent)
-            return intent
+        failed = {
+            "type": "invalid_request_error",
+            "code": "payment_intent_authentication_failure",
+            "message": "The provided PaymentMethod has failed authentication. You can provide "
+            "payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+        }
+        waiting = ("requires_action", "requires_payment_method", "requires_confirmation")
+        return self._outcome(pi_id, waiting, None if succeed else {"next_action": None, "last_payment_error": failed})
 
     def settle(self, pi_id: str, succeed: bool = True) -> dict:
         """A `processing` payment reaches its outcome, with its event."""
+        declined = {
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": "generic_decline",
+            "network_decline_code": "05",
+            "message": "Your card was declined.",
+        }
+        return self._outcome(pi_id, ("processing",), None if succeed else {"last_payment_error": declined})
+
+    def _outcome(self, pi_id: str, waiting: tuple[str, ...], failure: dict | None) -> dict:
+        """A payment waiting in one of `waiting` succeeds (no `failure`) or fails with `failure`'s fields,
+        with its event; a payment in any other status is left as it is."""
         with self.state.lock:
             intent = self.state.payment_intents[pi_id]
-            if intent["status"] != "processing":
+            if intent["status"] not in waiting:
                 return intent
-            if succeed:
+            if failure is None:
                 self._succeed(intent)
             else:
-                intent.update(
-                    status="requires_payment_method",
-                    last_payment_error={
-                        "type": "card_error",
-                        "code": "card_declined",
-                        "decline_code": "generic_decline",
-                        "network_decline_code": "05",
-                        "message": "Your card was declined.",
-                    },
-                )
+                intent.update(status="requires_payment_method", **failure)
                 self._event("payment_intent.payment_failed", intent)
             return intent
 

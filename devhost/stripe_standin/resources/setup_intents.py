@@ -8,36 +8,18 @@ from __future__ import annotations
 import hashlib
 
 from devhost.stripe_standin.cards import SETUP_NEEDS_AUTHENTICATION
-from devhost.stripe_standin.state import StandInBase, StripeError
+from devhost.stripe_standin.state import StandInBase, stored, unexpected_state
 
 
 class SetupIntents(StandInBase):
     def _setup_intent(self, seti_id: str) -> dict:
-        intent = self.state.setup_intents.get(seti_id)
-        if intent is None:
-            raise StripeError(
-                404,
-                {
-                    "type": "invalid_request_error",
-                    "code": "resource_missing",
-                    "message": f"No such setupintent: '{seti_id}'",
-                },
-            )
-        return intent
+        return stored(self.state.setup_intents, seti_id, "setupintent", None)
 
     def _confirm_setup(self, intent: dict, params: dict) -> tuple[int, dict]:
         """A card saved for later: a card whose issuer wants 3-D Secure to set it up waits for the customer
         (`requires_action`) until `authenticate_setup` completes or fails it."""
         if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
-            raise StripeError(
-                400,
-                {
-                    "type": "invalid_request_error",
-                    "code": "setup_intent_unexpected_state",
-                    "message": f"This SetupIntent's status is {intent['status']}; it cannot be confirmed.",
-                    "setup_intent": dict(intent),
-                },
-            )
+            raise unexpected_state(intent, f"This SetupIntent's status is {intent['status']}; it cannot be confirmed.")
         pm = self._clone(params["payment_method"], intent["customer"])
         intent.update(payment_method=pm["id"], last_setup_error=None)
         if pm["_kind"] in SETUP_NEEDS_AUTHENTICATION:
