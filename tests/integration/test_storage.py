@@ -20,7 +20,7 @@ from pastdue.adapters.store import ConcurrencyConflict
 from pastdue.domain import events as ev
 from pastdue.domain.model import CARD, SETTLED
 from pastdue.domain.money import Money
-from pastdue.domain.retention import KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, SETTLED_KEEP
+from pastdue.domain.retention import DEFAULT_RETENTION_DAYS, KEEP_SENT_COUNT, KEEP_SETTLED_COUNT, SETTLED_KEEP
 from pastdue.http.views import account_view
 from pastdue.policy import shipped
 from pastdue.services.billing import record_event
@@ -60,7 +60,7 @@ def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pag
     own_database, clock
 ):
     container = own_database.get_container_client("accounts")
-    store = CosmosAccountStore(container, retention_days=2557)
+    store = CosmosAccountStore(container, retention_days=DEFAULT_RETENTION_DAYS)
     account = store.create(new_account("busy-10k"))
     sizes = {0: stored_size(container, "busy-10k")}
     account, at, done = account, clock.now(), 0
@@ -89,7 +89,7 @@ def test_an_account_through_10000_events_stays_lean_writable_and_its_history_pag
     assert _seqs(page.entries) == sorted(_seqs(page.entries), reverse=True)
     # Archived records expire by the retention (Cosmos TTL in Azure); the field is set on each item.
     chunk = container.read_item(history_item_id(1), partition_key="busy-10k")
-    assert chunk["ttl"] == 2557 * 86_400 and chunk["records"][0]["seq"] == 1
+    assert chunk["ttl"] == DEFAULT_RETENTION_DAYS * 86_400 and chunk["records"][0]["seq"] == 1
 
 
 BURST_GOAL_BYTES = 64 * 1024
@@ -100,7 +100,7 @@ def test_600_events_in_one_day_keep_the_document_under_64_kb_and_every_record_in
     as the app writes it. The document keeps the newest settled charges and sent notices by count; the
     rest, and every event id, are items of their own."""
     container = burst_database.get_container_client("accounts")
-    store = CosmosAccountStore(container, retention_days=2557)
+    store = CosmosAccountStore(container, retention_days=DEFAULT_RETENTION_DAYS)
     account = store.create(new_account("burst-600"))
     account, _ = drive(store, shipped(), account, 0, 600, clock.now(), step=timedelta(seconds=86_400 / 600))
     size = stored_size(container, "burst-600")
@@ -167,7 +167,7 @@ def test_a_document_of_the_earlier_shape_is_read_and_converted_on_its_next_write
     for event_id in [*earlier["processedEvents"], "evt-v2"]:
         assert deps.store.seen_event(account_id, event_id), event_id
         item = bootstrap.container("accounts").read_item(event_item_id(event_id), partition_key=account_id)
-        assert item["eventId"] == event_id and item["ttl"] == 2557 * 86_400
+        assert item["eventId"] == event_id and item["ttl"] == DEFAULT_RETENTION_DAYS * 86_400
     chunk = bootstrap.container("accounts").read_item(history_item_id(1), partition_key=account_id)
     assert [r["kind"] for r in chunk["records"]] == [r["kind"] for r in records]
     everything = full_history(deps.store, account_id)

@@ -14,7 +14,7 @@ from pastdue.adapters.documents import from_document, to_document
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.money import Money
-from pastdue.domain.retention import SETTLED_KEEP
+from pastdue.domain.retention import DEFAULT_RETENTION_DAYS, SETTLED_KEEP
 from tests.unit.builders import POLICY, T0, account, failed
 
 DAY_SECONDS = 86_400
@@ -56,7 +56,7 @@ def _stored(acc):
     return from_document(doc)
 
 
-@pytest.mark.parametrize("retention_days", [400, 2557])
+@pytest.mark.parametrize("retention_days", [400, DEFAULT_RETENTION_DAYS])
 def test_settled_charges_and_records_moved_to_the_archive_expire_when_the_retention_ends(retention_days):
     acc, _ = decide(account(), failed("ch-1", value=700), POLICY, T0)
     acc, _ = decide(acc, ev.PaymentReceived("tr-1", Money(700, "EUR"), "VIR-1"), POLICY, T0)
