@@ -138,11 +138,13 @@ class WriteOff(Body):
 
 B = TypeVar("B", bound=Body)
 _AT = re.compile(r"(?s)(?P<what>.*) - at `\$(?P<path>[^`]*)`")
-_FIELD = re.compile(r"(?s)Object (?:contains unknown|missing required) field `(?P<name>.*)`")
 
 
 def read(model: type[B], data: object) -> B:
     """The body as `model`, every text of it held to the text rules; or a 400 naming the field at fault."""
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object")
+    _check_keys(_shape(model), data, "")
     try:
         body = msgspec.convert(data, model, strict=True)
     except msgspec.ValidationError as error:
@@ -151,35 +153,64 @@ def read(model: type[B], data: object) -> B:
     return body
 
 
-def _explained(model: type[Body], message: str) -> BadRequest:
-    found = _AT.fullmatch(message)
-    what, path = (found["what"], found["path"]) if found else (message, "")
-    where = ".".join(part for part in path.split(".") if part)
-    field = _FIELD.match(what)
-    if field is not None:
-        name = strict.safe_name(field["name"])
+def _check_keys(shape: shapes.StructType, data: dict, where: str) -> None:
+    """Unknown and missing keys, found by walking the body beside its model. msgspec's messages quote a key
+    as sent, and a key can be made to read like a path there, so keys are never taken from its words."""
+    fields = {field.encode_name: field for field in shape.fields}
+    for key in data:
+        if key not in fields:
+            name = strict.safe_name(key)
+            full = f"{where}.{name}" if where else name
+            raise BadRequest(f"unknown field '{full}' (known: {', '.join(fields)})", field=full)
+    for name, field in fields.items():
         full = f"{where}.{name}" if where else name
-        if what.startswith("Object missing"):
-            return BadRequest(f"'{full}' is required", field=full)
-        known = ", ".join(f.encode_name for f in _struct_at(model, where).fields)
-        return BadRequest(f"unknown field '{full}' (known: {known})", field=full)
-    if what.endswith("got `null`") and _field_at(model, where).required:
+        if field.required and name not in data:
+            raise BadRequest(f"'{full}' is required", field=full)
+        inner, shape_of = data.get(name), _object_in(field.type)
+        if isinstance(inner, dict) and shape_of is not None:  # an object where the model has none: msgspec says
+            _check_keys(shape_of, inner, full)
+
+
+def _explained(model: type[Body], message: str) -> BadRequest:
+    """A 400 for what msgspec found once every key is known (a type, length, pattern or bound), so the path in
+    its message names fields of the model only; anything else is told without a field."""
+    found = _AT.fullmatch(message)
+    where = ".".join(part for part in found["path"].split(".") if part) if found else ""
+    try:
+        field = _field_at(model, where) if where else None
+    except LookupError:
+        field = None
+    if field is None:
+        return BadRequest("request body does not match its schema in docs/openapi.yaml")
+    if found is not None and found["what"].endswith("got `null`") and field.required:
         return BadRequest(f"'{where}' is required", field=where)
-    if not where:
-        return BadRequest("request body must be a JSON object")
-    return BadRequest(f"'{where}' {_rule(_field_at(model, where).type)}", field=where)
+    return BadRequest(f"'{where}' {_rule(field.type)}", field=where)
 
 
 def _struct_at(model: type[Body], where: str) -> shapes.StructType:
     shape = _shape(model)
     for name in filter(None, where.split(".")):
-        shape = _struct_of(next(f for f in shape.fields if f.encode_name == name).type)
+        shape = _struct_of(_named(shape, name).type)
     return shape
 
 
 def _field_at(model: type[Body], where: str) -> shapes.Field:
     parent, _, name = where.rpartition(".")
-    return next(f for f in _struct_at(model, parent).fields if f.encode_name == name)
+    return _named(_struct_at(model, parent), name)
+
+
+def _named(shape: shapes.StructType, name: str) -> shapes.Field:
+    for field in shape.fields:
+        if field.encode_name == name:
+            return field
+    raise LookupError(f"no field {name}")
+
+
+def _object_in(kind: shapes.Type) -> shapes.StructType | None:
+    try:
+        return _struct_of(kind)
+    except LookupError:
+        return None
 
 
 def _struct_of(kind: shapes.Type) -> shapes.StructType:

@@ -280,6 +280,20 @@ def test_duplicate_keys_and_missing_required_fields_are_a_400(host, victim):
     _unchanged(account_id, before)
 
 
+def test_unknown_keys_that_carry_a_card_number_or_a_path_are_a_400_naming_no_field(host, victim):
+    """Keys are never repeated unless they are plain names: a card number split by dots is hidden, and a key
+    that reads like a path in the validator's words neither steers the answer nor makes it a 500."""
+    account_id, sub_id = victim
+    caller, before = Caller(host), _doc(account_id)
+    sub_path = f"/api/accounts/{account_id}/subscriptions/{sub_id}"
+    dotted = ".".join(PAN[i : i + 4] for i in range(0, len(PAN), 4))
+    for key in (dotted, "x` - at `$.displayName", "x` - at `$.nope"):
+        answer = caller.send("PUT", sub_path, json.dumps({"displayName": "Prod", key: 1}).encode(), "billing")
+        _assert_refused(answer, 400)
+        assert answer.json()["field"] == "?" and PAN[:8] not in answer.text
+    _unchanged(account_id, before)
+
+
 @pytest.mark.parametrize(
     "route, headers",
     [

@@ -94,3 +94,51 @@ def test_a_field_name_not_safe_to_repeat_is_named_by_a_question_mark():
     refused = _refused(bodies.OptionalReason, {"reason": "r", "<script>`": 1})
     assert refused.extra["field"] == "?"
     assert "<script>" not in refused.detail
+
+
+@pytest.mark.parametrize("sep", [".", "_", "x", ""])
+def test_a_card_number_split_any_way_in_a_key_is_never_repeated(sep):
+    card = card_like()
+    key = sep.join(card[i : i + 4] for i in range(0, len(card), 4))
+    for model, data, field in (
+        (bodies.AdminContactPut, {"email": "a@b.example", key: 1}, "?"),
+        (
+            bodies.ChargeFailedEvent,
+            {**EVENT, "data": {**DATA, "amount": {"value": 1, "currency": "EUR", key: 1}}},
+            "data.amount.?",
+        ),
+    ):
+        refused = _refused(model, data)
+        assert refused.extra["field"] == field
+        assert card[:8] not in refused.detail and key not in refused.detail
+
+
+@pytest.mark.parametrize(
+    "model, data",
+    [
+        (bodies.AdminContactPut, {"email": "a@b.example", "x` - at `$.nope": 1}),
+        (bodies.AdminContactPut, {"email": "a@b.example", "x` - at `$.email": 1}),
+        (bodies.OptionalReason, {"x` - at `$.reason": 1}),
+        (bodies.AccountPut, {**ACCOUNT, "k` - at `$.admin[0]": 1}),
+        (bodies.ChargeFailedEvent, {**EVENT, "x` - at `$.data": 1}),
+    ],
+)
+def test_a_key_written_to_look_like_a_path_is_an_unknown_field_at_the_top(model, data):
+    """msgspec quotes a key as sent in its message, before the path it adds; a key that carries a path of its
+    own must not steer which field the 400 names (or make the lookup fail into a 500)."""
+    refused = _refused(model, data)
+    assert refused.extra["field"] == "?"
+    assert refused.detail.startswith("unknown field '?'")
+
+
+def test_a_body_that_is_not_an_object_is_refused_as_such():
+    data: object
+    for data in ([], 5, "s", None):
+        assert _refused(bodies.AccountPut, data).detail == "request body must be a JSON object"
+
+
+def test_null_for_an_optional_field_reads_as_not_given_and_for_a_required_one_is_a_400():
+    body = bodies.read(bodies.AccountPut, {**ACCOUNT, "remittance": None, "timeZone": None})
+    assert body.remittance is None and body.time_zone is None
+    refused = _refused(bodies.AccountPut, {**ACCOUNT, "admin": None})
+    assert refused.extra["field"] == "admin" and "required" in refused.detail

@@ -19,7 +19,12 @@ SPEC = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8
 
 
 def _resolved(node):
-    while isinstance(node, dict) and "$ref" in node:
+    """The schema a node stands for: through $ref, and through a one-part allOf (how OpenAPI 3.0 says a
+    referenced object may be null)."""
+    while isinstance(node, dict) and ("$ref" in node or len(node.get("allOf") or ()) == 1):
+        if "$ref" not in node:
+            node = node["allOf"][0]
+            continue
         found = SPEC
         for part in node["$ref"].removeprefix("#/").split("/"):
             found = found[part]
@@ -72,6 +77,14 @@ def _differences(shape: shapes.StructType, schema: dict, where: str = "") -> lis
         )
     for name in set(properties) & set(fields):
         found += _field_differences(_one(fields[name].type), properties[name], f"{where}{name}")
+        # An optional field that takes null (read as not given) says so in the contract, and only such a one.
+        kind = fields[name].type
+        takes_null = isinstance(kind, shapes.UnionType) and any(isinstance(t, shapes.NoneType) for t in kind.types)
+        if takes_null != (schema["properties"][name].get("nullable") is True):
+            found.append(
+                f"{where}{name}: null is {'' if takes_null else 'not '}taken by the model, nullable is "
+                f"{schema['properties'][name].get('nullable')!r} in the schema"
+            )
     return found
 
 
