@@ -11,8 +11,9 @@ from urllib.parse import urlparse
 
 from pastdue.domain.retention import DEFAULT_RETENTION_DAYS
 from pastdue.notices.branding import DEFAULT_LINKS, Branding
+from pastdue.policy import SHIPPED_FILE
 
-DEFAULT_POLICY = str(Path(__file__).parent / "policy" / "default.yaml")  # pastdue.policy.SHIPPED_FILE
+DEFAULT_POLICY = str(SHIPPED_FILE)
 PRINCIPAL_MODES = ("appservice", "unverified-local")
 
 

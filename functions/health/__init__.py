@@ -12,11 +12,10 @@ bp = func.Blueprint()
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     from pastdue import bootstrap
-    from pastdue.http.problems import json_response
+    from pastdue.http.problems import liveness
     from pastdue.services.health import live
 
-    status, body = live(bootstrap.settings)
-    return json_response(body, status, {"Cache-Control": "no-store"})
+    return liveness(live(bootstrap.settings))
 
 
 @bp.function_name("health_deep")

@@ -9,7 +9,7 @@ from pastdue.domain.events import ProfileSet
 from pastdue.http import bodies, parse
 from pastdue.http.callers import billing_system
 from pastdue.http.endpoint import endpoint, read_body, route_id
-from pastdue.http.problems import BadRequest, json_response
+from pastdue.http.problems import BadRequest, saved
 from pastdue.http.views import account_view
 from pastdue.services.billing import put_account as save
 
@@ -44,4 +44,4 @@ def put_account(req: func.HttpRequest) -> func.HttpResponse:
         account, created = save(deps, account_id, event)
     except MissingRemittance as missing:
         raise BadRequest(missing.detail, field="remittance") from None
-    return json_response(account_view(account, deps), 201 if created else 200)
+    return saved(account_view(account, deps), created)

@@ -7,7 +7,7 @@ from pastdue.domain.events import SubscriptionSet
 from pastdue.http import bodies
 from pastdue.http.callers import billing_system
 from pastdue.http.endpoint import endpoint, read_body, route_id
-from pastdue.http.problems import json_response
+from pastdue.http.problems import saved
 from pastdue.http.views import subscription_view
 from pastdue.services.billing import put_subscription as save
 
@@ -25,4 +25,4 @@ def put_subscription(req: func.HttpRequest) -> func.HttpResponse:
     body = read_body(req, bodies.SubscriptionPut)
     event = SubscriptionSet(subscription_id, body.display_name, body.plan or "default")
     account, created = save(bootstrap.deps(), account_id, event)
-    return json_response(subscription_view(account, account.subscriptions[subscription_id]), 201 if created else 200)
+    return saved(subscription_view(account, account.subscriptions[subscription_id]), created)

@@ -154,3 +154,13 @@ def from_exception(error: HttpProblem) -> func.HttpResponse:
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), status_code=status, headers=headers or {}, mimetype="application/json")
+
+
+def saved(body, created: bool) -> func.HttpResponse:
+    """A PUT's answer: 201 when it made the resource, 200 when it replaced one."""
+    return json_response(body, 201 if created else 200)
+
+
+def liveness(body: dict) -> func.HttpResponse:
+    """GET /api/health: 200 while the app runs on settings it accepts, 503 when it refuses them; never cached."""
+    return json_response(body, 200 if body["status"] == "ok" else 503, {"Cache-Control": "no-store"})

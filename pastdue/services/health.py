@@ -13,16 +13,17 @@ from pastdue.settings import SettingsError
 log = logging.getLogger("pastdue")
 
 
-def live(load_settings: Callable[[], object]) -> tuple[int, dict]:
+def live(load_settings: Callable[[], object]) -> dict:
     """Liveness for monitors (the availability test calls it every 5 minutes from five places): the process
     answers and its settings load. It reads no database and names no version: anyone may call it, and a
-    call costs nothing. Settings the app refuses (a portal address left local in Azure, ...) are a 503."""
+    call costs nothing. Settings the app refuses (a portal address left local in Azure, ...) make it
+    "misconfigured" (a 503: pastdue.http.problems.liveness)."""
     try:
         load_settings()
     except SettingsError as error:
         log.error("health: the app refuses its settings: %s", error)
-        return 503, {"status": "misconfigured"}
-    return 200, {"status": "ok"}
+        return {"status": "misconfigured"}
+    return {"status": "ok"}
 
 
 def check(ping_store: Callable[[], object]) -> dict:
