@@ -3,7 +3,8 @@
 
 import { ApiError, call, problemSentence } from "./api.js";
 import { date, dateTime, money, t } from "./i18n.js";
-import { h, link, refused, renderAccount, say } from "./app.js";
+import { renderAccount } from "./account.js";
+import { h, link, refused, say } from "./dom.js";
 
 export async function supportScreen() {
   document.title = `${t("support.title")} · ${t("brand")}`;
