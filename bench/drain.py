@@ -18,7 +18,7 @@ def main(total: int) -> None:
         from pastdue import bootstrap
         from pastdue.adapters.cosmos import ensure_containers
         from pastdue.adapters.cosmos.quota import CosmosQuota
-        from pastdue.adapters.email import SmtpSender
+        from pastdue.adapters.smtp_sender import SmtpSender
         from pastdue.services.notices import drain_all
         from tests.integration.test_notice_drain import _seed
         from tests.support.smtp_sink import Sink

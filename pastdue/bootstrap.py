@@ -138,10 +138,15 @@ def make_gateway(config: Settings):
 
 
 def email_sender() -> EmailSender:
-    def build():
-        from pastdue.adapters.email import make_sender
+    def build() -> EmailSender:
+        given = settings()
+        if given.email_transport == "smtp":
+            from pastdue.adapters.smtp_sender import SmtpSender
 
-        return make_sender(settings())
+            return SmtpSender(given.email_sender, given.smtp_host, given.smtp_port, given.branding.sender_name)
+        from pastdue.adapters.acs_sender import AcsSender
+
+        return AcsSender(given.email_sender, given.acs_endpoint, given.acs_connection_string)
 
     return _process.once("sender", build)
 

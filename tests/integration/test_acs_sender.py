@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from pastdue.adapters.email import AcsSender, Email, SendFailed, Throttled
+from pastdue.adapters.acs_sender import AcsSender
+from pastdue.adapters.email import Email, SendFailed, Throttled
 from tests.support.fake_acs import FakeAcs
 
 EMAIL = Email("6f1c1a52-7d1e-5a8e-9f4b-0c1d2e3f4a5b", "ada@example.com", "Subject", "plain body", "<p>html</p>")

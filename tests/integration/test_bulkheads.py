@@ -11,8 +11,9 @@ import pytest
 from pastdue import bootstrap
 from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.documents import to_document
-from pastdue.adapters.email import EmailSender, SendFailed, SmtpSender
+from pastdue.adapters.email import EmailSender, SendFailed
 from pastdue.adapters.gateway import ChargeOutcome, PaymentGateway
+from pastdue.adapters.smtp_sender import SmtpSender
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import FAILED, QUEUED, Account, Admin, Notice, NoticeKind, PaymentMethod, Subscription

@@ -13,7 +13,8 @@ import pytest
 from pastdue import bootstrap
 from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.documents import to_document
-from pastdue.adapters.email import EmailSender, SmtpSender, Throttled
+from pastdue.adapters.email import EmailSender, Throttled
+from pastdue.adapters.smtp_sender import SmtpSender
 from pastdue.domain.model import INVOICE, Account, Admin, Notice, NoticeKind, Remittance
 from pastdue.notices.render import render
 from pastdue.services.notices import drain_all

@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from pastdue.adapters.email import SmtpSender
+from pastdue.adapters.smtp_sender import SmtpSender
 from pastdue.notices.message import Email
 from tests.support.stack import free_port
 

@@ -311,7 +311,7 @@ def test_smtp_sends_the_qr_code_as_a_related_image_the_html_names_and_replies_go
     import zxingcpp
     from PIL import Image
 
-    from pastdue.adapters.email import SmtpSender
+    from pastdue.adapters.smtp_sender import SmtpSender
 
     sent = []
 

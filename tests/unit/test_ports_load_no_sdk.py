@@ -15,11 +15,15 @@ PURE = [
     "pastdue.services.notices",
     "pastdue.services.portal",
     "pastdue.services.stripe_events",
+    "pastdue.services.delivery",
+    "pastdue.services.support",
+    "pastdue.services.billing",
     "pastdue.adapters.shard_queue",
     "pastdue.adapters.sweep_runs",
     "pastdue.adapters.quota",
     "pastdue.adapters.gateway",
     "pastdue.adapters.email",
+    "pastdue.adapters.acs_sender",  # the ACS SDK loads when a sender is made, not at import
 ]
 
 
