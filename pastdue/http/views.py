@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pastdue.domain.codec import dump, format_time
-from pastdue.domain.model import FAILED, Account, Notice, Subscription
+from pastdue.domain.model import FAILED, RENAMED_NOTICE_KINDS, Account, Notice, Subscription
 from pastdue.policy import shipped
 from pastdue.services.portal import Confirmation
 
@@ -111,12 +111,21 @@ def transfer_view(account: Account, deps=None) -> dict | None:
 
 
 def history_view(account_id: str, page) -> dict:
-    """One page of the audit timeline (a HistoryPage), newest first, and the cursor of the next one."""
+    """One page of the audit timeline (a HistoryPage), newest first, and the cursor of the next one. A record
+    stays as it was written; a notice kind renamed since is shown by today's name."""
     return {
         "accountId": account_id,
-        "entries": page.entries,
+        "entries": [_renamed_notice(entry) for entry in page.entries],
         "next": None if page.before is None else f"h{page.before}",
     }
+
+
+def _renamed_notice(entry: dict) -> dict:
+    detail = entry.get("detail")
+    notice = detail.get("notice") if isinstance(detail, dict) else None
+    if not isinstance(notice, str) or notice not in RENAMED_NOTICE_KINDS:
+        return entry
+    return {**entry, "detail": {**detail, "notice": str(RENAMED_NOTICE_KINDS[detail["notice"]])}}
 
 
 def account_summary(account: Account, deps=None) -> dict:

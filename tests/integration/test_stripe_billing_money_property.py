@@ -2,8 +2,8 @@
 
 Where tests/integration/test_stripe_money_property.py drives the pure core and the gateway directly, this one
 drives the services the host runs: the sweep (run_sweep), the billing system's events (record_event: card
-charges failed, bank transfers received), pay-now (update_payment, a new card and Idempotency-Key each time) and
-every Stripe event through the webhook's handler (gateway_events.handle_event; an event it refuses as too early
+charges failed, bank transfers received), pay-now (portal.pay_now, a new card and Idempotency-Key each time) and
+every Stripe event through the webhook's handler (stripe_events.handle_event; an event it refuses as too early
 is delivered again later, as Stripe does). The accounts live in the in-memory repository; the gateway is the
 real StripeGateway (the official SDK over HTTP) against the strict stand-in; the clock is fixed and moved by
 the story.

@@ -80,3 +80,22 @@ def test_a_notice_kind_stored_under_its_earlier_name_is_read_as_todays():
     loaded = from_document(doc)
     assert NoticeKind.CARD_DECLINED_FOR_GOOD in [n.kind for n in loaded.outbox]
     assert "card_declined" not in [n["kind"] for n in to_document(loaded)["outbox"]]
+
+
+def test_a_history_record_that_names_a_notice_by_its_earlier_name_is_shown_by_todays():
+    """The record stays as written (an audit log is not rewritten); the history the API answers names the
+    notice as the outbox does, so a client knows one name for it."""
+    from devhost.notice_flows import flows
+    from pastdue.adapters.store import HistoryPage
+    from pastdue.http.views import history_view
+
+    (hard,) = [flow for flow in flows("en-US") if flow.name == "hard-decline"]
+    records = [r for r in hard.account.history if (r.get("detail") or {}).get("notice") == "card_declined_for_good"]
+    assert records, "the hard decline queues its notice with a history record"
+    old = [
+        {**r, "detail": {**r["detail"], "notice": "card_declined"}} for r in records
+    ]  # as an earlier release wrote it
+    shown = history_view(hard.account.account_id, HistoryPage(old + [{"kind": "x", "detail": None}], None))
+    assert [e["detail"]["notice"] for e in shown["entries"][:-1]] == ["card_declined_for_good"] * len(records)
+    assert shown["entries"][-1] == {"kind": "x", "detail": None}
+    assert all(r["detail"]["notice"] == "card_declined" for r in old)  # the records themselves are untouched
