@@ -122,10 +122,12 @@ def history_view(account_id: str, page) -> dict:
 
 def _renamed_notice(entry: dict) -> dict:
     detail = entry.get("detail")
-    notice = detail.get("notice") if isinstance(detail, dict) else None
+    if not isinstance(detail, dict):
+        return entry
+    notice = detail.get("notice")
     if not isinstance(notice, str) or notice not in RENAMED_NOTICE_KINDS:
         return entry
-    return {**entry, "detail": {**detail, "notice": str(RENAMED_NOTICE_KINDS[detail["notice"]])}}
+    return {**entry, "detail": {**detail, "notice": str(RENAMED_NOTICE_KINDS[notice])}}
 
 
 def account_summary(account: Account, deps=None) -> dict:
