@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urlparse
 
 TENANT = "7b0e8c1e-5f4a-4d3b-9c2a-1e2f3a4b5c6d"
@@ -74,12 +75,18 @@ class User:
     roles: list[str] = field(default_factory=list)
 
 
+class _OwnedServer(ThreadingHTTPServer):
+    """An HTTP server that knows the stand-in it serves (its handlers read their state from it)."""
+
+    owner: Any = None
+
+
 class _Server:
     def __init__(self, handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext | None = None):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _OwnedServer(("127.0.0.1", 0), handler)
         if context is not None:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        self.httpd.owner = self  # type: ignore[attr-defined]
+        self.httpd.owner = self
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -204,7 +211,7 @@ class _AuthorityHandler(_Quiet):
 
     @property
     def authority(self) -> Authority:
-        return self.server.owner  # type: ignore[attr-defined]
+        return cast(_OwnedServer, self.server).owner
 
     def do_OPTIONS(self):  # noqa: N802 - http.server's naming
         self.answer(204, headers=self.CORS)
@@ -263,7 +270,7 @@ class _StaticHandler(_Quiet):
     TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".html": "text/html"}
 
     def do_GET(self):  # noqa: N802
-        site: StaticSite = self.server.owner  # type: ignore[attr-defined]
+        site: StaticSite = cast(_OwnedServer, self.server).owner
         path = urlparse(self.path).path
         if path == "/":
             return self.answer(302, headers={"Location": "/portal/"})
@@ -300,7 +307,7 @@ class RecordingApi(_Server):
 class _ApiHandler(_Quiet):
     @property
     def api(self) -> RecordingApi:
-        return self.server.owner  # type: ignore[attr-defined]
+        return cast(_OwnedServer, self.server).owner
 
     def cors(self) -> dict:
         origin = self.headers.get("Origin")
