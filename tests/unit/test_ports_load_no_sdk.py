@@ -20,6 +20,7 @@ PURE = [
     "pastdue.adapters.quota",
     "pastdue.adapters.gateway",
     "pastdue.adapters.email",
+    "pastdue.adapters.memory",
 ]
 
 
