@@ -14,8 +14,10 @@ from pastdue import bootstrap
 from pastdue.adapters.cosmos.quota import CosmosQuota
 from pastdue.adapters.documents import to_document
 from pastdue.adapters.email import EmailSender, Throttled
+from pastdue.adapters.memory import MemorySender
 from pastdue.adapters.smtp_sender import SmtpSender
 from pastdue.domain.model import INVOICE, Account, Admin, Notice, NoticeKind, Remittance
+from pastdue.notices.message import Email
 from pastdue.notices.render import render
 from pastdue.services.notices import drain_all
 from tests.support.smtp_sink import Sink
@@ -119,17 +121,18 @@ def test_the_quota_is_one_small_document_shared_exactly_by_racing_drains(clock, 
     assert max(sizes) < 200, sizes  # O(1): the same few counters however many were sent
 
 
-class Held(EmailSender):
-    """Holds every send until released: the e-mail service at its slowest."""
+class Held(MemorySender):
+    """The in-memory sender, holding every send until released: the e-mail service at its slowest."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import threading
 
-        self.release, self.sent = threading.Event(), []
+        super().__init__()
+        self.release = threading.Event()
 
-    def send(self, email):
+    def send(self, email: Email) -> None:
         assert self.release.wait(60), "never released"
-        self.sent.append(email.subject)
+        super().send(email)
 
 
 def test_a_webhook_is_answered_before_its_notice_is_sent_and_the_notice_still_goes(clock, app_env, monkeypatch):
@@ -154,7 +157,7 @@ def test_a_webhook_is_answered_before_its_notice_is_sent_and_the_notice_still_go
     assert [n.status for n in stored(deps.store, account_id).outbox] in (["queued"], ["sending"])
     held.release.set()
     bootstrap.settle()
-    assert len(held.sent) == 1 and "€9.00" in held.sent[0]  # the account's total in the subject
+    assert len(held.sent) == 1 and "€9.00" in held.sent[0].subject  # the account's total in the subject
     assert [n.status for n in stored(deps.store, account_id).outbox] == ["sent"]
 
 

@@ -44,9 +44,7 @@ from hypothesis import strategies as st
 
 from devhost.stripe_standin import State, StripeError, StripeStandIn
 from pastdue.adapters import stripe_gateway
-from pastdue.adapters.clock import Clock
-from pastdue.adapters.memory import MemoryAccounts
-from pastdue.adapters.store import CustomerData
+from pastdue.adapters.memory import MemoryAccounts, MemoryClock, MemoryCustomerData
 from pastdue.adapters.stripe_gateway import StripeGateway
 from pastdue.domain import events as ev
 from pastdue.domain.codec import load
@@ -125,26 +123,13 @@ def quick_and_in_order():
     effects.PARALLEL_CHARGES = parallel
 
 
-class StoryClock(Clock):
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-
-class NoData(CustomerData):
-    def purge(self, subscription_id: str) -> int:
-        return 0
-
-
 class World:
     """One story: the tenants' accounts in memory, their one Stripe account (the stand-in, emptied), and the
     time they all live in."""
 
     def __init__(self, standin: StripeStandIn, tenants: list[tuple[str, list[int], list[int], bool]]):
         self.standin = standin
-        self.clock = StoryClock(T0)
+        self.clock = MemoryClock(T0)
         # A Stripe account of this story only; its clock is the story's (key expiry, search lag, `created`).
         standin.state = State(KEY, webhook_url="http://127.0.0.1:9/unused", delivery="manual")
         standin._disputes, standin._paid_off_stripe = {}, {}
@@ -152,7 +137,7 @@ class World:
         self.store = MemoryAccounts()
         self.deps = Deps(
             store=self.store,
-            customer_data=NoData(),
+            customer_data=MemoryCustomerData(),
             gateway=StripeGateway(KEY, standin.url, max_network_retries=0),
             policy=shipped(),
             clock=self.clock,

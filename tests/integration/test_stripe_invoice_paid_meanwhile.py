@@ -15,7 +15,6 @@ from pastdue.domain.model import PAID, SUCCEEDED
 from pastdue.services.stripe_events import handle_event
 from pastdue.services.sweep import run_sweep
 from tests.unit.builders import T0, account, days
-from tests.unit.test_rules_held import Linked
 from tests.unit.test_use_cases_in_memory import world
 
 KEY = "sk_test_standin_invoice_race"
@@ -52,9 +51,8 @@ def test_an_invoice_paid_meanwhile_is_read_again_and_settles_the_charge(standin)
     billing.v1.customers.update(customer, {"invoice_settings": {"default_payment_method": card.token}})
     invoice = standin.create_invoice(customer, 2000, subscription="sub-0")  # Stripe's first try failed
 
-    deps, _, _ = world()
-    store = Linked()
-    deps.store, deps.gateway = store, gateway
+    deps, store, _ = world()  # the store finds accounts by their processor customer
+    deps.gateway = gateway
     acc = account(method=card)
     acc.gateway_customer_id = customer
     store.create(acc)

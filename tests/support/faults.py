@@ -11,9 +11,11 @@ from azure.core.exceptions import ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport, RequestsTransportResponse
 from requests.structures import CaseInsensitiveDict
 
-from pastdue.adapters.email import EmailSender, SendFailed, Throttled
+from pastdue.adapters.email import SendFailed, Throttled
 from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, PaymentGateway
+from pastdue.adapters.memory import MemorySender
 from pastdue.domain.money import Money
+from pastdue.notices.message import Email
 
 
 class Crash(BaseException):
@@ -151,19 +153,24 @@ class CrashingGateway(PaymentGateway):
         return outcome
 
 
-class FlakySender(EmailSender):
-    """Fails or throttles a share of sends; counts what was really delivered, by operation id."""
+class FlakySender(MemorySender):
+    """The in-memory sender, failing or throttling a share of sends; `delivered` counts what was really
+    delivered, by operation id."""
 
     def __init__(self, rate: float, seed: int = 13):
+        super().__init__()
         self.rate, self.random = rate, random.Random(seed)
-        self.delivered: Counter[str] = Counter()
         self.lock = threading.Lock()
 
-    def send(self, email):
+    def send(self, email: Email) -> None:
         with self.lock:
             roll = self.random.random()
-            if roll < self.rate / 2:
-                raise SendFailed("injected: smtp 451")
-            if roll < self.rate:
-                raise Throttled(30)
-            self.delivered[email.operation_id] += 1
+        if roll < self.rate / 2:
+            raise SendFailed("injected: smtp 451")
+        if roll < self.rate:
+            raise Throttled(30)
+        super().send(email)
+
+    @property
+    def delivered(self) -> Counter[str]:
+        return Counter(email.operation_id for email in self.sent)

@@ -17,6 +17,7 @@ import pytest
 
 from devhost.gallery import BRAND, LOCALES
 from devhost.notice_flows import Flow, flows
+from pastdue.adapters.memory import MemoryQuota, MemorySender
 from pastdue.domain import events as ev
 from pastdue.domain.model import INVOICE, QUEUED, SENT, WITHDRAWN, NoticeKind
 from pastdue.domain.money import Money
@@ -28,8 +29,7 @@ from pastdue.services.billing import record_event
 from pastdue.services.notices import drain_account, drain_all
 from tests.support.stored import stored
 from tests.unit.builders import T0, account
-from tests.unit.test_rules_held import Granting
-from tests.unit.test_use_cases_in_memory import Outbox, Quota, world
+from tests.unit.test_use_cases_in_memory import world
 
 TAGS = sorted(LOCALES.values())
 
@@ -272,21 +272,21 @@ def test_a_burst_of_300_invoices_paid_the_same_day_while_the_quota_holds_sends_o
     recorded in the history), the receipts of the day wait as one, and the document stays under 64 KB."""
     deps, store, _ = world()
     store.create(account(mode=INVOICE))
-    sender, sizes = Outbox(), []
+    sender, sizes, spent = MemorySender(), [], MemoryQuota(per_minute=0, per_hour=0)
     for n in range(300):
         deps.clock.at = T0 + timedelta(minutes=2 * n)  # type: ignore[attr-defined]
         charge = ev.ChargeFailed(f"evt-f{n}", "sub-0", f"inv-{n:03d}", Money(1000 + n, "EUR"), None, deps.clock.now())
         assert record_event(deps, "acct-1", charge) == "processed"
-        drain_account(deps, sender, Granting(0), "acct-1")  # the quota grants nothing: it all waits
+        drain_account(deps, sender, spent, "acct-1")  # the quota grants nothing: it all waits
         deps.clock.at += timedelta(minutes=1)  # type: ignore[attr-defined]
         paid = ev.PaymentReceived(f"evt-t{n}", Money(1000 + n, "EUR"), f"VIR-{n:03d}")
         assert record_event(deps, "acct-1", paid) == "processed"
-        drain_account(deps, sender, Granting(0), "acct-1")
+        drain_account(deps, sender, spent, "acct-1")
         sizes.append(_size(store, "acct-1"))
     waiting = [n for n in stored(store, "acct-1").outbox if n.status == QUEUED]
     assert [n.kind for n in waiting] == ["payment_received"] and not sender.sent
     assert max(sizes) <= 64 * 1024, max(sizes)
-    drain_all(deps, sender, Quota())
+    drain_all(deps, sender, MemoryQuota())
     (receipt,) = sender.sent
     total = sum(1000 + n for n in range(300))
     assert money({"value": total, "currency": "EUR"}, "en-US") in receipt.subject

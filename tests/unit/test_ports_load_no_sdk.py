@@ -24,6 +24,7 @@ PURE = [
     "pastdue.adapters.gateway",
     "pastdue.adapters.email",
     "pastdue.adapters.acs_sender",  # the ACS SDK loads when a sender is made, not at import
+    "pastdue.adapters.memory",
 ]
 
 

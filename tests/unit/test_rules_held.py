@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, SandboxGateway
-from pastdue.adapters.memory import MemoryAccounts
+from pastdue.adapters.memory import MemoryQuota, MemorySender
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import CARD, DISABLED, OPEN, PAID, QUEUED, SENT, WRITTEN_OFF
@@ -32,7 +32,7 @@ from pastdue.services.sweep import run_sweep
 from tests.support.card_like import card_like, grouped
 from tests.support.stored import stored
 from tests.unit.builders import POLICY, T0, VISA, account, days, failed
-from tests.unit.test_use_cases_in_memory import Outbox, opened, world
+from tests.unit.test_use_cases_in_memory import opened, world
 
 EUR = "EUR"
 
@@ -98,20 +98,6 @@ def test_an_attempt_whose_answer_was_lost_is_sent_again_with_its_reserved_amount
 # --- 3. a drain sends no more than the quota granted it -----------------------------------------------------
 
 
-class Granting:
-    """A quota that grants at most `left` sends in all."""
-
-    per_minute = per_hour = 1000
-
-    def __init__(self, left: int):
-        self.left = left
-
-    def claim(self, wanted: int, now) -> int:
-        granted = max(0, min(wanted, self.left))
-        self.left -= granted
-        return granted
-
-
 @pytest.mark.parametrize("granted", [0, 1, 2])
 def test_a_notice_drain_sends_no_more_than_its_quota_and_none_when_granted_none(granted):
     deps, store, _ = world()
@@ -120,29 +106,20 @@ def test_a_notice_drain_sends_no_more_than_its_quota_and_none_when_granted_none(
         change(deps, "acct-1", ev.AdminContactChanged(address, None, "user:1"))
         deps.clock.at += timedelta(seconds=1)  # type: ignore[attr-defined]
     assert len(stored(store, "acct-1").outbox) == 4
-    sender = Outbox()
-    stats = drain_all(deps, sender, Granting(granted))
+    sender = MemorySender()
+    stats = drain_all(deps, sender, MemoryQuota(per_minute=granted, per_hour=granted))
     assert len(sender.sent) == stats["sent"] == granted
     statuses = sorted(n.status for n in stored(store, "acct-1").outbox)
     assert statuses == sorted([SENT] * granted + [QUEUED] * (4 - granted))  # the rest wait, none lost
-    assert drain_all(deps, sender, Granting(10))["sent"] == 4 - granted  # the next drain sends the rest
+    again = drain_all(deps, sender, MemoryQuota(per_minute=10, per_hour=10))
+    assert again["sent"] == 4 - granted  # the next drain sends the rest
 
 
 # --- 4. the card updater's pay-now is keyed by its event, not by the card ----------------------------------
 
 
-class Linked(MemoryAccounts):
-    """The in-memory repository, with the one query the card updater asks: accounts of a customer."""
-
-    def by_gateway_customer(self, customer_id: str):
-        found = (self.get(account_id) for account_id in self.documents)
-        return [a for a in found if a is not None and a.gateway_customer_id == customer_id]
-
-
 def test_a_second_card_refresh_within_seven_days_collects_what_is_owed_then():
-    deps, _, ledger = world()
-    store = Linked()
-    deps.store = store
+    deps, store, ledger = world()  # the store finds accounts by their processor customer
     acc = account(method=VISA)
     acc.gateway_customer_id = "cus_1"
     store.create(acc)

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
 
 import azure.functions as func
 import pytest
 from azure.functions.queue import QueueMessage
 
 from pastdue import bootstrap, timer_summaries
+from pastdue.adapters.memory import MemoryAccounts, MemorySweepRuns
 from pastdue.adapters.store import AccountFilter
-from pastdue.adapters.sweep_runs import SweepRuns
+from pastdue.domain.model import Account
 from pastdue.domain.shards import plan
 from pastdue.http.principal import encode_principal
 from pastdue.services.sweep import ShardGaveUp
@@ -73,13 +73,15 @@ def test_a_write_off_tells_the_admin_unless_asked_not_to(app, body, told):
 # --- 15. a support-list cursor that is no continuation of the store's --------------------------------------
 
 
-class Listing:
-    """The one query the support list asks, recorded."""
+class Listing(MemoryAccounts):
+    """The in-memory store, recording the cursor of each `find` the support list asks: a Cosmos continuation
+    token is no cursor of the in-memory store's, so it answers an empty last page."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.asked: list[str | None] = []
 
-    def find(self, where: AccountFilter, limit: int, cursor: str | None = None):
+    def find(self, where: AccountFilter, limit: int, cursor: str | None = None) -> tuple[list[Account], str | None]:
         self.asked.append(cursor)
         return [], None
 
@@ -116,43 +118,6 @@ def test_a_cursor_that_decodes_to_no_continuation_is_a_400_on_cursor_and_never_r
 # --- 12. a sweep shard on the queue's last try closes its run ----------------------------------------------
 
 
-class RunsInMemory(SweepRuns):
-    """The run records of adapters/sweep_runs.py, kept in memory (the Cosmos one is tested against the
-    local Cosmos in tests/integration/test_sweep_runs.py)."""
-
-    def __init__(self) -> None:
-        self.runs: dict[str, dict] = {}
-
-    def open(self, run_id: str, shards: int, at: datetime, max_deletions: int) -> bool:
-        if run_id in self.runs:
-            return False
-        self.runs[run_id] = {"id": run_id, "shards": shards, "done": {}, "failed": {}, "closedAt": None}
-        return True
-
-    def take_deletions(self, run_id: str, wanted: int) -> bool:
-        return True
-
-    def give_back_deletions(self, run_id: str, unused: int) -> None:
-        pass
-
-    def finished(self, run_id: str, shard: int) -> bool:
-        run = self.runs[run_id]
-        return str(shard) in run["done"] or str(shard) in run["failed"]
-
-    def finish(self, run_id, shard, summary=None, failure=None, at=None):
-        run = self.runs[run_id]
-        if run["closedAt"] or str(shard) in run["done"]:
-            return None
-        if failure is None:
-            run["done"][str(shard)] = summary or {}
-        else:
-            run["failed"][str(shard)] = failure
-        if len(run["done"]) + len(run["failed"]) >= run["shards"]:
-            run["closedAt"] = at.isoformat() if at else True
-            return dict(run)
-        return None
-
-
 class Broken(RuntimeError):
     pass
 
@@ -165,7 +130,7 @@ def test_a_shard_failing_on_the_queues_last_try_records_its_failure_and_closes_t
         raise Broken("the shard's query cannot run")
 
     monkeypatch.setattr(store, "due", due)
-    records = RunsInMemory()
+    records = MemorySweepRuns()
     monkeypatch.setattr(bootstrap, "sweep_runs", lambda: records)
     monkeypatch.setattr(bootstrap, "drain_all", lambda: {"sent": 0})
     (task,) = plan(T0, 1)

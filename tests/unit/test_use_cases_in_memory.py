@@ -1,4 +1,4 @@
-"""The use cases on the in-memory repository (adapters/memory.py): change()'s If-Match loop, pay-now's
+"""The use cases on the in-memory adapters (adapters/memory/): change()'s If-Match loop, pay-now's
 rounds, the sweep's visit of an account, the notice drain, Stripe's events, delivery reports and support's
 list and actions, in milliseconds (the fake answers as Cosmos does:
 tests/integration/test_memory_store_answers_as_cosmos.py). The same flows run against
@@ -7,17 +7,20 @@ the Cosmos stand-in and through the local host in tests/integration and tests/e2
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 
 import msgspec
 import pytest
 
-from pastdue.adapters.clock import Clock
 from pastdue.adapters.documents import to_document
-from pastdue.adapters.email import EmailSender
 from pastdue.adapters.gateway import ChargeOutcome, OutcomeUnknown, SandboxGateway
-from pastdue.adapters.memory import MemoryAccounts, MemoryLedger
-from pastdue.adapters.store import CustomerData
+from pastdue.adapters.memory import (
+    MemoryAccounts,
+    MemoryClock,
+    MemoryCustomerData,
+    MemoryLedger,
+    MemoryQuota,
+    MemorySender,
+)
 from pastdue.domain import events as ev
 from pastdue.domain.errors import IdempotencyMismatch
 from pastdue.domain.model import (
@@ -32,7 +35,6 @@ from pastdue.domain.model import (
     Account,
 )
 from pastdue.domain.money import Money
-from pastdue.notices.message import Email
 from pastdue.services.billing import record_event
 from pastdue.services.change import change
 from pastdue.services.deps import Deps
@@ -42,38 +44,6 @@ from pastdue.services.stripe_events import handle_event
 from pastdue.services.sweep import run_sweep
 from tests.support.stored import history_page, stored
 from tests.unit.builders import FAILING, POLICY, T0, VISA, account, days, failed
-
-
-class Clocked(Clock):
-    def __init__(self, now: datetime):
-        self.at = now
-
-    def now(self) -> datetime:
-        return self.at
-
-
-class NoData(CustomerData):
-    def __init__(self) -> None:
-        self.purged: list[str] = []
-
-    def purge(self, subscription_id: str) -> int:
-        self.purged.append(subscription_id)
-        return 0
-
-
-class Outbox(EmailSender):
-    def __init__(self) -> None:
-        self.sent: list[Email] = []
-
-    def send(self, email: Email) -> None:
-        self.sent.append(email)
-
-
-class Quota:
-    per_minute = per_hour = 1000
-
-    def claim(self, wanted: int, now: datetime) -> int:
-        return wanted
 
 
 class Unanswered(SandboxGateway):
@@ -87,10 +57,10 @@ def world(gateway_class=SandboxGateway) -> tuple[Deps, MemoryAccounts, MemoryLed
     store, ledger = MemoryAccounts(), MemoryLedger()
     deps = Deps(
         store=store,
-        customer_data=NoData(),
+        customer_data=MemoryCustomerData(),
         gateway=gateway_class(ledger),
         policy=POLICY,
-        clock=Clocked(T0),
+        clock=MemoryClock(T0),
     )
     return deps, store, ledger
 
@@ -208,12 +178,12 @@ def test_one_unreadable_document_is_quarantined_and_the_sweep_goes_on():
 def test_the_drain_sends_the_declined_notice_once_with_its_amount():
     deps, store, _ = world()
     opened(deps, store)
-    sender = Outbox()
-    stats = drain_all(deps, sender, Quota())
+    sender = MemorySender()
+    stats = drain_all(deps, sender, MemoryQuota())
     assert stats["sent"] == 1 and [e.to for e in sender.sent] == ["admin@example.com"]
     assert "10.00" in sender.sent[0].text
     assert [n.status for n in stored(store, "acct-1").outbox] == [SENT]
-    assert drain_all(deps, sender, Quota())["sent"] == 0 and len(sender.sent) == 1
+    assert drain_all(deps, sender, MemoryQuota())["sent"] == 0 and len(sender.sent) == 1
 
 
 def _linked(account_id: str, customer: str | None) -> Account:

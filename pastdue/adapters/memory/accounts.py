@@ -1,6 +1,6 @@
-"""An account repository and work queues (and the sandbox gateway's ledger) in memory, for fast tests of
-the use cases (change(), pay-now's rounds, the sweep's visit of an account, the notice drain, the processor's
-events, which find an account by its processor customer) without a database.
+"""The account store in memory (its Cosmos adapters: pastdue/adapters/cosmos/accounts.py, queries.py and
+queues.py), for fast tests of the use cases (change(), pay-now's rounds, the sweep's visit of an account, the
+notice drain, the processor's events, which find an account by its processor customer) without a database.
 
 It keeps the documents Cosmos would keep (adapters/documents.py writes and reads them, so a decision goes
 through the same codec) and honours what the services rely on: a replace is If-Match on the etag the
@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -28,7 +27,6 @@ from pastdue.adapters.documents import (
     to_document,
     upgrade,
 )
-from pastdue.adapters.gateway import Ledger
 from pastdue.adapters.store import (
     AccountFilter,
     AccountStore,
@@ -243,15 +241,3 @@ class MemoryAccounts(AccountStore):
 def _at_or_before(stamp: object, limit: str) -> bool:
     """A stored time at or before `limit` (both in the codec's sortable format), as Cosmos compares them."""
     return isinstance(stamp, str) and stamp <= limit
-
-
-class MemoryLedger(Ledger):
-    """The sandbox gateway's record of what it charged, in memory: once per idempotency key."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, dict] = {}
-        self._lock = threading.Lock()
-
-    def record_once(self, key: str, entry: dict) -> dict:
-        with self._lock:
-            return self.entries.setdefault(key, dict(entry))
