@@ -31,7 +31,7 @@ def worker(database: str, queue_name: str, connection: str) -> None:
     from azure.storage.queue import QueueClient, TextBase64DecodePolicy
 
     from pastdue.adapters.cosmos.sweep_runs import CosmosSweepRuns
-    from pastdue.domain.shards import read_task
+    from pastdue.adapters.shard_queue import read_task
     from pastdue.services.sweep import sweep_shard
 
     counter = RequestCounter(container="accounts")

@@ -12,7 +12,7 @@ log = logging.getLogger("pastdue.sweep")
 @bp.queue_trigger(arg_name="message", queue_name="%SWEEP_QUEUE%", connection="SweepQueue")
 def sweep_shard(message: func.QueueMessage) -> None:
     from pastdue import bootstrap, timer_summaries
-    from pastdue.domain.shards import read_task
+    from pastdue.adapters.shard_queue import read_task
     from pastdue.services.sweep import sweep_and_close
 
     task = read_task(message.get_body())  # BadTask: retried, then the poison queue (and its alert)

@@ -33,20 +33,14 @@ class ShardTask(msgspec.Struct, rename="camel", forbid_unknown_fields=True, froz
     slots: tuple[int, ...]
     dry_run: bool = False
 
-    def encode(self) -> str:
-        return msgspec.json.encode(self).decode()
-
 
 class BadTask(ValueError):
     pass
 
 
-def read_task(body: str | bytes) -> ShardTask:
-    """A queue message as a task, or BadTask (the message goes to the poison queue, never half-swept)."""
-    try:
-        task = msgspec.json.decode(body, type=ShardTask)
-    except msgspec.DecodeError as error:
-        raise BadTask(f"not a sweep shard message: {error}") from None
+def checked(task: ShardTask) -> ShardTask:
+    """The task if it is a shard of a run (its slots those of its shard), or BadTask: the message goes to the
+    poison queue, never half-swept. The queue message's codec is the port's (adapters/shard_queue.py)."""
     if (
         not 1 <= task.shards <= MAX_SHARDS
         or not 0 <= task.shard < task.shards

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from pastdue.adapters.shard_queue import ShardQueue
+from pastdue.adapters.shard_queue import ShardQueue, task_message
 from pastdue.adapters.store import StoreUnavailable, Unreadable
 from pastdue.adapters.sweep_runs import SweepRuns
 from pastdue.domain import shards
@@ -96,7 +96,7 @@ def plan_sweep(
     now = deps.clock.now()
     tasks = shards.plan(now, shard_count, dry_run)
     runs.open(tasks[0].run_id, len(tasks), now, max_deletions)
-    sent = queue.send(task.encode() for task in tasks)
+    sent = queue.send(task_message(task) for task in tasks)
     log.info("sweep run %s planned: %d shard message(s) sent", tasks[0].run_id, sent)
     return {"runId": tasks[0].run_id, "shards": len(tasks), "messagesSent": sent}
 

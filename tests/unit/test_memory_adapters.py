@@ -19,8 +19,8 @@ from pastdue.adapters.memory import (
     MemoryShardQueue,
     MemorySweepRuns,
 )
+from pastdue.adapters.shard_queue import read_task
 from pastdue.adapters.store import StoreUnavailable
-from pastdue.domain.shards import read_task
 from pastdue.notices.message import Email
 from pastdue.services.sweep import plan_sweep, sweep_shard
 from tests.unit.builders import T0

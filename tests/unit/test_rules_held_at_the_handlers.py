@@ -13,6 +13,7 @@ from azure.functions.queue import QueueMessage
 
 from pastdue import bootstrap, timer_summaries
 from pastdue.adapters.memory import MemoryAccounts, MemorySweepRuns
+from pastdue.adapters.shard_queue import task_message
 from pastdue.adapters.store import AccountFilter
 from pastdue.domain.model import Account
 from pastdue.domain.shards import plan
@@ -140,7 +141,7 @@ def test_a_shard_failing_on_the_queues_last_try_records_its_failure_and_closes_t
 
     # What the Python worker hands the function: its own QueueMessage, with the queue's count of tries.
     def message(dequeue_count: int) -> QueueMessage:
-        return QueueMessage(id="m-1", body=task.encode().encode(), dequeue_count=dequeue_count)
+        return QueueMessage(id="m-1", body=task_message(task).encode(), dequeue_count=dequeue_count)
 
     for dequeue_count in range(1, tries):  # the queue hands the message out again: nothing recorded yet
         with pytest.raises(Broken):

@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pastdue.domain.shards import MAX_SHARDS, SLOTS, BadTask, ShardTask, combine, plan, read_task, slot_of
+from pastdue.adapters.shard_queue import read_task, task_message
+from pastdue.domain.shards import MAX_SHARDS, SLOTS, BadTask, ShardTask, combine, plan, slot_of
 from tests.unit.builders import T0
 
 
@@ -34,7 +35,7 @@ def test_a_plan_has_one_to_max_shards(shards):
 
 def test_a_message_reads_back_as_the_task_it_was():
     task = plan(T0, 4, dry_run=True)[2]
-    assert read_task(task.encode()) == task and read_task(task.encode().encode()) == task
+    assert read_task(task_message(task)) == task and read_task(task_message(task).encode()) == task
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,7 @@ def test_a_message_that_is_not_a_shard_of_a_run_is_refused(body):
 
 
 def test_an_unknown_field_is_refused():
-    good = ShardTask("r", 0, 1, tuple(range(SLOTS))).encode()
+    good = task_message(ShardTask("r", 0, 1, tuple(range(SLOTS))))
     with pytest.raises(BadTask):
         read_task(good[:-1] + ', "extra": 1}')
 
