@@ -14,7 +14,7 @@ from pastdue.adapters.stripe_gateway import StripeGateway
 from pastdue.domain.model import PAID, SUCCEEDED
 from pastdue.services.stripe_events import handle_event
 from pastdue.services.sweep import run_sweep
-from tests.unit.builders import T0, account, days
+from tests.unit.builders import T0, account, clock_of, days
 from tests.unit.test_use_cases_in_memory import world
 
 KEY = "sk_test_standin_invoice_race"
@@ -58,7 +58,7 @@ def test_an_invoice_paid_meanwhile_is_read_again_and_settles_the_charge(standin)
     store.create(acc)
     # Stripe Billing's event, as Stripe sends it: the invoice is the charge pastdue dunns.
     assert handle_event(deps, "evt_inv_failed", "invoice.payment_failed", invoice) == "processed"
-    deps.clock.at = T0 + days(1.1)  # type: ignore[attr-defined]
+    clock_of(deps).at = T0 + days(1.1)
     summary = run_sweep(deps, budget_seconds=60)  # pastdue's retry pays the invoice: Stripe says it is paid
 
     assert standin.retries == [200] and standin.state.invoices[invoice["id"]]["status"] == "paid"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pastdue.adapters.memory import MemoryClock
 from pastdue.domain import events as ev
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import (
@@ -78,3 +79,9 @@ def deliver(acc: Account, at: datetime, policy: Policy = POLICY) -> tuple[Accoun
     results = tuple(ev.SendResult(n.notice_id, "sent") for n in sending)
     after, _ = decide(acc, ev.NoticesSent("deliver", results), policy, at)  # decides on a copy: `sending` stays
     return after, sending
+
+
+def clock_of(deps) -> MemoryClock:
+    """The stopped clock a test's Deps were built with, to move it (Deps names only the Clock port)."""
+    assert isinstance(deps.clock, MemoryClock), f"these deps run on {type(deps.clock).__name__}, not a MemoryClock"
+    return deps.clock

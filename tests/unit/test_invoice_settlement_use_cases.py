@@ -9,7 +9,7 @@ from pastdue.domain.money import Money
 from pastdue.services.billing import record_event
 from pastdue.services.sweep import run_sweep
 from tests.support.stored import stored
-from tests.unit.builders import T0, account, days
+from tests.unit.builders import T0, account, clock_of, days
 from tests.unit.test_use_cases_in_memory import world
 
 
@@ -37,12 +37,12 @@ def test_a_settlement_the_processor_did_not_answer_is_sent_again_by_the_sweep_wi
     held = stored(store, "acct-1")
     assert held.charge_of("in_1").settlement_pending is not None and held.next_action_at is not None
     Away.back = True
-    deps.clock.at = T0 + days(1)  # type: ignore[attr-defined]
+    clock_of(deps).at = T0 + days(1)
     run_sweep(deps, budget_seconds=30)
     assert Away.calls[1:] == [("in_1", "paid_out_of_band", "acct-1:in_1:settle")]
     settled = stored(store, "acct-1").charge_of("in_1")
     assert settled.settlement_pending is None
     assert settled.settle_at_processor is not None and settled.settle_at_processor.outcome == "paid_out_of_band"
-    deps.clock.at = T0 + days(2)  # type: ignore[attr-defined]
+    clock_of(deps).at = T0 + days(2)
     run_sweep(deps, budget_seconds=30)
     assert len(Away.calls) == 2  # answered: never sent again

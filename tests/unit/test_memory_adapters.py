@@ -23,7 +23,7 @@ from pastdue.adapters.shard_queue import read_task
 from pastdue.adapters.store import StoreUnavailable
 from pastdue.notices.message import Email
 from pastdue.services.sweep import plan_sweep, sweep_shard
-from tests.unit.builders import T0
+from tests.unit.builders import T0, clock_of
 
 SECONDS = timedelta(seconds=1)
 
@@ -91,7 +91,7 @@ def test_a_shard_handed_out_again_after_its_run_recorded_it_is_not_swept_twice()
     queue.delete(first)
     closed = sweep_shard(deps, runs, read_task(second.content), 30, last_try=False)  # its delete is lost
     assert closed is not None and closed["runId"] == planned["runId"]
-    deps.clock.advance(60 * SECONDS)  # type: ignore[attr-defined]
+    clock_of(deps).advance(60 * SECONDS)
     (again,) = queue.receive()
     assert again.dequeue_count == 2
     assert sweep_shard(deps, runs, read_task(again.content), 30, last_try=False) is None  # recorded: skipped

@@ -28,7 +28,7 @@ from pastdue.notices.render import _business_day_before, render
 from pastdue.services.billing import record_event
 from pastdue.services.notices import drain_account, drain_all
 from tests.support.stored import stored
-from tests.unit.builders import T0, account
+from tests.unit.builders import T0, account, clock_of
 from tests.unit.test_use_cases_in_memory import world
 
 TAGS = sorted(LOCALES.values())
@@ -274,11 +274,11 @@ def test_a_burst_of_300_invoices_paid_the_same_day_while_the_quota_holds_sends_o
     store.create(account(mode=INVOICE))
     sender, sizes, spent = MemorySender(), [], MemoryQuota(per_minute=0, per_hour=0)
     for n in range(300):
-        deps.clock.at = T0 + timedelta(minutes=2 * n)  # type: ignore[attr-defined]
+        clock_of(deps).at = T0 + timedelta(minutes=2 * n)
         charge = ev.ChargeFailed(f"evt-f{n}", "sub-0", f"inv-{n:03d}", Money(1000 + n, "EUR"), None, deps.clock.now())
         assert record_event(deps, "acct-1", charge) == "processed"
         drain_account(deps, sender, spent, "acct-1")  # the quota grants nothing: it all waits
-        deps.clock.at += timedelta(minutes=1)  # type: ignore[attr-defined]
+        clock_of(deps).at += timedelta(minutes=1)
         paid = ev.PaymentReceived(f"evt-t{n}", Money(1000 + n, "EUR"), f"VIR-{n:03d}")
         assert record_event(deps, "acct-1", paid) == "processed"
         drain_account(deps, sender, spent, "acct-1")

@@ -31,7 +31,7 @@ from pastdue.services.stripe_events import CARD_UPDATED, handle_event
 from pastdue.services.sweep import run_sweep
 from tests.support.card_like import card_like, grouped
 from tests.support.stored import stored
-from tests.unit.builders import POLICY, T0, VISA, account, days, failed
+from tests.unit.builders import POLICY, T0, VISA, account, clock_of, days, failed
 from tests.unit.test_use_cases_in_memory import opened, world
 
 EUR = "EUR"
@@ -83,11 +83,13 @@ def test_an_attempt_whose_answer_was_lost_is_sent_again_with_its_reserved_amount
     # A transfer pays part of it while the card payment's fate is unknown: 6.00 is owed now.
     assert record_event(deps, "acct-1", ev.PaymentReceived("tr-1", Money(400, EUR), "VIR-1")) == "processed"
     assert stored(store, "acct-1").charge_of("ch-1").outstanding == Money(600, EUR)
-    deps.gateway.lose = False  # type: ignore[attr-defined]
+    gateway = deps.gateway
+    assert isinstance(gateway, AnswersLost)
+    gateway.lose = False
     _at(deps, T0 + days(2.1))
     run_sweep(deps, budget_seconds=30)  # the same key again: the processor answers what it did
     key = attempt.processor_key("acct-1")  # the Idempotency-Key the processor knows the attempt by
-    sent = [amount for sent_key, amount in deps.gateway.requests if sent_key == key]  # type: ignore[attr-defined]
+    sent = [amount for sent_key, amount in gateway.requests if sent_key == key]
     assert len(sent) > 1 and set(sent) == {Money(1000, EUR)}, sent  # never 6.00 under a key that asked 10.00
     after = store.get("acct-1")
     assert after is not None and after.charge_of("ch-1").status == PAID
@@ -104,7 +106,7 @@ def test_a_notice_drain_sends_no_more_than_its_quota_and_none_when_granted_none(
     opened(deps, store, charges=0)
     for address in ("ops@example.com", "billing@example.com"):  # each told at the new and at the old address
         change(deps, "acct-1", ev.AdminContactChanged(address, None, "user:1"))
-        deps.clock.at += timedelta(seconds=1)  # type: ignore[attr-defined]
+        clock_of(deps).at += timedelta(seconds=1)
     assert len(stored(store, "acct-1").outbox) == 4
     sender = MemorySender()
     stats = drain_all(deps, sender, MemoryQuota(per_minute=granted, per_hour=granted))

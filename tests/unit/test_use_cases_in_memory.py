@@ -43,7 +43,7 @@ from pastdue.services.portal import OUTCOME_UNKNOWN, pay_now
 from pastdue.services.stripe_events import handle_event
 from pastdue.services.sweep import run_sweep
 from tests.support.stored import history_page, stored
-from tests.unit.builders import FAILING, POLICY, T0, VISA, account, days, failed
+from tests.unit.builders import FAILING, POLICY, T0, VISA, account, clock_of, days, failed
 
 
 class Unanswered(SandboxGateway):
@@ -153,7 +153,7 @@ def test_an_unknown_outcome_is_resumed_by_the_same_key_without_a_second_charge()
 def test_the_sweep_visits_a_due_account_once_and_disables_it_at_the_end_of_grace():
     deps, store, ledger = world()
     opened(deps, store)
-    deps.clock.at = T0 + days(POLICY.default.disable_day) + days(0.1)  # type: ignore[attr-defined]
+    clock_of(deps).at = T0 + days(POLICY.default.disable_day) + days(0.1)
     summary = run_sweep(deps, budget_seconds=30)
     acc = store.get("acct-1")
     assert acc is not None and acc.subscriptions["sub-0"].state == DISABLED
@@ -168,7 +168,7 @@ def test_one_unreadable_document_is_quarantined_and_the_sweep_goes_on():
     broken = to_document(account())
     broken.update(id="acct-bad", accountId="acct-bad", charges="not a list", nextActionAt="2026-01-01T00:00:00.000000Z")
     store.put_document(broken)
-    deps.clock.at = T0 + days(POLICY.default.disable_day) + days(0.1)  # type: ignore[attr-defined]
+    clock_of(deps).at = T0 + days(POLICY.default.disable_day) + days(0.1)
     summary = run_sweep(deps, budget_seconds=30)
     assert summary["accountsSeen"] == 2 and summary["subscriptionsDisabled"] == 1
     assert store.documents["acct-bad"]["quarantine"]["where"] == "sweep"
@@ -241,7 +241,7 @@ def test_a_failed_refund_delivered_again_after_it_was_applied_is_a_duplicate_not
     deps, store, _ = world(WithReferences)
     store.create(account(method=VISA))
     record_event(deps, "acct-1", failed("ch-0", value=1000))
-    deps.clock.at = T0 + days(1.1)  # type: ignore[attr-defined]
+    clock_of(deps).at = T0 + days(1.1)
     run_sweep(deps, budget_seconds=30)
     paid = store.get("acct-1")
     assert paid is not None and paid.balance().is_zero
@@ -259,9 +259,9 @@ def test_a_refund_of_a_charge_settled_long_ago_and_waiting_in_the_document_for_t
     deps, store, _ = world(WithReferences)
     store.create(account(method=VISA))
     record_event(deps, "acct-1", failed("ch-0", value=1000))
-    deps.clock.at = T0 + days(1.1)  # type: ignore[attr-defined]
+    clock_of(deps).at = T0 + days(1.1)
     run_sweep(deps, budget_seconds=30)
-    deps.clock.at = T0 + days(12)  # type: ignore[attr-defined]
+    clock_of(deps).at = T0 + days(12)
     record_event(deps, "acct-1", failed("ch-1", value=500))  # a write: ch-0 waits in the document now
     waiting = store.get("acct-1")
     assert waiting is not None and [c.charge_id for c in waiting.archive_charges] == ["ch-0"]
@@ -333,9 +333,9 @@ def test_a_processor_out_of_reach_leaves_the_default_card_behind_logged_without_
 
     for gateway_class, traceback in ((OutOfReach, False), (Broken, True)):
         deps, store, _ = world(gateway_class)
-        store.create(msgspec.structs.replace(account(), gateway_customer_id="cus_1"))
+        created = store.create(msgspec.structs.replace(account(), gateway_customer_id="cus_1"))
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="pastdue"):
-            card_has_paid(deps, store.get("acct-1"), "pm_new")  # type: ignore[arg-type]
+            card_has_paid(deps, created, "pm_new")
         (logged,) = [r for r in caplog.records if "default" in r.getMessage()]
         assert (logged.exc_info is not None) is traceback, gateway_class.__name__
