@@ -8,7 +8,9 @@ retry, a bank asking for authentication, a new card paying everything after the 
 payer, a write-off of a disabled subscription then its reactivation, an admin e-mail change, a card about
 to expire, two subscriptions failing a week apart, transfers paying part of, exactly or more than what is
 owed, an invoice payer suspended on both subscriptions who pays one of them (one back, one still
-suspended), an invoice payer suspended and deleted.
+suspended), an invoice payer suspended and deleted, a card refused for good after insufficient funds, an
+invoice payer paying more than is owed after a deletion, and a card payer paying everything (a deleted, a
+suspended and a past-due subscription) with a new card the bank asks them to confirm.
 
 Each flow sends its notices as production does: right after each call or webhook, and once a sweep's work
 is done. `Flow.inbox` is every message it sent, in order, with the event that sent it.
@@ -24,6 +26,7 @@ from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import (
     CARD,
     INVOICE,
+    REQUIRES_ACTION,
     SENDING,
     SUCCEEDED,
     Account,
@@ -75,9 +78,11 @@ class Flow:
             self.notices[notice.kind] = notice
         return sending
 
-    def sweep(self, answer=("declined", "generic_decline")) -> None:
-        """One day later, a sweep; its retries answered `answer`; what it deletes, deleted; then its notices
-        sent (the sweep drains once its work is done)."""
+    def sweep(self, answer=("declined", "generic_decline"), hard: bool = False, purge: bool = True) -> None:
+        """One day later, a sweep; its retries answered `answer` (with `hard`, the processor says never to
+        try the card again: Stripe's advice code do_not_try_again); what it deletes, deleted (unless not
+        `purge`: the data deletion fails, and the next sweep runs it again); then its notices sent (the sweep
+        drains once its work is done)."""
         self.now += DAY
         effects = self.apply(ev.SweepTick(), deliver=False)
         tries = [e for e in effects if isinstance(e, ev.TryCharge)]
@@ -93,6 +98,8 @@ class Flow:
                             code,
                             t.amount if outcome == "succeeded" else None,
                             f"pi_{t.key}",
+                            hard=hard,
+                            detail={"adviceCode": "do_not_try_again"} if hard else {},
                         )
                         for t in tries
                     )
@@ -100,8 +107,8 @@ class Flow:
                 deliver=False,
             )
             effects += self.apply(ev.SweepTick(), deliver=False)
-        for purge in (e for e in effects if isinstance(e, ev.PurgeData)):
-            self.apply(ev.DataPurged(purge.subscription_id, 3), deliver=False)
+        for deletion in (e for e in effects if isinstance(e, ev.PurgeData) and purge):
+            self.apply(ev.DataPurged(deletion.subscription_id, 3), deliver=False)
         self.deliver("SweepTick")
 
 
@@ -209,6 +216,28 @@ def flows(locale: str) -> list[Flow]:
     _failed(invoice_unpaid, "sub-stage", "inv-2027-03-s", 2345, None)
     for _ in range(125):
         invoice_unpaid.sweep()
+
+    # Insufficient funds; the pay-day retry is declined for the same reason, and the processor says never to
+    # try the card again: refused for good.
+    funds = Flow("funds-declined-for-good", _account(locale))
+    _failed(funds, "sub-prod", "ch-prod-1", 4999, "insufficient_funds")
+    funds.sweep(("declined", "insufficient_funds"), hard=True)  # April 1, a pay day: the retry
+
+    # An invoice payer's Staging, unpaid since April 3, is deleted on August 1; Production's invoice of July 20
+    # is past due. On August 2 a transfer of more than both: Staging's debt settled (its data deleted),
+    # Production active, the rest kept as credit.
+    late_transfer = Flow("transfer-after-deletion", _account(locale, mode=INVOICE))
+    for _ in range(3):
+        late_transfer.sweep()  # to April 3
+    _failed(late_transfer, "sub-stage", "inv-2027-04-s", 2345, None)
+    for _ in range(108):
+        late_transfer.sweep()  # to July 20
+    _failed(late_transfer, "sub-prod", "inv-2027-07", 4999, None)
+    for _ in range(13):
+        late_transfer.sweep()  # to August 2
+    late_transfer.apply(ev.PaymentReceived("tr-late", Money(7500, "EUR"), "VIR-2027-0802"))
+
+    paid_deleted = _paid_after_deletion(locale)
     return [
         never_paid,
         hard,
@@ -222,7 +251,47 @@ def flows(locale: str) -> list[Flow]:
         *transfers,
         partly_back,
         invoice_unpaid,
+        funds,
+        late_transfer,
+        paid_deleted,
     ]
+
+
+def _paid_after_deletion(locale: str) -> Flow:
+    """Three subscriptions at three stages, paid at once with a new card the bank asks the admin to confirm.
+
+    Staging fails on April 3 and is never paid: suspended on May 3, deleted on August 1 (that day's data
+    deletion fails). Test fails on June 10 and is suspended on July 10; Production fails on July 20. On
+    August 1 the admin pays everything with a new card; the bank asks them to confirm, and they do: one
+    receipt, Staging's debt settled (its data deleted), Test paid but still suspended (a payment confirmed
+    later does not reactivate it), Production active. The next day's sweep deletes Staging's data: that
+    notice asks for nothing."""
+    flow = Flow("paid-after-deletion", _account(locale))
+    flow.account.subscriptions["sub-test"] = Subscription("sub-test", "Test")
+    for _ in range(3):
+        flow.sweep()  # to April 3
+    _failed(flow, "sub-stage", "ch-stage-1", 2345)
+    for _ in range(68):
+        flow.sweep()  # to June 10
+    _failed(flow, "sub-test", "ch-test-1", 900)
+    for _ in range(40):
+        flow.sweep()  # to July 20
+    _failed(flow, "sub-prod", "ch-prod-1", 4999)
+    for _ in range(11):
+        flow.sweep()  # to July 31
+    flow.sweep(purge=False)  # August 1: Staging deleted, its data deletion fails
+    new_card = PaymentMethod("pm_mastercard", "mastercard", "4444", 8, 2031)
+    effects = flow.apply(ev.PayNowRequested("pay-1", "h", new_card, "user:oid-ada"))
+    tries = [t for t in effects if isinstance(t, ev.TryCharge)]  # one payment for all three
+    asked = tuple(
+        ev.AttemptResult(t.charge_id, t.key, REQUIRES_ACTION, "authentication_required", None, f"pi_{t.key}")
+        for t in tries
+    )
+    flow.apply(ev.PayNowCompleted("pay-1", new_card, asked, "user:oid-ada"))
+    confirmed = tuple(ev.AttemptResult(t.charge_id, t.key, SUCCEEDED, None, t.amount, f"pi_{t.key}") for t in tries)
+    flow.apply(ev.AttemptsResolved(confirmed, "evt_confirmed"))  # Stripe's event once the admin confirmed
+    flow.sweep()  # August 2: Staging's data deleted
+    return flow
 
 
 def notices(locale: str) -> dict[str, tuple[str, Notice]]:

@@ -117,7 +117,7 @@ def pay_now_completed(account: Account, event: ev.PayNowCompleted, policy: Polic
         return []
     for result in event.results:
         for answer in answers_of(account, result, now, event.actor):
-            resolve(account, answer, policy, now, event.actor)
+            resolve(account, answer, policy, now, event.actor, event.method)
     ours = _ours(account, entry)
     if any(a.outcome is None for _, a in ours):
         return []  # an answer is still unknown: the same key resumes it

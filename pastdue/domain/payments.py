@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from pastdue.domain import events as ev
 from pastdue.domain import schedule
@@ -18,6 +19,7 @@ from pastdue.domain.model import (
     OPEN,
     PAID,
     PAID_OUT_OF_BAND,
+    PAST_DUE,
     PROCESSING,
     REQUIRES_ACTION,
     SKIPPED,
@@ -28,6 +30,7 @@ from pastdue.domain.model import (
     AttemptSource,
     Charge,
     NoticeKind,
+    PaymentMethod,
 )
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import paid_for, queue_notice
@@ -88,7 +91,16 @@ def answers_of(account: Account, result: ev.AttemptResult, now: datetime, actor:
     return answers
 
 
-def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: datetime, actor: str) -> Charge | None:
+def resolve(
+    account: Account,
+    result: ev.AttemptResult,
+    policy: Policy,
+    now: datetime,
+    actor: str,
+    method: PaymentMethod | None = None,
+) -> Charge | None:
+    """Apply a gateway's answer to its attempt. `method`: the card a pay-now was given, saved only once its
+    answers are in; a notice about an attempt made with it names it, not the card still on file."""
     charge = account.charge(result.charge_id)
     attempt = charge.attempt(result.key) if charge is not None else None
     if charge is None or attempt is None:
@@ -198,6 +210,10 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
             amount = Money.zero(account.currency)
             for each in waiting:
                 amount = amount + each.outstanding
+            extra: dict[str, Any] = {}
+            if method is not None and method.token == attempt.token:
+                # The card the bank asks about: a pay-now's new card is not on file until its answers are in.
+                extra["card"] = {"brand": method.brand, "last4": method.last4}
             queue_notice(
                 account,
                 now,
@@ -205,9 +221,12 @@ def resolve(account: Account, result: ev.AttemptResult, policy: Policy, now: dat
                 f"{attempt.key}:confirm",
                 charge.subscription_id,
                 policy=policy,
+                # Every subscription the payment is for (a pay-now's covers them all), not only its lead's.
+                about=list(dict.fromkeys(c.subscription_id for c in waiting)),
                 amount=amount,
                 balance=account.balance(),
                 cancellationDate=min(filter(None, (_deadline(account, c, policy) for c in waiting)), default=None),
+                **extra,
             )
         return None
     if result.outcome == DECLINED:
@@ -281,7 +300,9 @@ def unexpected_payment(
 def _deadline(account: Account, charge, policy: Policy):
     """When the charge's subscription is disabled unless paid (None if it is not past due)."""
     sub = account.subscriptions.get(charge.subscription_id)
-    return schedule.cancellation_date(sub, policy.for_plan(sub.plan)) if sub is not None else None
+    if sub is None or sub.state != PAST_DUE:
+        return None  # suspended or deleted already: no suspension ahead (its past-due date stays on it)
+    return schedule.cancellation_date(sub, policy.for_plan(sub.plan))
 
 
 def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Policy, now: datetime) -> list[ev.Effect]:

@@ -4,6 +4,7 @@ what to do if it was not them, deletion "tomorrow", German terms for invoice pay
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from functools import cache
@@ -140,7 +141,13 @@ def test_the_day_before_deletion_says_tomorrow_and_the_date_never_in_1_day(tag, 
         assert sentence in email.text.split("\n\n")[2], (name, email.text.split("\n\n")[2])
         for text in (email.subject, email.text):
             assert one_day not in text and one_day.replace(" ", NBSP) not in text, (name, text)
-    earlier = [e for _, ev, n, e in _inbox(tag) if n.kind == "deletion_warning" and not ev.endswith("07-28")]
+    earlier = [  # sent more than a day before the deletion (any flow's)
+        e
+        for _, ev, n, e in _inbox(tag)
+        if n.kind == "deletion_warning"
+        and (datetime.date.fromisoformat(n.params["deletionDate"][:10]) - datetime.date.fromisoformat(ev[-10:])).days
+        > 1
+    ]
     assert earlier and all(subject.split(" ")[0] not in e.subject for e in earlier)  # a week before: the date
 
 
@@ -151,6 +158,7 @@ INVOICE_FLOWS = (
     "transfer-overpaid",
     "paid-one-still-suspended",
     "invoice-never-paid",
+    "transfer-after-deletion",
 )
 
 
@@ -250,3 +258,19 @@ def test_addresses_and_references_never_break_at_a_hyphen_in_the_html(tag):
     assert {"VIR-2027-0501", "acct-1042"} <= whole
     assert any(w.startswith("R-") for w in whole)  # the receipt number
     assert f'white-space: nowrap;">{BRAND.support_email}</a>' in email.html
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_a_pay_now_the_bank_asks_to_confirm_names_the_new_card_every_subscription_and_a_date_ahead(tag):
+    """paid-after-deletion, August 1: a new card pays Staging (deleted), Test (suspended) and Production (past
+    due since July 20) in one payment, and the bank asks the admin to confirm it."""
+    from pastdue.notices.formatting import quoted
+
+    (confirm,) = [n for _, n in _flows(tag)["paid-after-deletion"].inbox if n.kind == "confirm_payment"]
+    email = render(confirm, BRAND)
+    first = email.text.split("\n\n")[2]
+    assert "4444" in first and "0341" not in email.text, first  # the new card, not the one it replaces
+    assert all(quoted(name, tag[:2]) in first for name in ("Staging", "Test", "Production")), first
+    # Production's suspension (August 19, 11:00 in Paris): the only one ahead; Staging's past one never.
+    assert date("2027-08-18", tag) in email.text.split("\n\n")[3]
+    assert date("2027-05-02", tag) not in email.text

@@ -132,6 +132,7 @@ def test_invoice_payers_are_asked_one_amount_per_message_and_offered_their_credi
         "transfer-overpaid",
         "paid-one-still-suspended",
         "invoice-never-paid",
+        "transfer-after-deletion",
     ):
         words = catalog(tag[:2])
         for event, email in _inbox(tag, name):
