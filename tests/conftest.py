@@ -105,14 +105,17 @@ def clock(app_env):
 
 @pytest.fixture()
 def tools(host, standins):
-    """Host tools with the host's test clock set back to real time for each test."""
+    """Host tools with the host's test clock at real time for each test, and put back to it after: the host is
+    shared by this worker's tests, and one that moved its clock months ahead (a lifecycle) must not leave a
+    later test that never asked for the clock (the portal's) dunning in that future."""
     from datetime import datetime
 
     from tests.support.host_tools import HostTools
 
     helper = HostTools(host, standins.maildev_web_port)
     helper.set_clock(datetime.now(UTC).isoformat())
-    return helper
+    yield helper
+    helper.set_clock(datetime.now(UTC).isoformat())
 
 
 @pytest.fixture()
