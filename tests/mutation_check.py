@@ -113,8 +113,22 @@ MUTANTS = [
     Mutant(
         "paid-off disabled subscription purged anyway",
         "pastdue/domain/sweep.py",
-        "        if account.balance(sub.subscription_id).is_zero:\n            sub.deletion_scheduled_at = None",
-        "        if False:\n            sub.deletion_scheduled_at = None",
+        "        if account.balance(sub.subscription_id).is_zero:\n            cancel_deletion(account, sub, now)",
+        "        if False:\n            cancel_deletion(account, sub, now)",
+        (UNIT,),
+    ),
+    Mutant(
+        "a paid disabled subscription keeps its deletion date",
+        "pastdue/domain/settlement.py",
+        "        if sub.deletion_scheduled_at and not owed:",
+        "        if False:",
+        (UNIT,),
+    ),
+    Mutant(
+        "a disabled subscription owed again is never deleted",
+        "pastdue/domain/settlement.py",
+        "        elif sub.deletion_scheduled_at is None and owed:",
+        "        elif False:",
         (UNIT,),
     ),
     Mutant(

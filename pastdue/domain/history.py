@@ -65,6 +65,7 @@ class RecordKind(StrEnum):
     SUBSCRIPTION_DATA_DELETED = "subscription.data.deleted"
     SUBSCRIPTION_DELETION_CANCELLED = "subscription.deletion.cancelled"
     SUBSCRIPTION_DELETION_DRY_RUN = "subscription.deletion.dry_run"
+    SUBSCRIPTION_DELETION_SCHEDULED = "subscription.deletion.scheduled"
     SUBSCRIPTION_DELETION_STARTED = "subscription.deletion.started"
     SUBSCRIPTION_DISABLED = "subscription.disabled"
     SUBSCRIPTION_GRACE_EXTENDED = "subscription.grace.extended"

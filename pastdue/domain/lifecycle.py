@@ -27,6 +27,7 @@ from pastdue.domain.model import Account
 from pastdue.domain.notice_queue import withdraw_stale
 from pastdue.domain.policy import Policy
 from pastdue.domain.retention import trim
+from pastdue.domain.settlement import deletion_follows_balance
 
 
 def _transition(account: Account, event: ev.Decidable, policy: Policy, now: datetime) -> list[ev.Effect]:
@@ -105,6 +106,7 @@ def decide_in_place(
     known = {n.notice_id for n in account.outbox}
     settling = invoices.pending_settlements(account)
     effects = list(_transition(account, event, policy, now))
+    deletion_follows_balance(account, policy, now)  # whatever paid (or re-opened) it
     if not isinstance(event, ev.SweepTick):  # (the sweep sends every settlement still due itself)
         effects += invoices.new_settlements(account, settling)
     withdraw_stale(account, now)  # a notice waiting that this decision made untrue never goes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pastdue.domain.events import TryCharge
 from pastdue.domain.history import RecordKind, record
@@ -20,8 +20,10 @@ from pastdue.domain.model import (
     AttemptSource,
     Charge,
     InvoiceSettlement,
+    Subscription,
 )
 from pastdue.domain.money import Money
+from pastdue.domain.policy import Policy
 
 
 def pay(account: Account, charge: Charge, amount: Money, now: datetime) -> Money:
@@ -31,6 +33,48 @@ def pay(account: Account, charge: Charge, amount: Money, now: datetime) -> Money
     if charge.outstanding.is_zero:
         charge.status, charge.paid_at = PAID, now
     return amount - applied
+
+
+def deletion_follows_balance(account: Account, policy: Policy, now: datetime) -> None:
+    """A disabled subscription's data deletion waits on what it owes. Paid by a path that does not reactivate
+    it, its deletion is cancelled at once (no alert, list or view shows a deletion that will not come), and it
+    stays disabled until someone reactivates it. Owed again with no deletion ahead (the payment that paid it
+    was refunded, or lost in a dispute), its deletion is scheduled anew a full `delete_after_days` from now,
+    with its warnings (a new episode: new notice ids): never sooner than the customer can be told."""
+    for sub in account.subscriptions.values():
+        if sub.state != DISABLED:
+            continue
+        owed = not account.balance(sub.subscription_id).is_zero
+        if sub.deletion_scheduled_at and not owed:
+            cancel_deletion(account, sub, now)
+        elif sub.deletion_scheduled_at is None and owed:
+            cal = policy.for_plan(sub.plan)
+            sub.deletion_scheduled_at = now + timedelta(days=cal.delete_after_days)
+            sub.episode += 1
+            sub.steps_done = [s for s in sub.steps_done if not s.startswith("warn:") and s != "purge"]
+            record(
+                account,
+                now,
+                RecordKind.SUBSCRIPTION_DELETION_SCHEDULED,
+                "system",
+                sub.subscription_id,
+                reason="owed again",
+                deletionDate=sub.deletion_scheduled_at,
+            )
+
+
+def cancel_deletion(account: Account, sub: Subscription, now: datetime) -> None:
+    """The disabled subscription, paid, keeps its data: its deletion is off, and the history says so."""
+    scheduled, sub.deletion_scheduled_at = sub.deletion_scheduled_at, None
+    record(
+        account,
+        now,
+        RecordKind.SUBSCRIPTION_DELETION_CANCELLED,
+        "system",
+        sub.subscription_id,
+        reason="balance paid",
+        scheduledFor=scheduled,
+    )
 
 
 def settle_states(

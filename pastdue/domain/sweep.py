@@ -16,7 +16,7 @@ from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, AttemptSo
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
-from pastdue.domain.settlement import combine, follows, new_attempt, settle_states, try_charge
+from pastdue.domain.settlement import cancel_deletion, combine, follows, new_attempt, settle_states, try_charge
 from pastdue.domain.support import paused
 
 
@@ -169,15 +169,7 @@ def _advance(
         return _disable(account, sub, cal, now, steps)
     if final.kind == "purge":
         if account.balance(sub.subscription_id).is_zero:
-            sub.deletion_scheduled_at = None  # paid while disabled: keep the data, await reactivation
-            record(
-                account,
-                now,
-                RecordKind.SUBSCRIPTION_DELETION_CANCELLED,
-                "system",
-                sub.subscription_id,
-                reason="balance paid",
-            )
+            cancel_deletion(account, sub, now)  # paid while disabled (stored before it was cancelled at once)
             return []
         sub.state, sub.deleted_at = DELETED, now
         record(

@@ -181,18 +181,75 @@ def test_a_disabled_subscription_paid_off_is_never_purged():
     acc, _ = walk(acc, 1, 30)
     sub = acc.subscriptions["sub-0"]
     assert sub.state == DISABLED
+    deletion = sub.deletion_scheduled_at
+    assert deletion is not None
     # Pay-now answered "unknown", then the sweep learns it succeeded: paid, still disabled.
     acc.charges[0].attempts[-1].outcome = None
     acc, effects = tick(acc, 31)
     acc = answer(acc, effects, 31, outcome=SUCCEEDED, code=None)
     assert acc.balance().is_zero and acc.subscriptions["sub-0"].state == DISABLED
-    deletion = acc.subscriptions["sub-0"].deletion_scheduled_at
+    # The deletion is off the moment it is paid: nothing shows a deletion that will not come.
+    assert acc.subscriptions["sub-0"].deletion_scheduled_at is None and acc.next_deletion_at is None
+    (cancelled,) = [r for r in acc.history if r["kind"] == "subscription.deletion.cancelled"]
+    assert cancelled["detail"]["reason"] == "balance paid" and cancelled["subscriptionId"] == "sub-0"
     acc, effects = decide(acc, ev.SweepTick(), POLICY, deletion + SWEEP_HOUR)
     assert not [e for e in effects if isinstance(e, ev.PurgeData)]
     assert acc.subscriptions["sub-0"].state == DISABLED and acc.subscriptions["sub-0"].purged_at is None
     acc, effects = decide(acc, ev.SweepTick(), POLICY, deletion + days(200))
     assert not [e for e in effects if isinstance(e, ev.PurgeData)]
     assert acc.subscriptions["sub-0"].state != DELETED
+
+
+def _paid_while_disabled():
+    """sub-0 disabled on day 30, then paid on day 31 by a path that does not reactivate it; and the deletion
+    date it had."""
+    acc, _ = apply(account(), failed())
+    acc, _ = walk(acc, 1, 30)
+    deletion = acc.subscriptions["sub-0"].deletion_scheduled_at
+    assert deletion is not None
+    acc.charges[0].attempts[-1].outcome = None
+    acc, effects = tick(acc, 31)
+    return answer(acc, effects, 31, outcome=SUCCEEDED, code=None), deletion
+
+
+def test_a_paid_disabled_subscription_stored_with_its_deletion_date_is_still_never_purged():
+    """A document an earlier release stored (its deletion date kept after the payment): the sweep that finds
+    the purge due cancels it instead."""
+    acc, deletion = _paid_while_disabled()
+    acc.subscriptions["sub-0"].deletion_scheduled_at = deletion  # as stored before the deletion was cancelled at once
+    acc.history = [r for r in acc.history if r["kind"] != "subscription.deletion.cancelled"]
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, deletion + SWEEP_HOUR)
+    assert not [e for e in effects if isinstance(e, ev.PurgeData)]
+    assert acc.subscriptions["sub-0"].state == DISABLED and acc.subscriptions["sub-0"].deletion_scheduled_at is None
+    assert [r["kind"] for r in acc.history].count("subscription.deletion.cancelled") == 1
+
+
+def test_a_disabled_subscription_owed_again_is_deleted_a_full_period_later_with_its_warnings_never_sooner():
+    """Paid while disabled (deletion off), then the payment is lost in a dispute: owed again. Its deletion is
+    scheduled anew 90 days from then, warned 30, 7 and 1 days before, with notice ids of their own."""
+    acc, first_deletion = _paid_while_disabled()
+    assert acc.subscriptions["sub-0"].deletion_scheduled_at is None
+    lost = ev.PaymentReversed("dp-1", ev.ReversalKind.DISPUTE_LOST, "dp_1", "pi_1", "ch-1", "sub-0", Money(1000, "EUR"))
+    again = T0 + days(40) + SWEEP_HOUR
+    acc, _ = decide(acc, lost, POLICY, again)
+    sub = acc.subscriptions["sub-0"]
+    assert sub.state == DISABLED and acc.balance("sub-0") == Money(1000, "EUR")
+    assert sub.deletion_scheduled_at == again + days(POLICY.default.delete_after_days) > first_deletion
+    (scheduled,) = [r for r in acc.history if r["kind"] == "subscription.deletion.scheduled"]
+    assert scheduled["detail"]["reason"] == "owed again"
+    sent: list = []
+    purged_on = None
+    for day in range(41, 141):
+        acc, out = deliver(acc, T0 + days(day))
+        sent += out
+        acc, effects = tick(acc, day)
+        if [e for e in effects if isinstance(e, ev.PurgeData)]:
+            purged_on = day
+            break
+    assert purged_on == 130  # 90 days after the debt came back, never on the first date (day 120)
+    warnings = [n for n in sent if n.kind == "deletion_warning"]
+    assert [n.created_at for n in warnings] == [T0 + days(d) + SWEEP_HOUR for d in (100, 123, 129)]
+    assert len({n.notice_id for n in warnings}) == 3
 
 
 def test_a_second_episode_starting_on_the_same_date_gets_its_own_reminders():
