@@ -20,7 +20,7 @@ from pastdue.domain.model import (
 )
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Policy
-from pastdue.domain.settlement import apply_credit
+from pastdue.domain.settlement import apply_credit, deletion_follows_balance
 
 
 def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now: datetime) -> list[ev.Effect]:
@@ -89,6 +89,9 @@ def charge_failed(account: Account, event: ev.ChargeFailed, policy: Policy, now:
         sub.state, sub.past_due_since, sub.steps_done = PAST_DUE, failed_at, []
         sub.episode += 1
         record(account, now, RecordKind.SUBSCRIPTION_PAST_DUE, "system", sub.subscription_id, since=failed_at)
+    # Owed again while suspended (a lost dispute, a refund re-opened): its deletion is scheduled before the
+    # notice is queued, so the notice gives the date to pay by to keep the data, and no suspension date.
+    deletion_follows_balance(account, policy, now)
     cal = policy.for_plan(sub.plan)
     kind = NoticeKind.INVOICE_OVERDUE if account.payment_mode == "invoice" else NoticeKind.PAYMENT_FAILED
     next_retry, retries_left = retries.outlook(account, charge, cal, now)

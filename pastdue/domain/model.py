@@ -349,6 +349,9 @@ class PayNowKey(Document):
     attempts: list[tuple[str, str]] = field(default_factory=list)
     on_session: bool | None = None  # None only in documents written before it was kept
     response: PayNowOutcome | None = None
+    # The card the admin gave (display data and its token, never a number): it is saved on the account only
+    # once the answers are in, so a notice about an attempt with it, answered later by the sweep, names it.
+    method: PaymentMethod | None = None
 
 
 class DunningPause(Document):

@@ -222,10 +222,19 @@ def withdraw_stale(account: Account, now: datetime) -> None:
                 withdraw(account, notice, now, "paid")
             elif _all_back(account, notice):
                 withdraw(account, notice, now, "restored")
+            elif notice.kind == NoticeKind.DELETION_WARNING and not _deletion_ahead(account, notice):
+                withdraw(account, notice, now, "deletion cancelled")
         elif notice.kind == "card_expiring":
             method = account.payment_method
             if method is None or not notice.notice_id.startswith(f"{method.token}:"):
                 withdraw(account, notice, now, "card replaced")
+
+
+def _deletion_ahead(account: Account, notice: Notice) -> bool:
+    """A deletion warning is still true while one of its subscriptions has its deletion scheduled (one paid
+    meanwhile keeps its data: settlement.deletion_follows_balance); kept when it names none."""
+    subs = [account.subscriptions.get(s) for s in notice.params.get("subscriptionIds") or []]
+    return not subs or any(s is not None and s.state == DISABLED and s.deletion_scheduled_at for s in subs)
 
 
 def _all_back(account: Account, notice: Notice) -> bool:

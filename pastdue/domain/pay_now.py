@@ -67,7 +67,7 @@ def pay_now_requested(account: Account, event: ev.PayNowRequested, policy: Polic
         if entry.hash != event.request_hash:
             raise IdempotencyMismatch("this Idempotency-Key was used with a different request body")
     else:
-        entry = PayNowKey(event.request_hash, now, on_session=event.on_session)
+        entry = PayNowKey(event.request_hash, now, on_session=event.on_session, method=event.method)
         account.idempotency[event.idempotency_key] = entry
         record(
             account,

@@ -19,7 +19,6 @@ from pastdue.domain.model import (
     OPEN,
     PAID,
     PAID_OUT_OF_BAND,
-    PAST_DUE,
     PROCESSING,
     REQUIRES_ACTION,
     SKIPPED,
@@ -37,6 +36,7 @@ from pastdue.domain.notice_queue import paid_for, queue_notice
 from pastdue.domain.policy import Policy
 from pastdue.domain.settlement import (
     add_credit,
+    asked,
     covered,
     follows,
     pay,
@@ -207,13 +207,14 @@ def resolve(
             # One payment, one confirmation: a combined payment's lead asks for what it covers in all.
             members = covered(account, attempt.payment) if attempt.payment else [(charge, attempt)]
             waiting = [c for c, _ in members if c.status == OPEN]
-            amount = Money.zero(account.currency)
-            for each in waiting:
-                amount = amount + each.outstanding
+            # What the bank asks to confirm is what the payment asks for (reserved when it was sent), even
+            # if a transfer paid part of it meanwhile: the surplus, once confirmed, is kept as credit.
+            amount = asked(account, charge, attempt)
             extra: dict[str, Any] = {}
-            if method is not None and method.token == attempt.token:
+            asked_card = _card_of(account, charge.charge_id, attempt, method)
+            if asked_card is not None:
                 # The card the bank asks about: a pay-now's new card is not on file until its answers are in.
-                extra["card"] = {"brand": method.brand, "last4": method.last4}
+                extra["card"] = {"brand": asked_card.brand, "last4": asked_card.last4}
             queue_notice(
                 account,
                 now,
@@ -297,12 +298,24 @@ def unexpected_payment(
     add_credit(account, amount, now, "stripe", reason, subscription_id, chargeId=charge_id)
 
 
+def _card_of(account: Account, charge_id: str, attempt, method: PaymentMethod | None) -> PaymentMethod | None:
+    """The card an attempt was made with when it is not the one on file: the pay-now's (given with its
+    answers, or kept on its Idempotency-Key for an answer the sweep learns later). None: the card on file."""
+    if method is not None and method.token == attempt.token:
+        return method
+    on_file = account.payment_method
+    if on_file is not None and on_file.token == attempt.token:
+        return None
+    for key in account.idempotency.values():
+        if key.method is not None and key.method.token == attempt.token and (charge_id, attempt.key) in key.attempts:
+            return key.method
+    return None
+
+
 def _deadline(account: Account, charge, policy: Policy):
     """When the charge's subscription is disabled unless paid (None if it is not past due)."""
     sub = account.subscriptions.get(charge.subscription_id)
-    if sub is None or sub.state != PAST_DUE:
-        return None  # suspended or deleted already: no suspension ahead (its past-due date stays on it)
-    return schedule.cancellation_date(sub, policy.for_plan(sub.plan))
+    return schedule.cancellation_date(sub, policy.for_plan(sub.plan)) if sub is not None else None
 
 
 def attempts_resolved(account: Account, event: ev.AttemptsResolved, policy: Policy, now: datetime) -> list[ev.Effect]:

@@ -100,7 +100,11 @@ def _expiry_steps(token: str, exp_year: int, exp_month: int, cal: Calendar) -> t
 
 
 def cancellation_date(sub: Subscription, cal: Calendar) -> datetime | None:
-    return sub.past_due_since + (cal.disable_day + sub.grace_days) * DAY if sub.past_due_since else None
+    """When a past-due subscription is suspended unless paid; None for one that is not past due (suspended or
+    deleted already: no suspension ahead, though its past-due date stays on it)."""
+    if sub.state != PAST_DUE or sub.past_due_since is None:
+        return None
+    return sub.past_due_since + (cal.disable_day + sub.grace_days) * DAY
 
 
 def retry_eligible(account: Account, charge: Charge) -> bool:

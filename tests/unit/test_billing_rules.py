@@ -8,6 +8,7 @@ import pytest
 
 from pastdue.domain import events as ev
 from pastdue.domain import outbox
+from pastdue.domain.codec import format_time
 from pastdue.domain.lifecycle import decide
 from pastdue.domain.model import (
     ACTIVE,
@@ -27,6 +28,7 @@ from pastdue.domain.model import (
 from pastdue.domain.money import Money
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.notices.alerts import alerts
+from pastdue.notices.render import render
 from tests.unit.builders import POLICY, T0, VISA, account, apply, days, deliver, failed, notice_kinds
 
 SWEEP_HOUR = timedelta(hours=1)
@@ -297,3 +299,64 @@ def test_an_invoice_payer_needs_bank_details_given_now_or_kept_from_before():
     invoiced = account(mode=INVOICE)  # its remittance is kept: a profile update need not repeat it
     updated, _ = decide(invoiced, ev.ProfileSet(invoiced.admin, INVOICE, "EUR", None, None), POLICY, T0)
     assert updated.remittance == invoiced.remittance
+
+
+def test_a_debt_re_opened_while_suspended_gives_the_date_to_keep_the_data_not_a_suspension_already_past():
+    acc, _ = _paid_while_disabled()
+    lost = ev.PaymentReversed("dp-1", ev.ReversalKind.DISPUTE_LOST, "dp_1", "pi_1", "ch-1", "sub-0", Money(1000, "EUR"))
+    acc, _ = decide(acc, lost, POLICY, T0 + days(40) + SWEEP_HOUR)
+    (notice,) = [n for n in acc.outbox if n.notice_id.endswith("~dispute_lost~1000:failed")]
+    (row,) = notice.params["openCharges"]
+    assert notice.params.get("cancellationDate") is None  # no suspension ahead: it is suspended already
+    assert row["state"] == "disabled" and row["deleteAt"] == format_time(
+        acc.subscriptions["sub-0"].deletion_scheduled_at
+    )
+    text = render(notice).text
+    assert "we'll suspend the service" not in text and "Suspended; to keep its data, pay by" in text
+
+
+def _asked_to_confirm(acc):
+    (notice,) = [n for n in acc.outbox if n.kind == "confirm_payment"]
+    return notice, render(notice).text
+
+
+def test_a_confirmation_the_sweep_learns_of_names_the_pay_nows_card_not_the_one_on_file():
+    """The pay-now's sender stopped; the sweep sends its payment again (same key) and hears the bank asks to
+    confirm: the notice names the card the admin gave, which is not on file until its answers are in."""
+    acc, _ = apply(account(subs=2), failed("ch-1", "sub-0", 1000), failed("ch-2", "sub-1", 2000, at=T0 + days(0.01)))
+    assert acc.payment_method is not None and acc.payment_method.last4 != VISA.last4
+    acc, _ = decide(acc, ev.PayNowRequested("k-1", "h", VISA, "user:1"), POLICY, T0 + days(1))
+    acc, effects = decide(acc, ev.SweepTick(), POLICY, T0 + days(1) + SWEEP_HOUR)
+    (resent,) = [e for e in effects if isinstance(e, ev.TryCharge)]
+    assert resent.token == VISA.token
+    results = (ev.AttemptResult(resent.charge_id, resent.key, REQUIRES_ACTION, "authentication_required"),)
+    acc, _ = decide(acc, ev.AttemptsResolved(results), POLICY, T0 + days(1) + SWEEP_HOUR)
+    notice, text = _asked_to_confirm(acc)
+    assert notice.params["card"] == {"brand": VISA.brand, "last4": VISA.last4}
+    assert f"(card Visa\u00a0••••\u00a0{VISA.last4})" in text and "“Sub 0” and “Sub 1”" in text
+
+
+def test_a_confirmation_asks_for_what_the_bank_asks_even_after_a_transfer_paid_part_of_it():
+    acc, _ = apply(account(subs=2), failed("ch-1", "sub-0", 1000), failed("ch-2", "sub-1", 2000, at=T0 + days(0.01)))
+    acc, effects = decide(acc, ev.PayNowRequested("k-1", "h", VISA, "user:1"), POLICY, T0 + days(1))
+    (sent,) = [e for e in effects if isinstance(e, ev.TryCharge)]
+    acc, _ = decide(acc, ev.PaymentReceived("tr-1", Money(500, "EUR"), "INV-1"), POLICY, T0 + days(1))
+    results = (ev.AttemptResult(sent.charge_id, sent.key, REQUIRES_ACTION, "authentication_required"),)
+    acc, _ = decide(acc, ev.PayNowCompleted("k-1", VISA, results, "user:1"), POLICY, T0 + days(1))
+    notice, text = _asked_to_confirm(acc)
+    assert sent.amount == Money(3000, "EUR") == Money(**notice.params["amount"])
+    assert "confirm the payment of €30.00" in text and "The total due on your account is €25.00." in text
+
+
+def test_a_deletion_warning_waiting_to_go_is_withdrawn_when_the_deletion_is_cancelled():
+    acc, _ = apply(account(subs=2), failed("ch-1", "sub-0", 1000))
+    acc, _ = walk(acc, 1, 84)
+    acc, _ = apply(acc, failed("ch-2", "sub-1", 2000, at=T0 + days(85)), at=T0 + days(85))
+    acc, _ = deliver(acc, T0 + days(85) + SWEEP_HOUR)
+    acc, _ = walk(acc, 85, 90)  # sub-0's 30-day warning is queued on day 90
+    (warning,) = [n for n in acc.outbox if n.kind == "deletion_warning" and n.status == "queued"]
+    acc, _ = decide(acc, ev.ChargeWrittenOff("ch-1", "goodwill", "support"), POLICY, T0 + days(90) + 2 * SWEEP_HOUR)
+    assert acc.subscriptions["sub-0"].deletion_scheduled_at is None and not acc.balance().is_zero  # sub-1 owes
+    acc, sent = deliver(acc, T0 + days(90) + 3 * SWEEP_HOUR)
+    assert "deletion_warning" not in [n.kind for n in sent]
+    assert next(n for n in acc.outbox if n.notice_id == warning.notice_id).status == "withdrawn"
