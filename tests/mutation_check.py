@@ -71,7 +71,7 @@ MUTANTS = [
     Mutant(
         "same notice id queued twice",
         "pastdue/domain/notice_queue.py",
-        "    if any(n.notice_id == notice_id for n in account.outbox):\n        return False\n",
+        "    if notice_id in [n.notice_id for n in account.outbox]:\n        return False\n",
         "",
         (UNIT,),
     ),

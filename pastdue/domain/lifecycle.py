@@ -34,6 +34,8 @@ def _transition(account: Account, event: ev.Decidable, policy: Policy, now: date
     """The transition that decides on each command and event; mypy checks each against its event's type,
     and that every kind of Decidable has one (assert_never)."""
     match event:
+        case ev.SweepTick():  # first: the most frequent by far (every due account, every sweep)
+            return sweep.tick(account, event, policy, now)
         case ev.ChargeFailed():
             return charge_failures.charge_failed(account, event, policy, now)
         case ev.ProfileSet():
@@ -50,8 +52,6 @@ def _transition(account: Account, event: ev.Decidable, policy: Policy, now: date
             return account_events.email_bounced(account, event, policy, now)
         case ev.Reactivate():
             return account_events.reactivate(account, event, policy, now)
-        case ev.SweepTick():
-            return sweep.tick(account, event, policy, now)
         case ev.DataPurged():
             return sweep.data_purged(account, event, policy, now)
         case ev.AttemptsResolved():
@@ -109,14 +109,16 @@ def decide_in_place(
     deletion_follows_balance(account, policy, now)  # whatever paid (or re-opened) it
     if not isinstance(event, ev.SweepTick):  # (the sweep sends every settlement still due itself)
         effects += invoices.new_settlements(account, settling)
-    withdraw_stale(account, now)  # a notice waiting that this decision made untrue never goes
-    trim(account, now)
+    # What the decision left owed, summed once: nothing below changes an open charge (trim archives paid ones).
+    owed = account.balance()
+    withdraw_stale(account, now, owed)  # a notice waiting that this decision made untrue never goes
+    trim(account, now, owed)
     # A quarantined account is left out of the sweep and the drain until it is released.
     quarantined = account.quarantine is not None
     account.next_action_at = None if quarantined else schedule.next_action_at(account, policy, now)
     account.notices_due_at = None if quarantined else schedule.notices_due_at(account)
-    schedule.derive_query_fields(account, policy)
-    queued = sum(1 for n in account.outbox if n.notice_id not in known)
+    schedule.derive_query_fields(account, policy, owed)
+    queued = len([n for n in account.outbox if n.notice_id not in known])
     if queued > 0:
         effects.append(ev.NoticesQueued(queued))
     return account, effects

@@ -372,6 +372,11 @@ class Quarantine(Document):
     failures: int = 0
 
 
+def _age(charge: Charge) -> tuple[datetime, str]:
+    """The order of open charges: oldest failure first (then by id)."""
+    return charge.failed_at, charge.charge_id
+
+
 class Account(Document):
     account_id: str
     admin: Admin
@@ -429,14 +434,15 @@ class Account(Document):
     stored: Any = None  # adapters/documents.Stored (the model does not know the store)
 
     def open_charges(self, subscription_id: str | None = None) -> list[Charge]:
-        return sorted(
-            (
-                c
-                for c in self.charges
-                if c.status == OPEN and (subscription_id is None or c.subscription_id == subscription_id)
-            ),
-            key=lambda c: (c.failed_at, c.charge_id),
-        )
+        """The open charges (of one subscription, or all), oldest first."""
+        found = [
+            c
+            for c in self.charges
+            if c.status == OPEN and (subscription_id is None or c.subscription_id == subscription_id)
+        ]
+        if len(found) > 1:
+            found.sort(key=_age)
+        return found
 
     def balance(self, subscription_id: str | None = None) -> Money:
         # Summed as minor units (the sweep asks this often); a charge in another currency is refused as Money

@@ -68,7 +68,7 @@ def queue_notice(
     """Queue once: a notice id already in the outbox (or in its history) is never queued again. It goes to
     the admin, or to `to` (the address a change of contact left). `about`: the subscriptions the event
     concerns (default: `subscription_id`); `policy` gives each owed row its subscription's deadline."""
-    if any(n.notice_id == notice_id for n in account.outbox):
+    if notice_id in [n.notice_id for n in account.outbox]:
         return False
     about = list(about or ([subscription_id] if subscription_id else []))
     sub = account.subscriptions.get(about[0]) if len(about) == 1 else None
@@ -147,7 +147,7 @@ def _replace_waiting(account: Account, now: datetime, kind: str, notice_id: str,
         withdraw(account, old, now, "replaced", by=notice_id)
     asked = account.asked
     if asked is not None:
-        earlier = next((n for n in account.outbox if n.notice_id == asked.notice_id), None)
+        earlier = _in_outbox(account, asked.notice_id)
         if earlier is None or earlier.status not in (QUEUED, WITHDRAWN):  # sent (or on its way): read
             carried = {"at": format_time(asked.at), "amount": dump(asked.amount)}
     if carried is not None and carried["amount"] != dump(total):
@@ -155,6 +155,14 @@ def _replace_waiting(account: Account, now: datetime, kind: str, notice_id: str,
     if len(values.get("subscriptions") or []) > 1:
         values["subscriptionName"] = None
     account.asked = Asked(notice_id, now, total) if total.value > 0 else None
+
+
+def _in_outbox(account: Account, notice_id: str) -> Notice | None:
+    """The notice of this id in the outbox, if it is still there."""
+    for notice in account.outbox:
+        if notice.notice_id == notice_id:
+            return notice
+    return None
 
 
 def _local_day(at: datetime, zone: str) -> str:
@@ -207,17 +215,17 @@ def _add(a: dict | None, b: dict | None) -> dict | None:
     return {"value": a["value"] + b["value"], "currency": b["currency"]}
 
 
-def withdraw_stale(account: Account, now: datetime) -> None:
+def withdraw_stale(account: Account, now: datetime, balance: Money | None = None) -> None:
     """Notices waiting in the outbox that are no longer true are withdrawn: one asking for money when nothing
     is owed any more, or when every subscription it was about is active again; a card-expiry notice for a
-    card no longer on file."""
-    if not any(waiting(n) for n in account.outbox):
-        return
-    owed = not account.balance().is_zero
+    card no longer on file. `balance`: the account's, when the caller has it."""
+    owed = None if balance is None else not balance.is_zero  # else asked of the first waiting that asks money
     for notice in account.outbox:
         if not waiting(notice):
             continue
         if notice.kind in ASKING:
+            if owed is None:
+                owed = not account.balance().is_zero
             if not owed:
                 withdraw(account, notice, now, "paid")
             elif _all_back(account, notice):
@@ -238,8 +246,12 @@ def _deletion_ahead(account: Account, notice: Notice) -> bool:
 
 
 def _all_back(account: Account, notice: Notice) -> bool:
-    subs = [account.subscriptions.get(s) for s in notice.params.get("subscriptionIds") or []]
-    return bool(subs) and all(s is not None and s.state == ACTIVE for s in subs)
+    ids = notice.params.get("subscriptionIds") or []
+    for subscription_id in ids:
+        sub = account.subscriptions.get(subscription_id)
+        if sub is None or sub.state != ACTIVE:
+            return False
+    return bool(ids)
 
 
 def refresh(account: Account, notice: Notice, policy: Policy | None) -> None:
@@ -267,7 +279,7 @@ def owed_rows(account: Account, policy: Policy | None = None) -> list[dict]:
         sub = account.subscriptions.get(charge.subscription_id)
         row: dict[str, Any] = {
             "subscriptionName": sub.display_name if sub else charge.subscription_id,
-            "amount": dump(charge.outstanding),
+            "amount": charge.outstanding.to_json(),
             "since": format_time(charge.failed_at),
             "state": sub.state if sub else None,
         }

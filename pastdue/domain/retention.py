@@ -18,6 +18,7 @@ from pastdue.domain.model import (
     Account,
     Charge,
 )
+from pastdue.domain.money import Money
 
 # How long the account document remembers what it needs to decide (docs/design.md, "Storage").
 # Event ids: beyond the 3 days in which Stripe (and the billing system) deliver an event again.
@@ -45,17 +46,51 @@ def settled_keep(charge: Charge) -> timedelta:
     return SETTLED_KEEP_AUTHENTICATION if asked else SETTLED_KEEP
 
 
-def trim(account: Account, now: datetime) -> None:
+def trim(account: Account, now: datetime, balance: Money | None = None) -> None:
     """Keep the document to what decisions need: everything else is forgotten after its time, or handed
-    to the archive (settled charges; the history is archived by the store itself)."""
+    to the archive (settled charges; the history is archived by the store itself). `balance`: the account's,
+    when the caller has it (archiving paid charges does not change it)."""
     forget = format_time(now - PROCESSED_EVENTS_KEEP)
-    if any(at < forget for at in account.processed_events.values()):
-        account.processed_events = {k: at for k, at in account.processed_events.items() if at >= forget}
+    recent = {k: at for k, at in account.processed_events.items() if at >= forget}
+    if len(recent) < len(account.processed_events):
+        account.processed_events = recent
     settled = [
         c
         for c in account.charges
         if c.status == PAID and c.pending is None and c.paid_at is not None and c.settlement_pending is None
     ]
+    if settled:
+        _archive_settled(account, settled, now)
+    if account.expiry_notified:  # only the card on file's steps matter: a new card starts again
+        token = account.payment_method.token if account.payment_method else None
+        prefix = f"{token}:"
+        account.expiry_notified = [n for n in account.expiry_notified if token and n.startswith(prefix)]
+    # A withdrawn notice is kept (its id only) and archived like a sent one.
+    outbox = [
+        n
+        for n in account.outbox
+        if not (n.status in DONE and now - (n.sent_at or n.created_at) >= KEEP_SENT_NOTICES)
+        and not (n.status == FAILED and now - n.created_at >= KEEP_FAILED_NOTICES)
+    ]
+    sent = [n for n in outbox if n.status in DONE]
+    if len(sent) > KEEP_SENT_COUNT:
+        sent.sort(key=lambda n: (n.sent_at or n.created_at, n.notice_id))
+        leaving = {id(n) for n in sent[:-KEEP_SENT_COUNT]}
+        account.archive_notices += [n for n in outbox if id(n) in leaving]
+        outbox = [n for n in outbox if id(n) not in leaving]
+    for notice in outbox:
+        if notice.status in DONE and notice.params:
+            # A sent notice is kept for its id only (never queued twice): no parameters, no address.
+            notice.params, notice.to, notice.claim_id = {}, "", None
+    account.outbox = outbox
+    if account.asked is not None and (account.balance() if balance is None else balance).is_zero:
+        account.asked = None  # nothing owed: a later notice asks afresh
+    if account.idempotency:
+        account.idempotency = {k: v for k, v in account.idempotency.items() if now - v.at < KEEP_IDEMPOTENCY}
+
+
+def _archive_settled(account: Account, settled: list[Charge], now: datetime) -> None:
+    """The settled charges past their time, or past the count, leave the document for the archive."""
     old = [c for c in settled if now - _paid(c) >= settled_keep(c)]
     # Past the count, the oldest settled charges no answer can still concern (every attempt has its final
     # word) leave early; the archive is then asked about any failure reported again for a while.
@@ -68,29 +103,6 @@ def trim(account: Account, now: datetime) -> None:
         leaving = {id(c) for c in old}
         account.charges = [c for c in account.charges if id(c) not in leaving]
         account.archive_charges += old
-    if account.expiry_notified:  # only the card on file's steps matter: a new card starts again
-        token = account.payment_method.token if account.payment_method else None
-        account.expiry_notified = [n for n in account.expiry_notified if token and n.startswith(f"{token}:")]
-    # A withdrawn notice is kept (its id only) and archived like a sent one.
-    outbox = [
-        n
-        for n in account.outbox
-        if not (n.status in DONE and now - (n.sent_at or n.created_at) >= KEEP_SENT_NOTICES)
-        and not (n.status == FAILED and now - n.created_at >= KEEP_FAILED_NOTICES)
-    ]
-    sent = sorted((n for n in outbox if n.status in DONE), key=lambda n: (n.sent_at or n.created_at, n.notice_id))
-    if len(sent) > KEEP_SENT_COUNT:
-        leaving = {id(n) for n in sent[:-KEEP_SENT_COUNT]}
-        account.archive_notices += [n for n in outbox if id(n) in leaving]
-        outbox = [n for n in outbox if id(n) not in leaving]
-    for notice in outbox:
-        if notice.status in DONE and notice.params:
-            # A sent notice is kept for its id only (never queued twice): no parameters, no address.
-            notice.params, notice.to, notice.claim_id = {}, "", None
-    account.outbox = outbox
-    if account.asked is not None and account.balance().is_zero:
-        account.asked = None  # nothing owed: a later notice asks afresh
-    account.idempotency = {k: v for k, v in account.idempotency.items() if now - v.at < KEEP_IDEMPOTENCY}
 
 
 def _paid(charge: Charge) -> datetime:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pastdue.domain.model import Account, AttemptSource, Charge
+from pastdue.domain.model import Account, AttemptOutcome, AttemptSource, Charge
 from pastdue.domain.policy import Calendar
 
 DAY = timedelta(days=1)
@@ -28,6 +28,9 @@ TRY_LATER = frozenset(
     {"processing_error", "try_again_later", "issuer_not_available", "reenter_transaction", "approve_with_id"}
 )
 AUTHENTICATION = frozenset({"authentication_required"})
+# Attempts that never reached the card: no try against the 30-day caps.
+UNCOUNTED = (AttemptOutcome.SKIPPED, AttemptOutcome.NOT_SENT)
+RETRY = AttemptSource.RETRY
 
 
 def retry_class(decline_code: str | None) -> str:
@@ -84,31 +87,62 @@ def attempts_within(account: Account, now: datetime, charge: Charge | None = Non
         for c in account.charges
         if charge is None or c is charge
         for a in c.attempts
-        if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome not in ("skipped", "not_sent")
+        if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome not in UNCOUNTED
     }
     return len(payments)
 
 
+def counts_within(account: Account, charge: Charge, token: str, now: datetime) -> tuple[int, int]:
+    """attempts_within(charge=charge) and attempts_within(token=token), in one pass over the attempts."""
+    on_charge: set[str] = set()
+    on_card: set[str] = set()
+    for c in account.charges:
+        for a in c.attempts:
+            if now - a.at < WINDOW and a.outcome not in UNCOUNTED:
+                payment = a.payment or f"{c.charge_id}:{a.key}"
+                if c is charge:
+                    on_charge.add(payment)
+                if a.token == token:
+                    on_card.add(payment)
+    return len(on_charge), len(on_card)
+
+
 def capped(account: Account, charge: Charge, token: str, cal: Calendar, now: datetime) -> bool:
     """The charge, or the card on all of the account's charges, has had its attempts for 30 days."""
-    return (
-        attempts_within(account, now, charge=charge) >= cal.max_attempts_30_days
-        or attempts_within(account, now, token=token) >= cal.max_attempts_30_days
-    )
+    cap = cal.max_attempts_30_days
+    if attempts_held(account) < cap:
+        return False  # each attempt counts once at most: too few on the whole account to reach either cap
+    on_charge, on_card = counts_within(account, charge, token, now)
+    return on_charge >= cap or on_card >= cap
+
+
+def attempts_held(account: Account) -> int:
+    """Every attempt the account's charges hold, whenever and however it ended."""
+    held = 0
+    for c in account.charges:
+        held += len(c.attempts)
+    return held
 
 
 def last_retry(charge: Charge) -> datetime:
-    return max((a.at for a in charge.attempts if a.source == AttemptSource.RETRY), default=charge.failed_at)
+    """When the charge was last retried by the sweep (its failure, if never)."""
+    latest: datetime | None = None
+    for a in charge.attempts:
+        if a.source == RETRY and (latest is None or a.at > latest):
+            latest = a.at
+    return charge.failed_at if latest is None else latest
 
 
 def due(account: Account, charge: Charge, cal: Calendar, now: datetime) -> bool:
     """A retry time has come since the last retry (missed ones fold into one) and the caps allow it."""
-    since, method = last_retry(charge), account.payment_method
-    return (
-        method is not None
-        and any(since < at <= now for at in plan(account, charge, cal))
-        and not capped(account, charge, method.token, cal, now)
-    )
+    method = account.payment_method
+    if method is None:
+        return False
+    since = last_retry(charge)
+    for at in plan(account, charge, cal):
+        if since < at <= now:
+            return not capped(account, charge, method.token, cal, now)
+    return False
 
 
 def next_time(account: Account, charge: Charge, cal: Calendar) -> datetime | None:

@@ -19,7 +19,9 @@ from pastdue.domain.model import (
     Account,
     Charge,
     Subscription,
+    SubscriptionState,
 )
+from pastdue.domain.money import Money
 from pastdue.domain.policy import Calendar, Policy
 
 DAY = timedelta(days=1)
@@ -34,6 +36,8 @@ class Step:
 
 def subscription_steps(sub: Subscription, cal: Calendar) -> tuple[Step, ...]:
     """The steps of the current episode, in time order; names are unique within an episode."""
+    if sub.state not in (PAST_DUE, DISABLED):
+        return ()  # none while active or deleted (asked of every subscription: no cache lookup for these)
     return _steps(sub.state, sub.past_due_since, sub.grace_days, sub.deletion_scheduled_at, cal)
 
 
@@ -58,12 +62,21 @@ def pending_steps(sub: Subscription, cal: Calendar) -> list[Step]:
     return [s for s in subscription_steps(sub, cal) if s.name not in sub.steps_done]
 
 
+def next_step(sub: Subscription, cal: Calendar) -> Step | None:
+    """pending_steps(sub, cal)[0], or None: the first step of the episode not done yet."""
+    for step in subscription_steps(sub, cal):
+        if step.name not in sub.steps_done:
+            return step
+    return None
+
+
 def card_expires_at(account: Account) -> datetime | None:
     """When the card on file stops working: the first instant after its expiry month (UTC)."""
     method = account.payment_method
     return None if method is None else _month_after(method.exp_year, method.exp_month)
 
 
+@lru_cache(maxsize=1024)  # asked twice a decision for the same card
 def _month_after(exp_year: int, exp_month: int) -> datetime | None:
     if not 1 <= exp_month <= 12:
         return None
@@ -128,23 +141,23 @@ def _awaits_customer(account: Account, charge: Charge) -> bool:
     return waiting is not None and method is not None and waiting.token == method.token
 
 
-def derive_query_fields(account: Account, policy: Policy) -> None:
-    """What support's lists query: the states, and the earliest disable and deletion to come."""
-    account.states = sorted({s.state for s in account.subscriptions.values()})
-    disables = [
-        at
-        for s in account.subscriptions.values()
-        if s.state == PAST_DUE and s.past_due_since
-        if (at := cancellation_date(s, policy.for_plan(s.plan))) is not None
-    ]
-    deletions = [
-        s.deletion_scheduled_at
-        for s in account.subscriptions.values()
-        if s.state == DISABLED and s.deletion_scheduled_at
-    ]
+def derive_query_fields(account: Account, policy: Policy, balance: Money | None = None) -> None:
+    """What support's lists query: the states, and the earliest disable and deletion to come, and what is
+    owed (`balance`: the account's, when the caller has it)."""
+    states: set[SubscriptionState] = set()
+    disables: list[datetime] = []
+    deletions: list[datetime] = []
+    for s in account.subscriptions.values():  # one pass
+        states.add(s.state)
+        if s.state == PAST_DUE and s.past_due_since:
+            if (at := cancellation_date(s, policy.for_plan(s.plan))) is not None:
+                disables.append(at)
+        elif s.state == DISABLED and s.deletion_scheduled_at:
+            deletions.append(s.deletion_scheduled_at)
+    account.states = sorted(states)
     account.next_disable_at = min(disables, default=None)
     account.next_deletion_at = min(deletions, default=None)
-    owed = account.balance()
+    owed = account.balance() if balance is None else balance
     account.open_balance = None if owed.is_zero else owed
 
 
@@ -158,8 +171,9 @@ def next_action_at(account: Account, policy: Policy, now: datetime | None = None
             return min([until, *settling])  # support paused dunning: nothing else is due before it ends
     times: list[datetime] = settling
     for charge in account.charges:
-        if charge.pending is not None:
-            times.append(charge.pending.at)
+        pending = charge.pending
+        if pending is not None:
+            times.append(pending.at)
         elif retry_eligible(account, charge):
             cal = policy.for_plan(account.subscriptions[charge.subscription_id].plan)
             upcoming = retries.next_time(account, charge, cal)
@@ -172,15 +186,22 @@ def next_action_at(account: Account, policy: Policy, now: datetime | None = None
     for sub in account.subscriptions.values():
         if sub.state == DELETED and sub.purged_at is None and sub.deleted_at is not None:
             times.append(sub.deleted_at)
-        steps = pending_steps(sub, policy.for_plan(sub.plan))
-        if steps:
-            times.append(steps[0].due)
+        step = next_step(sub, policy.for_plan(sub.plan))
+        if step is not None:
+            times.append(step.due)
     return min(times) if times else None
 
 
 def notices_due_at(account: Account) -> datetime | None:
-    times = [n.next_try_at for n in account.outbox if n.status == QUEUED]
-    times += [n.lease_until for n in account.outbox if n.status == SENDING and n.lease_until]
+    """The first queued notice's time, or the first lease of one being sent to end (one pass)."""
+    queued: list[datetime] = []
+    leased: list[datetime] = []
+    for n in account.outbox:
+        if n.status == QUEUED:
+            queued.append(n.next_try_at)
+        elif n.status == SENDING and n.lease_until:
+            leased.append(n.lease_until)
+    times = queued + leased
     return min(times) if times else None
 
 

@@ -210,13 +210,13 @@ def try_charge(account: Account, charge: Charge, now: datetime) -> TryCharge:
         raise ValueError(f"charge {charge.charge_id} has no attempt in flight")
     amount = pending.amount or charge.outstanding
     covers = 1
+    covering = covered(account, pending.payment) if pending.payment is not None else [(charge, pending)]
     if pending.payment is not None:
-        members = [a for _, a in covered(account, pending.payment) if a.outcome is None]
+        members = [a for _, a in covering if a.outcome is None]
         for member in members:
             if member is not pending:
                 amount = amount + (member.amount or Money.zero(amount.currency))
         covers = len(members)
-    covering = covered(account, pending.payment) if pending.payment is not None else [(charge, pending)]
     waiting: dict[str, tuple[str, str, str]] = {}
     for each, attempt in covering:
         n = each.attempts.index(attempt)

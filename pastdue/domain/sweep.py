@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from pastdue.domain import events as ev
 from pastdue.domain import retries, schedule
 from pastdue.domain.codec import format_time
 from pastdue.domain.history import RecordKind, record
 from pastdue.domain.invoices import due_settlements
-from pastdue.domain.model import DELETED, DISABLED, PAST_DUE, Account, AttemptSource, NoticeKind, Subscription
+from pastdue.domain.model import DELETED, DISABLED, OPEN, PAST_DUE, Account, AttemptSource, NoticeKind, Subscription
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
@@ -45,9 +45,12 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
     effects += [try_charge(account, charge, now) for charge, attempt in reserved if not follows(attempt)]
     _expiry_notices(account, policy, now)
     steps: list[Due] = []
+    busy = _unanswered(account)  # (the steps below change subscriptions, never charges)
     for sub in account.subscriptions.values():
+        if sub.state not in (DELETED, PAST_DUE, DISABLED):
+            continue
         # An answer is outstanding: notices may go, but never disable or purge on a guess.
-        unanswered = any(c.pending for c in account.open_charges(sub.subscription_id))
+        unanswered = sub.subscription_id in busy
         if sub.state == DELETED and sub.purged_at is None and not unanswered:
             effects.append(ev.PurgeData(sub.subscription_id))
         elif sub.state in (PAST_DUE, DISABLED):
@@ -56,8 +59,12 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
     return effects
 
 
-@dataclass(frozen=True)
-class Due:
+def _unanswered(account: Account) -> set[str]:
+    """The subscriptions with an open charge whose attempt is in flight (sent, no answer yet)."""
+    return {c.subscription_id for c in account.charges if c.status == OPEN and c.pending is not None}
+
+
+class Due(NamedTuple):
     """A notice step a subscription reached in this sweep: its kind, its id, and what it says of it."""
 
     kind: NoticeKind
@@ -66,6 +73,12 @@ class Due:
     params: dict
 
 
+# The notice a subscription's step sends (a dict, not NoticeKind(kind): asked for every step of every sweep).
+NOTICE_OF_STEP = {
+    "reminder": NoticeKind.REMINDER,
+    "final_notice": NoticeKind.FINAL_NOTICE,
+    "deletion_warning": NoticeKind.DELETION_WARNING,
+}
 # Several subscriptions reaching notice steps in one sweep get one message, of the most pressing kind.
 URGENCY = (
     NoticeKind.DELETION_WARNING,
@@ -80,27 +93,30 @@ def _queue_one(account: Account, policy: Policy, now: datetime, steps: list[Due]
     row of its table has its own state and deadline), the nearest suspension and deletion dates."""
     if not steps:
         return
-    kind = min((s.kind for s in steps), key=URGENCY.index)
-    merged: dict[str, Any] = {"balance": account.balance(), "step": ",".join(s.params["step"] for s in steps)}
+    kind = min([s.kind for s in steps], key=URGENCY.index)
+    merged: dict[str, Any] = {"balance": account.balance(), "step": ",".join([s.params["step"] for s in steps])}
     for name, pick in (("cancellationDate", min), ("deletionDate", min), ("daysPastDue", max), ("daysLeft", min)):
-        found = [s.params[name] for s in steps if s.params.get(name) is not None]
+        found = [value for s in steps if (value := s.params.get(name)) is not None]
         if found:
             merged[name] = pick(found)
     retry = [s.params for s in steps if s.params.get("nextRetryAt") is not None]
     if retry:
-        first = min(retry, key=lambda p: p["nextRetryAt"])
+        first = min(retry, key=itemgetter("nextRetryAt"))
         merged.update(nextRetryAt=first["nextRetryAt"], retriesLeft=first.get("retriesLeft"))
-    if any(c.hard for c in account.open_charges()):
+    hard, code = False, None  # of the open charges: one refused for good; the newest one's decline code
+    for charge in account.open_charges():
+        hard = hard or charge.hard
+        code = charge.decline_code or code
+    if hard:
         merged["cardRefused"] = True  # the card on file cannot pay: the notice asks for another
-    codes = [c.decline_code for c in account.open_charges() if c.decline_code]
-    if codes and account.payment_mode == "card":
-        merged["declineCode"] = codes[-1]
+    if code and account.payment_mode == "card":
+        merged["declineCode"] = code
     about = [s.subscription_id for s in steps]
     queue_notice(
         account,
         now,
         kind,
-        "+".join(s.notice_id for s in steps),
+        "+".join([s.notice_id for s in steps]),
         about[0] if len(about) == 1 else None,
         policy=policy,
         about=about,
@@ -184,7 +200,8 @@ def _advance(
     # Several notice steps due at once (a late run): send the latest, the others are superseded.
     for skipped in due[:-1]:
         record(account, now, RecordKind.NOTICE_SUPERSEDED, "system", sub.subscription_id, step=skipped.name)
-    params: dict[str, Any] = {"balance": account.balance(sub.subscription_id), "step": final.name}
+    # What the account's one notice takes of this step (_queue_one): the account's total is its own.
+    params: dict[str, Any] = {"step": final.name}
     if final.kind == "deletion_warning":
         deletion = sub.deletion_scheduled_at or now  # a warning step exists only once deletion is scheduled
         # Counted up, as the card-expiry notice counts: 6 days 11 hours left (a sweep 13 hours late) is "7 days".
@@ -193,15 +210,15 @@ def _advance(
     else:
         since = sub.past_due_since or now  # notice steps exist only while past due
         params.update(cancellationDate=schedule.cancellation_date(sub, cal), daysPastDue=(now - since).days)
-        open_charges = account.open_charges(sub.subscription_id)
-        if final.kind == "reminder" and open_charges:
+        open_charges = account.open_charges(sub.subscription_id) if final.kind == "reminder" else []
+        if open_charges:
             next_retry, retries_left = retries.outlook(account, open_charges[0], cal, now)
             params.update(nextRetryAt=next_retry, retriesLeft=retries_left or None)
         if final.kind == "final_notice" and params["cancellationDate"] is not None:
             # What follows the suspension: the data is deleted delete_after_days later, on this date.
             params["deletionDate"] = params["cancellationDate"] + cal.delete_after_days * DAY
     steps.append(
-        Due(NoticeKind(final.kind), f"{sub.subscription_id}:{episode}:{final.name}", sub.subscription_id, params)
+        Due(NOTICE_OF_STEP[final.kind], f"{sub.subscription_id}:{episode}:{final.name}", sub.subscription_id, params)
     )
     return []
 
