@@ -29,8 +29,8 @@ MUTANTS = [
     Mutant(
         "cancellation date one day late",
         "pastdue/domain/schedule.py",
-        "sub.past_due_since + (cal.disable_day + sub.grace_days) * DAY",
-        "sub.past_due_since + (cal.disable_day + 1 + sub.grace_days) * DAY",
+        "sub.past_due_since + days(cal.disable_day + sub.grace_days)",
+        "sub.past_due_since + days(cal.disable_day + 1 + sub.grace_days)",
         (UNIT,),
     ),
     Mutant(

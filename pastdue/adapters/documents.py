@@ -106,10 +106,10 @@ class Stored(NamedTuple):
     ) -> Stored:
         return cls(
             account.history_seq,
-            frozenset(c.charge_id for c in account.archive_charges),
-            frozenset(n.notice_id for n in account.archive_notices),
+            frozenset([c.charge_id for c in account.archive_charges]),
+            frozenset([n.notice_id for n in account.archive_notices]),
             events,
-            None if document is None else {k: v for k, v in document.items() if not k.startswith("_")},
+            None if document is None else {k: v for k, v in document.items() if k[:1] != "_"},  # (not Cosmos's)
         )
 
 

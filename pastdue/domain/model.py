@@ -450,7 +450,7 @@ class Account(Document):
         total = 0
         for charge in self.charges:
             if charge.status == OPEN and (subscription_id is None or charge.subscription_id == subscription_id):
-                owed = charge.outstanding
+                owed = charge.amount if charge.paid is None else charge.outstanding  # (no property call: asked often)
                 if owed.currency != self.currency:
                     raise CurrencyMismatch(f"{self.currency} and {owed.currency} cannot be combined")
                 total += owed.value

@@ -72,9 +72,10 @@ def queue_notice(
         return False
     about = list(about or ([subscription_id] if subscription_id else []))
     sub = account.subscriptions.get(about[0]) if len(about) == 1 else None
+    # What every notice shows, built JSON-ready (only the caller's params need dumping).
     base: dict[str, Any] = {
         "accountId": account.account_id,
-        "paymentMode": account.payment_mode,
+        "paymentMode": str(account.payment_mode),
         "timeZone": account.time_zone,
         "adminName": account.admin.name,
         "subscriptionName": sub.display_name if sub else None,
@@ -90,10 +91,10 @@ def queue_notice(
         base["openCharges"] = owed_rows(account, policy)
     if kind == RECEIPT:
         # A receipt a customer keeps: when, with what (the card, or the transfer's reference), and its number.
-        base.update(paidAt=now, receiptNumber=receipt_number(account.account_id, notice_id))
+        base.update(paidAt=dump(now), receiptNumber=receipt_number(account.account_id, notice_id))
         if "transferReference" not in params and "card" in base:
-            base["paidCard"] = base["card"]
-    values = dump({**base, **params})
+            base["paidCard"] = dict(base["card"])
+    values = {**base, **dump(params)}
     if values.get("invoiceUrls"):
         # Each invoice paid, by its number (the charge's id) and its page: a receipt links them by number.
         numbers = {c.invoice_url: c.charge_id for c in account.charges if c.invoice_url}
@@ -281,7 +282,7 @@ def owed_rows(account: Account, policy: Policy | None = None) -> list[dict]:
             "subscriptionName": sub.display_name if sub else charge.subscription_id,
             "amount": charge.outstanding.to_json(),
             "since": format_time(charge.failed_at),
-            "state": sub.state if sub else None,
+            "state": str(sub.state) if sub else None,
         }
         if account.payment_mode == INVOICE:
             row["invoice"] = charge.charge_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from pastdue.domain import events as ev
@@ -95,13 +94,9 @@ def _queue_one(account: Account, policy: Policy, now: datetime, steps: list[Due]
         return
     kind = min([s.kind for s in steps], key=URGENCY.index)
     merged: dict[str, Any] = {"balance": account.balance(), "step": ",".join([s.params["step"] for s in steps])}
-    for name, pick in (("cancellationDate", min), ("deletionDate", min), ("daysPastDue", max), ("daysLeft", min)):
-        found = [value for s in steps if (value := s.params.get(name)) is not None]
-        if found:
-            merged[name] = pick(found)
-    retry = [s.params for s in steps if s.params.get("nextRetryAt") is not None]
-    if retry:
-        first = min(retry, key=itemgetter("nextRetryAt"))
+    merged.update(_picked(steps))
+    first = _first_retry(steps)
+    if first is not None:
         merged.update(nextRetryAt=first["nextRetryAt"], retriesLeft=first.get("retriesLeft"))
     hard, code = False, None  # of the open charges: one refused for good; the newest one's decline code
     for charge in account.open_charges():
@@ -124,12 +119,40 @@ def _queue_one(account: Account, policy: Policy, now: datetime, steps: list[Due]
     )
 
 
+# What the steps say of their subscriptions, as the one notice says it of all: the nearest suspension and
+# deletion, the longest past due, the fewest days left.
+PICKED = (("cancellationDate", min), ("deletionDate", min), ("daysPastDue", max), ("daysLeft", min))
+
+
+def _picked(steps: list[Due]) -> dict[str, Any]:
+    """Each of PICKED (in its order) picked across the steps that say it; left out when none does."""
+    picked: dict[str, Any] = {}
+    for name, pick in PICKED:
+        for step in steps:
+            value = step.params.get(name)
+            if value is not None:
+                known = picked.get(name)
+                picked[name] = value if known is None else pick(known, value)
+    return picked
+
+
+def _first_retry(steps: list[Due]) -> dict | None:
+    """The params of the (first) step with the earliest next retry, None when no step has one."""
+    first = None
+    for step in steps:
+        at = step.params.get("nextRetryAt")
+        if at is not None and (first is None or at < first["nextRetryAt"]):
+            first = step.params
+    return first
+
+
 def _expiry_notices(account: Account, policy: Policy, now: datetime) -> None:
     """Card-expiry pre-dunning: the due steps fold into one notice (the nearest to the expiry)."""
-    ends = schedule.card_expires_at(account)
     due = [s for s in schedule.expiry_steps(account, policy.default) if s.due <= now]
-    method = account.payment_method
-    if not due or ends is None or method is None:
+    if not due:
+        return
+    ends, method = schedule.card_expires_at(account), account.payment_method
+    if ends is None or method is None:
         return  # (no steps without a card on file)
     account.expiry_notified += [s.name for s in due]
     if now >= ends:
@@ -157,10 +180,11 @@ def _advance(
     event: ev.SweepTick,
     steps: list[Due],
 ) -> list:
-    due = [
+    done = sub.steps_done
+    due = [  # the pending steps (schedule.pending_steps) that are due, in one pass
         s
-        for s in schedule.pending_steps(sub, cal)
-        if s.due <= now and not (unanswered and s.kind in ("disable", "purge"))
+        for s in schedule.subscription_steps(sub, cal)
+        if s.name not in done and s.due <= now and not (unanswered and s.kind in ("disable", "purge"))
     ]
     if not event.allow_purge and any(s.kind == "purge" for s in due):
         # Held by the run's deletion cap or a dry run: the purge stays due for a later run.
