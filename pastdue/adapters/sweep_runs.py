@@ -11,8 +11,56 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import datetime
 
+from pastdue.domain.codec import format_time
+
 RUN_TTL_SECONDS = 35 * 86_400  # a month of runs to look back on, then Cosmos removes them
 TRIES = 50  # shards finishing together retry their If-Match write; each try reads the run again
+
+
+# The run's document, and the changes each adapter makes to it (Cosmos with If-Match, memory under a lock).
+def new_run(run_id: str, shards: int, at: datetime, max_deletions: int) -> dict:
+    """A planned run's document: no shard recorded yet, its whole deletion cap left."""
+    return {
+        "id": run_id,
+        "type": "sweepRun",
+        "shards": shards,
+        "plannedAt": format_time(at),
+        "done": {},
+        "failed": {},
+        "closedAt": None,
+        "deletionsLeft": max_deletions,
+        "ttl": RUN_TTL_SECONDS,
+    }
+
+
+def count_deletions(run: dict, change: int) -> bool:
+    """Take from (negative) or give back to the run's deletion cap; False, and nothing changed, when fewer
+    are left than taken."""
+    left = run.get("deletionsLeft", 0) + change
+    if left < 0:
+        return False
+    run["deletionsLeft"] = left
+    return True
+
+
+def shard_recorded(run: dict, shard: int) -> bool:
+    return str(shard) in run["done"] or str(shard) in run["failed"]
+
+
+def record_shard(run: dict, shard: int, summary: dict | None, failure: str | None, at: datetime | None) -> bool | None:
+    """Record a shard's summary (or why it failed for good) in the run: None when there is nothing to write
+    (recorded by an earlier try, or the run closed), else whether this record closed the run."""
+    if run.get("closedAt") or str(shard) in run["done"]:
+        return None
+    if failure is None:
+        run["done"][str(shard)] = summary or {}
+        run["failed"].pop(str(shard), None)
+    else:
+        run["failed"][str(shard)] = failure
+    if len(run["done"]) + len(run["failed"]) < run["shards"]:
+        return False
+    run["closedAt"] = format_time(at) if at else True
+    return True
 
 
 class SweepRuns(ABC):

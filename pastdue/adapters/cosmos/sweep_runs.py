@@ -12,8 +12,7 @@ from azure.cosmos import ContainerProxy, exceptions
 
 from pastdue.adapters.cosmos.connection import read_or_none, transient_as_unavailable
 from pastdue.adapters.store import StoreUnavailable
-from pastdue.adapters.sweep_runs import RUN_TTL_SECONDS, TRIES, SweepRuns
-from pastdue.domain.codec import format_time
+from pastdue.adapters.sweep_runs import TRIES, SweepRuns, count_deletions, new_run, record_shard, shard_recorded
 
 
 class CosmosSweepRuns(SweepRuns):
@@ -23,19 +22,7 @@ class CosmosSweepRuns(SweepRuns):
     def open(self, run_id: str, shards: int, at: datetime, max_deletions: int) -> bool:
         try:
             with transient_as_unavailable():
-                self._container.create_item(
-                    {
-                        "id": run_id,
-                        "type": "sweepRun",
-                        "shards": shards,
-                        "plannedAt": format_time(at),
-                        "done": {},
-                        "failed": {},
-                        "closedAt": None,
-                        "deletionsLeft": max_deletions,
-                        "ttl": RUN_TTL_SECONDS,
-                    }
-                )
+                self._container.create_item(new_run(run_id, shards, at, max_deletions))
             return True
         except exceptions.CosmosResourceExistsError:
             return False
@@ -48,10 +35,8 @@ class CosmosSweepRuns(SweepRuns):
 
     def _count(self, run_id: str, change: int) -> bool:
         def count(doc: dict) -> tuple[bool, bool]:
-            if doc.get("deletionsLeft", 0) + change < 0:
-                return False, False
-            doc["deletionsLeft"] = doc.get("deletionsLeft", 0) + change
-            return True, True
+            counted = count_deletions(doc, change)
+            return counted, counted
 
         # A run the ledger does not know deletes nothing.
         return self._update(run_id, count, False, "its deletion cap could not be counted")
@@ -59,7 +44,7 @@ class CosmosSweepRuns(SweepRuns):
     def finished(self, run_id: str, shard: int) -> bool:
         with transient_as_unavailable():
             doc = read_or_none(self._container, run_id, run_id)
-        return doc is not None and (str(shard) in doc["done"] or str(shard) in doc["failed"])
+        return doc is not None and shard_recorded(doc, shard)
 
     def finish(
         self,
@@ -70,16 +55,9 @@ class CosmosSweepRuns(SweepRuns):
         at: datetime | None = None,
     ) -> dict | None:
         def record(doc: dict) -> tuple[bool, dict | None]:
-            if doc.get("closedAt") or str(shard) in doc["done"]:
+            closing = record_shard(doc, shard, summary, failure, at)
+            if closing is None:
                 return False, None  # this shard was recorded by an earlier try, or the run is closed
-            if failure is None:
-                doc["done"][str(shard)] = summary or {}
-                doc["failed"].pop(str(shard), None)
-            else:
-                doc["failed"][str(shard)] = failure
-            closing = len(doc["done"]) + len(doc["failed"]) >= doc["shards"]
-            if closing:
-                doc["closedAt"] = format_time(at) if at else True
             return True, doc if closing else None
 
         return self._update(run_id, record, None, f"shard {shard} could not be recorded")

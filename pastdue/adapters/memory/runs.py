@@ -8,8 +8,7 @@ import copy
 import threading
 from datetime import datetime
 
-from pastdue.adapters.sweep_runs import RUN_TTL_SECONDS, SweepRuns
-from pastdue.domain.codec import format_time
+from pastdue.adapters.sweep_runs import SweepRuns, count_deletions, new_run, record_shard, shard_recorded
 
 
 class MemorySweepRuns(SweepRuns):
@@ -21,17 +20,7 @@ class MemorySweepRuns(SweepRuns):
         with self._lock:
             if run_id in self.runs:
                 return False
-            self.runs[run_id] = {
-                "id": run_id,
-                "type": "sweepRun",
-                "shards": shards,
-                "plannedAt": format_time(at),
-                "done": {},
-                "failed": {},
-                "closedAt": None,
-                "deletionsLeft": max_deletions,
-                "ttl": RUN_TTL_SECONDS,
-            }
+            self.runs[run_id] = new_run(run_id, shards, at, max_deletions)
             return True
 
     def take_deletions(self, run_id: str, wanted: int) -> bool:
@@ -43,15 +32,12 @@ class MemorySweepRuns(SweepRuns):
     def _count(self, run_id: str, change: int) -> bool:
         with self._lock:
             run = self.runs.get(run_id)
-            if run is None or run["deletionsLeft"] + change < 0:
-                return False  # a run the record does not know deletes nothing
-            run["deletionsLeft"] += change
-            return True
+            return run is not None and count_deletions(run, change)  # a run the record does not know deletes nothing
 
     def finished(self, run_id: str, shard: int) -> bool:
         with self._lock:
             run = self.runs.get(run_id)
-            return run is not None and (str(shard) in run["done"] or str(shard) in run["failed"])
+            return run is not None and shard_recorded(run, shard)
 
     def finish(
         self,
@@ -63,14 +49,6 @@ class MemorySweepRuns(SweepRuns):
     ) -> dict | None:
         with self._lock:
             run = self.runs.get(run_id)
-            if run is None or run["closedAt"] or str(shard) in run["done"]:
-                return None  # recorded by an earlier try, or the run is closed
-            if failure is None:
-                run["done"][str(shard)] = copy.deepcopy(summary or {})
-                run["failed"].pop(str(shard), None)
-            else:
-                run["failed"][str(shard)] = failure
-            if len(run["done"]) + len(run["failed"]) < run["shards"]:
-                return None
-            run["closedAt"] = format_time(at) if at else True
+            if run is None or not record_shard(run, shard, copy.deepcopy(summary), failure, at):
+                return None  # recorded by an earlier try, the run is closed, or shards are still to come
             return copy.deepcopy(run)
