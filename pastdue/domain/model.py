@@ -93,6 +93,7 @@ CARD, INVOICE = PaymentMode
 OPEN, PAID, WRITTEN_OFF = ChargeStatus
 SUCCEEDED, DECLINED, ERROR, SKIPPED, REQUIRES_ACTION, PROCESSING, NOT_SENT = AttemptOutcome
 QUEUED, SENDING, SENT, FAILED, WITHDRAWN = NoticeStatus
+RETRY, UPDATE = AttemptSource
 
 
 # Every time of the model is zone-aware (stored in UTC): a stored time without a zone does not load.

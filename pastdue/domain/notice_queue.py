@@ -220,13 +220,15 @@ def withdraw_stale(account: Account, now: datetime, balance: Money | None = None
     """Notices waiting in the outbox that are no longer true are withdrawn: one asking for money when nothing
     is owed any more, or when every subscription it was about is active again; a card-expiry notice for a
     card no longer on file. `balance`: the account's, when the caller has it."""
-    owed = None if balance is None else not balance.is_zero  # else asked of the first waiting that asks money
+    if balance is None:
+        if not any(waiting(n) for n in account.outbox):
+            return
+        balance = account.balance()
+    owed = not balance.is_zero
     for notice in account.outbox:
         if not waiting(notice):
             continue
         if notice.kind in ASKING:
-            if owed is None:
-                owed = not account.balance().is_zero
             if not owed:
                 withdraw(account, notice, now, "paid")
             elif _all_back(account, notice):

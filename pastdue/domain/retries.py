@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pastdue.domain.model import Account, AttemptOutcome, AttemptSource, Charge
+from pastdue.domain.model import NOT_SENT, RETRY, SKIPPED, Account, Charge
 from pastdue.domain.policy import Calendar
 
 DAY = timedelta(days=1)
@@ -29,8 +29,7 @@ TRY_LATER = frozenset(
 )
 AUTHENTICATION = frozenset({"authentication_required"})
 # Attempts that never reached the card: no try against the 30-day caps.
-UNCOUNTED = (AttemptOutcome.SKIPPED, AttemptOutcome.NOT_SENT)
-RETRY = AttemptSource.RETRY
+UNCOUNTED = (SKIPPED, NOT_SENT)
 
 
 def retry_class(decline_code: str | None) -> str:
@@ -63,11 +62,12 @@ def pay_days(start: datetime, end: datetime, cal: Calendar, zone: str) -> list[d
 
 def plan(account: Account, charge: Charge, cal: Calendar) -> tuple[datetime, ...]:
     """Every time this charge is to be retried, in order (the latest decline reason decides)."""
-    return _plan(retry_class(charge.decline_code), charge.failed_at, cal, account.time_zone)
+    return _plan(charge.decline_code, charge.failed_at, cal, account.time_zone)
 
 
 @lru_cache(maxsize=4096)  # the sweep asks it several times a decision for the same charge
-def _plan(kind: str, failed_at: datetime, cal: Calendar, zone: str) -> tuple[datetime, ...]:
+def _plan(decline_code: str | None, failed_at: datetime, cal: Calendar, zone: str) -> tuple[datetime, ...]:
+    kind = retry_class(decline_code)
     if kind == "authentication":
         return ()
     if kind == "funds":

@@ -58,12 +58,8 @@ def _steps(
     return ()
 
 
-def pending_steps(sub: Subscription, cal: Calendar) -> list[Step]:
-    return [s for s in subscription_steps(sub, cal) if s.name not in sub.steps_done]
-
-
 def next_step(sub: Subscription, cal: Calendar) -> Step | None:
-    """pending_steps(sub, cal)[0], or None: the first step of the episode not done yet."""
+    """The first step of the episode not done yet (None: all done, or none)."""
     for step in subscription_steps(sub, cal):
         if step.name not in sub.steps_done:
             return step
@@ -162,8 +158,8 @@ def derive_query_fields(account: Account, policy: Policy, balance: Money | None 
         elif s.state == DISABLED and s.deletion_scheduled_at:
             deletions.append(s.deletion_scheduled_at)
     account.states = sorted(states)
-    account.next_disable_at = min(disables, default=None)
-    account.next_deletion_at = min(deletions, default=None)
+    account.next_disable_at = min(disables) if disables else None
+    account.next_deletion_at = min(deletions) if deletions else None
     owed = account.balance() if balance is None else balance
     account.open_balance = None if owed.is_zero else owed
 

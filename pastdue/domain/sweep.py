@@ -11,7 +11,7 @@ from pastdue.domain import retries, schedule
 from pastdue.domain.codec import format_time
 from pastdue.domain.history import RecordKind, record
 from pastdue.domain.invoices import due_settlements
-from pastdue.domain.model import DELETED, DISABLED, OPEN, PAST_DUE, Account, AttemptSource, NoticeKind, Subscription
+from pastdue.domain.model import DELETED, DISABLED, OPEN, PAST_DUE, RETRY, Account, NoticeKind, Subscription
 from pastdue.domain.notice_queue import queue_notice
 from pastdue.domain.policy import Calendar, Policy
 from pastdue.domain.schedule import DAY
@@ -38,7 +38,7 @@ def tick(account: Account, event: ev.SweepTick, policy: Policy, now: datetime) -
         cal = policy.for_plan(account.subscriptions[charge.subscription_id].plan)
         if retries.due(account, charge, cal, now) and account.payment_method is not None:
             charge.retry_steps_done += 1
-            reserved.append((charge, new_attempt(charge, account.payment_method.token, AttemptSource.RETRY, now)))
+            reserved.append((charge, new_attempt(charge, account.payment_method.token, RETRY, now)))
     if policy.combine_retries:
         combine(account, reserved)  # the day's retries on one card: one payment
     effects += [try_charge(account, charge, now) for charge, attempt in reserved if not follows(attempt)]
@@ -181,7 +181,7 @@ def _advance(
     steps: list[Due],
 ) -> list:
     done = sub.steps_done
-    due = [  # the pending steps (schedule.pending_steps) that are due, in one pass
+    due = [  # the steps not done yet that are due
         s
         for s in schedule.subscription_steps(sub, cal)
         if s.name not in done and s.due <= now and not (unanswered and s.kind in ("disable", "purge"))
