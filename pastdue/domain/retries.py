@@ -79,21 +79,10 @@ def _plan(decline_code: str | None, failed_at: datetime, cal: Calendar, zone: st
     return tuple(failed_at + d * DAY for d in days)
 
 
-def attempts_within(account: Account, now: datetime, charge: Charge | None = None, token: str | None = None) -> int:
-    """Tries within the 30-day window: on one charge (a combined payment counts once on each charge it
-    covered), or of one card (a combined payment is one try of the card, however many charges it covered)."""
-    payments = {
-        a.payment or f"{c.charge_id}:{a.key}"
-        for c in account.charges
-        if charge is None or c is charge
-        for a in c.attempts
-        if now - a.at < WINDOW and (token is None or a.token == token) and a.outcome not in UNCOUNTED
-    }
-    return len(payments)
-
-
 def counts_within(account: Account, charge: Charge, token: str, now: datetime) -> tuple[int, int]:
-    """attempts_within(charge=charge) and attempts_within(token=token), in one pass over the attempts."""
+    """Tries within the 30-day window, in one pass over the attempts: on this charge (a combined payment
+    counts once on each charge it covered), and of this card (a combined payment is one try of the card,
+    however many charges it covered)."""
     on_charge: set[str] = set()
     on_card: set[str] = set()
     for c in account.charges:

@@ -79,8 +79,8 @@ def test_a_declined_combined_payment_declines_every_charge_it_covered_and_is_one
     assert acc.idempotency["key-00000001"].response.kind == PAY_NOW_DECLINED
     assert {c.attempts[-1].outcome for c in acc.charges} == {DECLINED}
     now = T0 + days(6)
-    assert retries.attempts_within(acc, now, token=VISA.token) == 1  # one try of the card
-    assert all(retries.attempts_within(acc, now, charge=c) == 1 for c in acc.charges)  # one on each charge
+    # One try of the card, and one on each charge it covered.
+    assert all(retries.counts_within(acc, c, VISA.token, now) == (1, 1) for c in acc.charges)
 
 
 def test_one_bank_challenge_for_the_combined_payment_and_one_confirmation_settles_every_charge():
